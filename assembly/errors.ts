@@ -1,0 +1,26 @@
+// Error codes returned by every export of the module (negative i32; 0 or a length means success).
+// One place for all of them; docs/ABI.md lists them for hosts. Ranges: DER -1..-19,
+// crypto -20..-49, pkix -50..-79, cmp -80..-119, store -120..-139.
+
+// DER (assembly/der)
+export const E_DER_TRUNCATED: i32 = -1;      // element runs past the end of its input or parent
+export const E_DER_INDEFINITE: i32 = -2;     // indefinite length (0x80) is BER, not DER (X.690 10.1)
+export const E_DER_LENGTH: i32 = -3;         // non-minimal length encoding (X.690 10.1)
+export const E_DER_LENGTH_HUGE: i32 = -4;    // length does not fit in 31 bits
+export const E_DER_DEPTH: i32 = -5;          // nesting deeper than DER_MAX_DEPTH
+export const E_DER_TAG: i32 = -6;            // unexpected tag
+export const E_DER_TAG_FORM: i32 = -7;       // high tag number form or wrong primitive/constructed bit
+export const E_DER_VALUE: i32 = -8;          // value not valid for its type (BOOLEAN, INTEGER, NULL, BIT STRING ...)
+export const E_DER_TIME: i32 = -9;           // malformed UTCTime / GeneralizedTime
+export const E_DER_TRAILING: i32 = -10;      // bytes left after the outermost element
+export const E_DER_BUFFER: i32 = -11;        // writer: output buffer too small
+
+// crypto (assembly/crypto)
+export const E_ARG: i32 = -20;               // argument out of range (length, size, unknown id)
+export const E_ALG: i32 = -21;               // unsupported algorithm
+export const E_RANDOM: i32 = -22;            // host has no entropy: the operation is aborted
+export const E_ITERATIONS: i32 = -23;        // iteration count above the caller's limit (or zero)
+export const E_KEY: i32 = -24;               // invalid private or public key (not on curve, out of range)
+export const E_SIG_ENCODING: i32 = -25;      // signature not a valid DER ECDSA-Sig-Value / wrong length
+export const E_SIG_INVALID: i32 = -26;       // signature does not verify
+export const E_LEGACY: i32 = -27;            // legacy algorithm (SHA-1 signatures) not enabled

@@ -1,0 +1,8 @@
+// Every import of the tinycmp module: the host ABI (module "env"), documented in docs/ABI.md.
+// Kept apart from abi.ts because every export of the entry file becomes a module export.
+
+// Fill [ptr, ptr+len) with random bytes from the host's entropy source. Returns 0 on success;
+// anything else means no entropy, and the core aborts the operation with E_RANDOM.
+@external("env", "random") export declare function host_random(ptr: usize, len: i32): i32;
+// Fatal error inside the core (a broken invariant, never bad input). Does not return.
+@external("env", "panic") export declare function host_panic(line: u32, col: u32): void;

@@ -1,0 +1,82 @@
+// Loads the tinycmp WebAssembly module and implements its imports (docs/ABI.md) for Node.
+import { readFileSync } from "node:fs";
+import { randomFillSync } from "node:crypto";
+import { fileURLToPath } from "node:url";
+
+export const DEFAULT_WASM = fileURLToPath(new URL("../../build/tinycmp.wasm", import.meta.url));
+
+export interface CoreOptions {
+  /** Path to the module or its bytes; default build/tinycmp.wasm or $TINYCMP_WASM. */
+  wasm?: string | Uint8Array;
+  /** Entropy source; return false when none is available (the core then fails with E_RANDOM). */
+  random?: (out: Uint8Array) => boolean;
+}
+
+/** Thrown when the core calls `panic` (a broken invariant inside the module, never bad input). */
+export class CorePanic extends Error {}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+function compile(wasm: string | Uint8Array): WebAssembly.Module {
+  if (typeof wasm !== "string") return new WebAssembly.Module(wasm);
+  let m = compiled.get(wasm);
+  if (!m) compiled.set(wasm, (m = new WebAssembly.Module(readFileSync(wasm))));
+  return m;
+}
+
+/** One instance of the core with its own linear memory. */
+export class Core {
+  readonly exports: any;
+  readonly memory: WebAssembly.Memory;
+  readonly io: number;
+  readonly ioSize: number;
+  private top = 0;
+
+  constructor(opts: CoreOptions = {}) {
+    const random = opts.random ?? ((out: Uint8Array) => (randomFillSync(out), true));
+    const env = {
+      random: (ptr: number, len: number): number => {
+        if (len < 0 || ptr + len > this.memory.buffer.byteLength) return -1;
+        return random(new Uint8Array(this.memory.buffer, ptr, len)) ? 0 : -1;
+      },
+      panic: (line: number, col: number): never => {
+        throw new CorePanic(`tinycmp core panic at ${line}:${col}`);
+      },
+    };
+    const instance = new WebAssembly.Instance(
+      compile(opts.wasm ?? process.env.TINYCMP_WASM ?? DEFAULT_WASM),
+      { env },
+    );
+    this.exports = instance.exports;
+    this.memory = instance.exports.memory as WebAssembly.Memory;
+    this.io = this.exports.io_ptr();
+    this.ioSize = this.exports.io_size();
+  }
+
+  /** Forget everything placed with put/reserve: the I/O buffer is free again. */
+  reset(): this {
+    this.top = 0;
+    return this;
+  }
+
+  /** Reserve n bytes of the I/O buffer (8-aligned) and return their address. */
+  reserve(n: number): number {
+    const at = this.io + this.top;
+    const next = (this.top + n + 7) & ~7;
+    if (next > this.ioSize) throw new RangeError(`I/O buffer too small: need ${next} of ${this.ioSize}`);
+    this.top = next;
+    return at;
+  }
+
+  /** Copy bytes into the I/O buffer and return their address. */
+  put(data: Uint8Array): number {
+    const at = this.reserve(data.length);
+    new Uint8Array(this.memory.buffer, at, data.length).set(data);
+    return at;
+  }
+
+  /** Copy len bytes out of linear memory. */
+  read(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, len).slice();
+  }
+}
