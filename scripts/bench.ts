@@ -1,0 +1,138 @@
+// `npm run bench [-- --json]`: median µs/op of tinycmp (the release module under Node), @noble and
+// node:crypto, measured in one run so that the ratios compare like with like.
+import crypto from "node:crypto";
+import { p256, p384 } from "@noble/curves/nist.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { Core } from "../host/node/core";
+
+type Impl = "tinycmp" | "noble" | "node";
+interface Row { op: string; impl: Impl; median_us: number }
+
+const json = process.argv.includes("--json");
+const budgetMs = Number(process.env.BENCH_MS ?? 400);
+
+/** Median µs of fn over repeated runs: warm up, then run for about budgetMs (at least 5 runs). */
+function median(fn: () => unknown): number {
+  for (let i = 0; i < 3; i++) fn();
+  const times: number[] = [];
+  const stop = performance.now() + budgetMs;
+  while (times.length < 5 || (performance.now() < stop && times.length < 20000)) {
+    const t = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
+
+function check(r: number, what: string): number {
+  if (r < 0) throw new Error(`${what} failed with ${r}`);
+  return r;
+}
+
+const core = new Core();
+const x = core.exports;
+const SHA256 = 2, SHA384 = 3, P384 = 2;
+const kib = crypto.randomBytes(1024);
+const key = crypto.randomBytes(32);
+const salt = crypto.randomBytes(16);
+const secret = Buffer.from("insta-shared-secret");
+const msg = crypto.randomBytes(300);
+
+core.reset();
+const pKib = core.put(kib), pKey = core.put(key), pSalt = core.put(salt), pSecret = core.put(secret);
+const pMsg = core.put(msg), pOut = core.reserve(1024);
+
+// P-256: one key pair per implementation, a signature of each to verify.
+const pPriv = core.reserve(32), pPub = core.reserve(65), pSig = core.reserve(72);
+check(x.p256_keygen(pPriv, pPub), "p256_keygen");
+const sigLen = check(x.p256_sign(pPriv, SHA256, pMsg, msg.length, pSig), "p256_sign");
+const nobleSk = p256.utils.randomSecretKey();
+const noblePk = p256.getPublicKey(nobleSk);
+const nobleSig = p256.sign(msg, nobleSk);
+const nodeEc = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+const nodeSig = crypto.sign("sha256", msg, nodeEc.privateKey);
+
+// P-384 verify of one signature made by node:crypto.
+const ec384 = crypto.generateKeyPairSync("ec", { namedCurve: "P-384" });
+const sig384 = crypto.sign("sha384", msg, ec384.privateKey);
+const pub384 = ec384.publicKey.export({ format: "der", type: "spki" }).subarray(-97);
+const p384Pub = core.put(pub384), p384Sig = core.put(sig384);
+const sig384Raw = p384.Signature.fromBytes(sig384, "der").toBytes("compact");
+
+// RSA-2048 PKCS#1 v1.5 verify (noble has no RSA).
+const rsa = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+const rsaSig = crypto.sign("sha256", msg, rsa.privateKey);
+const jwk = rsa.publicKey.export({ format: "jwk" });
+const n = Buffer.from(jwk.n!, "base64url"), e = Buffer.from(jwk.e!, "base64url");
+const pN = core.put(n), pE = core.put(e), pRsaSig = core.put(rsaSig);
+
+function pbmNode(iterations: number): Buffer {
+  let k = crypto.createHash("sha256").update(secret).update(salt).digest();
+  for (let i = 1; i < iterations; i++) k = crypto.createHash("sha256").update(k).digest();
+  return crypto.createHmac("sha1", k).update(msg).digest();
+}
+function pbmNoble(iterations: number): Uint8Array {
+  let k = sha256(Buffer.concat([secret, salt]));
+  for (let i = 1; i < iterations; i++) k = sha256(k);
+  return hmac(sha256, k, msg);
+}
+
+const cases: Record<string, Partial<Record<Impl, () => unknown>>> = {
+  "sha256-1k": {
+    tinycmp: () => check(x.hash(SHA256, pKib, 1024, pOut), "hash"),
+    noble: () => sha256(kib),
+    node: () => crypto.createHash("sha256").update(kib).digest(),
+  },
+  "hmac-sha256-1k": {
+    tinycmp: () => check(x.hmac(SHA256, pKey, 32, pKib, 1024, pOut), "hmac"),
+    noble: () => hmac(sha256, key, kib),
+    node: () => crypto.createHmac("sha256", key).update(kib).digest(),
+  },
+  "pbm-10000": {
+    tinycmp: () => check(x.pbm(SHA256, 1, pSecret, secret.length, pSalt, salt.length, 10000, 10000, pMsg, msg.length, pOut), "pbm"),
+    noble: () => pbmNoble(10000),
+    node: () => pbmNode(10000),
+  },
+  "p256-keygen": {
+    tinycmp: () => check(x.p256_keygen(pOut, pOut + 64), "p256_keygen"),
+    noble: () => p256.getPublicKey(p256.utils.randomSecretKey()),
+    node: () => crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }),
+  },
+  "p256-sign": {
+    tinycmp: () => check(x.p256_sign(pPriv, SHA256, pMsg, msg.length, pOut), "p256_sign"),
+    noble: () => p256.sign(msg, nobleSk),
+    node: () => crypto.sign("sha256", msg, nodeEc.privateKey),
+  },
+  "p256-verify": {
+    tinycmp: () => check(x.ecdsa_verify(1, SHA256, pPub, 65, pMsg, msg.length, pSig, sigLen), "ecdsa_verify"),
+    noble: () => { if (!p256.verify(nobleSig, msg, noblePk)) throw new Error("noble verify"); },
+    node: () => { if (!crypto.verify("sha256", msg, nodeEc.publicKey, nodeSig)) throw new Error("node verify"); },
+  },
+  "p384-verify": {
+    tinycmp: () => check(x.ecdsa_verify(P384, SHA384, p384Pub, pub384.length, pMsg, msg.length, p384Sig, sig384.length), "ecdsa_verify"),
+    noble: () => { if (!p384.verify(sig384Raw, msg, pub384, { lowS: false })) throw new Error("noble verify"); },
+    node: () => { if (!crypto.verify("sha384", msg, ec384.publicKey, sig384)) throw new Error("node verify"); },
+  },
+  "rsa2048-verify": {
+    tinycmp: () => check(x.rsa_verify(1, SHA256, pN, n.length, pE, e.length, pMsg, msg.length, pRsaSig, rsaSig.length, 0, 0), "rsa_verify"),
+    node: () => { if (!crypto.verify("sha256", msg, rsa.publicKey, rsaSig)) throw new Error("node verify"); },
+  },
+};
+
+const rows: Row[] = [];
+for (const [op, impls] of Object.entries(cases)) {
+  for (const [impl, fn] of Object.entries(impls) as [Impl, () => unknown][]) {
+    rows.push({ op, impl, median_us: Math.round(median(fn) * 10) / 10 });
+  }
+}
+
+const cell = (op: string, impl: Impl) => rows.find((r) => r.op === op && r.impl === impl)?.median_us;
+console.log("op".padEnd(16) + "tinycmp µs".padStart(12) + "noble µs".padStart(12) + "node µs".padStart(12) + "tinycmp/noble".padStart(15));
+for (const op of Object.keys(cases)) {
+  const [t, nb, nd] = [cell(op, "tinycmp"), cell(op, "noble"), cell(op, "node")];
+  const f = (v?: number) => (v === undefined ? "-" : v.toFixed(1)).padStart(12);
+  console.log(op.padEnd(16) + f(t) + f(nb) + f(nd) + (t && nb ? (t / nb).toFixed(2) + "x" : "-").padStart(15));
+}
+if (json) console.log(JSON.stringify(rows));
