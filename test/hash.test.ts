@@ -244,13 +244,19 @@ describe("pbm (PasswordBasedMac)", () => {
       const prfId = HMAC[oid(value(m.msg, inside(m.msg, prf)[0]))];
       const macId = HMAC[oid(value(m.msg, inside(m.msg, scheme)[0]))];
       expect(int(value(m.msg, keyLength))).toBe(4096);
-      const verify = (secret: string, dkLen: number) => {
-        const key = pbkdf2(prfId, Buffer.from(secret), value(m.msg, salt), int(value(m.msg, count)), 10000, dkLen) as Uint8Array;
-        return toHex(hmac(macId, key, m.part)) === toHex(m.protection);
-      };
-      expect(verify("Password", 512)).toBe(true);
-      expect(verify("Password", 4096)).toBe(false); // RFC 8018-correct reading
-      expect(verify("password", 512)).toBe(false);
+      const derive = (secret: string, dkLen: number) =>
+        pbkdf2(prfId, Buffer.from(secret), value(m.msg, salt), int(value(m.msg, count)), 10000, dkLen) as Uint8Array;
+      const verify = (key: Uint8Array) => toHex(hmac(macId, key, m.part)) === toHex(m.protection);
+      if (name.endsWith("REQ")) {
+        // One 4096-octet derivation (a PBKDF2 key of 512 octets is its prefix): the RFC 8018-correct
+        // reading fails, the quirk verifies.
+        const key = derive("Password", 4096);
+        expect(verify(key)).toBe(false);
+        expect(verify(key.subarray(0, 512))).toBe(true);
+      } else {
+        expect(verify(derive("Password", 512))).toBe(true);
+      }
+      expect(verify(derive("password", 512))).toBe(false);
     });
   }
   it("PBM with 10,000 SHA-256 iterations: time against noble (printed)", () => {
