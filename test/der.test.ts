@@ -1,8 +1,10 @@
 // DER reader and writer (assembly/der) through der_walk, der_reencode and der_time: real CMP
 // messages and certificates, random trees from a JS encoder, malformed encodings, times against
 // JS Date, and random mutations (never a trap).
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
+import { X509Certificate, verify } from "node:crypto";
+import asc from "assemblyscript/asc";
 import { Core } from "../host/node/core";
 import { hex, toHex, VECTORS, vector } from "./vectors";
 
@@ -435,5 +437,133 @@ describe("random mutations", () => {
     }
     expect(bad.slice(0, 3)).toEqual([]);
     expect(valid).toBeGreaterThan(100);
+  });
+});
+
+// ---- the internal API, through test/as/der_api.ts (compiled here with the module's options) ----
+
+describe("internal reader/writer API (test/as/der_api.ts)", () => {
+  let api: any;
+  let mem: Uint8Array;
+  const IN = 8192, OUT = 32768;
+  const load = (d: Uint8Array) => (mem.set(d, IN), d.length);
+
+  beforeAll(async () => {
+    let wasm: Uint8Array | undefined;
+    const r = await asc.main(["--config", "test/as/asconfig.json"], {
+      writeFile: (name: string, data: Uint8Array | string) => {
+        if (name.endsWith(".wasm")) wasm = data as Uint8Array;
+      },
+    });
+    if (r.error || !wasm) throw new Error(`test/as/der_api.ts: ${r.stderr}`);
+    const panic = () => { throw new Error("panic"); };
+    api = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { panic } }).exports;
+    mem = new Uint8Array(api.memory.buffer);
+  });
+
+  const certs = DER.filter(([f]) => /\.(pem|crt)#/.test(f) && !/key\.pem/.test(f));
+
+  it("reads every certificate like a pkix parser: fields equal node:crypto's", () => {
+    expect(certs.length).toBeGreaterThanOrEqual(10);
+    let verified = 0, critical = 0;
+    for (const [name, der] of certs) {
+      const n = load(der);
+      expect(api.cert_view(IN, n, OUT), name).toBe(0);
+      const f = new Int32Array(mem.slice(OUT, OUT + 48).buffer);
+      const times = new BigInt64Array(mem.slice(OUT + 64, OUT + 80).buffer);
+      const c = new X509Certificate(der);
+      const at = (o: number, l: number) => der.subarray(o, o + l);
+      const recs = jsWalk(der);
+      expect(f[2], name).toBe(recs[2][0] == 0xa0 ? der[recs[3][1] + 2] : 0); // [0] EXPLICIT Version DEFAULT v1
+      expect(BigInt("0x" + toHex(at(f[3], f[4]))), name).toBe(BigInt("0x" + c.serialNumber));
+      expect(Number(times[0]) * 1000, name).toBe(Date.parse(c.validFrom));
+      expect(Number(times[1]) * 1000, name).toBe(Date.parse(c.validTo));
+      expect(f[5], name).toBe(c.publicKey.asymmetricKeyType == "ec" ? 1 : 0);
+      const spki = c.publicKey.export({ type: "spki", format: "der" });
+      expect(toHex(at(f[6], f[7])), name).toBe(toHex(spki.subarray(spki.length - f[7])));
+      // extensions and critical ones, from the JS walker: Extension SEQUENCEs at depth 4 in [3]
+      const a3 = recs.find(([t, , , d]) => t == 0xa3 && d == 2) ?? [0, der.length, 0, 0];
+      const inside = recs.filter(([, o, , d]) => o > a3[1] && o < a3[1] + 4 + a3[2] && d >= 4);
+      expect(f[8], name).toBe(inside.filter(([t, , , d]) => t == 0x30 && d == 4).length);
+      critical += f[9];
+      expect(f[9], name).toBe(inside.filter(([t, o, , d]) => t == 0x01 && d == 5 && der[o + 2] == 0xff).length);
+      // tbsCertificate and signatureValue ranges: a self-signed certificate verifies with them
+      if (c.verify(c.publicKey)) {
+        const hash = c.publicKey.asymmetricKeyType == "ed25519" ? null : "sha256"; // all others: *-with-SHA256
+        expect(verify(hash, at(f[0], f[1]), c.publicKey, at(f[10], f[11])), name).toBe(true);
+        verified++;
+      }
+    }
+    expect(verified).toBeGreaterThanOrEqual(8);
+    expect(critical).toBeGreaterThan(5);
+  });
+
+  it("cert_view on 3000 mutated certificates returns 0 or an error code, never traps", () => {
+    const r = prng(4);
+    for (let i = 0; i < 3000; i++) {
+      const d = Uint8Array.from(certs[r(certs.length)][1]);
+      for (let k = 1 + r(3); k > 0; k--) d[r(d.length)] ^= 1 << r(8);
+      const v = api.cert_view(IN, load(d.subarray(0, r(8) ? d.length : r(d.length))), OUT);
+      expect(v).toBeLessThanOrEqual(0);
+    }
+  });
+
+  it("typed reads: INTEGER range, BIT STRING octets", () => {
+    const u = (h: string, max: bigint) => api.read_uint(IN, load(hex(h)), max);
+    expect(u("020100", 0n)).toBe(0n);
+    expect(u("020200ff", 255n)).toBe(255n);
+    expect(u("02020100", 255n)).toBe(BigInt(E.VALUE));
+    expect(u("0201ff", 1000n)).toBe(BigInt(E.VALUE));
+    expect(u("02087fffffffffffffff", 2n ** 63n - 1n)).toBe(2n ** 63n - 1n);
+    expect(u("020900ffffffffffffffff", 2n ** 63n - 1n)).toBe(BigInt(E.VALUE));
+    expect(u("0202007f", 1000n)).toBe(BigInt(E.VALUE));
+    expect(u("0400", 1000n)).toBe(BigInt(E.TAG));
+    expect(u("02010500", 1000n)).toBe(BigInt(E.TRAILING));
+    const b = (h: string) => api.read_bits(IN, load(hex(h)));
+    expect(b("030300abcd")).toBe(2);
+    expect(b("030100")).toBe(0);
+    expect(b("03020180")).toBe(E.VALUE); // one unused bit: a flag string, not octets
+  });
+
+  it("leaving an element with unread children is E_DER_TRAILING; errors are sticky", () => {
+    expect(api.leave_early(IN, load(hex("30020500")))).toBe(0);
+    expect(api.leave_early(IN, load(hex("300405000500")))).toBe(E.TRAILING);
+    expect(api.sticky(IN, load(hex("020100")), 2)).toBe(0);
+    expect(api.sticky(IN, load(hex("0400")), 2)).toBe(E.TAG);
+    expect(api.sticky(IN, load(hex("0500")), 5)).toBe(E.VALUE);
+    expect(api.sticky(IN, load(hex("0281")), 2)).toBe(E.TRUNCATED);
+  });
+
+  it("writer helpers build what a JS encoder builds; too small a buffer is E_DER_BUFFER", () => {
+    const oid = hex("2a8648ce3d040302");
+    const int = (b: number[]) => {
+      let i = 0;
+      while (i < b.length - 1 && b[i] == 0) i++;
+      const m = b.slice(i);
+      return tlv(0x02, m.length == 0 || m[0] & 0x80 ? [0, ...m] : m);
+    };
+    const uint = (v: bigint) => int([...Buffer.from(v.toString(16).padStart(2 * Math.ceil(v.toString(16).length / 2), "0"), "hex")]);
+    const cases: [number[], bigint, number, number][] = [
+      [[], 0n, 0, 0], [[0, 0, 0x80], 127n, 2524607999, 200], [[0x7f], 128n, -631152000, 300],
+      [[0xff, 1, 2], 2n ** 63n - 1n, 1700000000, 1], [[0, 0, 0], 65535n, 86399, 127],
+    ];
+    for (const [mag, v, t, dl] of cases) {
+      const data = Uint8Array.from({ length: dl }, (_, i) => i * 7);
+      const want = tlv(0x30, concat([
+        tlv(0x30, tlv(0x06, oid)), int(mag), uint(v), hex("0101ff"), hex("0500"),
+        tlv(0x18, ascii(timeText(t, false))), tlv(0x17, ascii(timeText(t, true))),
+        tlv(0x04, data), tlv(0x03, [0, ...data]),
+      ]));
+      mem.set(mag, IN);
+      mem.set(data, IN + 1024);
+      const w = (cap: number, tt = t) => api.write_sample(OUT, cap, IN, mag.length, v, BigInt(tt), IN + 1024, dl);
+      const n = w(4096);
+      expect(toHex(mem.slice(OUT, OUT + n))).toBe(toHex(want));
+      expect(w(want.length)).toBe(want.length);
+      expect(w(want.length - 1)).toBe(E.BUFFER);
+      expect(w(0)).toBe(E.BUFFER);
+      expect(w(4096, 2524608000)).toBe(E.TIME); // 2050: no UTCTime
+      expect(w(4096, 253402300800)).toBe(E.TIME); // year 10000
+    }
   });
 });

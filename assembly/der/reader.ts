@@ -1,7 +1,7 @@
 // Bounded DER reader (X.690 clause 10): a cursor over [pos, end) of linear memory, no copies, no
 // allocation. State lives in module globals (BearSSL style):
 //   derInit(ptr, len)                       start on one input; clears the error
-//   derPeek()                               tag of the next element, -1 at the end (OPTIONAL fields)
+//   derPeek(), derOptional(tag)             tag of the next element (-1 at the end); read it if present
 //   derNext() / derRead(tag)                read one element: derTag, derStart, derPtr, derLen
 //   derReadValue(tag, type)                 ... and check its value as universal `type` (IMPLICIT)
 //   derEnter(tag) ... derLeave()            step into a constructed element and out again
@@ -130,9 +130,10 @@ export function derReadValue(tag: i32, type: i32 = tag): bool {
   return derRead(tag) && derCheck(type);
 }
 
-// If the next element has this tag, reads it (true); false when absent or after an error.
-export function derOptional(tag: i32): bool {
-  return derPeek() == tag && derRead(tag);
+// OPTIONAL / DEFAULT fields: if the next element has this tag, reads and checks it like
+// derReadValue (true); false when absent or after an error. derDescend() then enters it.
+export function derOptional(tag: i32, type: i32 = tag): bool {
+  return derPeek() == tag && derReadValue(tag, type);
 }
 
 // Makes the element just read the current one: its children are read next.
