@@ -136,7 +136,8 @@ export function derOptional(tag: i32, type: i32 = tag): bool {
   return derPeek() == tag && derReadValue(tag, type);
 }
 
-// Makes the element just read the current one: its children are read next.
+// Makes the element just read the current one: its children are read next. Works on primitive
+// elements holding DER too (extnValue OCTET STRING, a key inside a BIT STRING after its octet).
 export function derDescend(): bool {
   if (depth >= DER_MAX_DEPTH) return derFail(E_DER_DEPTH);
   const f = STACK + (<usize>depth << 3);
