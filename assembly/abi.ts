@@ -57,4 +57,20 @@ export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen
   iterations: i32, maxIterations: i32, out: usize, outLen: i32): i32 {
   if (!inMemory(pass, passLen) || !inMemory(salt, saltLen) || !inMemory(out, outLen)) return E_ARG;
   return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
+// ---- DER (assembly/der): checks of the reader and writer on whole inputs ----
+import { derReencode, derTimeOf, derWalk } from "./der/tools";
+
+// Walks one DER element: (tag, offset, value length, depth) as 4 i32 per element; count or error.
+export function der_walk(input: usize, len: i32, out: usize, cap: i32): i32 {
+  return derWalk(input, len, out, cap);
+}
+
+// Parses one DER element and writes it again with the writer; output length or error.
+export function der_reencode(input: usize, len: i32, out: usize, cap: i32): i32 {
+  return derReencode(input, len, out, cap);
+}
+
+// One UTCTime / GeneralizedTime element to i64 seconds since 1970 at out; 0 or error.
+export function der_time(input: usize, len: i32, out: usize): i32 {
+  return derTimeOf(input, len, out);
 }

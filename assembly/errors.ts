@@ -12,7 +12,7 @@ export const E_DER_TAG: i32 = -6;            // unexpected tag
 export const E_DER_TAG_FORM: i32 = -7;       // high tag number form or wrong primitive/constructed bit
 export const E_DER_VALUE: i32 = -8;          // value not valid for its type (BOOLEAN, INTEGER, NULL, BIT STRING ...)
 export const E_DER_TIME: i32 = -9;           // malformed UTCTime / GeneralizedTime
-export const E_DER_TRAILING: i32 = -10;      // bytes left after the outermost element
+export const E_DER_TRAILING: i32 = -10;      // bytes left after the outermost element (or unread in one left)
 export const E_DER_BUFFER: i32 = -11;        // writer: output buffer too small
 
 // crypto (assembly/crypto)
