@@ -12,15 +12,11 @@ export function io_size(): i32 { return IO_SIZE; }
 
 // ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
 import { E_ARG, E_ALG } from "./errors";
+import { inMemory } from "./mem";
 import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "./crypto/hash";
 import { hmacOnce } from "./crypto/hmac";
 import { passwordBasedMac } from "./crypto/pbm";
 import { pbkdf2Hmac } from "./crypto/pbkdf2";
-
-// [p, p+n) lies in linear memory.
-function inMemory(p: usize, n: i32): bool {
-  return n >= 0 && <u64>p + <u64>n <= (<u64>memory.size() << 16);
-}
 
 // Context of the streaming hash_init / hash_update / hash_final.
 const HASH_STREAM = memory.data(HASH_CTX_SIZE, 8);
@@ -57,6 +53,8 @@ export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen
   iterations: i32, maxIterations: i32, out: usize, outLen: i32): i32 {
   if (!inMemory(pass, passLen) || !inMemory(salt, saltLen) || !inMemory(out, outLen)) return E_ARG;
   return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
+}
+
 // ---- DER (assembly/der): checks of the reader and writer on whole inputs ----
 import { derReencode, derTimeOf, derWalk } from "./der/tools";
 

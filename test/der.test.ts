@@ -323,6 +323,10 @@ describe("malformed DER", () => {
     expect(x.der_walk(core.io, 2, 65536 - 8, 64)).toBe(E.ARG);
     expect(x.der_reencode(core.io, 2, 65536, 4)).toBe(E.ARG);
     expect(x.der_time(core.io, 2, 65532)).toBe(E.ARG);
+    // lengths larger than memory itself must not wrap around the bound check
+    expect(x.der_walk(core.io, 0x7fffffff, core.io, 64)).toBe(E.ARG);
+    expect(x.der_walk(core.io, 2, core.io, 0x7fffffff)).toBe(E.ARG);
+    expect(x.der_reencode(core.io, 2, core.io, 0x10000)).toBe(E.ARG);
   });
 
   it("an element ending exactly at the end of memory is read safely", () => {

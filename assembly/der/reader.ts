@@ -18,6 +18,7 @@ import {
   TAG_OID, TAG_PRINTABLE_STRING, TAG_UTC_TIME,
 } from "./tags";
 import { daysFromCivil, daysInMonth } from "./time";
+import { inMemory } from "../mem";
 
 // Deepest nesting of constructed elements a reader enters (frames of the cursor stack).
 export const DER_MAX_DEPTH: i32 = 24;
@@ -41,11 +42,6 @@ const STACK = memory.data(DER_MAX_DEPTH * 8, 4); // (pos, end) of each enclosing
 // Universal types that are always constructed (X.690 8.9-8.12, 8.18-8.20): EXTERNAL, EMBEDDED
 // PDV, SEQUENCE, SET, CHARACTER STRING; all others are primitive in DER (X.690 10.2).
 const UNIVERSAL_CONSTRUCTED: u32 = (1 << 8) | (1 << 11) | (1 << 16) | (1 << 17) | (1 << 29);
-
-// [ptr, ptr + len) lies in linear memory.
-export function inMemory(ptr: usize, len: i32): bool {
-  return len >= 0 && ptr <= (<usize>memory.size() << 16) - <usize>len;
-}
 
 // Records the first error; always false.
 export function derFail(code: i32): bool {

@@ -4,8 +4,8 @@ import { E_ARG, E_DER_BUFFER, E_DER_DEPTH, E_DER_TRAILING } from "../errors";
 import {
   DER_MAX_DEPTH, derAtEnd, derCheck, derDepth, derDescend, derErr, derFail, derFinish, derHeader,
   derInit, derLeave, derLen, derNext, derPtr, derReadTime, derStart, derTag, derTime, derUint,
-  inMemory,
 } from "./reader";
+import { inMemory } from "../mem";
 import {
   derMark, derPutBitString, derPutBoolean, derPutInteger, derPutNull, derPutPrimitive, derPutTime,
   derPutUint, derWrap, derWriterFinish, derWriterInit, derWriterPtr,

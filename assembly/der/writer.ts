@@ -5,7 +5,7 @@
 //   const n = derWriterFinish();   // length, or E_DER_BUFFER; the DER is at derWriterPtr()
 // The error is sticky: once the buffer is full every later call does nothing.
 import { E_ARG, E_DER_BUFFER, E_DER_TIME } from "../errors";
-import { inMemory } from "./reader";
+import { inMemory } from "../mem";
 import {
   TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_INTEGER, TAG_NULL, TAG_UTC_TIME,
 } from "./tags";
