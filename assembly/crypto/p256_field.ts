@@ -32,7 +32,12 @@ function reduceOnce(r: usize, m: usize, carry: u64): void {
     store<u32>(SUB + i, <u32>d);
     borrow = d >> 63;
   }
-  const keep = <u32>(0 - ((carry - borrow) >> 63)); // all ones when r < m
+  select(r, carry, borrow);
+}
+
+// r = SUB unless carry - borrow < 0 (the subtraction of m went negative).
+function select(r: usize, carry: u64, borrow: u64): void {
+  const keep = <u32>(0 - ((carry - borrow) >> 63));
   for (let i: usize = 0; i < 32; i += 4) {
     store<u32>(r + i, (load<u32>(r + i) & keep) | (load<u32>(SUB + i) & ~keep));
   }
@@ -57,14 +62,23 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
     c += t6 + a6 * bi; t6 = c & M32; c >>= 32;
     c += t7 + a7 * bi; t7 = c & M32; t8 += c >> 32;
     const q = (t0 * minv) & M32;
-    c = (t0 + q * m0) >> 32;
-    c += t1 + q * m1; t0 = c & M32; c >>= 32;
-    c += t2 + q * m2; t1 = c & M32; c >>= 32;
-    c += t3 + q * m3; t2 = c & M32; c >>= 32;
-    c += t4 + q * m4; t3 = c & M32; c >>= 32;
-    c += t5 + q * m5; t4 = c & M32; c >>= 32;
-    c += t6 + q * m6; t5 = c & M32; c >>= 32;
-    c += t7 + q * m7; t6 = c & M32; c >>= 32;
+    if (minv == 1) { // m = p: limbs 2^32-1, 2^32-1, 2^32-1, 0, 0, 0, 1, 2^32-1, so q·m needs no products
+      t0 = t1; t1 = t2; // t0 + q·(2^96 - 1) = q·2^96: the low limbs shift down, carry q
+      c = t3 + q; t2 = c & M32; c >>= 32;
+      c += t4; t3 = c & M32; c >>= 32;
+      c += t5; t4 = c & M32; c >>= 32;
+      c += t6 + q; t5 = c & M32; c >>= 32;
+      c += t7 + (q << 32) - q; t6 = c & M32; c >>= 32;
+    } else {
+      c = (t0 + q * m0) >> 32;
+      c += t1 + q * m1; t0 = c & M32; c >>= 32;
+      c += t2 + q * m2; t1 = c & M32; c >>= 32;
+      c += t3 + q * m3; t2 = c & M32; c >>= 32;
+      c += t4 + q * m4; t3 = c & M32; c >>= 32;
+      c += t5 + q * m5; t4 = c & M32; c >>= 32;
+      c += t6 + q * m6; t5 = c & M32; c >>= 32;
+      c += t7 + q * m7; t6 = c & M32; c >>= 32;
+    }
     c += t8; t7 = c & M32; t8 = c >> 32;
   }
   store<u32>(r, <u32>t0); store<u32>(r, <u32>t1, 4); store<u32>(r, <u32>t2, 8); store<u32>(r, <u32>t3, 12);
@@ -72,15 +86,19 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
   reduceOnce(r, m, t8);
 }
 
-// r = a + b mod m.
+// r = a + b mod m: the sum into r and the sum minus m into SUB in one pass, then select.
 export function addMod(r: usize, a: usize, b: usize, m: usize): void {
-  let c: u64 = 0;
+  let c: u64 = 0, borrow: u64 = 0;
   for (let i: usize = 0; i < 32; i += 4) {
     c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
-    store<u32>(r + i, <u32>c);
+    const sum = c & M32;
+    store<u32>(r + i, <u32>sum);
     c >>= 32;
+    const d = sum - <u64>load<u32>(m + i) - borrow;
+    store<u32>(SUB + i, <u32>d);
+    borrow = d >> 63;
   }
-  reduceOnce(r, m, c);
+  select(r, c, borrow);
 }
 
 // r = a - b mod m.
