@@ -21,7 +21,7 @@ export const R2: usize = 36, ONE: usize = 68; // offsets into a modulus descript
 const M32: u64 = 0xffffffff;
 const SUB = memory.data(32, 8);
 const EXP = memory.data(32, 8);
-const BASE = memory.data(32, 8);
+const POW = memory.data(16 * 32, 8); // a^0 .. a^15 for powMod
 export const PLAIN_ONE = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);
 
 // r = r - m if carry·2^256 + r >= m, else r (inputs below 2m).
@@ -124,15 +124,18 @@ export function reduceMod(r: usize, a: usize, m: usize): void {
   reduceOnce(r, m, 0);
 }
 
-// r = a^e·R^(1-e) mod m: a^e in the Montgomery domain. The exponent e (8 limbs) is public.
+// r = a^e·R^(1-e) mod m: a^e in the Montgomery domain, 4-bit fixed window over the exponent e
+// (8 limbs), which is public; the table is read at public indices only.
 export function powMod(r: usize, a: usize, e: usize, m: usize): void {
-  copy(BASE, a);
+  copy(POW, m + ONE);
+  for (let j: usize = 1; j < 16; j++) mulMod(POW + j * 32, POW + (j - 1) * 32, a, m); // a^j
   copy(r, m + ONE);
-  for (let i = 255; i >= 0; i--) {
-    mulMod(r, r, r, m);
-    if ((load<u32>(e + (<usize>(i >> 5) << 2)) >> (i & 31)) & 1) mulMod(r, r, BASE, m);
+  for (let i = 63; i >= 0; i--) {
+    mulMod(r, r, r, m); mulMod(r, r, r, m); mulMod(r, r, r, m); mulMod(r, r, r, m);
+    const nib = (load<u32>(e + (<usize>(i >> 3) << 2)) >> ((i & 7) << 2)) & 15;
+    if (nib) mulMod(r, r, POW + <usize>nib * 32, m);
   }
-  wipe32(BASE);
+  for (let w: usize = 0; w < 16 * 32; w += 4) store<u32>(POW + w, 0);
 }
 
 // r = a^-1 in the Montgomery domain (Fermat: a^(m-2)); 0 for 0.

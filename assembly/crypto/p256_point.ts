@@ -97,10 +97,10 @@ function combBuild(): void {
 function combLookup(idx: i32): void {
   setInfinity(ENTRY);
   for (let j = 1; j < 64; j++) {
-    const mask = ((j ^ idx) - 1) >> 31; // all ones iff j == idx
+    const mask = <i64>(((j ^ idx) - 1) >> 31); // all ones iff j == idx
     const e = combEntry(j);
-    for (let w: usize = 0; w < POINT; w += 4) {
-      store<i32>(ENTRY + w, (load<i32>(ENTRY + w) & ~mask) | (load<i32>(e + w) & mask));
+    for (let w: usize = 0; w < POINT; w += 8) {
+      store<i64>(ENTRY + w, (load<i64>(ENTRY + w) & ~mask) | (load<i64>(e + w) & mask));
     }
   }
 }
