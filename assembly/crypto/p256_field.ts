@@ -170,8 +170,9 @@ export function copy(r: usize, a: usize): void {
   for (let i: usize = 0; i < 32; i += 4) store<u32>(r + i, load<u32>(a + i));
 }
 
-export function wipe32(r: usize): void {
-  for (let i: usize = 0; i < 32; i += 4) store<u32>(r + i, 0);
+// Zero the scratch that last held (values minus m) of a private-key operation.
+export function fieldWipe(): void {
+  for (let i: usize = 0; i < 32; i += 4) store<u32>(SUB + i, 0);
 }
 
 // 32 big-endian bytes <-> limbs.
