@@ -284,9 +284,9 @@ function keepStrings(): bool {
 let certPtr: usize = 0, certLen: i32 = 0, checkAfter: i32 = 0, errorCode: i64 = -1;
 function decodeBody(): i32 {
   certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1;
-  clearStatus();
-  derInit(rspBody, rspBodyLen);
   const t = rspBodyType;
+  if (t != BODY_PKICONF && t != BODY_GENP) clearStatus(); // tx_status: the last PKIStatus received
+  derInit(rspBody, rspBodyLen);
   if (t == BODY_IP || t == BODY_CP || t == BODY_KUP) {
     derEnter(TAG_SEQUENCE); // CertRepMessage
     if (derOptional(CONTEXT | CONSTRUCTED | 1)) { // caPubs
