@@ -21,6 +21,8 @@ export interface Behaviour {
   checkAfter: number;
   /** accept raVerified POP (RFC 4211 4); off by default as for an end entity it is never valid */
   acceptRaVerified: boolean;
+  /** certReqId in the answer to p10cr: -1 per RFC 9810 5.3.4 / RFC 9483 4.1.4; OpenSSL 3.0 expects 0 */
+  p10crCertReqId: number;
   /** accept requests without protection */
   acceptUnprotected: boolean;
   /** answer ir/cr/kur/p10cr/rr with this status instead of issuing (negative client tests) */
@@ -60,6 +62,7 @@ export const defaultBehaviour: Behaviour = {
   checkAfter: 1,
   acceptRaVerified: false,
   acceptUnprotected: false,
+  p10crCertReqId: -1,
   unprotected: false,
   wrongTransactionID: false,
   wrongRecipNonce: false,
