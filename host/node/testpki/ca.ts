@@ -79,14 +79,14 @@ export class Authority {
       ext.push(new x509.KeyUsagesExtension(p.keyUsage ?? x509.KeyUsageFlags.digitalSignature, true));
     }
     if (p.extKeyUsage) ext.push(new x509.ExtendedKeyUsageExtension(p.extKeyUsage, false));
-    const publicKey: x509.PublicKeyType = p.publicKey instanceof Uint8Array ? (p.publicKey.slice().buffer as ArrayBuffer) : p.publicKey;
+    const publicKey: x509.PublicKeyType = p.publicKey instanceof Uint8Array ? (new Uint8Array(p.publicKey).buffer as ArrayBuffer) : p.publicKey;
     ext.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
     ext.push(await x509.AuthorityKeyIdentifierExtension.create(this.cred.key.keys.publicKey));
     if (this.crlUrl && !p.ca) ext.push(new x509.CRLDistributionPointsExtension([this.crlUrl]));
     ext.push(...(p.extensions ?? []));
     return x509.X509CertificateGenerator.create({
       serialNumber: newSerial(),
-      subject: typeof p.subject === "string" ? p.subject : new x509.Name(p.subject.slice().buffer as ArrayBuffer),
+      subject: typeof p.subject === "string" ? p.subject : new x509.Name(new Uint8Array(p.subject).buffer as ArrayBuffer),
       issuer: this.cert.subjectName,
       notBefore: p.notBefore ?? new Date(now - 60_000),
       notAfter: p.notAfter ?? new Date(now + 365 * DAY),

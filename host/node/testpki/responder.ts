@@ -46,7 +46,8 @@ import {
 } from "./protection.js";
 import * as x509 from "./x509.js";
 
-const ab = (b: Uint8Array): ArrayBuffer => b.slice().buffer as ArrayBuffer;
+// a copy into its own ArrayBuffer (a Buffer may be a view into a shared pool)
+const ab = (b: Uint8Array): ArrayBuffer => new Uint8Array(b).buffer as ArrayBuffer;
 const hex = (b: ArrayBuffer | Uint8Array | undefined) => (b ? Buffer.from(u8(b)).toString("hex") : "");
 const TRANSACTION_LIFETIME_MS = 10 * 60_000;
 
