@@ -119,8 +119,9 @@ export class Responder {
       auth = this.verifyProtection(req, type);
       const inj = this.behaviour.errorMessage;
       if (inj) return this.errorResponse(req, auth, inj.failInfo?.[0] ?? PKIFailureInfo.systemUnavail, inj.statusString ?? "injected error", inj);
+      const logged = this.log.length;
       const { body, generalInfo } = await this.dispatch(req, type, auth);
-      this.log.push({ type, answer: bodyType(body) });
+      if (this.log.length === logged) this.log.push({ type, answer: bodyType(body) });
       return this.respond(req, auth, body, generalInfo);
     } catch (e) {
       const f = e instanceof CmpFailure ? e : new CmpFailure(PKIFailureInfo.systemFailure, `internal error: ${(e as Error).message}`);
@@ -368,6 +369,7 @@ export class Responder {
       return rp(this.statusInfo(PKIStatus.accepted));
     } catch (e) {
       if (!(e instanceof CmpFailure)) throw e;
+      this.log.push({ type: "rr", answer: "rp", failInfo: e.failInfo, text: e.message });
       return rp(this.statusInfo(PKIStatus.rejection, [e.failInfo], e.message));
     }
   }
