@@ -3,9 +3,9 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, GeneralName, Name } from "@peculiar/asn1-x509";
 import { randomBytes } from "node:crypto";
-import { PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, InfoTypeAndValue, InfoTypeAndValues } from "../host/node/testpki/asn1";
-import * as oids from "../host/node/testpki/oids";
-import { computeMac, protectedPart } from "../host/node/testpki/protection";
+import { PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, InfoTypeAndValue, InfoTypeAndValues } from "../host/node/testpki/asn1.js";
+import * as oids from "../host/node/testpki/oids.js";
+import { computeMac, protectedPart } from "../host/node/testpki/protection.js";
 
 const ab = (b: Uint8Array) => new Uint8Array(b).buffer as ArrayBuffer;
 
@@ -66,7 +66,7 @@ export function genm(...itavs: InfoTypeAndValue[]): PKIBody {
 }
 
 export async function post(url: string, der: Uint8Array, path = "/pkix/"): Promise<PKIMessage> {
-  const res = await fetch(url + path, { method: "POST", headers: { "Content-Type": "application/pkixcmp" }, body: der });
+  const res = await fetch(url + path, { method: "POST", headers: { "Content-Type": "application/pkixcmp" }, body: Buffer.from(der) });
   if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
   return AsnConvert.parse(new Uint8Array(await res.arrayBuffer()), PKIMessage);
 }

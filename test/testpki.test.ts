@@ -24,13 +24,13 @@ import {
   PKIMessage,
   PKIStatus,
   RootCaKeyUpdateContent,
-} from "../host/node/testpki/asn1";
-import { TestPki, TestPkiFiles } from "../host/node/testpki/index";
-import * as oids from "../host/node/testpki/oids";
-import { protectedPart, verifyMac, verifySignature } from "../host/node/testpki/protection";
-import { isCmpPath } from "../host/node/testpki/server";
-import { genm, macRequest, pbmac1Algorithm, post } from "./cmpmsg";
-import { VECTORS } from "./vectors";
+} from "../host/node/testpki/asn1.js";
+import { TestPki, TestPkiFiles } from "../host/node/testpki/index.js";
+import * as oids from "../host/node/testpki/oids.js";
+import { protectedPart, verifyMac, verifySignature } from "../host/node/testpki/protection.js";
+import { isCmpPath } from "../host/node/testpki/server.js";
+import { genm, macRequest, pbmac1Algorithm, post } from "./cmpmsg.js";
+import { VECTORS } from "./vectors.js";
 import { GeneralName, GeneralNames, Name, Time } from "@peculiar/asn1-x509";
 
 // ------------------------------------------------------------------ schema on real messages
