@@ -471,6 +471,24 @@ describe("testpki genm, transactions and HTTP (test-side client)", () => {
     }
   });
 
+  it("mutated requests always get a PKIMessage back (300 bit flips and truncations)", async () => {
+    const base = req(genm(itav(oids.id_it_caCerts)));
+    let seed = 1;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let i = 0; i < 300; i++) {
+      const m = Uint8Array.from(base);
+      if (i % 3 === 2) {
+        const cut = rnd(m.length);
+        const out = await pki.responder.handle(m.subarray(0, cut));
+        expect(() => AsnConvert.parse(out, PKIMessage)).not.toThrow();
+        continue;
+      }
+      m[rnd(m.length)] ^= 1 << rnd(8);
+      const out = await pki.responder.handle(m);
+      expect(bodyType(AsnConvert.parse(out, PKIMessage).body)).toMatch(/^(genp|error)$/);
+    }
+  });
+
   it("never crashes on garbage: error PKIMessage badDataFormat; HTTP errors for the rest", async () => {
     for (const body of [new Uint8Array(0), new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), new Uint8Array(1000).fill(0x30), Buffer.from("hello")]) {
       const rsp = await post(pki.url, body);

@@ -105,7 +105,7 @@ export class Responder {
   async handle(der: Uint8Array): Promise<Uint8Array> {
     let req: PKIMessage;
     try {
-      req = AsnConvert.parse(der, PKIMessage, { berOptions: { maxDepth: 40, maxNodes: 5000 } } as never);
+      req = AsnConvert.parse(der, PKIMessage, { berOptions: { maxDepth: 40, maxNodes: 5000 } });
       bodyType(req.body);
     } catch {
       this.log.push({ type: "garbage", answer: "error", failInfo: PKIFailureInfo.badDataFormat });
