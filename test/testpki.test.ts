@@ -289,10 +289,21 @@ describe("testpki with openssl cmp as the client", () => {
 
   it("implicit confirm is granted: no certConf", async () => {
     const key = newKey();
-    const r = await cmp("ir", ...mac(), "-implicit_confirm", "-newkey", key, "-subject", "/CN=implicit", "-certout", join(dir, "ic.pem"));
+    const r = await cmp("ir", ...mac(), "-implicit_confirm", "-newkey", key, "-subject", "/CN=implicit", "-certout", join(dir, "ic.pem"), "-rspout", join(dir, "ic-ip.der"));
     expect(r.code, r.out).toBe(0);
     expect(pki.requests.at(-1)).toMatchObject({ type: "ir", answer: "ip" });
+    // RFC 9810 5.1.1.1: granted by echoing id-it-implicitConfirm in the ip's generalInfo
+    const ip = AsnConvert.parse(readFileSync(join(dir, "ic-ip.der")), PKIMessage);
+    expect(ip.header.generalInfo?.map((i) => i.infoType)).toEqual([oids.id_it_implicitConfirm]);
     await checkIssued(join(dir, "ic.pem"), key);
+  });
+
+  it("a certConf that rejects the certificate gets it revoked", async () => {
+    // -out_trusted with a root the new certificate does not chain to: openssl rejects it in certConf
+    const r = await cmp("ir", ...mac(), "-newkey", newKey(), "-subject", "/CN=unwanted", "-certout", join(dir, "unw.pem"), "-out_trusted", files.manufacturer_root);
+    expect(r.code).not.toBe(0);
+    expect(pki.requests.slice(-2).map((x) => `${x.type}>${x.answer}`)).toEqual(["ir>ip", "certConf>pkiconf"]);
+    expect(pki.revoked().at(-1)).toMatchObject({ reason: 4 });
   });
 
   it("injected rejection reaches the client with its failInfo and text", async () => {
