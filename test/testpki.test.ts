@@ -223,6 +223,12 @@ describe("testpki with openssl cmp as the client", () => {
     await checkIssued(join(dir, "cr.pem"), key, "CN=cr-new");
   });
 
+  it("cr signed with an IDevID is refused: cr needs an operational certificate of this PKI", async () => {
+    const r = await cmp("cr", "-cert", files.idevid_cert, "-key", files.idevid_key, "-newkey", newKey(), "-subject", "/CN=x", "-certout", join(dir, "x.pem"));
+    expect(r.code).not.toBe(0);
+    expect(pki.requests.at(-1)).toMatchObject({ type: "cr", answer: "error", failInfo: PKIFailureInfo.signerNotTrusted });
+  });
+
   it("kur with -oldcert keeps the subject and certifies the new key", async () => {
     const op = await enrolled("op-kur");
     const key = newKey();
