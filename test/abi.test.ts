@@ -28,7 +28,7 @@ describe("module ABI", () => {
 
   it("the debug build imports nothing else, abort going to env.panic", () => {
     const debug = wasmInfo(readFileSync(DEFAULT_WASM.replace(/\.wasm$/, ".debug.wasm")));
-    const allowed = { ...Object.fromEntries(table("Imports")), "env.panic": "(i32, i32) -> nil" };
+    const allowed: Record<string, string> = { ...Object.fromEntries(table("Imports")), "env.panic": "(i32, i32) -> nil" };
     for (const i of debug.imports) expect(i.sig ? sigText(i.sig) : i.kind).toBe(allowed[`${i.module}.${i.name}`]);
   });
 
