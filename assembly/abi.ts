@@ -9,3 +9,9 @@ const IO_SIZE: i32 = 16384;
 const IO = memory.data(IO_SIZE, 16);
 export function io_ptr(): usize { return IO; }
 export function io_size(): i32 { return IO_SIZE; }
+
+// ---- signature verification: RSA, ECDSA P-384 / P-521 ----
+import { weierstrassVerify } from "./crypto/weierstrass";
+export function wx_verify_tmp(curve: i32, d: usize, dl: i32, p: usize, pl: i32, r: usize, rl: i32, s: usize, sl: i32): i32 {
+  return weierstrassVerify(curve, d, dl, p, pl, r, rl, s, sl);
+}
