@@ -14,4 +14,51 @@ export function io_size(): i32 { return IO_SIZE; }
 import { weierstrassVerify } from "./crypto/weierstrass";
 export function wx_verify_tmp(curve: i32, d: usize, dl: i32, p: usize, pl: i32, r: usize, rl: i32, s: usize, sl: i32): i32 {
   return weierstrassVerify(curve, d, dl, p, pl, r, rl, s, sl);
+// ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
+import { E_ARG, E_ALG } from "./errors";
+import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "./crypto/hash";
+import { hmacOnce } from "./crypto/hmac";
+import { passwordBasedMac } from "./crypto/pbm";
+import { pbkdf2Hmac } from "./crypto/pbkdf2";
+
+// [p, p+n) lies in linear memory.
+function inMemory(p: usize, n: i32): bool {
+  return n >= 0 && <u64>p + <u64>n <= (<u64>memory.size() << 16);
+}
+
+// Context of the streaming hash_init / hash_update / hash_final.
+const HASH_STREAM = memory.data(HASH_CTX_SIZE, 8);
+
+export function hash(alg: i32, data: usize, len: i32, out: usize): i32 {
+  if (!inMemory(data, len) || !inMemory(out, hashSize(alg))) return E_ARG;
+  return hashOnce(alg, data, len, out);
+}
+export function hash_init(alg: i32): i32 {
+  return hashInit(HASH_STREAM, alg);
+}
+export function hash_update(data: usize, len: i32): i32 {
+  if (!inMemory(data, len)) return E_ARG;
+  hashUpdate(HASH_STREAM, data, len);
+  return 0;
+}
+export function hash_final(out: usize): i32 {
+  if (!inMemory(out, hashSize(load<i32>(HASH_STREAM)))) return E_ARG;
+  return hashFinal(HASH_STREAM, out);
+}
+export function hmac(alg: i32, key: usize, keyLen: i32, data: usize, len: i32, out: usize): i32 {
+  if (hashSize(alg) == 0) return E_ALG;
+  if (!inMemory(key, keyLen) || !inMemory(data, len) || !inMemory(out, hashSize(alg))) return E_ARG;
+  return hmacOnce(alg, key, keyLen, data, len, out);
+}
+export function pbm(owf: i32, mac: i32, secret: usize, secretLen: i32, salt: usize, saltLen: i32,
+  iterations: i32, maxIterations: i32, data: usize, len: i32, out: usize): i32 {
+  if (hashSize(mac) == 0) return E_ALG;
+  if (!inMemory(secret, secretLen) || !inMemory(salt, saltLen) || !inMemory(data, len)
+    || !inMemory(out, hashSize(mac))) return E_ARG;
+  return passwordBasedMac(owf, mac, secret, secretLen, salt, saltLen, iterations, maxIterations, data, len, out);
+}
+export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen: i32,
+  iterations: i32, maxIterations: i32, out: usize, outLen: i32): i32 {
+  if (!inMemory(pass, passLen) || !inMemory(salt, saltLen) || !inMemory(out, outLen)) return E_ARG;
+  return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
 }
