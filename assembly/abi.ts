@@ -10,10 +10,6 @@ const IO = memory.data(IO_SIZE, 16);
 export function io_ptr(): usize { return IO; }
 export function io_size(): i32 { return IO_SIZE; }
 
-// ---- signature verification: RSA, ECDSA P-384 / P-521 ----
-import { weierstrassVerify } from "./crypto/weierstrass";
-export function wx_verify_tmp(curve: i32, d: usize, dl: i32, p: usize, pl: i32, r: usize, rl: i32, s: usize, sl: i32): i32 {
-  return weierstrassVerify(curve, d, dl, p, pl, r, rl, s, sl);
 // ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
 import { E_ARG, E_ALG } from "./errors";
 import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "./crypto/hash";
@@ -61,4 +57,17 @@ export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen
   iterations: i32, maxIterations: i32, out: usize, outLen: i32): i32 {
   if (!inMemory(pass, passLen) || !inMemory(salt, saltLen) || !inMemory(out, outLen)) return E_ARG;
   return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
+}
+
+// ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
+import { rsaVerify } from "./crypto/rsa";
+import { weierstrassVerify } from "./crypto/weierstrass";
+// RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
+export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
+  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
+  if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
+}
+export function wx_verify_tmp(curve: i32, d: usize, dl: i32, p: usize, pl: i32, r: usize, rl: i32, s: usize, sl: i32): i32 {
+  return weierstrassVerify(curve, d, dl, p, pl, r, rl, s, sl);
 }
