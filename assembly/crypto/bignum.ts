@@ -152,16 +152,16 @@ export function montPow(out: usize, x: usize, e: usize, el: i32, c: usize): void
 }
 
 // Completes the context at c whose limb count and odd modulus m > 2 are in place: m0inv and
-// R² mod m, computed here (no tables): 2R mod m by doubling 1, then (2R)^(32n) in Montgomery
-// form is 2^(32n) R = R² mod m.
+// R² mod m, computed here (no tables). With b = bits(m): 2^(b-1) < m, doubled 32n - b + 2 times
+// gives 2R mod m, and (2R)^(32n) in Montgomery form is 2^(32n) R = R² mod m.
 export function modInit(c: usize): void {
-  const n = load<i32>(c), m = modM(c), rr = m + (<usize>n << 2);
+  const n = load<i32>(c), m = modM(c), rr = m + (<usize>n << 2), b = bnBits(m, n);
   const m0 = limb(m, 0);
   let inv: u32 = 1; // Newton iteration for m0^-1 mod 2^32: each step doubles the correct bits
   for (let i = 0; i < 5; i++) inv *= 2 - m0 * inv;
   store<u32>(c, -inv, 4);
-  for (let i = 0; i < n; i++) setLimb(rr, i, <u32>(i == 0));
-  for (let i = 0; i <= (n << 5); i++) modAdd(rr, rr, rr, c);
+  for (let i = 0; i < n; i++) setLimb(rr, i, i == (b - 1) >> 5 ? 1 << ((b - 1) & 31) : 0);
+  for (let i = b; i <= (n << 5) + 1; i++) modAdd(rr, rr, rr, c);
   setLimb(W, 0, <u32>(n << 5));
   montPow(rr, rr, W, 1, c);
 }
