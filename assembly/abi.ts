@@ -59,18 +59,6 @@ export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen
   return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
 }
 
-// ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
-import { rsaVerify } from "./crypto/rsa";
-import { weierstrassVerify } from "./crypto/weierstrass";
-// RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
-export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
-  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
-  if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
-  return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
-}
-export function wx_verify_tmp(curve: i32, d: usize, dl: i32, p: usize, pl: i32, r: usize, rl: i32, s: usize, sl: i32): i32 {
-  return weierstrassVerify(curve, d, dl, p, pl, r, rl, s, sl);
-
 // ---- ECDSA: P-256 keys and signatures, verification on every curve (assembly/crypto: p256, ecdsa) ----
 import { p256Keygen, p256Public, p256PubCompress, p256PubDecode, p256Sign } from "./crypto/p256";
 import { ecdsaVerify } from "./crypto/ecdsa";
@@ -98,4 +86,13 @@ export function p256_pub_compress(pub: usize, out: usize): i32 {
 export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
   if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
   return ecdsaVerify(curve, hashAlg, pub, pubLen, msg, msgLen, sig, sigLen);
+}
+
+// ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
+import { rsaVerify } from "./crypto/rsa";
+// RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
+export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
+  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
+  if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
