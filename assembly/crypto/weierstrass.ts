@@ -4,7 +4,7 @@
 // public data (key, signature, digest), so this code is variable time by design; it never
 // traps on any input.
 import {
-  bnBit, bnBits, bnCmp, bnCopy, bnFromBytes, bnIsZero, bnSub, fromMont, modAdd, modInit, modInv,
+  bnAdd, bnBit, bnBits, bnCmp, bnCopy, bnFromBytes, bnIsZero, bnSub, modAdd, modInit, modInv,
   modM, modSub, montMul, toMont,
 } from "./bignum";
 import { E_ALG, E_ARG, E_KEY, E_SIG_INVALID } from "../errors";
@@ -95,16 +95,22 @@ function dbl(p: usize): void {
   sub(y, y, t2);                                  // Y3 = alpha (4 beta - X3) - 8 gamma²
 }
 
-// p = p + q for distinct storage p, q (add-1998-cmo-2), with the special cases.
-function addPoint(p: usize, q: usize): void {
+// p = p + q for distinct storage p, q (add-1998-cmo-2; mixed when q is affine, Z2 = 1), with the
+// special cases.
+function addPoint(p: usize, q: usize, affine: bool): void {
   const x1 = p, y1 = p + FE, z1 = p + 2 * FE, x2 = q, y2 = q + FE, z2 = q + 2 * FE;
   const t1 = t(0), t2 = t(1), t3 = t(2), t4 = t(3), t5 = t(4), t6 = t(5);
   if (bnIsZero(z2, nl)) return;
   if (bnIsZero(z1, nl)) { bnCopy(p, q, 51); return; }
-  mul(t1, z1, z1); mul(t2, z2, z2);
-  mul(t3, x1, t2);                                // U1 = X1 Z2²
+  mul(t1, z1, z1);
+  if (affine) {
+    bnCopy(t3, x1, nl); bnCopy(t5, y1, nl);
+  } else {
+    mul(t2, z2, z2);
+    mul(t3, x1, t2);                              // U1 = X1 Z2²
+    mul(t5, y1, z2); mul(t5, t5, t2);             // S1 = Y1 Z2³
+  }
   mul(t4, x2, t1);                                // U2 = X2 Z1²
-  mul(t5, y1, z2); mul(t5, t5, t2);               // S1 = Y1 Z2³
   mul(t6, y2, z1); mul(t6, t6, t1);               // S2 = Y2 Z1³
   sub(t4, t4, t3);                                // H = U2 - U1
   sub(t6, t6, t5);                                // r = S2 - S1
@@ -112,7 +118,8 @@ function addPoint(p: usize, q: usize): void {
     if (bnIsZero(t6, nl)) dbl(p); else bnSub(z1, z1, z1, nl); // p == q: double; p == -q: infinity
     return;
   }
-  mul(z1, z1, z2); mul(z1, z1, t4);               // Z3 = Z1 Z2 H
+  if (!affine) mul(z1, z1, z2);
+  mul(z1, z1, t4);                                // Z3 = Z1 Z2 H
   mul(t1, t4, t4); mul(t2, t4, t1); mul(t3, t3, t1); // H², H³, V = U1 H²
   mul(x1, t6, t6); sub(x1, x1, t2); sub(x1, x1, t3); sub(x1, x1, t3); // X3 = r² - H³ - 2V
   sub(t3, t3, x1); mul(t3, t6, t3); mul(t5, t5, t2);
@@ -153,19 +160,24 @@ export function weierstrassVerify(
   montMul(u1, e, u1, MN);                         // u1 = e w mod n (step 4)
   // R = u1 G + u2 Q (step 5), Shamir's trick with the table G, Q, G + Q
   const acc = pt(0);
-  bnCopy(pt(3), g, 51); addPoint(pt(3), q);
+  bnCopy(pt(3), g, 51); addPoint(pt(3), q, true);
   bnSub(acc + 2 * FE, acc + 2 * FE, acc + 2 * FE, nl);
   const b1 = bnBits(u1, nl), b2 = bnBits(u2, nl);
   for (let i = (b1 > b2 ? b1 : b2) - 1; i >= 0; i--) {
     dbl(acc);
     const sel = bnBit(u1, i) | (bnBit(u2, i) << 1);
-    if (sel != 0) addPoint(acc, pt(sel));
+    if (sel != 0) addPoint(acc, pt(sel), sel != 3);
   }
   if (bnIsZero(acc + 2 * FE, nl)) return E_SIG_INVALID;
-  // x = X / Z² mod p, then v = x mod n (x < p < 2n) and v == r (steps 6-8)
-  const x = t(0);
-  modInv(x, acc + 2 * FE, MP); mul(x, x, x); mul(x, acc, x); fromMont(x, x, MP);
-  if (bnCmp(x, modM(MN), nl) >= 0) bnSub(x, x, modM(MN), nl);
-  bnFromBytes(t(1), nl, r, rLen);
-  return bnCmp(x, t(1), nl) == 0 ? 0 : E_SIG_INVALID;
+  // x(R) mod n == r (steps 6-8) without inverting Z: x = X / Z² < p < 2n, so x mod n == r iff
+  // X == r' Z² for r' = r or r' = r + n < p.
+  const z2 = t(0), v = t(1);
+  mul(z2, acc + 2 * FE, acc + 2 * FE);
+  bnFromBytes(u1, nl, r, rLen);
+  for (let i = 0; i < 2; i++) {
+    toMont(v, u1, MP); mul(v, v, z2);
+    if (bnCmp(v, acc, nl) == 0) return 0;
+    if (bnAdd(u1, u1, modM(MN), nl) != 0 || bnCmp(u1, modM(MP), nl) >= 0) break;
+  }
+  return E_SIG_INVALID;
 }
