@@ -1,6 +1,6 @@
 // ECDSA verification on the NIST short-Weierstrass curves P-384 and P-521 (y² = x³ - 3x + b,
-// FIPS 186-5 / SP 800-186), SEC1 v2 section 4.1.4. Jacobian coordinates over Montgomery-form
-// field elements from bignum.ts; u1 G + u2 Q by Shamir's trick. Verification handles only
+// FIPS 186-5 / SP 800-186), SEC1 v2 section 4.1.4. Jacobian coordinates over field elements in
+// Montgomery form (bignum.ts) for P-384 and in plain form for P-521 (Mersenne prime); u1 G + u2 Q by Shamir's trick. Verification handles only
 // public data (key, signature, digest), so this code is variable time by design; it never
 // traps on any input.
 import {
@@ -61,14 +61,39 @@ let nl: i32 = 0;                         // limbs of the current curve
 
 @inline function t(i: i32): usize { return TT + <usize>i * FE; }
 @inline function pt(i: i32): usize { return PT + <usize>i * 3 * FE; }
-@inline function mul(o: usize, a: usize, b: usize): void { montMul(o, a, b, MP); }
+const PROD = memory.data(34 * 4, 8);    // P-521: the 1042-bit product
+
+// Field multiplication. P-384: Montgomery form. P-521: elements in plain form, since
+// p = 2^521 - 1 reduces with 2^521 = 1 mod p: the product, then its low + high part.
+function mul(o: usize, a: usize, b: usize): void {
+  if (nl != 17) { montMul(o, a, b, MP); return; }
+  for (let j: usize = 0; j < 68; j += 4) store<u32>(PROD + j, 0);
+  for (let i: usize = 0; i < 68; i += 4) { // schoolbook, row by row (fixed trip counts)
+    const ai = <u64>load<u32>(a + i), r = PROD + i;
+    let t: u64 = 0;
+    for (let j: usize = 0; j < 68; j += 4) {
+      t = <u64>load<u32>(r + j) + ai * <u64>load<u32>(b + j) + (t >> 32);
+      store<u32>(r + j, <u32>t);
+    }
+    store<u32>(r + 68, <u32>(t >> 32));
+  }
+  let c: u64 = 0; // low 521 bits + high part < 2^522, then one conditional subtraction of p
+  for (let i = 0; i < 17; i++) {
+    const h = (load<u32>(PROD + (<usize>(16 + i) << 2)) >> 9) | (load<u32>(PROD + (<usize>(17 + i) << 2)) << 23);
+    const l = i < 16 ? load<u32>(PROD + (<usize>i << 2)) : load<u32>(PROD + 64) & 0x1ff;
+    c += <u64>l + <u64>h;
+    store<u32>(o + (<usize>i << 2), <u32>c);
+    c >>= 32;
+  }
+  if (bnCmp(o, modM(MP), 17) >= 0) bnSub(o, o, modM(MP), 17);
+}
 @inline function add(o: usize, a: usize, b: usize): void { modAdd(o, a, b, MP); }
 @inline function sub(o: usize, a: usize, b: usize): void { modSub(o, a, b, MP); }
 
-// out = the len big-endian bytes at src in Montgomery form, if < p.
+// out = the len big-endian bytes at src as a field element (Montgomery form for P-384), if < p.
 function fieldElement(out: usize, src: usize, len: i32): bool {
   if (!bnFromBytes(out, nl, src, len) || bnCmp(out, modM(MP), nl) >= 0) return false;
-  toMont(out, out, MP);
+  if (nl != 17) toMont(out, out, MP);
   return true;
 }
 
@@ -136,7 +161,7 @@ export function weierstrassVerify(
   let k: i32, cd: usize;
   if (curve == 2) { nl = 12; k = 48; cd = P384; } else if (curve == 3) { nl = 17; k = 66; cd = P521; } else return E_ALG;
   if (digestLen < 0 || digestLen > 64 || rLen < 0 || sLen < 0) return E_ARG;
-  store<i32>(MP, nl); bnFromBytes(modM(MP), nl, cd, k); modInit(MP);
+  store<i32>(MP, nl); bnFromBytes(modM(MP), nl, cd, k); if (nl != 17) modInit(MP);
   store<i32>(MN, nl); bnFromBytes(modM(MN), nl, cd + k, k); modInit(MN);
   const g = pt(1), q = pt(2), u1 = t(6), u2 = t(7);
   fieldElement(g, cd + 3 * k, k); fieldElement(g + FE, cd + 4 * k, k); fieldElement(g + 2 * FE, ONE_BYTE, 1);
@@ -175,7 +200,8 @@ export function weierstrassVerify(
   mul(z2, acc + 2 * FE, acc + 2 * FE);
   bnFromBytes(u1, nl, r, rLen);
   for (let i = 0; i < 2; i++) {
-    toMont(v, u1, MP); mul(v, v, z2);
+    bnCopy(v, u1, nl); if (nl != 17) toMont(v, v, MP);
+    mul(v, v, z2);
     if (bnCmp(v, acc, nl) == 0) return 0;
     if (bnAdd(u1, u1, modM(MN), nl) != 0 || bnCmp(u1, modM(MP), nl) >= 0) break;
   }
