@@ -8,7 +8,6 @@ export const BN_MAX_LIMBS: i32 = 130; // 4096-bit RSA (128 limbs) plus headroom
 
 // Montgomery context ("Mod") at c: i32 limb count n, u32 m0inv = -m^-1 mod 2^32, the odd modulus
 // m (n limbs), then R² mod m (n limbs) with R = 2^(32n). Size 8 + 8n bytes.
-export function modSize(n: i32): i32 { return 8 + (n << 3); }
 export function modM(c: usize): usize { return c + 8; }
 
 const T = memory.data(BN_MAX_LIMBS * 4 + 4, 8); // montMul accumulator, n + 1 limbs

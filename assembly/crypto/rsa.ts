@@ -9,7 +9,7 @@ import { E_ALG, E_ARG, E_KEY, E_LEGACY, E_SIG_ENCODING, E_SIG_INVALID } from "..
 export const RSA_PKCS1: i32 = 1, RSA_PSS: i32 = 2;
 export const RSA_FLAG_LEGACY: i32 = 1; // accept SHA-1
 
-const MOD = memory.data(8 + 128 * 8, 8);  // Montgomery context mod n (bignum modSize(128))
+const MOD = memory.data(8 + 128 * 8, 8);  // Montgomery context mod n (bignum: 8 + 8 limbs bytes)
 const S = memory.data(512, 8);            // s, then m = s^e mod n
 const E = memory.data(512, 8);            // e
 const EM = memory.data(512, 8);           // I2OSP(m, k)

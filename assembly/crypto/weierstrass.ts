@@ -53,7 +53,7 @@ const P521 = memory.data<u8>([
 const ONE_BYTE = memory.data<u8>([1]);
 
 const FE: usize = 68;                    // field element stride: 17 limbs (P-521)
-const MP = memory.data(8 + 17 * 8, 8);  // Montgomery context mod p (bignum modSize)
+const MP = memory.data(8 + 17 * 8, 8);  // Montgomery context mod p (bignum: 8 + 8 limbs bytes)
 const MN = memory.data(8 + 17 * 8, 8);  // Montgomery context mod n
 const PT = memory.data(12 * 68, 8);      // points R (accumulator), G, Q, G+Q: Jacobian X, Y, Z
 const TT = memory.data(8 * 68, 8);       // t(0..5): formula temporaries; t(6), t(7): u1, u2
