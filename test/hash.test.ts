@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
+import { readFileSync } from "node:fs";
+import asc from "assemblyscript/asc";
 import { Core } from "../host/node/core";
 import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { hex, toHex, vector, wycheproof } from "./vectors";
@@ -242,13 +244,19 @@ describe("pbm (PasswordBasedMac)", () => {
       const prfId = HMAC[oid(value(m.msg, inside(m.msg, prf)[0]))];
       const macId = HMAC[oid(value(m.msg, inside(m.msg, scheme)[0]))];
       expect(int(value(m.msg, keyLength))).toBe(4096);
-      const verify = (secret: string, dkLen: number) => {
-        const key = pbkdf2(prfId, Buffer.from(secret), value(m.msg, salt), int(value(m.msg, count)), 10000, dkLen) as Uint8Array;
-        return toHex(hmac(macId, key, m.part)) === toHex(m.protection);
-      };
-      expect(verify("Password", 512)).toBe(true);
-      expect(verify("Password", 4096)).toBe(false); // RFC 8018-correct reading
-      expect(verify("password", 512)).toBe(false);
+      const derive = (secret: string, dkLen: number) =>
+        pbkdf2(prfId, Buffer.from(secret), value(m.msg, salt), int(value(m.msg, count)), 10000, dkLen) as Uint8Array;
+      const verify = (key: Uint8Array) => toHex(hmac(macId, key, m.part)) === toHex(m.protection);
+      if (name.endsWith("REQ")) {
+        // One 4096-octet derivation (a PBKDF2 key of 512 octets is its prefix): the RFC 8018-correct
+        // reading fails, the quirk verifies.
+        const key = derive("Password", 4096);
+        expect(verify(key)).toBe(false);
+        expect(verify(key.subarray(0, 512))).toBe(true);
+      } else {
+        expect(verify(derive("Password", 512))).toBe(true);
+      }
+      expect(verify(derive("password", 512))).toBe(false);
     });
   }
   it("PBM with 10,000 SHA-256 iterations: time against noble (printed)", () => {
@@ -298,5 +306,69 @@ describe("pbkdf2", () => {
     expect(pbkdf2(2, s, s, 11, 10, 32)).toBe(E_ITERATIONS);
     expect(pbkdf2(5, s, s, 1, 10, 32)).toBe(E_ALG);
     expect(pbkdf2(2, s, s, 1, 10, -1)).toBe(E_ARG);
+  });
+});
+
+describe("ct", () => {
+  // ct.ts is internal (no module export): compile it alone into a small test module.
+  it("ctEqual compares all bytes; wipe zeroes exactly its range", async () => {
+    const src = readFileSync(new URL("../assembly/crypto/ct.ts", import.meta.url), "utf8");
+    const r = await asc.compileString({ "input.ts": 'export { ctEqual, wipe } from "./ct";', "ct.ts": src },
+      { runtime: "stub", optimizeLevel: 3, shrinkLevel: 2, initialMemory: 1 });
+    expect(r.error).toBeNull();
+    const ct: any = new WebAssembly.Instance(new WebAssembly.Module(r.binary!), { env: { abort() {} } }).exports;
+    const mem = new Uint8Array(ct.memory.buffer);
+    const a = randomBytes(100);
+    mem.set(a, 1000);
+    mem.set(a, 2000);
+    expect(ct.ctEqual(1000, 2000, 100)).toBe(1);
+    expect(ct.ctEqual(1000, 2001, 0)).toBe(1);
+    for (let i = 0; i < 100; i++) {
+      mem[2000 + i] ^= 1 << (i & 7);
+      expect(ct.ctEqual(1000, 2000, 100)).toBe(0);
+      expect(ct.ctEqual(1000, 2000, i)).toBe(1);
+      mem[2000 + i] ^= 1 << (i & 7);
+    }
+    mem.fill(0xff, 3000, 3100);
+    ct.wipe(3010, 80);
+    expect([mem[3009], mem[3090]]).toEqual([0xff, 0xff]);
+    expect(mem.subarray(3010, 3090).every((b) => b === 0)).toBe(true);
+    ct.wipe(3000, 0);
+    expect(mem[3000]).toBe(0xff);
+  });
+});
+
+describe("secrets wiped", () => {
+  // After each call, no copy of the derived key (as bytes or as native state words) is left in
+  // linear memory outside the I/O buffer.
+  const words = (b: Uint8Array, size: number) => {
+    const out = Uint8Array.from(b);
+    for (let i = 0; i < out.length; i += size) out.subarray(i, i + size).reverse();
+    return out;
+  };
+  const leaks = (secret: Uint8Array) => {
+    const mem = new Uint8Array(core.memory.buffer).slice();
+    mem.fill(0, core.io, core.io + core.ioSize);
+    const s = Buffer.from(mem);
+    return [secret, words(secret, 4), words(secret, 8)].some((p) => s.indexOf(p.subarray(0, 16)) >= 0);
+  };
+  it("pbm: BASEKEY and the HMAC pads", () => {
+    const secret = randomBytes(20), salt = randomBytes(16), data = randomBytes(100);
+    pbm(2, 2, secret, salt, 100, 100, data);
+    let k = createHash("sha256").update(secret).update(salt).digest();
+    const prev = () => { for (let i = 1; i < 100; i++) k = createHash("sha256").update(k).digest(); return k; };
+    expect(leaks(prev())).toBe(false);
+    expect(leaks(k.map((b) => b ^ 0x36))).toBe(false);
+  });
+  it("pbkdf2 and hmac: the key, its pads, the output", () => {
+    const pass = randomBytes(32);
+    const dk = pbkdf2(4, pass, randomBytes(8), 3, 3, 100) as Uint8Array;
+    expect(leaks(pass.map((b) => b ^ 0x36))).toBe(false);
+    expect(leaks(pass.map((b) => b ^ 0x5c))).toBe(false);
+    expect(leaks(dk.subarray(64))).toBe(false);
+    hmac(2, pass, randomBytes(10));
+    expect(leaks(pass.map((b) => b ^ 0x5c))).toBe(false);
+    hash(2, pass);
+    expect(leaks(pass)).toBe(false);
   });
 });

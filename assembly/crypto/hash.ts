@@ -129,6 +129,7 @@ export function hashFinal(ctx: usize, out: usize): i32 {
   hashPadFinal(ctx);
   const n = hashWrite(alg, ctx + HASH_STATE, out);
   wipe(ctx, HASH_CTX_SIZE);
+  wipe(W, 640); // the last block may be the caller's secret
   return n;
 }
 
