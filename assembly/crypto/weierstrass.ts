@@ -1,8 +1,8 @@
 // ECDSA verification on the NIST short-Weierstrass curves P-384 and P-521 (y² = x³ - 3x + b,
 // FIPS 186-5 / SP 800-186), SEC1 v2 section 4.1.4. Jacobian coordinates over field elements in
-// Montgomery form (bignum.ts) for P-384 and in plain form for P-521 (Mersenne prime); u1 G + u2 Q by Shamir's trick. Verification handles only
-// public data (key, signature, digest), so this code is variable time by design; it never
-// traps on any input.
+// Montgomery form (bignum.ts) for P-384 and in plain form for P-521 (a Mersenne prime);
+// u1 G + u2 Q by Shamir's trick. Verification handles only public data (key, signature,
+// digest), so this code is variable time by design; it never traps on any input.
 import {
   bnAdd, bnBit, bnBits, bnCmp, bnCopy, bnFromBytes, bnIsZero, bnSub, modAdd, modInit, modInv,
   modM, modSub, montMul, toMont,
@@ -53,18 +53,19 @@ const P521 = memory.data<u8>([
 const ONE_BYTE = memory.data<u8>([1]);
 
 const FE: usize = 68;                    // field element stride: 17 limbs (P-521)
-const MP = memory.data(8 + 17 * 8, 8);  // Montgomery context mod p (bignum: 8 + 8 limbs bytes)
-const MN = memory.data(8 + 17 * 8, 8);  // Montgomery context mod n
+const MP = memory.data(8 + 17 * 8, 8);   // Montgomery context mod p (bignum: 8 + 8 limbs bytes)
+const MN = memory.data(8 + 17 * 8, 8);   // Montgomery context mod n
 const PT = memory.data(12 * 68, 8);      // points R (accumulator), G, Q, G+Q: Jacobian X, Y, Z
 const TT = memory.data(8 * 68, 8);       // t(0..5): formula temporaries; t(6), t(7): u1, u2
+const PROD = memory.data(34 * 4, 8);     // P-521: the 1042-bit product
 let nl: i32 = 0;                         // limbs of the current curve
 
 @inline function t(i: i32): usize { return TT + <usize>i * FE; }
 @inline function pt(i: i32): usize { return PT + <usize>i * 3 * FE; }
-const PROD = memory.data(34 * 4, 8);    // P-521: the 1042-bit product
 
 // Field multiplication. P-384: Montgomery form. P-521: elements in plain form, since
-// p = 2^521 - 1 reduces with 2^521 = 1 mod p: the product, then its low + high part.
+// p = 2^521 - 1 reduces with 2^521 = 1 mod p: the product, then its low + high part
+// (a, b < p: the sum is below 2p).
 function mul(o: usize, a: usize, b: usize): void {
   if (nl != 17) { montMul(o, a, b, MP); return; }
   for (let j: usize = 0; j < 68; j += 4) store<u32>(PROD + j, 0);
@@ -87,6 +88,7 @@ function mul(o: usize, a: usize, b: usize): void {
   }
   if (bnCmp(o, modM(MP), 17) >= 0) bnSub(o, o, modM(MP), 17);
 }
+
 @inline function add(o: usize, a: usize, b: usize): void { modAdd(o, a, b, MP); }
 @inline function sub(o: usize, a: usize, b: usize): void { modSub(o, a, b, MP); }
 
