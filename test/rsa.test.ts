@@ -137,6 +137,9 @@ describe("cross-check with node:crypto signatures", () => {
     expect(verify(PKCS1, 2, small[0], small[1], msg, sig.subarray(0, 128))).toBe(E_KEY);
     expect(verify(PKCS1, 2, n.subarray(0, 255), e, msg, sig.subarray(1))).toBe(E_KEY); // 2040 bits
     expect(verify(PKCS1, 2, Buffer.alloc(513, 0xff), e, msg, sig)).toBe(E_KEY);
+    const pss = sign("sha256", msg, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+    for (const sl of [0x7fffffff, 0x7ffffffe, 256, 223, 222]) expect(verify(PSS, 2, n, e, msg, pss, sl)).toBe(E_SIG_INVALID);
+    expect(verify(PSS, 2, n, e, msg, pss, -2)).toBe(0); // any negative: any salt length
     expect(verify(3, 2, n, e, msg, sig)).toBe(E_ALG);
     expect(verify(PKCS1, 5, n, e, msg, sig)).toBe(E_ALG);
     expect(verify(PKCS1, 0, n, e, msg, sig)).toBe(E_ALG);

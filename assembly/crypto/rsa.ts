@@ -58,7 +58,7 @@ function emsaPss(alg: i32, hLen: i32, modBits: i32, k: i32, sLen: i32): i32 {
     if (load<u8>(em) != 0) return E_SIG_INVALID;
     em++;
   }
-  if (emLen < hLen + (sLen < 0 ? 0 : sLen) + 2 || load<u8>(em + emLen - 1) != 0xbc) return E_SIG_INVALID;
+  if (sLen > emLen - hLen - 2 || load<u8>(em + emLen - 1) != 0xbc) return E_SIG_INVALID; // step 3
   const dbLen = emLen - hLen - 1, h = em + dbLen, top = <u32>0xff >> (8 * emLen - emBits);
   if ((load<u8>(em) & ~top) != 0) return E_SIG_INVALID;
   // DB = maskedDB xor MGF1(H, dbLen) (B.2.1), in place
