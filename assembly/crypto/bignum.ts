@@ -4,7 +4,7 @@
 // Only public values pass through here (keys, signatures, digests), so the code is variable
 // time by design; it must never be used with secrets.
 
-export const BN_MAX_LIMBS: i32 = 130; // 4096-bit RSA (128 limbs) plus headroom
+export const BN_MAX_LIMBS: i32 = 128; // 4096-bit RSA
 
 // Montgomery context ("Mod") at c: i32 limb count n, u32 m0inv = -m^-1 mod 2^32, the odd modulus
 // m (n limbs), then R² mod m (n limbs) with R = 2^(32n). Size 8 + 8n bytes.
