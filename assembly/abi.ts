@@ -71,4 +71,40 @@ export function der_reencode(input: usize, len: i32, out: usize, cap: i32): i32 
 // One UTCTime / GeneralizedTime element to i64 seconds since 1970 at out; 0 or error.
 export function der_time(input: usize, len: i32, out: usize): i32 {
   return derTimeOf(input, len, out);
+// ---- ECDSA: P-256 keys and signatures, verification on every curve (assembly/crypto: p256, ecdsa) ----
+import { p256Keygen, p256Public, p256PubCompress, p256PubDecode, p256Sign } from "./crypto/p256";
+import { ecdsaVerify } from "./crypto/ecdsa";
+
+export function p256_keygen(priv: usize, pub: usize): i32 {
+  if (!inMemory(priv, 32) || !inMemory(pub, 65)) return E_ARG;
+  return p256Keygen(priv, pub);
+}
+export function p256_public(priv: usize, pub: usize): i32 {
+  if (!inMemory(priv, 32) || !inMemory(pub, 65)) return E_ARG;
+  return p256Public(priv, pub);
+}
+export function p256_sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig: usize): i32 {
+  if (!inMemory(priv, 32) || !inMemory(msg, msgLen) || !inMemory(sig, 72)) return E_ARG;
+  return p256Sign(priv, hashAlg, msg, msgLen, sig);
+}
+export function p256_pub_decode(input: usize, len: i32, out: usize): i32 {
+  if (!inMemory(input, len) || !inMemory(out, 65)) return E_ARG;
+  return p256PubDecode(input, len, out);
+}
+export function p256_pub_compress(pub: usize, out: usize): i32 {
+  if (!inMemory(pub, 65) || !inMemory(out, 33)) return E_ARG;
+  return p256PubCompress(pub, out);
+}
+export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
+  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return ecdsaVerify(curve, hashAlg, pub, pubLen, msg, msgLen, sig, sigLen);
+}
+
+// ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
+import { rsaVerify } from "./crypto/rsa";
+// RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
+export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
+  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
+  if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
