@@ -71,6 +71,8 @@ export function der_reencode(input: usize, len: i32, out: usize, cap: i32): i32 
 // One UTCTime / GeneralizedTime element to i64 seconds since 1970 at out; 0 or error.
 export function der_time(input: usize, len: i32, out: usize): i32 {
   return derTimeOf(input, len, out);
+}
+
 // ---- ECDSA: P-256 keys and signatures, verification on every curve (assembly/crypto: p256, ecdsa) ----
 import { p256Keygen, p256Public, p256PubCompress, p256PubDecode, p256Sign } from "./crypto/p256";
 import { ecdsaVerify } from "./crypto/ecdsa";
