@@ -54,6 +54,7 @@ function keepWhole(v: usize, f: i32): void {
 // authorityKeyIdentifier (keyIdentifier); any other critical one sets CERT_UNKNOWN_CRITICAL.
 export function certParse(v: usize, der: usize, len: i32): i32 {
   for (let i = 0; i < CERT_VIEW; i += 4) store<i32>(v + i, 0);
+  store<i32>(v, -1, IS_CA);
   store<i32>(v, -1, PATH_LEN);
   store<i32>(v, -1, KEY_USAGE);
   store<u32>(v, der, DER);
@@ -126,7 +127,7 @@ function parseExtension(v: usize, ce: i32): void {
   if (ce == CE_BASIC_CONSTRAINTS) {
     // 4.2.1.9: SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
     derEnter(TAG_SEQUENCE);
-    if (derOptional(TAG_BOOLEAN)) store<i32>(v, load<u8>(derPtr) & 1, IS_CA);
+    store<i32>(v, derOptional(TAG_BOOLEAN) ? load<u8>(derPtr) & 1 : 0, IS_CA);
     if (derOptional(TAG_INTEGER)) store<i32>(v, <i32>derUint(0x7fffffff), PATH_LEN);
     derLeave();
   } else if (ce == CE_KEY_USAGE) {
@@ -190,7 +191,9 @@ export function nameEquals(a: usize, aLen: i32, b: usize, bLen: i32): bool {
 @inline export function certAkiLen(v: usize): i32 { return rangeLen(v, CERT_AKI); }
 @inline export function certNotBefore(v: usize): i64 { return load<i64>(v, NOT_BEFORE); }
 @inline export function certNotAfter(v: usize): i64 { return load<i64>(v, NOT_AFTER); }
-@inline export function certIsCa(v: usize): bool { return load<i32>(v, IS_CA) != 0; }
+@inline export function certIsCa(v: usize): bool { return load<i32>(v, IS_CA) > 0; }
+// basicConstraints present (cA true or false)
+@inline export function certHasBasicConstraints(v: usize): bool { return load<i32>(v, IS_CA) >= 0; }
 // pathLenConstraint, -1 when absent
 @inline export function certPathLen(v: usize): i32 { return load<i32>(v, PATH_LEN); }
 // keyUsage bits (digitalSignature 1 << 0 ... keyCertSign 1 << 5 ... decipherOnly 1 << 8), -1 absent

@@ -1,8 +1,8 @@
 // Certification path validation (RFC 5280 6.1), the subset RFC 9483 needs: a depth-first search
 // from the target through untrusted pool certificates to a trust anchor, checking on the way
 // every signature, validity at `now`, basicConstraints cA, pathLenConstraint and keyCertSign of
-// every issuer (the anchor included, as OpenSSL does), name chaining and unknown critical
-// extensions. No policies, name constraints or revocation. Uses the DER cursor: callers must not
+// every issuer (of the anchor too when it has basicConstraints, as OpenSSL does; a v1 anchor
+// passes), name chaining and unknown critical extensions. No policies, name constraints or revocation. Uses the DER cursor: callers must not
 // be mid-parse.
 import { inMemory } from "../mem";
 import {
@@ -12,7 +12,7 @@ import {
 } from "../errors";
 import { oidEquals } from "../der/reader";
 import {
-  CERT_UNKNOWN_CRITICAL, CERT_VIEW, KU_KEY_CERT_SIGN, certAki, certAkiLen, certFlags, certIsCa,
+  CERT_UNKNOWN_CRITICAL, CERT_VIEW, KU_KEY_CERT_SIGN, certAki, certAkiLen, certFlags, certHasBasicConstraints, certIsCa,
   certIssuer, certIssuerLen, certKeyUsage, certNotAfter, certNotBefore, certParse, certPathLen,
   certSig, certSigAlg, certSigAlgLen, certSigLen, certSki, certSkiLen, certSpki, certSpkiLen,
   certSubject, certSubjectLen, certTbs, certTbsLen, nameEquals,
@@ -41,9 +41,10 @@ function checkCert(v: usize): i32 {
 }
 
 // An issuer with k non-self-issued intermediates below it in the path (6.1.4 (k) to (n)).
-function checkIssuer(c: usize, k: i32): i32 {
+function checkIssuer(c: usize, k: i32, isAnchor: bool): i32 {
   const ku = certKeyUsage(c);
-  if (!certIsCa(c) || (ku >= 0 && (ku & KU_KEY_CERT_SIGN) == 0)) return E_CERT_NOT_CA;
+  const ca = certIsCa(c) || (isAnchor && !certHasBasicConstraints(c));
+  if (!ca || (ku >= 0 && (ku & KU_KEY_CERT_SIGN) == 0)) return E_CERT_NOT_CA;
   const len = certPathLen(c);
   if (len >= 0 && k > len) return E_CERT_PATH_LEN;
   return checkCert(c);
@@ -72,7 +73,7 @@ function extend(d: i32, k: i32): i32 {
       if (kid) failure = E_CERT_NAME;
       continue;
     }
-    let e = checkIssuer(c, k);
+    let e = checkIssuer(c, k, isAnchor);
     if (e == 0) {
       e = --budget < 0 ? E_CERT_POOL : signatureError(verifySignature(certSigAlg(x), certSigAlgLen(x),
         certSpki(c), certSpkiLen(c), certTbs(x), certTbsLen(x), certSig(x), certSigLen(x), flags));
