@@ -292,7 +292,7 @@ describe("cert_verify_path on the real flows", () => {
     expect(verifyPath(rcServer, [], [rcCa], t)).toBe(E_CERT_UNTRUSTED);
     expect(verifyPath(rcServer, [rcServer], [rcCa], t)).toBe(E_CERT_NOT_CA); // v1, in the pool
     expect(verifyPath(rcServer, [], [rcCa, rcServer], t)).toBe(0); // a target that is an anchor
-    expect(verifyPath(rcCa, [rcCa], roots, t)).toBe(E_CERT_UNTRUSTED);
+    expect(verifyPath(rcCa, [rcCa], roots, t)).toBe(E_CERT_NOT_CA);
   });
 });
 
