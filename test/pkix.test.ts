@@ -399,6 +399,12 @@ describe("cert_verify_path on chains made with openssl", () => {
     expect([s.ca, s.pathLen, s.keyUsage]).toEqual([0, -1, 1]);
     const r = certParse(root.der) as Summary;
     expect([r.ca, r.pathLen, r.keyUsage]).toEqual([1, -1, 0x60]);
+    // extKeyUsage: the range is the SEQUENCE's contents (two OIDs)
+    const e = pki.cert("leaf-eku", keys.ee, inter, [...EE, "extendedKeyUsage = serverAuth, 1.3.6.1.5.5.7.3.28"]);
+    const es = certParse(e.der) as Summary;
+    expect(toHex(e.der.subarray(es.ranges[EKU][0], es.ranges[EKU][0] + es.ranges[EKU][1])))
+      .toBe("06082b06010505070301" + "06082b0601050507031c");
+    expect(s.ranges[EKU]).toEqual([0, 0]);
   });
 
   it("accepts every algorithm: P-384/SHA-384, P-521/SHA-512, RSA PKCS#1, RSA-PSS (both key types), mixed", () => {
