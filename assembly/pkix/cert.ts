@@ -2,7 +2,7 @@
 // a caller-owned record of ranges into its DER (no copies) and small integers; everything after
 // that works from the record. Uses the DER cursor: callers must not be mid-parse.
 import {
-  derAtEnd, derDescend, derEnter, derErr, derFail, derFinish, derInit, derLeave, derLen,
+  derAtEnd, derDescend, derEnter, derFail, derFinish, derInit, derLeave, derLen,
   derOptional, derPtr, derRead, derReadBitStringOctets, derReadTime, derReadUint, derReadValue,
   derStart, derTime, derUint, oidEquals,
 } from "../der/reader";

@@ -3,7 +3,7 @@
 // (RFC 4055 5) and RSASSA-PSS with explicit parameters (RFC 4055 3.1); SHA-1 forms only with the
 // legacy flag. Uses the DER cursor: callers must not be mid-parse.
 import {
-  derAtEnd, derDescend, derEnter, derErr, derFinish, derInit, derLeave, derLen, derNext, derOptional,
+  derAtEnd, derDescend, derEnter, derFinish, derInit, derLeave, derLen, derNext, derOptional,
   derPtr, derReadBitStringOctets, derReadUint, derReadValue, oidEquals,
 } from "../der/reader";
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
