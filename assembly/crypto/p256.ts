@@ -11,7 +11,7 @@ import { bits2int, ecdsaSigEncode } from "./ecdsa";
 import { HASH_SHA256, hashOnce } from "./hash";
 import { HMAC_CTX_SIZE, hmacFinal, hmacInit, hmacUpdate } from "./hmac";
 import {
-  addMod, copy, equal, fromBytes, invMod, isZero, ltMod, MOD_N, MOD_P, mulMod, ONE, PLAIN_ONE,
+  addMod, copy, equal, fieldWipe, fromBytes, invMod, isZero, ltMod, MOD_N, MOD_P, mulMod, ONE, PLAIN_ONE,
   powMod, R2, reduceMod, subMod, toBytes,
 } from "./p256_field";
 import { B, mulBase, mulVar, pointAdd } from "./p256_point";
@@ -95,25 +95,22 @@ function publicFromD(pub: usize): void {
 export function p256Keygen(priv: usize, pub: usize): i32 {
   for (let tries = 0; ; tries++) {
     if (tries == 64 || host_random(SEED, 32) != 0) { // 64 rejections: the source is broken
-      wipe(SCR, SCRATCH_SIZE);
-      return E_RANDOM;
+      return done(E_RANDOM);
     }
     fromBytes(D, SEED);
     if (validScalar(D)) break;
   }
   publicFromD(pub);
   for (let i: usize = 0; i < 32; i++) store<u8>(priv + i, load<u8>(SEED + i));
-  wipe(SCR, SCRATCH_SIZE);
-  return 0;
+  return done(0);
 }
 
 // Public key of a 32-byte private key; E_KEY unless 1 <= d < n.
 export function p256Public(priv: usize, pub: usize): i32 {
   fromBytes(D, priv);
-  let rc = E_KEY;
-  if (validScalar(D)) { publicFromD(pub); rc = 0; }
-  wipe(SCR, SCRATCH_SIZE);
-  return rc;
+  if (!validScalar(D)) return done(E_KEY);
+  publicFromD(pub);
+  return done(0);
 }
 
 // out = HMAC_KEY(V [|| sep] [|| SEED]): one step of the RFC 6979 3.2 HMAC-SHA256 DRBG.
@@ -133,9 +130,8 @@ export function p256Sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig
   const hlen = hashOnce(hashAlg, msg, msgLen, H1);
   if (hlen < 0) return hlen;
   fromBytes(D, priv);
-  let rc = E_KEY;
-  if (!validScalar(D)) return fail(rc);
-  if (host_random(SEED + 64, 32) != 0) return fail(E_RANDOM);
+  if (!validScalar(D)) return done(E_KEY);
+  if (host_random(SEED + 64, 32) != 0) return done(E_RANDOM);
   bits2int(H1, hlen, 32, SEED + 32); // e = bits2int(h1) mod n; bits2octets(h1) = e (2.3.4)
   fromBytes(E, SEED + 32);
   reduceMod(E, E, MOD_N);
@@ -162,12 +158,13 @@ export function p256Sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig
   }
   toBytes(RS, RR);
   toBytes(RS + 32, S);
-  rc = ecdsaSigEncode(RS, RS + 32, 32, sig);
-  return fail(rc);
+  return done(ecdsaSigEncode(RS, RS + 32, 32, sig));
 }
 
-function fail(rc: i32): i32 {
+// Wipe every secret-bearing scratch area, then return rc.
+function done(rc: i32): i32 {
   wipe(SCR, SCRATCH_SIZE);
+  fieldWipe();
   return rc;
 }
 

@@ -21,7 +21,7 @@ export const R2: usize = 36, ONE: usize = 68; // offsets into a modulus descript
 const M32: u64 = 0xffffffff;
 const SUB = memory.data(32, 8);
 const EXP = memory.data(32, 8);
-const BASE = memory.data(32, 8);
+const POW = memory.data(16 * 32, 8); // a^0 .. a^15 for powMod
 export const PLAIN_ONE = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0]);
 
 // r = r - m if carry·2^256 + r >= m, else r (inputs below 2m).
@@ -32,7 +32,12 @@ function reduceOnce(r: usize, m: usize, carry: u64): void {
     store<u32>(SUB + i, <u32>d);
     borrow = d >> 63;
   }
-  const keep = <u32>(0 - ((carry - borrow) >> 63)); // all ones when r < m
+  select(r, carry, borrow);
+}
+
+// r = SUB unless carry - borrow < 0 (the subtraction of m went negative).
+function select(r: usize, carry: u64, borrow: u64): void {
+  const keep = <u32>(0 - ((carry - borrow) >> 63));
   for (let i: usize = 0; i < 32; i += 4) {
     store<u32>(r + i, (load<u32>(r + i) & keep) | (load<u32>(SUB + i) & ~keep));
   }
@@ -57,14 +62,23 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
     c += t6 + a6 * bi; t6 = c & M32; c >>= 32;
     c += t7 + a7 * bi; t7 = c & M32; t8 += c >> 32;
     const q = (t0 * minv) & M32;
-    c = (t0 + q * m0) >> 32;
-    c += t1 + q * m1; t0 = c & M32; c >>= 32;
-    c += t2 + q * m2; t1 = c & M32; c >>= 32;
-    c += t3 + q * m3; t2 = c & M32; c >>= 32;
-    c += t4 + q * m4; t3 = c & M32; c >>= 32;
-    c += t5 + q * m5; t4 = c & M32; c >>= 32;
-    c += t6 + q * m6; t5 = c & M32; c >>= 32;
-    c += t7 + q * m7; t6 = c & M32; c >>= 32;
+    if (minv == 1) { // m = p: limbs 2^32-1, 2^32-1, 2^32-1, 0, 0, 0, 1, 2^32-1, so q·m needs no products
+      t0 = t1; t1 = t2; // t0 + q·(2^96 - 1) = q·2^96: the low limbs shift down, carry q
+      c = t3 + q; t2 = c & M32; c >>= 32;
+      c += t4; t3 = c & M32; c >>= 32;
+      c += t5; t4 = c & M32; c >>= 32;
+      c += t6 + q; t5 = c & M32; c >>= 32;
+      c += t7 + (q << 32) - q; t6 = c & M32; c >>= 32;
+    } else {
+      c = (t0 + q * m0) >> 32;
+      c += t1 + q * m1; t0 = c & M32; c >>= 32;
+      c += t2 + q * m2; t1 = c & M32; c >>= 32;
+      c += t3 + q * m3; t2 = c & M32; c >>= 32;
+      c += t4 + q * m4; t3 = c & M32; c >>= 32;
+      c += t5 + q * m5; t4 = c & M32; c >>= 32;
+      c += t6 + q * m6; t5 = c & M32; c >>= 32;
+      c += t7 + q * m7; t6 = c & M32; c >>= 32;
+    }
     c += t8; t7 = c & M32; t8 = c >> 32;
   }
   store<u32>(r, <u32>t0); store<u32>(r, <u32>t1, 4); store<u32>(r, <u32>t2, 8); store<u32>(r, <u32>t3, 12);
@@ -72,15 +86,19 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
   reduceOnce(r, m, t8);
 }
 
-// r = a + b mod m.
+// r = a + b mod m: the sum into r and the sum minus m into SUB in one pass, then select.
 export function addMod(r: usize, a: usize, b: usize, m: usize): void {
-  let c: u64 = 0;
+  let c: u64 = 0, borrow: u64 = 0;
   for (let i: usize = 0; i < 32; i += 4) {
     c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
-    store<u32>(r + i, <u32>c);
+    const sum = c & M32;
+    store<u32>(r + i, <u32>sum);
     c >>= 32;
+    const d = sum - <u64>load<u32>(m + i) - borrow;
+    store<u32>(SUB + i, <u32>d);
+    borrow = d >> 63;
   }
-  reduceOnce(r, m, c);
+  select(r, c, borrow);
 }
 
 // r = a - b mod m.
@@ -106,15 +124,18 @@ export function reduceMod(r: usize, a: usize, m: usize): void {
   reduceOnce(r, m, 0);
 }
 
-// r = a^e·R^(1-e) mod m: a^e in the Montgomery domain. The exponent e (8 limbs) is public.
+// r = a^e·R^(1-e) mod m: a^e in the Montgomery domain, 4-bit fixed window over the exponent e
+// (8 limbs), which is public; the table is read at public indices only.
 export function powMod(r: usize, a: usize, e: usize, m: usize): void {
-  copy(BASE, a);
+  copy(POW, m + ONE);
+  for (let j: usize = 1; j < 16; j++) mulMod(POW + j * 32, POW + (j - 1) * 32, a, m); // a^j
   copy(r, m + ONE);
-  for (let i = 255; i >= 0; i--) {
-    mulMod(r, r, r, m);
-    if ((load<u32>(e + (<usize>(i >> 5) << 2)) >> (i & 31)) & 1) mulMod(r, r, BASE, m);
+  for (let i = 63; i >= 0; i--) {
+    mulMod(r, r, r, m); mulMod(r, r, r, m); mulMod(r, r, r, m); mulMod(r, r, r, m);
+    const nib = (load<u32>(e + (<usize>(i >> 3) << 2)) >> ((i & 7) << 2)) & 15;
+    if (nib) mulMod(r, r, POW + <usize>nib * 32, m);
   }
-  wipe32(BASE);
+  for (let w: usize = 0; w < 16 * 32; w += 4) store<u32>(POW + w, 0);
 }
 
 // r = a^-1 in the Montgomery domain (Fermat: a^(m-2)); 0 for 0.
@@ -149,8 +170,9 @@ export function copy(r: usize, a: usize): void {
   for (let i: usize = 0; i < 32; i += 4) store<u32>(r + i, load<u32>(a + i));
 }
 
-export function wipe32(r: usize): void {
-  for (let i: usize = 0; i < 32; i += 4) store<u32>(r + i, 0);
+// Zero the scratch that last held (values minus m) of a private-key operation.
+export function fieldWipe(): void {
+  for (let i: usize = 0; i < 32; i += 4) store<u32>(SUB + i, 0);
 }
 
 // 32 big-endian bytes <-> limbs.
