@@ -2,6 +2,8 @@
 // server (../shared/INTEROP.md): a fresh server per case on a free 127.0.0.1 port.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { CmpError, Device, Options, type Transport } from "../host/node/device";
 import { HttpTransport } from "../host/node/transport";
 import { makeCreds, startServer, type Creds, type MockServer } from "./openssl-cmp";
@@ -278,6 +280,86 @@ describe("signature protection against openssl cmp", () => {
       const d = Device.http({ url: s.url });
       await expectFail(d.enroll(signed({ trusted: [] })), -54);
       d.close();
+    });
+  });
+});
+
+describe("p10cr, rr, genm against openssl cmp", () => {
+  it("p10cr with a PKCS#10 request built by the core", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ ...mac(), op: "p10cr" });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+      expect(o.messages.request.length).toBe(2);
+    });
+  });
+
+  it("p10cr with the host's CSR", async () => {
+    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-outform", "DER", "-out", "rsp.csr.der"],
+      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ secret: "secret", ref: "ref", csr: new Uint8Array(readFileSync(creds.file("rsp.csr.der"))), op: "p10cr" });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+    });
+  });
+
+  it("the core's PKCS#10 request verifies with openssl req -verify", async () => {
+    let csr: Uint8Array | undefined;
+    const capture: Transport = { async transfer(req) {
+      const [, body] = children(req, 0);
+      const inner = children(req, body.start)[0];
+      csr = req.slice(inner.start, inner.end);
+      throw new Error("captured");
+    } };
+    const d = new Device(capture);
+    await expect(d.enroll({ ...mac(), sans: new Uint8Array([0x30, 0x0b, 0x82, 0x09, ...Buffer.from("device.io")]), op: "p10cr" })).rejects.toThrow("captured");
+    writeFileSync(creds.file("core.csr.der"), csr!);
+    const out = execFileSync("openssl", ["req", "-in", "core.csr.der", "-inform", "DER", "-verify", "-noout", "-text"],
+      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(out).toMatch(/CN ?= ?tinycmp device/);
+    expect(out).toMatch(/DNS:device.io/);
+  });
+
+  it("rr of rsp_cert with a reason code", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.revoke({ secret: "secret", ref: "ref", oldCert: creds.der("rsp.crt"), revReason: 1 });
+      d.close();
+      expect(o.status).toBe(0);
+      expect(o.messages.request.length).toBe(1);
+    });
+  });
+
+  it("rr of another certificate: error from the server", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      await expectFail(d.revoke({ secret: "secret", ref: "ref", oldCert: creds.der("dev.crt") }), E.ERROR_MSG);
+      d.close();
+    });
+  });
+
+  // openssl 3.0's mock server answers one InfoTypeAndValue per genm (more: "error processing message").
+  for (const [name, n] of [["caCerts", 17], ["rootCaCert", 20], ["certReqTemplate", 19], ["crlStatusList", 22]] as const) {
+    it(`genm ${name}: genp echoes the infoType`, async () => {
+      const oid = new Uint8Array([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n]);
+      await withServer([], async (s) => {
+        const d = Device.http({ url: s.url });
+        const o = await d.general({ secret: "secret", ref: "ref", infoTypes: [oid] });
+        d.close();
+        expect(o.genp.map((g) => Buffer.from(g))).toEqual([Buffer.from([0x30, 0x0a, 0x06, 0x08, ...oid])]);
+      });
+    });
+  }
+
+  it("genm signed", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] });
+      d.close();
+      expect(o.genp.length).toBe(0);
     });
   });
 });

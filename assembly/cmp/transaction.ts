@@ -13,7 +13,7 @@ import { hashOnce } from "../crypto/hash";
 import { p256Keygen, p256Public } from "../crypto/p256";
 import {
   derDescend, derEnter, derErr, derInit, derLeave, derLen, derNext, derOptional, derPeek, derPtr, derRead,
-  derReadUint, derStart,
+  derReadUint, derStart, derUint,
 } from "../der/reader";
 import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWriterInit, derWriterPtr, derWriterRewind } from "../der/writer";
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
@@ -285,6 +285,18 @@ function keepStrings(): bool {
   return true;
 }
 
+// certReqId of our requests: 0, and -1 for p10cr (RFC 9810 5.3.4 / RFC 9483 4.1.4).
+function certReqId(): i32 {
+  return op == OP_P10CR ? -1 : 0;
+}
+
+// Reads a certReqId INTEGER: -1, or 0..2^31-1; other values as -2.
+function readCertReqId(): i64 {
+  if (!derRead(TAG_INTEGER)) return -2;
+  if (derLen == 1 && load<u8>(derPtr) == 0xff) return -1;
+  return derUint(0x7fffffff);
+}
+
 // Decodes the body for the current state; sets the certificate range for ip/cp/kup.
 let certPtr: usize = 0, certLen: i32 = 0, checkAfter: i32 = 0, errorCode: i64 = -1;
 function decodeBody(): i32 {
@@ -306,7 +318,7 @@ function decodeBody(): i32 {
     }
     derEnter(TAG_SEQUENCE); // response: exactly one CertResponse (RFC 9483 4.1.1)
     derEnter(TAG_SEQUENCE);
-    const id = derReadUint(0x7fffffff);
+    const id = readCertReqId();
     readStatusInfo();
     if (derPeek() == TAG_SEQUENCE) { // certifiedKeyPair
       derEnter(TAG_SEQUENCE);
@@ -322,16 +334,16 @@ function decodeBody(): i32 {
     derLeave();
     derLeave();
     derLeave();
-    if (derErr == 0 && id != 0) return E_CMP_CERT_REQ_ID;
+    if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
   } else if (t == BODY_POLL_REP) {
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);
-    const id = derReadUint(0x7fffffff);
+    const id = readCertReqId();
     checkAfter = <i32>derReadUint(0x7fffffff);
     if (derPeek() == TAG_SEQUENCE) readFreeText();
     derLeave();
     derLeave();
-    if (derErr == 0 && id != 0) return E_CMP_CERT_REQ_ID;
+    if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
   } else if (t == BODY_RP) {
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);
