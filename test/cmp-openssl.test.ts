@@ -454,3 +454,45 @@ describe("more checks on responses", () => {
     await expectFail(d.enroll(mac()), -83);
   });
 });
+
+describe("robustness: mutated responses never trap", () => {
+  it("1000 ip responses with one mutated byte and a valid MAC: CmpError or success, no trap", async () => {
+    // a real ip from openssl, then replayed with the request's transactionID and nonces patched in
+    let template: Uint8Array | undefined, tmplReq: Uint8Array | undefined;
+    await withServer([], async (s) => {
+      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (q, r) => { if (!template) { template = r; tmplReq = q; } return r; }));
+      await d.enroll(mac());
+      d.close();
+    });
+    const field = (b: Uint8Array, tag: number) => { const at = findBytes(b, new Uint8Array([tag, 0x12, 0x04, 0x10])); return b.slice(at + 4, at + 20); };
+    const oldTid = field(tmplReq!, 0xa4), oldNonce = field(tmplReq!, 0xa5);
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const outcomes = { done: 0, failed: 0, skipped: 0 };
+    const codes = new Map<number, number>();
+    const d = new Device({
+        async transfer(req) {
+          const b = new Uint8Array(template!);
+          b.set(field(req, 0xa4), findBytes(b, oldTid));
+          b.set(field(req, 0xa5), findBytes(b, oldNonce));
+          const [, body] = children(b, 0);
+          const at = body.start + rnd(body.end - body.start);
+          b[at] = rnd(3) === 0 ? b[at] ^ (1 << rnd(8)) : rnd(256);
+          try { return remac(b, "secret", () => {}); } catch { outcomes.skipped++; throw new Error("skip"); }
+        },
+    });
+    for (let i = 0; i < 1000; i++) {
+      try {
+        await d.enroll({ ...mac(), implicitConfirm: true });
+        outcomes.done++;
+      } catch (e) {
+        if ((e as Error).message === "skip") continue;
+        if (!(e instanceof CmpError)) throw e; // a trap or panic would land here
+        outcomes.failed++;
+        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+      }
+    }
+    expect(outcomes.failed).toBeGreaterThan(900);
+    console.log("mutations:", outcomes, Object.fromEntries(codes));
+  }, 120_000);
+});
