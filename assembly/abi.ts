@@ -110,3 +110,27 @@ export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: us
   if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
   return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
+
+// ---- CMP transaction (assembly/cmp): the sans-IO step API ----
+import {
+  error as txError_, txFailInfo, txInput, txOut, txOutLen, txPoll, txReset, txResult, txResultLen, txSet,
+  txSetInt, txStart, txStatus, waitSeconds,
+} from "./cmp/transaction";
+import { DETAIL, detailLen } from "./cmp/detail";
+
+export function tx_reset(): void { txReset(); }
+export function tx_set(item: i32, ptr: usize, len: i32): i32 { return txSet(item, ptr, len); }
+export function tx_set_int(item: i32, value: i32): i32 { return txSetInt(item, value); }
+export function tx_start(op: i32): i32 { return txStart(op); }
+export function tx_input(ptr: usize, len: i32): i32 { return txInput(ptr, len); }
+export function tx_poll(): i32 { return txPoll(); }
+export function tx_out(): usize { return txOut(); }
+export function tx_out_len(): i32 { return txOutLen(); }
+export function tx_wait(): i32 { return waitSeconds; }
+export function tx_error(): i32 { return txError_; }
+export function tx_detail(): usize { return DETAIL; }
+export function tx_detail_len(): i32 { return detailLen; }
+export function tx_status(): i32 { return txStatus(); }
+export function tx_failinfo(): i32 { return txFailInfo(); }
+export function tx_result(kind: i32, index: i32): usize { return txResult(kind, index); }
+export function tx_result_len(kind: i32, index: i32): i32 { return txResultLen(kind, index); }

@@ -24,3 +24,24 @@ export const E_KEY: i32 = -24;               // invalid private or public key (n
 export const E_SIG_ENCODING: i32 = -25;      // signature not a valid DER ECDSA-Sig-Value / wrong length
 export const E_SIG_INVALID: i32 = -26;       // signature does not verify
 export const E_LEGACY: i32 = -27;            // legacy algorithm (SHA-1 signatures) not enabled
+
+// cmp (assembly/cmp): the transaction API and checks on responses
+export const E_CMP_STATE: i32 = -80;         // call out of order (no transaction, or not expecting this)
+export const E_CMP_STORE: i32 = -81;         // configuration or result store full
+export const E_CMP_CONFIG: i32 = -82;        // configuration missing, invalid or set twice
+export const E_CMP_PARSE: i32 = -83;         // response is not a well-formed PKIMessage of its type
+export const E_CMP_PVNO: i32 = -84;          // response pvno is not 2 or 3
+export const E_CMP_TRANSACTION_ID: i32 = -85; // response transactionID differs from the request's
+export const E_CMP_RECIP_NONCE: i32 = -86;   // response recipNonce differs from the request's senderNonce
+export const E_CMP_UNPROTECTED: i32 = -87;   // response without protection (or with an unexpected kind)
+export const E_CMP_PROTECTION: i32 = -88;    // response protection does not verify
+export const E_CMP_BODY: i32 = -89;          // response body type not expected in this state
+export const E_CMP_CERT_REQ_ID: i32 = -90;   // response certReqId is not the request's (0)
+export const E_CMP_REJECTED: i32 = -91;      // the server rejected the request (PKIStatus rejection)
+export const E_CMP_ERROR_MSG: i32 = -92;     // the server answered with an error message
+export const E_CMP_WRONG_KEY: i32 = -93;     // issued certificate's public key is not the requested one
+export const E_CMP_POLLS: i32 = -94;         // more polls than allowed
+export const E_CMP_NO_CERT: i32 = -95;       // positive response without a certificate
+export const E_CMP_SIGNER: i32 = -96;        // response signer certificate missing, untrusted or not authorized
+export const E_CMP_SENDER_KID: i32 = -97;    // response senderKID does not match the signer's key identifier
+export const E_CMP_STATUS: i32 = -98;        // unexpected PKIStatus (e.g. waiting where not allowed)

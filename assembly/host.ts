@@ -6,3 +6,5 @@
 @external("env", "random") export declare function host_random(ptr: usize, len: i32): i32;
 // Fatal error inside the core (a broken invariant, never bad input). Does not return.
 @external("env", "panic") export declare function host_panic(line: u32, col: u32): void;
+// Current time in seconds since 1970 (UTC): messageTime, validity checks of response signers.
+@external("env", "time") export declare function host_time(): i64;

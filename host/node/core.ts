@@ -10,6 +10,8 @@ export interface CoreOptions {
   wasm?: string | Uint8Array;
   /** Entropy source; return false when none is available (the core then fails with E_RANDOM). */
   random?: (out: Uint8Array) => boolean;
+  /** Clock in seconds since 1970 (fake clocks in tests); default the system clock. */
+  now?: () => number;
 }
 
 /** Thrown when the core calls `panic` (a broken invariant inside the module, never bad input). */
@@ -34,11 +36,13 @@ export class Core {
 
   constructor(opts: CoreOptions = {}) {
     const random = opts.random ?? ((out: Uint8Array) => (randomFillSync(out), true));
+    const now = opts.now ?? (() => Date.now() / 1000);
     const env = {
       random: (ptr: number, len: number): number => {
         if (len < 0 || ptr + len > this.memory.buffer.byteLength) return -1;
         return random(new Uint8Array(this.memory.buffer, ptr, len)) ? 0 : -1;
       },
+      time: (): bigint => BigInt(Math.floor(now())),
       panic: (line: number, col: number): never => {
         throw new CorePanic(`tinycmp core panic at ${line}:${col}`);
       },
