@@ -247,6 +247,7 @@ int main(int argc, char **argv) {
     if (action == A_SEND) {
       uint32_t out = call(CF_TX_OUT, 0, 0, 0), len = call(CF_TX_OUT_LEN, 0, 0, 0);
       uint8_t *req = mem_at(out, len);
+      if (host_verbosity) fprintf(stderr, "tinycmp: sending %u bytes\n", (unsigned)len);
       /* the response goes straight into the I/O buffer; the request is sent before it is read */
       long n = http_post(&conn, req, len, mem_at(io, io_size), io_size, errbuf, sizeof errbuf);
       if (n < 0) die(1, "transfer to %s failed: %s", server, errbuf);
@@ -255,7 +256,8 @@ int main(int argc, char **argv) {
       int32_t s = (int32_t)call(CF_TX_WAIT, 0, 0, 0);
       if (s < 0) s = 0;
       if (s > max_wait) s = max_wait;
-      http_close(&conn);
+      if (host_verbosity) fprintf(stderr, "tinycmp: waiting %d s before polling\n", (int)s);
+      /* the connection stays open: openssl cmp 3.0 forgets the transaction when it closes */
       struct timespec ts = { s, 0 };
       while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
       action = (int32_t)call(CF_TX_POLL, 0, 0, 0);
