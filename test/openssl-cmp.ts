@@ -3,7 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -63,12 +63,7 @@ export function makeCreds(): Creds {
     const jwk = createPrivateKey(readFileSync(file(n))).export({ format: "jwk" });
     return new Uint8Array(Buffer.from(jwk.d as string, "base64url"));
   };
-  const subjectDer = (n: string) => {
-    const out = ossl(["x509", "-in", n, "-noout", "-subject", "-nameopt", "RFC2253"], dir);
-    void out;
-    // DER subject: parse the certificate with the Name at tbs field 6
-    return certSubject(der(n));
-  };
+  const subjectDer = (n: string) => certSubject(der(n));
   return { dir, file, der, scalar, subjectDer };
 }
 
@@ -117,16 +112,15 @@ export async function startServer(creds: Creds, extra: string[] = [], opts: { rs
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ host: "127.0.0.1", port }, () => { s.end(); resolve(true); });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) break;
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`openssl cmp server did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // Ready when it prints "ACCEPT"; a probe connection would hold the one-connection-at-a-time
+  // server for a second.
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`openssl cmp server did not start: ${out}`)), 5000);
+    const check = () => { if (/ACCEPT/.test(out)) { clearTimeout(timer); resolve(); } };
+    proc.stdout!.on("data", check);
+    proc.stderr!.on("data", check);
+    proc.once("exit", () => { clearTimeout(timer); reject(new Error(`openssl cmp server exited: ${out}`)); });
+  });
   return {
     port, url: `http://127.0.0.1:${port}/pkix/`, proc, log: () => out,
     stop: () => new Promise<void>((resolve) => {
