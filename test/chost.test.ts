@@ -114,7 +114,7 @@ suite("C host (wasm2c) against openssl cmp", () => {
     await withServer(["-poll_count", "2", "-check_after", "1"], async (s) => {
       const r = await run(ir(s));
       expect(r.code, r.stderr).toBe(0);
-      expect(r.ms).toBeGreaterThan(1900);
+      expect(r.ms).toBeGreaterThan(900); // at least one checkAfter of 1 s
       expect(pemDer(join(creds.dir, "out.crt"))).toEqual(creds.der("rsp.crt"));
     });
   });
