@@ -207,3 +207,77 @@ describe("ir with PBM against openssl cmp", () => {
     });
   });
 });
+
+describe("signature protection against openssl cmp", () => {
+  const signed = (extra: Record<string, unknown> = {}) => ({
+    key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")],
+    newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt"), ...extra,
+  });
+
+  for (const rsa of [false, true]) {
+    it(`ir signed with the IDevID, ${rsa ? "RSA" : "EC"}-signed responses validated to TRUSTED`, async () => {
+      await withServer([], async (s) => {
+        const d = Device.http({ url: s.url });
+        const o = await d.enroll(signed());
+        d.close();
+        expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+        expect(o.chain.map((c) => Buffer.from(c))).toEqual([Buffer.from(creds.der("rsp.crt")), Buffer.from(creds.der("root.crt"))]);
+        expect(o.caPubs.length).toBe(0); // caPubs under signature protection are not taken as trusted
+        expect(o.extraCerts.length).toBeGreaterThanOrEqual(1);
+      }, { rsa });
+    });
+  }
+
+  it("caPubs under signature protection returned with option 2", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll(signed({ options: Options.caPubsTrusted }));
+      d.close();
+      expect(o.caPubs.map((c) => Buffer.from(c))).toEqual([Buffer.from(creds.der("root.crt"))]);
+    });
+  });
+
+  it("cr signed", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ ...signed(), op: "cr" });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+    });
+  });
+
+  // The mock server compares oldCertID with its rsp_cert, so the certificate updated is rsp.crt.
+  it("kur signed with the current key, oldCertID control", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ ...signed({ key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt") }), op: "kur" });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+    });
+  });
+
+  it("untrusted signer refused", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed({ trusted: [creds.der("dev.crt")] })), -54);
+      d.close();
+      expect(e.detail).toMatch(/signer is not trusted/);
+    });
+  });
+
+  it("expired signer refused (clock one year ahead)", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url }, { now: () => Date.now() / 1000 + 365 * 86400 });
+      await expectFail(d.enroll(signed()), -52);
+      d.close();
+    });
+  });
+
+  it("a signed response without trust anchors is refused", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      await expectFail(d.enroll(signed({ trusted: [] })), -54);
+      d.close();
+    });
+  });
+});

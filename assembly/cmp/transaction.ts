@@ -19,20 +19,23 @@ import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWri
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
 import {
   CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
-  ITEM_KEY, ITEM_LAST, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
+  ITEM_KEY, ITEM_LAST, ITEM_OLDCERT, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, say, sayInt } from "./detail";
 import { putHeader, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putGenm, putP10cr, putPollReq, putRr } from "./body";
 import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
+import { signatureHash } from "../pkix/signature";
+import { pathCert, pathCertLen, pathLength } from "../pkix/path";
+import { setCertSets, validate, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
 import {
   MAX_EXTRA_CERTS, parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
-  rspSenderNonce, rspSenderNonceLen, rspTid, rspTidLen,
+  rspSenderKid, rspSenderKidLen, rspSenderNonce, rspSenderNonceLen, rspTid, rspTidLen,
 } from "./response";
 import {
   BODY_CERT_CONF, BODY_CP, BODY_CR, BODY_ERROR, BODY_GENM, BODY_GENP, BODY_IP, BODY_IR, BODY_KUP, BODY_KUR,
@@ -51,6 +54,8 @@ export const ACTION_SEND: i32 = 1, ACTION_WAIT: i32 = 2, ACTION_DONE: i32 = 3, A
 export const RESULT_CERT: i32 = 1, RESULT_EXTRA_CERT: i32 = 2, RESULT_CA_PUB: i32 = 3, RESULT_NEW_KEY: i32 = 4,
   RESULT_STATUS_STRING: i32 = 5, RESULT_GENP_ITAV: i32 = 6, RESULT_CHAIN: i32 = 7;
 
+const CA_PUB_PENDING: i32 = 103; // caPubs of a response until its protection says whether to keep them
+
 export const RESULTS_SIZE: i32 = 8192;
 export const RESULTS = memory.data(RESULTS_SIZE, 8);
 
@@ -64,6 +69,8 @@ let pendingError = 0;        // the certificate was rejected by us: FAILED with 
 const CERT_HASH = memory.data(64, 4);
 let certHashLen = 0;
 const PUB = memory.data(65, 4);
+let caName: usize = 0, caNameLen = 0;  // issuer of the issued (or old) certificate: the issuing CA
+let macProtected = false;              // protection of the last response
 
 export function txReset(): void {
   configReset();
@@ -215,6 +222,12 @@ export function txStart(o: i32): i32 {
     say("neither KEY/CERT nor SECRET configured");
     return fail(E_CMP_CONFIG);
   }
+  caName = 0; caNameLen = 0;
+  const old = item(ITEM_OLDCERT);
+  if (old != 0) {
+    if (certInfo(old, itemLen) != 0) { say("OLDCERT is malformed"); return fail(E_CMP_CONFIG); }
+    caName = ciIssuer; caNameLen = ciIssuerLen;
+  }
   if (host_random(TID, 16) != 0) { say("no entropy for transactionID"); return fail(E_RANDOM); }
   setRecipNonceLen(0);
   polls = 0; pendingError = 0;
@@ -259,16 +272,8 @@ function certRepType(): i32 {
 // Hash of the certificate for certConf (RFC 9810 5.3.18): the hash of its signature algorithm,
 // SHA-256 for MD5/SHA-1 or when unknown.
 function certHashAlg(): i32 {
-  const p = ciSigAlg, n = ciSigAlgLen;
-  if (n == 8 && load<u8>(p) == 0x2a && load<u8>(p + 4) == 0x3d && load<u8>(p + 6) == 3) { // ecdsa-with-SHA2
-    const v = <i32>load<u8>(p + 7);
-    if (v >= 2 && v <= 4) return v;
-  }
-  if (n == 9 && load<u8>(p + 7) == 1) { // sha{256,384,512}WithRSAEncryption 1.2.840.113549.1.1.{11,12,13}
-    const v = <i32>load<u8>(p + 8);
-    if (v >= 11 && v <= 13) return v - 9;
-  }
-  return 2;
+  const h = signatureHash(ciSigAlg, ciSigAlgLen);
+  return h >= 2 && h <= 4 ? h : 2;
 }
 
 // Records the results of the accepted response (stored with the transaction's other results).
@@ -294,7 +299,7 @@ function decodeBody(): i32 {
       derEnter(TAG_SEQUENCE);
       while (derPeek() >= 0) {
         derRead(TAG_SEQUENCE);
-        if (recAdd(RESULTS, RESULTS_SIZE, RESULT_CA_PUB, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+        if (recAdd(RESULTS, RESULTS_SIZE, CA_PUB_PENDING, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
       }
       derLeave();
       derLeave();
@@ -407,6 +412,11 @@ export function txInput(p: usize, n: i32): i32 {
     recSetUsed(RESULTS, committed);
     return fail(r);
   }
+  // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
+  const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
+  for (let c = recFind(RESULTS, CA_PUB_PENDING, 0); c != 0; c = recFind(RESULTS, CA_PUB_PENDING, 0)) {
+    store<i32>(c - 8, keepCaPubs ? RESULT_CA_PUB : 0);
+  }
   for (let i = 0; i < rspExtraCount; i++) {
     const e = RSP_EXTRA + (<usize>i << 3);
     if (recAdd(RESULTS, RESULTS_SIZE, RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4)) == 0) return fail(E_CMP_STORE);
@@ -418,6 +428,7 @@ export function txInput(p: usize, n: i32): i32 {
 
 function verifyProtection(): i32 {
   if (rspProtAlgLen == 0 || rspProtLen < 0) {
+    macProtected = false;
     const negative = rspBodyType == BODY_ERROR || status == STATUS_REJECTION;
     if (option(OPT_ACCEPT_UNPROTECTED) && negative) return 0;
     say("response is not protected");
@@ -427,11 +438,17 @@ function verifyProtection(): i32 {
     if (protKind != PROT_MAC) { say("response is MAC-protected but the request was signed"); return E_CMP_UNPROTECTED; }
     const pp = protectedPart();
     const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
-    if (r < 0) { say("response MAC does not verify: error "); sayInt(r); return r == E_CMP_PROTECTION ? r : E_CMP_PROTECTION; }
+    if (r < 0) { say("response MAC does not verify: error "); sayInt(r); return E_CMP_PROTECTION; }
+    macProtected = true;
     return 0;
   }
-  say("response signature protection is not supported yet");
-  return E_CMP_PROTECTION;
+  macProtected = false;
+  let issuer = caName, issuerLen = caNameLen;
+  if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, RESULTS, option(OPT_CAPUBS_TRUSTED) ? CA_PUB_PENDING : 0);
+  const pp = protectedPart();
+  return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
+    rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);
 }
 
 // After a checked response: the next action.
@@ -482,8 +499,15 @@ function next(): i32 {
   if (cert == 0) return fail(E_CMP_STORE);
   if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, "certificate is malformed");
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
-  const h = certHashAlg();
-  certHashLen = hashOnce(h, cert, certLen, CERT_HASH);
+  certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
+  caName = ciIssuer; caNameLen = ciIssuerLen;
+  // the chain of the new certificate, when it validates to TRUSTED (or caPubs accepted above)
+  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULTS, RESULT_CA_PUB);
+  if (validate(cert, certLen) == 0) {
+    for (let d = 0; d < pathLength; d++) {
+      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_CHAIN, pathCert(d), pathCertLen(d)) == 0) return fail(E_CMP_STORE);
+    }
+  }
   if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
     if (!sameKey) { say("issued certificate's public key is not the requested one"); return fail(E_CMP_WRONG_KEY); }
     return done();

@@ -12,7 +12,7 @@ import {
 } from "../errors";
 import { oidEquals } from "../der/reader";
 import {
-  CERT_UNKNOWN_CRITICAL, CERT_VIEW, KU_KEY_CERT_SIGN, certAki, certAkiLen, certFlags, certHasBasicConstraints, certIsCa,
+  CERT_UNKNOWN_CRITICAL, CERT_VIEW, KU_KEY_CERT_SIGN, certAki, certAkiLen, certDer, certDerLen, certFlags, certHasBasicConstraints, certIsCa,
   certIssuer, certIssuerLen, certKeyUsage, certNotAfter, certNotBefore, certParse, certPathLen,
   certSig, certSigAlg, certSigAlgLen, certSigLen, certSki, certSkiLen, certSpki, certSpkiLen,
   certSubject, certSubjectLen, certTbs, certTbsLen, nameEquals,
@@ -30,6 +30,10 @@ let pool: usize = 0, poolCount = 0, anchors: usize = 0, anchorCount = 0, now: i6
 let used: u32 = 0; // pool certificates on the current path
 let budget = 0;
 let failure = 0;   // the last reason a candidate issuer was refused
+// After validatePath succeeded: the certificates of the path, target first, anchor last.
+export let pathLength = 0;
+export function pathCert(d: i32): usize { return certDer(view(d)); }
+export function pathCertLen(d: i32): i32 { return certDerLen(view(d)); }
 
 @inline function view(d: i32): usize { return VIEWS + <usize>(d * CERT_VIEW); }
 
@@ -79,7 +83,7 @@ function extend(d: i32, k: i32): i32 {
         certSpki(c), certSpkiLen(c), certTbs(x), certTbsLen(x), certSig(x), certSigLen(x), flags));
     }
     if (e == 0) {
-      if (isAnchor) return 0;
+      if (isAnchor) { pathLength = d + 2; return 0; }
       const selfIssued = nameEquals(certSubject(c), certSubjectLen(c), certIssuer(c), certIssuerLen(c));
       used |= bit;
       e = extend(d + 1, k + (selfIssued ? 0 : 1));
@@ -116,7 +120,7 @@ export function validatePath(target: usize, targetLen: i32, poolPtr: usize, pool
   if (e != 0) return e;
   for (let i = 0; i < anchorN; i++) {
     const a = load<u32>(anchorPtr + (<usize>i << 3)), n = load<i32>(anchorPtr + (<usize>i << 3), 4);
-    if (inMemory(a, n) && oidEquals(a, n, target, targetLen)) return 0;
+    if (inMemory(a, n) && oidEquals(a, n, target, targetLen)) { pathLength = 1; return 0; }
   }
   return extend(0, 0) == 0 ? 0 : failure != 0 ? failure : E_CERT_UNTRUSTED;
 }
