@@ -227,6 +227,20 @@ int main(int argc, char **argv) {
   conn.timeout_ms = timeout * 1000;
   if (!server || http_target(&conn, server) != 0) die(2, "-server must be host:port[/path]");
   if (op <= 4 && !certout) die(2, "-cmd %s needs -certout", cmd);
+  if (op == 3) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
+    int have_old = 0, have_subject = 0, cert = -1;
+    for (int i = 0; i < ncfg; i++) {
+      have_old |= cfg[i].item == I_OLDCERT;
+      have_subject |= cfg[i].item == I_SUBJECT;
+      if (cfg[i].item == I_CERT) cert = i;
+    }
+    int from = cert;
+    for (int i = 0; i < ncfg; i++) if (cfg[i].item == I_OLDCERT) from = i;
+    if (!have_old && cert >= 0) add(I_OLDCERT, cfg[cert].p, cfg[cert].len);
+    const uint8_t *name;
+    long nl = from >= 0 ? cert_subject(cfg[from].p, cfg[from].len, &name) : -1;
+    if (!have_subject && nl > 0) add(I_SUBJECT, (uint8_t *)name, (size_t)nl);
+  }
 
   if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
   io = call(CF_IO_PTR, 0, 0, 0);

@@ -98,6 +98,26 @@ static int tlv(const uint8_t **p, const uint8_t *end, int tag, const uint8_t **v
   return 0;
 }
 
+long cert_subject(const uint8_t *der, size_t len, const uint8_t **name) {
+  const uint8_t *p = der, *end = der + len, *v;
+  size_t vl;
+  /* RFC 5280 4.1: Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+   * serialNumber, signature, issuer, validity, subject, ... } ... } */
+  if (tlv(&p, end, 0x30, &v, &vl)) return -1;
+  p = v;
+  end = v + vl;
+  if (tlv(&p, end, 0x30, &v, &vl)) return -1;
+  p = v;
+  end = v + vl;
+  if (p < end && *p == 0xa0 && tlv(&p, end, 0xa0, &v, &vl)) return -1;
+  if (tlv(&p, end, 0x02, &v, &vl) || tlv(&p, end, 0x30, &v, &vl) || tlv(&p, end, 0x30, &v, &vl) ||
+      tlv(&p, end, 0x30, &v, &vl))
+    return -1;
+  *name = p;
+  if (tlv(&p, end, 0x30, &v, &vl)) return -1;
+  return (long)(p - *name);
+}
+
 static const uint8_t OID_EC[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
 static const uint8_t OID_P256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 

@@ -14,6 +14,8 @@ long pem_next(const char *in, size_t len, size_t *pos, const char *labels, uint8
 int key_p256_scalar(const uint8_t *der, size_t len, uint8_t d[32]);
 /* SEC 1 ECPrivateKey (P-256) DER of a scalar into out (cap >= 64); its length. */
 size_t key_p256_der(const uint8_t d[32], uint8_t *out);
+/* The subject Name element of a DER certificate (*name points into der); its length or -1. */
+long cert_subject(const uint8_t *der, size_t len, const uint8_t **name);
 /* "/CN=x/O=y" to a DER Name; its length or -1. */
 long dn_der(const char *dn, uint8_t *out, size_t cap);
 /* Dotted OID (or a CMP infoType name) to its content octets; length or -1. */
