@@ -21,7 +21,7 @@ enum { I_REF = 1, I_SECRET, I_KEY, I_CERT, I_EXTRA, I_TRUSTED, I_UNTRUSTED, I_NE
        I_OPTIONS = 32, I_REVREASON, I_PBM_ITER, I_PBM_OWF, I_PBM_MAC, I_MAX_ITER, I_MAX_POLLS };
 enum { R_CERT = 1, R_EXTRA, R_CAPUBS, R_NEWKEY, R_STATUS_STRING, R_GENP, R_CHAIN };
 
-static uint8_t arena[192 * 1024]; /* inputs, loaded once at start-up */
+static uint8_t arena[96 * 1024]; /* inputs, loaded once at start-up */
 static size_t arena_used;
 static struct { int item; uint8_t *p; size_t len; } cfg[64];
 static int ncfg;
@@ -61,7 +61,7 @@ static size_t read_file(const char *path, uint8_t *out, size_t cap) {
   return n;
 }
 
-static uint8_t filebuf[64 * 1024];
+static uint8_t filebuf[48 * 1024];
 
 /* Every object with one of labels in a PEM or DER file, each added as item; their count. */
 static int load_all(int item, const char *path, const char *labels) {
@@ -131,7 +131,7 @@ static uint8_t *mem_at(uint32_t ptr, uint32_t len) {
   return m + ptr;
 }
 
-static char outbuf[96 * 1024];
+static char outbuf[48 * 1024];
 
 static void write_out(const char *path, const char *label, int kind, int all) {
   size_t at = 0;

@@ -13,7 +13,7 @@
 
 const char core_runtime[] = "wasm-c-api";
 
-static uint8_t module_buf[128 * 1024];
+static uint8_t module_buf[64 * 1024];
 static wasm_engine_t *engine;
 static wasm_store_t *store;
 static wasm_instance_t *instance;
