@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -343,6 +344,17 @@ suite("C host HTTP client and CLI refusals", () => {
       expect(r.code, c.join(" ")).toBe(2);
       expect(r.stderr.trim().split("\n"), c.join(" ")).toHaveLength(1);
     }
+  });
+
+  it("flash slots, randomness and clock of host/c/host.c (test/c/flash_test.c)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-flash-"));
+    const exe = join(dir, "flash_test");
+    const cc = spawnSync("cc", ["-std=c99", "-Wall", "-Werror", "-I", join(root, "host/c"), join(root, "test/c/flash_test.c"),
+      join(root, "host/c/host.c"), "-o", exe], { encoding: "utf8" });
+    expect(cc.status, cc.stderr).toBe(0);
+    const r = spawnSync(exe, [dir], { encoding: "utf8" });
+    expect(r.stdout.trim()).toBe("ok");
+    expect(readFileSync(join(dir, "slot1.bin")).length).toBe(4096);
   });
 
   it("reads keys as PKCS#8 and SEC 1, PEM and DER", async () => {

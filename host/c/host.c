@@ -98,7 +98,16 @@ int32_t host_flash_write(uint8_t *mem, uint32_t size, int32_t slot, int32_t off,
   if (!range_ok(off, len) || !host_in_memory(size, ptr, len)) return -1;
   int fd = slot_open(slot);
   if (fd < 0) return -1;
-  int ok = pwrite(fd, mem + ptr, (size_t)len, off) == len && fsync(fd) == 0;
+  /* NOR semantics: programming only clears bits, as on the boards' flash (erase sets them) */
+  uint8_t old[256];
+  int ok = 1;
+  for (int32_t o = 0; ok && o < len; o += 256) {
+    size_t n = (size_t)(len - o < 256 ? len - o : 256);
+    ok = pread(fd, old, n, off + o) == (ssize_t)n;
+    for (size_t i = 0; ok && i < n; i++) old[i] &= mem[ptr + (uint32_t)o + i];
+    ok = ok && pwrite(fd, old, n, off + o) == (ssize_t)n;
+  }
+  ok = ok && fsync(fd) == 0;
   close(fd);
   return ok ? 0 : -1;
 }
