@@ -125,7 +125,7 @@ async function main() {
     writeFileSync(creds.file("extra-n.pem"), extra.split(/(?=-----BEGIN CERTIFICATE)/).slice(0, n + 1).join(""));
     kurFit = await measure(creds, ["-rsp_extracerts", "extra-n.pem"], "kur", kurReq);
   }
-  const natives = ["tinycmp-native", "tinycmp-wamr", "tinycmp-wamr-capi"].map((n) => sizeOf(join(build, n))).filter(Boolean);
+  const natives = ["tinycmp-native", "tinycmp-wamr", "tinycmp-wamr-capi", "tinycmp-wasm3"].map((n) => sizeOf(join(build, n))).filter(Boolean);
   const w = await wamr(creds);
   const report = { modules, linear_memory: { ir_certconf_pbm: irMem, kur_signed_8k: kurMem, kur_largest_passing: kurFit }, native: natives, wamr: w };
   if (process.argv.includes("--json")) { console.log(JSON.stringify(report, null, 2)); return; }

@@ -1,7 +1,7 @@
 // The C host (host/c) with the module translated by wasm2c (build/tinycmp-native): CMP
 // transactions against `openssl cmp` as mock server (../shared/INTEROP.md; fresh server per case),
 // its HTTP client against local Node servers with faults, and its CLI's exit-status rules.
-// With WAMR_ROOT set, the WAMR and wasm-c-api binaries run the enrolment case too.
+// With WAMR_ROOT / WASM3_ROOT / WASMTIME_ROOT set, those runtimes' binaries run the enrolment case too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
@@ -23,6 +23,8 @@ const suite = haveWasm2c ? describe : describe.skip;
 
 const binaries: [string, string][] = [["wasm2c", NATIVE]];
 if (process.env.WAMR_ROOT) binaries.push(["wamr", join(build, "tinycmp-wamr")], ["wasm-c-api/wamr", join(build, "tinycmp-wamr-capi")]);
+if (process.env.WASM3_ROOT) binaries.push(["wasm3", join(build, "tinycmp-wasm3")]);
+if (process.env.WASMTIME_ROOT) binaries.push(["wasm-c-api/wasmtime", join(build, "tinycmp-wasmtime")]);
 
 interface Run { code: number; stdout: string; stderr: string; ms: number }
 function run(args: string[], opts: { bin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
