@@ -20,7 +20,7 @@
 static char head[HEAD_MAX + 1];
 
 int http_target(struct http_conn *c, const char *server) {
-  const char *colon = strrchr(server, ':');
+  const char *colon;
   const char *slash;
   size_t hl;
   c->fd = -1;
