@@ -1,7 +1,9 @@
 // CMP transactions of the core (through host/node/device.ts) against `openssl cmp` 3.0 as mock
 // server (../shared/INTEROP.md): a fresh server per case on a free 127.0.0.1 port.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { CmpError, Device, Options, type Transport } from "../host/node/device";
 import { HttpTransport } from "../host/node/transport";
 import { makeCreds, startServer, type Creds, type MockServer } from "./openssl-cmp";
@@ -160,8 +162,10 @@ describe("ir with PBM against openssl cmp", () => {
     await withServer(["-send_unprotected"], async (s) => {
       const d = Device.http({ url: s.url });
       await expectFail(d.enroll(mac()), E.UNPROTECTED);
-      await expectFail(d.enroll(mac({ options: Options.acceptUnprotected })), E.UNPROTECTED);
       d.close();
+      const d2 = Device.http({ url: s.url });
+      await expectFail(d2.enroll(mac({ options: Options.acceptUnprotected })), E.UNPROTECTED);
+      d2.close();
     });
   });
 
@@ -280,4 +284,215 @@ describe("signature protection against openssl cmp", () => {
       d.close();
     });
   });
+});
+
+describe("p10cr, rr, genm against openssl cmp", () => {
+  it("p10cr with a PKCS#10 request built by the core", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ ...mac(), op: "p10cr" });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+      expect(o.messages.request.length).toBe(2);
+    });
+  });
+
+  it("p10cr with the host's CSR", async () => {
+    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-outform", "DER", "-out", "rsp.csr.der"],
+      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ secret: "secret", ref: "ref", csr: new Uint8Array(readFileSync(creds.file("rsp.csr.der"))), op: "p10cr" });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+    });
+  });
+
+  it("the core's PKCS#10 request verifies with openssl req -verify", async () => {
+    let csr: Uint8Array | undefined;
+    const capture: Transport = { async transfer(req) {
+      const [, body] = children(req, 0);
+      const inner = children(req, body.start)[0];
+      csr = req.slice(inner.start, inner.end);
+      throw new Error("captured");
+    } };
+    const d = new Device(capture);
+    await expect(d.enroll({ ...mac(), sans: new Uint8Array([0x30, 0x0b, 0x82, 0x09, ...Buffer.from("device.io")]), op: "p10cr" })).rejects.toThrow("captured");
+    writeFileSync(creds.file("core.csr.der"), csr!);
+    const out = execFileSync("openssl", ["req", "-in", "core.csr.der", "-inform", "DER", "-verify", "-noout", "-text"],
+      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(out).toMatch(/CN ?= ?tinycmp device/);
+    expect(out).toMatch(/DNS:device.io/);
+  });
+
+  it("rr of rsp_cert with a reason code", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.revoke({ secret: "secret", ref: "ref", oldCert: creds.der("rsp.crt"), revReason: 1 });
+      d.close();
+      expect(o.status).toBe(0);
+      expect(o.messages.request.length).toBe(1);
+    });
+  });
+
+  it("rr of another certificate: error from the server", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      await expectFail(d.revoke({ secret: "secret", ref: "ref", oldCert: creds.der("dev.crt") }), E.ERROR_MSG);
+      d.close();
+    });
+  });
+
+  // openssl 3.0's mock server answers one InfoTypeAndValue per genm (more: "error processing message").
+  for (const [name, n] of [["caCerts", 17], ["rootCaCert", 20], ["certReqTemplate", 19], ["crlStatusList", 22]] as const) {
+    it(`genm ${name}: genp echoes the infoType`, async () => {
+      const oid = new Uint8Array([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n]);
+      await withServer([], async (s) => {
+        const d = Device.http({ url: s.url });
+        const o = await d.general({ secret: "secret", ref: "ref", infoTypes: [oid] });
+        d.close();
+        expect(o.genp.map((g) => Buffer.from(g))).toEqual([Buffer.from([0x30, 0x0a, 0x06, 0x08, ...oid])]);
+      });
+    });
+  }
+
+  it("genm signed", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] });
+      d.close();
+      expect(o.genp.length).toBe(0);
+    });
+  });
+});
+
+describe("PBMAC1 (RFC 9481 6.1.1)", () => {
+  const tlv = (tag: number, ...parts: Uint8Array[]): Uint8Array => {
+    const c = Buffer.concat(parts);
+    const n = c.length;
+    const len = n < 128 ? [n] : n < 256 ? [0x81, n] : [0x82, n >> 8, n & 255];
+    return Buffer.concat([Buffer.from([tag, ...len]), c]);
+  };
+  const oid = (...b: number[]) => tlv(0x06, Buffer.from(b));
+  const int = (v: number) => tlv(0x02, Buffer.from(v < 128 ? [v] : v < 32768 ? [v >> 8, v & 255] : [0, v >> 16, (v >> 8) & 255, v & 255]));
+  const HMAC_SHA256 = tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x09), Buffer.from([5, 0]));
+  const pbmac1Alg = (salt: Uint8Array, it: number) => tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0e),
+    tlv(0x30, tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c),
+      tlv(0x30, tlv(0x04, salt), int(it), int(32), HMAC_SHA256)), HMAC_SHA256));
+
+  it("requests carry a PBMAC1 MAC that node:crypto verifies", async () => {
+    let req: Uint8Array | undefined;
+    const d = new Device({ async transfer(r) { req = r; throw new Error("captured"); } });
+    await expect(d.enroll({ ...mac(), options: Options.pbmac1, pbmIterations: 1000 })).rejects.toThrow("captured");
+    const b = req!;
+    const [hdr, body, prot] = children(b, 0);
+    const alg = children(b, hdr.start).find((e) => e.tag === 0xa1)!;
+    const [kdf] = children(b, children(b, children(b, alg.start)[0].start)[1].start);
+    const [salt, iter, keyLen] = children(b, children(b, kdf.start)[1].start);
+    expect(b.slice(iter.start + 2, iter.end)).toEqual(new Uint8Array([0x03, 0xe8]));
+    expect(b[keyLen.start + 2]).toBe(32);
+    const key = pbkdf2Sync("secret", b.slice(salt.start + 2, salt.end), 1000, 32, "sha256");
+    const pp = tlv(0x30, b.slice(hdr.start, body.end));
+    const expected = createHmac("sha256", key).update(pp).digest();
+    const bits = children(b, prot.start)[0];
+    expect(Buffer.from(b.slice(bits.start + bits.hl + 1, bits.end))).toEqual(expected);
+  });
+
+  function toPbmac1(rsp: Uint8Array, secret: string): Uint8Array {
+    const [hdr, body, , ...rest] = children(rsp, 0);
+    const salt = new Uint8Array(16).fill(7);
+    const fields = children(rsp, hdr.start).map((e) => (e.tag === 0xa1 ? tlv(0xa1, pbmac1Alg(salt, 1000)) : rsp.slice(e.start, e.end)));
+    const header = tlv(0x30, ...fields);
+    const bodyBytes = rsp.slice(body.start, body.end);
+    const key = pbkdf2Sync(secret, salt, 1000, 32, "sha256");
+    const m = createHmac("sha256", key).update(tlv(0x30, header, bodyBytes)).digest();
+    return tlv(0x30, header, bodyBytes, tlv(0xa0, tlv(0x03, Buffer.from([0]), m)), ...rest.map((e) => rsp.slice(e.start, e.end)));
+  }
+
+  it("PBMAC1-protected responses verify (openssl responses re-protected in the test)", async () => {
+    await withServer([], async (s) => {
+      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) => toPbmac1(rsp, "secret")));
+      const o = await d.enroll(mac());
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+    });
+  });
+
+  it("a PBMAC1 response under another secret is refused", async () => {
+    await withServer([], async (s) => {
+      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) => toPbmac1(rsp, "other")));
+      await expectFail(d.enroll(mac()), E.PROTECTION);
+      d.close();
+    });
+  });
+});
+
+describe("more checks on responses", () => {
+  it("unprotected error (-send_unprot_err): refused, accepted with option 1", async () => {
+    await withServer(["-send_error", "-send_unprot_err"], async (s) => {
+      const d = Device.http({ url: s.url });
+      await expectFail(d.enroll(mac()), E.UNPROTECTED);
+      d.close();
+      const d2 = Device.http({ url: s.url }); // the server closes the connection after an error
+      await expectFail(d2.enroll(mac({ options: Options.acceptUnprotected })), E.ERROR_MSG);
+      d2.close();
+    });
+  });
+
+  it("unexpected body type (ip turned into cp, re-MACed) refused", async () => {
+    await withServer([], async (s) => {
+      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) =>
+        remac(rsp, "secret", (b) => { const [, body] = children(b, 0); b[body.start] = 0xa3; })));
+      const e = await expectFail(d.enroll(mac()), -89);
+      d.close();
+      expect(e.detail).toBe("unexpected cp in answer to the request");
+    });
+  });
+
+  it("a response that is no PKIMessage is refused with a DER error", async () => {
+    const d = new Device({ async transfer() { return new Uint8Array([0x30, 0x05, 0x01]); } });
+    await expectFail(d.enroll(mac()), -83);
+  });
+});
+
+describe("robustness: mutated responses never trap", () => {
+  it("1000 ip responses with one mutated byte and a valid MAC: CmpError or success, no trap", async () => {
+    // a real ip from openssl, then replayed with the request's transactionID and nonces patched in
+    let template: Uint8Array | undefined, tmplReq: Uint8Array | undefined;
+    await withServer([], async (s) => {
+      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (q, r) => { if (!template) { template = r; tmplReq = q; } return r; }));
+      await d.enroll(mac());
+      d.close();
+    });
+    const field = (b: Uint8Array, tag: number) => { const at = findBytes(b, new Uint8Array([tag, 0x12, 0x04, 0x10])); return b.slice(at + 4, at + 20); };
+    const oldTid = field(tmplReq!, 0xa4), oldNonce = field(tmplReq!, 0xa5);
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const outcomes = { done: 0, failed: 0, skipped: 0 };
+    const codes = new Map<number, number>();
+    const d = new Device({
+        async transfer(req) {
+          const b = new Uint8Array(template!);
+          b.set(field(req, 0xa4), findBytes(b, oldTid));
+          b.set(field(req, 0xa5), findBytes(b, oldNonce));
+          const [, body] = children(b, 0);
+          const at = body.start + rnd(body.end - body.start);
+          b[at] = rnd(3) === 0 ? b[at] ^ (1 << rnd(8)) : rnd(256);
+          try { return remac(b, "secret", () => {}); } catch { outcomes.skipped++; throw new Error("skip"); }
+        },
+    });
+    for (let i = 0; i < 1000; i++) {
+      try {
+        await d.enroll({ ...mac(), implicitConfirm: true });
+        outcomes.done++;
+      } catch (e) {
+        if ((e as Error).message === "skip") continue;
+        if (!(e instanceof CmpError)) throw e; // a trap or panic would land here
+        outcomes.failed++;
+        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+      }
+    }
+    expect(outcomes.failed).toBeGreaterThan(900);
+    console.log("mutations:", outcomes, Object.fromEntries(codes));
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import { putDirectoryName } from "./header";
 import { OID_ECDSA_SHA256, OID_EXT_REQ, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN } from "./oids";
 import { putAlgId, putNamedBits, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
-  BODY_CERT_CONF, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, reqSpki, reqSpkiLen,
+  BODY_CERT_CONF, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
 } from "./state";
 
 const SIG = memory.data(72, 4);
@@ -169,6 +169,12 @@ export function putGenm(): i32 {
   return 0;
 }
 
+// certReqId of certConf and pollReq: 0, or -1 after p10cr (RFC 9483 4.1.4).
+function putCertReqId(): void {
+  if (op == OP_P10CR) { derPutByte(0xff); derPutByte(1); derPutByte(0x02); }
+  else derPutUint(0);
+}
+
 // certConf: one CertStatus { certHash, certReqId 0, statusInfo when rejecting } (RFC 9483 4.1.1).
 export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i32): i32 {
   const m = derMark();
@@ -178,7 +184,7 @@ export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i
     derPutUint(2); // rejection
     derWrap(TAG_SEQUENCE, ms);
   }
-  derPutUint(0);
+  putCertReqId();
   putOctets(hash, hashLen);
   derWrap(TAG_SEQUENCE, m);
   derWrap(TAG_SEQUENCE, m);
@@ -189,7 +195,7 @@ export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i
 // pollReq: one certReqId 0 (RFC 9483 4.4).
 export function putPollReq(): i32 {
   const m = derMark();
-  derPutUint(0);
+  putCertReqId();
   derWrap(TAG_SEQUENCE, m);
   derWrap(TAG_SEQUENCE, m);
   wrapExplicit(BODY_POLL_REQ, m);
