@@ -244,7 +244,17 @@ suite("C host (wasm2c) against openssl cmp", () => {
     });
   });
 
-  it.todo("p10cr: enable when the core accepts openssl's cp to a p10cr (now E_CMP_PARSE on branch cmp)");
+  it("p10cr with PBM: the core builds the CSR from -newkey/-subject, or takes -csr (PEM)", async () => {
+    spawnSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-out", "rsp.csr.pem"],
+      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    for (const extra of [["-newkey", "rsp.key", "-subject", "/CN=tinycmp device"], ["-csr", "rsp.csr.pem"]]) {
+      await withServer([], async (s) => {
+        const r = await run(["-cmd", "p10cr", "-server", server(s), ...mac, ...extra, "-certout", "out.crt"]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(pemDer(join(creds.dir, "out.crt"))).toEqual(creds.der("rsp.crt"));
+      });
+    }
+  });
 });
 
 function listen(s: Server): Promise<number> {
