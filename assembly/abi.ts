@@ -125,3 +125,11 @@ export function tx_status(): i32 { return txStatus(); }
 export function tx_failinfo(): i32 { return txFailInfo(); }
 export function tx_result(kind: i32, index: i32): usize { return txResult(kind, index); }
 export function tx_result_len(kind: i32, index: i32): i32 { return txResultLen(kind, index); }
+// ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
+import { rsaVerify } from "./crypto/rsa";
+// RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
+export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
+  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
+  if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
+}

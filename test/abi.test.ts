@@ -26,6 +26,12 @@ describe("module ABI", () => {
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(table("Imports")));
   });
 
+  it("the debug build imports nothing else, abort going to env.panic", () => {
+    const debug = wasmInfo(readFileSync(DEFAULT_WASM.replace(/\.wasm$/, ".debug.wasm")));
+    const allowed: Record<string, string> = { ...Object.fromEntries(table("Imports")), "env.panic": "(i32, i32) -> nil" };
+    for (const i of debug.imports) expect(i.sig ? sigText(i.sig) : i.kind).toBe(allowed[`${i.module}.${i.name}`]);
+  });
+
   it("exports exactly the documented functions", () => {
     const got = new Map(info.exports.map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]));
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(table("Exports")));

@@ -304,7 +304,7 @@ const BAD: [string, string, number][] = [
 ];
 
 function nestDeep(n: number): Uint8Array {
-  let d = new Uint8Array(0);
+  let d: Uint8Array = new Uint8Array(0);
   for (let i = 0; i < n; i++) d = tlv(0x30, d);
   return d;
 }
@@ -461,7 +461,7 @@ describe("internal reader/writer API (test/as/der_api.ts)", () => {
     });
     if (r.error || !wasm) throw new Error(`test/as/der_api.ts: ${r.stderr}`);
     const panic = () => { throw new Error("panic"); };
-    api = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { panic } }).exports;
+    api = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { env: { panic } }).exports;
     mem = new Uint8Array(api.memory.buffer);
   });
 

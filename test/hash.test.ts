@@ -316,7 +316,7 @@ describe("ct", () => {
     const r = await asc.compileString({ "input.ts": 'export { ctEqual, wipe } from "./ct";', "ct.ts": src },
       { runtime: "stub", optimizeLevel: 3, shrinkLevel: 2, initialMemory: 1 });
     expect(r.error).toBeNull();
-    const ct: any = new WebAssembly.Instance(new WebAssembly.Module(r.binary!), { env: { abort() {} } }).exports;
+    const ct: any = new WebAssembly.Instance(new WebAssembly.Module(r.binary! as Uint8Array<ArrayBuffer>), { env: { abort() {} } }).exports;
     const mem = new Uint8Array(ct.memory.buffer);
     const a = randomBytes(100);
     mem.set(a, 1000);

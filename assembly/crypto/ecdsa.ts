@@ -3,6 +3,7 @@
 import { E_ALG, E_ARG, E_SIG_ENCODING } from "../errors";
 import { hashOnce } from "./hash";
 import { p256VerifyDigest } from "./p256";
+import { weierstrassVerify } from "./weierstrass";
 
 export const CURVE_P256: i32 = 1, CURVE_P384: i32 = 2, CURVE_P521: i32 = 3;
 
@@ -91,7 +92,5 @@ export function ecdsaVerify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, m
   const rc = ecdsaSigDecode(sig, sigLen);
   if (rc < 0) return rc;
   if (curve == CURVE_P256) return p256VerifyDigest(DIGEST, dlen, pub, pubLen, sigR, sigRLen, sigS, sigSLen);
-  // P-384, P-521: weierstrassVerify(curve, DIGEST, dlen, pub, pubLen, sigR, sigRLen, sigS, sigSLen)
-  // from assembly/crypto/weierstrass.ts (branch verify) goes here.
-  return E_ALG;
+  return weierstrassVerify(curve, DIGEST, dlen, pub, pubLen, sigR, sigRLen, sigS, sigSLen);
 }

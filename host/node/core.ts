@@ -20,7 +20,7 @@ export class CorePanic extends Error {}
 const compiled = new Map<string, WebAssembly.Module>();
 
 function compile(wasm: string | Uint8Array): WebAssembly.Module {
-  if (typeof wasm !== "string") return new WebAssembly.Module(wasm);
+  if (typeof wasm !== "string") return new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>);
   let m = compiled.get(wasm);
   if (!m) compiled.set(wasm, (m = new WebAssembly.Module(readFileSync(wasm))));
   return m;

@@ -1,0 +1,53 @@
+// Standalone test PKI: npx tsx host/node/testpki/main.ts [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048]
+//   [--ref REF] [--secret SECRET] [--poll N] [--rollover]
+// Prints the URL, MAC reference and secret; writes PEMs and DIR/testpki.json; stops on Ctrl-C/SIGTERM.
+import { parseArgs } from "node:util";
+import { TestPki } from "./index.js";
+import type { KeyType } from "./keys.js";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "0" },
+    dir: { type: "string" },
+    signer: { type: "string", default: "P-256" },
+    ref: { type: "string" },
+    secret: { type: "string" },
+    poll: { type: "string", default: "0" },
+    rollover: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  console.log("usage: testpki [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048] [--ref REF] [--secret S] [--poll N] [--rollover]");
+  process.exit(0);
+}
+if (!["P-256", "P-384", "RSA-2048"].includes(values.signer!)) {
+  console.error(`unknown signer key type ${values.signer}`);
+  process.exit(2);
+}
+
+const pki = await TestPki.start({
+  port: Number(values.port),
+  signerKeyType: values.signer as KeyType,
+  ref: values.ref,
+  secret: values.secret,
+  pollCount: Number(values.poll),
+  rootRollover: values.rollover,
+});
+const { dir, files } = await pki.writeFiles(values.dir);
+console.log(`tinycmp test PKI listening on ${pki.url}`);
+console.log(`  CMP paths: ${pki.url}/pkix/ and ${pki.url}/.well-known/cmp/<operation>`);
+console.log(`  MAC reference: ${pki.ref}`);
+console.log(`  MAC secret:    ${pki.secret}`);
+console.log(`  files:         ${dir}/testpki.json (root ${files.root}, IDevID ${files.idevid_cert})`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await pki.close();
+  process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

@@ -1,0 +1,171 @@
+// PKIMessage protection (RFC 9810 5.1.3): MAC (PasswordBasedMac, PBMAC1) and signatures,
+// computed with node:crypto, and the signer's certificate path (RFC 5280 6, simplified).
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
+import {
+  createHash,
+  createHmac,
+  pbkdf2Sync,
+  randomBytes,
+  sign as nodeSign,
+  timingSafeEqual,
+  verify as nodeVerify,
+  X509Certificate as NodeX509,
+  KeyObject,
+} from "node:crypto";
+import { PBKDF2Params, PBMAC1Params, PBMParameter, PKIFailureInfo, PKIMessage } from "./asn1.js";
+import { fail } from "./failure.js";
+import * as oids from "./oids.js";
+
+/** Upper bound on PBM/PBKDF2 iterations the test PKI spends on one request. */
+export const MAX_ITERATIONS = 100_000;
+const MAX_DKLEN = 4096;
+
+const OWF: Record<string, string> = {
+  [oids.id_sha1]: "sha1",
+  [oids.id_sha256]: "sha256",
+  [oids.id_sha384]: "sha384",
+  [oids.id_sha512]: "sha512",
+};
+const HMAC: Record<string, string> = {
+  [oids.id_hmac_sha1]: "sha1",
+  [oids.id_hmacWithSHA1]: "sha1",
+  [oids.id_hmacWithSHA256]: "sha256",
+  [oids.id_hmacWithSHA384]: "sha384",
+  [oids.id_hmacWithSHA512]: "sha512",
+};
+/** RFC 9481 3: signature algorithm -> digest */
+const SIG: Record<string, string> = {
+  [oids.ecdsa_with_SHA256]: "sha256",
+  [oids.ecdsa_with_SHA384]: "sha384",
+  [oids.ecdsa_with_SHA512]: "sha512",
+  [oids.sha1WithRSAEncryption]: "sha1",
+  [oids.sha256WithRSAEncryption]: "sha256",
+  [oids.sha384WithRSAEncryption]: "sha384",
+  [oids.sha512WithRSAEncryption]: "sha512",
+};
+
+export const u8 = (b: ArrayBuffer | Uint8Array): Uint8Array => (b instanceof Uint8Array ? b : new Uint8Array(b));
+
+/** DER length octets */
+function derLength(n: number): Uint8Array {
+  if (n < 0x80) return Uint8Array.of(n);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v >>>= 8) bytes.unshift(v & 0xff);
+  return Uint8Array.of(0x80 | bytes.length, ...bytes);
+}
+
+/** RFC 9810 5.1.3: ProtectedPart ::= SEQUENCE { header, body } over the DER as received or built. */
+export function protectedPart(header: Uint8Array, body: Uint8Array): Buffer {
+  return Buffer.concat([Uint8Array.of(0x30), derLength(header.length + body.length), header, body]);
+}
+
+export function hashAlgorithmOfSignature(oid: string): string | undefined {
+  return SIG[oid];
+}
+
+/** RFC 9810 5.1.3.1: PasswordBasedMac key: owf iterated iterationCount times over secret || salt. */
+export function pbmKey(p: PBMParameter, secret: Uint8Array): { key: Buffer; hmac: string } {
+  const owf = OWF[p.owf.algorithm];
+  const hmac = HMAC[p.mac.algorithm];
+  if (!owf) fail(PKIFailureInfo.badAlg, `PBM owf ${p.owf.algorithm} not supported`);
+  if (!hmac) fail(PKIFailureInfo.badAlg, `PBM mac ${p.mac.algorithm} not supported`);
+  if (p.iterationCount < 1 || p.iterationCount > MAX_ITERATIONS)
+    fail(PKIFailureInfo.badAlg, `PBM iterationCount ${p.iterationCount} outside 1..${MAX_ITERATIONS}`);
+  let key = createHash(owf).update(secret).update(u8(p.salt)).digest();
+  for (let i = 1; i < p.iterationCount; i++) key = createHash(owf).update(key).digest();
+  return { key, hmac };
+}
+
+/** RFC 9481 6.1.1 / RFC 8018 A.5: PBMAC1 with PBKDF2. */
+export function pbmac1Key(p: PBMAC1Params, secret: Uint8Array): { key: Buffer; hmac: string } {
+  if (p.keyDerivationFunc.algorithm !== oids.id_PBKDF2) fail(PKIFailureInfo.badAlg, "PBMAC1 kdf is not PBKDF2");
+  const kdf = AsnConvert.parse(p.keyDerivationFunc.parameters!, PBKDF2Params);
+  const prf = HMAC[kdf.prf?.algorithm ?? oids.id_hmacWithSHA1];
+  const hmac = HMAC[p.messageAuthScheme.algorithm];
+  if (!prf || !hmac) fail(PKIFailureInfo.badAlg, "PBMAC1 prf or MAC not supported");
+  if (kdf.iterationCount < 1 || kdf.iterationCount > MAX_ITERATIONS)
+    fail(PKIFailureInfo.badAlg, `PBKDF2 iterationCount ${kdf.iterationCount} outside 1..${MAX_ITERATIONS}`);
+  const dkLen = kdf.keyLength ?? createHash(hmac).digest().length;
+  if (dkLen < 1 || dkLen > MAX_DKLEN) fail(PKIFailureInfo.badAlg, `PBKDF2 keyLength ${dkLen} not supported`);
+  return { key: pbkdf2Sync(secret, u8(kdf.salt), kdf.iterationCount, dkLen, prf), hmac };
+}
+
+/** The MAC key and HMAC digest named by a MAC protectionAlg. */
+export function macKey(alg: AlgorithmIdentifier, secret: Uint8Array): { key: Buffer; hmac: string } {
+  if (!alg.parameters) fail(PKIFailureInfo.badAlg, "MAC protectionAlg without parameters");
+  if (alg.algorithm === oids.id_PasswordBasedMac) return pbmKey(AsnConvert.parse(alg.parameters, PBMParameter), secret);
+  if (alg.algorithm === oids.id_PBMAC1) return pbmac1Key(AsnConvert.parse(alg.parameters, PBMAC1Params), secret);
+  return fail(PKIFailureInfo.badAlg, `protectionAlg ${alg.algorithm} not supported`);
+}
+
+export function isMacAlgorithm(oid: string): boolean {
+  return oid === oids.id_PasswordBasedMac || oid === oids.id_PBMAC1;
+}
+
+/** A fresh MAC protectionAlg with the same parameters as `like` but a new salt (RFC 9481 6). */
+export function freshMacAlgorithm(like: AlgorithmIdentifier): AlgorithmIdentifier {
+  if (like.algorithm === oids.id_PasswordBasedMac) {
+    const p = AsnConvert.parse(like.parameters!, PBMParameter);
+    p.salt = new Uint8Array(randomBytes(16)).buffer;
+    return new AlgorithmIdentifier({ algorithm: like.algorithm, parameters: AsnConvert.serialize(p) });
+  }
+  const p = AsnConvert.parse(like.parameters!, PBMAC1Params);
+  const kdf = AsnConvert.parse(p.keyDerivationFunc.parameters!, PBKDF2Params);
+  kdf.salt = new Uint8Array(randomBytes(16)).buffer;
+  p.keyDerivationFunc.parameters = AsnConvert.serialize(kdf);
+  return new AlgorithmIdentifier({ algorithm: like.algorithm, parameters: AsnConvert.serialize(p) });
+}
+
+export function computeMac(alg: AlgorithmIdentifier, secret: Uint8Array, data: Uint8Array): Buffer {
+  const { key, hmac } = macKey(alg, secret);
+  const mac = createHmac(hmac, key).update(data).digest();
+  key.fill(0);
+  return mac;
+}
+
+export function verifyMac(msg: PKIMessage, secret: Uint8Array): void {
+  const expected = computeMac(msg.header.protectionAlg!, secret, protectedPart(u8(msg.headerRaw!), u8(msg.bodyRaw!)));
+  const got = Buffer.from(msg.protection!);
+  if (got.length !== expected.length || !timingSafeEqual(got, expected)) fail(PKIFailureInfo.badMessageCheck, "wrong MAC value");
+}
+
+export function computeSignature(oid: string, key: KeyObject, data: Uint8Array): Buffer {
+  const digest = SIG[oid];
+  if (!digest) fail(PKIFailureInfo.badAlg, `signature ${oid} not supported`);
+  return nodeSign(digest, data, key);
+}
+
+/** Verify a signature with a signature algorithm OID (RFC 9481 3) and a certificate's key. */
+export function verifySignature(oid: string, key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+  const digest = SIG[oid];
+  if (!digest) fail(PKIFailureInfo.badAlg, `signature algorithm ${oid} not supported`);
+  try {
+    return nodeVerify(digest, data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Build and check the path from `leaf` to one of `anchors` through `pool` (RFC 5280 6.1, the
+ * parts a test PKI needs: names and key identifiers via checkIssued, signatures, validity, CA flag).
+ * Returns the path, leaf first, anchor last.
+ */
+export function validatePath(leaf: NodeX509, pool: NodeX509[], anchors: NodeX509[], now = new Date()): NodeX509[] {
+  const path = [leaf];
+  const valid = (c: NodeX509) => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
+  for (let cur = leaf, depth = 0; depth < 6; depth++) {
+    if (!valid(cur)) fail(PKIFailureInfo.signerNotTrusted, `certificate ${cur.subject} is not valid now`);
+    const anchor = anchors.find((a) => a.fingerprint256 === cur.fingerprint256 || (cur.checkIssued(a) && cur.verify(a.publicKey)));
+    if (anchor) {
+      if (anchor.fingerprint256 !== cur.fingerprint256) path.push(anchor);
+      return path;
+    }
+    const next = pool.find((c) => c.ca && c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
+    if (!next) break;
+    path.push(next);
+    cur = next;
+  }
+  return fail(PKIFailureInfo.signerNotTrusted, `no path from ${leaf.subject} to a trusted root`);
+}
