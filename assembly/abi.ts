@@ -133,3 +133,34 @@ export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: us
   if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
   return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
+
+// ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----
+import { CERT_RANGES, CERT_VIEW, certParse } from "./pkix/cert";
+import { verifySignature } from "./pkix/signature";
+import { validatePath } from "./pkix/path";
+
+const CERT_SUMMARY = memory.data(CERT_VIEW, 8);
+
+// Parses a certificate; writes 112 bytes at out (docs/ABI.md): 0 or E_CERT_PARSE / E_ARG.
+export function cert_parse(der: usize, len: i32, out: usize): i32 {
+  if (!inMemory(out, 112)) return E_ARG;
+  const rc = certParse(CERT_SUMMARY, der, len);
+  if (rc < 0) return rc;
+  for (let i = 0; i < 112; i += 4) {
+    let w = load<u32>(CERT_SUMMARY + i);
+    if (i < CERT_RANGES * 8 && (i & 4) == 0 && w != 0) w -= <u32>der; // range pointers as offsets
+    store<u32>(out + i, w);
+  }
+  return 0;
+}
+export function cert_verify_path(target: usize, targetLen: i32, pool: usize, poolCount: i32,
+  anchors: usize, anchorCount: i32, now: i64, flags: i32): i32 {
+  return validatePath(target, targetLen, pool, poolCount, anchors, anchorCount, now, flags);
+}
+export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32,
+  sig: usize, sigLen: i32, flags: i32): i32 {
+  if (!inMemory(alg, algLen) || !inMemory(spki, spkiLen) || !inMemory(data, dataLen) || !inMemory(sig, sigLen)) {
+    return E_ARG;
+  }
+  return verifySignature(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
+}

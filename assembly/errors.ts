@@ -45,3 +45,15 @@ export const E_CMP_NO_CERT: i32 = -95;       // positive response without a cert
 export const E_CMP_SIGNER: i32 = -96;        // response signer certificate missing, untrusted or not authorized
 export const E_CMP_SENDER_KID: i32 = -97;    // response senderKID does not match the signer's key identifier
 export const E_CMP_STATUS: i32 = -98;        // unexpected PKIStatus (e.g. waiting where not allowed)
+// pkix (assembly/pkix)
+export const E_CERT_PARSE: i32 = -50;        // malformed certificate
+export const E_CERT_SIGNATURE: i32 = -51;    // a certificate signature does not verify
+export const E_CERT_EXPIRED: i32 = -52;      // a certificate of the path is expired at the given time
+export const E_CERT_NOT_YET_VALID: i32 = -53; // ... or not yet valid
+export const E_CERT_UNTRUSTED: i32 = -54;    // no path to a trust anchor
+export const E_CERT_NOT_CA: i32 = -55;       // an issuer without basicConstraints cA, or keyUsage without keyCertSign
+export const E_CERT_PATH_LEN: i32 = -56;     // an issuer's pathLenConstraint is exceeded
+export const E_CERT_KEY_USAGE: i32 = -57;    // the end certificate may not be used so (e.g. no digitalSignature)
+export const E_CERT_NAME: i32 = -58;         // issuer/subject name chaining broken (key identifiers match, names differ)
+export const E_CERT_UNSUPPORTED: i32 = -59;  // unknown critical extension, or unsupported algorithm or key
+export const E_CERT_POOL: i32 = -60;         // too many certificates, path longer than PATH_MAX, search budget spent
