@@ -17,7 +17,7 @@ const VALUED = new Set([
 const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "help"]);
 
 const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PATH] [options]
-       tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [--json]
+       tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
        tinycmp testpki [--port P] [--dir DIR]
 options (as in openssl cmp): -path -recipient -ref -secret pass:|env:|file: -cert -key -trusted
   -untrusted -extracerts -newkey -newkeyout -subject -sans -csr -certout -chainout -extracertsout

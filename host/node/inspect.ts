@@ -1,4 +1,4 @@
-// `tinycmp inspect FILE [-secret ...] [-trusted ...] [-attime T] [--json]`: decodes any PKIMessage
+// `tinycmp inspect FILE [-secret ...] [-trusted ...] [-srvcert ...] [-attime T] [--json]`: decodes any PKIMessage
 // (RFC 9810 5.1) and says whether its protection verifies. The host only walks the DER; every
 // MAC, signature and certificate path is checked by the core (pbm, pbkdf2, hmac, sig_verify,
 // cert_verify_path exports), the same code a device runs.
@@ -78,7 +78,7 @@ function time(b: Uint8Array, t: Tlv): string {
 }
 
 /** Decodes `msg` and checks its protection with the core. */
-export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint8Array[]; at?: number } = {}): Inspection {
+export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint8Array[]; srvCert?: Uint8Array; at?: number } = {}): Inspection {
   const top = tlv(msg, 0);
   if (top.tag !== 0x30 || top.end !== msg.length) throw new Error("not one DER SEQUENCE (PKIMessage)");
   const [header, body, ...rest] = children(msg, top);
@@ -143,9 +143,9 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
     }
     return result;
   }
-  // Signature: the signer is extraCerts[0] (RFC 9483 3.3)
-  if (extra.length === 0) { result.protection.verified = false; result.protection.note = "signature without extraCerts: no signer certificate"; return result; }
-  const signer = bytesOf(msg, extra[0]);
+  // Signature: the signer is extraCerts[0] (RFC 9483 3.3), or the certificate given by -srvcert
+  if (extra.length === 0 && !opts.srvCert) { result.protection.verified = false; result.protection.note = "signature without extraCerts: no signer certificate (-srvcert)"; return result; }
+  const signer = opts.srvCert ?? bytesOf(msg, extra[0]);
   const summary = core.reserve(112);
   const pSigner = core.put(signer);
   if (x.cert_parse(pSigner, signer.length, summary) !== 0) { result.protection.verified = false; result.protection.note = "signer certificate does not parse"; return result; }
@@ -163,7 +163,7 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
       ptrs.forEach(([p, n], i) => { v[2 * i] = p; v[2 * i + 1] = n; });
       return t;
     };
-    const pool = extra.slice(1).map((e) => bytesOf(msg, e));
+    const pool = extra.slice(opts.srvCert ? 0 : 1).map((e) => bytesOf(msg, e));
     const at = BigInt(Math.floor(opts.at ?? messageTime ?? Date.now() / 1000));
     const prc = x.cert_verify_path(pSigner, signer.length, table(pool), pool.length, table(opts.trusted), opts.trusted.length, at, 0);
     result.trusted = prc === 0;
@@ -223,6 +223,7 @@ function pbmac1(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uin
 
 export async function inspectMain(argv: string[]): Promise<number> {
   let file: string | undefined, secret: string | undefined, json = false, at: number | undefined;
+  let srvCert: Uint8Array | undefined;
   const trusted: Uint8Array[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -230,6 +231,7 @@ export async function inspectMain(argv: string[]): Promise<number> {
     else if (a === "-secret") secret = secretArg(argv[++i] ?? "");
     else if (a === "-trusted") trusted.push(...readCerts(...(argv[++i] ?? "").split(",")));
     else if (a === "-attime") at = Number(argv[++i]);
+    else if (a === "-srvcert") srvCert = readCerts(argv[++i] ?? "")[0];
     else if (!a.startsWith("-") && !file) file = a;
     else throw new Error(`inspect: unknown option ${a}`);
   }
@@ -237,7 +239,7 @@ export async function inspectMain(argv: string[]): Promise<number> {
   const der = pemOrDer(readFileSync(file), "PKIMESSAGE")[0] ?? new Uint8Array(0);
   let r: Inspection;
   try {
-    r = inspect(der, { secret, trusted, at });
+    r = inspect(der, { secret, trusted, srvCert, at });
   } catch (e) {
     console.error(`tinycmp: inspect ${file}: ${(e as Error).message}`);
     return 1;
