@@ -32,18 +32,23 @@ export function readCerts(...files: string[]): Uint8Array[] {
 
 /** The 32-byte private scalar of a P-256 key file (PKCS#8 or SEC1, PEM or DER). */
 export function readP256Key(file: string, pass?: string): Uint8Array {
-  const data = readFileSync(file);
+  try {
+    return p256Scalar(readFileSync(file), pass);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The 32-byte private scalar of a P-256 key (PKCS#8 or SEC1, PEM or DER). */
+export function p256Scalar(data: Buffer | string, pass?: string): Uint8Array {
   let key;
   try {
-    const pem = data.includes("-----BEGIN ");
-    key = pem
-      ? createPrivateKey({ key: data, passphrase: pass })
-      : tryDer(data, pass);
+    key = (typeof data === "string" || data.includes("-----BEGIN ")) ? createPrivateKey({ key: data, passphrase: pass }) : tryDer(data, pass);
   } catch (e) {
-    throw new Error(`${file}: not a readable private key (${(e as Error).message})`);
+    throw new Error(`not a readable private key (${(e as Error).message})`);
   }
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
-    throw new Error(`${file}: a P-256 key is needed, this is ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? ""}`.trim());
+    throw new Error(`a P-256 key is needed, this is ${key.asymmetricKeyType} ${key.asymmetricKeyDetails?.namedCurve ?? ""}`.trim());
   }
   return new Uint8Array(Buffer.from(key.export({ format: "jwk" }).d!, "base64url"));
 }
