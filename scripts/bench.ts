@@ -5,8 +5,10 @@ import { p256, p384 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { Core } from "../host/node/core";
+import { Device } from "../host/node/device";
+import { makeCreds, opensslClient, startServer } from "../test/openssl-cmp";
 
-type Impl = "tinycmp" | "noble" | "node";
+type Impl = "tinycmp" | "noble" | "node" | "openssl";
 interface Row { op: string; impl: Impl; median_us: number }
 
 const json = process.argv.includes("--json");
@@ -128,6 +130,36 @@ for (const [op, impls] of Object.entries(cases)) {
   }
 }
 
+// A whole ir + certConf transaction with PBM against one `openssl cmp` mock server: tinycmp
+// in-process (a new connection per transaction) beside the `openssl cmp` client process.
+async function medianAsync(fn: () => Promise<unknown>, runs: number): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
+const creds = makeCreds();
+const server = await startServer(creds, []);
+try {
+  const req = { secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") };
+  const tiny = await medianAsync(async () => {
+    const d = Device.http({ url: server.url, msgTimeoutMs: 10_000 });
+    try { await d.enroll(req); } finally { d.close(); }
+  }, 20);
+  const args = ["-server", `127.0.0.1:${server.port}/pkix/`, "-ref", "ref", "-secret", "pass:secret", "-cmd", "ir",
+    "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "bench.crt"];
+  const ossl = await medianAsync(async () => opensslClient(creds, args), 20);
+  rows.push({ op: "ir-pbm-transaction", impl: "tinycmp", median_us: Math.round(tiny) });
+  rows.push({ op: "ir-pbm-transaction", impl: "openssl" as Impl, median_us: Math.round(ossl) });
+} finally {
+  await server.stop();
+}
+
 const cell = (op: string, impl: Impl) => rows.find((r) => r.op === op && r.impl === impl)?.median_us;
 console.log("op".padEnd(16) + "tinycmp µs".padStart(12) + "noble µs".padStart(12) + "node µs".padStart(12) + "tinycmp/noble".padStart(15));
 for (const op of Object.keys(cases)) {
@@ -135,4 +167,6 @@ for (const op of Object.keys(cases)) {
   const f = (v?: number) => (v === undefined ? "-" : v.toFixed(1)).padStart(12);
   console.log(op.padEnd(16) + f(t) + f(nb) + f(nd) + (t && nb ? (t / nb).toFixed(2) + "x" : "-").padStart(15));
 }
+const [tx, ox] = [cell("ir-pbm-transaction", "tinycmp"), cell("ir-pbm-transaction", "openssl")];
+console.log(`ir-pbm-transaction: tinycmp ${tx} µs, openssl cmp client ${ox} µs (${(tx! / ox!).toFixed(2)}x)`);
 if (json) console.log(JSON.stringify(rows));
