@@ -131,6 +131,7 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (a.sans) req.sans = sansDer(str(a.sans)!);
     if (cmd === "p10cr" && a.csr) req.csr = pemCsr(str(a.csr)!);
     if (cmd === "ir" && !req.subject && !req.csr) throw new UsageError("ir needs -subject");
+    if (!req.newKey && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
     if (!a.certout) throw new UsageError(`${cmd} needs -certout`);
   }
   if (cmd === "kur" || cmd === "rr") {
@@ -224,6 +225,9 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   const device = new Device(new FileTransport(inner, list(a.reqout), list(a.rspout), rspin));
   try {
     const out = await device.run(cmd, req);
+    if (Number(a.verbosity ?? 6) >= 7) { // 7: info, as openssl's -verbosity
+      out.messages.request.forEach((m, i) => console.error(`tinycmp: info: request ${i + 1}: ${m.length} bytes, response ${out.messages.response[i]?.length ?? 0} bytes`));
+    }
     log(writeOutputs(cmd, a, out, device.core));
     return 0;
   } finally {
