@@ -197,8 +197,15 @@ describe("ir with PBM against openssl cmp", () => {
           const nonce = req.slice(findBytes(req, new Uint8Array([0xa5, 0x12, 0x04, 0x10])) + 4).slice(0, 16);
           b[findBytes(b, nonce, h)] ^= 1;
         })));
-      await expectFail(d.enroll(mac()), E.NONCE);
+      const e = await expectFail(d.enroll(mac()), E.NONCE);
       d.close();
+      // the core's error message refusing the response: body error, status rejection, failInfo badRecipientNonce
+      const m = e.errorMessage!;
+      const [hdr, body] = children(m, 0);
+      expect(m[body.start]).toBe(0xb7);
+      const statusInfo = children(m, children(m, body.start)[0].start)[0];
+      expect(Buffer.from(m.slice(statusInfo.start, statusInfo.end))).toEqual(Buffer.from([0x30, 0x08, 0x02, 0x01, 0x02, 0x03, 0x03, 0x02, 0x00, 0x04]));
+      expect(children(m, hdr.start).some((f) => f.tag === 0xa6)).toBe(true); // recipNonce = the response's senderNonce
     });
   });
 
