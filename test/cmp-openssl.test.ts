@@ -1,6 +1,6 @@
 // CMP transactions of the core (through host/node/device.ts) against `openssl cmp` 3.0 as mock
 // server (../shared/INTEROP.md): a fresh server per case on a free 127.0.0.1 port.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";

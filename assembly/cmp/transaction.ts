@@ -36,7 +36,7 @@ import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
 import {
-  MAX_EXTRA_CERTS, parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
+  parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
   rspSenderKid, rspSenderKidLen, rspSenderNonce, rspSenderNonceLen, rspTid, rspTidLen,
 } from "./response";
@@ -45,7 +45,6 @@ import {
   BODY_P10CR, BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR,
   OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
   reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op,
-  newKey,
 } from "./state";
 import {
   clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
