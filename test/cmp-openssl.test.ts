@@ -284,6 +284,19 @@ describe("signature protection against openssl cmp", () => {
     });
   });
 
+  it("a signer that is neither the issuing CA nor an RA: refused, accepted with option 5", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed()), -96);
+      d.close();
+      expect(e.detail).toMatch(/neither the issuing CA nor an RA/);
+      const d2 = Device.http({ url: s.url });
+      const o = await d2.enroll(signed({ options: Options.anySigner }));
+      d2.close();
+      expect(o.cert).toBeDefined();
+    }, { srv: "srvee" });
+  });
+
   it("a signed response without trust anchors is refused", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
