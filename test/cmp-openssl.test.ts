@@ -297,6 +297,15 @@ describe("signature protection against openssl cmp", () => {
     }, { srv: "srvee" });
   });
 
+  it("a signer whose keyUsage lacks digitalSignature (the root itself) is refused", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed()), -57);
+      d.close();
+      expect(e.detail).toMatch(/may not sign/);
+    }, { srv: "root" });
+  });
+
   it("a signed response without trust anchors is refused", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
