@@ -130,6 +130,7 @@ for (const [op, impls] of Object.entries(cases)) {
   }
 }
 
+
 const cell = (op: string, impl: Impl) => rows.find((r) => r.op === op && r.impl === impl)?.median_us;
 console.log("op".padEnd(16) + "tinycmp µs".padStart(12) + "noble µs".padStart(12) + "node µs".padStart(12) + "tinycmp/noble".padStart(15));
 for (const op of Object.keys(cases)) {
