@@ -1,6 +1,6 @@
 // CMP transactions of the core (through host/node/device.ts) against `openssl cmp` 3.0 as mock
 // server (../shared/INTEROP.md): a fresh server per case on a free 127.0.0.1 port.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -197,8 +197,15 @@ describe("ir with PBM against openssl cmp", () => {
           const nonce = req.slice(findBytes(req, new Uint8Array([0xa5, 0x12, 0x04, 0x10])) + 4).slice(0, 16);
           b[findBytes(b, nonce, h)] ^= 1;
         })));
-      await expectFail(d.enroll(mac()), E.NONCE);
+      const e = await expectFail(d.enroll(mac()), E.NONCE);
       d.close();
+      // the core's error message refusing the response: body error, status rejection, failInfo badRecipientNonce
+      const m = e.errorMessage!;
+      const [hdr, body] = children(m, 0);
+      expect(m[body.start]).toBe(0xb7);
+      const statusInfo = children(m, children(m, body.start)[0].start)[0];
+      expect(Buffer.from(m.slice(statusInfo.start, statusInfo.end))).toEqual(Buffer.from([0x30, 0x08, 0x02, 0x01, 0x02, 0x03, 0x03, 0x02, 0x00, 0x04]));
+      expect(children(m, hdr.start).some((f) => f.tag === 0xa6)).toBe(true); // recipNonce = the response's senderNonce
     });
   });
 
@@ -275,6 +282,28 @@ describe("signature protection against openssl cmp", () => {
       await expectFail(d.enroll(signed()), -52);
       d.close();
     });
+  });
+
+  it("a signer that is neither the issuing CA nor an RA: refused, accepted with option 5", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed()), -96);
+      d.close();
+      expect(e.detail).toMatch(/neither the issuing CA nor an RA/);
+      const d2 = Device.http({ url: s.url });
+      const o = await d2.enroll(signed({ options: Options.anySigner }));
+      d2.close();
+      expect(o.cert).toBeDefined();
+    }, { srv: "srvee" });
+  });
+
+  it("a signer whose keyUsage lacks digitalSignature (the root itself) is refused", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed()), -57);
+      d.close();
+      expect(e.detail).toMatch(/may not sign/);
+    }, { srv: "root" });
   });
 
   it("a signed response without trust anchors is refused", async () => {

@@ -1,6 +1,6 @@
 // PKIStatusInfo (RFC 9810 5.2.3): status, statusString (kept as results), failInfo; and its
 // readable form for tx_detail.
-import { derAtEnd, derEnter, derLeave, derLen, derPeek, derPtr, derRead, derReadUint, derReadValue } from "../der/reader";
+import { derAtEnd, derEnter, derLeave, derLen, derPeek, derPtr, derReadUint, derReadValue } from "../der/reader";
 import { TAG_BIT_STRING, TAG_SEQUENCE, TAG_UTF8_STRING } from "../der/tags";
 import { say, sayInt, sayName, sayText } from "./detail";
 import { T_COMMA, T_FAIL_NAMES, T_FAILINFO, T_PLUS, T_QUOTE, T_QUOTE_OPEN, T_STATUS, T_STATUS_NAMES, T_STATUS_STRING } from "./text";

@@ -4,7 +4,7 @@
 import {
   E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
   E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
-  E_CMP_STORE, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_RANDOM,
+  E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
 } from "../errors";
 import { host_random } from "../host";
 import { inMemory } from "../mem";
@@ -27,7 +27,7 @@ import {
   T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setSigner } from "./header";
-import { putCertConf, putCertReqMessages, putGenm, putP10cr, putPollReq, putRr } from "./body";
+import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
 import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
 import { signatureHash } from "../pkix/signature";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
@@ -36,7 +36,7 @@ import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
 import {
-  MAX_EXTRA_CERTS, parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
+  parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
   rspSenderKid, rspSenderKidLen, rspSenderNonce, rspSenderNonceLen, rspTid, rspTidLen,
 } from "./response";
@@ -45,7 +45,6 @@ import {
   BODY_P10CR, BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR,
   OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
   reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op,
-  newKey,
 } from "./state";
 import {
   clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
@@ -118,6 +117,7 @@ function build(bodyType: i32): i32 {
   else if (bodyType == BODY_RR) r = putRr();
   else if (bodyType == BODY_GENM) r = putGenm();
   else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, FAIL_BAD_CERT_TEMPLATE);
+  else if (bodyType == BODY_ERROR) r = putErrorMsg(refusal);
   else r = putPollReq();
   if (r == 0) r = putHeader(bodyType <= BODY_KUR);
   if (r < 0) return r;
@@ -381,8 +381,32 @@ function expected(t: i32): bool {
 function failResponse(code: i32, what: i32): i32 {
   say(T_RESPONSE);
   say(what);
-  return fail(code);
+  return refuse(code);
 }
+
+// PKIFailureInfo bit for an error message refusing a response with this check's code.
+function refusalBit(code: i32): i32 {
+  if (code == E_CMP_RECIP_NONCE) return 13;     // badRecipientNonce
+  if (code == E_CMP_PVNO) return 22;            // unsupportedVersion
+  if (code == E_CMP_PARSE || code <= E_DER_TRUNCATED && code >= E_DER_BUFFER) return 5; // badDataFormat
+  if (code == E_CMP_CERT_REQ_ID) return 4;      // badCertId
+  if (code == E_CMP_TRANSACTION_ID || code == E_CMP_BODY || code == E_CMP_STATUS || code == E_CMP_NO_CERT) return 2; // badRequest
+  return code == E_CMP_SIGNER || (code <= -50 && code >= -60) ? 20 : 1; // signerNotTrusted, badMessageCheck
+}
+
+// FAILED because of a bad response: tx_out then holds a protected error message the host MAY
+// send (RFC 9483 3.6.4), its recipNonce the response's senderNonce when there is one.
+let refusal = 0;
+function refuse(code: i32): i32 {
+  fail(code);
+  refusal = 1 << refusalBit(code);
+  const n = parsed && rspSenderNonceLen > 0 && rspSenderNonceLen <= 64 ? rspSenderNonceLen : 0;
+  for (let i = 0; i < n; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
+  setRecipNonceLen(n);
+  if (build(BODY_ERROR) < 0) setOut(OUT, 0);
+  return ACTION_FAILED;
+}
+let parsed = false;
 
 export function txInput(p: usize, n: i32): i32 {
   if (state < S_CERT_REP || state > S_GENP) return E_CMP_STATE;
@@ -390,9 +414,10 @@ export function txInput(p: usize, n: i32): i32 {
   detailClear();
   const committed = recUsed(RESULTS);
   let r = parseMessage(p, n);
-  if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return fail(r); }
+  parsed = r == 0;
+  if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return refuse(r); }
   // header (RFC 9483 3.5)
-  if (rspPvno != 2 && rspPvno != 3) { say(T_PVNO); sayInt(rspPvno); say(T_PVNO_END); return fail(E_CMP_PVNO); }
+  if (rspPvno != 2 && rspPvno != 3) { say(T_PVNO); sayInt(rspPvno); say(T_PVNO_END); return refuse(E_CMP_PVNO); }
   if (rspTidLen != 16 || !bytesEqual(rspTid, TID, 16)) return failResponse(E_CMP_TRANSACTION_ID, T_TID_MISMATCH);
   if (rspRecipNonceLen != 16 || !bytesEqual(rspRecipNonce, SENDER_NONCE, 16)) return failResponse(E_CMP_RECIP_NONCE, T_NONCE_MISMATCH);
   if (rspSenderNonceLen < 1 || rspSenderNonceLen > 64) return failResponse(E_CMP_PARSE, T_SENDER_NONCE_BAD);
@@ -400,7 +425,7 @@ export function txInput(p: usize, n: i32): i32 {
     say(T_UNEXPECTED);
     sayName(T_BODY_NAMES, rspBodyType);
     say(T_IN_ANSWER);
-    return fail(E_CMP_BODY);
+    return refuse(E_CMP_BODY);
   }
   r = decodeBody();
   if (r < 0) {
@@ -409,13 +434,13 @@ export function txInput(p: usize, n: i32): i32 {
     sayName(T_BODY_NAMES, rspBodyType);
     say(T_COLON_ERROR);
     sayInt(r);
-    return fail(r);
+    return refuse(r);
   }
   // protection (RFC 9483 3.2, 3.5): unprotected only for errors/negative answers, by option
   r = verifyProtection();
   if (r < 0) {
     recSetUsed(RESULTS, committed);
-    return fail(r);
+    return refuse(r);
   }
   // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
   const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
