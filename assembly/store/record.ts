@@ -20,7 +20,7 @@ const CTX = memory.data(HASH_CTX_SIZE, 8);
 const BUF = memory.data(PAGE, 8);   // staging of writes, chunks of reads (may hold key bytes: wiped)
 const HDR = memory.data(HEADER, 4);
 const SUM = memory.data(32, 4);     // checksum computed over what is written or read
-const WROTE = memory.data(CHECK, 4);
+const WROTE = memory.data(32, 4);  // checksum of what is written (a whole SHA-256 digest)
 
 export function kindValid(kind: i32): bool {
   return kind >= KIND_IDEVID && kind <= KIND_STATE;

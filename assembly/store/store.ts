@@ -9,7 +9,7 @@ import { p256Keygen, p256Public, p256Sign } from "../crypto/p256";
 import { HEADER, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, current, curLen, curSlot, kindValid, writeRecord } from "./record";
 import { ITEM_HEAD, TAG_CERT, TAG_KEY, TAG_PENDING, foundLen, itemIn, itemInSlot, listCheck, secretTag } from "./items";
 
-const SECRET = memory.data(ITEM_HEAD + 32, 4); // one key item: tag, length, 32-byte scalar
+const SECRET = memory.data(35, 4); // ITEM_HEAD + 32: one key item: tag, length, 32-byte scalar
 const KEY = SECRET + ITEM_HEAD;
 const SPK = memory.data(68, 4);  // BIT STRING 03 42 00 || 04 X Y: a P-256 subjectPublicKey
 
