@@ -43,7 +43,7 @@ const sameList = (a: Uint8Array[], b: Uint8Array[]) => a.length === b.length && 
 
 export async function runPowercut(opts: { tearStep?: number; rounds?: number; log?: (s: string) => void } = {}): Promise<PowercutResult> {
   const tearStep = opts.tearStep ?? 4;
-  const rounds = opts.rounds ?? 2;
+  const rounds = opts.rounds ?? 3;
   const log = opts.log ?? (() => {});
   const pki = await CertFactory.create("Powercut");
   const newRoot = await CertFactory.create("Powercut New");
@@ -104,8 +104,9 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; lo
       let points = 0;
       for (let at = 1; at <= sizes.length; at++) {
         const n = sizes[at - 1];
+        const erase = n === flash.slotSize; // an erase: 17 points across the slot
         const tears = new Set<number>([0, 1, 15, 16, 17, n - 1, n]);
-        for (let t = 0; t < n; t += tearStep) tears.add(t);
+        for (let t = 0; t < n; t += erase ? n / 16 : tearStep) tears.add(t);
         for (const tear of [...tears].filter((t) => t >= 0 && t <= n)) {
           flash.restore(start);
           flash.reboot();
