@@ -102,6 +102,29 @@ export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, 
   return ecdsaVerify(curve, hashAlg, pub, pubLen, msg, msgLen, sig, sigLen);
 }
 
+// ---- CMP transaction (assembly/cmp): the sans-IO step API ----
+import {
+  error as txError_, txFailInfo, txInput, txOut, txOutLen, txPoll, txReset, txResult, txResultLen, txSet,
+  txSetInt, txStart, txStatus, waitSeconds,
+} from "./cmp/transaction";
+import { DETAIL, detailLen } from "./cmp/detail";
+
+export function tx_reset(): void { txReset(); }
+export function tx_set(item: i32, ptr: usize, len: i32): i32 { return txSet(item, ptr, len); }
+export function tx_set_int(item: i32, value: i32): i32 { return txSetInt(item, value); }
+export function tx_start(op: i32): i32 { return txStart(op); }
+export function tx_input(ptr: usize, len: i32): i32 { return txInput(ptr, len); }
+export function tx_poll(): i32 { return txPoll(); }
+export function tx_out(): usize { return txOut(); }
+export function tx_out_len(): i32 { return txOutLen(); }
+export function tx_wait(): i32 { return waitSeconds; }
+export function tx_error(): i32 { return txError_; }
+export function tx_detail(): usize { return DETAIL; }
+export function tx_detail_len(): i32 { return detailLen; }
+export function tx_status(): i32 { return txStatus(); }
+export function tx_failinfo(): i32 { return txFailInfo(); }
+export function tx_result(kind: i32, index: i32): usize { return txResult(kind, index); }
+export function tx_result_len(kind: i32, index: i32): i32 { return txResultLen(kind, index); }
 // ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
 import { rsaVerify } from "./crypto/rsa";
 // RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
@@ -109,6 +132,37 @@ export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: us
   msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
   if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
   return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
+}
+
+// ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----
+import { CERT_RANGES, CERT_VIEW, certParse } from "./pkix/cert";
+import { verifySignature } from "./pkix/signature";
+import { validatePath } from "./pkix/path";
+
+const CERT_SUMMARY = memory.data(CERT_VIEW, 8);
+
+// Parses a certificate; writes 112 bytes at out (docs/ABI.md): 0 or E_CERT_PARSE / E_ARG.
+export function cert_parse(der: usize, len: i32, out: usize): i32 {
+  if (!inMemory(out, 112)) return E_ARG;
+  const rc = certParse(CERT_SUMMARY, der, len);
+  if (rc < 0) return rc;
+  for (let i = 0; i < 112; i += 4) {
+    let w = load<u32>(CERT_SUMMARY + i);
+    if (i < CERT_RANGES * 8 && (i & 4) == 0 && w != 0) w -= <u32>der; // range pointers as offsets
+    store<u32>(out + i, w);
+  }
+  return 0;
+}
+export function cert_verify_path(target: usize, targetLen: i32, pool: usize, poolCount: i32,
+  anchors: usize, anchorCount: i32, now: i64, flags: i32): i32 {
+  return validatePath(target, targetLen, pool, poolCount, anchors, anchorCount, now, flags);
+}
+export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32,
+  sig: usize, sigLen: i32, flags: i32): i32 {
+  if (!inMemory(alg, algLen) || !inMemory(spki, spkiLen) || !inMemory(data, dataLen) || !inMemory(sig, sigLen)) {
+    return E_ARG;
+  }
+  return verifySignature(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
 }
 
 // ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----

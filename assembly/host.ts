@@ -6,6 +6,8 @@
 @external("env", "random") export declare function host_random(ptr: usize, len: i32): i32;
 // Fatal error inside the core (a broken invariant, never bad input). Does not return.
 @external("env", "panic") export declare function host_panic(line: u32, col: u32): void;
+// Current time in seconds since 1970 (UTC): messageTime, validity checks of response signers.
+@external("env", "time") export declare function host_time(): i64;
 // Flash slots (docs/STORE.md): read/write len bytes at offset of a slot from/to [ptr, ptr+len);
 // erase sets a whole slot to 0xFF. Writes go only to erased bytes (write once after erase).
 // Each returns 0 on success, non-zero on failure (the store then fails with E_STORE_FLASH).

@@ -80,7 +80,7 @@ describe("store: records", () => {
     const next = await pki.leaf(pending, "next");
     flash.resetCounter();
     s.commit(next, pki.chain);
-    expect(flash.ops).toBe(3 + Math.ceil((32 + 35 + 3 + next.length + pki.chain.reduce((n, c) => n + 3 + c.length, 0)) / 256));
+    expect(flash.ops).toBe(3 + Math.ceil((32 + 35 + 3 + next.length + pki.chain.reduce((n, c) => n + 3 + c.length, 0)) / 128));
     s = device(flash);
     expect(s.get(KIND.CRED, TAG.CERT)).toEqual(next);
     expect(keyMatchesCert(s.publicKey(KIND.CRED), next)).toBe(true);

@@ -153,3 +153,10 @@ export function derPutTime(tag: i32, t: i64): void {
   if (tag == TAG_GENERALIZED_TIME) put2(civilYear / 100);
   derWrap(tag, m);
 }
+
+// Drops what was written before p (p between the first written byte and the buffer end): the
+// writer continues at p. Lets a caller wrap content temporarily, e.g. to sign SEQUENCE { a, b }
+// before writing a and b into a larger SEQUENCE.
+export function derWriterRewind(p: usize): void {
+  if (wErr == 0 && p >= wPos && p <= wEnd) wPos = p;
+}

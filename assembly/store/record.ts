@@ -14,7 +14,7 @@ export const HEADER: i32 = 16; // the payload starts here
 const CHECK: i32 = 16;
 export const MAX_PAYLOAD: i32 = SLOT_SIZE - HEADER - CHECK;
 const MAGIC: u32 = 0x31534354; // "TCS1"
-const PAGE: i32 = 256;         // writes are staged in pages of this size
+const PAGE: i32 = 128;         // writes are staged in pages of this size
 
 const CTX = memory.data(HASH_CTX_SIZE, 8);
 const BUF = memory.data(PAGE, 8);   // staging of writes, chunks of reads (may hold key bytes: wiped)

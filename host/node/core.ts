@@ -11,6 +11,8 @@ export interface CoreOptions {
   wasm?: string | Uint8Array;
   /** Entropy source; return false when none is available (the core then fails with E_RANDOM). */
   random?: (out: Uint8Array) => boolean;
+  /** Clock in seconds since 1970 (fake clocks in tests); default the system clock. */
+  now?: () => number;
   /** Flash slots of the credential store (docs/STORE.md); default a fresh in-memory Flash. */
   flash?: Flash;
 }
@@ -38,6 +40,7 @@ export class Core {
 
   constructor(opts: CoreOptions = {}) {
     const random = opts.random ?? ((out: Uint8Array) => (randomFillSync(out), true));
+    const now = opts.now ?? (() => Date.now() / 1000);
     const flash = (this.flash = opts.flash ?? new Flash());
     const bytes = (ptr: number, len: number): Uint8Array | undefined =>
       len < 0 || ptr < 0 || ptr + len > this.memory.buffer.byteLength ? undefined : new Uint8Array(this.memory.buffer, ptr, len);
@@ -46,6 +49,7 @@ export class Core {
         if (len < 0 || ptr + len > this.memory.buffer.byteLength) return -1;
         return random(new Uint8Array(this.memory.buffer, ptr, len)) ? 0 : -1;
       },
+      time: (): bigint => BigInt(Math.floor(now())),
       flash_read: (slot: number, offset: number, ptr: number, len: number): number => {
         const b = bytes(ptr, len);
         return b && flash.read(slot, offset, b) ? 0 : -1;

@@ -1,0 +1,203 @@
+// Request bodies (RFC 9810 5.3, RFC 9483 4): ir/cr/kur CertReqMessages (RFC 4211), p10cr
+// (RFC 2986), rr, genm, certConf, pollReq. Written back to front; each ends with its body tag.
+import { E_CMP_CONFIG, E_KEY } from "../errors";
+import { HASH_SHA256 } from "../crypto/hash";
+import { p256Sign } from "../crypto/p256";
+import {
+  derMark, derPutBitString, derPutByte, derPutBytes, derPutPrimitive, derPutUint, derWrap, derWriterPtr,
+} from "../der/writer";
+import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET } from "../der/tags";
+import {
+  getInt, INT_REVREASON, item, itemLen, ITEM_CSR, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
+} from "./config";
+import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
+import { putDirectoryName } from "./header";
+import { OID_ECDSA_SHA256, OID_EXT_REQ, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN } from "./oids";
+import { putAlgId, putNamedBits, putOctets, putOid, swapLast, wrapExplicit } from "./put";
+import {
+  BODY_CERT_CONF, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
+} from "./state";
+
+const SIG = memory.data(72, 4);
+
+// Extension { extnID, extnValue OCTET STRING { value written since m } } (RFC 5280 4.1).
+function wrapExtension(oid: usize, oidLen: i32, m: usize): void {
+  derWrap(TAG_OCTET_STRING, m);
+  putOid(oid, oidLen);
+  derWrap(TAG_SEQUENCE, m);
+}
+
+// Extensions with subjectAltName when SANS is configured; false when there is none.
+function putSanExtensions(): bool {
+  const sans = item(ITEM_SANS);
+  if (sans == 0) return false;
+  const m = derMark();
+  derPutBytes(sans, itemLen);
+  wrapExtension(OID_SAN, 3, m);
+  derWrap(TAG_SEQUENCE, m);
+  return true;
+}
+
+// Signs [start, end) with the new key and writes AlgorithmIdentifier, BIT STRING signature
+// after it (in the writer: before, then swapped). 0 or an error.
+function putSignatureAfter(start: usize, end: usize): i32 {
+  const n = p256Sign(newKey, HASH_SHA256, start, <i32>(end - start), SIG);
+  if (n < 0) return n;
+  derPutBitString(SIG, n);
+  putAlgId(OID_ECDSA_SHA256, 8);
+  swapLast(start, end);
+  return 0;
+}
+
+// ir / cr / kur: CertReqMessages with one CertReqMsg, certReqId 0 (RFC 9483 4.1.1-4.1.3).
+export function putCertReqMessages(bodyType: i32): i32 {
+  const m = derMark();
+  const mReq = derMark();
+  // controls: id-regCtrl-oldCertID for kur (RFC 4211 6.5, RFC 9483 4.1.3)
+  const old = item(ITEM_OLDCERT);
+  if (old != 0 && bodyType == BODY_KUR) {
+    if (certInfo(old, itemLen) != 0) return E_CMP_CONFIG;
+    const mc = derMark();
+    const mId = derMark();
+    derPutPrimitive(0x02, ciSerial, ciSerialLen);
+    putDirectoryName(ciIssuer, ciIssuerLen);
+    derWrap(TAG_SEQUENCE, mId); // CertId
+    putOid(OID_OLD_CERT_ID, 9);
+    derWrap(TAG_SEQUENCE, mc);
+    derWrap(TAG_SEQUENCE, mc);
+  }
+  // certTemplate: subject [5], publicKey [6], extensions [9] (RFC 4211 5)
+  const mt = derMark();
+  const me = derMark();
+  if (putSanExtensions()) derWrap(CONTEXT | CONSTRUCTED | 9, me); // IMPLICIT Extensions
+  if (reqSpkiLen < 4) return E_KEY;
+  const hl = load<u8>(reqSpki + 1) < 0x80 ? 2 : 2 + (load<u8>(reqSpki + 1) & 0x7f);
+  const mk = derMark();
+  derPutBytes(reqSpki + hl, reqSpkiLen - hl);
+  derWrap(CONTEXT | CONSTRUCTED | 6, mk); // IMPLICIT SubjectPublicKeyInfo
+  const subject = item(ITEM_SUBJECT);
+  if (subject != 0) {
+    const ms = derMark();
+    derPutBytes(subject, itemLen);
+    wrapExplicit(5, ms); // Name is a CHOICE: the tag is explicit
+  }
+  derWrap(TAG_SEQUENCE, mt);
+  derPutUint(0); // certReqId
+  derWrap(TAG_SEQUENCE, mReq); // CertRequest
+  // popo signature [1] POPOSigningKey over the DER CertRequest (RFC 4211 4.1, poposkInput absent)
+  const reqStart = derWriterPtr();
+  const mp = derMark();
+  const r = p256Sign(newKey, HASH_SHA256, reqStart, <i32>(mReq - reqStart), SIG);
+  if (r < 0) return r;
+  derPutBitString(SIG, r);
+  putAlgId(OID_ECDSA_SHA256, 8);
+  derWrap(CONTEXT | CONSTRUCTED | 1, mp);
+  swapLast(reqStart, mReq);
+  derWrap(TAG_SEQUENCE, m); // CertReqMsg
+  derWrap(TAG_SEQUENCE, m); // CertReqMessages
+  wrapExplicit(bodyType, m);
+  return 0;
+}
+
+// p10cr: the configured CSR, or a PKCS#10 request (RFC 2986 4) built from NEWKEY and SUBJECT
+// with the SANs in an extensionRequest attribute (RFC 2985 5.4.2).
+export function putP10cr(): i32 {
+  const m = derMark();
+  const csr = item(ITEM_CSR);
+  if (csr != 0) {
+    derPutBytes(csr, itemLen);
+  } else {
+    const mi = derMark();
+    const ma = derMark();
+    if (putSanExtensions()) {
+      derWrap(TAG_SET, ma);
+      putOid(OID_EXT_REQ, 9);
+      derWrap(TAG_SEQUENCE, ma);
+    }
+    derWrap(CONTEXT | CONSTRUCTED | 0, ma); // attributes [0] IMPLICIT SET OF
+    derPutBytes(reqSpki, reqSpkiLen);
+    const subject = item(ITEM_SUBJECT);
+    if (subject != 0) derPutBytes(subject, itemLen);
+    else derWrap(TAG_SEQUENCE, derMark());
+    derPutUint(0); // version v1
+    derWrap(TAG_SEQUENCE, mi); // CertificationRequestInfo
+    const r = putSignatureAfter(derWriterPtr(), mi);
+    if (r < 0) return r;
+    derWrap(TAG_SEQUENCE, m);
+  }
+  wrapExplicit(BODY_P10CR, m);
+  return 0;
+}
+
+// rr: one RevDetails for OLDCERT: certDetails issuer [3] + serialNumber [1], reasonCode
+// (RFC 9483 4.2).
+export function putRr(): i32 {
+  const old = item(ITEM_OLDCERT);
+  if (old == 0 || certInfo(old, itemLen) != 0) return E_CMP_CONFIG;
+  const m = derMark();
+  const mx = derMark();
+  const mr = derMark();
+  derPutUint(getInt(INT_REVREASON));
+  store<u8>(derWriterPtr(), 0x0a); // CRLReason ::= ENUMERATED
+  wrapExtension(OID_REASON_CODE, 3, mr);
+  derWrap(TAG_SEQUENCE, mx); // crlEntryDetails
+  const mt = derMark();
+  const mi = derMark();
+  derPutBytes(ciIssuer, ciIssuerLen);
+  wrapExplicit(3, mi); // issuer [3] Name
+  derPutPrimitive(CONTEXT | 1, ciSerial, ciSerialLen); // serialNumber [1] IMPLICIT INTEGER
+  derWrap(TAG_SEQUENCE, mt); // certDetails
+  derWrap(TAG_SEQUENCE, m);  // RevDetails
+  derWrap(TAG_SEQUENCE, m);  // RevReqContent
+  wrapExplicit(BODY_RR, m);
+  return 0;
+}
+
+// genm: one InfoTypeAndValue without value per INFOTYPE (RFC 9483 4.3); none gives an empty genm.
+export function putGenm(): i32 {
+  const m = derMark();
+  let n = 0;
+  while (item(ITEM_INFOTYPE, n) != 0) n++;
+  for (let i = n - 1; i >= 0; i--) {
+    const p = item(ITEM_INFOTYPE, i);
+    const mi = derMark();
+    putOid(p, itemLen);
+    derWrap(TAG_SEQUENCE, mi);
+  }
+  derWrap(TAG_SEQUENCE, m);
+  wrapExplicit(BODY_GENM, m);
+  return 0;
+}
+
+// certReqId of certConf and pollReq: 0, or -1 after p10cr (RFC 9483 4.1.4).
+function putCertReqId(): void {
+  if (op == OP_P10CR) { derPutByte(0xff); derPutByte(1); derPutByte(0x02); }
+  else derPutUint(0);
+}
+
+// certConf: one CertStatus { certHash, certReqId 0, statusInfo when rejecting } (RFC 9483 4.1.1).
+export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i32): i32 {
+  const m = derMark();
+  if (reject) {
+    const ms = derMark();
+    putNamedBits(failInfo);
+    derPutUint(2); // rejection
+    derWrap(TAG_SEQUENCE, ms);
+  }
+  putCertReqId();
+  putOctets(hash, hashLen);
+  derWrap(TAG_SEQUENCE, m);
+  derWrap(TAG_SEQUENCE, m);
+  wrapExplicit(BODY_CERT_CONF, m);
+  return 0;
+}
+
+// pollReq: one certReqId 0 (RFC 9483 4.4).
+export function putPollReq(): i32 {
+  const m = derMark();
+  putCertReqId();
+  derWrap(TAG_SEQUENCE, m);
+  derWrap(TAG_SEQUENCE, m);
+  wrapExplicit(BODY_POLL_REQ, m);
+  return 0;
+}

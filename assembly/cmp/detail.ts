@@ -1,0 +1,32 @@
+// The readable ASCII text that explains a FAILED transaction (tx_detail), built without allocation.
+const DETAIL_SIZE: i32 = 240;
+export const DETAIL = memory.data(DETAIL_SIZE, 4);
+export let detailLen: i32 = 0;
+
+export function detailClear(): void {
+  detailLen = 0;
+}
+
+export function sayChar(c: i32): void {
+  if (detailLen < DETAIL_SIZE) store<u8>(DETAIL + detailLen++, <u8>c);
+}
+
+// Appends a string literal (ASCII).
+export function say(s: string): void {
+  for (let i = 0; i < s.length; i++) sayChar(s.charCodeAt(i));
+}
+
+export function sayInt(v: i32): void {
+  if (v < 0) { sayChar(0x2d); v = -v; }
+  let d = 1;
+  while (v / d >= 10) d *= 10;
+  for (; d > 0; d /= 10) sayChar(0x30 + (v / d) % 10);
+}
+
+// Appends bytes from a message (statusString UTF-8): printable ASCII kept, others as '?'.
+export function sayText(p: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(p + i);
+    sayChar(c >= 0x20 && c < 0x7f ? c : 0x3f);
+  }
+}

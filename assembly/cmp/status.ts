@@ -1,0 +1,88 @@
+// PKIStatusInfo (RFC 9810 5.2.3): status, statusString (kept as results), failInfo; and its
+// readable form for tx_detail.
+import { derAtEnd, derEnter, derLeave, derLen, derPeek, derPtr, derRead, derReadUint, derReadValue } from "../der/reader";
+import { TAG_BIT_STRING, TAG_SEQUENCE, TAG_UTF8_STRING } from "../der/tags";
+import { say, sayChar, sayInt, sayText } from "./detail";
+
+export const STATUS_ACCEPTED: i32 = 0, STATUS_GRANTED_WITH_MODS: i32 = 1, STATUS_REJECTION: i32 = 2,
+  STATUS_WAITING: i32 = 3;
+export const FAIL_BAD_CERT_TEMPLATE: i32 = 1 << 19;
+
+export let status: i32 = -1;
+export let failInfo: i32 = 0;
+export function clearStatus(): void { status = -1; failInfo = 0; }
+
+// statusString entries of the last PKIStatusInfo read: (ptr, len) pairs.
+const MAX_STRINGS: i32 = 8;
+export const STRINGS = memory.data(MAX_STRINGS * 8, 4);
+export let stringCount: i32 = 0;
+
+// Reads a PKIFreeText (SEQUENCE OF UTF8String) into STRINGS.
+export function readFreeText(): void {
+  stringCount = 0;
+  derEnter(TAG_SEQUENCE);
+  while (!derAtEnd()) {
+    derReadValue(TAG_UTF8_STRING);
+    if (stringCount < MAX_STRINGS) {
+      store<u32>(STRINGS + (<usize>stringCount << 3), derPtr);
+      store<i32>(STRINGS + (<usize>stringCount << 3), derLen, 4);
+      stringCount++;
+    }
+  }
+  derLeave();
+}
+
+// Reads one PKIStatusInfo.
+export function readStatusInfo(): void {
+  derEnter(TAG_SEQUENCE);
+  status = <i32>derReadUint(6);
+  stringCount = 0;
+  if (derPeek() == TAG_SEQUENCE) readFreeText();
+  failInfo = 0;
+  if (derPeek() == TAG_BIT_STRING && derReadValue(TAG_BIT_STRING)) {
+    // named bits: bit i is bit (7 - i % 8) of octet 1 + i / 8
+    for (let i = 0; i < 31 && 1 + (i >> 3) < derLen; i++) {
+      if ((load<u8>(derPtr + 1 + (i >> 3)) & (0x80 >> (i & 7))) != 0) failInfo |= 1 << i;
+    }
+  }
+  derLeave();
+}
+
+const STATUS_NAMES = "accepted,grantedWithMods,rejection,waiting,revocationWarning,revocationNotification,keyUpdateWarning";
+const FAIL_NAMES = "badAlg,badMessageCheck,badRequest,badTime,badCertId,badDataFormat,wrongAuthority,incorrectData,missingTimeStamp,badPOP,certRevoked,certConfirmed,wrongIntegrity,badRecipientNonce,timeNotAvailable,unacceptedPolicy,unacceptedExtension,addInfoNotAvailable,badSenderNonce,badCertTemplate,signerNotTrusted,transactionIdInUse,unsupportedVersion,notAuthorized,systemUnavail,systemFailure,duplicateCertReq";
+
+// The k-th comma-separated name of a list.
+function sayName(list: string, k: i32): void {
+  let i = 0;
+  for (let j = k; j > 0 && i < list.length; i++) if (list.charCodeAt(i) == 0x2c) j--;
+  if (i >= list.length) { sayInt(k); return; }
+  for (; i < list.length && list.charCodeAt(i) != 0x2c; i++) sayChar(list.charCodeAt(i));
+}
+
+// "status rejection, failInfo badPOP, statusString "...""
+export function sayStatus(): void {
+  say("status ");
+  if (status >= 0 && status <= 6) sayName(STATUS_NAMES, status);
+  else sayInt(status);
+  if (failInfo != 0) {
+    say(", failInfo ");
+    let first = true;
+    for (let i = 0; i < 31; i++) {
+      if (((failInfo >> i) & 1) == 0) continue;
+      if (!first) say("+");
+      first = false;
+      sayName(FAIL_NAMES, i);
+    }
+  }
+  sayStrings("statusString");
+}
+
+export function sayStrings(what: string): void {
+  for (let i = 0; i < stringCount; i++) {
+    say(", ");
+    say(what);
+    say(" \"");
+    sayText(load<u32>(STRINGS + (<usize>i << 3)), load<i32>(STRINGS + (<usize>i << 3), 4));
+    say("\"");
+  }
+}

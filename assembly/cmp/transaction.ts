@@ -1,0 +1,548 @@
+// The transaction state machine behind the tx_* exports (docs/ABI.md): tx_start builds and
+// protects the first request; every response goes through txInput, where all checks are made in
+// one place (RFC 9483 3.5 and 4), and the next action is decided.
+import {
+  E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
+  E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
+  E_CMP_STORE, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_RANDOM,
+} from "../errors";
+import { host_random } from "../host";
+import { inMemory } from "../mem";
+import { wipe } from "../crypto/ct";
+import { hashOnce } from "../crypto/hash";
+import { p256Keygen, p256Public } from "../crypto/p256";
+import {
+  derDescend, derEnter, derErr, derInit, derLeave, derLen, derNext, derOptional, derPeek, derPtr, derRead,
+  derReadUint, derStart, derUint,
+} from "../der/reader";
+import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWriterInit, derWriterPtr, derWriterRewind } from "../der/writer";
+import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
+import {
+  CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
+  ITEM_KEY, ITEM_LAST, ITEM_OLDCERT, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
+} from "./config";
+import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
+import { detailClear, say, sayInt } from "./detail";
+import { putHeader, setSigner } from "./header";
+import { putCertConf, putCertReqMessages, putGenm, putP10cr, putPollReq, putRr } from "./body";
+import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
+import { signatureHash } from "../pkix/signature";
+import { pathCert, pathCertLen, pathLength } from "../pkix/path";
+import { setCertSets, validate, verifySigned } from "./verify";
+import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
+import { putOid, swapLast, wrapExplicit } from "./put";
+import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
+import {
+  MAX_EXTRA_CERTS, parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
+  rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
+  rspSenderKid, rspSenderKidLen, rspSenderNonce, rspSenderNonceLen, rspTid, rspTidLen,
+} from "./response";
+import {
+  BODY_CERT_CONF, BODY_CP, BODY_CR, BODY_ERROR, BODY_GENM, BODY_GENP, BODY_IP, BODY_IR, BODY_KUP, BODY_KUR,
+  BODY_P10CR, BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR,
+  OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
+  reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op,
+  newKey,
+} from "./state";
+import {
+  clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
+  STATUS_GRANTED_WITH_MODS, STATUS_REJECTION, STATUS_WAITING, stringCount, STRINGS,
+} from "./status";
+
+export const ACTION_SEND: i32 = 1, ACTION_WAIT: i32 = 2, ACTION_DONE: i32 = 3, ACTION_FAILED: i32 = 4;
+
+export const RESULT_CERT: i32 = 1, RESULT_EXTRA_CERT: i32 = 2, RESULT_CA_PUB: i32 = 3, RESULT_NEW_KEY: i32 = 4,
+  RESULT_STATUS_STRING: i32 = 5, RESULT_GENP_ITAV: i32 = 6, RESULT_CHAIN: i32 = 7;
+
+const CA_PUB_PENDING: i32 = 103; // caPubs of a response until its protection says whether to keep them
+
+export const RESULTS_SIZE: i32 = 8192;
+export const RESULTS = memory.data(RESULTS_SIZE, 8);
+
+// States: what the transaction waits for.
+const S_IDLE = 0, S_CERT_REP = 1, S_POLL_REP = 2, S_PKICONF = 3, S_RP = 4, S_GENP = 5, S_WAIT = 6, S_DONE = 7, S_FAILED = 8;
+let state = S_IDLE;
+export let error: i32 = 0;
+export let waitSeconds: i32 = 0;
+let polls = 0;
+let pendingError = 0;        // the certificate was rejected by us: FAILED with this after pkiConf
+const CERT_HASH = memory.data(64, 4);
+let certHashLen = 0;
+const PUB = memory.data(65, 4);
+let caName: usize = 0, caNameLen = 0;  // issuer of the issued (or old) certificate: the issuing CA
+let macProtected = false;              // protection of the last response
+
+export function txReset(): void {
+  configReset();
+  recClear(RESULTS, RESULTS_SIZE);
+  wipe(OUT, OUT_SIZE);
+  wipe(TID, 16); wipe(SENDER_NONCE, 16); wipe(RECIP_NONCE, 64);
+  setRecipNonceLen(0);
+  setOut(OUT, 0);
+  setNewKey(0);
+  setReqSpki(0, 0);
+  detailClear();
+  clearStatus();
+  state = S_IDLE; error = 0; waitSeconds = 0; polls = 0; pendingError = 0; certHashLen = 0;
+}
+
+// A transaction is under way (between tx_start and DONE/FAILED).
+function busy(): bool {
+  return state >= S_CERT_REP && state <= S_WAIT;
+}
+
+export function txSet(kind: i32, p: usize, n: i32): i32 {
+  if (busy()) return E_CMP_STATE;
+  if (kind < 1 || kind > ITEM_LAST || !inMemory(p, n)) return E_ARG;
+  if (!itemRepeatable(kind) && item(kind) != 0) return E_CMP_CONFIG;
+  return recAdd(CONFIG, CONFIG_SIZE, kind, p, n) != 0 ? 0 : E_CMP_STORE;
+}
+
+function fail(code: i32): i32 {
+  error = code;
+  state = S_FAILED;
+  setOut(OUT, 0);
+  return ACTION_FAILED;
+}
+
+// Builds the PKIMessage with this body into OUT: header, body, protection, extraCerts.
+function build(bodyType: i32): i32 {
+  derWriterInit(OUT, OUT_SIZE);
+  const end = derMark();
+  let r = 0;
+  if (bodyType == BODY_IR || bodyType == BODY_CR || bodyType == BODY_KUR) r = putCertReqMessages(bodyType);
+  else if (bodyType == BODY_P10CR) r = putP10cr();
+  else if (bodyType == BODY_RR) r = putRr();
+  else if (bodyType == BODY_GENM) r = putGenm();
+  else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, FAIL_BAD_CERT_TEMPLATE);
+  else r = putPollReq();
+  if (r == 0) r = putHeader(bodyType <= BODY_KUR);
+  if (r < 0) return r;
+  const hs = derWriterPtr();
+  derWrap(TAG_SEQUENCE, end); // ProtectedPart (RFC 9810 5.1.3)
+  const pp = derWriterPtr();
+  r = derWriterFinish();
+  if (r < 0) return r;
+  const n = computeProtection(pp, <i32>(end - pp));
+  if (n < 0) return n;
+  derWriterRewind(hs);
+  if (protKind == PROT_SIG) { // extraCerts: the protection certificate first, then EXTRA (RFC 9483 3.3)
+    const me = derMark();
+    let k = 0;
+    while (item(ITEM_EXTRA, k) != 0) k++;
+    for (let i = k - 1; i >= 0; i--) { const c = item(ITEM_EXTRA, i); derPutBytes(c, itemLen); }
+    const c = item(ITEM_CERT);
+    derPutBytes(c, itemLen);
+    derWrap(TAG_SEQUENCE, me);
+    wrapExplicit(1, me);
+  }
+  const mp = derMark();
+  derPutBitString(PROT, n);
+  wrapExplicit(0, mp);
+  swapLast(hs, end);
+  derWrap(TAG_SEQUENCE, end);
+  r = derWriterFinish();
+  if (r < 0) return r;
+  setOut(derWriterPtr(), r);
+  return 0;
+}
+
+function send(bodyType: i32): i32 {
+  const r = build(bodyType);
+  if (r < 0) {
+    say("cannot build the request: error ");
+    sayInt(r);
+    return fail(r);
+  }
+  return ACTION_SEND;
+}
+
+// SubjectPublicKeyInfo of the new P-256 key (RFC 5480 2) into REQ_SPKI.
+function newKeySpki(): i32 {
+  let key = item(ITEM_NEWKEY);
+  let r = 0;
+  if (key != 0) {
+    if (itemLen != 32) return E_CMP_CONFIG;
+    r = p256Public(key, PUB);
+  } else {
+    key = recReserve(RESULTS, RESULTS_SIZE, RESULT_NEW_KEY, 32);
+    if (key == 0) return E_CMP_STORE;
+    r = p256Keygen(key, PUB);
+  }
+  if (r < 0) return r;
+  setNewKey(key);
+  derWriterInit(REQ_SPKI, 96);
+  const m = derMark();
+  derPutBitString(PUB, 65);
+  const ma = derMark();
+  putOid(OID_P256, 8);
+  putOid(OID_EC_PUBLIC_KEY, 7);
+  derWrap(TAG_SEQUENCE, ma);
+  derWrap(TAG_SEQUENCE, m);
+  setReqSpki(derWriterPtr(), derWriterFinish());
+  return 0;
+}
+
+// The subjectPKInfo element of a configured PKCS#10 request (RFC 2986 4.1).
+function csrSpki(csr: usize, n: i32): i32 {
+  derInit(csr, n);
+  derEnter(TAG_SEQUENCE);
+  derEnter(TAG_SEQUENCE);
+  derRead(TAG_INTEGER);
+  derRead(TAG_SEQUENCE);
+  derRead(TAG_SEQUENCE);
+  if (derErr != 0) return E_CMP_CONFIG;
+  setReqSpki(derStart, <i32>(derPtr + derLen - derStart));
+  return 0;
+}
+
+export function txSetInt(kind: i32, v: i32): i32 {
+  if (busy()) return E_CMP_STATE;
+  if (!intValid(kind)) return E_ARG;
+  setInt(kind, v);
+  return 0;
+}
+
+export function txStart(o: i32): i32 {
+  if (busy()) return E_CMP_STATE;
+  if (o < OP_IR || o > OP_GENM) return E_ARG;
+  setOp(o);
+  detailClear();
+  recSetUsed(RESULTS, 4);
+  // protection: signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
+  if (item(ITEM_KEY) != 0) {
+    const c = item(ITEM_CERT);
+    if (c == 0 || certInfo(c, itemLen) != 0) { say("KEY given without a valid CERT"); return fail(E_CMP_CONFIG); }
+    setSigner(ciSubject, ciSubjectLen, ciIssuer, ciIssuerLen, ciSki, ciSkiLen);
+    setProtKind(PROT_SIG);
+  } else if (item(ITEM_SECRET) != 0) {
+    setSigner(0, 0, 0, 0, 0, 0);
+    setProtKind(PROT_MAC);
+  } else {
+    say("neither KEY/CERT nor SECRET configured");
+    return fail(E_CMP_CONFIG);
+  }
+  caName = 0; caNameLen = 0;
+  const old = item(ITEM_OLDCERT);
+  if (old != 0) {
+    if (certInfo(old, itemLen) != 0) { say("OLDCERT is malformed"); return fail(E_CMP_CONFIG); }
+    caName = ciIssuer; caNameLen = ciIssuerLen;
+  }
+  if (host_random(TID, 16) != 0) { say("no entropy for transactionID"); return fail(E_RANDOM); }
+  setRecipNonceLen(0);
+  polls = 0; pendingError = 0;
+  if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
+    const csr = item(ITEM_CSR);
+    const r = o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
+    if (r < 0) { say("cannot set up the new key: error "); sayInt(r); return fail(r); }
+    state = S_CERT_REP;
+    return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
+  }
+  state = o == OP_RR ? S_RP : S_GENP;
+  return send(o == OP_RR ? BODY_RR : BODY_GENM);
+}
+
+export function txPoll(): i32 {
+  if (state != S_WAIT) return E_CMP_STATE;
+  if (++polls > getInt(INT_MAX_POLLS)) { say("more than the allowed polls"); return fail(E_CMP_POLLS); }
+  state = S_POLL_REP;
+  return send(BODY_POLL_REQ);
+}
+
+// Name of the body type for details.
+function sayBody(t: i32): void {
+  const names = "ir,ip,cr,cp,p10cr,popdecc,popdecr,kur,kup,krr,krp,rr,rp,ccr,ccp,ckuann,cann,rann,crlann,pkiconf,nested,genm,genp,error,certConf,pollReq,pollRep";
+  let i = 0;
+  for (let k = t; k > 0 && i < names.length; i++) if (names.charCodeAt(i) == 0x2c) k--;
+  if (i >= names.length) { say("body "); sayInt(t); return; }
+  for (; i < names.length && names.charCodeAt(i) != 0x2c; i++) sayCharOf(names.charCodeAt(i));
+}
+import { sayChar as sayCharOf } from "./detail";
+
+function bytesEqual(a: usize, b: usize, n: i32): bool {
+  for (let i = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
+// The body type answering a request of this operation (ip, cp, kup).
+function certRepType(): i32 {
+  return op == OP_IR ? BODY_IP : op == OP_KUR ? BODY_KUP : BODY_CP;
+}
+
+// Hash of the certificate for certConf (RFC 9810 5.3.18): the hash of its signature algorithm,
+// SHA-256 for MD5/SHA-1 or when unknown.
+function certHashAlg(): i32 {
+  const h = signatureHash(ciSigAlg, ciSigAlgLen);
+  return h >= 2 && h <= 4 ? h : 2;
+}
+
+// Records the results of the accepted response (stored with the transaction's other results).
+function keepStrings(): bool {
+  for (let i = 0; i < stringCount; i++) {
+    const e = STRINGS + (<usize>i << 3);
+    if (recAdd(RESULTS, RESULTS_SIZE, RESULT_STATUS_STRING, load<u32>(e), load<i32>(e, 4)) == 0) return false;
+  }
+  return true;
+}
+
+// certReqId of our requests: 0, and -1 for p10cr (RFC 9810 5.3.4 / RFC 9483 4.1.4).
+function certReqId(): i32 {
+  return op == OP_P10CR ? -1 : 0;
+}
+
+// Reads a certReqId INTEGER: -1, or 0..2^31-1; other values as -2.
+function readCertReqId(): i64 {
+  if (!derRead(TAG_INTEGER)) return -2;
+  if (derLen == 1 && load<u8>(derPtr) == 0xff) return -1;
+  return derUint(0x7fffffff);
+}
+
+// Decodes the body for the current state; sets the certificate range for ip/cp/kup.
+let certPtr: usize = 0, certLen: i32 = 0, checkAfter: i32 = 0, errorCode: i64 = -1;
+function decodeBody(): i32 {
+  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1;
+  const t = rspBodyType;
+  if (t != BODY_PKICONF && t != BODY_GENP) clearStatus(); // tx_status: the last PKIStatus received
+  derInit(rspBody, rspBodyLen);
+  if (t == BODY_IP || t == BODY_CP || t == BODY_KUP) {
+    derEnter(TAG_SEQUENCE); // CertRepMessage
+    if (derOptional(CONTEXT | CONSTRUCTED | 1)) { // caPubs
+      derDescend();
+      derEnter(TAG_SEQUENCE);
+      while (derPeek() >= 0) {
+        derRead(TAG_SEQUENCE);
+        if (recAdd(RESULTS, RESULTS_SIZE, CA_PUB_PENDING, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+      }
+      derLeave();
+      derLeave();
+    }
+    derEnter(TAG_SEQUENCE); // response: exactly one CertResponse (RFC 9483 4.1.1)
+    derEnter(TAG_SEQUENCE);
+    const id = readCertReqId();
+    readStatusInfo();
+    if (derPeek() == TAG_SEQUENCE) { // certifiedKeyPair
+      derEnter(TAG_SEQUENCE);
+      if (derPeek() != (CONTEXT | CONSTRUCTED | 0)) return E_CMP_PARSE; // encryptedCert: not supported
+      derEnter(CONTEXT | CONSTRUCTED | 0);
+      derRead(TAG_SEQUENCE);
+      certPtr = derStart; certLen = <i32>(derPtr + derLen - derStart);
+      derLeave();
+      while (derPeek() >= 0) derNext(); // privateKey, publicationInfo
+      derLeave();
+    }
+    while (derPeek() >= 0) derNext(); // rspInfo
+    derLeave();
+    derLeave();
+    derLeave();
+    if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
+  } else if (t == BODY_POLL_REP) {
+    derEnter(TAG_SEQUENCE);
+    derEnter(TAG_SEQUENCE);
+    const id = readCertReqId();
+    checkAfter = <i32>derReadUint(0x7fffffff);
+    if (derPeek() == TAG_SEQUENCE) readFreeText();
+    derLeave();
+    derLeave();
+    if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
+  } else if (t == BODY_RP) {
+    derEnter(TAG_SEQUENCE);
+    derEnter(TAG_SEQUENCE);
+    readStatusInfo();
+    derLeave();
+    while (derPeek() >= 0) derNext(); // revCerts, crls
+    derLeave();
+  } else if (t == BODY_GENP) {
+    derEnter(TAG_SEQUENCE);
+    while (derPeek() >= 0) {
+      derRead(TAG_SEQUENCE);
+      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_GENP_ITAV, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+    }
+    derLeave();
+  } else if (t == BODY_PKICONF) {
+    derRead(TAG_NULL);
+  } else if (t == BODY_ERROR) {
+    derEnter(TAG_SEQUENCE); // ErrorMsgContent
+    readStatusInfo();
+    if (!keepStrings()) return E_CMP_STORE;
+    if (derPeek() == TAG_INTEGER) errorCode = derReadUint(0x7fffffff);
+    if (derPeek() == TAG_SEQUENCE) readFreeText(); // errorDetails
+    derLeave();
+    return derErr != 0 ? E_CMP_PARSE : 0;
+  } else {
+    return E_CMP_BODY;
+  }
+  if (derErr != 0) return E_CMP_PARSE;
+  return keepStrings() ? 0 : E_CMP_STORE;
+}
+
+// The body types accepted in the current state (besides error).
+function expected(t: i32): bool {
+  if (t == BODY_ERROR) return true;
+  if (state == S_CERT_REP) return t == certRepType();
+  if (state == S_POLL_REP) return t == certRepType() || t == BODY_POLL_REP;
+  if (state == S_PKICONF) return t == BODY_PKICONF;
+  if (state == S_RP) return t == BODY_RP;
+  return state == S_GENP && t == BODY_GENP;
+}
+
+function failResponse(code: i32, what: string): i32 {
+  say("response ");
+  say(what);
+  return fail(code);
+}
+
+export function txInput(p: usize, n: i32): i32 {
+  if (state < S_CERT_REP || state > S_GENP) return E_CMP_STATE;
+  if (!inMemory(p, n)) return E_ARG;
+  detailClear();
+  const committed = recUsed(RESULTS);
+  let r = parseMessage(p, n);
+  if (r < 0) { say("response is not a PKIMessage: DER error "); sayInt(derErr); return fail(r); }
+  // header (RFC 9483 3.5)
+  if (rspPvno != 2 && rspPvno != 3) { say("response pvno "); sayInt(rspPvno); say(" is not 2 or 3"); return fail(E_CMP_PVNO); }
+  if (rspTidLen != 16 || !bytesEqual(rspTid, TID, 16)) return failResponse(E_CMP_TRANSACTION_ID, "transactionID does not match the request's");
+  if (rspRecipNonceLen != 16 || !bytesEqual(rspRecipNonce, SENDER_NONCE, 16)) return failResponse(E_CMP_RECIP_NONCE, "recipNonce does not match the request's senderNonce");
+  if (rspSenderNonceLen < 1 || rspSenderNonceLen > 64) return failResponse(E_CMP_PARSE, "senderNonce missing or too long");
+  if (!expected(rspBodyType)) {
+    say("unexpected ");
+    sayBody(rspBodyType);
+    say(" in answer to the request");
+    return fail(E_CMP_BODY);
+  }
+  r = decodeBody();
+  if (r < 0) {
+    recSetUsed(RESULTS, committed);
+    say("malformed or unexpected ");
+    sayBody(rspBodyType);
+    say(": error ");
+    sayInt(r);
+    return fail(r);
+  }
+  // protection (RFC 9483 3.2, 3.5): unprotected only for errors/negative answers, by option
+  r = verifyProtection();
+  if (r < 0) {
+    recSetUsed(RESULTS, committed);
+    return fail(r);
+  }
+  // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
+  const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
+  for (let c = recFind(RESULTS, CA_PUB_PENDING, 0); c != 0; c = recFind(RESULTS, CA_PUB_PENDING, 0)) {
+    store<i32>(c - 8, keepCaPubs ? RESULT_CA_PUB : 0);
+  }
+  for (let i = 0; i < rspExtraCount; i++) {
+    const e = RSP_EXTRA + (<usize>i << 3);
+    if (recAdd(RESULTS, RESULTS_SIZE, RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4)) == 0) return fail(E_CMP_STORE);
+  }
+  for (let i = 0; i < rspSenderNonceLen; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
+  setRecipNonceLen(rspSenderNonceLen);
+  return next();
+}
+
+function verifyProtection(): i32 {
+  if (rspProtAlgLen == 0 || rspProtLen < 0) {
+    macProtected = false;
+    const negative = rspBodyType == BODY_ERROR || status == STATUS_REJECTION;
+    if (option(OPT_ACCEPT_UNPROTECTED) && negative) return 0;
+    say("response is not protected");
+    return E_CMP_UNPROTECTED;
+  }
+  if (isMacAlg(rspProtAlg, rspProtAlgLen)) {
+    if (protKind != PROT_MAC) { say("response is MAC-protected but the request was signed"); return E_CMP_UNPROTECTED; }
+    const pp = protectedPart();
+    const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
+    if (r < 0) { say("response MAC does not verify: error "); sayInt(r); return E_CMP_PROTECTION; }
+    macProtected = true;
+    return 0;
+  }
+  macProtected = false;
+  let issuer = caName, issuerLen = caNameLen;
+  if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, RESULTS, option(OPT_CAPUBS_TRUSTED) ? CA_PUB_PENDING : 0);
+  const pp = protectedPart();
+  return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
+    rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);
+}
+
+// After a checked response: the next action.
+function next(): i32 {
+  const t = rspBodyType;
+  if (t == BODY_ERROR) {
+    say("error message received: ");
+    sayStatus();
+    if (errorCode >= 0) { say(", errorCode "); sayInt(<i32>errorCode); }
+    sayStrings("errorDetails");
+    return fail(E_CMP_ERROR_MSG);
+  }
+  if (t == BODY_PKICONF) {
+    if (pendingError != 0) {
+      say("issued certificate rejected: its public key is not the requested one");
+      return fail(pendingError);
+    }
+    return done();
+  }
+  if (t == BODY_POLL_REP) {
+    waitSeconds = checkAfter;
+    state = S_WAIT;
+    return ACTION_WAIT;
+  }
+  if (t == BODY_RP || t == BODY_GENP) {
+    if (t == BODY_RP && status != 0 && status != STATUS_GRANTED_WITH_MODS) {
+      say("rp rejected: ");
+      sayStatus();
+      return fail(E_CMP_REJECTED);
+    }
+    return done();
+  }
+  // ip / cp / kup (RFC 9483 4.1.1)
+  if (status == STATUS_WAITING) {
+    if (certPtr != 0) return failResponse(E_CMP_STATUS, "status waiting with a certificate");
+    if (++polls > getInt(INT_MAX_POLLS)) { say("more than the allowed polls"); return fail(E_CMP_POLLS); }
+    state = S_POLL_REP;
+    return send(BODY_POLL_REQ);
+  }
+  if (status != 0 && status != STATUS_GRANTED_WITH_MODS) {
+    sayBody(t);
+    say(" rejected: ");
+    sayStatus();
+    return fail(status == STATUS_REJECTION ? E_CMP_REJECTED : E_CMP_STATUS);
+  }
+  if (certPtr == 0) return failResponse(E_CMP_NO_CERT, "accepts the request but holds no certificate");
+  const cert = recAdd(RESULTS, RESULTS_SIZE, RESULT_CERT, certPtr, certLen);
+  if (cert == 0) return fail(E_CMP_STORE);
+  if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, "certificate is malformed");
+  const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
+  certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
+  caName = ciIssuer; caNameLen = ciIssuerLen;
+  // the chain of the new certificate, when it validates to TRUSTED (or caPubs accepted above)
+  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULTS, RESULT_CA_PUB);
+  if (validate(cert, certLen) == 0) {
+    for (let d = 0; d < pathLength; d++) {
+      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_CHAIN, pathCert(d), pathCertLen(d)) == 0) return fail(E_CMP_STORE);
+    }
+  }
+  if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
+    if (!sameKey) { say("issued certificate's public key is not the requested one"); return fail(E_CMP_WRONG_KEY); }
+    return done();
+  }
+  if (!sameKey) pendingError = E_CMP_WRONG_KEY;
+  state = S_PKICONF;
+  return send(BODY_CERT_CONF);
+}
+
+function done(): i32 {
+  state = S_DONE;
+  setOut(OUT, 0);
+  return ACTION_DONE;
+}
+
+export function txResult(kind: i32, index: i32): usize {
+  return recFind(RESULTS, kind, index);
+}
+export function txResultLen(kind: i32, index: i32): i32 {
+  recFind(RESULTS, kind, index);
+  return recLen;
+}
+export function txOut(): usize { return outPtr; }
+export function txOutLen(): i32 { return outLen; }
+export function txStatus(): i32 { return status; }
+export function txFailInfo(): i32 { return failInfo; }

@@ -1,0 +1,145 @@
+// Signatures under an AlgorithmIdentifier with a SubjectPublicKeyInfo (RFC 5280 4.1.1.2, 4.1.2.7):
+// ECDSA with SHA-2 (RFC 5758 3.2) on P-256/P-384/P-521 (RFC 5480), RSA PKCS#1 v1.5 with SHA-2
+// (RFC 4055 5) and RSASSA-PSS with explicit parameters (RFC 4055 3.1); SHA-1 forms only with the
+// legacy flag. Uses the DER cursor: callers must not be mid-parse.
+import {
+  derAtEnd, derDescend, derEnter, derFinish, derInit, derLeave, derLen, derNext, derOptional,
+  derPtr, derReadBitStringOctets, derReadUint, derReadValue, oidEquals,
+} from "../der/reader";
+import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
+import { E_ALG, E_KEY, E_LEGACY } from "../errors";
+import { HASH_SHA1 } from "../crypto/hash";
+import { ecdsaVerify } from "../crypto/ecdsa";
+import { RSA_PKCS1, RSA_PSS, rsaVerify } from "../crypto/rsa";
+import {
+  OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_RSA_ENCRYPTION, OID_SECP256R1, OID_SECP384R1, OID_SHA1,
+  OID_SHA256, PKCS1_MGF1, PKCS1_PSS, PKCS1_RSA, PKCS1_SHA1_RSA, oidArc,
+} from "./oids";
+
+export const SIG_LEGACY: i32 = 1; // flags bit 0: accept SHA-1
+
+const ECDSA: i32 = 3; // scheme besides RSA_PKCS1 / RSA_PSS
+
+// Result of readSigAlg: scheme, hash id, PSS salt length.
+let scheme = 0, hash = 0, salt = 0;
+
+// A hash AlgorithmIdentifier at the cursor (parameters NULL or absent, RFC 5754 2): its id or 0.
+function readHashAlg(): i32 {
+  derEnter(TAG_SEQUENCE);
+  derReadValue(TAG_OID);
+  let h = 0;
+  if (oidEquals(derPtr, derLen, OID_SHA1, 5)) h = HASH_SHA1;
+  const a = oidArc(derPtr, derLen, OID_SHA256, 9);
+  if (a >= 1 && a <= 3) h = a + 1;
+  derOptional(TAG_NULL);
+  derLeave();
+  return h;
+}
+
+// Reads the signature AlgorithmIdentifier [alg, alg+algLen) into scheme/hash/salt: 0 or E_ALG.
+function readSigAlg(alg: usize, algLen: i32): i32 {
+  derInit(alg, algLen);
+  derEnter(TAG_SEQUENCE);
+  derReadValue(TAG_OID);
+  const ec = oidArc(derPtr, derLen, OID_ECDSA_SHA256, derLen == 7 ? 7 : 8);
+  const rsa = oidArc(derPtr, derLen, OID_RSA_ENCRYPTION, 9);
+  scheme = 0;
+  hash = 0;
+  if (derLen == 7 && ec == 1) { scheme = ECDSA; hash = HASH_SHA1; } // ecdsa-with-SHA1
+  else if (derLen == 8 && ec >= 2 && ec <= 4) { scheme = ECDSA; hash = ec; }
+  else if (rsa == PKCS1_SHA1_RSA || (rsa >= 11 && rsa <= 13)) {
+    scheme = RSA_PKCS1;
+    hash = rsa == PKCS1_SHA1_RSA ? HASH_SHA1 : rsa - 9;
+  }
+  if (scheme != 0) {
+    derOptional(TAG_NULL); // RFC 4055 5: NULL; RFC 5758 3.2: absent
+  } else if (rsa == PKCS1_PSS) {
+    // RSASSA-PSS-params (RFC 4055 3.1): hash [0] DEFAULT sha1, MGF1 over [1] DEFAULT sha1,
+    // saltLength [2] DEFAULT 20, trailerField [3] DEFAULT 1; MGF1 must use the same hash
+    scheme = RSA_PSS;
+    hash = HASH_SHA1;
+    salt = 20;
+    let mgfHash = HASH_SHA1;
+    derEnter(TAG_SEQUENCE);
+    if (derOptional(CONTEXT | CONSTRUCTED | 0) && derDescend()) {
+      hash = readHashAlg();
+      derLeave();
+    }
+    if (derOptional(CONTEXT | CONSTRUCTED | 1) && derDescend()) {
+      derEnter(TAG_SEQUENCE);
+      derReadValue(TAG_OID);
+      if (oidArc(derPtr, derLen, OID_RSA_ENCRYPTION, 9) != PKCS1_MGF1) scheme = 0;
+      mgfHash = readHashAlg();
+      derLeave();
+      derLeave();
+    }
+    if (derOptional(CONTEXT | CONSTRUCTED | 2) && derDescend()) {
+      salt = <i32>derReadUint(512);
+      derLeave();
+    }
+    if (derOptional(CONTEXT | CONSTRUCTED | 3) && derDescend()) {
+      if (derReadUint(1) != 1) scheme = 0;
+      derLeave();
+    }
+    derLeave();
+    if (mgfHash != hash) scheme = 0;
+  }
+  derLeave();
+  return derFinish() == 0 && scheme != 0 && hash != 0 ? 0 : E_ALG;
+}
+
+// Hash id of a signature AlgorithmIdentifier (e.g. for certConf certHash, RFC 9810 5.3.18), or E_ALG.
+export function signatureHash(alg: usize, algLen: i32): i32 {
+  const rc = readSigAlg(alg, algLen);
+  return rc < 0 ? rc : hash;
+}
+
+// Verifies sig over data with the key in spki under alg: 0, or E_ALG (unsupported or malformed
+// algorithm, key type not matching it), E_KEY (malformed key), E_LEGACY, E_SIG_INVALID,
+// E_SIG_ENCODING. id-RSASSA-PSS keys are accepted for PSS signatures; their parameters are not
+// compared with the signature's.
+export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32,
+  data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
+  const rc = readSigAlg(alg, algLen);
+  if (rc < 0) return rc;
+  if (hash == HASH_SHA1 && (flags & SIG_LEGACY) == 0) return E_LEGACY;
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+  derInit(spki, spkiLen);
+  derEnter(TAG_SEQUENCE);
+  derEnter(TAG_SEQUENCE);
+  derReadValue(TAG_OID);
+  const key = oidArc(derPtr, derLen, OID_RSA_ENCRYPTION, 9);
+  let curve = 0;
+  if (oidEquals(derPtr, derLen, OID_EC_PUBLIC_KEY, 7)) {
+    derReadValue(TAG_OID); // ECParameters: namedCurve (RFC 5480 2.1.1)
+    if (oidEquals(derPtr, derLen, OID_SECP256R1, 8)) curve = 1;
+    const c = oidArc(derPtr, derLen, OID_SECP384R1, 5);
+    if (c == 0x22 || c == 0x23) curve = c - 0x20;
+    if (scheme != ECDSA || curve == 0) return E_ALG;
+  } else if (key == PKCS1_RSA || (key == PKCS1_PSS && scheme == RSA_PSS)) {
+    if (scheme == ECDSA) return E_ALG;
+    if (!derAtEnd()) derNext(); // NULL (RFC 3279 2.3.1) or RSASSA-PSS-params
+  } else {
+    return E_ALG;
+  }
+  derLeave();
+  derReadBitStringOctets();
+  let pub = derPtr, pubLen = derLen, e: usize = 0, eLen = 0;
+  if (curve == 0) { // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+    derDescend();
+    derEnter(TAG_SEQUENCE);
+    derReadValue(TAG_INTEGER);
+    pub = derPtr;
+    pubLen = derLen;
+    derReadValue(TAG_INTEGER);
+    e = derPtr;
+    eLen = derLen;
+    derLeave();
+    derLeave();
+  }
+  derLeave();
+  if (derFinish() != 0) return E_KEY;
+  if (curve != 0) return ecdsaVerify(curve, hash, pub, pubLen, data, dataLen, sig, sigLen);
+  return rsaVerify(scheme, hash, pub, pubLen, e, eLen, data, dataLen, sig, sigLen,
+    scheme == RSA_PSS ? salt : -1, flags & SIG_LEGACY);
+}
