@@ -166,7 +166,7 @@ export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, d
 }
 
 // ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----
-import { storeClear, storeCommit, storeGet, storeInfo, storePendingNew, storeProvision, storePublic, storeSave, storeSign } from "./store/store";
+import { storeClear, storeCommit, storeGet, storeInfo, storePendingNew, storeProvision, storePublic, storeSave, storeSign, storeUse } from "./store/store";
 
 export function store_info(kind: i32): i32 { return storeInfo(kind); }
 export function store_get(kind: i32, tag: i32, index: i32, out: usize, cap: i32): i32 {
@@ -195,3 +195,4 @@ export function store_sign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: u
   if (!inMemory(msg, len) || !inMemory(sig, 72)) return E_ARG;
   return storeSign(kind, hashAlg, msg, len, sig);
 }
+export function store_use(kind: i32): i32 { return storeUse(kind); }

@@ -7,6 +7,8 @@ import { E_ARG, E_STORE_EMPTY, E_STORE_FLASH, E_STORE_ITEM, E_STORE_MISMATCH, E_
 import { wipe } from "../crypto/ct";
 import { p256Keygen, p256Public, p256Sign } from "../crypto/p256";
 import { HEADER, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, current, curLen, curSlot, kindValid, writeRecord } from "./record";
+import { txSet } from "../cmp/transaction";
+import { ITEM_KEY, ITEM_NEWKEY } from "../cmp/config";
 import { ITEM_HEAD, TAG_CERT, TAG_KEY, TAG_PENDING, foundLen, itemIn, itemInSlot, listCheck, secretTag } from "./items";
 
 const SECRET = memory.data(35, 4); // ITEM_HEAD + 32: one key item: tag, length, 32-byte scalar
@@ -160,5 +162,14 @@ export function storePublic(kind: i32, out: usize): i32 {
 export function storeSign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: usize): i32 {
   let r = storeLoadKey(kind, KEY);
   if (r == 0) r = p256Sign(KEY, hashAlg, msg, len, sig);
+  return done(r);
+}
+
+// Gives the CMP transaction a stored key without it passing through the I/O buffer: kind 1
+// (IDevID) or 2 (credential) as its KEY (signature protection of ir / kur / rr), kind 4 (the
+// pending key) as its NEWKEY. 0, or an error of the store or of tx_set.
+export function storeUse(kind: i32): i32 {
+  let r = storeLoadKey(kind, KEY);
+  if (r == 0) r = txSet(kind == KIND_STATE ? ITEM_NEWKEY : ITEM_KEY, KEY, 32);
   return done(r);
 }
