@@ -7,40 +7,19 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { Core } from "../host/node/core";
 import { Flash } from "../host/node/flash";
 import { KIND, Store, TAG, currentRecord, decodeItems, decodeRecord, slotsOf } from "../host/node/store";
+import { HttpTransport } from "../host/node/transport";
 import { TestPki } from "../host/node/testpki/index";
 import * as x509 from "../host/node/testpki/x509";
 import { keyMatchesCert } from "../scripts/storecerts";
+import { ITEM, kurItems, transact } from "../scripts/storecmp";
 
-const SEND = 1, DONE = 3, ITEM_CERT = 4, ITEM_EXTRA = 5, ITEM_TRUSTED = 6, ITEM_SUBJECT = 9, ITEM_OLDCERT = 11;
+const { CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED, SUBJECT: ITEM_SUBJECT } = ITEM;
 const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 
 let pki: TestPki;
-beforeAll(async () => { pki = await TestPki.start(); });
-afterAll(async () => { await pki?.close(); });
-
-// One transaction driven by hand: store_use for keys, tx_set for the rest.
-async function transact(s: Store, op: number, keyKind: number, items: [number, Uint8Array][]): Promise<{ cert: Uint8Array; chain: Uint8Array[] }> {
-  const c = s.core, x = c.exports;
-  x.tx_reset();
-  expect(x.store_use(keyKind)).toBe(0);   // KEY: IDevID or current credential
-  expect(x.store_use(KIND.STATE)).toBe(0); // NEWKEY: the pending key
-  for (const [item, v] of items) { c.reset(); expect(x.tx_set(item, c.put(v), v.length)).toBe(0); }
-  let action = x.tx_start(op);
-  while (action === SEND) {
-    const res = await fetch(pki.url, { method: "POST", headers: { "content-type": "application/pkixcmp" }, body: c.read(x.tx_out(), x.tx_out_len()) });
-    const body = new Uint8Array(await res.arrayBuffer());
-    c.reset();
-    action = x.tx_input(c.put(body), body.length);
-  }
-  const detail = new TextDecoder().decode(c.read(x.tx_detail(), x.tx_detail_len()));
-  expect(action, detail).toBe(DONE);
-  const result = (kind: number, i: number) => (x.tx_result_len(kind, i) < 0 ? undefined : c.read(x.tx_result(kind, i), x.tx_result_len(kind, i)));
-  const chain: Uint8Array[] = [];
-  for (let i = 1, v; (v = result(7, i)); i++) chain.push(v); // the validated chain above the certificate
-  const cert = result(1, 0)!;
-  x.tx_reset();
-  return { cert, chain };
-}
+let net: HttpTransport;
+beforeAll(async () => { pki = await TestPki.start(); net = new HttpTransport({ url: pki.url }); });
+afterAll(async () => { net?.close(); await pki?.close(); });
 
 describe("store with CMP against the test PKI", () => {
   it("ir with the IDevID, kur with the credential, resume after a reboot; no key left in memory", async () => {
@@ -55,7 +34,7 @@ describe("store with CMP against the test PKI", () => {
 
     // ir: pending key first, then the transaction, then one commit.
     s.pendingNew();
-    const ir = await transact(s, 1, KIND.IDEVID, [[ITEM_CERT, idevid], ...dev.chain.map((p): [number, Uint8Array] => [ITEM_EXTRA, der(p)]),
+    const ir = await transact(s, net, "ir", [[ITEM_CERT, idevid], ...dev.chain.map((p): [number, Uint8Array] => [ITEM_EXTRA, der(p)]),
       [ITEM_TRUSTED, root], [ITEM_SUBJECT, subject]]);
     expect(s.info(KIND.CRED)).toBe(-120);
     s.commit(ir.cert, ir.chain);
@@ -67,8 +46,7 @@ describe("store with CMP against the test PKI", () => {
     s = new Store(new Core({ flash }));
     expect(s.publicKey(KIND.STATE)).toEqual(pending);
     const old = s.get(KIND.CRED, TAG.CERT)!;
-    const kur = await transact(s, 3, KIND.CRED, [[ITEM_CERT, old], [ITEM_OLDCERT, old],
-      ...s.all(KIND.CRED, TAG.CHAIN).map((c): [number, Uint8Array] => [ITEM_EXTRA, c]), [ITEM_TRUSTED, root]]);
+    const kur = await transact(s, net, "kur", kurItems(s, [root]));
     expect(Buffer.from(s.get(KIND.CRED, TAG.CERT)!).equals(Buffer.from(old))).toBe(true); // old one until commit
     s.commit(kur.cert, kur.chain);
     expect(s.get(KIND.CRED, TAG.CERT)).toEqual(kur.cert);
