@@ -267,7 +267,7 @@ describe("store: random flash corruption", () => {
 
 describe("store: power cuts (short run; `npm run powercut` for the full one)", () => {
   it("never loses the credential, never mixes a key and another's certificate", async () => {
-    const r = await runPowercut({ tearStep: 128, rounds: 1 });
+    const r = await runPowercut({ tearStep: 128, rounds: 1, synthetic: true });
     expect(r.cut_points).toBeGreaterThan(100);
     expect(r.lost).toBe(0);
     expect(r.mismatched).toBe(0);
