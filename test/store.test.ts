@@ -2,6 +2,9 @@
 // records, the kur sequence, secrets kept inside, random corruption, and a short power-cut run.
 import { beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate, generateKeyPairSync, randomBytes, verify } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Core } from "../host/node/core";
 import { Flash, PowerCut } from "../host/node/flash";
 import { KIND, Store, TAG, currentRecord, decodeItems, encodeItems, encodeRecord, slotsOf } from "../host/node/store";
@@ -176,6 +179,17 @@ describe("store: records", () => {
     expect(s.core.exports.store_sign(KIND.CRED, 2, s.core.io, 0, s.core.io + 100)).toBe(E_STORE_ITEM);
     expect(s.publicKey(KIND.CRED)).toBeUndefined();
     expect(s.get(KIND.CRED, TAG.CERT)).toBeUndefined();
+  });
+
+  it("a file-backed flash keeps the store across processes (one file per slot)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-flash-"));
+    try {
+      device(new Flash({ dir })).save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array([9, 8])]]);
+      expect(readdirSync(dir).sort()).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `slot-${i}.bin`).sort());
+      expect(device(new Flash({ dir })).get(KIND.TRUST, TAG.ANCHOR)).toEqual(new Uint8Array([9, 8]));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it("the emulated flash writes only erased bytes and reports failures", () => {
