@@ -49,7 +49,9 @@ export class Flash {
         b.set(readFileSync(f).subarray(0, this.slotSize));
         return b;
       }
-      return new Uint8Array(this.slotSize).fill(0xff);
+      const erased = new Uint8Array(this.slotSize).fill(0xff);
+      if (f) writeFileSync(f, erased);
+      return erased;
     });
   }
 
