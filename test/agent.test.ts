@@ -3,7 +3,7 @@
 // pending key, retries on transport errors, no retry on a rejection, revocation.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { Agent, type Clock, type LogEvent } from "../host/node/agent";
+import { Agent, type Clock, type LogEvent, rootUpdateRefusal } from "../host/node/agent";
 import { Flash } from "../host/node/flash";
 import { KIND, Store, TAG } from "../host/node/store";
 import { Core } from "../host/node/core";
@@ -122,5 +122,46 @@ describe("agent", () => {
     const serial = new X509Certificate(a.certificate!).serialNumber.toLowerCase();
     await a.decommission();
     expect(pki.revoked().map((r) => r.serialNumber.toLowerCase().replace(/^0+/, ""))).toContain(serial.replace(/^0+/, ""));
+  });
+});
+
+describe("agent: trust anchors", () => {
+  let rpki: TestPki;
+  let rnet: HttpTransport;
+  beforeAll(async () => { rpki = await TestPki.start({ rootRollover: true }); rnet = new HttpTransport({ url: rpki.url }); });
+  afterAll(async () => { rnet?.close(); await rpki?.close(); });
+
+  async function enrolled(p: TestPki, t: HttpTransport, sn: string) {
+    const flash = new Flash();
+    const dev = await p.createIdevid(sn);
+    const d = Buffer.from(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d!, "base64url");
+    new Store(new Core({ flash })).provision(d, der(dev.certPem), dev.chain.map(der));
+    const logs: LogEvent[] = [];
+    const a = new Agent({ url: p.url, subject: `CN=${sn}` , trusted: [p.root.der] }, { flash, transport: t, log: (e) => logs.push(e) });
+    expect(await a.step()).toBe("enrolled");
+    return { a, logs };
+  }
+
+  it("a root CA update is accepted through newWithOld signed by the current root", async () => {
+    const { a, logs } = await enrolled(rpki, rnet, "SN-R1");
+    expect(await a.updateRootCa()).toBe(true);
+    expect(a.store.all(KIND.TRUST, TAG.ANCHOR)).toEqual([der(rpki.rollover!.newWithNew), rpki.root.der]);
+    expect(logs.at(-1)).toMatchObject({ event: "rootca.updated" });
+    // Fetching the CA certificates works with the new anchors.
+    expect((await a.caCerts()).length).toBe(2);
+  });
+
+  it("without a rollover the anchors stay; a forged newWithOld is refused", async () => {
+    const { a, logs } = await enrolled(pki, net, "SN-R2");
+    expect(await a.updateRootCa()).toBe(false);
+    expect(logs.at(-1)).toMatchObject({ event: "rootca.current" });
+    const r = rpki.rollover!;
+    const current = [rpki.root.der];
+    expect(rootUpdateRefusal(current, der(r.newWithNew), der(r.newWithOld))).toBeUndefined();
+    expect(rootUpdateRefusal(current, der(r.newWithNew))).toBe("no newWithOld");
+    // newWithOld checked against another PKI's root, oldWithNew in its place, a non-self-signed newWithNew
+    expect(rootUpdateRefusal([pki.root.der], der(r.newWithNew), der(r.newWithOld))).toMatch(/not signed by a current trust anchor/);
+    expect(rootUpdateRefusal(current, der(r.newWithNew), der(r.oldWithNew))).toMatch(/another key/);
+    expect(rootUpdateRefusal(current, der(r.newWithOld), der(r.newWithOld))).toMatch(/not self-signed/);
   });
 });

@@ -74,6 +74,59 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const der = (c: Uint8Array) => new X509Certificate(c);
 
+// RFC 9483 4.3: infoType OIDs (contents octets) of genm.
+const OID_IT = (n: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n);
+const IT_CA_CERTS = OID_IT(17), IT_ROOT_CA_KEY_UPDATE = OID_IT(18), IT_ROOT_CA_CERT = OID_IT(20);
+
+// One DER element at off: tag, value [start, end).
+function tlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
+  if (off + 2 > b.length) throw new Error("DER truncated");
+  let len = b[off + 1], start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 3 || start + n > b.length) throw new Error("DER length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[start + i];
+    start += n;
+  }
+  if (start + len > b.length) throw new Error("DER truncated");
+  return { tag: b[off], start, end: start + len };
+}
+
+function children(b: Uint8Array, start: number, end: number): { tag: number; start: number; end: number; whole: Uint8Array }[] {
+  const out = [];
+  for (let off = start; off < end;) {
+    const e = tlv(b.subarray(0, end), off);
+    out.push({ ...e, whole: b.subarray(off, e.end) });
+    off = e.end;
+  }
+  return out;
+}
+
+/** An InfoTypeAndValue element: its infoType OID contents and infoValue element (if any). */
+export function parseItav(itav: Uint8Array): { type: Uint8Array; value?: Uint8Array } {
+  const seq = tlv(itav, 0);
+  const [oid, value] = children(itav, seq.start, seq.end);
+  return { type: itav.subarray(oid.start, oid.end), value: value?.whole };
+}
+
+const same = (a?: Uint8Array, b?: Uint8Array) => !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
+const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: "der" });
+
+/**
+ * RFC 9810 4.4 / RFC 9483 4.3.2: a new root is accepted only through newWithOld, its public key
+ * certified by a current trust anchor; newWithNew must be self-signed with that same key.
+ * Returns why not, or undefined when acceptable.
+ */
+export function rootUpdateRefusal(anchors: Uint8Array[], newWithNew: Uint8Array, newWithOld?: Uint8Array): string | undefined {
+  if (!newWithOld) return "no newWithOld";
+  const nwn = new X509Certificate(newWithNew), nwo = new X509Certificate(newWithOld);
+  if (!nwn.verify(nwn.publicKey)) return "newWithNew is not self-signed";
+  if (!spki(nwo).equals(spki(nwn))) return "newWithOld certifies another key than newWithNew";
+  const by = anchors.map((a) => new X509Certificate(a)).find((a) => nwo.checkIssued(a) && nwo.verify(a.publicKey));
+  return by ? undefined : "newWithOld is not signed by a current trust anchor";
+}
+
 export type StepResult = "resumed" | "enrolled" | "renewed" | "idle";
 
 export class Agent {
@@ -152,6 +205,7 @@ export class Agent {
     while (!stop?.aborted) {
       try {
         await this.step();
+        await this.updateRootCa().catch((e) => this.emit("warn", "rootca.check.failed", { error: String(e) }));
       } catch (e) {
         this.emit("error", "step.failed", { error: String(e) });
         return e instanceof CmpFailure ? 2 : 1; // a supervisor restarts or alerts
@@ -260,6 +314,45 @@ export class Agent {
     } finally {
       x.tx_reset(); // wipes the keys given with store_use
     }
+  }
+
+  /** genm rootCaCert (RFC 9483 4.3.2): a new root replaces the anchors only through a valid newWithOld. */
+  async updateRootCa(): Promise<boolean> {
+    const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, IT_ROOT_CA_CERT]]));
+    const itav = out.genp.map(parseItav).find((i) => same(i.type, IT_ROOT_CA_KEY_UPDATE));
+    if (!itav?.value) {
+      this.emit("info", "rootca.current");
+      return false;
+    }
+    const v = itav.value, seq = tlv(v, 0);
+    const parts = children(v, seq.start, seq.end);
+    // [0] newWithOld: EXPLICIT (a Certificate inside) or IMPLICIT (the Certificate's own contents)
+    const tagged = (n: number) => {
+      const p = parts.find((e) => e.tag === (0xa0 | n));
+      if (!p) return undefined;
+      const inner = children(v, p.start, p.end);
+      return inner.length === 1 && inner[0].tag === 0x30 && inner[0].end === p.end ? inner[0].whole : Uint8Array.of(0x30, ...p.whole.subarray(1));
+    };
+    const newWithNew = parts[0].whole, newWithOld = tagged(0);
+    const anchors = this.trusted();
+    const refusal = rootUpdateRefusal(anchors, newWithNew, newWithOld);
+    if (refusal) {
+      this.emit("error", "rootca.refused", { reason: refusal });
+      return false;
+    }
+    // The new root first; the old ones stay until they are no longer needed.
+    this.store.save(KIND.TRUST, [newWithNew, ...anchors.filter((a) => !same(a, newWithNew))].map((c) => [TAG.ANCHOR, c]));
+    this.emit("info", "rootca.updated", { subject: new X509Certificate(newWithNew).subject });
+    return true;
+  }
+
+  /** genm caCerts (RFC 9483 4.3.1): the CA certificates the PKI publishes. */
+  async caCerts(): Promise<Uint8Array[]> {
+    const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, IT_CA_CERTS]]));
+    const v = out.genp.map(parseItav).find((i) => same(i.type, IT_CA_CERTS))?.value;
+    if (!v) return [];
+    const seq = tlv(v, 0);
+    return children(v, seq.start, seq.end).map((e) => e.whole.slice());
   }
 
   /** Revokes the current certificate (decommissioning): rr signed with it. */
