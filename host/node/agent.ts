@@ -210,8 +210,9 @@ export class Agent {
         this.emit("error", "step.failed", { error: String(e) });
         return e instanceof CmpFailure ? 2 : 1; // a supervisor restarts or alerts
       }
-      await this.clock.sleep(this.nextStepIn());
+      await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise((r) => stop?.addEventListener("abort", r, { once: true }))]);
     }
+    this.emit("info", "agent.stopped");
     return 0;
   }
 
