@@ -5,8 +5,10 @@ import { p256, p384 } from "@noble/curves/nist.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { Core } from "../host/node/core";
+import { Device } from "../host/node/device";
+import { makeCreds, opensslClient, startServer } from "../test/openssl-cmp";
 
-type Impl = "tinycmp" | "noble" | "node";
+type Impl = "tinycmp" | "noble" | "node" | "openssl";
 interface Row { op: string; impl: Impl; median_us: number }
 
 const json = process.argv.includes("--json");
@@ -128,11 +130,38 @@ for (const [op, impls] of Object.entries(cases)) {
   }
 }
 
+
 const cell = (op: string, impl: Impl) => rows.find((r) => r.op === op && r.impl === impl)?.median_us;
 console.log("op".padEnd(16) + "tinycmp µs".padStart(12) + "noble µs".padStart(12) + "node µs".padStart(12) + "tinycmp/noble".padStart(15));
 for (const op of Object.keys(cases)) {
   const [t, nb, nd] = [cell(op, "tinycmp"), cell(op, "noble"), cell(op, "node")];
   const f = (v?: number) => (v === undefined ? "-" : v.toFixed(1)).padStart(12);
   console.log(op.padEnd(16) + f(t) + f(nb) + f(nd) + (t && nb ? (t / nb).toFixed(2) + "x" : "-").padStart(15));
+}
+
+// A whole ir + certConf transaction with PBM against the `openssl cmp` mock server: tinycmp
+// in-process (a Device per transaction) beside the `openssl cmp` client process (wall time).
+{
+  const creds = makeCreds();
+  const server = await startServer(creds);
+  const req = { secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") };
+  const runs = Number(process.env.BENCH_TX ?? 15);
+  const med = (t: number[]) => t.sort((a, b) => a - b)[t.length >> 1];
+  const ours: number[] = [], theirs: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const d = Device.http({ url: server.url });
+    const t = performance.now();
+    await d.enroll(req);
+    if (i >= 2) ours.push((performance.now() - t) * 1000);
+    d.close();
+  }
+  for (let i = 0; i < Math.max(5, runs >> 1); i++) {
+    theirs.push(opensslClient(creds, ["-cmd", "ir", "-server", `127.0.0.1:${server.port}/pkix/`, "-ref", "ref",
+      "-secret", "pass:secret", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "out.crt"]) * 1000);
+  }
+  await server.stop();
+  rows.push({ op: "ir-pbm-transaction", impl: "tinycmp", median_us: Math.round(med(ours)) });
+  rows.push({ op: "ir-pbm-transaction", impl: "openssl", median_us: Math.round(med(theirs)) });
+  console.log(`ir-pbm-transaction  tinycmp ${(med(ours) / 1000).toFixed(2)} ms  openssl cmp client ${(med(theirs) / 1000).toFixed(2)} ms (median wall)`);
 }
 if (json) console.log(JSON.stringify(rows));

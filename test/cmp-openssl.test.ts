@@ -1,6 +1,6 @@
 // CMP transactions of the core (through host/node/device.ts) against `openssl cmp` 3.0 as mock
 // server (../shared/INTEROP.md): a fresh server per case on a free 127.0.0.1 port.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -197,8 +197,15 @@ describe("ir with PBM against openssl cmp", () => {
           const nonce = req.slice(findBytes(req, new Uint8Array([0xa5, 0x12, 0x04, 0x10])) + 4).slice(0, 16);
           b[findBytes(b, nonce, h)] ^= 1;
         })));
-      await expectFail(d.enroll(mac()), E.NONCE);
+      const e = await expectFail(d.enroll(mac()), E.NONCE);
       d.close();
+      // the core's error message refusing the response: body error, status rejection, failInfo badRecipientNonce
+      const m = e.errorMessage!;
+      const [hdr, body] = children(m, 0);
+      expect(m[body.start]).toBe(0xb7);
+      const statusInfo = children(m, children(m, body.start)[0].start)[0];
+      expect(Buffer.from(m.slice(statusInfo.start, statusInfo.end))).toEqual(Buffer.from([0x30, 0x08, 0x02, 0x01, 0x02, 0x03, 0x03, 0x02, 0x00, 0x04]));
+      expect(children(m, hdr.start).some((f) => f.tag === 0xa6)).toBe(true); // recipNonce = the response's senderNonce
     });
   });
 
@@ -275,6 +282,28 @@ describe("signature protection against openssl cmp", () => {
       await expectFail(d.enroll(signed()), -52);
       d.close();
     });
+  });
+
+  it("a signer that is neither the issuing CA nor an RA: refused, accepted with option 5", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed()), -96);
+      d.close();
+      expect(e.detail).toMatch(/neither the issuing CA nor an RA/);
+      const d2 = Device.http({ url: s.url });
+      const o = await d2.enroll(signed({ options: Options.anySigner }));
+      d2.close();
+      expect(o.cert).toBeDefined();
+    }, { srv: "srvee" });
+  });
+
+  it("a signer whose keyUsage lacks digitalSignature (the root itself) is refused", async () => {
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const e = await expectFail(d.enroll(signed()), -57);
+      d.close();
+      expect(e.detail).toMatch(/may not sign/);
+    }, { srv: "root" });
   });
 
   it("a signed response without trust anchors is refused", async () => {
@@ -453,4 +482,46 @@ describe("more checks on responses", () => {
     const d = new Device({ async transfer() { return new Uint8Array([0x30, 0x05, 0x01]); } });
     await expectFail(d.enroll(mac()), -83);
   });
+});
+
+describe("robustness: mutated responses never trap", () => {
+  it("1000 ip responses with one mutated byte and a valid MAC: CmpError or success, no trap", async () => {
+    // a real ip from openssl, then replayed with the request's transactionID and nonces patched in
+    let template: Uint8Array | undefined, tmplReq: Uint8Array | undefined;
+    await withServer([], async (s) => {
+      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (q, r) => { if (!template) { template = r; tmplReq = q; } return r; }));
+      await d.enroll(mac());
+      d.close();
+    });
+    const field = (b: Uint8Array, tag: number) => { const at = findBytes(b, new Uint8Array([tag, 0x12, 0x04, 0x10])); return b.slice(at + 4, at + 20); };
+    const oldTid = field(tmplReq!, 0xa4), oldNonce = field(tmplReq!, 0xa5);
+    let seed = 12345;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const outcomes = { done: 0, failed: 0, skipped: 0 };
+    const codes = new Map<number, number>();
+    const d = new Device({
+        async transfer(req) {
+          const b = new Uint8Array(template!);
+          b.set(field(req, 0xa4), findBytes(b, oldTid));
+          b.set(field(req, 0xa5), findBytes(b, oldNonce));
+          const [, body] = children(b, 0);
+          const at = body.start + rnd(body.end - body.start);
+          b[at] = rnd(3) === 0 ? b[at] ^ (1 << rnd(8)) : rnd(256);
+          try { return remac(b, "secret", () => {}); } catch { outcomes.skipped++; throw new Error("skip"); }
+        },
+    });
+    for (let i = 0; i < 1000; i++) {
+      try {
+        await d.enroll({ ...mac(), implicitConfirm: true });
+        outcomes.done++;
+      } catch (e) {
+        if ((e as Error).message === "skip") continue;
+        if (!(e instanceof CmpError)) throw e; // a trap or panic would land here
+        outcomes.failed++;
+        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+      }
+    }
+    expect(outcomes.failed).toBeGreaterThan(900);
+    console.log("mutations:", outcomes, Object.fromEntries(codes));
+  }, 120_000);
 });

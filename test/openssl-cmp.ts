@@ -37,7 +37,7 @@ subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
 `;
 
-/** Root CA (EC P-256), server certificates (EC and RSA, id-kp-cmcRA), the certificate the server
+/** Root CA (EC P-256), server certificates (EC and RSA with id-kp-cmcRA; srvee without it), the certificate the server
  *  returns (rsp.crt, key rsp.key = the client's new key), a device IDevID (dev.crt/dev.key). */
 export function makeCreds(): Creds {
   const dir = mkdtempSync(join(tmpdir(), "tinycmp-ossl-"));
@@ -54,6 +54,7 @@ export function makeCreds(): Creds {
   ec("srv"); issue("srv", "/CN=tinycmp test server", "root", "ra");
   ossl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "srvrsa.key"], dir);
   issue("srvrsa", "/CN=tinycmp test server rsa", "root", "ra");
+  ec("srvee"); issue("srvee", "/CN=tinycmp test server without cmcRA", "root", "ee");
   ec("rsp"); issue("rsp", "/CN=tinycmp device", "root", "ee");
   ec("dev"); issue("dev", "/CN=tinycmp idevid", "root", "ee");
   ec("other"); issue("other", "/CN=tinycmp other", "root", "ee");
@@ -102,9 +103,9 @@ export async function freePort(): Promise<number> {
 export interface MockServer { port: number; url: string; proc: ChildProcess; log: () => string; stop: () => Promise<void> }
 
 /** Starts `openssl cmp` as a server with the standard credentials plus extra args. */
-export async function startServer(creds: Creds, extra: string[] = [], opts: { rsa?: boolean; secret?: string } = {}): Promise<MockServer> {
+export async function startServer(creds: Creds, extra: string[] = [], opts: { rsa?: boolean; secret?: string; srv?: string } = {}): Promise<MockServer> {
   const port = await freePort();
-  const srv = opts.rsa ? "srvrsa" : "srv";
+  const srv = opts.srv ?? (opts.rsa ? "srvrsa" : "srv");
   const args = ["cmp", "-config", "", "-port", String(port), "-srv_ref", "ref", "-srv_secret", `pass:${opts.secret ?? "secret"}`,
     "-srv_cert", `${srv}.crt`, "-srv_key", `${srv}.key`, "-srv_trusted", "root.crt",
     "-rsp_cert", "rsp.crt", "-rsp_extracerts", "root.crt", "-rsp_capubs", "root.crt", ...extra];

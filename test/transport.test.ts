@@ -109,3 +109,36 @@ describe("HttpTransport", () => {
     expect(wellKnownPath("caCerts")).toBe("/.well-known/cmp/getcacerts");
   });
 });
+
+describe("HttpTransport with a server that closes idle connections", () => {
+  it("retries once on a new connection when the kept-alive one was closed", async () => {
+    const served = new WeakMap<object, number>();
+    const { url, sockets } = await serve((req, body, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      // the server gave up on this kept-alive connection: the next request on it is dropped
+      if (n > 1) return req.socket.destroy();
+      cmp(res, body);
+    });
+    const t = new HttpTransport({ url, msgTimeoutMs: 5000 });
+    try {
+      expect(Buffer.from(await t.transfer(Buffer.from("a"))).toString()).toBe("a");
+      expect(Buffer.from(await t.transfer(Buffer.from("b"))).toString()).toBe("b");
+    } finally {
+      t.close();
+    }
+    expect(sockets.size).toBe(2);
+  });
+
+  it("does not retry a request on a new connection", async () => {
+    let requests = 0;
+    const { url } = await serve((req) => { requests++; req.socket.destroy(); });
+    const t = new HttpTransport({ url, msgTimeoutMs: 5000 });
+    try {
+      await expect(t.transfer(Buffer.from("x"))).rejects.toThrow(/socket hang up|ECONNRESET/);
+    } finally {
+      t.close();
+    }
+    expect(requests).toBe(1);
+  });
+});

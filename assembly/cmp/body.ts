@@ -15,7 +15,7 @@ import { putDirectoryName } from "./header";
 import { OID_ECDSA_SHA256, OID_EXT_REQ, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN } from "./oids";
 import { putAlgId, putNamedBits, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
-  BODY_CERT_CONF, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
+  BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
 } from "./state";
 
 const SIG = memory.data(72, 4);
@@ -189,6 +189,18 @@ export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i
   derWrap(TAG_SEQUENCE, m);
   derWrap(TAG_SEQUENCE, m);
   wrapExplicit(BODY_CERT_CONF, m);
+  return 0;
+}
+
+// error: ErrorMsgContent { PKIStatusInfo { rejection, failInfo } } refusing a response
+// (RFC 9483 3.6.4).
+export function putErrorMsg(failInfo: i32): i32 {
+  const m = derMark();
+  putNamedBits(failInfo);
+  derPutUint(2); // rejection
+  derWrap(TAG_SEQUENCE, m); // PKIStatusInfo
+  derWrap(TAG_SEQUENCE, m);
+  wrapExplicit(BODY_ERROR, m);
   return 0;
 }
 

@@ -1,3 +1,5 @@
+import { TEXT } from "./text";
+
 // The readable ASCII text that explains a FAILED transaction (tx_detail), built without allocation.
 const DETAIL_SIZE: i32 = 240;
 export const DETAIL = memory.data(DETAIL_SIZE, 4);
@@ -11,9 +13,18 @@ export function sayChar(c: i32): void {
   if (detailLen < DETAIL_SIZE) store<u8>(DETAIL + detailLen++, <u8>c);
 }
 
-// Appends a string literal (ASCII).
-export function say(s: string): void {
-  for (let i = 0; i < s.length; i++) sayChar(s.charCodeAt(i));
+// Appends a text of text.ts (T_*: offset << 12 | length).
+export function say(t: i32): void {
+  sayText(TEXT + (<u32>t >> 12), t & 0xfff);
+}
+
+// Appends the k-th name of a comma-separated list text (its number when the list is shorter).
+export function sayName(list: i32, k: i32): void {
+  let p = TEXT + (<u32>list >> 12);
+  const end = p + (list & 0xfff);
+  for (let j = k; j > 0 && p < end; p++) if (load<u8>(p) == 0x2c) j--;
+  if (p >= end) { sayInt(k); return; }
+  for (; p < end && load<u8>(p) != 0x2c; p++) sayChar(load<u8>(p));
 }
 
 export function sayInt(v: i32): void {

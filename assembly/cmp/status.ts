@@ -1,8 +1,9 @@
 // PKIStatusInfo (RFC 9810 5.2.3): status, statusString (kept as results), failInfo; and its
 // readable form for tx_detail.
-import { derAtEnd, derEnter, derLeave, derLen, derPeek, derPtr, derRead, derReadUint, derReadValue } from "../der/reader";
+import { derAtEnd, derEnter, derLeave, derLen, derPeek, derPtr, derReadUint, derReadValue } from "../der/reader";
 import { TAG_BIT_STRING, TAG_SEQUENCE, TAG_UTF8_STRING } from "../der/tags";
-import { say, sayChar, sayInt, sayText } from "./detail";
+import { say, sayInt, sayName, sayText } from "./detail";
+import { T_COMMA, T_FAIL_NAMES, T_FAILINFO, T_PLUS, T_QUOTE, T_QUOTE_OPEN, T_STATUS, T_STATUS_NAMES, T_STATUS_STRING } from "./text";
 
 export const STATUS_ACCEPTED: i32 = 0, STATUS_GRANTED_WITH_MODS: i32 = 1, STATUS_REJECTION: i32 = 2,
   STATUS_WAITING: i32 = 3;
@@ -48,41 +49,30 @@ export function readStatusInfo(): void {
   derLeave();
 }
 
-const STATUS_NAMES = "accepted,grantedWithMods,rejection,waiting,revocationWarning,revocationNotification,keyUpdateWarning";
-const FAIL_NAMES = "badAlg,badMessageCheck,badRequest,badTime,badCertId,badDataFormat,wrongAuthority,incorrectData,missingTimeStamp,badPOP,certRevoked,certConfirmed,wrongIntegrity,badRecipientNonce,timeNotAvailable,unacceptedPolicy,unacceptedExtension,addInfoNotAvailable,badSenderNonce,badCertTemplate,signerNotTrusted,transactionIdInUse,unsupportedVersion,notAuthorized,systemUnavail,systemFailure,duplicateCertReq";
-
-// The k-th comma-separated name of a list.
-function sayName(list: string, k: i32): void {
-  let i = 0;
-  for (let j = k; j > 0 && i < list.length; i++) if (list.charCodeAt(i) == 0x2c) j--;
-  if (i >= list.length) { sayInt(k); return; }
-  for (; i < list.length && list.charCodeAt(i) != 0x2c; i++) sayChar(list.charCodeAt(i));
-}
-
 // "status rejection, failInfo badPOP, statusString "...""
 export function sayStatus(): void {
-  say("status ");
-  if (status >= 0 && status <= 6) sayName(STATUS_NAMES, status);
+  say(T_STATUS);
+  if (status >= 0 && status <= 6) sayName(T_STATUS_NAMES, status);
   else sayInt(status);
   if (failInfo != 0) {
-    say(", failInfo ");
+    say(T_FAILINFO);
     let first = true;
     for (let i = 0; i < 31; i++) {
       if (((failInfo >> i) & 1) == 0) continue;
-      if (!first) say("+");
+      if (!first) say(T_PLUS);
       first = false;
-      sayName(FAIL_NAMES, i);
+      sayName(T_FAIL_NAMES, i);
     }
   }
-  sayStrings("statusString");
+  sayStrings(T_STATUS_STRING);
 }
 
-export function sayStrings(what: string): void {
+export function sayStrings(what: i32): void {
   for (let i = 0; i < stringCount; i++) {
-    say(", ");
+    say(T_COMMA);
     say(what);
-    say(" \"");
+    say(T_QUOTE_OPEN);
     sayText(load<u32>(STRINGS + (<usize>i << 3)), load<i32>(STRINGS + (<usize>i << 3), 4));
-    say("\"");
+    say(T_QUOTE);
   }
 }

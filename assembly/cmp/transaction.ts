@@ -4,7 +4,7 @@
 import {
   E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
   E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
-  E_CMP_STORE, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_RANDOM,
+  E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
 } from "../errors";
 import { host_random } from "../host";
 import { inMemory } from "../mem";
@@ -22,9 +22,12 @@ import {
   ITEM_KEY, ITEM_LAST, ITEM_OLDCERT, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
-import { detailClear, say, sayInt } from "./detail";
+import { detailClear, say, sayInt, sayName } from "./detail";
+import {
+  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+} from "./text";
 import { putHeader, setSigner } from "./header";
-import { putCertConf, putCertReqMessages, putGenm, putP10cr, putPollReq, putRr } from "./body";
+import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
 import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
 import { signatureHash } from "../pkix/signature";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
@@ -33,7 +36,7 @@ import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
 import {
-  MAX_EXTRA_CERTS, parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
+  parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
   rspSenderKid, rspSenderKidLen, rspSenderNonce, rspSenderNonceLen, rspTid, rspTidLen,
 } from "./response";
@@ -42,7 +45,6 @@ import {
   BODY_P10CR, BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR,
   OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
   reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op,
-  newKey,
 } from "./state";
 import {
   clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
@@ -115,6 +117,7 @@ function build(bodyType: i32): i32 {
   else if (bodyType == BODY_RR) r = putRr();
   else if (bodyType == BODY_GENM) r = putGenm();
   else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, FAIL_BAD_CERT_TEMPLATE);
+  else if (bodyType == BODY_ERROR) r = putErrorMsg(refusal);
   else r = putPollReq();
   if (r == 0) r = putHeader(bodyType <= BODY_KUR);
   if (r < 0) return r;
@@ -150,7 +153,7 @@ function build(bodyType: i32): i32 {
 function send(bodyType: i32): i32 {
   const r = build(bodyType);
   if (r < 0) {
-    say("cannot build the request: error ");
+    say(T_BUILD_FAILED);
     sayInt(r);
     return fail(r);
   }
@@ -212,29 +215,29 @@ export function txStart(o: i32): i32 {
   // protection: signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
   if (item(ITEM_KEY) != 0) {
     const c = item(ITEM_CERT);
-    if (c == 0 || certInfo(c, itemLen) != 0) { say("KEY given without a valid CERT"); return fail(E_CMP_CONFIG); }
+    if (c == 0 || certInfo(c, itemLen) != 0) { say(T_KEY_WITHOUT_CERT); return fail(E_CMP_CONFIG); }
     setSigner(ciSubject, ciSubjectLen, ciIssuer, ciIssuerLen, ciSki, ciSkiLen);
     setProtKind(PROT_SIG);
   } else if (item(ITEM_SECRET) != 0) {
     setSigner(0, 0, 0, 0, 0, 0);
     setProtKind(PROT_MAC);
   } else {
-    say("neither KEY/CERT nor SECRET configured");
+    say(T_NO_CREDENTIALS);
     return fail(E_CMP_CONFIG);
   }
   caName = 0; caNameLen = 0;
   const old = item(ITEM_OLDCERT);
   if (old != 0) {
-    if (certInfo(old, itemLen) != 0) { say("OLDCERT is malformed"); return fail(E_CMP_CONFIG); }
+    if (certInfo(old, itemLen) != 0) { say(T_OLDCERT_MALFORMED); return fail(E_CMP_CONFIG); }
     caName = ciIssuer; caNameLen = ciIssuerLen;
   }
-  if (host_random(TID, 16) != 0) { say("no entropy for transactionID"); return fail(E_RANDOM); }
+  if (host_random(TID, 16) != 0) { say(T_NO_ENTROPY); return fail(E_RANDOM); }
   setRecipNonceLen(0);
   polls = 0; pendingError = 0;
   if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
     const csr = item(ITEM_CSR);
     const r = o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
-    if (r < 0) { say("cannot set up the new key: error "); sayInt(r); return fail(r); }
+    if (r < 0) { say(T_NEW_KEY_FAILED); sayInt(r); return fail(r); }
     state = S_CERT_REP;
     return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
   }
@@ -244,20 +247,10 @@ export function txStart(o: i32): i32 {
 
 export function txPoll(): i32 {
   if (state != S_WAIT) return E_CMP_STATE;
-  if (++polls > getInt(INT_MAX_POLLS)) { say("more than the allowed polls"); return fail(E_CMP_POLLS); }
+  if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
   state = S_POLL_REP;
   return send(BODY_POLL_REQ);
 }
-
-// Name of the body type for details.
-function sayBody(t: i32): void {
-  const names = "ir,ip,cr,cp,p10cr,popdecc,popdecr,kur,kup,krr,krp,rr,rp,ccr,ccp,ckuann,cann,rann,crlann,pkiconf,nested,genm,genp,error,certConf,pollReq,pollRep";
-  let i = 0;
-  for (let k = t; k > 0 && i < names.length; i++) if (names.charCodeAt(i) == 0x2c) k--;
-  if (i >= names.length) { say("body "); sayInt(t); return; }
-  for (; i < names.length && names.charCodeAt(i) != 0x2c; i++) sayCharOf(names.charCodeAt(i));
-}
-import { sayChar as sayCharOf } from "./detail";
 
 function bytesEqual(a: usize, b: usize, n: i32): bool {
   for (let i = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
@@ -385,11 +378,35 @@ function expected(t: i32): bool {
   return state == S_GENP && t == BODY_GENP;
 }
 
-function failResponse(code: i32, what: string): i32 {
-  say("response ");
+function failResponse(code: i32, what: i32): i32 {
+  say(T_RESPONSE);
   say(what);
-  return fail(code);
+  return refuse(code);
 }
+
+// PKIFailureInfo bit for an error message refusing a response with this check's code.
+function refusalBit(code: i32): i32 {
+  if (code == E_CMP_RECIP_NONCE) return 13;     // badRecipientNonce
+  if (code == E_CMP_PVNO) return 22;            // unsupportedVersion
+  if (code == E_CMP_PARSE || code <= E_DER_TRUNCATED && code >= E_DER_BUFFER) return 5; // badDataFormat
+  if (code == E_CMP_CERT_REQ_ID) return 4;      // badCertId
+  if (code == E_CMP_TRANSACTION_ID || code == E_CMP_BODY || code == E_CMP_STATUS || code == E_CMP_NO_CERT) return 2; // badRequest
+  return code == E_CMP_SIGNER || (code <= -50 && code >= -60) ? 20 : 1; // signerNotTrusted, badMessageCheck
+}
+
+// FAILED because of a bad response: tx_out then holds a protected error message the host MAY
+// send (RFC 9483 3.6.4), its recipNonce the response's senderNonce when there is one.
+let refusal = 0;
+function refuse(code: i32): i32 {
+  fail(code);
+  refusal = 1 << refusalBit(code);
+  const n = parsed && rspSenderNonceLen > 0 && rspSenderNonceLen <= 64 ? rspSenderNonceLen : 0;
+  for (let i = 0; i < n; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
+  setRecipNonceLen(n);
+  if (build(BODY_ERROR) < 0) setOut(OUT, 0);
+  return ACTION_FAILED;
+}
+let parsed = false;
 
 export function txInput(p: usize, n: i32): i32 {
   if (state < S_CERT_REP || state > S_GENP) return E_CMP_STATE;
@@ -397,32 +414,33 @@ export function txInput(p: usize, n: i32): i32 {
   detailClear();
   const committed = recUsed(RESULTS);
   let r = parseMessage(p, n);
-  if (r < 0) { say("response is not a PKIMessage: DER error "); sayInt(derErr); return fail(r); }
+  parsed = r == 0;
+  if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return refuse(r); }
   // header (RFC 9483 3.5)
-  if (rspPvno != 2 && rspPvno != 3) { say("response pvno "); sayInt(rspPvno); say(" is not 2 or 3"); return fail(E_CMP_PVNO); }
-  if (rspTidLen != 16 || !bytesEqual(rspTid, TID, 16)) return failResponse(E_CMP_TRANSACTION_ID, "transactionID does not match the request's");
-  if (rspRecipNonceLen != 16 || !bytesEqual(rspRecipNonce, SENDER_NONCE, 16)) return failResponse(E_CMP_RECIP_NONCE, "recipNonce does not match the request's senderNonce");
-  if (rspSenderNonceLen < 1 || rspSenderNonceLen > 64) return failResponse(E_CMP_PARSE, "senderNonce missing or too long");
+  if (rspPvno != 2 && rspPvno != 3) { say(T_PVNO); sayInt(rspPvno); say(T_PVNO_END); return refuse(E_CMP_PVNO); }
+  if (rspTidLen != 16 || !bytesEqual(rspTid, TID, 16)) return failResponse(E_CMP_TRANSACTION_ID, T_TID_MISMATCH);
+  if (rspRecipNonceLen != 16 || !bytesEqual(rspRecipNonce, SENDER_NONCE, 16)) return failResponse(E_CMP_RECIP_NONCE, T_NONCE_MISMATCH);
+  if (rspSenderNonceLen < 1 || rspSenderNonceLen > 64) return failResponse(E_CMP_PARSE, T_SENDER_NONCE_BAD);
   if (!expected(rspBodyType)) {
-    say("unexpected ");
-    sayBody(rspBodyType);
-    say(" in answer to the request");
-    return fail(E_CMP_BODY);
+    say(T_UNEXPECTED);
+    sayName(T_BODY_NAMES, rspBodyType);
+    say(T_IN_ANSWER);
+    return refuse(E_CMP_BODY);
   }
   r = decodeBody();
   if (r < 0) {
     recSetUsed(RESULTS, committed);
-    say("malformed or unexpected ");
-    sayBody(rspBodyType);
-    say(": error ");
+    say(T_MALFORMED);
+    sayName(T_BODY_NAMES, rspBodyType);
+    say(T_COLON_ERROR);
     sayInt(r);
-    return fail(r);
+    return refuse(r);
   }
   // protection (RFC 9483 3.2, 3.5): unprotected only for errors/negative answers, by option
   r = verifyProtection();
   if (r < 0) {
     recSetUsed(RESULTS, committed);
-    return fail(r);
+    return refuse(r);
   }
   // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
   const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
@@ -443,14 +461,14 @@ function verifyProtection(): i32 {
     macProtected = false;
     const negative = rspBodyType == BODY_ERROR || status == STATUS_REJECTION;
     if (option(OPT_ACCEPT_UNPROTECTED) && negative) return 0;
-    say("response is not protected");
+    say(T_UNPROTECTED);
     return E_CMP_UNPROTECTED;
   }
   if (isMacAlg(rspProtAlg, rspProtAlgLen)) {
-    if (protKind != PROT_MAC) { say("response is MAC-protected but the request was signed"); return E_CMP_UNPROTECTED; }
+    if (protKind != PROT_MAC) { say(T_MAC_FOR_SIGNED); return E_CMP_UNPROTECTED; }
     const pp = protectedPart();
     const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
-    if (r < 0) { say("response MAC does not verify: error "); sayInt(r); return E_CMP_PROTECTION; }
+    if (r < 0) { say(T_BAD_MAC); sayInt(r); return E_CMP_PROTECTION; }
     macProtected = true;
     return 0;
   }
@@ -467,15 +485,15 @@ function verifyProtection(): i32 {
 function next(): i32 {
   const t = rspBodyType;
   if (t == BODY_ERROR) {
-    say("error message received: ");
+    say(T_ERROR_MESSAGE);
     sayStatus();
-    if (errorCode >= 0) { say(", errorCode "); sayInt(<i32>errorCode); }
-    sayStrings("errorDetails");
+    if (errorCode >= 0) { say(T_ERROR_CODE); sayInt(<i32>errorCode); }
+    sayStrings(T_ERROR_DETAILS);
     return fail(E_CMP_ERROR_MSG);
   }
   if (t == BODY_PKICONF) {
     if (pendingError != 0) {
-      say("issued certificate rejected: its public key is not the requested one");
+      say(T_CERT_REJECTED_KEY);
       return fail(pendingError);
     }
     return done();
@@ -487,7 +505,7 @@ function next(): i32 {
   }
   if (t == BODY_RP || t == BODY_GENP) {
     if (t == BODY_RP && status != 0 && status != STATUS_GRANTED_WITH_MODS) {
-      say("rp rejected: ");
+      say(T_RP_REJECTED);
       sayStatus();
       return fail(E_CMP_REJECTED);
     }
@@ -495,21 +513,21 @@ function next(): i32 {
   }
   // ip / cp / kup (RFC 9483 4.1.1)
   if (status == STATUS_WAITING) {
-    if (certPtr != 0) return failResponse(E_CMP_STATUS, "status waiting with a certificate");
-    if (++polls > getInt(INT_MAX_POLLS)) { say("more than the allowed polls"); return fail(E_CMP_POLLS); }
+    if (certPtr != 0) return failResponse(E_CMP_STATUS, T_WAITING_WITH_CERT);
+    if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
     state = S_POLL_REP;
     return send(BODY_POLL_REQ);
   }
   if (status != 0 && status != STATUS_GRANTED_WITH_MODS) {
-    sayBody(t);
-    say(" rejected: ");
+    sayName(T_BODY_NAMES, t);
+    say(T_REJECTED);
     sayStatus();
     return fail(status == STATUS_REJECTION ? E_CMP_REJECTED : E_CMP_STATUS);
   }
-  if (certPtr == 0) return failResponse(E_CMP_NO_CERT, "accepts the request but holds no certificate");
+  if (certPtr == 0) return failResponse(E_CMP_NO_CERT, T_NO_CERT);
   const cert = recAdd(RESULTS, RESULTS_SIZE, RESULT_CERT, certPtr, certLen);
   if (cert == 0) return fail(E_CMP_STORE);
-  if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, "certificate is malformed");
+  if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, T_CERT_MALFORMED);
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
   certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
   caName = ciIssuer; caNameLen = ciIssuerLen;
@@ -521,7 +539,7 @@ function next(): i32 {
     }
   }
   if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
-    if (!sameKey) { say("issued certificate's public key is not the requested one"); return fail(E_CMP_WRONG_KEY); }
+    if (!sameKey) { say(T_WRONG_KEY); return fail(E_CMP_WRONG_KEY); }
     return done();
   }
   if (!sameKey) pendingError = E_CMP_WRONG_KEY;

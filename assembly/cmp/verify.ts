@@ -15,6 +15,9 @@ import { verifySignature, SIG_LEGACY } from "../pkix/signature";
 import { validatePath } from "../pkix/path";
 import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_ANY_SIGNER, OPT_LEGACY } from "./config";
 import { say, sayInt } from "./detail";
+import {
+  T_BAD_SIGNATURE, T_NO_SIGNER, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
+} from "./text";
 import { recFind, recLen } from "./records";
 
 const MAX_CERTS: i32 = 16;
@@ -48,22 +51,22 @@ function flags(): i32 { return option(OPT_LEGACY) ? SIG_LEGACY : 0; }
 // (the issued or the old certificate's issuer), else 0. 0 or an error (detail written).
 export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32, data: usize, dataLen: i32,
   sig: usize, sigLen: i32, kid: usize, kidLen: i32, issuer: usize, issuerLen: i32): i32 {
-  if (extraN == 0) { say("response is signed but has no extraCerts: signer unknown"); return E_CMP_SIGNER; }
+  if (extraN == 0) { say(T_NO_SIGNER); return E_CMP_SIGNER; }
   const s = load<u32>(extra), sLen = load<i32>(extra, 4);
-  if (certParse(SIGNER, s, sLen) != 0) { say("response signer certificate is malformed"); return E_CMP_SIGNER; }
+  if (certParse(SIGNER, s, sLen) != 0) { say(T_SIGNER_MALFORMED); return E_CMP_SIGNER; }
   if (kidLen >= 0 && certSkiLen(SIGNER) > 0 && !oidEquals(kid, kidLen, certSki(SIGNER), certSkiLen(SIGNER))) {
-    say("response senderKID does not match the signer's subjectKeyIdentifier");
+    say(T_SENDER_KID);
     return E_CMP_SENDER_KID;
   }
   let r = verifySignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen, flags());
-  if (r < 0) { say("response signature does not verify: error "); sayInt(r); return r; }
+  if (r < 0) { say(T_BAD_SIGNATURE); sayInt(r); return r; }
   const ku = certKeyUsage(SIGNER);
-  if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0) { say("response signer may not sign (keyUsage)"); return E_CERT_KEY_USAGE; }
+  if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0) { say(T_SIGNER_KEY_USAGE); return E_CERT_KEY_USAGE; }
   r = validatePath(s, sLen, POOL, poolN, ANCHORS, anchorN, host_time(), flags());
-  if (r < 0) { say("response signer is not trusted: error "); sayInt(r); return r; }
+  if (r < 0) { say(T_SIGNER_UNTRUSTED); sayInt(r); return r; }
   const isCa = issuer != 0 && nameEquals(certSubject(SIGNER), certSubjectLen(SIGNER), issuer, issuerLen);
   if (!isCa && !certHasEku(SIGNER, OID_KP_CMC_RA, 8) && !option(OPT_ANY_SIGNER)) {
-    say("response signer is neither the issuing CA nor an RA (id-kp-cmcRA)");
+    say(T_SIGNER_NOT_AUTHORIZED);
     return E_CMP_SIGNER;
   }
   return 0;

@@ -69,6 +69,9 @@ export interface Outcome {
 }
 
 export class CmpError extends Error {
+  /** After a bad response: the core's protected error message refusing it (RFC 9483 3.6.4), which the caller may send. */
+  errorMessage?: Uint8Array;
+  messages?: { request: Uint8Array[]; response: Uint8Array[] };
   constructor(readonly code: number, readonly detail: string, readonly status: number, readonly failInfo: number) {
     super(`CMP failed (${code}): ${detail}`);
   }
@@ -183,7 +186,8 @@ export class Device {
       } else if (action === Action.FAILED) {
         const detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
         const err = new CmpError(x.tx_error(), detail, x.tx_status(), x.tx_failinfo());
-        (err as any).messages = messages;
+        err.messages = messages;
+        if (x.tx_out_len() > 0) err.errorMessage = this.core.read(x.tx_out(), x.tx_out_len());
         throw err;
       } else {
         throw new CmpError(action, `core refused the step (error ${action})`, -1, 0);

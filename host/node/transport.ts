@@ -42,6 +42,7 @@ export interface HttpTransportOptions {
 }
 
 export class TransportError extends Error {}
+class StaleConnection extends TransportError {}
 
 export class HttpTransport {
   private readonly url: URL;
@@ -61,8 +62,18 @@ export class HttpTransport {
       : new http.Agent(agentOpts);
   }
 
-  /** POST one DER PKIMessage, return the DER response. */
-  transfer(request: Uint8Array): Promise<Uint8Array> {
+  /** POST one DER PKIMessage, return the DER response. A kept-alive connection that the
+   *  server closed meanwhile (reset before any response) is retried once on a new connection. */
+  async transfer(request: Uint8Array): Promise<Uint8Array> {
+    try {
+      return await this.exchange(request);
+    } catch (e) {
+      if (!(e instanceof StaleConnection)) throw e;
+      return this.exchange(request);
+    }
+  }
+
+  private exchange(request: Uint8Array): Promise<Uint8Array> {
     const msgTimeout = this.opts.msgTimeoutMs ?? 30_000;
     const left = this.opts.totalTimeoutMs === undefined ? Infinity : this.started + this.opts.totalTimeoutMs - Date.now();
     if (left <= 0) return Promise.reject(new TransportError("total timeout exceeded"));
@@ -72,6 +83,7 @@ export class HttpTransport {
 
     return new Promise<Uint8Array>((resolve, reject) => {
       let settled = false;
+      let gotResponse = false;
       const fail = (msg: string) => {
         if (settled) return;
         settled = true;
@@ -90,8 +102,17 @@ export class HttpTransport {
         },
       });
       req.on("socket", (s: Socket) => s.setNoDelay(true));
-      req.on("error", (e) => fail(`${this.url.host}: ${e.message}`));
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        // Node's advice for kept-alive sockets: a reused one may have been closed by the server
+        if (req.reusedSocket && !gotResponse && (e.code === "ECONNRESET" || e.code === "EPIPE") && !settled) {
+          settled = true;
+          clearTimeout(timer);
+          return reject(new StaleConnection(e.message));
+        }
+        fail(`${this.url.host}: ${e.message}`);
+      });
       req.on("response", (res) => {
+        gotResponse = true;
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) return fail(`HTTP ${status} redirect to ${res.headers.location ?? "?"} refused`);
         if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trim());

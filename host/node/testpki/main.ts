@@ -1,11 +1,13 @@
-// Standalone test PKI: npx tsx host/node/testpki/main.ts [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048]
+// Standalone test PKI: tinycmp testpki [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048]
 //   [--ref REF] [--secret SECRET] [--poll N] [--rollover]
 // Prints the URL, MAC reference and secret; writes PEMs and DIR/testpki.json; stops on Ctrl-C/SIGTERM.
 import { parseArgs } from "node:util";
 import { TestPki } from "./index.js";
 import type { KeyType } from "./keys.js";
 
+export async function testpkiMain(args: string[]): Promise<void> {
 const { values } = parseArgs({
+  args,
   options: {
     port: { type: "string", default: "0" },
     dir: { type: "string" },
@@ -51,3 +53,4 @@ const stop = async () => {
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+}

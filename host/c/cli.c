@@ -1,0 +1,321 @@
+/* tinycmp-native: the CMP client CLI of the C host. Option names follow the Node CLI and
+ * `openssl cmp`; exit 0 on success, 1 when the transaction fails, 2 on bad usage or input, with
+ * one line "tinycmp: ..." on stderr. Drives the core's sans-IO transaction (docs/ABI.md tx_*):
+ * SEND -> HTTP POST, WAIT -> sleep, until DONE or FAILED. Static buffers only. */
+#define _DEFAULT_SOURCE
+#include "core.h"
+#include "host.h"
+#include "http.h"
+#include "pem.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { A_SEND = 1, A_WAIT = 2, A_DONE = 3, A_FAILED = 4 };
+enum { I_REF = 1, I_SECRET, I_KEY, I_CERT, I_EXTRA, I_TRUSTED, I_UNTRUSTED, I_NEWKEY, I_SUBJECT, I_SANS,
+       I_OLDCERT, I_RECIPIENT, I_PROFILE, I_CSR, I_INFOTYPE, I_SENDER,
+       I_OPTIONS = 32, I_REVREASON, I_PBM_ITER, I_PBM_OWF, I_PBM_MAC, I_MAX_ITER, I_MAX_POLLS };
+enum { R_CERT = 1, R_EXTRA, R_CAPUBS, R_NEWKEY, R_STATUS_STRING, R_GENP, R_CHAIN };
+
+static uint8_t arena[96 * 1024]; /* inputs, loaded once at start-up */
+static size_t arena_used;
+static struct { int item; uint8_t *p; size_t len; } cfg[64];
+static int ncfg;
+static char errbuf[256];
+
+static void die(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("tinycmp: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(code);
+}
+
+static uint8_t *take(size_t n) {
+  if (arena_used + n > sizeof arena) die(2, "inputs too large");
+  uint8_t *p = arena + arena_used;
+  arena_used += (n + 7) & ~(size_t)7;
+  return p;
+}
+
+static void add(int item, uint8_t *p, size_t len) {
+  if (ncfg == (int)(sizeof cfg / sizeof cfg[0])) die(2, "too many inputs");
+  cfg[ncfg].item = item;
+  cfg[ncfg].p = p;
+  cfg[ncfg++].len = len;
+}
+
+static size_t read_file(const char *path, uint8_t *out, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) die(2, "cannot read %s: %s", path, strerror(errno));
+  size_t n = fread(out, 1, cap, f);
+  int more = fgetc(f) != EOF;
+  fclose(f);
+  if (more) die(2, "%s is too large", path);
+  return n;
+}
+
+static uint8_t filebuf[48 * 1024];
+
+/* Every object with one of labels in a PEM or DER file, each added as item; their count. */
+static int load_all(int item, const char *path, const char *labels) {
+  size_t n = read_file(path, filebuf, sizeof filebuf), pos = 0;
+  int count = 0;
+  for (;;) {
+    uint8_t *p = arena + arena_used;
+    long l = pem_next((const char *)filebuf, n, &pos, labels, p, sizeof arena - arena_used);
+    if (l < 0) die(2, "%s: malformed or too large PEM/DER", path);
+    if (l == 0) break;
+    take((size_t)l);
+    if (item) add(item, p, (size_t)l);
+    count++;
+  }
+  if (count == 0) die(2, "%s: no %s found", path, labels);
+  return count;
+}
+
+static void load_key(int item, const char *path) {
+  size_t n = read_file(path, filebuf, sizeof filebuf), pos = 0;
+  uint8_t *d = take(32), *der = arena + arena_used;
+  long l = pem_next((const char *)filebuf, n, &pos, "PRIVATE KEY|EC PRIVATE KEY", der, sizeof arena - arena_used);
+  if (l <= 0 || key_p256_scalar(der, (size_t)l, d) != 0) die(2, "%s: not an unencrypted P-256 private key", path);
+  memset(der, 0, (size_t)l);
+  add(item, d, 32);
+}
+
+static void add_dn(int item, const char *dn) {
+  uint8_t *p = arena + arena_used;
+  long l = dn_der(dn, p, 2048);
+  if (l < 0) die(2, "malformed distinguished name: %s", dn);
+  take((size_t)l);
+  add(item, p, (size_t)l);
+}
+
+static void add_bytes(int item, const char *s) {
+  size_t l = strlen(s);
+  uint8_t *p = take(l + 1);
+  memcpy(p, s, l);
+  add(item, p, l);
+}
+
+static const char *secret_value(const char *s) {
+  if (strncmp(s, "pass:", 5) == 0) return s + 5;
+  if (strncmp(s, "env:", 4) == 0) {
+    const char *v = getenv(s + 4);
+    if (!v) die(2, "-secret: environment variable %s is not set", s + 4);
+    return v;
+  }
+  die(2, "-secret must be pass:<secret> or env:<variable>");
+  return NULL;
+}
+
+/* ---- calls into the core ---- */
+static uint32_t call(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c) {
+  uint32_t args[3] = { a, b, c }, r = 0;
+  if (core_call(fn, args, &r, errbuf, sizeof errbuf) != 0) die(1, "core %s failed: %s", core_fn_name[fn], errbuf);
+  return r;
+}
+
+static uint32_t io, io_size;
+
+static uint8_t *mem_at(uint32_t ptr, uint32_t len) {
+  uint32_t size;
+  uint8_t *m = core_memory(&size);
+  if (!host_in_memory(size, ptr, (int32_t)len)) die(1, "core returned a range outside its memory");
+  return m + ptr;
+}
+
+static char outbuf[48 * 1024];
+
+static void write_out(const char *path, const char *label, int kind, int all) {
+  size_t at = 0;
+  int i;
+  for (i = 0; all || i == 0; i++) {
+    int32_t n = (int32_t)call(CF_TX_RESULT_LEN, (uint32_t)kind, (uint32_t)i, 0);
+    if (n < 0) break;
+    uint32_t p = call(CF_TX_RESULT, (uint32_t)kind, (uint32_t)i, 0);
+    long w = pem_write(label, mem_at(p, (uint32_t)n), (size_t)n, outbuf + at, sizeof outbuf - at);
+    if (w < 0) die(1, "%s: output too large", path);
+    at += (size_t)w;
+  }
+  if (i == 0 && !all) die(1, "no result to write to %s", path);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(outbuf, 1, at, f) != at || fclose(f) != 0) die(1, "cannot write %s", path);
+}
+
+static void print_oid(const uint8_t *v, size_t n) {
+  unsigned long acc = 0;
+  int first = 1;
+  for (size_t i = 0; i < n; i++) {
+    acc = (acc << 7) | (v[i] & 0x7f);
+    if (v[i] & 0x80) continue;
+    if (first) printf("%lu.%lu", acc < 80 ? acc / 40 : 2, acc < 80 ? acc % 40 : acc - 80);
+    else printf(".%lu", acc);
+    first = 0;
+    acc = 0;
+  }
+}
+
+static void usage(void) {
+  fputs("usage: tinycmp-native -cmd ir|cr|kur|p10cr|rr|genm -server host:port[/path] [options]\n"
+        "  -ref REF -secret pass:S|env:VAR   MAC protection (PBM)\n"
+        "  -cert FILE -key FILE              signature protection (P-256)\n"
+        "  -trusted FILE -untrusted FILE -extracerts FILE   (repeatable; PEM bundles or DER)\n"
+        "  -recipient DN -subject DN -newkey FILE -csr FILE -oldcert FILE\n"
+        "  -revreason N -infotype NAME|OID -implicit_confirm -unprotected_errors\n"
+        "  -certout FILE -chainout FILE -cacertsout FILE -extracertsout FILE -newkeyout FILE\n"
+        "  -timeout SECONDS -max_wait SECONDS -wasm FILE -flash DIR -v\n", stderr);
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = NULL, *server = NULL, *certout = NULL, *chainout = NULL, *cacertsout = NULL;
+  const char *extracertsout = NULL, *newkeyout = NULL, *wasm = "build/tinycmp.wasm";
+  int options = 0, revreason = -1, timeout = 10, max_wait = 60;
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (o[0] == '-' && o[1] == '-') o++;
+    if (!strcmp(o, "-implicit_confirm")) { options |= 1; continue; }
+    if (!strcmp(o, "-unprotected_errors")) { options |= 2; continue; }
+    if (!strcmp(o, "-v")) { host_verbosity++; continue; }
+    if (!strcmp(o, "-help") || !strcmp(o, "-h")) usage();
+    if (!v) die(2, "option %s needs a value (or is unknown)", o);
+    i++;
+    if (!strcmp(o, "-cmd")) cmd = v;
+    else if (!strcmp(o, "-server")) server = v;
+    else if (!strcmp(o, "-ref")) add_bytes(I_REF, v);
+    else if (!strcmp(o, "-secret")) add_bytes(I_SECRET, secret_value(v));
+    else if (!strcmp(o, "-cert")) load_all(I_CERT, v, "CERTIFICATE") > 1 ? die(2, "-cert: one certificate") : (void)0;
+    else if (!strcmp(o, "-key")) load_key(I_KEY, v);
+    else if (!strcmp(o, "-newkey")) load_key(I_NEWKEY, v);
+    else if (!strcmp(o, "-trusted")) load_all(I_TRUSTED, v, "CERTIFICATE");
+    else if (!strcmp(o, "-untrusted")) load_all(I_UNTRUSTED, v, "CERTIFICATE");
+    else if (!strcmp(o, "-extracerts")) load_all(I_EXTRA, v, "CERTIFICATE");
+    else if (!strcmp(o, "-oldcert")) load_all(I_OLDCERT, v, "CERTIFICATE");
+    else if (!strcmp(o, "-csr")) load_all(I_CSR, v, "CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST");
+    else if (!strcmp(o, "-subject")) add_dn(I_SUBJECT, v);
+    else if (!strcmp(o, "-recipient")) add_dn(I_RECIPIENT, v);
+    else if (!strcmp(o, "-infotype")) {
+      uint8_t *p = arena + arena_used;
+      long l = oid_der(v, p, 64);
+      if (l < 0) die(2, "unknown -infotype %s", v);
+      add(I_INFOTYPE, take((size_t)l), (size_t)l);
+    }
+    else if (!strcmp(o, "-revreason")) revreason = atoi(v);
+    else if (!strcmp(o, "-certout")) certout = v;
+    else if (!strcmp(o, "-chainout")) chainout = v;
+    else if (!strcmp(o, "-cacertsout")) cacertsout = v;
+    else if (!strcmp(o, "-extracertsout")) extracertsout = v;
+    else if (!strcmp(o, "-newkeyout")) newkeyout = v;
+    else if (!strcmp(o, "-timeout")) timeout = atoi(v);
+    else if (!strcmp(o, "-max_wait")) max_wait = atoi(v);
+    else if (!strcmp(o, "-wasm")) wasm = v;
+    else if (!strcmp(o, "-flash")) host_flash_dir = v;
+    else die(2, "unknown option %s", o);
+  }
+  static const char *const ops[] = { "ir", "cr", "kur", "p10cr", "rr", "genm" };
+  int op = 0;
+  for (int i = 0; cmd && i < 6; i++) if (!strcmp(cmd, ops[i])) op = i + 1;
+  if (!op) die(2, "-cmd must be one of ir, cr, kur, p10cr, rr, genm");
+  static struct http_conn conn;
+  conn.timeout_ms = timeout * 1000;
+  if (!server || http_target(&conn, server) != 0) die(2, "-server must be host:port[/path]");
+  if (op <= 4 && !certout) die(2, "-cmd %s needs -certout", cmd);
+  if (op == 3) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
+    int have_old = 0, have_subject = 0, cert = -1;
+    for (int i = 0; i < ncfg; i++) {
+      have_old |= cfg[i].item == I_OLDCERT;
+      have_subject |= cfg[i].item == I_SUBJECT;
+      if (cfg[i].item == I_CERT) cert = i;
+    }
+    int from = cert;
+    for (int i = 0; i < ncfg; i++) if (cfg[i].item == I_OLDCERT) from = i;
+    if (!have_old && cert >= 0) add(I_OLDCERT, cfg[cert].p, cfg[cert].len);
+    const uint8_t *name;
+    long nl = from >= 0 ? cert_subject(cfg[from].p, cfg[from].len, &name) : -1;
+    if (!have_subject && nl > 0) add(I_SUBJECT, (uint8_t *)name, (size_t)nl);
+  }
+
+  if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
+  io = call(CF_IO_PTR, 0, 0, 0);
+  io_size = call(CF_IO_SIZE, 0, 0, 0);
+  call(CF_TX_RESET, 0, 0, 0);
+  for (int i = 0; i < ncfg; i++) {
+    if (cfg[i].len > io_size) die(2, "input of %lu bytes exceeds the I/O buffer", (unsigned long)cfg[i].len);
+    memcpy(mem_at(io, (uint32_t)cfg[i].len), cfg[i].p, cfg[i].len);
+    int32_t r = (int32_t)call(CF_TX_SET, (uint32_t)cfg[i].item, io, (uint32_t)cfg[i].len);
+    if (r < 0) die(2, "configuration item %d refused (error %d)", cfg[i].item, (int)r);
+  }
+  memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
+  if ((int32_t)call(CF_TX_SET_INT, I_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
+  if (revreason >= 0 && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
+
+  int32_t action = (int32_t)call(CF_TX_START, (uint32_t)op, 0, 0);
+  for (;;) {
+    if (action == A_SEND) {
+      uint32_t out = call(CF_TX_OUT, 0, 0, 0), len = call(CF_TX_OUT_LEN, 0, 0, 0);
+      uint8_t *req = mem_at(out, len);
+      if (host_verbosity) fprintf(stderr, "tinycmp: sending %u bytes\n", (unsigned)len);
+      /* the response goes straight into the I/O buffer; the request is sent before it is read */
+      long n = http_post(&conn, req, len, mem_at(io, io_size), io_size, errbuf, sizeof errbuf);
+      if (n < 0) die(1, "transfer to %s failed: %s", server, errbuf);
+      action = (int32_t)call(CF_TX_INPUT, io, (uint32_t)n, 0);
+    } else if (action == A_WAIT) {
+      int32_t s = (int32_t)call(CF_TX_WAIT, 0, 0, 0);
+      if (s < 0) s = 0;
+      if (s > max_wait) s = max_wait;
+      if (host_verbosity) fprintf(stderr, "tinycmp: waiting %d s before polling\n", (int)s);
+      /* the connection stays open: openssl cmp 3.0 forgets the transaction when it closes */
+      struct timespec ts = { s, 0 };
+      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+      action = (int32_t)call(CF_TX_POLL, 0, 0, 0);
+    } else if (action == A_DONE) {
+      break;
+    } else if (action == A_FAILED) {
+      uint32_t d = call(CF_TX_DETAIL, 0, 0, 0), dl = call(CF_TX_DETAIL_LEN, 0, 0, 0);
+      int32_t code = (int32_t)call(CF_TX_ERROR, 0, 0, 0);
+      die(1, "%s failed (error %d): %.*s", cmd, (int)code, (int)dl, (const char *)mem_at(d, dl));
+    } else {
+      die(1, "core refused the step (error %d)", (int)action);
+    }
+  }
+  http_close(&conn);
+  if (certout) write_out(certout, "CERTIFICATE", R_CERT, 0);
+  if (chainout) write_out(chainout, "CERTIFICATE", R_CHAIN, 1);
+  if (cacertsout) write_out(cacertsout, "CERTIFICATE", R_CAPUBS, 1);
+  if (extracertsout) write_out(extracertsout, "CERTIFICATE", R_EXTRA, 1);
+  if (newkeyout) {
+    int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_NEWKEY, 0, 0);
+    if (n == 32) {
+      uint8_t der[64];
+      size_t l = key_p256_der(mem_at(call(CF_TX_RESULT, R_NEWKEY, 0, 0), 32), der);
+      long w = pem_write("EC PRIVATE KEY", der, l, outbuf, sizeof outbuf);
+      memset(der, 0, sizeof der);
+      FILE *f = fopen(newkeyout, "wb");
+      if (!f || fwrite(outbuf, 1, (size_t)w, f) != (size_t)w || fclose(f) != 0) die(1, "cannot write %s", newkeyout);
+      memset(outbuf, 0, (size_t)w);
+    }
+  }
+  if (op == 6) { /* genm: one line per InfoTypeAndValue: its infoType */
+    for (uint32_t i = 0;; i++) {
+      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_GENP, i, 0);
+      if (n < 0) break;
+      const uint8_t *p = mem_at(call(CF_TX_RESULT, R_GENP, i, 0), (uint32_t)n);
+      /* SEQUENCE { OBJECT IDENTIFIER, ... }: short lengths suffice for an OID */
+      size_t h = (n > 1 && p[1] & 0x80) ? 2 + (p[1] & 0x7f) : 2;
+      if ((size_t)n >= h + 2 && p[h] == 0x06 && h + 2 + p[h + 1] <= (size_t)n) {
+        printf("infoType ");
+        print_oid(p + h + 2, p[h + 1]);
+        printf("\n");
+      }
+    }
+  }
+  if (host_verbosity) fprintf(stderr, "tinycmp: %s done, PKIStatus %d (%s)\n", cmd, (int)call(CF_TX_STATUS, 0, 0, 0), core_runtime);
+  return 0;
+}

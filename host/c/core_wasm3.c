@@ -1,0 +1,119 @@
+/* Runtime adapter: the wasm3 interpreter (wasm3.h), as used on ESP32 and Cortex-M. Imports linked
+ * as raw functions of module "env" (those the module does not import are skipped); panic traps.
+ * TINYCMP_STACK sets wasm3's stack in bytes (default 32768). */
+#define _DEFAULT_SOURCE
+#include "core.h"
+#include "host.h"
+#include "wasm3.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char core_runtime[] = "wasm3";
+
+static uint8_t module_buf[64 * 1024];
+static IM3Environment env;
+static IM3Runtime rt;
+static IM3Function funcs[CF_COUNT];
+
+#define MEMSIZE m3_GetMemorySize(runtime)
+
+static m3ApiRawFunction(m_random) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(int32_t, len);
+  m3ApiReturn(host_random(_mem, MEMSIZE, ptr, len));
+}
+static m3ApiRawFunction(m_time) {
+  m3ApiReturnType(int64_t);
+  (void)_mem;
+  m3ApiReturn(host_time());
+}
+static m3ApiRawFunction(m_log) {
+  m3ApiGetArg(int32_t, level);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(int32_t, len);
+  host_log(_mem, MEMSIZE, level, ptr, len);
+  m3ApiSuccess();
+}
+static m3ApiRawFunction(m_panic) {
+  m3ApiGetArg(int32_t, line);
+  m3ApiGetArg(int32_t, col);
+  (void)_mem;
+  host_panic(line, col);
+  m3ApiTrap(m3Err_trapUnreachable);
+}
+static m3ApiRawFunction(m_flash_read) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(int32_t, slot);
+  m3ApiGetArg(int32_t, off);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(int32_t, len);
+  m3ApiReturn(host_flash_read(_mem, MEMSIZE, slot, off, ptr, len));
+}
+static m3ApiRawFunction(m_flash_write) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(int32_t, slot);
+  m3ApiGetArg(int32_t, off);
+  m3ApiGetArg(uint32_t, ptr);
+  m3ApiGetArg(int32_t, len);
+  m3ApiReturn(host_flash_write(_mem, MEMSIZE, slot, off, ptr, len));
+}
+static m3ApiRawFunction(m_flash_erase) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(int32_t, slot);
+  (void)_mem;
+  m3ApiReturn(host_flash_erase(slot));
+}
+
+static const struct { const char *name, *sig; M3RawCall f; } natives[] = {
+  { "random", "i(ii)", m_random }, { "time", "I()", m_time }, { "log", "v(iii)", m_log },
+  { "panic", "v(ii)", m_panic }, { "flash_read", "i(iiii)", m_flash_read },
+  { "flash_write", "i(iiii)", m_flash_write }, { "flash_erase", "i(i)", m_flash_erase },
+};
+
+int core_open(const char *wasm, char *err, size_t errlen) {
+  const char *st = getenv("TINYCMP_STACK");
+  FILE *f = fopen(wasm, "rb");
+  if (!f) { snprintf(err, errlen, "cannot open %s", wasm); return -1; }
+  size_t n = fread(module_buf, 1, sizeof module_buf, f);
+  fclose(f);
+  if (n == 0 || n == sizeof module_buf) { snprintf(err, errlen, "%s: empty or too large", wasm); return -1; }
+  IM3Module mod;
+  M3Result r;
+  if (!(env = m3_NewEnvironment()) || !(rt = m3_NewRuntime(env, st ? (uint32_t)atoi(st) : 32768, NULL))) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  if ((r = m3_ParseModule(env, &mod, module_buf, (uint32_t)n)) || (r = m3_LoadModule(rt, mod))) {
+    snprintf(err, errlen, "%s", r);
+    return -1;
+  }
+  for (size_t i = 0; i < sizeof natives / sizeof natives[0]; i++) {
+    r = m3_LinkRawFunction(mod, "env", natives[i].name, natives[i].sig, natives[i].f);
+    if (r && r != m3Err_functionLookupFailed) { snprintf(err, errlen, "%s: %s", natives[i].name, r); return -1; }
+  }
+  for (int i = 0; i < CF_COUNT; i++)
+    if ((r = m3_FindFunction(&funcs[i], rt, core_fn_name[i]))) {
+      snprintf(err, errlen, "export %s: %s", core_fn_name[i], r);
+      return -1;
+    }
+  return 0;
+}
+
+uint8_t *core_memory(uint32_t *size) {
+  return m3_GetMemory(rt, size, 0);
+}
+
+int core_call(enum core_fn fn, const uint32_t *a, uint32_t *res, char *err, size_t errlen) {
+  const void *argp[3] = { &a[0], &a[1], &a[2] };
+  host_panic_msg[0] = 0;
+  M3Result r = m3_Call(funcs[fn], core_fn_params[fn], argp);
+  if (!r && !CORE_FN_VOID(fn)) r = m3_GetResultsV(funcs[fn], res);
+  if (r) {
+    snprintf(err, errlen, "%s", host_panic_msg[0] ? host_panic_msg : r);
+    return -1;
+  }
+  if (CORE_FN_VOID(fn)) *res = 0;
+  return 0;
+}

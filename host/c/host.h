@@ -1,0 +1,31 @@
+/* The host ABI (docs/ABI.md, imports of module "env") implemented once for every runtime
+ * adapter: each adapter forwards its import calls here with the module's linear memory. */
+#ifndef TINYCMP_HOST_H
+#define TINYCMP_HOST_H
+#include <stdint.h>
+#include <stddef.h>
+
+/* random(ptr, len): getrandom(2); 0, or non-zero when there is no entropy (never weak bytes). */
+int32_t host_random(uint8_t *mem, uint32_t size, uint32_t ptr, int32_t len);
+/* time(): seconds since 1970 (CLOCK_REALTIME). */
+int64_t host_time(void);
+/* log(level, ptr, len): one line on stderr when level <= host_verbosity. */
+void host_log(uint8_t *mem, uint32_t size, int32_t level, uint32_t ptr, int32_t len);
+/* panic(line, col): records the message; the adapter then aborts the call (trap). */
+void host_panic(int32_t line, int32_t col);
+extern char host_panic_msg[96];
+extern int host_verbosity;
+
+/* Flash: one file per slot in host_flash_dir, host_flash_slots slots of host_flash_slot_size
+ * bytes, erased state 0xFF; every write is fsync'ed. 0 (read/write/erase), or negative. */
+int32_t host_flash_read(uint8_t *mem, uint32_t size, int32_t slot, int32_t off, uint32_t ptr, int32_t len);
+int32_t host_flash_write(uint8_t *mem, uint32_t size, int32_t slot, int32_t off, uint32_t ptr, int32_t len);
+int32_t host_flash_erase(int32_t slot);
+extern const char *host_flash_dir;
+extern int32_t host_flash_slots;
+extern int32_t host_flash_slot_size;
+
+/* True when [ptr, ptr+len) lies inside memory of the given size. */
+int host_in_memory(uint32_t size, uint32_t ptr, int32_t len);
+
+#endif

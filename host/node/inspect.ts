@@ -1,0 +1,255 @@
+// `tinycmp inspect FILE [-secret ...] [-trusted ...] [-srvcert ...] [-attime T] [--json]`: decodes any PKIMessage
+// (RFC 9810 5.1) and says whether its protection verifies. The host only walks the DER; every
+// MAC, signature and certificate path is checked by the core (pbm, pbkdf2, hmac, sig_verify,
+// cert_verify_path exports), the same code a device runs.
+import { readFileSync } from "node:fs";
+import { Core } from "./core";
+import { pemOrDer, readCerts, secretArg } from "./files";
+
+interface Tlv { tag: number; start: number; value: number; end: number }
+
+/** One TLV at `at` inside [.., limit); throws on malformed input (inspect is a host tool). */
+function tlv(b: Uint8Array, at: number, limit = b.length): Tlv {
+  if (at + 2 > limit) throw new Error("truncated DER");
+  const tag = b[at];
+  let len = b[at + 1];
+  let value = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3 || value + n > limit) throw new Error("unsupported DER length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[value + i];
+    value += n;
+  }
+  if (value + len > limit) throw new Error("DER element runs past its end");
+  return { tag, start: at, value, end: value + len };
+}
+
+function children(b: Uint8Array, t: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let p = t.value; p < t.end; p = out[out.length - 1].end) out.push(tlv(b, p, t.end));
+  return out;
+}
+
+function oid(b: Uint8Array, t: Tlv): string {
+  const arcs: number[] = [];
+  let v = 0;
+  for (let i = t.value; i < t.end; i++) {
+    v = v * 128 + (b[i] & 0x7f);
+    if (!(b[i] & 0x80)) { arcs.push(v); v = 0; }
+  }
+  const first = arcs.shift() ?? 0;
+  return [first < 80 ? Math.floor(first / 40) : 2, first < 80 ? first % 40 : first - 80, ...arcs].join(".");
+}
+
+const hex = (b: Uint8Array, t: Tlv) => Buffer.from(b.subarray(t.value, t.end)).toString("hex");
+const bytesOf = (b: Uint8Array, t: Tlv) => b.subarray(t.start, t.end);
+
+/** RFC 9810 5.1.2 PKIBody choice numbers. */
+export const BODY_NAMES = [
+  "ir", "ip", "cr", "cp", "p10cr", "popdecc", "popdecr", "kur", "kup", "krr", "krp", "rr", "rp", "ccr", "ccp",
+  "ckuann", "cann", "rann", "crlann", "pkiconf", "nested", "genm", "genp", "error", "certConf", "pollReq", "pollRep",
+];
+
+const HASH_IDS: Record<string, number> = {
+  "1.3.14.3.2.26": 1, "2.16.840.1.101.3.4.2.1": 2, "2.16.840.1.101.3.4.2.2": 3, "2.16.840.1.101.3.4.2.3": 4,
+};
+const HMAC_IDS: Record<string, number> = {
+  "1.3.6.1.5.5.8.1.2": 1, "1.2.840.113549.2.7": 1, "1.2.840.113549.2.9": 2, "1.2.840.113549.2.10": 3, "1.2.840.113549.2.11": 4,
+};
+const PBM = "1.2.840.113533.7.66.13";
+const PBMAC1 = "1.2.840.113549.1.5.14";
+const PBKDF2 = "1.2.840.113549.1.5.12";
+const MAX_ITERATIONS = 1_000_000;
+
+export interface Inspection {
+  body: string;
+  header: Record<string, string | number | boolean>;
+  protection: { alg: string | null; verified: boolean | null; note?: string };
+  trusted: boolean | null;
+  extraCerts: number;
+  error?: string;
+}
+
+function time(b: Uint8Array, t: Tlv): string {
+  const s = Buffer.from(b.subarray(t.value, t.end)).toString("latin1");
+  const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.\d+)?Z$/.exec(s);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : s;
+}
+
+/** Decodes `msg` and checks its protection with the core. */
+export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint8Array[]; srvCert?: Uint8Array; at?: number } = {}): Inspection {
+  const top = tlv(msg, 0);
+  if (top.tag !== 0x30 || top.end !== msg.length) throw new Error("not one DER SEQUENCE (PKIMessage)");
+  const [header, body, ...rest] = children(msg, top);
+  if (!header || header.tag !== 0x30 || !body || (body.tag & 0xe0) !== 0xa0) throw new Error("not a PKIMessage: header or body missing");
+  const bodyName = BODY_NAMES[body.tag & 0x1f] ?? `[${body.tag & 0x1f}]`;
+
+  const h = children(msg, header);
+  const info: Record<string, string | number | boolean> = { pvno: msg[h[0].value] };
+  let protAlg: Tlv | undefined;
+  let messageTime: number | undefined;
+  for (const f of h.slice(3)) {
+    const inner = (f.tag & 0x20) ? children(msg, f)[0] : undefined;
+    switch (f.tag) {
+      case 0xa0: info.messageTime = time(msg, inner!); messageTime = Date.parse(info.messageTime) / 1000; break;
+      case 0xa1: protAlg = inner; break;
+      case 0xa2: info.senderKID = hex(msg, inner!); break;
+      case 0xa3: info.recipKID = hex(msg, inner!); break;
+      case 0xa4: info.transactionID = hex(msg, inner!); break;
+      case 0xa5: info.senderNonce = hex(msg, inner!); break;
+      case 0xa6: info.recipNonce = hex(msg, inner!); break;
+      case 0xa8:
+        for (const itav of children(msg, inner!)) {
+          const id = oid(msg, children(msg, itav)[0]);
+          if (id === "1.3.6.1.5.5.7.4.13") info.implicitConfirm = true;
+          if (id === "1.3.6.1.5.5.7.4.21") info.certProfile = true;
+        }
+        break;
+    }
+  }
+  let protection: Tlv | undefined;
+  let extra: Tlv[] = [];
+  for (const f of rest) {
+    if (f.tag === 0xa0) protection = children(msg, f)[0];
+    if (f.tag === 0xa1) extra = children(msg, children(msg, f)[0]);
+  }
+
+  const result: Inspection = {
+    body: bodyName, header: info, protection: { alg: protAlg ? oid(msg, children(msg, protAlg)[0]) : null, verified: null },
+    trusted: null, extraCerts: extra.length,
+  };
+  if (!protAlg || !protection) {
+    result.protection.verified = protAlg || protection ? false : null;
+    if (!protAlg && !protection) result.protection.note = "unprotected";
+    return result;
+  }
+  // ProtectedPart ::= SEQUENCE { header, body } (RFC 9810 5.1.3)
+  const hb = msg.subarray(header.start, body.end);
+  const protectedPart = new Uint8Array([...derHeader(0x30, hb.length), ...hb]);
+  const sig = msg.subarray(protection.value + 1, protection.end); // BIT STRING: skip unused-bits octet
+  const core = new Core();
+  const x = core.exports;
+  const alg = result.protection.alg!;
+
+  if (alg === PBM || alg === PBMAC1) {
+    if (opts.secret === undefined) { result.protection.note = "MAC: no -secret given"; return result; }
+    const secret = Buffer.from(opts.secret);
+    const verify = (keyLenQuirk: boolean) => (alg === PBM ? pbm(core, msg, protAlg!, secret, protectedPart) : pbmac1(core, msg, protAlg!, secret, protectedPart, keyLenQuirk));
+    const expect = (mac: Uint8Array | undefined) => mac !== undefined && Buffer.from(mac).equals(Buffer.from(sig));
+    result.protection.verified = expect(verify(false));
+    if (!result.protection.verified && alg === PBMAC1 && expect(verify(true))) {
+      result.protection.note = "verifies only with PBKDF2 keyLength read as bits (a known pre-2025 producer quirk), not per RFC 8018";
+    }
+    return result;
+  }
+  // Signature: the signer is extraCerts[0] (RFC 9483 3.3), or the certificate given by -srvcert
+  if (extra.length === 0 && !opts.srvCert) { result.protection.verified = false; result.protection.note = "signature without extraCerts: no signer certificate (-srvcert)"; return result; }
+  const signer = opts.srvCert ?? bytesOf(msg, extra[0]);
+  const summary = core.reserve(112);
+  const pSigner = core.put(signer);
+  if (x.cert_parse(pSigner, signer.length, summary) !== 0) { result.protection.verified = false; result.protection.note = "signer certificate does not parse"; return result; }
+  const s = new Int32Array(core.memory.buffer, summary, 28);
+  const spkiOff = s[8], spkiLen = s[9];
+  const pAlg = core.put(bytesOf(msg, protAlg)), pData = core.put(protectedPart), pSig = core.put(sig);
+  const rc = x.sig_verify(pAlg, protAlg.end - protAlg.start, pSigner + spkiOff, spkiLen, pData, protectedPart.length, pSig, sig.length, 0);
+  result.protection.verified = rc === 0;
+  if (rc !== 0) result.protection.note = `signature check failed (error ${rc})`;
+  if (opts.trusted && opts.trusted.length) {
+    const table = (certs: Uint8Array[]) => {
+      const ptrs = certs.map((c) => [core.put(c), c.length]);
+      const t = core.reserve(ptrs.length * 8);
+      const v = new Uint32Array(core.memory.buffer, t, ptrs.length * 2);
+      ptrs.forEach(([p, n], i) => { v[2 * i] = p; v[2 * i + 1] = n; });
+      return t;
+    };
+    const pool = extra.slice(opts.srvCert ? 0 : 1).map((e) => bytesOf(msg, e));
+    const at = BigInt(Math.floor(opts.at ?? messageTime ?? Date.now() / 1000));
+    const prc = x.cert_verify_path(pSigner, signer.length, table(pool), pool.length, table(opts.trusted), opts.trusted.length, at, 0);
+    result.trusted = prc === 0;
+    if (prc !== 0) result.protection.note = `${result.protection.note ? result.protection.note + "; " : ""}signer path check failed (error ${prc})`;
+  }
+  return result;
+}
+
+function derHeader(tag: number, len: number): number[] {
+  if (len < 0x80) return [tag, len];
+  const bytes: number[] = [];
+  for (let v = len; v > 0; v >>= 8) bytes.unshift(v & 0xff);
+  return [tag, 0x80 | bytes.length, ...bytes];
+}
+
+function intValue(b: Uint8Array, t: Tlv): number {
+  let v = 0;
+  for (let i = t.value; i < t.end; i++) v = v * 256 + b[i];
+  return v;
+}
+
+/** PasswordBasedMac (RFC 9810 5.1.3.1) computed by the core. */
+function pbm(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uint8Array): Uint8Array | undefined {
+  const [salt, owf, iter, mac] = children(msg, children(msg, alg)[1]);
+  const owfId = HASH_IDS[oid(msg, children(msg, owf)[0])], macId = HMAC_IDS[oid(msg, children(msg, mac)[0])];
+  if (!owfId || !macId) return undefined;
+  const x = core.exports;
+  core.reset();
+  const ps = core.put(secret), pl = core.put(msg.subarray(salt.value, salt.end)), pd = core.put(data), out = core.reserve(64);
+  const n = x.pbm(owfId, macId, ps, secret.length, pl, salt.end - salt.value, intValue(msg, iter), MAX_ITERATIONS, pd, data.length, out);
+  return n > 0 ? core.read(out, n) : undefined;
+}
+
+/** PBMAC1 (RFC 9481 6.1.2, RFC 8018 7.1): PBKDF2 key, then HMAC, both in the core. */
+function pbmac1(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uint8Array, keyLenInBits: boolean): Uint8Array | undefined {
+  const [kdf, scheme] = children(msg, children(msg, alg)[1]);
+  const [kdfOid, kdfParams] = children(msg, kdf);
+  if (oid(msg, kdfOid) !== PBKDF2) return undefined;
+  const p = children(msg, kdfParams);
+  const salt = p[0], iter = p[1];
+  let keyLen = 0, prf = 1;
+  for (const f of p.slice(2)) {
+    if (f.tag === 0x02) keyLen = intValue(msg, f);
+    if (f.tag === 0x30) prf = HMAC_IDS[oid(msg, children(msg, f)[0])] ?? 0;
+  }
+  const macId = HMAC_IDS[oid(msg, children(msg, scheme)[0])];
+  if (!prf || !macId || keyLen <= 0) return undefined;
+  if (keyLenInBits) keyLen = keyLen / 8;
+  const x = core.exports;
+  core.reset();
+  const ps = core.put(secret), pl = core.put(msg.subarray(salt.value, salt.end)), key = core.reserve(keyLen);
+  if (x.pbkdf2(prf, ps, secret.length, pl, salt.end - salt.value, intValue(msg, iter), MAX_ITERATIONS, key, keyLen) !== 0) return undefined;
+  const pd = core.put(data), out = core.reserve(64);
+  const n = x.hmac(macId, key, keyLen, pd, data.length, out);
+  return n > 0 ? core.read(out, n) : undefined;
+}
+
+export async function inspectMain(argv: string[]): Promise<number> {
+  let file: string | undefined, secret: string | undefined, json = false, at: number | undefined;
+  let srvCert: Uint8Array | undefined;
+  const trusted: Uint8Array[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json" || a === "-json") json = true;
+    else if (a === "-secret") secret = secretArg(argv[++i] ?? "");
+    else if (a === "-trusted") trusted.push(...readCerts(...(argv[++i] ?? "").split(",")));
+    else if (a === "-attime") at = Number(argv[++i]);
+    else if (a === "-srvcert") srvCert = readCerts(argv[++i] ?? "")[0];
+    else if (!a.startsWith("-") && !file) file = a;
+    else throw new Error(`inspect: unknown option ${a}`);
+  }
+  if (!file) throw new Error("inspect: no FILE given");
+  const der = pemOrDer(readFileSync(file), "PKIMESSAGE")[0] ?? new Uint8Array(0);
+  let r: Inspection;
+  try {
+    r = inspect(der, { secret, trusted, srvCert, at });
+  } catch (e) {
+    console.error(`tinycmp: inspect ${file}: ${(e as Error).message}`);
+    return 1;
+  }
+  if (json) console.log(JSON.stringify(r));
+  else {
+    console.log(`${file}: ${r.body}`);
+    for (const [k, v] of Object.entries(r.header)) console.log(`  ${k}: ${v}`);
+    console.log(`  protection: ${r.protection.alg ?? "none"}, verified: ${r.protection.verified ?? "not checked"}${r.protection.note ? ` (${r.protection.note})` : ""}`);
+    console.log(`  extraCerts: ${r.extraCerts}, signer trusted: ${r.trusted ?? "not checked"}`);
+  }
+  return 0;
+}
