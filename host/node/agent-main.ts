@@ -1,5 +1,5 @@
 // `tinycmp agent`: the long-lived agent over a file-backed store (README: configuration, systemd).
-// Usage: tsx host/node/agent-main.ts --store DIR [--config FILE] [--once] [--decommission]
+// Usage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission]
 //        [--provision KEY.pem CERT.pem [CHAIN.pem]]
 // Exit status: 0 stopped (SIGTERM/SIGINT) or --once done, 1 failure worth a restart (transport,
 // server unavailable, retries exhausted), 2 permanent failure (rejected, bad configuration).
@@ -15,11 +15,11 @@ const pems = (file: string) =>
     .map((p) => new Uint8Array(new X509Certificate(p).raw));
 
 function usage(msg: string): never {
-  console.error(`${msg}\nusage: agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY.pem CERT.pem [CHAIN.pem]]`);
+  console.error(`${msg}\nusage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY.pem CERT.pem [CHAIN.pem]]`);
   process.exit(2);
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function agentMain(argv: string[]): Promise<number> {
   const arg = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
   const dir = arg("--store") ?? usage("--store DIR is required");
   const flash = new Flash({ dir });
@@ -49,7 +49,9 @@ async function main(argv: string[]): Promise<number> {
       await agent.step();
       return 0;
     }
-    return await agent.run(stop.signal);
+    const code = await agent.run(stop.signal);
+    if (stop.signal.aborted) process.exit(code); // the sleep that SIGTERM cut short holds a timer
+    return code;
   } catch (e) {
     return e instanceof CmpFailure ? 2 : 1;
   } finally {
@@ -57,4 +59,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2))); // also ends a sleep cut short by SIGTERM
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await agentMain(process.argv.slice(2));
