@@ -19,6 +19,7 @@ const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "he
 const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PATH] [options]
        tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
        tinycmp testpki [--port P] [--dir DIR]
+       tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]
 options (as in openssl cmp): -path -recipient -ref -secret pass:|env:|file: -cert -key -trusted
   -untrusted -extracerts -newkey -newkeyout -subject -sans -csr -certout -chainout -extracertsout
   -cacertsout -oldcert -revreason -implicit_confirm -infotype -msg_timeout -total_timeout
@@ -241,6 +242,10 @@ export async function main(argv: string[]): Promise<number> {
       const { testpkiMain } = await import("./testpki/main");
       await testpkiMain(argv.slice(1));
       return 0;
+    }
+    if (argv[0] === "agent") {
+      const { agentMain } = await import("./agent-main");
+      return await agentMain(argv.slice(1));
     }
     if (argv[0] === "inspect") {
       const { inspectMain } = await import("./inspect");
