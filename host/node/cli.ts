@@ -6,6 +6,7 @@ import { CmpError, Device, type Outcome, type Request, type Transport } from "./
 import { HttpTransport, TransportError } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
+import { certSubject } from "./der";
 
 /** Options taking a value, as `openssl cmp` names them. */
 const VALUED = new Set([
@@ -139,6 +140,8 @@ export function buildRequest(cmd: Op, a: Args): Request {
     const old = str(a.oldcert) ?? cert;
     if (!old) throw new UsageError(`${cmd} needs -oldcert (or -cert)`);
     req.oldCert = readCerts(old)[0];
+    // kur: the template names the subject of the certificate being updated unless -subject says otherwise
+    if (cmd === "kur" && !req.subject) req.subject = certSubject(req.oldCert);
   }
   if (cmd === "rr" && a.revreason !== undefined) {
     const r = Number(a.revreason);
