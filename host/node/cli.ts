@@ -3,7 +3,7 @@
 import { writeFileSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { CmpError, Device, type Outcome, type Request, type Transport } from "./device";
-import { HttpTransport, TransportError } from "./transport";
+import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
 import { certSubject } from "./der";
@@ -208,6 +208,16 @@ function caCertsOf(out: Outcome): Uint8Array[] {
   return certs;
 }
 
+/** The RFC 9483 6.1 operation of a command, for `.well-known/cmp` URLs; genm by its infoType. */
+function operationOf(cmd: Op, a: Args): Operation {
+  if (cmd !== "genm") return cmd;
+  const kinds: Record<string, Operation> = {
+    caCerts: "caCerts", rootCaCert: "rootCaKeyUpdate", certReqTemplate: "certReqTemplate", crlStatusList: "crls",
+  };
+  const first = list(a.infotype)[0];
+  return kinds[first] ?? "caCerts";
+}
+
 /** Runs one `-cmd`; returns the process exit status. */
 export async function runCmd(a: Args, log: (line: string) => void = console.log): Promise<number> {
   const cmd = str(a.cmd) as Op;
@@ -218,7 +228,7 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   if (a.server) {
     const tls = a.tls_used === true;
     inner = new HttpTransport({
-      url: serverUrl(str(a.server)!, str(a.path), tls),
+      url: operationUrl(serverUrl(str(a.server)!, str(a.path), tls), operationOf(cmd, a)),
       msgTimeoutMs: a.msg_timeout ? Number(a.msg_timeout) * 1000 : undefined,
       totalTimeoutMs: a.total_timeout ? Number(a.total_timeout) * 1000 : undefined,
       tlsTrusted: a.tls_trusted ? readFileSync(str(a.tls_trusted)!) : undefined,
