@@ -146,3 +146,18 @@ describe("issued certificates verify with openssl against the test PKI's root", 
     expect(new X509Certificate(cr.cert!).subject).toMatch(/tinycmp cr device/);
   });
 });
+
+describe("tinycmp CLI against the test PKI", () => {
+  it("genm caCerts writes the CA certificates with -cacertsout", async () => {
+    const { main } = await import("../host/node/cli");
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-cacerts-"));
+    const out = join(dir, "cacerts.pem");
+    writeFileSync(join(dir, "root.pem"), pki.root.certPem);
+    const status = await main(["-cmd", "genm", "-server", pki.url + "/.well-known/cmp", "-ref", pki.ref, "-secret", `pass:${pki.secret}`,
+      "-trusted", join(dir, "root.pem"), "-infotype", "caCerts", "-cacertsout", out]);
+    expect(status).toBe(0);
+    const pem = (await import("node:fs")).readFileSync(out, "utf8");
+    const subjects = pem.split("-----END CERTIFICATE-----").filter((b) => b.includes("BEGIN")).map((b) => new X509Certificate(b + "-----END CERTIFICATE-----").subject);
+    expect(subjects.join("|")).toMatch(/Issuing CA|Root CA/);
+  });
+});

@@ -6,7 +6,7 @@ import { CmpError, Device, type Outcome, type Request, type Transport } from "./
 import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
-import { certSubject } from "./der";
+import { certSubject, children, tlv } from "./der";
 
 /** Options taking a value, as `openssl cmp` names them. */
 const VALUED = new Set([
@@ -188,22 +188,14 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
   return `${cmd} done: ${out.cert ? describe(out.cert) : "no certificate"}`;
 }
 
-/** caCerts in a genp (RFC 9483 4.3.1): certificates found inside its InfoTypeAndValues. */
+/** caCerts in a genp (RFC 9483 4.3.1): InfoTypeAndValue { id-it-caCerts, SEQUENCE OF CMPCertificate }. */
 function caCertsOf(out: Outcome): Uint8Array[] {
+  const caCerts = oidContents(INFOTYPES.caCerts);
   const certs: Uint8Array[] = [];
   for (const itav of out.genp) {
-    // the value is SEQUENCE OF CMPCertificate: collect each complete certificate inside
-    for (let i = 0; i + 4 < itav.length; i++) {
-      if (itav[i] !== 0x30 || itav[i + 1] !== 0x82) continue;
-      const len = 4 + ((itav[i + 2] << 8) | itav[i + 3]);
-      if (i + len > itav.length) continue;
-      try {
-        const der = itav.subarray(i, i + len);
-        new X509Certificate(der);
-        certs.push(der.slice());
-        i += len - 1;
-      } catch { /* not a certificate: keep looking */ }
-    }
+    const [type, value] = children(itav, tlv(itav, 0));
+    if (!value || !Buffer.from(itav.subarray(type.value, type.end)).equals(caCerts)) continue;
+    for (const c of children(itav, value)) certs.push(itav.slice(c.start, c.end));
   }
   return certs;
 }
