@@ -66,9 +66,10 @@ describe("agent", () => {
     expect(logs.every((l) => typeof l.time === "string" && l.level === "info")).toBe(true);
   });
 
-  it("a restart in the middle of polling resumes with the same pending key", async () => {
+  it("a restart in the middle of polling resumes the same transaction with the same pending key", async () => {
     pki.configure({ pollCount: 2, checkAfter: 5 });
-    const { clock, agent } = await device("SN-A2");
+    const { clock, agent, logs } = await device("SN-A2");
+    const seen = pki.requests.length;
     clock.onSleep = () => { throw new Error("power lost while waiting"); };
     await expect(agent().step()).rejects.toThrow("power lost");
     const pending = agent().store.publicKey(KIND.STATE)!;
@@ -78,8 +79,11 @@ describe("agent", () => {
     expect(await a.step()).toBe("resumed");
     expect(a.store.publicKey(KIND.CRED)).toEqual(pending);
     expect(a.store.publicKey(KIND.STATE)).toBeUndefined();
-    expect(clock.slept.length).toBeGreaterThanOrEqual(2); // the lost wait, then the polls of the new transaction
+    expect(clock.slept.length).toBeGreaterThanOrEqual(2); // the lost wait, then the wait of the resumed poll
     expect(clock.slept.every((ms) => ms === 5000)).toBe(true);
+    // one ir only: after the restart the device polled on in the same transaction (RFC 9483 4.4)
+    expect(logs.map((l) => l.event)).toContain("ir.poll.resume");
+    expect(pki.requests.slice(seen).map((r) => r.type)).toEqual(["ir", "pollReq", "pollReq"]); // implicitConfirm granted
     expect(await a.step()).toBe("idle");
   });
 

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmpError, Device, Options } from "../host/node/device";
+import { inspect } from "../host/node/inspect";
 import { TestPki } from "../host/node/testpki/index.js";
 import { p256 } from "@noble/curves/nist.js";
 
@@ -159,5 +160,38 @@ describe("tinycmp CLI against the test PKI", () => {
     const pem = (await import("node:fs")).readFileSync(out, "utf8");
     const subjects = pem.split("-----END CERTIFICATE-----").filter((b) => b.includes("BEGIN")).map((b) => new X509Certificate(b + "-----END CERTIFICATE-----").subject);
     expect(subjects.join("|")).toMatch(/Issuing CA|Root CA/);
+  });
+});
+
+describe("polling resumed after a reboot", () => {
+  it("a new module instance continues the same transaction from the suspended state", async () => {
+    pki.reset();
+    pki.configure({ pollCount: 3, checkAfter: 1 });
+    const newKey = p256.utils.randomSecretKey();
+    const req = macReq({ newKey });
+    // first boot: enroll until the first WAIT, keep the state, then "lose power"
+    let saved: Uint8Array | undefined;
+    const first = device();
+    const powerCut = new Error("power cut");
+    await expect(first.enroll({ ...req, onWait: (s) => { saved = s; throw powerCut; } })).rejects.toBe(powerCut);
+    first.close();
+    expect(saved!.length).toBeGreaterThan(28);
+    const tid = (m: Uint8Array) => inspect(m).header.transactionID;
+    // second boot: a fresh core, the same configuration and the same key
+    const second = device();
+    const o = await second.resume(saved!, req);
+    second.close();
+    pki.reset();
+    expect(o.cert).toBeDefined();
+    const spki = new X509Certificate(o.cert!).publicKey.export({ format: "der", type: "spki" });
+    expect(Buffer.from(spki.subarray(spki.length - 65))).toEqual(Buffer.from(p256.getPublicKey(newKey, false)));
+    expect(o.messages.request.map((m) => inspect(m).body)).toEqual(["pollReq", "pollReq", "certConf"]);
+    expect(new Set(o.messages.request.map(tid))).toEqual(new Set([Buffer.from(saved!.subarray(12, 28)).toString("hex")]));
+  });
+
+  it("resume refuses a state without the key it requested, and garbage", async () => {
+    const d = device();
+    await expect(d.resume(new Uint8Array(40), macReq())).rejects.toThrow(CmpError);
+    d.close();
   });
 });

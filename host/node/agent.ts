@@ -69,6 +69,8 @@ const INT_OPTIONS = 32, OPT_IMPLICIT_CONFIRM = 1;
 const RESULT = { CERT: 1, CAPUBS: 3, GENP: 6, CHAIN: 7 } as const;
 /** Host items of the transaction state (docs/STORE.md: tags 16..255). */
 export const STATE_OP = 16;
+/** The suspended CMP transaction while polling (tx_suspend), so a restart polls on (RFC 9483 4.4). */
+export const STATE_TX = 17;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -227,7 +229,13 @@ export class Agent {
       this.store.pendingNew();
       this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)]]);
     }
-    const out = await this.withRetry(op, () => this.transaction(op));
+    // a restart while polling continues that transaction; a retry after a failure starts anew
+    let suspended = resume ? this.store.get(KIND.STATE, STATE_TX) : undefined;
+    const out = await this.withRetry(op, () => {
+      const s = suspended;
+      suspended = undefined;
+      return this.transaction(op, [], [], s);
+    });
     this.store.commit(out.cert, out.chain);
     if (out.caPubs.length && this.store.all(KIND.TRUST, TAG.ANCHOR).length === 0) {
       this.store.save(KIND.TRUST, out.caPubs.map((c) => [TAG.ANCHOR, c]));
@@ -259,7 +267,7 @@ export class Agent {
   }
 
   // One CMP transaction over the transport; keys come from the store (store_use).
-  private async transaction(op: keyof typeof OP, extra: [number, Uint8Array][] = [], ints: [number, number][] = []) {
+  private async transaction(op: keyof typeof OP, extra: [number, Uint8Array][] = [], ints: [number, number][] = [], suspended?: Uint8Array) {
     const c = this.core, x = c.exports;
     const set = (item: number, v: Uint8Array) => {
       c.reset();
@@ -290,13 +298,19 @@ export class Agent {
       for (const [item, v] of extra) set(item, v);
       x.tx_set_int(INT_OPTIONS, this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM);
       for (const [item, v] of ints) x.tx_set_int(item, v);
-      let action = x.tx_start(OP[op]);
+      let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
+      if (suspended) this.emit("info", `${op}.poll.resume`);
       for (;;) {
         if (action === SEND) {
           const response = await this.transport.transfer(c.read(x.tx_out(), x.tx_out_len()));
           c.reset();
           action = x.tx_input(c.put(response), response.length);
         } else if (action === WAIT) {
+          if (op === "ir" || op === "kur") { // keep the transaction across a restart (docs/STORE.md)
+            c.reset();
+            const at = c.reserve(128), n = x.tx_suspend(at, 128);
+            if (n > 0) this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)], [STATE_TX, c.read(at, n)]]);
+          }
           this.emit("info", `${op}.wait`, { seconds: x.tx_wait() });
           await this.clock.sleep(x.tx_wait() * 1000);
           action = x.tx_poll();
