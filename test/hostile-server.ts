@@ -67,7 +67,7 @@ export async function startHostile(script: Script): Promise<HostileServer> {
       case "raw": s.end(b.data); return;
       case "proxy": {
         const res = await fetch(b.url, { method: "POST", headers: { "Content-Type": "application/pkixcmp" }, body: Buffer.from(req) });
-        let body = new Uint8Array(await res.arrayBuffer());
+        let body: Uint8Array = new Uint8Array(await res.arrayBuffer());
         if (b.edit) body = b.edit(body, req, n);
         answer(s, res.status, { "Content-Type": res.headers.get("content-type") ?? "application/pkixcmp" }, body);
         return;
