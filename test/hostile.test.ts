@@ -1,12 +1,16 @@
 // Transport faults and hostile servers (issue 6) through Device (host/node/device.ts): each case
 // ends in a clear TransportError or CmpError within its time bound, polling is bounded. The CMP
 // peer behind the hostile server (when one is needed) is the built-in test PKI.
-// (The credential store is not on main yet, so "stored credential unchanged" is not checked here.)
+// With the device agent (host/node/agent.ts) over emulated flash: a kur through each fault fails
+// and leaves the stored credential (its flash slots, byte for byte) unchanged.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
 import { CmpError, Device, type Request } from "../host/node/device";
 import { HttpTransport, TransportError, type HttpTransportOptions } from "../host/node/transport";
 import { TestPki } from "../host/node/testpki/index.js";
+import { Agent } from "../host/node/agent";
+import { Flash } from "../host/node/flash";
+import { KIND, slotsOf } from "../host/node/store";
 import { startHostile, type HostileServer, type Script } from "./hostile-server";
 
 let pki: TestPki;
@@ -85,7 +89,7 @@ describe("hostile transport: a clear TransportError, never a hang", () => {
   });
   it("total timeout across messages", async () => {
     pki.configure({ pollCount: 1000, checkAfter: 0 });
-    const r = await transportFails(() => ({ kind: "proxy", url: upstream() }), /total timeout exceeded/, 3000, { totalTimeoutMs: 700 });
+    const r = await transportFails(() => ({ kind: "proxy", url: upstream() }), /total timeout exceeded|no complete response within \d+ ms/, 3000, { totalTimeoutMs: 700 });
     expect(server!.requests.length).toBeGreaterThan(1);
   });
 });
@@ -145,4 +149,52 @@ describe("hostile CMP answers: a clear CmpError", () => {
       await server!.close(); server = undefined;
     }
   });
+});
+
+describe("the stored credential survives every fault (agent over emulated flash)", () => {
+  const faults: [string, (first: { ip?: Uint8Array }) => Script][] = [
+    ["drop", () => () => ({ kind: "drop" })],
+    ["stall", () => () => ({ kind: "stall" })],
+    ["slowloris", () => () => ({ kind: "slowloris", everyMs: 20 })],
+    ["partial body", () => () => ({ kind: "partial", body: new Uint8Array(300).fill(0x30), then: "close" })],
+    ["oversized body", () => () => ({ kind: "oversized" })],
+    ["wrong content type", () => () => ({ kind: "respond", body: new Uint8Array([0x30, 0]), contentType: "text/plain" })],
+    ["HTTP 302", () => () => ({ kind: "status", code: 302, headers: { Location: "http://127.0.0.1:1/" } })],
+    ["HTTP 500", () => () => ({ kind: "status", code: 500 })],
+    ["garbage", () => () => ({ kind: "respond", body: new Uint8Array(Buffer.from("garbage")) })],
+    ["replayed ip of the bootstrap", (f) => () => ({ kind: "respond", body: f.ip! })],
+    ["endless pollRep", () => () => ({ kind: "proxy", url: upstream() })],
+    ["pkiConf never comes (stall after certConf)", () => (n) => (n === 0 ? { kind: "proxy", url: upstream() } : { kind: "stall" })],
+  ];
+
+  it(`${faults.length} faults during kur: each fails, the credential slots are unchanged`, async () => {
+    const flash = new Flash();
+    const clock = { now: () => Date.now(), sleep: async () => {} };
+    const first: { ip?: Uint8Array } = {};
+    // bootstrap (MAC ir) through a recording proxy
+    server = await startHostile((n) => ({ kind: "proxy", url: upstream(), edit: (b) => { if (n === 0) first.ip = b; return b; } }));
+    const config = { url: server.url, subject: "CN=hostile agent", ref: pki.ref, secret: pki.secret, trusted: [pki.root.der], attempts: 1, renewShare: 1 };
+    const boot = new Agent({ ...config, renewShare: 1 / 3 }, { flash, clock, log: () => {} });
+    expect(await boot.step()).toBe("enrolled");
+    boot.close();
+    await server.close(); server = undefined;
+    const credSlots = () => slotsOf(KIND.CRED).map((i) => Buffer.from(flash.slots[i]).toString("hex"));
+    const before = credSlots();
+    const cert = Buffer.from(boot.certificate!);
+    for (const [name, script] of faults) {
+      pki.reset();
+      if (name === "endless pollRep") pki.configure({ pollCount: 1_000_000, checkAfter: 0 });
+      if (name.startsWith("pkiConf")) pki.configure({ grantImplicitConfirm: false });
+      server = await startHostile(script(first));
+      const a = new Agent(config, { flash, clock, log: () => {}, transport: new HttpTransport({ url: server.url, msgTimeoutMs: 400 }) });
+      const t = performance.now();
+      const e = await a.step().then(() => undefined, (x) => x);
+      a.close();
+      expect(e, name).toBeInstanceOf(Error);
+      expect(performance.now() - t, name).toBeLessThan(3000);
+      expect(credSlots(), name).toEqual(before);
+      expect(Buffer.from(a.certificate!).equals(cert), name).toBe(true);
+      await server.close(); server = undefined;
+    }
+  }, 60_000);
 });
