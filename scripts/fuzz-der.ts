@@ -98,6 +98,11 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   return concat([new Uint8Array([tag, ...lenBytes(c.length)]), c]);
 }
 
+/** The contents octets of a node (an opened OCTET/BIT STRING written back). */
+export function contents(n: Node): Uint8Array {
+  return n.kids ? concat([...(n.prefix ? [n.prefix] : []), ...n.kids.map(write)]) : n.val!;
+}
+
 /** Every node of the tree, with its parent (for structural mutations). */
 export function nodes(root: Node): { node: Node; parent: Node | null; depth: number }[] {
   const out: { node: Node; parent: Node | null; depth: number }[] = [];
@@ -153,8 +158,8 @@ function fieldIndex(hdr: Node, n: number): { at: number; present: boolean } {
 /** Contents of an OCTET STRING inside header field [n] (transactionID 4, senderNonce 5, recipNonce 6). */
 export function headerOctets(der: Uint8Array, n: number): Uint8Array | undefined {
   const m = parse(der);
-  const f = m && headerField(m, n);
-  return f?.kids?.[0]?.val;
+  const v = m && headerField(m, n)?.kids?.[0];
+  return v && contents(v);
 }
 
 /** Sets header field [n] to an OCTET STRING (inserted in tag order when absent). */

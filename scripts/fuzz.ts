@@ -122,9 +122,11 @@ export class FuzzCore {
   core!: Core;
   private rng = new Rng(1);
   configured = "";
+  /** When set, the host has no entropy (env.random fails). */
+  randomFails = false;
   constructor(public now: number) { this.fresh(); }
   fresh(): void {
-    this.core = new Core({ random: (out) => { for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
+    this.core = new Core({ random: (out) => { if (this.randomFails) return false; for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
     this.configured = "";
   }
   reseed(s: number): void { this.rng = new Rng(s); }

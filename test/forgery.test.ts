@@ -8,47 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
 import { HttpTransport } from "../host/node/transport";
 import { TestPki } from "../host/node/testpki/index.js";
-import { FuzzCore } from "../scripts/fuzz";
 import { parse } from "../scripts/fuzz-der";
+import { cn, enc, transaction } from "./tx-harness";
 import { makeCreds, startServer, type Creds } from "./openssl-cmp";
 
 // `npm run forgery` (FORGERY_ALL=1) flips every bit (about 2 minutes); the default run flips one
 // bit of every byte (its position rotating with the offset) to keep npm test short.
 const ALL = process.env.FORGERY_ALL === "1";
-const SEND = 1, WAIT = 2, DONE = 3, FAILED = 4;
-const enc = (s: string) => new TextEncoder().encode(s);
-const cn = (s: string) => {
-  const v = Buffer.from(s);
-  const atv = Buffer.concat([Buffer.from([0x30, v.length + 7, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, v.length]), v]);
-  const set = Buffer.concat([Buffer.from([0x31, atv.length]), atv]);
-  return new Uint8Array(Buffer.concat([Buffer.from([0x30, set.length]), set]));
-};
-
-/** A core configured with `items` whose first request is the same every time it is started. */
-function transaction(items: [number, Uint8Array][], ints: [number, number][], now: number) {
-  const fc = new FuzzCore(now);
-  const x = fc.core.exports;
-  const configure = () => {
-    x.tx_reset();
-    for (const [k, v] of items) { fc.core.reset(); expect(x.tx_set(k, fc.core.put(v), v.length)).toBe(0); }
-    for (const [k, v] of ints) expect(x.tx_set_int(k, v)).toBe(0);
-  };
-  configure();
-  const start = (): Uint8Array => {
-    fc.reseed(42);
-    let a = x.tx_start(1);
-    if (a === -80) { configure(); fc.reseed(42); a = x.tx_start(1); }
-    expect(a).toBe(SEND);
-    return fc.core.read(x.tx_out(), x.tx_out_len());
-  };
-  const input = (rsp: Uint8Array): number => {
-    fc.core.reset();
-    let a = x.tx_input(fc.core.put(rsp), rsp.length);
-    while (a === WAIT) a = x.tx_poll();
-    return a;
-  };
-  return { fc, start, input, error: () => x.tx_error() };
-}
+const FAILED = 4, SEND = 1, DONE = 3;
 
 interface Outcome { bits: number; refused: number; accepted: number[]; codes: Record<number, number>; ms: number }
 
