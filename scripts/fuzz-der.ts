@@ -159,7 +159,7 @@ function fieldIndex(hdr: Node, n: number): { at: number; present: boolean } {
 export function headerOctets(der: Uint8Array, n: number): Uint8Array | undefined {
   const m = parse(der);
   const v = m && headerField(m, n)?.kids?.[0];
-  return v && contents(v);
+  return v ? contents(v) : undefined;
 }
 
 /** Sets header field [n] to an OCTET STRING (inserted in tag order when absent). */
