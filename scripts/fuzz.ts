@@ -416,7 +416,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const seconds = Number(values.seconds);
   const log = (s: string) => console.error(s);
   const t = performance.now();
-  const res = await runFuzz({ seconds, seed: values.seed ? Number(values.seed) : Date.now() % 2 ** 31, live: !values["no-live"], saveDir: values["save-dir"], log });
+  const seed = values.seed ? Number(values.seed) : Date.now() % 2 ** 31;
+  log(`seed ${seed} (repeat with --seed ${seed})`);
+  const res = await runFuzz({ seconds, seed, live: !values["no-live"], saveDir: values["save-dir"], log });
   const secs = (performance.now() - t) / 1000;
   console.log(`execs ${res.execs} (${Object.entries(res.byTarget).map(([k, v]) => `${k} ${v}`).join(", ")}), ${(res.execs / seconds).toFixed(0)} execs/s over ${seconds} s (${secs.toFixed(1)} s with capture)`);
   console.log(`accepted ${res.accepted}, traps ${res.traps}, hangs ${res.hangs}, slowest input ${res.maxMs.toFixed(1)} ms`);
