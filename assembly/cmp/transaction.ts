@@ -530,7 +530,8 @@ function verifyProtection(): i32 {
   macProtected = false;
   let issuer = caName, issuerLen = caNameLen;
   if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
-  setCertSets(RSP_EXTRA, rspExtraCount, 1, RESULTS, option(OPT_CAPUBS_TRUSTED) ? CA_PUB_PENDING : 0);
+  // the signer validates to TRUSTED only: caPubs of this response never vouch for the response itself
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, RESULTS, 0);
   const pp = protectedPart();
   return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
     rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);
