@@ -14,7 +14,7 @@ import { readCerts, readP256Key } from "../host/node/files";
 import { Progress } from "../host/node/fleet/progress";
 import { renderReport } from "../host/node/fleet/report";
 import { failuresByReason, histogram, percentile, timeline } from "../host/node/fleet/stats";
-import { cpuDelta, threadCpu } from "../host/node/fleet/threads";
+import { cpuDelta, machineCpu, threadCpu } from "../host/node/fleet/threads";
 import type { DeviceJob, Idevid, Sample } from "../host/node/fleet/types";
 
 const USAGE = `usage: npm run fleet -- --devices N --concurrency C [--server URL] [--mac|--sig] [--workers W]
@@ -174,6 +174,7 @@ const ready = await Promise.all(threads.map((t) => receive(t, (m) => (m.ready ? 
 const deviceTids = new Set(ready.map((r) => r.tid as number));
 
 const cpu0 = threadCpu();
+const machine0 = machineCpu();
 const cpuProcess0 = process.cpuUsage();
 const t0 = performance.now();
 const epoch = performance.timeOrigin + t0;
@@ -196,6 +197,7 @@ const done = await Promise.all(finished);
 clearInterval(ticker);
 const wallMs = performance.now() - t0;
 const cpu = cpuDelta(cpu0, threadCpu());
+const machine1 = machineCpu();
 const cpuProcess = process.cpuUsage(cpuProcess0);
 progress.update(ok, failed, true);
 progress.end();
@@ -214,22 +216,33 @@ const lastEnd = samples.reduce((a, s) => Math.max(a, s.start + s.ms), epoch);
 const runSeconds = (lastEnd - epoch) / 1000;
 const sum = (f: (t: { tid: number; name: string }) => boolean) => cpu.filter(f).reduce((a, t) => a + t.ms, 0);
 const pkiThreadMs = sum((t) => t.tid === pkiTid);
-const threadpoolMs = sum((t) => t.name.startsWith("libuv-worker"));
 const deviceMs = sum((t) => deviceTids.has(t.tid));
 const totalMs = cpu.length ? sum(() => true) : (cpuProcess.user + cpuProcess.system) / 1000;
 const cores = availableParallelism();
 const per = (ms: number) => +(ms / Math.max(1, samples.length)).toFixed(3);
 const pkiUtil = pkiThreadMs / wallMs;
 const machineUtil = totalMs / (cores * wallMs);
+// everything on the machine, other processes included (a shared machine slows the fleet down)
+const systemUtil = machine0 && machine1 ? (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total) : NaN;
+// Throughput each resource would allow on its own, from the CPU time per enrollment: the test
+// PKI answers on one thread; the devices run on min(W, cores) threads; everything shares the cores.
+const n = Math.max(1, samples.length);
+const bounds: Record<string, number> = {};
+if (cpu.length) {
+  if (pki) bounds["test PKI thread"] = (1000 * n) / Math.max(pkiThreadMs, 1);
+  bounds["device threads"] = (1000 * n * Math.min(workers, cores)) / Math.max(deviceMs, 1);
+  bounds[`CPU (${cores} cores, both sides)`] = (1000 * n * cores) / Math.max(totalMs, 1);
+}
+const limits = Object.entries(bounds).sort((a, b) => a[1] - b[1]);
 let bottleneck: string;
-if (!cpu.length) bottleneck = "unknown (no per-thread CPU times on this system)";
-else if (o.server) bottleneck = machineUtil > 0.85 ? "devices (this machine's CPU is saturated)" : "the server or the network (this machine is not saturated)";
-else if (pkiUtil > 0.85) bottleneck = `test PKI: its thread is busy ${(pkiUtil * 100).toFixed(0)}% of the run`;
-else if (machineUtil > 0.85)
-  bottleneck = `CPU (${cores} cores ${(machineUtil * 100).toFixed(0)}% busy); per enrollment the ${pkiThreadMs + threadpoolMs > deviceMs ? "test PKI" : "devices"} cost more`;
-else bottleneck = "latency: neither side is saturated (raise --concurrency)";
-
+if (!limits.length) bottleneck = "unknown (no per-thread CPU times on this system)";
+else if (o.server && machineUtil < 0.5) bottleneck = "the server or the network: this machine is not saturated";
+else {
+  bottleneck = `${limits[0][0]} (allows ~${limits[0][1].toFixed(0)}/s; next ${limits[1]?.[0] ?? "-"} ~${limits[1]?.[1].toFixed(0) ?? "-"}/s)`;
+  if (systemUtil > 0.9 && machineUtil < 0.75) bottleneck += `; the machine was shared: ${(systemUtil * 100).toFixed(0)}% busy, ${(machineUtil * 100).toFixed(0)}% of it by the fleet`;
+}
 if (process.env.FLEET_THREADS) console.error(cpu.filter((t) => t.ms > 0).map((t) => `${t.tid} ${t.name} ${t.ms}${t.tid === pkiTid ? " PKI" : ""}${deviceTids.has(t.tid) ? " DEV" : ""}`).join("\n"));
+
 const failures = failuresByReason(samples);
 const summary = {
   devices,
@@ -253,12 +266,14 @@ const summary = {
   pki_requests: pkiRequests,
   cpu_cores: cores,
   cpu_ms_per_enrollment_devices: per(deviceMs),
-  cpu_ms_per_enrollment_pki: pki ? per(pkiThreadMs + threadpoolMs) : undefined,
-  cpu_ms_per_enrollment_other: per(totalMs - deviceMs - (pki ? pkiThreadMs + threadpoolMs : 0)),
+  cpu_ms_per_enrollment_pki: pki ? per(pkiThreadMs) : undefined,
+  cpu_ms_per_enrollment_other: per(totalMs - deviceMs - pkiThreadMs),
   pki_thread_busy: pki ? +pkiUtil.toFixed(3) : undefined,
   device_threads_busy: +(deviceMs / (workers * wallMs)).toFixed(3),
   device_event_loop_busy: +(done.reduce((a, d) => a + d.elu, 0) / workers).toFixed(3),
-  machine_busy: +machineUtil.toFixed(3),
+  fleet_cpu_busy: +machineUtil.toFixed(3),
+  machine_busy: +systemUtil.toFixed(3),
+  limit_per_second: Object.fromEntries(limits.map(([k, v]) => [k, +v.toFixed(1)])),
   bottleneck,
   failures,
 };
@@ -271,7 +286,8 @@ const lines = [
     `(RSS with ${o.calibrate} instances alive minus none; of it ${mem.wasmKiB} KiB WebAssembly memory)`,
   `CPU per enrollment: devices ${summary.cpu_ms_per_enrollment_devices} ms` +
     (pki ? `, test PKI ${summary.cpu_ms_per_enrollment_pki} ms (its thread busy ${(pkiUtil * 100).toFixed(0)}%)` : "") +
-    `, other ${summary.cpu_ms_per_enrollment_other} ms; machine ${(machineUtil * 100).toFixed(0)}% busy`,
+    `, other threads (GC, compiler, crypto jobs, main) ${summary.cpu_ms_per_enrollment_other} ms`,
+  `CPU: the fleet used ${(machineUtil * 100).toFixed(0)}% of ${cores} cores` + (Number.isFinite(systemUtil) ? `, the machine was ${(systemUtil * 100).toFixed(0)}% busy in all` : ""),
   `bottleneck: ${bottleneck}`,
 ];
 if (prepSeconds) lines.push(`(IDevIDs made beforehand in ${prepSeconds.toFixed(1)} s, not counted)`);

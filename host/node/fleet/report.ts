@@ -40,9 +40,9 @@ function barChart(c: Chart): string {
     const v = (yMax * k) / 4;
     parts.push(`<line x1="${L}" x2="${L + w}" y1="${y(v)}" y2="${y(v)}" class="g"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${+v.toPrecision(3)}</text>`);
   }
-  for (let k = 0; k <= 5; k++) {
-    const v = c.x0 + ((c.x1 - c.x0) * k) / 5;
-    parts.push(`<text x="${xOf(v)}" y="${T + h + 16}" text-anchor="middle">${+v.toPrecision(3)}</text>`);
+  const step = niceMax((c.x1 - c.x0) / 6);
+  for (let v = Math.ceil(c.x0 / step) * step; v <= c.x1 + 1e-9; v += step) {
+    parts.push(`<text x="${xOf(v)}" y="${T + h + 16}" text-anchor="middle">${+v.toPrecision(4)}</text>`);
   }
   for (let i = 0; i < n; i++) {
     let base = 0;

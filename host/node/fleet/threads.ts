@@ -50,3 +50,15 @@ export function cpuDelta(before: ThreadCpu[], after: ThreadCpu[]): ThreadCpu[] {
   const base = new Map(before.map((t) => [t.tid, t.ms]));
   return after.map((t) => ({ ...t, ms: t.ms - (base.get(t.tid) ?? 0) }));
 }
+
+/** Busy and total CPU ms of the whole machine (all processes) from /proc/stat, or undefined. */
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync("/proc/stat", "latin1").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = f[3] + (f[4] ?? 0); // idle + iowait
+    return { busy: (total - idle) * TICK_MS, total: total * TICK_MS };
+  } catch {
+    return undefined;
+  }
+}

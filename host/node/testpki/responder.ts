@@ -103,6 +103,7 @@ export class Responder {
   readonly transactions = new Map<string, Transaction>();
   readonly issued = new Map<string, x509.X509Certificate>();
   readonly log: RequestRecord[] = [];
+  private readonly logged = new WeakSet<PKIMessage>();
   private readonly signerName: Name;
   private readonly ca: Parsed;
 
@@ -141,14 +142,20 @@ export class Responder {
       auth = this.verifyProtection(req, type);
       const inj = this.behaviour.errorMessage;
       if (inj) return this.errorResponse(req, auth, inj.failInfo?.[0] ?? PKIFailureInfo.systemUnavail, inj.statusString ?? "injected error", inj);
-      const logged = this.log.length;
       const { body, generalInfo } = await this.dispatch(req, type, auth);
-      if (this.log.length === logged) this.log.push({ type, answer: bodyType(body) });
+      // requests answered concurrently may log meanwhile: only what dispatch did for this one counts
+      if (!this.logged.delete(req)) this.log.push({ type, answer: bodyType(body) });
       return this.respond(req, auth, body, generalInfo);
     } catch (e) {
       const f = e instanceof CmpFailure ? e : new CmpFailure(PKIFailureInfo.systemFailure, `internal error: ${(e as Error).message}`);
       return this.errorResponse(req, auth, f.failInfo, f.message, undefined, type);
     }
+  }
+
+  /** Log a request's outcome from inside dispatch (handle then logs nothing more for it). */
+  private record(req: PKIMessage, r: RequestRecord): void {
+    this.log.push(r);
+    this.logged.add(req);
   }
 
   private expire(): void {
@@ -260,7 +267,7 @@ export class Responder {
     if (b.reject) {
       const r: InjectedStatus = b.reject;
       const st = this.statusInfo(r.status ?? PKIStatus.rejection, r.failInfo ?? [PKIFailureInfo.badRequest], r.statusString);
-      this.log.push({ type, answer: repType, failInfo: r.failInfo?.[0], text: r.statusString });
+      this.record(req, { type, answer: repType, failInfo: r.failInfo?.[0], text: r.statusString });
       return { body: this.certRep(repType, certReqId0, st) };
     }
     let approved: Approved;
@@ -275,7 +282,7 @@ export class Responder {
       }
     } catch (e) {
       if (!(e instanceof CmpFailure)) throw e;
-      this.log.push({ type, answer: repType, failInfo: e.failInfo, text: e.message });
+      this.record(req, { type, answer: repType, failInfo: e.failInfo, text: e.message });
       return { body: this.certRep(repType, certReqId0, this.statusInfo(PKIStatus.rejection, [e.failInfo], e.message)) };
     }
     const now = Date.now();
@@ -387,7 +394,7 @@ export class Responder {
       return rp(this.statusInfo(PKIStatus.accepted));
     } catch (e) {
       if (!(e instanceof CmpFailure)) throw e;
-      this.log.push({ type: "rr", answer: "rp", failInfo: e.failInfo, text: e.message });
+      this.record(req, { type: "rr", answer: "rp", failInfo: e.failInfo, text: e.message });
       return rp(this.statusInfo(PKIStatus.rejection, [e.failInfo], e.message));
     }
   }
