@@ -55,6 +55,8 @@ export interface IssueParams {
 export class Authority {
   readonly revocations = new Map<string, Revocation>();
   private crl?: x509.X509Crl;
+  /** the same for every certificate this CA issues: made once */
+  private aki?: Promise<x509.AuthorityKeyIdentifierExtension>;
   constructor(
     readonly cred: Credential,
     /** issuer chain above this CA, nearest first, the root last (empty for a root) */
@@ -81,7 +83,7 @@ export class Authority {
     if (p.extKeyUsage) ext.push(new x509.ExtendedKeyUsageExtension(p.extKeyUsage, false));
     const publicKey: x509.PublicKeyType = p.publicKey instanceof Uint8Array ? (new Uint8Array(p.publicKey).buffer as ArrayBuffer) : p.publicKey;
     ext.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
-    ext.push(await x509.AuthorityKeyIdentifierExtension.create(this.cred.key.keys.publicKey));
+    ext.push(await (this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.cred.key.keys.publicKey)));
     if (this.crlUrl && !p.ca) ext.push(new x509.CRLDistributionPointsExtension([this.crlUrl]));
     ext.push(...(p.extensions ?? []));
     return x509.X509CertificateGenerator.create({
@@ -140,7 +142,7 @@ export class Authority {
         revocationDate: r.date,
         reason: r.reason as x509.X509CrlReason,
       })),
-      extensions: [await x509.AuthorityKeyIdentifierExtension.create(this.cred.key.keys.publicKey)],
+      extensions: [await (this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.cred.key.keys.publicKey))],
       signingKey: this.cred.key.keys.privateKey,
       signingAlgorithm: signingAlgorithm(this.cred.key.type),
     });

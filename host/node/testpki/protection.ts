@@ -55,9 +55,15 @@ function derLength(n: number): Uint8Array {
   return Uint8Array.of(0x80 | bytes.length, ...bytes);
 }
 
+/** One DER TLV: tag, definite length, the parts as content. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
+  const len = parts.reduce((a, p) => a + p.length, 0);
+  return Buffer.concat([Uint8Array.of(tag), derLength(len), ...parts]);
+}
+
 /** RFC 9810 5.1.3: ProtectedPart ::= SEQUENCE { header, body } over the DER as received or built. */
 export function protectedPart(header: Uint8Array, body: Uint8Array): Buffer {
-  return Buffer.concat([Uint8Array.of(0x30), derLength(header.length + body.length), header, body]);
+  return tlv(0x30, header, body);
 }
 
 export function hashAlgorithmOfSignature(oid: string): string | undefined {

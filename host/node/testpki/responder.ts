@@ -39,6 +39,7 @@ import {
   freshMacAlgorithm,
   isMacAlgorithm,
   protectedPart,
+  tlv,
   u8,
   validatePath,
   verifyMac,
@@ -59,6 +60,17 @@ interface Auth {
   kind: "mac" | "signature" | "none";
   macAlg?: AlgorithmIdentifier;
   signer?: NodeX509;
+}
+
+/** The CA certificates every request needs, parsed once (node:crypto and ASN.1 views). */
+interface Parsed {
+  root: NodeX509;
+  manufacturerRoot: NodeX509;
+  issuingCa: NodeX509;
+  manufacturerCa: NodeX509;
+  /** DER of the issuing CA's subject (rr: certDetails.issuer) */
+  issuingCaName: Buffer;
+  rootCert: Certificate;
 }
 
 /** An open transaction (RFC 9810 5.1.1 transactionID), until pkiConf or a final error. */
@@ -91,7 +103,9 @@ export class Responder {
   readonly transactions = new Map<string, Transaction>();
   readonly issued = new Map<string, x509.X509Certificate>();
   readonly log: RequestRecord[] = [];
+  private readonly logged = new WeakSet<PKIMessage>();
   private readonly signerName: Name;
+  private readonly ca: Parsed;
 
   constructor(
     readonly h: Hierarchy,
@@ -99,6 +113,15 @@ export class Responder {
     readonly secrets: ResponderSecrets,
   ) {
     this.signerName = AsnConvert.parse(h.cmpSigner.der, Certificate).tbsCertificate.subject;
+    const node = (c: { der: Uint8Array }) => new NodeX509(Buffer.from(c.der));
+    this.ca = {
+      root: node(h.root.cred),
+      manufacturerRoot: node(h.manufacturerRoot.cred),
+      issuingCa: node(h.issuingCa.cred),
+      manufacturerCa: node(h.manufacturerCa.cred),
+      issuingCaName: Buffer.from(u8(AsnConvert.serialize(AsnConvert.parse(h.issuingCa.cred.der, Certificate).tbsCertificate.subject))),
+      rootCert: AsnConvert.parse(h.root.cred.der, Certificate),
+    };
   }
 
   /** One request in, one response out; never throws. */
@@ -119,14 +142,20 @@ export class Responder {
       auth = this.verifyProtection(req, type);
       const inj = this.behaviour.errorMessage;
       if (inj) return this.errorResponse(req, auth, inj.failInfo?.[0] ?? PKIFailureInfo.systemUnavail, inj.statusString ?? "injected error", inj);
-      const logged = this.log.length;
       const { body, generalInfo } = await this.dispatch(req, type, auth);
-      if (this.log.length === logged) this.log.push({ type, answer: bodyType(body) });
+      // requests answered concurrently may log meanwhile: only what dispatch did for this one counts
+      if (!this.logged.delete(req)) this.log.push({ type, answer: bodyType(body) });
       return this.respond(req, auth, body, generalInfo);
     } catch (e) {
       const f = e instanceof CmpFailure ? e : new CmpFailure(PKIFailureInfo.systemFailure, `internal error: ${(e as Error).message}`);
       return this.errorResponse(req, auth, f.failInfo, f.message, undefined, type);
     }
+  }
+
+  /** Log a request's outcome from inside dispatch (handle then logs nothing more for it). */
+  private record(req: PKIMessage, r: RequestRecord): void {
+    this.log.push(r);
+    this.logged.add(req);
   }
 
   private expire(): void {
@@ -172,12 +201,10 @@ export class Responder {
     if (!verifySignature(alg.algorithm, signer.publicKey, data, u8(req.protection)))
       fail(PKIFailureInfo.badMessageCheck, "protection signature does not verify");
     // RFC 9483 4.1.1: ir with an IDevID chains to the manufacturer; operational certs to our root
-    const node = (c: { der: Uint8Array }) => new NodeX509(Buffer.from(c.der));
-    const root = node(this.h.root.cred);
-    const mfr = node(this.h.manufacturerRoot.cred);
-    const anchors = ["cr", "kur", "rr"].includes(type) ? [root] : [root, mfr];
-    validatePath(signer, [...certs.slice(1), node(this.h.issuingCa.cred), node(this.h.manufacturerCa.cred)], anchors);
-    if (signer.checkIssued(node(this.h.issuingCa.cred)) && this.h.issuingCa.isRevoked(signer.serialNumber))
+    const { root, manufacturerRoot, issuingCa, manufacturerCa } = this.ca;
+    const anchors = ["cr", "kur", "rr"].includes(type) ? [root] : [root, manufacturerRoot];
+    validatePath(signer, [...certs.slice(1), issuingCa, manufacturerCa], anchors);
+    if (signer.checkIssued(issuingCa) && this.h.issuingCa.isRevoked(signer.serialNumber))
       fail(PKIFailureInfo.certRevoked, "the signer certificate is revoked");
     return { kind: "signature", signer };
   }
@@ -228,7 +255,7 @@ export class Responder {
       ],
     });
     // RFC 9483 4.1.1: caPubs may carry the trust anchor when the request was MAC-protected
-    if (cert && caPubs) rep.caPubs = new CMPCertificates([AsnConvert.parse(this.h.root.cred.der, Certificate)]);
+    if (cert && caPubs) rep.caPubs = new CMPCertificates([this.ca.rootCert]);
     return new PKIBody({ [repType]: rep });
   }
 
@@ -240,7 +267,7 @@ export class Responder {
     if (b.reject) {
       const r: InjectedStatus = b.reject;
       const st = this.statusInfo(r.status ?? PKIStatus.rejection, r.failInfo ?? [PKIFailureInfo.badRequest], r.statusString);
-      this.log.push({ type, answer: repType, failInfo: r.failInfo?.[0], text: r.statusString });
+      this.record(req, { type, answer: repType, failInfo: r.failInfo?.[0], text: r.statusString });
       return { body: this.certRep(repType, certReqId0, st) };
     }
     let approved: Approved;
@@ -251,12 +278,11 @@ export class Responder {
           ? await approveP10cr(req.body.p10crRaw!, b.p10crCertReqId)
           : approveCertReqMsg(req.body[type]!, type, { acceptRaVerified: b.acceptRaVerified, oldCert: type === "kur" ? auth.signer : undefined });
       if (type === "kur") {
-        const issuing = new NodeX509(Buffer.from(this.h.issuingCa.cred.der));
-        if (!auth.signer!.checkIssued(issuing)) fail(PKIFailureInfo.badCertId, "kur for a certificate this CA did not issue");
+        if (!auth.signer!.checkIssued(this.ca.issuingCa)) fail(PKIFailureInfo.badCertId, "kur for a certificate this CA did not issue");
       }
     } catch (e) {
       if (!(e instanceof CmpFailure)) throw e;
-      this.log.push({ type, answer: repType, failInfo: e.failInfo, text: e.message });
+      this.record(req, { type, answer: repType, failInfo: e.failInfo, text: e.message });
       return { body: this.certRep(repType, certReqId0, this.statusInfo(PKIStatus.rejection, [e.failInfo], e.message)) };
     }
     const now = Date.now();
@@ -350,8 +376,7 @@ export class Responder {
       if (details.length !== 1) fail(PKIFailureInfo.badRequest, "rr must carry exactly one RevDetails (RFC 9483 4.2)");
       const t = details[0].certDetails;
       if (!t.issuer || !t.serialNumber) fail(PKIFailureInfo.badCertId, "certDetails needs issuer and serialNumber");
-      const ourIssuer = Buffer.from(u8(AsnConvert.serialize(AsnConvert.parse(this.h.issuingCa.cred.der, Certificate).tbsCertificate.subject)));
-      if (!ourIssuer.equals(Buffer.from(u8(AsnConvert.serialize(t.issuer))))) fail(PKIFailureInfo.badCertId, "certificate not issued by this CA");
+      if (!this.ca.issuingCaName.equals(Buffer.from(u8(AsnConvert.serialize(t.issuer))))) fail(PKIFailureInfo.badCertId, "certificate not issued by this CA");
       const serial = hex(t.serialNumber).replace(/^(00)+/, "");
       const cert = this.issued.get(serial);
       if (!cert) fail(PKIFailureInfo.badCertId, "no certificate with this serialNumber was issued here");
@@ -369,7 +394,7 @@ export class Responder {
       return rp(this.statusInfo(PKIStatus.accepted));
     } catch (e) {
       if (!(e instanceof CmpFailure)) throw e;
-      this.log.push({ type: "rr", answer: "rp", failInfo: e.failInfo, text: e.message });
+      this.record(req, { type: "rr", answer: "rp", failInfo: e.failInfo, text: e.message });
       return rp(this.statusInfo(PKIStatus.rejection, [e.failInfo], e.message));
     }
   }
@@ -429,14 +454,16 @@ export class Responder {
 
     const headerDer = u8(AsnConvert.serialize(header));
     const bodyDer = u8(AsnConvert.serialize(body));
-    const msg = new PKIMessage({ header, body });
+    // RFC 9810 5.1 (explicit tags): PKIMessage ::= SEQUENCE { header, body, [0] protection BIT STRING,
+    // [1] extraCerts }, assembled from the DER of its parts; the certificates are copied as they are
+    let protection: Uint8Array[] = [];
     if (!b.unprotected) {
       const data = protectedPart(headerDer, bodyDer);
-      msg.protection = ab(useMac ? computeMac(header.protectionAlg!, Buffer.from(this.secrets.secret, "utf8"), data) : computeSignature(sig.oid, signer.key.privateKey, data));
+      const value = useMac ? computeMac(header.protectionAlg!, Buffer.from(this.secrets.secret, "utf8"), data) : computeSignature(sig.oid, signer.key.privateKey, data);
+      protection = [tlv(0xa0, tlv(0x03, Uint8Array.of(0), value))];
     }
     // RFC 9483 3.3: the CMP signer certificate first, then its chain (the issuing CA)
     const extra = useMac || b.unprotected ? [this.h.issuingCa.cred.der] : [signer.der, this.h.issuingCa.cred.der];
-    msg.extraCerts = new CMPCertificates(extra.map((d) => AsnConvert.parse(d, Certificate)));
-    return u8(AsnConvert.serialize(msg));
+    return u8(tlv(0x30, headerDer, bodyDer, ...protection, tlv(0xa1, tlv(0x30, ...extra))));
   }
 }
