@@ -5,8 +5,7 @@
 import "./panic";
 
 // ---- I/O buffer: where hosts place inputs and read outputs ----
-const IO_SIZE: i32 = 16384;
-const IO = memory.data(IO_SIZE, 16);
+import { IO, IO_SIZE } from "./io";
 export function io_ptr(): usize { return IO; }
 export function io_size(): i32 { return IO_SIZE; }
 

@@ -27,6 +27,7 @@ export const TEXTS: Record<string, string> = {
   NO_ENTROPY: "no entropy for transactionID",
   NEW_KEY_FAILED: "cannot set up the new key: error ",
   TOO_MANY_POLLS: "more than the allowed polls",
+  NO_ROOM: "no room in the I/O buffer for this response and the results kept so far",
   BODY_NAMES: "ir,ip,cr,cp,p10cr,popdecc,popdecr,kur,kup,krr,krp,rr,rp,ccr,ccp,ckuann,cann,rann,crlann,pkiconf,nested,genm,genp,error,certConf,pollReq,pollRep",
   BODY: "body ",
   RESPONSE: "response ",

@@ -24,7 +24,7 @@ import {
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, say, sayInt, sayName } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -34,7 +34,8 @@ import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, validate, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
-import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
+import { recAdd } from "./records";
+import { keepResults, kept, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
 import {
   parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
@@ -58,8 +59,6 @@ export const RESULT_CERT: i32 = 1, RESULT_EXTRA_CERT: i32 = 2, RESULT_CA_PUB: i3
 
 const CA_PUB_PENDING: i32 = 103; // caPubs of a response until its protection says whether to keep them
 
-export const RESULTS_SIZE: i32 = 8192;
-export const RESULTS = memory.data(RESULTS_SIZE, 8);
 
 // States: what the transaction waits for.
 const S_IDLE = 0, S_CERT_REP = 1, S_POLL_REP = 2, S_PKICONF = 3, S_RP = 4, S_GENP = 5, S_WAIT = 6, S_DONE = 7, S_FAILED = 8;
@@ -76,7 +75,7 @@ let macProtected = false;              // protection of the last response
 
 export function txReset(): void {
   configReset();
-  recClear(RESULTS, RESULTS_SIZE);
+  resClear();
   wipe(OUT, OUT_SIZE);
   wipe(TID, 16); wipe(SENDER_NONCE, 16); wipe(RECIP_NONCE, 64);
   setRecipNonceLen(0);
@@ -168,8 +167,8 @@ function newKeySpki(): i32 {
     if (itemLen != 32) return E_CMP_CONFIG;
     r = p256Public(key, PUB);
   } else {
-    key = recReserve(RESULTS, RESULTS_SIZE, RESULT_NEW_KEY, 32);
-    if (key == 0) return E_CMP_STORE;
+    key = NEW_KEY;
+    if (!resAdd(RESULT_NEW_KEY, key, 32)) return E_CMP_STORE;
     r = p256Keygen(key, PUB);
   }
   if (r < 0) return r;
@@ -211,7 +210,7 @@ export function txStart(o: i32): i32 {
   if (o < OP_IR || o > OP_GENM) return E_ARG;
   setOp(o);
   detailClear();
-  recSetUsed(RESULTS, 4);
+  resClear();
   // protection: signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
   if (item(ITEM_KEY) != 0) {
     const c = item(ITEM_CERT);
@@ -273,7 +272,7 @@ function certHashAlg(): i32 {
 function keepStrings(): bool {
   for (let i = 0; i < stringCount; i++) {
     const e = STRINGS + (<usize>i << 3);
-    if (recAdd(RESULTS, RESULTS_SIZE, RESULT_STATUS_STRING, load<u32>(e), load<i32>(e, 4)) == 0) return false;
+    if (!resAdd(RESULT_STATUS_STRING, load<u32>(e), load<i32>(e, 4))) return false;
   }
   return true;
 }
@@ -304,7 +303,7 @@ function decodeBody(): i32 {
       derEnter(TAG_SEQUENCE);
       while (derPeek() >= 0) {
         derRead(TAG_SEQUENCE);
-        if (recAdd(RESULTS, RESULTS_SIZE, CA_PUB_PENDING, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+        if (!resAdd(CA_PUB_PENDING, derStart, <i32>(derPtr + derLen - derStart))) return E_CMP_STORE;
       }
       derLeave();
       derLeave();
@@ -348,7 +347,7 @@ function decodeBody(): i32 {
     derEnter(TAG_SEQUENCE);
     while (derPeek() >= 0) {
       derRead(TAG_SEQUENCE);
-      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_GENP_ITAV, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+      if (!resAdd(RESULT_GENP_ITAV, derStart, <i32>(derPtr + derLen - derStart))) return E_CMP_STORE;
     }
     derLeave();
   } else if (t == BODY_PKICONF) {
@@ -412,7 +411,8 @@ export function txInput(p: usize, n: i32): i32 {
   if (state < S_CERT_REP || state > S_GENP) return E_CMP_STATE;
   if (!inMemory(p, n)) return E_ARG;
   detailClear();
-  const committed = recUsed(RESULTS);
+  if (overlapsKept(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  const committed = resCount;
   let r = parseMessage(p, n);
   parsed = r == 0;
   if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return refuse(r); }
@@ -429,7 +429,7 @@ export function txInput(p: usize, n: i32): i32 {
   }
   r = decodeBody();
   if (r < 0) {
-    recSetUsed(RESULTS, committed);
+    resTruncate(committed);
     say(T_MALFORMED);
     sayName(T_BODY_NAMES, rspBodyType);
     say(T_COLON_ERROR);
@@ -439,21 +439,23 @@ export function txInput(p: usize, n: i32): i32 {
   // protection (RFC 9483 3.2, 3.5): unprotected only for errors/negative answers, by option
   r = verifyProtection();
   if (r < 0) {
-    recSetUsed(RESULTS, committed);
+    resTruncate(committed);
     return refuse(r);
   }
   // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
   const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
-  for (let c = recFind(RESULTS, CA_PUB_PENDING, 0); c != 0; c = recFind(RESULTS, CA_PUB_PENDING, 0)) {
-    store<i32>(c - 8, keepCaPubs ? RESULT_CA_PUB : 0);
-  }
+  resRetag(CA_PUB_PENDING, keepCaPubs ? RESULT_CA_PUB : 0);
   for (let i = 0; i < rspExtraCount; i++) {
     const e = RSP_EXTRA + (<usize>i << 3);
-    if (recAdd(RESULTS, RESULTS_SIZE, RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4)) == 0) return fail(E_CMP_STORE);
+    if (!resAdd(RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4))) return fail(E_CMP_STORE);
   }
   for (let i = 0; i < rspSenderNonceLen; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
   setRecipNonceLen(rspSenderNonceLen);
-  return next();
+  const a = next();
+  // another response follows: keep what results point into out of its way
+  if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  caName = kept(caName);
+  return a;
 }
 
 function verifyProtection(): i32 {
@@ -475,7 +477,7 @@ function verifyProtection(): i32 {
   macProtected = false;
   let issuer = caName, issuerLen = caNameLen;
   if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
-  setCertSets(RSP_EXTRA, rspExtraCount, 1, RESULTS, option(OPT_CAPUBS_TRUSTED) ? CA_PUB_PENDING : 0);
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, option(OPT_CAPUBS_TRUSTED) ? CA_PUB_PENDING : 0);
   const pp = protectedPart();
   return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
     rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);
@@ -525,17 +527,17 @@ function next(): i32 {
     return fail(status == STATUS_REJECTION ? E_CMP_REJECTED : E_CMP_STATUS);
   }
   if (certPtr == 0) return failResponse(E_CMP_NO_CERT, T_NO_CERT);
-  const cert = recAdd(RESULTS, RESULTS_SIZE, RESULT_CERT, certPtr, certLen);
-  if (cert == 0) return fail(E_CMP_STORE);
+  const cert = certPtr;
+  if (!resAdd(RESULT_CERT, cert, certLen)) return fail(E_CMP_STORE);
   if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, T_CERT_MALFORMED);
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
   certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
   caName = ciIssuer; caNameLen = ciIssuerLen;
   // the chain of the new certificate, when it validates to TRUSTED (or caPubs accepted above)
-  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULTS, RESULT_CA_PUB);
+  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULT_CA_PUB);
   if (validate(cert, certLen) == 0) {
     for (let d = 0; d < pathLength; d++) {
-      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_CHAIN, pathCert(d), pathCertLen(d)) == 0) return fail(E_CMP_STORE);
+      if (!resAdd(RESULT_CHAIN, pathCert(d), pathCertLen(d))) return fail(E_CMP_STORE);
     }
   }
   if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
@@ -554,11 +556,11 @@ function done(): i32 {
 }
 
 export function txResult(kind: i32, index: i32): usize {
-  return recFind(RESULTS, kind, index);
+  return resFind(kind, index);
 }
 export function txResultLen(kind: i32, index: i32): i32 {
-  recFind(RESULTS, kind, index);
-  return recLen;
+  resFind(kind, index);
+  return resLen;
 }
 export function txOut(): usize { return outPtr; }
 export function txOutLen(): i32 { return outLen; }

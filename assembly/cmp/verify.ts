@@ -18,9 +18,9 @@ import { say, sayInt } from "./detail";
 import {
   T_BAD_SIGNATURE, T_NO_SIGNER, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
 } from "./text";
-import { recFind, recLen } from "./records";
+import { resFind, resLen } from "./results";
 
-const MAX_CERTS: i32 = 16;
+const MAX_CERTS: i32 = 24;
 const POOL = memory.data(MAX_CERTS * 8, 4);
 const ANCHORS = memory.data(MAX_CERTS * 8, 4);
 const SIGNER = memory.data(CERT_VIEW, 8);
@@ -35,13 +35,13 @@ function add(table: usize, n: i32, p: usize, len: i32): i32 {
 
 // Pool: a table of (ptr, len) extra certificates; anchors: TRUSTED, plus records of kind
 // `anchorKind` from the result store when given (caPubs accepted as trust anchors).
-export function setCertSets(extra: usize, extraN: i32, first: i32, results: usize, anchorKind: i32): void {
+export function setCertSets(extra: usize, extraN: i32, first: i32, anchorKind: i32): void {
   poolN = 0; anchorN = 0;
   for (let i = first; i < extraN; i++) poolN = add(POOL, poolN, load<u32>(extra + (<usize>i << 3)), load<i32>(extra + (<usize>i << 3), 4));
   for (let i = 0; item(ITEM_UNTRUSTED, i) != 0; i++) poolN = add(POOL, poolN, item(ITEM_UNTRUSTED, i), itemLen);
   for (let i = 0; item(ITEM_TRUSTED, i) != 0; i++) anchorN = add(ANCHORS, anchorN, item(ITEM_TRUSTED, i), itemLen);
   if (anchorKind > 0) {
-    for (let i = 0; recFind(results, anchorKind, i) != 0; i++) anchorN = add(ANCHORS, anchorN, recFind(results, anchorKind, i), recLen);
+    for (let i = 0; resFind(anchorKind, i) != 0; i++) anchorN = add(ANCHORS, anchorN, resFind(anchorKind, i), resLen);
   }
 }
 
