@@ -30,6 +30,7 @@ import { putHeader, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
 import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
 import { signatureHash } from "../pkix/signature";
+import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, validate, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
@@ -112,12 +113,12 @@ function build(bodyType: i32): i32 {
   const end = derMark();
   let r = 0;
   if (bodyType == BODY_IR || bodyType == BODY_CR || bodyType == BODY_KUR) r = putCertReqMessages(bodyType);
-  else if (bodyType == BODY_P10CR) r = putP10cr();
-  else if (bodyType == BODY_RR) r = putRr();
-  else if (bodyType == BODY_GENM) r = putGenm();
+  else if (!LEAN && bodyType == BODY_P10CR) r = putP10cr();
+  else if (!LEAN && bodyType == BODY_RR) r = putRr();
+  else if (!LEAN && bodyType == BODY_GENM) r = putGenm();
   else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, FAIL_BAD_CERT_TEMPLATE);
   else if (bodyType == BODY_ERROR) r = putErrorMsg(refusal);
-  else r = putPollReq();
+  else if (!LEAN) r = putPollReq();
   if (r == 0) r = putHeader(bodyType <= BODY_KUR);
   if (r < 0) return r;
   const hs = derWriterPtr();
@@ -207,7 +208,7 @@ export function txSetInt(kind: i32, v: i32): i32 {
 
 export function txStart(o: i32): i32 {
   if (busy()) return E_CMP_STATE;
-  if (o < OP_IR || o > OP_GENM) return E_ARG;
+  if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
   setOp(o);
   detailClear();
   resClear();
@@ -235,7 +236,7 @@ export function txStart(o: i32): i32 {
   polls = 0; pendingError = 0;
   if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
     const csr = item(ITEM_CSR);
-    const r = o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
+    const r = !LEAN && o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
     if (r < 0) { say(T_NEW_KEY_FAILED); sayInt(r); return fail(r); }
     state = S_CERT_REP;
     return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
@@ -245,6 +246,7 @@ export function txStart(o: i32): i32 {
 }
 
 export function txPoll(): i32 {
+  if (LEAN) return E_CMP_STATE; // no polling in the lean module
   if (state != S_WAIT) return E_CMP_STATE;
   if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
   state = S_POLL_REP;
@@ -265,7 +267,7 @@ function certRepType(): i32 {
 // SHA-256 for MD5/SHA-1 or when unknown.
 function certHashAlg(): i32 {
   const h = signatureHash(ciSigAlg, ciSigAlgLen);
-  return h >= 2 && h <= 4 ? h : 2;
+  return !LEAN && h >= 2 && h <= 4 ? h : 2;
 }
 
 // Records the results of the accepted response (stored with the transaction's other results).
@@ -279,7 +281,7 @@ function keepStrings(): bool {
 
 // certReqId of our requests: 0, and -1 for p10cr (RFC 9810 5.3.4 / RFC 9483 4.1.4).
 function certReqId(): i32 {
-  return op == OP_P10CR ? -1 : 0;
+  return !LEAN && op == OP_P10CR ? -1 : 0;
 }
 
 // Reads a certReqId INTEGER: -1, or 0..2^31-1; other values as -2.
@@ -327,7 +329,7 @@ function decodeBody(): i32 {
     derLeave();
     derLeave();
     if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
-  } else if (t == BODY_POLL_REP) {
+  } else if (!LEAN && t == BODY_POLL_REP) {
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);
     const id = readCertReqId();
@@ -336,14 +338,14 @@ function decodeBody(): i32 {
     derLeave();
     derLeave();
     if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
-  } else if (t == BODY_RP) {
+  } else if (!LEAN && t == BODY_RP) {
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);
     readStatusInfo();
     derLeave();
     while (derPeek() >= 0) derNext(); // revCerts, crls
     derLeave();
-  } else if (t == BODY_GENP) {
+  } else if (!LEAN && t == BODY_GENP) {
     derEnter(TAG_SEQUENCE);
     while (derPeek() >= 0) {
       derRead(TAG_SEQUENCE);
@@ -371,7 +373,7 @@ function decodeBody(): i32 {
 function expected(t: i32): bool {
   if (t == BODY_ERROR) return true;
   if (state == S_CERT_REP) return t == certRepType();
-  if (state == S_POLL_REP) return t == certRepType() || t == BODY_POLL_REP;
+  if (!LEAN && state == S_POLL_REP) return t == certRepType() || t == BODY_POLL_REP;
   if (state == S_PKICONF) return t == BODY_PKICONF;
   if (state == S_RP) return t == BODY_RP;
   return state == S_GENP && t == BODY_GENP;
@@ -395,10 +397,10 @@ function refusalBit(code: i32): i32 {
 
 // FAILED because of a bad response: tx_out then holds a protected error message the host MAY
 // send (RFC 9483 3.6.4), its recipNonce the response's senderNonce when there is one.
-let refusal = 0;
+let refusal = 0; // PKIFailureInfo bit number of the refusal
 function refuse(code: i32): i32 {
   fail(code);
-  refusal = 1 << refusalBit(code);
+  refusal = refusalBit(code);
   const n = parsed && rspSenderNonceLen > 0 && rspSenderNonceLen <= 64 ? rspSenderNonceLen : 0;
   for (let i = 0; i < n; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
   setRecipNonceLen(n);
@@ -500,12 +502,12 @@ function next(): i32 {
     }
     return done();
   }
-  if (t == BODY_POLL_REP) {
+  if (!LEAN && t == BODY_POLL_REP) {
     waitSeconds = checkAfter;
     state = S_WAIT;
     return ACTION_WAIT;
   }
-  if (t == BODY_RP || t == BODY_GENP) {
+  if (!LEAN && (t == BODY_RP || t == BODY_GENP)) {
     if (t == BODY_RP && status != 0 && status != STATUS_GRANTED_WITH_MODS) {
       say(T_RP_REJECTED);
       sayStatus();
@@ -514,7 +516,7 @@ function next(): i32 {
     return done();
   }
   // ip / cp / kup (RFC 9483 4.1.1)
-  if (status == STATUS_WAITING) {
+  if (!LEAN && status == STATUS_WAITING) {
     if (certPtr != 0) return failResponse(E_CMP_STATUS, T_WAITING_WITH_CERT);
     if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
     state = S_POLL_REP;
