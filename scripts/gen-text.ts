@@ -16,6 +16,7 @@ export const TEXTS: Record<string, string> = {
   SIGNER_MALFORMED: "response signer certificate is malformed",
   SENDER_KID: "response senderKID does not match the signer's subjectKeyIdentifier",
   BAD_SIGNATURE: "response signature does not verify: error ",
+  UNSUPPORTED_SIGNATURE: "response signature algorithm or key not supported: error ",
   SIGNER_KEY_USAGE: "response signer may not sign (keyUsage)",
   SIGNER_UNTRUSTED: "response signer is not trusted: error ",
   SIGNER_NOT_AUTHORIZED: "response signer is neither the issuing CA nor an RA (id-kp-cmcRA)",

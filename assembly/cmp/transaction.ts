@@ -266,8 +266,9 @@ function certRepType(): i32 {
 // Hash of the certificate for certConf (RFC 9810 5.3.18): the hash of its signature algorithm,
 // SHA-256 for MD5/SHA-1 or when unknown.
 function certHashAlg(): i32 {
+  if (LEAN) return 2; // SHA-256 only
   const h = signatureHash(ciSigAlg, ciSigAlgLen);
-  return !LEAN && h >= 2 && h <= 4 ? h : 2;
+  return h >= 2 && h <= 4 ? h : 2;
 }
 
 // Records the results of the accepted response (stored with the transaction's other results).
