@@ -101,7 +101,7 @@ export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, 
 
 // ---- CMP transaction (assembly/cmp): the sans-IO step API (tx.ts, shared with lean.ts) ----
 export {
-  tx_reset, tx_set, tx_set_int, tx_start, tx_input, tx_poll, tx_out, tx_out_len, tx_wait, tx_error, tx_detail,
+  tx_reset, tx_set, tx_set_int, tx_start, tx_input, tx_poll, tx_suspend, tx_resume, tx_out, tx_out_len, tx_wait, tx_error, tx_detail,
   tx_detail_len, tx_status, tx_failinfo, tx_result, tx_result_len,
 } from "./tx";
 // ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
@@ -143,3 +143,35 @@ export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, d
   }
   return verifySignature(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
 }
+
+// ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----
+import { storeClear, storeCommit, storeGet, storeInfo, storePendingNew, storeProvision, storePublic, storeSave, storeSign, storeUse } from "./store/store";
+
+export function store_info(kind: i32): i32 { return storeInfo(kind); }
+export function store_get(kind: i32, tag: i32, index: i32, out: usize, cap: i32): i32 {
+  if (!inMemory(out, cap)) return E_ARG;
+  return storeGet(kind, tag, index, out, cap);
+}
+export function store_provision(list: usize, len: i32): i32 {
+  if (!inMemory(list, len)) return E_ARG;
+  return storeProvision(list, len);
+}
+export function store_save(kind: i32, list: usize, len: i32): i32 {
+  if (!inMemory(list, len)) return E_ARG;
+  return storeSave(kind, list, len);
+}
+export function store_clear(kind: i32): i32 { return storeClear(kind); }
+export function store_pending_new(): i32 { return storePendingNew(); }
+export function store_commit(list: usize, len: i32): i32 {
+  if (!inMemory(list, len)) return E_ARG;
+  return storeCommit(list, len);
+}
+export function store_public(kind: i32, out: usize): i32 {
+  if (!inMemory(out, 65)) return E_ARG;
+  return storePublic(kind, out);
+}
+export function store_sign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: usize): i32 {
+  if (!inMemory(msg, len) || !inMemory(sig, 72)) return E_ARG;
+  return storeSign(kind, hashAlg, msg, len, sig);
+}
+export function store_use(kind: i32): i32 { return storeUse(kind); }

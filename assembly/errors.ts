@@ -25,6 +25,15 @@ export const E_SIG_ENCODING: i32 = -25;      // signature not a valid DER ECDSA-
 export const E_SIG_INVALID: i32 = -26;       // signature does not verify
 export const E_LEGACY: i32 = -27;            // legacy algorithm (SHA-1 signatures) not enabled
 
+// store (assembly/store)
+export const E_STORE_EMPTY: i32 = -120;      // no valid record of this kind (never written, or torn/corrupt)
+export const E_STORE_FLASH: i32 = -121;      // a host flash operation failed
+export const E_STORE_VERIFY: i32 = -122;     // the record read back after writing is not the one written
+export const E_STORE_FULL: i32 = -123;       // record larger than a slot
+export const E_STORE_SECRET: i32 = -124;     // private keys never leave the store (nor enter it here)
+export const E_STORE_ITEM: i32 = -125;       // item absent, or payload not a valid item list
+export const E_STORE_READONLY: i32 = -126;   // the IDevID is already provisioned
+export const E_STORE_MISMATCH: i32 = -127;   // certificate does not carry the key's public key
 // cmp (assembly/cmp): the transaction API and checks on responses
 export const E_CMP_STATE: i32 = -80;         // call out of order (no transaction, or not expecting this)
 export const E_CMP_STORE: i32 = -81;         // configuration or result store full

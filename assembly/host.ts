@@ -8,3 +8,9 @@
 @external("env", "panic") export declare function host_panic(line: u32, col: u32): void;
 // Current time in seconds since 1970 (UTC): messageTime, validity checks of response signers.
 @external("env", "time") export declare function host_time(): i64;
+// Flash slots (docs/STORE.md): read/write len bytes at offset of a slot from/to [ptr, ptr+len);
+// erase sets a whole slot to 0xFF. Writes go only to erased bytes (write once after erase).
+// Each returns 0 on success, non-zero on failure (the store then fails with E_STORE_FLASH).
+@external("env", "flash_read") export declare function host_flash_read(slot: i32, offset: i32, ptr: usize, len: i32): i32;
+@external("env", "flash_write") export declare function host_flash_write(slot: i32, offset: i32, ptr: usize, len: i32): i32;
+@external("env", "flash_erase") export declare function host_flash_erase(slot: i32): i32;

@@ -6,7 +6,7 @@ export function io_ptr(): usize { return IO; }
 export function io_size(): i32 { return IO_SIZE; }
 
 import {
-  error as txError_, txFailInfo, txInput, txOut, txOutLen, txPoll, txReset, txResult, txResultLen, txSet,
+  error as txError_, txFailInfo, txInput, txOut, txOutLen, txPoll, txResume, txSuspend, txReset, txResult, txResultLen, txSet,
   txSetInt, txStart, txStatus, waitSeconds,
 } from "./cmp/transaction";
 import { DETAIL, detailLen } from "./cmp/detail";
@@ -17,6 +17,8 @@ export function tx_set_int(item: i32, value: i32): i32 { return txSetInt(item, v
 export function tx_start(op: i32): i32 { return txStart(op); }
 export function tx_input(ptr: usize, len: i32): i32 { return txInput(ptr, len); }
 export function tx_poll(): i32 { return txPoll(); }
+export function tx_suspend(out: usize, cap: i32): i32 { return txSuspend(out, cap); }
+export function tx_resume(p: usize, n: i32): i32 { return txResume(p, n); }
 export function tx_out(): usize { return txOut(); }
 export function tx_out_len(): i32 { return txOutLen(); }
 export function tx_wait(): i32 { return waitSeconds; }

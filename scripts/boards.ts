@@ -15,8 +15,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** Features wasm-validate enables by default, by its flag names. */
 export const FEATURES = ["mutable-globals", "sign-extension", "saturating-float-to-int", "bulk-memory", "multi-value", "reference-types", "simd"];
-/** The credential store needs A/B records: at least two slots of at least 4 KiB. */
-const MIN_SLOTS = 2, MIN_SLOT_BYTES = 4096;
+/** The credential store (docs/STORE.md): slot 0 IDevID, A/B pairs for the credential, the trust
+ *  anchors and the transaction state: seven slots of at least 4 KiB. */
+const MIN_SLOTS = 7, MIN_SLOT_BYTES = 4096;
 
 export interface Slot { offset: number; size: number }
 export interface Board {

@@ -83,5 +83,6 @@ describe("boards", () => {
     expect(r.fits).toBe(false);
     expect(r.problems.join("\n")).toMatch(/overlap/);
     expect(r.problems.join("\n")).toMatch(/outside the flash region/);
+    expect(r.problems.join("\n")).toMatch(/3 flash slots < 7/);
   });
 });

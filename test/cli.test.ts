@@ -1,7 +1,7 @@
 // The `tinycmp` CLI against `openssl cmp` 3.0 as mock server (../shared/INTEROP.md): the same
 // options as `openssl cmp`, exit status 0 on success, one line naming the failure otherwise.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -136,5 +136,91 @@ describe("tinycmp CLI against openssl cmp", () => {
     const r = spawnSync("node", [bin, "-cmd", "genm", "-server", "127.0.0.1:1", ...pbm(), "-msg_timeout", "5"], { encoding: "utf8", timeout: 30_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^tinycmp: genm failed: .*ECONNREFUSED/);
+  });
+});
+
+describe("tinycmp CLI: signature protection and the other operations", () => {
+  const idevid = () => ["-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("root.crt")];
+
+  for (const rsa of [false, true]) {
+    it(`ir signed with the IDevID, ${rsa ? "RSA" : "EC"}-signed responses checked against -trusted`, async () => {
+      const cert = join(out, `sig-ir-${rsa}.pem`), chain = join(out, `sig-chain-${rsa}.pem`);
+      await withServer([], async (s) => {
+        const r = await cli([...server(s), ...idevid(), ...enroll("ir", cert), "-chainout", chain]);
+        expect(r.status, r.stderr).toBe(0);
+      }, { rsa });
+      sameCert(cert, "rsp.crt");
+      expect(readFileSync(chain, "utf8")).toContain("BEGIN CERTIFICATE");
+    });
+  }
+
+  it("ir signed but the signer is not under -trusted: refused", async () => {
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("other.crt"), ...enroll("ir", join(out, "untrusted.pem"))]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/not trusted/);
+    });
+  });
+
+  it("implicit confirm requested, not granted: certConf sent, still success", async () => {
+    const rsp = [0, 1].map((i) => join(out, `icn${i}.der`));
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), ...pbm(), ...enroll("ir", join(out, "icn.pem")), "-implicit_confirm", "-rspout", rsp.join(",")]);
+      expect(r.status, r.stderr).toBe(0);
+    });
+    expect(JSON.parse((await cli(["inspect", rsp[1], "--json"])).stdout).body).toBe("pkiconf");
+  });
+
+  it("cr signed", async () => {
+    const cert = join(out, "cr.pem");
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), ...idevid(), ...enroll("cr", cert)]);
+      expect(r.status, r.stderr).toBe(0);
+    });
+    sameCert(cert, "rsp.crt");
+  });
+
+  it("kur signed with the current key (-oldcert defaults to -cert)", async () => {
+    const cert = join(out, "kur.pem");
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), "-cert", f("rsp.crt"), "-key", f("rsp.key"), "-trusted", f("root.crt"), "-cmd", "kur",
+        "-newkey", f("rsp.key"), "-certout", cert]);
+      expect(r.status, r.stderr).toBe(0);
+    });
+    sameCert(cert, "rsp.crt");
+  });
+
+  it("p10cr with -csr, and with a request the core builds", async () => {
+    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-out", "cli.csr"],
+      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    for (const extra of [["-csr", f("cli.csr")], ["-newkey", f("rsp.key"), "-subject", "/CN=tinycmp device"]]) {
+      const cert = join(out, `p10cr-${extra[0]}.pem`);
+      await withServer([], async (s) => {
+        const r = await cli([...server(s), ...pbm(), "-cmd", "p10cr", ...extra, "-certout", cert]);
+        expect(r.status, r.stderr).toBe(0);
+      });
+      sameCert(cert, "rsp.crt");
+    }
+  });
+
+  it("rr with a reason, and rr of a certificate the server does not know", async () => {
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), ...pbm(), "-cmd", "rr", "-oldcert", f("rsp.crt"), "-revreason", "1"]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/rr done/);
+    });
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), ...pbm(), "-cmd", "rr", "-oldcert", f("other.crt")]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^tinycmp: rr failed: /);
+    });
+  });
+
+  it("genm with -infotype, signed", async () => {
+    await withServer([], async (s) => {
+      const r = await cli([...server(s), ...idevid(), "-cmd", "genm", "-infotype", "caCerts"]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/genm done: 1 InfoTypeAndValue/);
+    });
   });
 });

@@ -1,6 +1,11 @@
 // HTTP transport against a local server on 127.0.0.1 (ephemeral port, closed after each test).
 import { afterEach, describe, expect, it } from "vitest";
 import http from "node:http";
+import https from "node:https";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { HttpTransport, TransportError, wellKnownPath } from "../host/node/transport";
 
@@ -140,5 +145,66 @@ describe("HttpTransport with a server that closes idle connections", () => {
       t.close();
     }
     expect(requests).toBe(1);
+  });
+});
+
+describe("RFC 9483 URLs", () => {
+  it("a .well-known/cmp URL gets the operation segment, others stay as given", async () => {
+    const { operationUrl } = await import("../host/node/transport");
+    expect(operationUrl("http://ca:80/.well-known/cmp", "ir")).toBe("http://ca/.well-known/cmp/initialization");
+    expect(operationUrl("https://ca/.well-known/cmp/p/tls/", "kur")).toBe("https://ca/.well-known/cmp/p/tls/keyupdate");
+    expect(operationUrl("http://ca/.well-known/cmp", "rootCaKeyUpdate")).toBe("http://ca/.well-known/cmp/getrootupdate");
+    expect(operationUrl("http://ca/pkix/", "ir")).toBe("http://ca/pkix/");
+  });
+});
+
+describe("HTTPS", () => {
+  // A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+  const dir = mkdtempSync(join(tmpdir(), "tinycmp-tls-"));
+  const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "pipe" });
+  ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=tls test ca", "-days", "2",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+  for (const [name, ext] of [["srv", "subjectAltName=IP:127.0.0.1"], ["cli", "extendedKeyUsage=clientAuth"]]) {
+    ossl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`]);
+    writeFileSync(join(dir, `${name}.ext`), ext + "\n");
+    ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.crt`]);
+  }
+  const pem = (n: string) => readFileSync(join(dir, n));
+  const tlsServers: https.Server[] = [];
+  afterEach(async () => { for (const s of tlsServers.splice(0)) { s.closeAllConnections(); await new Promise((r) => s.close(r)); } });
+
+  async function serveTls(requestCert: boolean): Promise<string> {
+    const s = https.createServer({ key: pem("srv.key"), cert: pem("srv.crt"), ca: pem("ca.crt"), requestCert, rejectUnauthorized: requestCert }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => cmp(res, Buffer.concat(chunks)));
+    });
+    tlsServers.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    return `https://127.0.0.1:${(s.address() as AddressInfo).port}/pkix/`;
+  }
+
+  it("validates the server against -tls_trusted, and refuses it without", async () => {
+    const url = await serveTls(false);
+    const good = new HttpTransport({ url, msgTimeoutMs: 5000, tlsTrusted: pem("ca.crt") });
+    const bad = new HttpTransport({ url, msgTimeoutMs: 5000 });
+    try {
+      expect(Buffer.from(await good.transfer(Buffer.from("tls"))).toString()).toBe("tls");
+      await expect(bad.transfer(Buffer.from("tls"))).rejects.toThrow(/certificate/i);
+    } finally {
+      good.close(); bad.close();
+    }
+  });
+
+  it("authenticates with a client certificate where the server asks for one", async () => {
+    const url = await serveTls(true);
+    const withCert = new HttpTransport({ url, msgTimeoutMs: 5000, tlsTrusted: pem("ca.crt"), tlsCert: pem("cli.crt"), tlsKey: pem("cli.key") });
+    const without = new HttpTransport({ url, msgTimeoutMs: 5000, tlsTrusted: pem("ca.crt") });
+    try {
+      expect(Buffer.from(await withCert.transfer(Buffer.from("mtls"))).toString()).toBe("mtls");
+      await expect(without.transfer(Buffer.from("mtls"))).rejects.toThrow(TransportError);
+    } finally {
+      withCert.close(); without.close();
+    }
   });
 });

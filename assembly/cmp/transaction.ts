@@ -46,7 +46,7 @@ import {
   BODY_CERT_CONF, BODY_CP, BODY_CR, BODY_ERROR, BODY_GENM, BODY_GENP, BODY_IP, BODY_IR, BODY_KUP, BODY_KUR,
   BODY_P10CR, BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR,
   OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
-  reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op,
+  reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op, recipNonceLen,
 } from "./state";
 import {
   clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
@@ -207,6 +207,32 @@ export function txSetInt(kind: i32, v: i32): i32 {
 }
 
 export function txStart(o: i32): i32 {
+  const r = prepare(o);
+  if (r != 0) return r;
+  if (host_random(TID, 16) != 0) { say(T_NO_ENTROPY); return fail(E_RANDOM); }
+  setRecipNonceLen(0);
+  polls = 0;
+  if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
+    const k = requestedKey(o);
+    if (k < 0) return k;
+    state = S_CERT_REP;
+    return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
+  }
+  state = o == OP_RR ? S_RP : S_GENP;
+  return send(o == OP_RR ? BODY_RR : BODY_GENM);
+}
+
+// The requested public key (REQ_SPKI): from the CSR of a p10cr, else of NEWKEY (generated if absent).
+function requestedKey(o: i32): i32 {
+  const csr = item(ITEM_CSR);
+  const r = !LEAN && o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
+  if (r < 0) { say(T_NEW_KEY_FAILED); sayInt(r); return fail(r); }
+  return 0;
+}
+
+// What tx_start and tx_resume share: the operation, our protection and the issuing CA's name,
+// from the configuration. 0, or the action FAILED / an error code.
+function prepare(o: i32): i32 {
   if (busy()) return E_CMP_STATE;
   if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
   setOp(o);
@@ -231,18 +257,49 @@ export function txStart(o: i32): i32 {
     if (certInfo(old, itemLen) != 0) { say(T_OLDCERT_MALFORMED); return fail(E_CMP_CONFIG); }
     caName = ciIssuer; caNameLen = ciIssuerLen;
   }
-  if (host_random(TID, 16) != 0) { say(T_NO_ENTROPY); return fail(E_RANDOM); }
-  setRecipNonceLen(0);
-  polls = 0; pendingError = 0;
-  if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
-    const csr = item(ITEM_CSR);
-    const r = !LEAN && o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
-    if (r < 0) { say(T_NEW_KEY_FAILED); sayInt(r); return fail(r); }
-    state = S_CERT_REP;
-    return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
-  }
-  state = o == OP_RR ? S_RP : S_GENP;
-  return send(o == OP_RR ? BODY_RR : BODY_GENM);
+  pendingError = 0;
+  return 0;
+}
+
+// A transaction waiting to poll can be suspended (its state saved by the host, e.g. in the
+// credential store) and resumed after a reboot with the same transactionID (RFC 9483 4.4).
+// The state holds no secret: "TX", version 1, op, polls, recipNonce length, 2 zero octets,
+// checkAfter (i32 LE), transactionID (16), recipNonce.
+const SUSPENDED: i32 = 28;
+
+export function txSuspend(out: usize, cap: i32): i32 {
+  if (LEAN) return E_CMP_STATE; // no polling in the lean module
+  if (state != S_WAIT) return E_CMP_STATE;
+  const n = SUSPENDED + recipNonceLen;
+  if (!inMemory(out, cap) || cap < n) return E_ARG;
+  store<u8>(out, 0x54); store<u8>(out, 0x58, 1); store<u8>(out, 1, 2); store<u8>(out, <u8>op, 3);
+  store<u8>(out, <u8>polls, 4); store<u8>(out, <u8>recipNonceLen, 5); store<u16>(out, 0, 6);
+  store<i32>(out, waitSeconds, 8);
+  for (let i = 0; i < 16; i++) store<u8>(out + 12 + i, load<u8>(TID + i));
+  for (let i = 0; i < recipNonceLen; i++) store<u8>(out + SUSPENDED + i, load<u8>(RECIP_NONCE + i));
+  return n;
+}
+
+// Resumes a suspended enrollment: the host has configured the same items again, the new key
+// (NEWKEY) or CSR included; returns WAIT (then tx_wait, tx_poll) or an error.
+export function txResume(p: usize, n: i32): i32 {
+  if (LEAN) return E_CMP_STATE;
+  if (!inMemory(p, n) || n < SUSPENDED || load<u8>(p) != 0x54 || load<u8>(p, 1) != 0x58 || load<u8>(p, 2) != 1) return E_ARG;
+  const o = <i32>load<u8>(p, 3), rn = <i32>load<u8>(p, 5);
+  if (o == OP_RR || o == OP_GENM || rn > 64 || n != SUSPENDED + rn) return E_ARG;
+  // the key must be the one requested before: a generated one would not match
+  if (item(ITEM_NEWKEY) == 0 && (o != OP_P10CR || item(ITEM_CSR) == 0)) return E_CMP_CONFIG;
+  const r = prepare(o);
+  if (r != 0) return r;
+  const k = requestedKey(o);
+  if (k < 0) return k;
+  for (let i = 0; i < 16; i++) store<u8>(TID + i, load<u8>(p + 12 + i));
+  for (let i = 0; i < rn; i++) store<u8>(RECIP_NONCE + i, load<u8>(p + SUSPENDED + i));
+  setRecipNonceLen(rn);
+  polls = <i32>load<u8>(p, 4);
+  waitSeconds = load<i32>(p, 8);
+  state = S_WAIT;
+  return ACTION_WAIT;
 }
 
 export function txPoll(): i32 {
@@ -480,7 +537,8 @@ function verifyProtection(): i32 {
   macProtected = false;
   let issuer = caName, issuerLen = caNameLen;
   if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
-  setCertSets(RSP_EXTRA, rspExtraCount, 1, option(OPT_CAPUBS_TRUSTED) ? CA_PUB_PENDING : 0);
+  // the signer validates to TRUSTED only: caPubs of this response never vouch for the response itself
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, 0);
   const pp = protectedPart();
   return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
     rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);

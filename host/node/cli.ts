@@ -3,9 +3,10 @@
 import { writeFileSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { CmpError, Device, type Outcome, type Request, type Transport } from "./device";
-import { HttpTransport, TransportError } from "./transport";
+import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
+import { certSubject, children, tlv } from "./der";
 
 /** Options taking a value, as `openssl cmp` names them. */
 const VALUED = new Set([
@@ -19,6 +20,7 @@ const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "he
 const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PATH] [options]
        tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
        tinycmp testpki [--port P] [--dir DIR]
+       tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]
 options (as in openssl cmp): -path -recipient -ref -secret pass:|env:|file: -cert -key -trusted
   -untrusted -extracerts -newkey -newkeyout -subject -sans -csr -certout -chainout -extracertsout
   -cacertsout -oldcert -revreason -implicit_confirm -infotype -msg_timeout -total_timeout
@@ -138,6 +140,8 @@ export function buildRequest(cmd: Op, a: Args): Request {
     const old = str(a.oldcert) ?? cert;
     if (!old) throw new UsageError(`${cmd} needs -oldcert (or -cert)`);
     req.oldCert = readCerts(old)[0];
+    // kur: the template names the subject of the certificate being updated unless -subject says otherwise
+    if (cmd === "kur" && !req.subject) req.subject = certSubject(req.oldCert);
   }
   if (cmd === "rr" && a.revreason !== undefined) {
     const r = Number(a.revreason);
@@ -184,24 +188,26 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
   return `${cmd} done: ${out.cert ? describe(out.cert) : "no certificate"}`;
 }
 
-/** caCerts in a genp (RFC 9483 4.3.1): certificates found inside its InfoTypeAndValues. */
+/** caCerts in a genp (RFC 9483 4.3.1): InfoTypeAndValue { id-it-caCerts, SEQUENCE OF CMPCertificate }. */
 function caCertsOf(out: Outcome): Uint8Array[] {
+  const caCerts = oidContents(INFOTYPES.caCerts);
   const certs: Uint8Array[] = [];
   for (const itav of out.genp) {
-    // the value is SEQUENCE OF CMPCertificate: collect each complete certificate inside
-    for (let i = 0; i + 4 < itav.length; i++) {
-      if (itav[i] !== 0x30 || itav[i + 1] !== 0x82) continue;
-      const len = 4 + ((itav[i + 2] << 8) | itav[i + 3]);
-      if (i + len > itav.length) continue;
-      try {
-        const der = itav.subarray(i, i + len);
-        new X509Certificate(der);
-        certs.push(der.slice());
-        i += len - 1;
-      } catch { /* not a certificate: keep looking */ }
-    }
+    const [type, value] = children(itav, tlv(itav, 0));
+    if (!value || !Buffer.from(itav.subarray(type.value, type.end)).equals(caCerts)) continue;
+    for (const c of children(itav, value)) certs.push(itav.slice(c.start, c.end));
   }
   return certs;
+}
+
+/** The RFC 9483 6.1 operation of a command, for `.well-known/cmp` URLs; genm by its infoType. */
+function operationOf(cmd: Op, a: Args): Operation {
+  if (cmd !== "genm") return cmd;
+  const kinds: Record<string, Operation> = {
+    caCerts: "caCerts", rootCaCert: "rootCaKeyUpdate", certReqTemplate: "certReqTemplate", crlStatusList: "crls",
+  };
+  const first = list(a.infotype)[0];
+  return kinds[first] ?? "caCerts";
 }
 
 /** Runs one `-cmd`; returns the process exit status. */
@@ -214,7 +220,7 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   if (a.server) {
     const tls = a.tls_used === true;
     inner = new HttpTransport({
-      url: serverUrl(str(a.server)!, str(a.path), tls),
+      url: operationUrl(serverUrl(str(a.server)!, str(a.path), tls), operationOf(cmd, a)),
       msgTimeoutMs: a.msg_timeout ? Number(a.msg_timeout) * 1000 : undefined,
       totalTimeoutMs: a.total_timeout ? Number(a.total_timeout) * 1000 : undefined,
       tlsTrusted: a.tls_trusted ? readFileSync(str(a.tls_trusted)!) : undefined,
@@ -241,6 +247,10 @@ export async function main(argv: string[]): Promise<number> {
       const { testpkiMain } = await import("./testpki/main");
       await testpkiMain(argv.slice(1));
       return 0;
+    }
+    if (argv[0] === "agent") {
+      const { agentMain } = await import("./agent-main");
+      return await agentMain(argv.slice(1));
     }
     if (argv[0] === "inspect") {
       const { inspectMain } = await import("./inspect");

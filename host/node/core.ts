@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { Flash } from "./flash.js";
 
 export const DEFAULT_WASM = fileURLToPath(new URL("../../build/tinycmp.wasm", import.meta.url));
 
@@ -12,6 +13,8 @@ export interface CoreOptions {
   random?: (out: Uint8Array) => boolean;
   /** Clock in seconds since 1970 (fake clocks in tests); default the system clock. */
   now?: () => number;
+  /** Flash slots of the credential store (docs/STORE.md); default a fresh in-memory Flash. */
+  flash?: Flash;
 }
 
 /** Thrown when the core calls `panic` (a broken invariant inside the module, never bad input). */
@@ -32,17 +35,30 @@ export class Core {
   readonly memory: WebAssembly.Memory;
   readonly io: number;
   readonly ioSize: number;
+  readonly flash: Flash;
   private top = 0;
 
   constructor(opts: CoreOptions = {}) {
     const random = opts.random ?? ((out: Uint8Array) => (randomFillSync(out), true));
     const now = opts.now ?? (() => Date.now() / 1000);
+    const flash = (this.flash = opts.flash ?? new Flash());
+    const bytes = (ptr: number, len: number): Uint8Array | undefined =>
+      len < 0 || ptr < 0 || ptr + len > this.memory.buffer.byteLength ? undefined : new Uint8Array(this.memory.buffer, ptr, len);
     const env = {
       random: (ptr: number, len: number): number => {
         if (len < 0 || ptr + len > this.memory.buffer.byteLength) return -1;
         return random(new Uint8Array(this.memory.buffer, ptr, len)) ? 0 : -1;
       },
       time: (): bigint => BigInt(Math.floor(now())),
+      flash_read: (slot: number, offset: number, ptr: number, len: number): number => {
+        const b = bytes(ptr, len);
+        return b && flash.read(slot, offset, b) ? 0 : -1;
+      },
+      flash_write: (slot: number, offset: number, ptr: number, len: number): number => {
+        const b = bytes(ptr, len);
+        return b && flash.write(slot, offset, b) ? 0 : -1;
+      },
+      flash_erase: (slot: number): number => (flash.erase(slot) ? 0 : -1),
       panic: (line: number, col: number): never => {
         throw new CorePanic(`tinycmp core panic at ${line}:${col}`);
       },

@@ -54,6 +54,8 @@ export interface Request {
   maxPolls?: number;
   /** Longest single wait on a pollRep checkAfter, in seconds (default 60). */
   maxWaitSeconds?: number;
+  /** Called at each WAIT with the transaction's state (no secrets), to keep across a reboot. */
+  onWait?: (state: Uint8Array) => void | Promise<void>;
 }
 
 export interface Outcome {
@@ -148,12 +150,24 @@ export class Device {
   }
 
   /** Runs one transaction of `op` to DONE (its results) or FAILED (throws CmpError). */
-  async run(op: OpName, req: Request): Promise<Outcome> {
-    const x = this.core.exports;
+  run(op: OpName, req: Request): Promise<Outcome> {
     this.configure(req);
+    return this.drive(this.core.exports.tx_start(Op[op]), req);
+  }
+
+  /** Continues an enrollment suspended while polling (the `state` given to `onWait`), e.g. after a
+   *  reboot, with the same transactionID (RFC 9483 4.4). `req` must name the same key as `newKey`. */
+  resume(state: Uint8Array, req: Request): Promise<Outcome> {
+    this.configure(req);
+    this.core.reset();
+    return this.drive(this.core.exports.tx_resume(this.core.put(state), state.length), req);
+  }
+
+  private async drive(first: number, req: Request): Promise<Outcome> {
+    const x = this.core.exports;
     const messages = { request: [] as Uint8Array[], response: [] as Uint8Array[] };
     const maxWait = req.maxWaitSeconds ?? 60;
-    let action = x.tx_start(Op[op]);
+    let action = first;
     for (;;) {
       if (action === Action.SEND) {
         const request = this.core.read(x.tx_out(), x.tx_out_len());
@@ -166,6 +180,13 @@ export class Device {
         }
         action = x.tx_input(this.core.put(response), response.length);
       } else if (action === Action.WAIT) {
+        if (req.onWait) {
+          this.core.reset();
+          const at = this.core.reserve(128);
+          const n = x.tx_suspend(at, 128);
+          if (n < 0) throw new CmpError(n, "tx_suspend failed", -1, 0);
+          await req.onWait(this.core.read(at, n));
+        }
         const s = Math.min(Math.max(x.tx_wait(), 0), maxWait);
         await new Promise((r) => setTimeout(r, s * 1000));
         action = x.tx_poll();

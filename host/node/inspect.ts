@@ -5,31 +5,7 @@
 import { readFileSync } from "node:fs";
 import { Core } from "./core";
 import { pemOrDer, readCerts, secretArg } from "./files";
-
-interface Tlv { tag: number; start: number; value: number; end: number }
-
-/** One TLV at `at` inside [.., limit); throws on malformed input (inspect is a host tool). */
-function tlv(b: Uint8Array, at: number, limit = b.length): Tlv {
-  if (at + 2 > limit) throw new Error("truncated DER");
-  const tag = b[at];
-  let len = b[at + 1];
-  let value = at + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 3 || value + n > limit) throw new Error("unsupported DER length");
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[value + i];
-    value += n;
-  }
-  if (value + len > limit) throw new Error("DER element runs past its end");
-  return { tag, start: at, value, end: value + len };
-}
-
-function children(b: Uint8Array, t: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  for (let p = t.value; p < t.end; p = out[out.length - 1].end) out.push(tlv(b, p, t.end));
-  return out;
-}
+import { children, tlv, type Tlv } from "./der";
 
 function oid(b: Uint8Array, t: Tlv): string {
   const arcs: number[] = [];

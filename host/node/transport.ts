@@ -25,6 +25,16 @@ export function wellKnownPath(operation: Operation, profileLabel?: string): stri
   return `/.well-known/cmp${label}/${OPERATION_PATHS[operation]}`;
 }
 
+/** A URL whose path ends in `/.well-known/cmp` or `/.well-known/cmp/p/<label>` gets the
+ *  operation's path segment appended (RFC 9483 6.1); any other URL is used as given. */
+export function operationUrl(url: string, operation: Operation): string {
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/+$/, "");
+  if (!/\/\.well-known\/cmp(\/p\/[^/]+)?$/.test(path)) return url;
+  u.pathname = `${path}/${OPERATION_PATHS[operation]}`;
+  return u.toString();
+}
+
 export interface HttpTransportOptions {
   /** `http://host:port/path` or `https://...`; the path is used as given. */
   url: string;

@@ -1,0 +1,378 @@
+// The device agent (issue 5): keeps an operational credential in the store and renews it. One
+// decision per step(): resume an open enrolment (pending key in the store), bootstrap with ir
+// (signed with the IDevID, or MAC with ref/secret) when there is no credential, kur when the
+// remaining validity falls below renewShare of the whole. Transactions retry with exponential
+// backoff and full jitter on transport errors, systemUnavail and systemFailure, start again on
+// transactionIdInUse, and never retry other rejections. Logs: one JSON object per event.
+import { X509Certificate } from "node:crypto";
+import { Core } from "./core.js";
+import type { Flash } from "./flash.js";
+import { KIND, Store, TAG } from "./store.js";
+import { HttpTransport, TransportError } from "./transport.js";
+import * as x509 from "./testpki/x509.js";
+
+export interface AgentConfig {
+  /** CMP server URL (RFC 9811 HTTP transfer). */
+  url: string;
+  /** Subject of the operational certificate for ir, e.g. "CN=device-42" (kur keeps the old one). */
+  subject: string;
+  /** Renew when the remaining validity is below this share of the whole (default 1/3). */
+  renewShare?: number;
+  /** Trust anchors (DER) used until the store holds some. */
+  trusted?: Uint8Array[];
+  /** MAC bootstrap (no IDevID): reference (senderKID) and shared secret. */
+  ref?: string;
+  secret?: string;
+  implicitConfirm?: boolean;
+  /** Attempts per operation (default 5), backoff base and cap in seconds (2, 300). */
+  attempts?: number;
+  backoffBase?: number;
+  backoffMax?: number;
+  /** Longest wait between two checks when nothing is due, seconds (default 3600). */
+  checkInterval?: number;
+}
+
+export interface Clock {
+  now(): number; // ms since 1970
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+export interface Transport {
+  transfer(request: Uint8Array): Promise<Uint8Array>;
+  close?(): void;
+}
+
+export interface LogEvent {
+  time: string;
+  level: "debug" | "info" | "warn" | "error";
+  event: string;
+  [k: string]: unknown;
+}
+
+export class CmpFailure extends Error {
+  constructor(readonly code: number, readonly detail: string, readonly status: number, readonly failInfo: number) {
+    super(`CMP failed (${code}): ${detail}`);
+  }
+}
+
+// RFC 9810 5.2.3 PKIFailureInfo bits (tx_failinfo: bit n = 1 << n).
+const FAIL_TRANSACTION_ID_IN_USE = 1 << 21, FAIL_SYSTEM_UNAVAIL = 1 << 24, FAIL_SYSTEM_FAILURE = 1 << 25;
+const SEND = 1, WAIT = 2, DONE = 3;
+const OP = { ir: 1, kur: 3, rr: 5, genm: 6 } as const;
+const ITEM = { REF: 1, SECRET: 2, CERT: 4, EXTRA: 5, TRUSTED: 6, SUBJECT: 9, OLDCERT: 11, INFOTYPE: 15 } as const;
+const INT_OPTIONS = 32, OPT_IMPLICIT_CONFIRM = 1;
+const RESULT = { CERT: 1, CAPUBS: 3, GENP: 6, CHAIN: 7 } as const;
+/** Host items of the transaction state (docs/STORE.md: tags 16..255). */
+export const STATE_OP = 16;
+/** The suspended CMP transaction while polling (tx_suspend), so a restart polls on (RFC 9483 4.4). */
+export const STATE_TX = 17;
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const der = (c: Uint8Array) => new X509Certificate(c);
+
+// RFC 9483 4.3: infoType OIDs (contents octets) of genm.
+const OID_IT = (n: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n);
+const IT_CA_CERTS = OID_IT(17), IT_ROOT_CA_KEY_UPDATE = OID_IT(18), IT_ROOT_CA_CERT = OID_IT(20);
+
+// One DER element at off: tag, value [start, end).
+function tlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
+  if (off + 2 > b.length) throw new Error("DER truncated");
+  let len = b[off + 1], start = off + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n < 1 || n > 3 || start + n > b.length) throw new Error("DER length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[start + i];
+    start += n;
+  }
+  if (start + len > b.length) throw new Error("DER truncated");
+  return { tag: b[off], start, end: start + len };
+}
+
+function children(b: Uint8Array, start: number, end: number): { tag: number; start: number; end: number; whole: Uint8Array }[] {
+  const out = [];
+  for (let off = start; off < end;) {
+    const e = tlv(b.subarray(0, end), off);
+    out.push({ ...e, whole: b.subarray(off, e.end) });
+    off = e.end;
+  }
+  return out;
+}
+
+/** An InfoTypeAndValue element: its infoType OID contents and infoValue element (if any). */
+export function parseItav(itav: Uint8Array): { type: Uint8Array; value?: Uint8Array } {
+  const seq = tlv(itav, 0);
+  const [oid, value] = children(itav, seq.start, seq.end);
+  return { type: itav.subarray(oid.start, oid.end), value: value?.whole };
+}
+
+const same = (a?: Uint8Array, b?: Uint8Array) => !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
+const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: "der" });
+
+/**
+ * RFC 9810 4.4 / RFC 9483 4.3.2: a new root is accepted only through newWithOld, its public key
+ * certified by a current trust anchor; newWithNew must be self-signed with that same key.
+ * Returns why not, or undefined when acceptable.
+ */
+export function rootUpdateRefusal(anchors: Uint8Array[], newWithNew: Uint8Array, newWithOld?: Uint8Array): string | undefined {
+  if (!newWithOld) return "no newWithOld";
+  const nwn = new X509Certificate(newWithNew), nwo = new X509Certificate(newWithOld);
+  if (!nwn.verify(nwn.publicKey)) return "newWithNew is not self-signed";
+  if (!spki(nwo).equals(spki(nwn))) return "newWithOld certifies another key than newWithNew";
+  const by = anchors.map((a) => new X509Certificate(a)).find((a) => nwo.checkIssued(a) && nwo.verify(a.publicKey));
+  return by ? undefined : "newWithOld is not signed by a current trust anchor";
+}
+
+export type StepResult = "resumed" | "enrolled" | "renewed" | "idle";
+
+export class Agent {
+  readonly core: Core;
+  readonly store: Store;
+  private readonly clock: Clock;
+  private readonly transport: Transport;
+  private readonly log: (e: LogEvent) => void;
+
+  constructor(readonly config: AgentConfig, opts: { flash: Flash; clock?: Clock; transport?: Transport; log?: (e: LogEvent) => void }) {
+    this.clock = opts.clock ?? systemClock;
+    this.core = new Core({ flash: opts.flash, now: () => this.clock.now() / 1000 });
+    this.store = new Store(this.core);
+    this.transport = opts.transport ?? new HttpTransport({ url: config.url });
+    const sink = opts.log ?? ((e: LogEvent) => console.log(JSON.stringify(e)));
+    this.log = sink;
+  }
+
+  private emit(level: LogEvent["level"], event: string, fields: Record<string, unknown> = {}): void {
+    this.log({ time: new Date(this.clock.now()).toISOString(), level, event, ...fields });
+  }
+
+  close(): void {
+    this.transport.close?.();
+  }
+
+  /** The current operational certificate, if any. */
+  get certificate(): Uint8Array | undefined {
+    return this.store.get(KIND.CRED, TAG.CERT);
+  }
+
+  /** When the current certificate is due for renewal (ms since 1970), or undefined without one. */
+  renewalTime(): number | undefined {
+    const c = this.certificate;
+    if (!c) return undefined;
+    const x = der(c);
+    const from = Date.parse(x.validFrom), to = Date.parse(x.validTo);
+    return to - (to - from) * (this.config.renewShare ?? 1 / 3);
+  }
+
+  /** One decision: resume, bootstrap, renew, or nothing to do. */
+  async step(): Promise<StepResult> {
+    const pending = this.store.publicKey(KIND.STATE);
+    if (pending) {
+      const cred = this.store.publicKey(KIND.CRED);
+      if (cred && Buffer.from(cred).equals(Buffer.from(pending))) {
+        this.store.clear(KIND.STATE); // committed; only the state clear was cut off
+        this.emit("info", "state.cleared");
+      } else {
+        const op = dec.decode(this.store.get(KIND.STATE, STATE_OP) ?? enc.encode(cred ? "kur" : "ir")) as "ir" | "kur";
+        this.emit("info", "enrolment.resume", { op });
+        await this.enrol(op, true);
+        return "resumed";
+      }
+    }
+    if (!this.certificate) {
+      await this.enrol("ir", false);
+      return "enrolled";
+    }
+    if (this.clock.now() >= this.renewalTime()!) {
+      await this.enrol("kur", false);
+      return "renewed";
+    }
+    return "idle";
+  }
+
+  /** Milliseconds until the next step is due. */
+  nextStepIn(): number {
+    const max = (this.config.checkInterval ?? 3600) * 1000;
+    const due = this.renewalTime();
+    return due === undefined ? 0 : Math.max(0, Math.min(max, due - this.clock.now()));
+  }
+
+  /** Runs until stopped: step, then sleep until the next renewal point (or checkInterval). */
+  async run(stop?: AbortSignal): Promise<number> {
+    while (!stop?.aborted) {
+      try {
+        await this.step();
+        await this.updateRootCa().catch((e) => this.emit("warn", "rootca.check.failed", { error: String(e) }));
+      } catch (e) {
+        this.emit("error", "step.failed", { error: String(e) });
+        return e instanceof CmpFailure ? 2 : 1; // a supervisor restarts or alerts
+      }
+      await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise((r) => stop?.addEventListener("abort", r, { once: true }))]);
+    }
+    this.emit("info", "agent.stopped");
+    return 0;
+  }
+
+  private trusted(): Uint8Array[] {
+    const t = this.store.all(KIND.TRUST, TAG.ANCHOR);
+    return t.length ? t : this.config.trusted ?? [];
+  }
+
+  // ir or kur with the pending key (a new one unless resuming), then one commit.
+  private async enrol(op: "ir" | "kur", resume: boolean): Promise<void> {
+    if (!resume) {
+      this.store.pendingNew();
+      this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)]]);
+    }
+    // a restart while polling continues that transaction; a retry after a failure starts anew
+    let suspended = resume ? this.store.get(KIND.STATE, STATE_TX) : undefined;
+    const out = await this.withRetry(op, () => {
+      const s = suspended;
+      suspended = undefined;
+      return this.transaction(op, [], [], s);
+    });
+    this.store.commit(out.cert, out.chain);
+    if (out.caPubs.length && this.store.all(KIND.TRUST, TAG.ANCHOR).length === 0) {
+      this.store.save(KIND.TRUST, out.caPubs.map((c) => [TAG.ANCHOR, c]));
+    }
+    const x = der(out.cert);
+    this.emit("info", `${op}.done`, { subject: x.subject, serial: x.serialNumber, notAfter: x.validTo });
+  }
+
+  private async withRetry<T>(what: string, f: () => Promise<T>): Promise<T> {
+    const attempts = this.config.attempts ?? 5;
+    for (let i = 1; ; i++) {
+      try {
+        return await f();
+      } catch (e) {
+        const transient = e instanceof TransportError
+          || (e instanceof CmpFailure && (e.failInfo & (FAIL_SYSTEM_UNAVAIL | FAIL_SYSTEM_FAILURE | FAIL_TRANSACTION_ID_IN_USE)) !== 0);
+        if (!transient || i >= attempts) {
+          this.emit("error", `${what}.failed`, { attempt: i, error: String(e), retry: false });
+          throw e;
+        }
+        // transactionIdInUse: a new transaction (new transactionID) at once; else backoff, full jitter.
+        const inUse = e instanceof CmpFailure && (e.failInfo & FAIL_TRANSACTION_ID_IN_USE) !== 0;
+        const cap = Math.min(this.config.backoffMax ?? 300, (this.config.backoffBase ?? 2) * 2 ** (i - 1)) * 1000;
+        const wait = inUse ? 0 : Math.random() * cap;
+        this.emit("warn", `${what}.retry`, { attempt: i, error: String(e), waitMs: Math.round(wait) });
+        await this.clock.sleep(wait);
+      }
+    }
+  }
+
+  // One CMP transaction over the transport; keys come from the store (store_use).
+  private async transaction(op: keyof typeof OP, extra: [number, Uint8Array][] = [], ints: [number, number][] = [], suspended?: Uint8Array) {
+    const c = this.core, x = c.exports;
+    const set = (item: number, v: Uint8Array) => {
+      c.reset();
+      const r = x.tx_set(item, c.put(v), v.length);
+      if (r < 0) throw new CmpFailure(r, `configuration item ${item} refused`, -1, 0);
+    };
+    const use = (kind: number) => {
+      const r = x.store_use(kind);
+      if (r < 0) throw new CmpFailure(r, `store_use(${kind}) failed`, -1, 0);
+    };
+    x.tx_reset();
+    try {
+      const idevid = this.store.get(KIND.IDEVID, TAG.CERT);
+      if (op === "ir" && !idevid) {
+        if (!this.config.ref || !this.config.secret) throw new CmpFailure(-82, "no IDevID and no MAC ref/secret for ir", -1, 0);
+        set(ITEM.REF, enc.encode(this.config.ref));
+        set(ITEM.SECRET, enc.encode(this.config.secret));
+      } else {
+        const kind = op === "ir" ? KIND.IDEVID : KIND.CRED;
+        use(kind);
+        set(ITEM.CERT, this.store.get(kind, TAG.CERT)!);
+        for (const e of this.store.all(kind, TAG.CHAIN)) set(ITEM.EXTRA, e);
+        if (op !== "ir" && op !== "genm") set(ITEM.OLDCERT, this.store.get(KIND.CRED, TAG.CERT)!);
+      }
+      if (op === "ir" || op === "kur") use(KIND.STATE);
+      if (op === "ir") set(ITEM.SUBJECT, new Uint8Array(new x509.Name(this.config.subject).toArrayBuffer()));
+      for (const t of this.trusted()) set(ITEM.TRUSTED, t);
+      for (const [item, v] of extra) set(item, v);
+      x.tx_set_int(INT_OPTIONS, this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM);
+      for (const [item, v] of ints) x.tx_set_int(item, v);
+      let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
+      if (suspended) this.emit("info", `${op}.poll.resume`);
+      for (;;) {
+        if (action === SEND) {
+          const response = await this.transport.transfer(c.read(x.tx_out(), x.tx_out_len()));
+          c.reset();
+          action = x.tx_input(c.put(response), response.length);
+        } else if (action === WAIT) {
+          if (op === "ir" || op === "kur") { // keep the transaction across a restart (docs/STORE.md)
+            c.reset();
+            const at = c.reserve(128), n = x.tx_suspend(at, 128);
+            if (n > 0) this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)], [STATE_TX, c.read(at, n)]]);
+          }
+          this.emit("info", `${op}.wait`, { seconds: x.tx_wait() });
+          await this.clock.sleep(x.tx_wait() * 1000);
+          action = x.tx_poll();
+        } else if (action === DONE) {
+          const results = (kind: number) => {
+            const out: Uint8Array[] = [];
+            for (let i = 0, n; (n = x.tx_result_len(kind, i)) >= 0; i++) out.push(c.read(x.tx_result(kind, i), n));
+            return out;
+          };
+          return { cert: results(RESULT.CERT)[0], chain: results(RESULT.CHAIN).slice(1), caPubs: results(RESULT.CAPUBS), genp: results(RESULT.GENP) };
+        } else {
+          const detail = dec.decode(c.read(x.tx_detail(), x.tx_detail_len()));
+          throw new CmpFailure(action < 0 ? action : x.tx_error(), detail, x.tx_status(), x.tx_failinfo());
+        }
+      }
+    } finally {
+      x.tx_reset(); // wipes the keys given with store_use
+    }
+  }
+
+  /** genm rootCaCert (RFC 9483 4.3.2): a new root replaces the anchors only through a valid newWithOld. */
+  async updateRootCa(): Promise<boolean> {
+    const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, IT_ROOT_CA_CERT]]));
+    const itav = out.genp.map(parseItav).find((i) => same(i.type, IT_ROOT_CA_KEY_UPDATE));
+    if (!itav?.value) {
+      this.emit("info", "rootca.current");
+      return false;
+    }
+    const v = itav.value, seq = tlv(v, 0);
+    const parts = children(v, seq.start, seq.end);
+    // [0] newWithOld: EXPLICIT (a Certificate inside) or IMPLICIT (the Certificate's own contents)
+    const tagged = (n: number) => {
+      const p = parts.find((e) => e.tag === (0xa0 | n));
+      if (!p) return undefined;
+      const inner = children(v, p.start, p.end);
+      return inner.length === 1 && inner[0].tag === 0x30 && inner[0].end === p.end ? inner[0].whole : Uint8Array.of(0x30, ...p.whole.subarray(1));
+    };
+    const newWithNew = parts[0].whole, newWithOld = tagged(0);
+    const anchors = this.trusted();
+    const refusal = rootUpdateRefusal(anchors, newWithNew, newWithOld);
+    if (refusal) {
+      this.emit("error", "rootca.refused", { reason: refusal });
+      return false;
+    }
+    // The new root first; the old ones stay until they are no longer needed.
+    this.store.save(KIND.TRUST, [newWithNew, ...anchors.filter((a) => !same(a, newWithNew))].map((c) => [TAG.ANCHOR, c]));
+    this.emit("info", "rootca.updated", { subject: new X509Certificate(newWithNew).subject });
+    return true;
+  }
+
+  /** genm caCerts (RFC 9483 4.3.1): the CA certificates the PKI publishes. */
+  async caCerts(): Promise<Uint8Array[]> {
+    const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, IT_CA_CERTS]]));
+    const v = out.genp.map(parseItav).find((i) => same(i.type, IT_CA_CERTS))?.value;
+    if (!v) return [];
+    const seq = tlv(v, 0);
+    return children(v, seq.start, seq.end).map((e) => e.whole.slice());
+  }
+
+  /** Revokes the current certificate (decommissioning): rr signed with it. */
+  async decommission(reason = 5 /* cessationOfOperation */): Promise<void> {
+    await this.withRetry("rr", () => this.transaction("rr", [], [[33 /* REVREASON */, reason]]));
+    this.emit("info", "rr.done");
+  }
+}

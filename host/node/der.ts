@@ -1,0 +1,34 @@
+// A small DER walker for the host's own needs (inspect, certificate fields on the command line);
+// the core has its own bounded reader. Throws on malformed input.
+export interface Tlv { tag: number; start: number; value: number; end: number }
+
+/** One TLV at `at` inside [.., limit); throws on malformed input (inspect is a host tool). */
+export function tlv(b: Uint8Array, at: number, limit = b.length): Tlv {
+  if (at + 2 > limit) throw new Error("truncated DER");
+  const tag = b[at];
+  let len = b[at + 1];
+  let value = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3 || value + n > limit) throw new Error("unsupported DER length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[value + i];
+    value += n;
+  }
+  if (value + len > limit) throw new Error("DER element runs past its end");
+  return { tag, start: at, value, end: value + len };
+}
+
+export function children(b: Uint8Array, t: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let p = t.value; p < t.end; p = out[out.length - 1].end) out.push(tlv(b, p, t.end));
+  return out;
+}
+
+/** The subject Name element of a certificate (RFC 5280 4.1: tbsCertificate field after validity). */
+export function certSubject(cert: Uint8Array): Uint8Array {
+  const tbs = children(cert, tlv(cert, 0))[0];
+  const fields = children(cert, tbs);
+  const i = fields[0].tag === 0xa0 ? 5 : 4; // [0] version is optional
+  return cert.slice(fields[i].start, fields[i].end);
+}

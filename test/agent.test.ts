@@ -1,0 +1,171 @@
+// The agent (host/node/agent.ts) against the test PKI with a fake clock: bootstrap with the
+// IDevID, renewal at the renewal point, a restart in the middle of polling resumes with the same
+// pending key, retries on transport errors, no retry on a rejection, revocation.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { X509Certificate, createPrivateKey } from "node:crypto";
+import { Agent, type Clock, type LogEvent, rootUpdateRefusal } from "../host/node/agent";
+import { Flash } from "../host/node/flash";
+import { KIND, Store, TAG } from "../host/node/store";
+import { Core } from "../host/node/core";
+import { HttpTransport, TransportError } from "../host/node/transport";
+import { PKIFailureInfo, PKIStatus, TestPki } from "../host/node/testpki/index";
+import { keyMatchesCert } from "../scripts/storecerts";
+
+let pki: TestPki;
+let net: HttpTransport;
+beforeAll(async () => { pki = await TestPki.start(); net = new HttpTransport({ url: pki.url }); });
+afterAll(async () => { net?.close(); await pki?.close(); });
+beforeEach(() => pki.reset());
+
+const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
+
+class FakeClock implements Clock {
+  t = Date.now();
+  slept: number[] = [];
+  onSleep?: (ms: number) => void;
+  now(): number { return this.t; }
+  async sleep(ms: number): Promise<void> { this.slept.push(ms); this.onSleep?.(ms); this.t += ms; }
+}
+
+/** A device with its IDevID provisioned, and an agent for it. */
+async function device(sn: string) {
+  const flash = new Flash();
+  const dev = await pki.createIdevid(sn);
+  const d = Buffer.from(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d!, "base64url");
+  new Store(new Core({ flash })).provision(d, der(dev.certPem), dev.chain.map(der));
+  const clock = new FakeClock();
+  const logs: LogEvent[] = [];
+  let transfers = 0;
+  const transport = { transfer: (r: Uint8Array) => { transfers++; return net.transfer(r); } };
+  const agent = (t: typeof transport = transport) =>
+    new Agent({ url: pki.url, subject: `CN=agent ${sn}`, trusted: [pki.root.der], backoffBase: 1 }, { flash, clock, transport: t, log: (e) => logs.push(e) });
+  return { flash, clock, logs, agent, transfers: () => transfers };
+}
+
+describe("agent", () => {
+  it("bootstraps with the IDevID, stays idle, renews at the renewal point (fake clock)", async () => {
+    pki.configure({ validitySeconds: 3000 });
+    const { clock, agent, logs } = await device("SN-A1");
+    const a = agent();
+    expect(await a.step()).toBe("enrolled");
+    const first = a.certificate!;
+    expect(new X509Certificate(first).subject).toContain("CN=agent SN-A1");
+    expect(keyMatchesCert(a.store.publicKey(KIND.CRED), first)).toBe(true);
+    expect(a.store.all(KIND.CRED, TAG.CHAIN)).toEqual([pki.issuingCa.der, pki.root.der]);
+    expect(await a.step()).toBe("idle");
+    // Renewal point: two thirds of 3000 s (plus the 60 s the CA backdates notBefore).
+    const due = a.renewalTime()!;
+    expect(a.nextStepIn()).toBe(due - clock.t);
+    clock.t = due - 1000;
+    expect(await a.step()).toBe("idle");
+    clock.t = due + 1;
+    expect(await a.step()).toBe("renewed");
+    expect(Buffer.from(a.certificate!).equals(Buffer.from(first))).toBe(false);
+    expect(keyMatchesCert(a.store.publicKey(KIND.CRED), a.certificate)).toBe(true);
+    expect(logs.map((l) => l.event)).toEqual(["ir.done", "kur.done"]);
+    expect(logs.every((l) => typeof l.time === "string" && l.level === "info")).toBe(true);
+  });
+
+  it("a restart in the middle of polling resumes the same transaction with the same pending key", async () => {
+    pki.configure({ pollCount: 2, checkAfter: 5 });
+    const { clock, agent, logs } = await device("SN-A2");
+    const seen = pki.requests.length;
+    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    await expect(agent().step()).rejects.toThrow("power lost");
+    const pending = agent().store.publicKey(KIND.STATE)!;
+    expect(pending).toBeDefined();
+    clock.onSleep = undefined;
+    const a = agent(); // reboot
+    expect(await a.step()).toBe("resumed");
+    expect(a.store.publicKey(KIND.CRED)).toEqual(pending);
+    expect(a.store.publicKey(KIND.STATE)).toBeUndefined();
+    expect(clock.slept.length).toBeGreaterThanOrEqual(2); // the lost wait, then the wait of the resumed poll
+    expect(clock.slept.every((ms) => ms === 5000)).toBe(true);
+    // one ir only: after the restart the device polled on in the same transaction (RFC 9483 4.4)
+    expect(logs.map((l) => l.event)).toContain("ir.poll.resume");
+    expect(pki.requests.slice(seen).map((r) => r.type)).toEqual(["ir", "pollReq", "pollReq"]); // implicitConfirm granted
+    expect(await a.step()).toBe("idle");
+  });
+
+  it("retries transport errors with backoff; a rejection is not retried", async () => {
+    const { clock, agent, logs, transfers } = await device("SN-A3");
+    let failures = 2;
+    const flaky = { transfer: (r: Uint8Array) => (failures-- > 0 ? Promise.reject(new TransportError("connection refused")) : net.transfer(r)) };
+    expect(await agent(flaky).step()).toBe("enrolled");
+    expect(logs.filter((l) => l.event === "ir.retry").length).toBe(2);
+    expect(clock.slept.length).toBe(2);
+    expect(clock.slept[0]).toBeLessThanOrEqual(1000);
+    expect(clock.slept[1]).toBeLessThanOrEqual(2000);
+    // A rejection that cannot change: one transaction, reported, no retry.
+    const before = transfers();
+    pki.configure({ reject: { status: PKIStatus.rejection, failInfo: [PKIFailureInfo.badPOP], statusString: "no" } });
+    const a = agent();
+    clock.t = a.renewalTime()! + 1;
+    await expect(a.step()).rejects.toThrow(/badPOP/);
+    expect(transfers() - before).toBe(1);
+    expect(logs.at(-1)).toMatchObject({ level: "error", event: "kur.failed", retry: false });
+    // The old credential is still current; the pending key waits for the next attempt.
+    expect(a.store.publicKey(KIND.STATE)).toBeDefined();
+    pki.reset();
+    expect(await a.step()).toBe("resumed");
+  });
+
+  it("systemUnavail is retried after a backoff, then succeeds", async () => {
+    const { agent, logs, clock } = await device("SN-A4");
+    pki.configure({ reject: { status: PKIStatus.rejection, failInfo: [PKIFailureInfo.systemUnavail] } });
+    clock.onSleep = () => pki.reset(); // the server is back after the first backoff
+    expect(await agent().step()).toBe("enrolled");
+    expect(logs.filter((l) => l.event === "ir.retry").length).toBe(1);
+    expect(logs.at(-1)!.event).toBe("ir.done");
+  });
+
+  it("decommission revokes the credential", async () => {
+    const { agent } = await device("SN-A5");
+    const a = agent();
+    await a.step();
+    const serial = new X509Certificate(a.certificate!).serialNumber.toLowerCase();
+    await a.decommission();
+    expect(pki.revoked().map((r) => r.serialNumber.toLowerCase().replace(/^0+/, ""))).toContain(serial.replace(/^0+/, ""));
+  });
+});
+
+describe("agent: trust anchors", () => {
+  let rpki: TestPki;
+  let rnet: HttpTransport;
+  beforeAll(async () => { rpki = await TestPki.start({ rootRollover: true }); rnet = new HttpTransport({ url: rpki.url }); });
+  afterAll(async () => { rnet?.close(); await rpki?.close(); });
+
+  async function enrolled(p: TestPki, t: HttpTransport, sn: string) {
+    const flash = new Flash();
+    const dev = await p.createIdevid(sn);
+    const d = Buffer.from(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d!, "base64url");
+    new Store(new Core({ flash })).provision(d, der(dev.certPem), dev.chain.map(der));
+    const logs: LogEvent[] = [];
+    const a = new Agent({ url: p.url, subject: `CN=${sn}` , trusted: [p.root.der] }, { flash, transport: t, log: (e) => logs.push(e) });
+    expect(await a.step()).toBe("enrolled");
+    return { a, logs };
+  }
+
+  it("a root CA update is accepted through newWithOld signed by the current root", async () => {
+    const { a, logs } = await enrolled(rpki, rnet, "SN-R1");
+    expect(await a.updateRootCa()).toBe(true);
+    expect(a.store.all(KIND.TRUST, TAG.ANCHOR)).toEqual([der(rpki.rollover!.newWithNew), rpki.root.der]);
+    expect(logs.at(-1)).toMatchObject({ event: "rootca.updated" });
+    // Fetching the CA certificates works with the new anchors.
+    expect((await a.caCerts()).length).toBe(2);
+  });
+
+  it("without a rollover the anchors stay; a forged newWithOld is refused", async () => {
+    const { a, logs } = await enrolled(pki, net, "SN-R2");
+    expect(await a.updateRootCa()).toBe(false);
+    expect(logs.at(-1)).toMatchObject({ event: "rootca.current" });
+    const r = rpki.rollover!;
+    const current = [rpki.root.der];
+    expect(rootUpdateRefusal(current, der(r.newWithNew), der(r.newWithOld))).toBeUndefined();
+    expect(rootUpdateRefusal(current, der(r.newWithNew))).toBe("no newWithOld");
+    // newWithOld checked against another PKI's root, oldWithNew in its place, a non-self-signed newWithNew
+    expect(rootUpdateRefusal([pki.root.der], der(r.newWithNew), der(r.newWithOld))).toMatch(/not signed by a current trust anchor/);
+    expect(rootUpdateRefusal(current, der(r.newWithNew), der(r.oldWithNew))).toMatch(/another key/);
+    expect(rootUpdateRefusal(current, der(r.newWithOld), der(r.newWithOld))).toMatch(/not self-signed/);
+  });
+});
