@@ -71,7 +71,7 @@ export interface MemUse { used: number; highest: number; pages: number }
 
 export class MemScan {
   private initial: Uint8Array;
-  private seen: Uint8Array;
+  readonly seen: Uint8Array;
   constructor(readonly core: Core, readonly canary: number, mask: Uint8Array) {
     const mem = new Uint8Array(core.memory.buffer);
     for (let i = 0; i < mem.length; i++) if (mask[i] && mem[i] === 0) mem[i] = canary;
