@@ -5,10 +5,7 @@
 import "./panic";
 
 // ---- I/O buffer: where hosts place inputs and read outputs ----
-const IO_SIZE: i32 = 16384;
-const IO = memory.data(IO_SIZE, 16);
-export function io_ptr(): usize { return IO; }
-export function io_size(): i32 { return IO_SIZE; }
+export { io_ptr, io_size } from "./tx";
 
 // ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
 import { E_ARG, E_ALG } from "./errors";
@@ -102,31 +99,11 @@ export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, 
   return ecdsaVerify(curve, hashAlg, pub, pubLen, msg, msgLen, sig, sigLen);
 }
 
-// ---- CMP transaction (assembly/cmp): the sans-IO step API ----
-import {
-  error as txError_, txFailInfo, txInput, txOut, txOutLen, txPoll, txResume, txSuspend, txReset, txResult, txResultLen, txSet,
-  txSetInt, txStart, txStatus, waitSeconds,
-} from "./cmp/transaction";
-import { DETAIL, detailLen } from "./cmp/detail";
-
-export function tx_reset(): void { txReset(); }
-export function tx_set(item: i32, ptr: usize, len: i32): i32 { return txSet(item, ptr, len); }
-export function tx_set_int(item: i32, value: i32): i32 { return txSetInt(item, value); }
-export function tx_start(op: i32): i32 { return txStart(op); }
-export function tx_input(ptr: usize, len: i32): i32 { return txInput(ptr, len); }
-export function tx_poll(): i32 { return txPoll(); }
-export function tx_suspend(out: usize, cap: i32): i32 { return txSuspend(out, cap); }
-export function tx_resume(p: usize, n: i32): i32 { return txResume(p, n); }
-export function tx_out(): usize { return txOut(); }
-export function tx_out_len(): i32 { return txOutLen(); }
-export function tx_wait(): i32 { return waitSeconds; }
-export function tx_error(): i32 { return txError_; }
-export function tx_detail(): usize { return DETAIL; }
-export function tx_detail_len(): i32 { return detailLen; }
-export function tx_status(): i32 { return txStatus(); }
-export function tx_failinfo(): i32 { return txFailInfo(); }
-export function tx_result(kind: i32, index: i32): usize { return txResult(kind, index); }
-export function tx_result_len(kind: i32, index: i32): i32 { return txResultLen(kind, index); }
+// ---- CMP transaction (assembly/cmp): the sans-IO step API (tx.ts, shared with lean.ts) ----
+export {
+  tx_reset, tx_set, tx_set_int, tx_start, tx_input, tx_poll, tx_suspend, tx_resume, tx_out, tx_out_len, tx_wait, tx_error, tx_detail,
+  tx_detail_len, tx_status, tx_failinfo, tx_result, tx_result_len,
+} from "./tx";
 // ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
 import { rsaVerify } from "./crypto/rsa";
 // RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.

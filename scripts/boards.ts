@@ -1,5 +1,6 @@
-// `npm run boards [-- --json] [-- --module FILE]`: checks a built module (default
-// build/tinycmp.wasm) against every board profile in boards/*.json: its imports are in the ABI
+// `npm run boards [-- --json] [-- --module FILE]`: checks the built module each board profile in
+// boards/*.json picks ("module": "full", the default, build/tinycmp.wasm, or "lean",
+// build/tinycmp-lean.wasm; --module FILE checks that file for every board): its imports are in the ABI
 // (docs/ABI.md) and provided by the board's host, the WebAssembly features it uses are supported
 // by the board's runtime (wabt's wasm-validate with each missing feature disabled), its linear
 // memory and size are within the board's budgets, and the flash slots fit the board's flash.
@@ -22,13 +23,13 @@ export interface Slot { offset: number; size: number }
 export interface Board {
   board: string; description?: string; runtime: string; features: string[]; host_imports: string[];
   memory_pages: number; stack_bytes: number; ram_bytes: number; ram_budget_bytes?: number; flash_bytes?: number;
-  module_budget_bytes: number; transport: string;
+  module_budget_bytes: number; transport: string; module?: "full" | "lean";
   flash: { region_offset?: number; region_bytes: number; erase_block_bytes?: number; slots: Slot[]; backing?: string };
 }
 export interface BoardResult {
   board: string; runtime: string; fits: boolean; module_bytes: number; module_budget_bytes: number;
   memory_pages: number; memory_pages_allowed: number; features_used: string[]; features_missing: string[];
-  imports: string[]; slots: number; slot_bytes: number; problems: string[];
+  imports: string[]; slots: number; slot_bytes: number; problems: string[]; module?: string;
 }
 
 /** The import rows of docs/ABI.md (`env.name` -> signature), plus env.panic which it documents apart. */
@@ -98,11 +99,18 @@ export function loadBoards(dir = join(root, "boards")): Board[] {
     .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as Board);
 }
 
-export function checkAll(file = join(root, "build/tinycmp.wasm")): BoardResult[] {
-  const bin = readFileSync(file);
-  const used = featuresUsed(file);
+export const MODULES: Record<string, string> = { full: "build/tinycmp.wasm", lean: "build/tinycmp-lean.wasm" };
+
+/** Every board against its module (or `file` for all). */
+export function checkAll(file?: string): BoardResult[] {
   const abi = abiImports();
-  return loadBoards().map((b) => checkBoard(b, file, bin, used, abi));
+  const cache = new Map<string, { bin: Uint8Array; used: string[] | undefined }>();
+  return loadBoards().map((b) => {
+    const f = file ?? join(root, MODULES[b.module ?? "full"] ?? MODULES.full);
+    if (!cache.has(f)) cache.set(f, { bin: readFileSync(f), used: featuresUsed(f) });
+    const { bin, used } = cache.get(f)!;
+    return { ...checkBoard(b, f, bin, used, abi), module: file ?? b.module ?? "full" };
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -110,11 +118,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const results = checkAll(mi > 0 ? process.argv[mi + 1] : undefined);
   if (process.argv.includes("--json")) console.log(JSON.stringify(results, null, 2));
   else {
-    const row = (c: string[]) => console.log(c.map((x, i) => x.padEnd([18, 7, 5, 15, 7, 26, 12][i] ?? 0)).join(" "));
-    row(["board", "runtime", "fits", "module/budget", "pages", "features used", "slots"]);
+    const row = (c: string[]) => console.log(c.map((x, i) => x.padEnd([18, 7, 5, 15, 7, 26, 12, 6][i] ?? 0)).join(" "));
+    row(["board", "runtime", "fits", "module/budget", "pages", "features used", "slots", "module"]);
     for (const r of results) {
       row([r.board, r.runtime, r.fits ? "yes" : "NO", `${r.module_bytes}/${r.module_budget_bytes}`,
-        `${r.memory_pages}/${r.memory_pages_allowed}`, r.features_used.join(",") || "mvp", `${r.slots}×${r.slot_bytes / r.slots}`]);
+        `${r.memory_pages}/${r.memory_pages_allowed}`, r.features_used.join(",") || "mvp", `${r.slots}×${r.slot_bytes / r.slots}`, r.module ?? ""]);
       for (const p of r.problems) console.log(`    - ${p}`);
     }
   }

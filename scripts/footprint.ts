@@ -1,10 +1,10 @@
 // `npm run footprint [-- --json] [-- --write]`: footprint figures of the module and the C host.
 // - release module bytes and gzip;
-// - linear memory written by an ir+certConf (PBM) and a signed kur with an ~8 KiB response (extra
-//   certificates), against `openssl cmp` as mock server: bytes that differ from the module's
-//   initial memory image, sampled after every step and inside every import call (scratch wiped
-//   back to zero between samples is not counted, so this is a lower bound), and the highest
-//   address written;
+// - linear memory used at peak by an ir+certConf and a signed kur+certConf whose responses are
+//   ~9 KiB (large RSA-4096 certificates in extraCerts), against `openssl cmp` as mock server, for
+//   the full and the lean module (the lean one signs its ir: openssl answers PBM with
+//   HMAC-SHA1): scratch and free memory filled with canaries before the run (test/memscan.ts,
+//   two canaries), bytes changed afterwards, the highest one, and where static data ends;
 // - the native binaries' text/data/bss (`size`);
 // - under WAMR (build/tinycmp-wamr, built with WAMR_ROOT): the runtime pool's high mark for an ir
 //   with app heap 0 and the smallest wasm stack (TINYCMP_STACK) that still passes.
@@ -17,50 +17,46 @@ import { fileURLToPath } from "node:url";
 import { Device, type Transport } from "../host/node/device";
 import { HttpTransport } from "../host/node/transport";
 import { makeCreds, startServer, type Creds } from "../test/openssl-cmp";
+import { CANARIES, MemScan, scratchMask } from "../test/memscan";
 
-const FILLERS = Number(process.env.FILLERS ?? 5);
+const FILLERS = Number(process.env.FILLERS ?? 6);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const build = join(root, "build");
 const wasmFile = join(build, "tinycmp.wasm");
 
-interface Touch { touched: number; highest: number; response_bytes: number; error?: string }
+interface Touch { used: number; highest: number; data_end: number; response_bytes: number; error?: string }
 
-async function measure(creds: Creds, extra: string[], op: "ir" | "kur", req: object): Promise<Touch> {
-  const s = await startServer(creds, extra);
-  let initial: Uint8Array | undefined;
+const MODULES = [
+  { name: "full", wasm: wasmFile, entry: "assembly/abi.ts", target: "release" },
+  { name: "lean", wasm: join(build, "tinycmp-lean.wasm"), entry: "assembly/lean.ts", target: "lean" },
+];
+type Module = (typeof MODULES)[number];
+
+async function measure(creds: Creds, extra: string[], req: object, m: Module): Promise<Touch> {
+  const { mask, dataEnd } = scratchMask(m.entry, m.target, m.wasm);
+  let used = 0, highest = 0, biggest = 0, error: string | undefined;
   const seen = new Uint8Array(65536);
-  let device: Device | undefined;
-  const sample = () => {
-    if (!device) return;
-    const mem = new Uint8Array(device.core.memory.buffer);
-    initial ??= mem.slice();
-    for (let i = 0; i < mem.length; i++) if (mem[i] !== initial[i]) seen[i] = 1;
-  };
-  let biggest = 0;
-  const inner = new HttpTransport({ url: s.url });
-  const transport: Transport = {
-    async transfer(r) { sample(); const rsp = await inner.transfer(r); biggest = Math.max(biggest, rsp.length); return rsp; },
-    close() { inner.close(); },
-  };
-  device = new Device(transport, {
-    random: (out) => { sample(); require_crypto().randomFillSync(out); return true; },
-    now: () => { sample(); return Date.now() / 1000; },
-  });
-  initial = new Uint8Array(device.core.memory.buffer).slice();
-  let error: string | undefined;
-  try {
-    await device.enroll({ ...req, op } as any);
-    sample();
-  } catch (e) {
-    error = (e as Error).message;
-  } finally { device.close(); await s.stop(); }
-  let touched = 0, highest = 0;
-  for (let i = 0; i < seen.length; i++) if (seen[i]) { touched++; highest = i + 1; }
-  return { touched, highest, response_bytes: biggest, ...(error ? { error } : {}) };
+  for (const canary of CANARIES) {
+    const s = await startServer(creds, extra);
+    const inner = new HttpTransport({ url: s.url });
+    const transport: Transport = {
+      async transfer(r) { const rsp = await inner.transfer(r); biggest = Math.max(biggest, rsp.length); return rsp; },
+      close() { inner.close(); },
+    };
+    const device = new Device(transport, { wasm: m.wasm });
+    const scan = new MemScan(device.core, canary, mask);
+    try {
+      await device.enroll(req as any);
+    } catch (e) {
+      error = (e as Error).message;
+    } finally { device.close(); await s.stop(); }
+    scan.result();
+    scan.seen.forEach((v, i) => { if (v) seen[i] = 1; });
+  }
+  seen.forEach((v, i) => { if (v) { used++; highest = i + 1; } });
+  return { used, highest, data_end: dataEnd, response_bytes: biggest, ...(error ? { error } : {}) };
 }
 
-let cryptoMod: typeof import("node:crypto") | undefined;
-function require_crypto() { return cryptoMod!; }
 
 function sizeOf(file: string) {
   if (!existsSync(file)) return undefined;
@@ -91,7 +87,6 @@ async function wamr(creds: Creds) {
 }
 
 async function main() {
-  cryptoMod = await import("node:crypto");
   const bin = readFileSync(wasmFile);
   const lean = join(build, "tinycmp-lean.wasm");
   const modules = [wasmFile, lean].filter(existsSync).map((f) => {
@@ -103,7 +98,7 @@ async function main() {
   // ~8 KiB response: the root plus distinct filler certificates in extraCerts (openssl drops duplicates)
   const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
   let extra = readFileSync(creds.file("root.crt"), "utf8");
-  // few but large certificates (RSA-4096): the core keeps a bounded number of extraCerts
+  // few but large certificates (RSA-4096): at most 16 extraCerts
   execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096", "-out", "fill.key"],
     { cwd: creds.dir, env, stdio: "ignore" });
   for (let i = 0; i < FILLERS; i++) {
@@ -112,31 +107,30 @@ async function main() {
     extra += readFileSync(creds.file(`fill${i}.crt`), "utf8");
   }
   writeFileSync(creds.file("extra8k.pem"), extra);
-  const mac = { secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") };
-  const irMem = await measure(creds, [], "ir", mac);
-  const kurReq = {
-    key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt"), subject: creds.subjectDer("rsp.crt"),
+  const mac = { op: "ir", secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") };
+  const signedIr = { op: "ir", key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), newKey: creds.scalar("rsp.key"),
+    subject: creds.subjectDer("rsp.crt"), trusted: [creds.der("root.crt")] };
+  const kur = {
+    op: "kur", key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt"), subject: creds.subjectDer("rsp.crt"),
     newKey: creds.scalar("rsp.key"), trusted: [creds.der("root.crt")],
   };
-  const kurMem = await measure(creds, ["-rsp_extracerts", "extra8k.pem"], "kur", kurReq);
-  // the largest response that passes, when the ~8 KiB one does not
-  let kurFit: Touch | undefined;
-  for (let n = FILLERS - 1; kurMem.error && n >= 0 && !(kurFit && !kurFit.error); n--) {
-    writeFileSync(creds.file("extra-n.pem"), extra.split(/(?=-----BEGIN CERTIFICATE)/).slice(0, n + 1).join(""));
-    kurFit = await measure(creds, ["-rsp_extracerts", "extra-n.pem"], "kur", kurReq);
+  const big = ["-rsp_extracerts", "extra8k.pem"];
+  const memory: { module: string; transaction: string; figures: Touch }[] = [];
+  for (const m of MODULES.filter((x) => existsSync(x.wasm))) {
+    memory.push({ module: m.name, transaction: m.name === "lean" ? "ir (signed) + certConf" : "ir (PBM) + certConf",
+      figures: await measure(creds, big, m.name === "lean" ? signedIr : mac, m) });
+    memory.push({ module: m.name, transaction: "kur (signed) + certConf", figures: await measure(creds, big, kur, m) });
   }
   const natives = ["tinycmp-native", "tinycmp-wamr", "tinycmp-wamr-capi", "tinycmp-wasm3"].map((n) => sizeOf(join(build, n))).filter(Boolean);
   const w = await wamr(creds);
-  const report = { modules, linear_memory: { ir_certconf_pbm: irMem, kur_signed_8k: kurMem, kur_largest_passing: kurFit }, native: natives, wamr: w };
+  const report = { modules, linear_memory: memory, native: natives, wamr: w };
   if (process.argv.includes("--json")) { console.log(JSON.stringify(report, null, 2)); return; }
   const lines = [
     "| figure | value |", "|---|---|",
     ...modules.map((m) => `| module \`${m.module}\` | ${m.bytes} B (gzip ${m.gzip} B) |`),
-    `| linear memory written, ir + certConf (PBM) | ${irMem.touched} B, highest address ${irMem.highest} (of 65536) |`,
-    kurMem.error
-      ? `| kur (signed) with a ${kurMem.response_bytes} B response | FAILS: ${kurMem.error} |`
-      : `| linear memory written, kur (signed), ${kurMem.response_bytes} B response | ${kurMem.touched} B, highest address ${kurMem.highest} |`,
-    ...(kurFit && !kurFit.error ? [`| linear memory written, kur (signed), ${kurFit.response_bytes} B response (largest passing) | ${kurFit.touched} B, highest address ${kurFit.highest} |`] : []),
+    ...memory.map(({ module, transaction, figures: f }) => f.error
+      ? `| ${module} module, ${transaction}, ${f.response_bytes} B response | FAILS: ${f.error} |`
+      : `| ${module} module, ${transaction}, ${f.response_bytes} B response: linear memory used | ${f.used} B, highest address ${f.highest} (static data ends at ${f.data_end}; page 65536) |`),
     ...natives.map((n) => `| \`${n!.file}\` text/data/bss | ${n!.text} / ${n!.data} / ${n!.bss} B |`),
     ...(w && "smallest_stack" in w ? [
       `| WAMR pool high mark (module + instance + exec env + 64 KiB memory), heap 0, 16 KiB stack | ${w.pool_high_mark_16k_stack} B |`,

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-const modules = ["build/tinycmp.wasm"].filter((m) => existsSync(m));
+const modules = ["build/tinycmp.wasm", "build/tinycmp-lean.wasm"].filter((m) => existsSync(m));
 const rows = modules.map((module) => {
   const bin = readFileSync(module);
   return { module, bytes: bin.length, gzip: gzipSync(bin, { level: 9 }).length };

@@ -13,7 +13,7 @@ import {
 import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
 import { putDirectoryName } from "./header";
 import { OID_ECDSA_SHA256, OID_EXT_REQ, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN } from "./oids";
-import { putAlgId, putNamedBits, putOctets, putOid, swapLast, wrapExplicit } from "./put";
+import { putAlgId, putNamedBit, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
   BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
 } from "./state";
@@ -176,11 +176,11 @@ function putCertReqId(): void {
 }
 
 // certConf: one CertStatus { certHash, certReqId 0, statusInfo when rejecting } (RFC 9483 4.1.1).
-export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i32): i32 {
+export function putCertConf(hash: usize, hashLen: i32, reject: bool, failBit: i32): i32 {
   const m = derMark();
   if (reject) {
     const ms = derMark();
-    putNamedBits(failInfo);
+    putNamedBit(failBit);
     derPutUint(2); // rejection
     derWrap(TAG_SEQUENCE, ms);
   }
@@ -194,9 +194,9 @@ export function putCertConf(hash: usize, hashLen: i32, reject: bool, failInfo: i
 
 // error: ErrorMsgContent { PKIStatusInfo { rejection, failInfo } } refusing a response
 // (RFC 9483 3.6.4).
-export function putErrorMsg(failInfo: i32): i32 {
+export function putErrorMsg(failBit: i32): i32 {
   const m = derMark();
-  putNamedBits(failInfo);
+  putNamedBit(failBit);
   derPutUint(2); // rejection
   derWrap(TAG_SEQUENCE, m); // PKIStatusInfo
   derWrap(TAG_SEQUENCE, m);

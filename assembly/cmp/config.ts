@@ -1,6 +1,7 @@
 // Configuration of one transaction (tx_set / tx_set_int): byte items in a record store, integer
 // items in a small table. Items and option bits are documented in docs/ABI.md.
 import { recClear, recFind, recLen } from "./records";
+import { LEAN } from "../features";
 
 export const ITEM_REF: i32 = 1, ITEM_SECRET: i32 = 2, ITEM_KEY: i32 = 3, ITEM_CERT: i32 = 4,
   ITEM_EXTRA: i32 = 5, ITEM_TRUSTED: i32 = 6, ITEM_UNTRUSTED: i32 = 7, ITEM_NEWKEY: i32 = 8,
@@ -30,7 +31,7 @@ export function configReset(): void {
   store<i32>(INTS, 0, 4);               // REVREASON unspecified
   store<i32>(INTS, 500, 8);             // PBM iterations
   store<i32>(INTS, 2, 12);              // PBM owf SHA-256
-  store<i32>(INTS, 1, 16);              // PBM mac HMAC-SHA1
+  store<i32>(INTS, LEAN ? 2 : 1, 16);   // PBM mac HMAC-SHA1 (lean module: HMAC-SHA256)
   store<i32>(INTS, 100000, 20);         // max iterations accepted
   store<i32>(INTS, 20, 24);             // max polls
 }

@@ -20,8 +20,12 @@ export function say(t: i32): void {
 
 // Appends the k-th name of a comma-separated list text (its number when the list is shorter).
 export function sayName(list: i32, k: i32): void {
-  let p = TEXT + (<u32>list >> 12);
-  const end = p + (list & 0xfff);
+  sayListName(TEXT + (<u32>list >> 12), list & 0xfff, k);
+}
+
+// The k-th name of the comma-separated list [p, p+n) (its number when the list is shorter).
+export function sayListName(p: usize, n: i32, k: i32): void {
+  const end = p + n;
   for (let j = k; j > 0 && p < end; p++) if (load<u8>(p) == 0x2c) j--;
   if (p >= end) { sayInt(k); return; }
   for (; p < end && load<u8>(p) != 0x2c; p++) sayChar(load<u8>(p));

@@ -21,6 +21,7 @@ import {
   OID_ECDSA_SHA256, OID_HMAC_SHA1, OID_HMAC_WITH, OID_PBKDF2, OID_PBM, OID_PBMAC1, OID_SHA1, OID_SHA2, oidIs,
 } from "./oids";
 import { putAlgId, putOctets, putOid } from "./put";
+import { LEAN } from "../features";
 import { PROT_SIG, protKind } from "./state";
 
 const SALT = memory.data(16, 4);
@@ -48,7 +49,7 @@ export function putProtectionAlg(): i32 {
   const it = getInt(INT_PBM_ITERATIONS);
   const m = derMark();
   const mp = derMark();
-  if (option(OPT_PBMAC1)) { // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2-HMAC-SHA256, 32-byte key
+  if (!LEAN && option(OPT_PBMAC1)) { // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2-HMAC-SHA256, 32-byte key
     putHmacAlg(HASH_SHA256);                // messageAuthScheme
     const mk = derMark();
     const mkp = derMark();
@@ -79,6 +80,7 @@ function mac(pbmac1: bool, owf: i32, h: i32, salt: usize, saltLen: i32, it: i32,
   const secret = item(ITEM_SECRET);
   const secretLen = itemLen;
   if (secret == 0) return E_CMP_CONFIG;
+  if (LEAN) return passwordBasedMac(owf, h, secret, secretLen, salt, saltLen, it, max, data, len, out);
   if (!pbmac1) return passwordBasedMac(owf, h, secret, secretLen, salt, saltLen, it, max, data, len, out);
   if (keyLen <= 0 || keyLen > 64) return E_ALG;
   let r = pbkdf2Hmac(owf, secret, secretLen, salt, saltLen, it, max, KEY, keyLen);
@@ -95,7 +97,7 @@ export function computeProtection(data: usize, len: i32): i32 {
     return p256Sign(key, HASH_SHA256, data, len, PROT);
   }
   const it = getInt(INT_PBM_ITERATIONS);
-  return option(OPT_PBMAC1)
+  return !LEAN && option(OPT_PBMAC1)
     ? mac(true, HASH_SHA256, HASH_SHA256, SALT, 16, it, it, 32, data, len, PROT)
     : mac(false, getInt(INT_PBM_OWF), getInt(INT_PBM_MAC), SALT, 16, it, it, 0, data, len, PROT);
 }
@@ -132,10 +134,10 @@ export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: 
   derEnter(TAG_SEQUENCE);
   derRead(TAG_OID);
   const pbmac1 = oidIs(derPtr, derLen, OID_PBMAC1, 9, 0x0e);
-  if (!pbmac1 && !oidIs(derPtr, derLen, OID_PBM, 9, 0x0d)) return derErr != 0 ? derErr : E_ALG;
+  if ((LEAN || !pbmac1) && !oidIs(derPtr, derLen, OID_PBM, 9, 0x0d)) return derErr != 0 ? derErr : E_ALG;
   derEnter(TAG_SEQUENCE);
   let owf = 0, h = 0, it: i64 = 0, keyLen: i64 = 0, salt: usize = 0, saltLen = 0;
-  if (pbmac1) { // PBMAC1-params { keyDerivationFunc PBKDF2, messageAuthScheme }
+  if (!LEAN && pbmac1) { // PBMAC1-params { keyDerivationFunc PBKDF2, messageAuthScheme }
     derEnter(TAG_SEQUENCE);
     derRead(TAG_OID);
     if (!oidIs(derPtr, derLen, OID_PBKDF2, 9, 0x0c)) return derErr != 0 ? derErr : E_ALG;

@@ -28,18 +28,13 @@ export function wrapExplicit(n: i32, m: usize): void {
   derWrap(CONTEXT | CONSTRUCTED | n, m);
 }
 
-// BIT STRING with named bits (X.680 22.7, X.690 11.2.2: trailing zero bits dropped); bit i of v
-// is bit i of the string.
-export function putNamedBits(v: i32): void {
+// BIT STRING with the one named bit `bit` set (X.680 22.7, X.690 11.2.2: no trailing zero bits):
+// a PKIFailureInfo of one failure.
+export function putNamedBit(bit: i32): void {
   const m = derMark();
-  let hi = 31;
-  while (hi >= 0 && ((v >>> hi) & 1) == 0) hi--;
-  for (let b = hi >> 3; b >= 0; b--) {
-    let o = 0;
-    for (let i = 0; i < 8; i++) if (((v >>> (b * 8 + i)) & 1) != 0) o |= 0x80 >> i;
-    derPutByte(o);
-  }
-  derPutByte(hi < 0 ? 0 : 7 - (hi & 7));
+  derPutByte(0x80 >> (bit & 7));
+  for (let b = bit >> 3; b > 0; b--) derPutByte(0);
+  derPutByte(7 - (bit & 7));
   derWrap(TAG_BIT_STRING, m);
 }
 

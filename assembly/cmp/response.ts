@@ -8,7 +8,7 @@ import {
 import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { IT_IMPLICIT_CONFIRM, OID_IT, oidIs } from "./oids";
 
-export const MAX_EXTRA_CERTS: i32 = 8;
+export const MAX_EXTRA_CERTS: i32 = 16;
 export const RSP_EXTRA = memory.data(MAX_EXTRA_CERTS * 8, 4); // (ptr, len) of each extraCerts entry
 export let rspExtraCount: i32 = 0;
 

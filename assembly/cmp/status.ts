@@ -2,12 +2,13 @@
 // readable form for tx_detail.
 import { derAtEnd, derEnter, derLeave, derLen, derPeek, derPtr, derReadUint, derReadValue } from "../der/reader";
 import { TAG_BIT_STRING, TAG_SEQUENCE, TAG_UTF8_STRING } from "../der/tags";
-import { say, sayInt, sayName, sayText } from "./detail";
-import { T_COMMA, T_FAIL_NAMES, T_FAILINFO, T_PLUS, T_QUOTE, T_QUOTE_OPEN, T_STATUS, T_STATUS_NAMES, T_STATUS_STRING } from "./text";
+import { say, sayInt, sayListName, sayName, sayText } from "./detail";
+import { LEAN } from "../features";
+import { FAIL_NAMES_LEN, failNames, T_COMMA, T_FAILINFO, T_PLUS, T_QUOTE, T_QUOTE_OPEN, T_STATUS, T_STATUS_NAMES, T_STATUS_STRING } from "./text";
 
 export const STATUS_ACCEPTED: i32 = 0, STATUS_GRANTED_WITH_MODS: i32 = 1, STATUS_REJECTION: i32 = 2,
   STATUS_WAITING: i32 = 3;
-export const FAIL_BAD_CERT_TEMPLATE: i32 = 1 << 19;
+export const FAIL_BAD_CERT_TEMPLATE: i32 = 19; // bit number
 
 export let status: i32 = -1;
 export let failInfo: i32 = 0;
@@ -61,7 +62,8 @@ export function sayStatus(): void {
       if (((failInfo >> i) & 1) == 0) continue;
       if (!first) say(T_PLUS);
       first = false;
-      sayName(T_FAIL_NAMES, i);
+      if (LEAN) sayInt(i); // bit numbers: no names in the lean module
+      else sayListName(failNames(), FAIL_NAMES_LEN, i);
     }
   }
   sayStrings(T_STATUS_STRING);

@@ -24,17 +24,19 @@ import {
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, say, sayInt, sayName } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
 import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
 import { signatureHash } from "../pkix/signature";
+import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, validate, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
-import { recAdd, recClear, recFind, recLen, recReserve, recSetUsed, recUsed } from "./records";
+import { recAdd } from "./records";
+import { keepResults, kept, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
 import {
   parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
@@ -58,8 +60,6 @@ export const RESULT_CERT: i32 = 1, RESULT_EXTRA_CERT: i32 = 2, RESULT_CA_PUB: i3
 
 const CA_PUB_PENDING: i32 = 103; // caPubs of a response until its protection says whether to keep them
 
-export const RESULTS_SIZE: i32 = 8192;
-export const RESULTS = memory.data(RESULTS_SIZE, 8);
 
 // States: what the transaction waits for.
 const S_IDLE = 0, S_CERT_REP = 1, S_POLL_REP = 2, S_PKICONF = 3, S_RP = 4, S_GENP = 5, S_WAIT = 6, S_DONE = 7, S_FAILED = 8;
@@ -76,7 +76,7 @@ let macProtected = false;              // protection of the last response
 
 export function txReset(): void {
   configReset();
-  recClear(RESULTS, RESULTS_SIZE);
+  resClear();
   wipe(OUT, OUT_SIZE);
   wipe(TID, 16); wipe(SENDER_NONCE, 16); wipe(RECIP_NONCE, 64);
   setRecipNonceLen(0);
@@ -113,12 +113,12 @@ function build(bodyType: i32): i32 {
   const end = derMark();
   let r = 0;
   if (bodyType == BODY_IR || bodyType == BODY_CR || bodyType == BODY_KUR) r = putCertReqMessages(bodyType);
-  else if (bodyType == BODY_P10CR) r = putP10cr();
-  else if (bodyType == BODY_RR) r = putRr();
-  else if (bodyType == BODY_GENM) r = putGenm();
+  else if (!LEAN && bodyType == BODY_P10CR) r = putP10cr();
+  else if (!LEAN && bodyType == BODY_RR) r = putRr();
+  else if (!LEAN && bodyType == BODY_GENM) r = putGenm();
   else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, FAIL_BAD_CERT_TEMPLATE);
   else if (bodyType == BODY_ERROR) r = putErrorMsg(refusal);
-  else r = putPollReq();
+  else if (!LEAN) r = putPollReq();
   if (r == 0) r = putHeader(bodyType <= BODY_KUR);
   if (r < 0) return r;
   const hs = derWriterPtr();
@@ -168,8 +168,8 @@ function newKeySpki(): i32 {
     if (itemLen != 32) return E_CMP_CONFIG;
     r = p256Public(key, PUB);
   } else {
-    key = recReserve(RESULTS, RESULTS_SIZE, RESULT_NEW_KEY, 32);
-    if (key == 0) return E_CMP_STORE;
+    key = NEW_KEY;
+    if (!resAdd(RESULT_NEW_KEY, key, 32)) return E_CMP_STORE;
     r = p256Keygen(key, PUB);
   }
   if (r < 0) return r;
@@ -225,7 +225,7 @@ export function txStart(o: i32): i32 {
 // The requested public key (REQ_SPKI): from the CSR of a p10cr, else of NEWKEY (generated if absent).
 function requestedKey(o: i32): i32 {
   const csr = item(ITEM_CSR);
-  const r = o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
+  const r = !LEAN && o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
   if (r < 0) { say(T_NEW_KEY_FAILED); sayInt(r); return fail(r); }
   return 0;
 }
@@ -234,10 +234,10 @@ function requestedKey(o: i32): i32 {
 // from the configuration. 0, or the action FAILED / an error code.
 function prepare(o: i32): i32 {
   if (busy()) return E_CMP_STATE;
-  if (o < OP_IR || o > OP_GENM) return E_ARG;
+  if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
   setOp(o);
   detailClear();
-  recSetUsed(RESULTS, 4);
+  resClear();
   // protection: signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
   if (item(ITEM_KEY) != 0) {
     const c = item(ITEM_CERT);
@@ -268,6 +268,7 @@ function prepare(o: i32): i32 {
 const SUSPENDED: i32 = 28;
 
 export function txSuspend(out: usize, cap: i32): i32 {
+  if (LEAN) return E_CMP_STATE; // no polling in the lean module
   if (state != S_WAIT) return E_CMP_STATE;
   const n = SUSPENDED + recipNonceLen;
   if (!inMemory(out, cap) || cap < n) return E_ARG;
@@ -282,6 +283,7 @@ export function txSuspend(out: usize, cap: i32): i32 {
 // Resumes a suspended enrollment: the host has configured the same items again, the new key
 // (NEWKEY) or CSR included; returns WAIT (then tx_wait, tx_poll) or an error.
 export function txResume(p: usize, n: i32): i32 {
+  if (LEAN) return E_CMP_STATE;
   if (!inMemory(p, n) || n < SUSPENDED || load<u8>(p) != 0x54 || load<u8>(p, 1) != 0x58 || load<u8>(p, 2) != 1) return E_ARG;
   const o = <i32>load<u8>(p, 3), rn = <i32>load<u8>(p, 5);
   if (o == OP_RR || o == OP_GENM || rn > 64 || n != SUSPENDED + rn) return E_ARG;
@@ -301,6 +303,7 @@ export function txResume(p: usize, n: i32): i32 {
 }
 
 export function txPoll(): i32 {
+  if (LEAN) return E_CMP_STATE; // no polling in the lean module
   if (state != S_WAIT) return E_CMP_STATE;
   if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
   state = S_POLL_REP;
@@ -320,6 +323,7 @@ function certRepType(): i32 {
 // Hash of the certificate for certConf (RFC 9810 5.3.18): the hash of its signature algorithm,
 // SHA-256 for MD5/SHA-1 or when unknown.
 function certHashAlg(): i32 {
+  if (LEAN) return 2; // SHA-256 only
   const h = signatureHash(ciSigAlg, ciSigAlgLen);
   return h >= 2 && h <= 4 ? h : 2;
 }
@@ -328,14 +332,14 @@ function certHashAlg(): i32 {
 function keepStrings(): bool {
   for (let i = 0; i < stringCount; i++) {
     const e = STRINGS + (<usize>i << 3);
-    if (recAdd(RESULTS, RESULTS_SIZE, RESULT_STATUS_STRING, load<u32>(e), load<i32>(e, 4)) == 0) return false;
+    if (!resAdd(RESULT_STATUS_STRING, load<u32>(e), load<i32>(e, 4))) return false;
   }
   return true;
 }
 
 // certReqId of our requests: 0, and -1 for p10cr (RFC 9810 5.3.4 / RFC 9483 4.1.4).
 function certReqId(): i32 {
-  return op == OP_P10CR ? -1 : 0;
+  return !LEAN && op == OP_P10CR ? -1 : 0;
 }
 
 // Reads a certReqId INTEGER: -1, or 0..2^31-1; other values as -2.
@@ -359,7 +363,7 @@ function decodeBody(): i32 {
       derEnter(TAG_SEQUENCE);
       while (derPeek() >= 0) {
         derRead(TAG_SEQUENCE);
-        if (recAdd(RESULTS, RESULTS_SIZE, CA_PUB_PENDING, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+        if (!resAdd(CA_PUB_PENDING, derStart, <i32>(derPtr + derLen - derStart))) return E_CMP_STORE;
       }
       derLeave();
       derLeave();
@@ -383,7 +387,7 @@ function decodeBody(): i32 {
     derLeave();
     derLeave();
     if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
-  } else if (t == BODY_POLL_REP) {
+  } else if (!LEAN && t == BODY_POLL_REP) {
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);
     const id = readCertReqId();
@@ -392,18 +396,18 @@ function decodeBody(): i32 {
     derLeave();
     derLeave();
     if (derErr == 0 && id != certReqId()) return E_CMP_CERT_REQ_ID;
-  } else if (t == BODY_RP) {
+  } else if (!LEAN && t == BODY_RP) {
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);
     readStatusInfo();
     derLeave();
     while (derPeek() >= 0) derNext(); // revCerts, crls
     derLeave();
-  } else if (t == BODY_GENP) {
+  } else if (!LEAN && t == BODY_GENP) {
     derEnter(TAG_SEQUENCE);
     while (derPeek() >= 0) {
       derRead(TAG_SEQUENCE);
-      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_GENP_ITAV, derStart, <i32>(derPtr + derLen - derStart)) == 0) return E_CMP_STORE;
+      if (!resAdd(RESULT_GENP_ITAV, derStart, <i32>(derPtr + derLen - derStart))) return E_CMP_STORE;
     }
     derLeave();
   } else if (t == BODY_PKICONF) {
@@ -427,7 +431,7 @@ function decodeBody(): i32 {
 function expected(t: i32): bool {
   if (t == BODY_ERROR) return true;
   if (state == S_CERT_REP) return t == certRepType();
-  if (state == S_POLL_REP) return t == certRepType() || t == BODY_POLL_REP;
+  if (!LEAN && state == S_POLL_REP) return t == certRepType() || t == BODY_POLL_REP;
   if (state == S_PKICONF) return t == BODY_PKICONF;
   if (state == S_RP) return t == BODY_RP;
   return state == S_GENP && t == BODY_GENP;
@@ -451,10 +455,10 @@ function refusalBit(code: i32): i32 {
 
 // FAILED because of a bad response: tx_out then holds a protected error message the host MAY
 // send (RFC 9483 3.6.4), its recipNonce the response's senderNonce when there is one.
-let refusal = 0;
+let refusal = 0; // PKIFailureInfo bit number of the refusal
 function refuse(code: i32): i32 {
   fail(code);
-  refusal = 1 << refusalBit(code);
+  refusal = refusalBit(code);
   const n = parsed && rspSenderNonceLen > 0 && rspSenderNonceLen <= 64 ? rspSenderNonceLen : 0;
   for (let i = 0; i < n; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
   setRecipNonceLen(n);
@@ -467,7 +471,8 @@ export function txInput(p: usize, n: i32): i32 {
   if (state < S_CERT_REP || state > S_GENP) return E_CMP_STATE;
   if (!inMemory(p, n)) return E_ARG;
   detailClear();
-  const committed = recUsed(RESULTS);
+  if (overlapsKept(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  const committed = resCount;
   let r = parseMessage(p, n);
   parsed = r == 0;
   if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return refuse(r); }
@@ -484,7 +489,7 @@ export function txInput(p: usize, n: i32): i32 {
   }
   r = decodeBody();
   if (r < 0) {
-    recSetUsed(RESULTS, committed);
+    resTruncate(committed);
     say(T_MALFORMED);
     sayName(T_BODY_NAMES, rspBodyType);
     say(T_COLON_ERROR);
@@ -494,21 +499,23 @@ export function txInput(p: usize, n: i32): i32 {
   // protection (RFC 9483 3.2, 3.5): unprotected only for errors/negative answers, by option
   r = verifyProtection();
   if (r < 0) {
-    recSetUsed(RESULTS, committed);
+    resTruncate(committed);
     return refuse(r);
   }
   // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
   const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
-  for (let c = recFind(RESULTS, CA_PUB_PENDING, 0); c != 0; c = recFind(RESULTS, CA_PUB_PENDING, 0)) {
-    store<i32>(c - 8, keepCaPubs ? RESULT_CA_PUB : 0);
-  }
+  resRetag(CA_PUB_PENDING, keepCaPubs ? RESULT_CA_PUB : 0);
   for (let i = 0; i < rspExtraCount; i++) {
     const e = RSP_EXTRA + (<usize>i << 3);
-    if (recAdd(RESULTS, RESULTS_SIZE, RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4)) == 0) return fail(E_CMP_STORE);
+    if (!resAdd(RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4))) return fail(E_CMP_STORE);
   }
   for (let i = 0; i < rspSenderNonceLen; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
   setRecipNonceLen(rspSenderNonceLen);
-  return next();
+  const a = next();
+  // another response follows: keep what results point into out of its way
+  if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  caName = kept(caName);
+  return a;
 }
 
 function verifyProtection(): i32 {
@@ -531,7 +538,7 @@ function verifyProtection(): i32 {
   let issuer = caName, issuerLen = caNameLen;
   if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
   // the signer validates to TRUSTED only: caPubs of this response never vouch for the response itself
-  setCertSets(RSP_EXTRA, rspExtraCount, 1, RESULTS, 0);
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, 0);
   const pp = protectedPart();
   return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
     rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);
@@ -554,12 +561,12 @@ function next(): i32 {
     }
     return done();
   }
-  if (t == BODY_POLL_REP) {
+  if (!LEAN && t == BODY_POLL_REP) {
     waitSeconds = checkAfter;
     state = S_WAIT;
     return ACTION_WAIT;
   }
-  if (t == BODY_RP || t == BODY_GENP) {
+  if (!LEAN && (t == BODY_RP || t == BODY_GENP)) {
     if (t == BODY_RP && status != 0 && status != STATUS_GRANTED_WITH_MODS) {
       say(T_RP_REJECTED);
       sayStatus();
@@ -568,7 +575,7 @@ function next(): i32 {
     return done();
   }
   // ip / cp / kup (RFC 9483 4.1.1)
-  if (status == STATUS_WAITING) {
+  if (!LEAN && status == STATUS_WAITING) {
     if (certPtr != 0) return failResponse(E_CMP_STATUS, T_WAITING_WITH_CERT);
     if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
     state = S_POLL_REP;
@@ -581,17 +588,17 @@ function next(): i32 {
     return fail(status == STATUS_REJECTION ? E_CMP_REJECTED : E_CMP_STATUS);
   }
   if (certPtr == 0) return failResponse(E_CMP_NO_CERT, T_NO_CERT);
-  const cert = recAdd(RESULTS, RESULTS_SIZE, RESULT_CERT, certPtr, certLen);
-  if (cert == 0) return fail(E_CMP_STORE);
+  const cert = certPtr;
+  if (!resAdd(RESULT_CERT, cert, certLen)) return fail(E_CMP_STORE);
   if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, T_CERT_MALFORMED);
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
   certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
   caName = ciIssuer; caNameLen = ciIssuerLen;
   // the chain of the new certificate, when it validates to TRUSTED (or caPubs accepted above)
-  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULTS, RESULT_CA_PUB);
+  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULT_CA_PUB);
   if (validate(cert, certLen) == 0) {
     for (let d = 0; d < pathLength; d++) {
-      if (recAdd(RESULTS, RESULTS_SIZE, RESULT_CHAIN, pathCert(d), pathCertLen(d)) == 0) return fail(E_CMP_STORE);
+      if (!resAdd(RESULT_CHAIN, pathCert(d), pathCertLen(d))) return fail(E_CMP_STORE);
     }
   }
   if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
@@ -610,11 +617,11 @@ function done(): i32 {
 }
 
 export function txResult(kind: i32, index: i32): usize {
-  return recFind(RESULTS, kind, index);
+  return resFind(kind, index);
 }
 export function txResultLen(kind: i32, index: i32): i32 {
-  recFind(RESULTS, kind, index);
-  return recLen;
+  resFind(kind, index);
+  return resLen;
 }
 export function txOut(): usize { return outPtr; }
 export function txOutLen(): i32 { return outLen; }

@@ -3,7 +3,7 @@
 // extraCerts and UNTRUSTED), it may sign (keyUsage digitalSignature), it is the issuing CA or an
 // RA (id-kp-cmcRA) unless allowed otherwise, and senderKID names its key when both are present.
 // Also the chain of an issued certificate (result 7).
-import { E_CMP_SENDER_KID, E_CMP_SIGNER, E_CERT_KEY_USAGE } from "../errors";
+import { E_ALG, E_CMP_SENDER_KID, E_CMP_SIGNER, E_CERT_KEY_USAGE } from "../errors";
 import { host_time } from "../host";
 import { oidEquals } from "../der/reader";
 import {
@@ -16,11 +16,12 @@ import { validatePath } from "../pkix/path";
 import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_ANY_SIGNER, OPT_LEGACY } from "./config";
 import { say, sayInt } from "./detail";
 import {
-  T_BAD_SIGNATURE, T_NO_SIGNER, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
+  T_BAD_SIGNATURE, T_NO_SIGNER, T_UNSUPPORTED_SIGNATURE, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
 } from "./text";
-import { recFind, recLen } from "./records";
+import { resFind, resLen } from "./results";
+import { LEAN } from "../features";
 
-const MAX_CERTS: i32 = 16;
+const MAX_CERTS: i32 = 24;
 const POOL = memory.data(MAX_CERTS * 8, 4);
 const ANCHORS = memory.data(MAX_CERTS * 8, 4);
 const SIGNER = memory.data(CERT_VIEW, 8);
@@ -35,17 +36,17 @@ function add(table: usize, n: i32, p: usize, len: i32): i32 {
 
 // Pool: a table of (ptr, len) extra certificates; anchors: TRUSTED, plus records of kind
 // `anchorKind` from the result store when given (caPubs accepted as trust anchors).
-export function setCertSets(extra: usize, extraN: i32, first: i32, results: usize, anchorKind: i32): void {
+export function setCertSets(extra: usize, extraN: i32, first: i32, anchorKind: i32): void {
   poolN = 0; anchorN = 0;
   for (let i = first; i < extraN; i++) poolN = add(POOL, poolN, load<u32>(extra + (<usize>i << 3)), load<i32>(extra + (<usize>i << 3), 4));
   for (let i = 0; item(ITEM_UNTRUSTED, i) != 0; i++) poolN = add(POOL, poolN, item(ITEM_UNTRUSTED, i), itemLen);
   for (let i = 0; item(ITEM_TRUSTED, i) != 0; i++) anchorN = add(ANCHORS, anchorN, item(ITEM_TRUSTED, i), itemLen);
   if (anchorKind > 0) {
-    for (let i = 0; recFind(results, anchorKind, i) != 0; i++) anchorN = add(ANCHORS, anchorN, recFind(results, anchorKind, i), recLen);
+    for (let i = 0; resFind(anchorKind, i) != 0; i++) anchorN = add(ANCHORS, anchorN, resFind(anchorKind, i), resLen);
   }
 }
 
-function flags(): i32 { return option(OPT_LEGACY) ? SIG_LEGACY : 0; }
+function flags(): i32 { return !LEAN && option(OPT_LEGACY) ? SIG_LEGACY : 0; }
 
 // Checks the signer extraCerts[0] and the signature. issuer: Name of the issuing CA when known
 // (the issued or the old certificate's issuer), else 0. 0 or an error (detail written).
@@ -59,7 +60,7 @@ export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32,
     return E_CMP_SENDER_KID;
   }
   let r = verifySignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen, flags());
-  if (r < 0) { say(T_BAD_SIGNATURE); sayInt(r); return r; }
+  if (r < 0) { say(r == E_ALG ? T_UNSUPPORTED_SIGNATURE : T_BAD_SIGNATURE); sayInt(r); return r; }
   const ku = certKeyUsage(SIGNER);
   if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0) { say(T_SIGNER_KEY_USAGE); return E_CERT_KEY_USAGE; }
   r = validatePath(s, sLen, POOL, poolN, ANCHORS, anchorN, host_time(), flags());

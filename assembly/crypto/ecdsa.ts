@@ -4,6 +4,7 @@ import { E_ALG, E_ARG, E_SIG_ENCODING } from "../errors";
 import { hashOnce } from "./hash";
 import { p256VerifyDigest } from "./p256";
 import { weierstrassVerify } from "./weierstrass";
+import { LEAN } from "../features";
 
 export const CURVE_P256: i32 = 1, CURVE_P384: i32 = 2, CURVE_P521: i32 = 3;
 
@@ -85,12 +86,13 @@ const DIGEST = memory.data(64, 8);
 // Hash msg with hashAlg and verify the DER signature over it with the SEC 1 public key of the
 // curve. 0 valid; E_SIG_ENCODING, E_SIG_INVALID, E_KEY, E_ALG, E_ARG otherwise.
 export function ecdsaVerify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
-  if (curve < CURVE_P256 || curve > CURVE_P521) return E_ALG;
+  if (curve < CURVE_P256 || curve > (LEAN ? CURVE_P256 : CURVE_P521)) return E_ALG;
   if (msgLen < 0 || pubLen < 0) return E_ARG;
   const dlen = hashOnce(hashAlg, msg, msgLen, DIGEST);
   if (dlen < 0) return dlen;
   const rc = ecdsaSigDecode(sig, sigLen);
   if (rc < 0) return rc;
   if (curve == CURVE_P256) return p256VerifyDigest(DIGEST, dlen, pub, pubLen, sigR, sigRLen, sigS, sigSLen);
+  if (LEAN) return E_ALG;
   return weierstrassVerify(curve, DIGEST, dlen, pub, pubLen, sigR, sigRLen, sigS, sigSLen);
 }

@@ -3,9 +3,10 @@
 //   [80] block buffer (128).
 import { E_ALG } from "../errors";
 import { wipe } from "./ct";
-import { IV1, sha1Block } from "./sha1";
-import { sha256Block } from "./sha256";
-import { IV512, sha512Block } from "./sha512";
+import { LEAN } from "../features";
+import { iv1, sha1Block } from "./sha1";
+import { sha256Block, sha256IV } from "./sha256";
+import { iv512, sha512Block } from "./sha512";
 
 export const HASH_SHA1: i32 = 1, HASH_SHA256: i32 = 2, HASH_SHA384: i32 = 3, HASH_SHA512: i32 = 4;
 export const HASH_CTX_SIZE: i32 = 208;
@@ -18,27 +19,30 @@ const W = memory.data(640, 8);
 const ONCE = memory.data(208, 8);
 
 export function hashSize(alg: i32): i32 {
+  if (LEAN) return alg == HASH_SHA256 ? 32 : 0;
   return alg == HASH_SHA1 ? 20 : alg == HASH_SHA256 ? 32 : alg == HASH_SHA384 ? 48 : alg == HASH_SHA512 ? 64 : 0;
 }
 
 export function hashBlockSize(alg: i32): i32 {
+  if (LEAN) return alg == HASH_SHA256 ? 64 : 0;
   return alg == HASH_SHA1 || alg == HASH_SHA256 ? 64 : alg == HASH_SHA384 || alg == HASH_SHA512 ? 128 : 0;
 }
 
 // Initial hash value into st (FIPS 180-4 5.3).
 export function hashIV(alg: i32, st: usize): void {
+  if (LEAN) { sha256IV(st); return; }
+  if (alg == HASH_SHA256) { sha256IV(st); return; }
   for (let i: usize = 0; i < 8; i++) {
-    const iv = load<u64>(IV512 + (i << 3) + (alg == HASH_SHA384 ? 64 : 0));
-    if (alg == HASH_SHA1) store<u32>(st + (i << 2), i < 5 ? load<u32>(IV1 + (i << 2)) : 0);
-    else if (alg == HASH_SHA256) store<u32>(st + (i << 2), <u32>(iv >> 32));
-    else store<u64>(st + (i << 3), iv);
+    if (alg == HASH_SHA1) store<u32>(st + (i << 2), i < 5 ? load<u32>(iv1() + (i << 2)) : 0);
+    else store<u64>(st + (i << 3), load<u64>(iv512() + (i << 3) + (alg == HASH_SHA384 ? 64 : 0)));
   }
 }
 
 // Compress the block held in W into st.
 function compress(alg: i32, st: usize): void {
-  if (alg == HASH_SHA1) sha1Block(st, W);
-  else if (alg == HASH_SHA256) sha256Block(st, W);
+  if (LEAN) { sha256Block(st, W); return; }
+  if (alg == HASH_SHA256) sha256Block(st, W);
+  else if (alg == HASH_SHA1) sha1Block(st, W);
   else sha512Block(st, W);
 }
 
@@ -46,7 +50,7 @@ function compress(alg: i32, st: usize): void {
 function block(ctx: usize, src: usize): void {
   const alg = load<i32>(ctx);
   for (let i: usize = 0; i < 16; i++) {
-    if (alg <= HASH_SHA256) store<u32>(W + (i << 2), bswap(load<u32>(src + (i << 2))));
+    if (LEAN || alg <= HASH_SHA256) store<u32>(W + (i << 2), bswap(load<u32>(src + (i << 2))));
     else store<u64>(W + (i << 3), bswap(load<u64>(src + (i << 3))));
   }
   compress(alg, ctx + HASH_STATE);
@@ -99,7 +103,7 @@ export function hashPadFinal(ctx: usize): void {
 // The digest of state st, big-endian, to out; returns its length.
 export function hashWrite(alg: i32, st: usize, out: usize): i32 {
   const n = hashSize(alg);
-  if (alg <= HASH_SHA256) for (let i = 0; i < n; i += 4) store<u32>(out + i, bswap(load<u32>(st + i)));
+  if (LEAN || alg <= HASH_SHA256) for (let i = 0; i < n; i += 4) store<u32>(out + i, bswap(load<u32>(st + i)));
   else for (let i = 0; i < n; i += 8) store<u64>(out + i, bswap(load<u64>(st + i)));
   return n;
 }
@@ -110,7 +114,7 @@ export function hashWrite(alg: i32, st: usize, out: usize): i32 {
 export function hashIterate(alg: i32, st: usize, from: usize, prefix: i32): void {
   const n = hashSize(alg);
   const bits = <u64>(prefix + n) << 3;
-  if (alg <= HASH_SHA256) {
+  if (LEAN || alg <= HASH_SHA256) {
     for (let i = 0; i < 64; i += 4) store<u32>(W + i, i < n ? load<u32>(st + i) : 0);
     store<u32>(W + n, 0x80000000);
     store<u32>(W + 60, <u32>bits);

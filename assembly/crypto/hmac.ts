@@ -1,6 +1,7 @@
 // HMAC (RFC 2104) over the hashes of hash.ts. Context: inner hash context, then outer.
 import { E_ALG, E_ARG } from "../errors";
 import { wipe } from "./ct";
+import { LEAN } from "../features";
 import { HASH_CTX_SIZE, HASH_STATE, hashBlockSize, hashInit, hashIterate, hashPadFinal, hashUpdate, hashWrite } from "./hash";
 
 export const HMAC_CTX_SIZE: i32 = 416;
@@ -13,6 +14,7 @@ export function hmacInit(ctx: usize, alg: i32, key: usize, keyLen: i32): i32 {
   if (keyLen < 0) return E_ARG;
   const outer = ctx + HASH_CTX_SIZE;
   wipe(PAD, 128);
+  if (LEAN && keyLen > bs) return E_ARG; // lean: HMAC keys are PBM's derived keys and the DRBG's
   if (keyLen > bs) { // RFC 2104 2: keys longer than B bytes are hashed first
     hashInit(outer, alg);
     hashUpdate(outer, key, keyLen);

@@ -4,6 +4,7 @@
 // through masked field arithmetic, the comb multiplication with full table scans and Fermat
 // inversion; the only branches on secret-derived data are the RFC 6979 / FIPS 186-5 A.2.2
 // rejection tests (k or d out of range, r or s zero), whose outcome is discarded with the value.
+import { LEAN } from "../features";
 import { E_ARG, E_KEY, E_RANDOM, E_SIG_INVALID } from "../errors";
 import { host_random } from "../host";
 import { wipe } from "./ct";
@@ -29,7 +30,7 @@ const PT = SCR + 640, PT2 = SCR + 736, QP = SCR + 832, CTX = SCR + 928;
 const ZERO = memory.data(32, 8);
 const SEP = memory.data(1);
 // (p + 1) / 4: square roots, since p = 3 mod 4.
-const SQRT_EXP = memory.data<u32>([0, 0, 0x40000000, 0, 0, 0x40000000, 0xc0000000, 0x3fffffff]);
+function sqrtExp(): usize { return memory.data<u32>([0, 0, 0x40000000, 0, 0, 0x40000000, 0xc0000000, 0x3fffffff]); }
 
 // 1 when 1 <= a < n.
 function validScalar(a: usize): u32 {
@@ -60,13 +61,13 @@ function decodePub(pub: usize, len: i32): i32 {
     fromBytes(AY, pub + 33);
     if (!ltMod(AY, MOD_P)) return E_KEY;
     mulMod(y, AY, MOD_P + R2, MOD_P);
-  } else if (len != 33 || (prefix | 1) != 3) return E_KEY;
+  } else if (LEAN || len != 33 || (prefix | 1) != 3) return E_KEY; // lean: uncompressed only
   fromBytes(AX, pub + 1);
   if (!ltMod(AX, MOD_P)) return E_KEY;
   mulMod(QP, AX, MOD_P + R2, MOD_P);
   curveRhs(W, QP);
-  if (len == 33) {
-    powMod(y, W, SQRT_EXP, MOD_P);
+  if (LEAN) { /* uncompressed keys only */ } else if (len == 33) {
+    powMod(y, W, sqrtExp(), MOD_P);
     mulMod(AY, y, PLAIN_ONE, MOD_P);
     if ((load<u32>(AY) ^ prefix) & 1) subMod(y, ZERO, y, MOD_P); // the root with y's parity
   }

@@ -4,6 +4,7 @@
 // so no branch ever depends on a point. Scalar multiples of G use a 6-tooth comb whose table is
 // read by scanning every entry with masks (constant time); the variable-base multiple used by
 // verification (public data only) is a plain 4-bit window.
+import { LEAN } from "../features";
 import { addMod, copy, MOD_P, mulMod, ONE, subMod } from "./p256_field";
 
 export const POINT: usize = 96;
@@ -146,7 +147,9 @@ export function mulVar(r: usize, k: usize, q: usize): void {
   setInfinity(r);
   let started = false; // r != infinity: k < n keeps every partial multiple nonzero
   for (let i = 63; i >= 0; i--) {
-    if (started) {
+    if (LEAN) { // smaller, slower: the complete doubling of Algorithm 6
+      if (started) { pointDouble(r, r); pointDouble(r, r); pointDouble(r, r); pointDouble(r, r); }
+    } else if (started) {
       mul(t0, r + 64, r + 64); mul(r, r, r + 64); mul(r + 32, r + 32, t0);
       jacobianDouble(r); jacobianDouble(r); jacobianDouble(r); jacobianDouble(r);
       mul(t0, r + 64, r + 64); mul(r, r, r + 64); mul(r + 64, r + 64, t0);

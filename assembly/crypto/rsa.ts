@@ -19,14 +19,19 @@ const SEED = memory.data(68, 8);          // MGF1: H || counter
 const HO = memory.data(64, 8);            // MGF1 block; H'
 
 // DigestInfo prefixes (RFC 8017 9.2 note 1); the SHA-2 ones differ in the three bytes patched
-// in emsaPkcs1 (SEQUENCE length, last OID arc, digest length).
-const DI_SHA1 = memory.data<u8>([
+// in emsaPkcs1 (SEQUENCE length, last OID arc, digest length). In functions: only a module
+// with RSA carries them.
+function diSha1(): usize {
+  return memory.data<u8>([
   0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
 ]);
-const DI_SHA2 = memory.data<u8>([
+}
+function diSha2(): usize {
+  return memory.data<u8>([
   0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
   0x00, 0x04, 0x20,
 ]);
+}
 
 function copy(dst: usize, src: usize, len: i32): void {
   for (let i = 0; i < len; i++) store<u8>(dst + i, load<u8>(src + i));
@@ -40,7 +45,7 @@ function emsaPkcs1(alg: i32, hLen: i32, k: i32): i32 {
   for (let p = X + 1; p < t - 1; p++) store<u8>(p, 0xff);
   store<u8>(X, 1, 1);
   store<u8>(t - 1, 0);
-  copy(t, alg == HASH_SHA1 ? DI_SHA1 : DI_SHA2, diLen);
+  copy(t, alg == HASH_SHA1 ? diSha1() : diSha2(), diLen);
   if (alg != HASH_SHA1) {
     store<u8>(t, 0x11 + hLen, 1);
     store<u8>(t, alg - 1, 14);

@@ -1,5 +1,5 @@
 // SHA-1 compression (FIPS 180-4 6.1). Legacy: kept for PBM/HMAC-SHA1 in CMP (RFC 4210 5.1.3.1).
-export const IV1 = memory.data<u32>([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]);
+export function iv1(): usize { return memory.data<u32>([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]); }
 
 // One block: st = 5 u32 words, w = 80-word schedule area whose first 16 words hold the block.
 export function sha1Block(st: usize, w: usize): void {

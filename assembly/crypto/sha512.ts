@@ -1,6 +1,8 @@
 // SHA-512 and SHA-384 compression (FIPS 180-4 6.4, 6.5) on native u64.
 // K512 also serves SHA-256: its constants are the upper 32 bits of these (FIPS 180-4 4.2.2, 4.2.3).
-export const K512 = memory.data<u64>([
+// In functions: a module that never runs SHA-512 (the lean one) carries neither table.
+export function k512(): usize {
+  return memory.data<u64>([
   0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc, 0x3956c25bf348b538,
   0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118, 0xd807aa98a3030242, 0x12835b0145706fbe,
   0x243185be4ee4b28c, 0x550c7dc3d5ffb4e2, 0x72be5d74f27b896f, 0x80deb1fe3b1696b1, 0x9bdc06a725c71235,
@@ -18,15 +20,18 @@ export const K512 = memory.data<u64>([
   0x113f9804bef90dae, 0x1b710b35131c471b, 0x28db77f523047d84, 0x32caab7b40c72493, 0x3c9ebe0a15c9bebc,
   0x431d67c49c100d4c, 0x4cc5d4becb3e42b6, 0x597f299cfc657e2a, 0x5fcb6fab3ad6faec, 0x6c44198c4a475817,
 ]);
+}
 
 // Initial hash values: SHA-512 (5.3.5), then SHA-384 (5.3.4). SHA-256's (5.3.3) are the upper
 // halves of SHA-512's.
-export const IV512 = memory.data<u64>([
+export function iv512(): usize {
+  return memory.data<u64>([
   0x6a09e667f3bcc908, 0xbb67ae8584caa73b, 0x3c6ef372fe94f82b, 0xa54ff53a5f1d36f1,
   0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179,
   0xcbbb9d5dc1059ed8, 0x629a292a367cd507, 0x9159015a3070dd17, 0x152fecd8f70e5939,
   0x67332667ffc00b31, 0x8eb44a8768581511, 0xdb0c2e0d64f98fa7, 0x47b5481dbefa4fa4,
 ]);
+}
 
 // One block: st = 8 u64 words, w = 80-word schedule area whose first 16 words hold the block.
 export function sha512Block(st: usize, w: usize): void {
@@ -40,7 +45,7 @@ export function sha512Block(st: usize, w: usize): void {
   let e = load<u64>(st, 32), f = load<u64>(st, 40), g = load<u64>(st, 48), h = load<u64>(st, 56);
   for (let i: usize = 0; i < 640; i += 8) {
     const t1 = h + (rotr(e, 14) ^ rotr(e, 18) ^ rotr(e, 41)) + (g ^ (e & (f ^ g)))
-      + load<u64>(K512 + i) + load<u64>(w + i);
+      + load<u64>(k512() + i) + load<u64>(w + i);
     const t2 = (rotr(a, 28) ^ rotr(a, 34) ^ rotr(a, 39)) + ((a & b) | (c & (a | b)));
     h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
   }

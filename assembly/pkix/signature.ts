@@ -9,6 +9,7 @@ import {
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { E_ALG, E_KEY, E_LEGACY } from "../errors";
 import { HASH_SHA1 } from "../crypto/hash";
+import { LEAN } from "../features";
 import { ecdsaVerify } from "../crypto/ecdsa";
 import { RSA_PKCS1, RSA_PSS, rsaVerify } from "../crypto/rsa";
 import {
@@ -41,6 +42,12 @@ function readSigAlg(alg: usize, algLen: i32): i32 {
   derInit(alg, algLen);
   derEnter(TAG_SEQUENCE);
   derReadValue(TAG_OID);
+  if (LEAN) { // ecdsa-with-SHA256 only, parameters absent (RFC 5758 3.2)
+    scheme = ECDSA;
+    hash = derLen == 8 && oidArc(derPtr, derLen, OID_ECDSA_SHA256, 8) == 2 ? 2 : 0;
+    derLeave();
+    return derFinish() == 0 && hash != 0 ? 0 : E_ALG;
+  }
   const ec = oidArc(derPtr, derLen, OID_ECDSA_SHA256, derLen == 7 ? 7 : 8);
   const rsa = oidArc(derPtr, derLen, OID_RSA_ENCRYPTION, 9);
   scheme = 0;
@@ -102,7 +109,7 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
   const rc = readSigAlg(alg, algLen);
   if (rc < 0) return rc;
-  if (hash == HASH_SHA1 && (flags & SIG_LEGACY) == 0) return E_LEGACY;
+  if (!LEAN && hash == HASH_SHA1 && (flags & SIG_LEGACY) == 0) return E_LEGACY;
   // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
   derInit(spki, spkiLen);
   derEnter(TAG_SEQUENCE);
@@ -113,9 +120,11 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   if (oidEquals(derPtr, derLen, OID_EC_PUBLIC_KEY, 7)) {
     derReadValue(TAG_OID); // ECParameters: namedCurve (RFC 5480 2.1.1)
     if (oidEquals(derPtr, derLen, OID_SECP256R1, 8)) curve = 1;
-    const c = oidArc(derPtr, derLen, OID_SECP384R1, 5);
+    const c = LEAN ? 0 : oidArc(derPtr, derLen, OID_SECP384R1, 5);
     if (c == 0x22 || c == 0x23) curve = c - 0x20;
     if (scheme != ECDSA || curve == 0) return E_ALG;
+  } else if (LEAN) {
+    return E_ALG;
   } else if (key == PKCS1_RSA || (key == PKCS1_PSS && scheme == RSA_PSS)) {
     if (scheme == ECDSA) return E_ALG;
     if (!derAtEnd()) derNext(); // NULL (RFC 3279 2.3.1) or RSASSA-PSS-params
@@ -125,7 +134,7 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   derLeave();
   derReadBitStringOctets();
   let pub = derPtr, pubLen = derLen, e: usize = 0, eLen = 0;
-  if (curve == 0) { // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+  if (!LEAN && curve == 0) { // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
     derDescend();
     derEnter(TAG_SEQUENCE);
     derReadValue(TAG_INTEGER);
@@ -140,6 +149,7 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   derLeave();
   if (derFinish() != 0) return E_KEY;
   if (curve != 0) return ecdsaVerify(curve, hash, pub, pubLen, data, dataLen, sig, sigLen);
+  if (LEAN) return E_ALG;
   return rsaVerify(scheme, hash, pub, pubLen, e, eLen, data, dataLen, sig, sigLen,
     scheme == RSA_PSS ? salt : -1, flags & SIG_LEGACY);
 }
