@@ -10,6 +10,7 @@ import type { Flash } from "./flash.js";
 import { KIND, Store, TAG } from "./store.js";
 import { HttpTransport, TransportError } from "./transport.js";
 import * as x509 from "./testpki/x509.js";
+import { children, parseItav, tlv, type Tlv } from "./der.js";
 
 export interface AgentConfig {
   /** CMP server URL (RFC 9811 HTTP transfer). */
@@ -79,38 +80,6 @@ const der = (c: Uint8Array) => new X509Certificate(c);
 // RFC 9483 4.3: infoType OIDs (contents octets) of genm.
 const OID_IT = (n: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n);
 const IT_CA_CERTS = OID_IT(17), IT_ROOT_CA_KEY_UPDATE = OID_IT(18), IT_ROOT_CA_CERT = OID_IT(20);
-
-// One DER element at off: tag, value [start, end).
-function tlv(b: Uint8Array, off: number): { tag: number; start: number; end: number } {
-  if (off + 2 > b.length) throw new Error("DER truncated");
-  let len = b[off + 1], start = off + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n < 1 || n > 3 || start + n > b.length) throw new Error("DER length");
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[start + i];
-    start += n;
-  }
-  if (start + len > b.length) throw new Error("DER truncated");
-  return { tag: b[off], start, end: start + len };
-}
-
-function children(b: Uint8Array, start: number, end: number): { tag: number; start: number; end: number; whole: Uint8Array }[] {
-  const out = [];
-  for (let off = start; off < end;) {
-    const e = tlv(b.subarray(0, end), off);
-    out.push({ ...e, whole: b.subarray(off, e.end) });
-    off = e.end;
-  }
-  return out;
-}
-
-/** An InfoTypeAndValue element: its infoType OID contents and infoValue element (if any). */
-export function parseItav(itav: Uint8Array): { type: Uint8Array; value?: Uint8Array } {
-  const seq = tlv(itav, 0);
-  const [oid, value] = children(itav, seq.start, seq.end);
-  return { type: itav.subarray(oid.start, oid.end), value: value?.whole };
-}
 
 const same = (a?: Uint8Array, b?: Uint8Array) => !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
 const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: "der" });
@@ -339,16 +308,17 @@ export class Agent {
       this.emit("info", "rootca.current");
       return false;
     }
-    const v = itav.value, seq = tlv(v, 0);
-    const parts = children(v, seq.start, seq.end);
+    const v = itav.value;
+    const parts = children(v, tlv(v, 0));
+    const whole = (e: Tlv) => v.subarray(e.start, e.end);
     // [0] newWithOld: EXPLICIT (a Certificate inside) or IMPLICIT (the Certificate's own contents)
     const tagged = (n: number) => {
       const p = parts.find((e) => e.tag === (0xa0 | n));
       if (!p) return undefined;
-      const inner = children(v, p.start, p.end);
-      return inner.length === 1 && inner[0].tag === 0x30 && inner[0].end === p.end ? inner[0].whole : Uint8Array.of(0x30, ...p.whole.subarray(1));
+      const inner = children(v, p);
+      return inner.length === 1 && inner[0].tag === 0x30 && inner[0].end === p.end ? whole(inner[0]) : Uint8Array.of(0x30, ...whole(p).subarray(1));
     };
-    const newWithNew = parts[0].whole, newWithOld = tagged(0);
+    const newWithNew = whole(parts[0]), newWithOld = tagged(0);
     const anchors = this.trusted();
     const refusal = rootUpdateRefusal(anchors, newWithNew, newWithOld);
     if (refusal) {
@@ -366,8 +336,7 @@ export class Agent {
     const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, IT_CA_CERTS]]));
     const v = out.genp.map(parseItav).find((i) => same(i.type, IT_CA_CERTS))?.value;
     if (!v) return [];
-    const seq = tlv(v, 0);
-    return children(v, seq.start, seq.end).map((e) => e.whole.slice());
+    return children(v, tlv(v, 0)).map((e) => v.slice(e.start, e.end));
   }
 
   /** Revokes the current certificate (decommissioning): rr signed with it. */

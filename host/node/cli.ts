@@ -6,7 +6,7 @@ import { CmpError, Device, type Outcome, type Request, type Transport } from "./
 import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
-import { certSubject, children, tlv } from "./der";
+import { certSubject, children, parseItav, tlv } from "./der";
 
 /** Options taking a value, as `openssl cmp` names them. */
 const VALUED = new Set([
@@ -190,14 +190,9 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
 
 /** caCerts in a genp (RFC 9483 4.3.1): InfoTypeAndValue { id-it-caCerts, SEQUENCE OF CMPCertificate }. */
 function caCertsOf(out: Outcome): Uint8Array[] {
-  const caCerts = oidContents(INFOTYPES.caCerts);
-  const certs: Uint8Array[] = [];
-  for (const itav of out.genp) {
-    const [type, value] = children(itav, tlv(itav, 0));
-    if (!value || !Buffer.from(itav.subarray(type.value, type.end)).equals(caCerts)) continue;
-    for (const c of children(itav, value)) certs.push(itav.slice(c.start, c.end));
-  }
-  return certs;
+  const caCerts = Buffer.from(oidContents(INFOTYPES.caCerts));
+  const v = out.genp.map(parseItav).find((i) => caCerts.equals(i.type))?.value;
+  return v ? children(v, tlv(v, 0)).map((c) => v.slice(c.start, c.end)) : [];
 }
 
 /** The RFC 9483 6.1 operation of a command, for `.well-known/cmp` URLs; genm by its infoType. */

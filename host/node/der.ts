@@ -32,3 +32,9 @@ export function certSubject(cert: Uint8Array): Uint8Array {
   const i = fields[0].tag === 0xa0 ? 5 : 4; // [0] version is optional
   return cert.slice(fields[i].start, fields[i].end);
 }
+
+/** An InfoTypeAndValue (RFC 9810 5.3.19): its infoType OID contents and infoValue element, if any. */
+export function parseItav(itav: Uint8Array): { type: Uint8Array; value?: Uint8Array } {
+  const [oid, value] = children(itav, tlv(itav, 0));
+  return { type: itav.subarray(oid.value, oid.end), value: value ? itav.subarray(value.start, value.end) : undefined };
+}
