@@ -369,6 +369,21 @@ suite("C host HTTP client and CLI refusals", () => {
     expect(readFileSync(join(dir, "slot1.bin")).length).toBe(4096);
   });
 
+  it("its PEM, key, certificate, name and OID readers survive 20,000 mutated inputs under ASan and UBSan (test/c/pem_fuzz.c)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-pemfuzz-"));
+    const exe = join(dir, "pem_fuzz");
+    const cc = spawnSync("cc", ["-std=c99", "-g", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", join(root, "host/c"),
+      join(root, "test/c/pem_fuzz.c"), join(root, "host/c/pem.c"), "-o", exe], { encoding: "utf8" });
+    expect(cc.status, cc.stderr).toBe(0);
+    spawnSync("openssl", ["pkey", "-in", "rsp.key", "-outform", "DER", "-out", join(dir, "rsp.p8.der")], { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    writeFileSync(join(dir, "dn.txt"), "/CN=tinycmp device/O=Acme/C=DE");
+    writeFileSync(join(dir, "oid.txt"), "1.3.6.1.5.5.7.4.17");
+    const seeds = [join(creds.dir, "rsp.key"), join(creds.dir, "rsp.crt"), join(creds.dir, "root.crt"), join(dir, "rsp.p8.der"), join(dir, "dn.txt"), join(dir, "oid.txt")];
+    const r = spawnSync(exe, seeds, { encoding: "utf8", timeout: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("ok 20000");
+  }, 180_000);
+
   it("reads keys as PKCS#8 and SEC 1, PEM and DER", async () => {
     const dir = creds.dir;
     spawnSync("openssl", ["ec", "-in", "rsp.key", "-out", "rsp.sec1.pem"], { cwd: dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
