@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeCreds, startServer, type Creds, type MockServer } from "./openssl-cmp";
+import { makeCreds, startServer, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const build = join(root, "build");
@@ -39,10 +39,7 @@ function run(args: string[], opts: { bin?: string; env?: Record<string, string>;
 let creds: Creds;
 const pemDer = (file: string) => new Uint8Array(new X509Certificate(readFileSync(file)).raw);
 
-async function withServer<T>(extra: string[], f: (s: MockServer) => Promise<T>): Promise<T> {
-  const s = await startServer(creds, extra);
-  try { return await f(s); } finally { await s.stop(); }
-}
+const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
 const server = (s: MockServer | number, path = "/pkix/") => `127.0.0.1:${typeof s === "number" ? s : s.port}${path}`;
 const mac = ["-ref", "ref", "-secret", "pass:secret"];
 const ir = (s: MockServer, extra: string[] = []) =>

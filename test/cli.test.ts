@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { main } from "../host/node/cli";
-import { makeCreds, startServer, type Creds, type MockServer } from "./openssl-cmp";
+import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
 
 let creds: Creds;
 let out: string;
@@ -26,10 +26,7 @@ async function cli(args: string[]): Promise<{ status: number; stdout: string; st
   }
 }
 
-async function withServer<T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}): Promise<T> {
-  const s = await startServer(creds, extra, opts);
-  try { return await f(s); } finally { await s.stop(); }
-}
+const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
 
 const f = (n: string) => creds.file(n);
 const server = (s: MockServer) => ["-server", `127.0.0.1:${s.port}/pkix/`, "-msg_timeout", "10", "-total_timeout", "60"];

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { CmpError, Device, Options, type Transport } from "../host/node/device";
 import { HttpTransport } from "../host/node/transport";
-import { makeCreds, startServer, type Creds, type MockServer } from "./openssl-cmp";
+import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
 
 let creds: Creds;
 beforeAll(() => { creds = makeCreds(); }, 30_000);
@@ -15,10 +15,7 @@ const E = {
   PROTECTION: -88, UNPROTECTED: -87, REJECTED: -91, ERROR_MSG: -92, WRONG_KEY: -93, TID: -85, NONCE: -86,
 };
 
-async function withServer<T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}): Promise<T> {
-  const s = await startServer(creds, extra, opts);
-  try { return await f(s); } finally { await s.stop(); }
-}
+const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
 
 function mac(extra: Record<string, unknown> = {}) {
   return { secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt"), ...extra };

@@ -132,6 +132,13 @@ export async function startServer(creds: Creds, extra: string[] = [], opts: { rs
   };
 }
 
+/** Runs f with a fresh mock server, which is stopped (by its PID) however f ends. */
+export async function withMockServer<T>(creds: Creds, extra: string[], f: (s: MockServer) => Promise<T>,
+  opts: { rsa?: boolean; secret?: string; srv?: string } = {}): Promise<T> {
+  const s = await startServer(creds, extra, opts);
+  try { return await f(s); } finally { await s.stop(); }
+}
+
 /** Runs `openssl cmp` as a client; returns its wall time in ms. */
 export function opensslClient(creds: Creds, args: string[]): number {
   const t = performance.now();
