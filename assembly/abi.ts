@@ -116,7 +116,7 @@ export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: us
 // ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----
 import { CERT_RANGES, CERT_VIEW, certParse } from "./pkix/cert";
 import { verifySignature } from "./pkix/signature";
-import { validatePath } from "./pkix/path";
+import { setSigBudget, SIG_BUDGET, validatePath } from "./pkix/path";
 
 const CERT_SUMMARY = memory.data(CERT_VIEW, 8);
 
@@ -134,6 +134,7 @@ export function cert_parse(der: usize, len: i32, out: usize): i32 {
 }
 export function cert_verify_path(target: usize, targetLen: i32, pool: usize, poolCount: i32,
   anchors: usize, anchorCount: i32, now: i64, flags: i32): i32 {
+  setSigBudget(SIG_BUDGET);
   return validatePath(target, targetLen, pool, poolCount, anchors, anchorCount, now, flags);
 }
 export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32,

@@ -54,6 +54,7 @@ export const TEXTS: Record<string, string> = {
   NO_CERT: "accepts the request but holds no certificate",
   CERT_MALFORMED: "certificate is malformed",
   WRONG_KEY: "issued certificate's public key is not the requested one",
+  CERT_UNTRUSTED: "issued certificate does not validate to a trust anchor (certConf rejected it): error ",
 };
 
 // Names of the PKIFailureInfo bits (RFC 9810 5.2.3), apart from TEXT in a function: the lean

@@ -1,9 +1,9 @@
 // PKIProtection (RFC 9810 5.1.3; algorithms RFC 9481): the protectionAlg of our requests, their
 // MAC or signature, and verification of MAC-protected responses. Signatures of responses: verify.ts.
-import { E_ALG, E_CMP_CONFIG, E_CMP_PROTECTION, E_DER_VALUE, E_RANDOM } from "../errors";
+import { E_ALG, E_CMP_CONFIG, E_CMP_PROTECTION, E_DER_VALUE, E_ITERATIONS, E_RANDOM } from "../errors";
 import { host_random } from "../host";
 import { ctEqual, wipe } from "../crypto/ct";
-import { HASH_SHA256 } from "../crypto/hash";
+import { HASH_SHA256, hashSize } from "../crypto/hash";
 import { hmacOnce } from "../crypto/hmac";
 import { passwordBasedMac } from "../crypto/pbm";
 import { pbkdf2Hmac } from "../crypto/pbkdf2";
@@ -29,6 +29,19 @@ export const PROT = memory.data(80, 4); // protection value of the request being
 const CALC = memory.data(64, 4);        // MAC recomputed over a response
 const KEY = memory.data(64, 8);         // PBMAC1 derived key, wiped after use
 
+// Bounds on the MAC parameters of a response (docs/SECURITY.md), besides the upper iteration
+// limit of option 37: a salt of 16 to 128 octets (NIST SP 800-132 5.1: at least 128 bits);
+// PBKDF2 (PBMAC1, RFC 9481 6.1) at least 1000 iterations (RFC 8018 4.2, SP 800-132 5.2);
+// PasswordBasedMac (RFC 9481 6.1), for which RFC 9810 5.1.3.1 sets no minimum, at least 500,
+// what OpenSSL's CMP writes; and a MAC key never shorter than the HMAC output (RFC 2104 3).
+export const SALT_MIN: i32 = 16, SALT_MAX: i32 = 128, PBKDF2_ITER_MIN: i32 = 1000, PBM_ITER_MIN: i32 = 500;
+
+// Iterations of our own requests: the configured count, raised to the minimum we accept.
+function requestIterations(pbmac1: bool): i32 {
+  const it = getInt(INT_PBM_ITERATIONS);
+  return pbmac1 && it < PBKDF2_ITER_MIN ? PBKDF2_ITER_MIN : it;
+}
+
 // AlgorithmIdentifier of a hash (RFC 9481 2) or of its HMAC (RFC 9481 6.2).
 function putHashAlg(h: i32): void {
   if (h == 1) putAlgId(OID_SHA1, 5);
@@ -46,7 +59,7 @@ export function putProtectionAlg(): i32 {
     return 0;
   }
   if (host_random(SALT, 16) != 0) return E_RANDOM;
-  const it = getInt(INT_PBM_ITERATIONS);
+  const it = requestIterations(!LEAN && option(OPT_PBMAC1));
   const m = derMark();
   const mp = derMark();
   if (!LEAN && option(OPT_PBMAC1)) { // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2-HMAC-SHA256, 32-byte key
@@ -96,7 +109,7 @@ export function computeProtection(data: usize, len: i32): i32 {
     if (key == 0 || itemLen != 32) return E_CMP_CONFIG;
     return p256Sign(key, HASH_SHA256, data, len, PROT);
   }
-  const it = getInt(INT_PBM_ITERATIONS);
+  const it = requestIterations(!LEAN && option(OPT_PBMAC1));
   return !LEAN && option(OPT_PBMAC1)
     ? mac(true, HASH_SHA256, HASH_SHA256, SALT, 16, it, it, 32, data, len, PROT)
     : mac(false, getInt(INT_PBM_OWF), getInt(INT_PBM_MAC), SALT, 16, it, it, 0, data, len, PROT);
@@ -161,7 +174,11 @@ export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: 
   derLeave();
   if (derErr != 0) return derErr;
   if (owf == 0 || h == 0) return E_ALG;
-  if (saltLen > 128) return E_DER_VALUE;
+  if (saltLen < SALT_MIN || saltLen > SALT_MAX) return E_DER_VALUE;
+  const itMin: i64 = pbmac1 ? PBKDF2_ITER_MIN : PBM_ITER_MIN;
+  if (it < itMin) return E_ITERATIONS;
+  // the key: PBKDF2 keyLength octets, or the OWF output for PBM (RFC 9810 5.1.3.1)
+  if ((pbmac1 ? <i32>keyLen : hashSize(owf)) < hashSize(h)) return E_ALG;
   const r = mac(pbmac1, owf, h, salt, saltLen, <i32>it, max, <i32>keyLen, data, len, CALC);
   if (r < 0) return r;
   const ok = r == protLen && ctEqual(CALC, prot, r);

@@ -8,7 +8,7 @@ import { FAIL_NAMES_LEN, failNames, T_COMMA, T_FAILINFO, T_PLUS, T_QUOTE, T_QUOT
 
 export const STATUS_ACCEPTED: i32 = 0, STATUS_GRANTED_WITH_MODS: i32 = 1, STATUS_REJECTION: i32 = 2,
   STATUS_WAITING: i32 = 3;
-export const FAIL_BAD_CERT_TEMPLATE: i32 = 19; // bit number
+export const FAIL_BAD_CERT_TEMPLATE: i32 = 19, FAIL_INCORRECT_DATA: i32 = 7; // bit numbers (RFC 9810 5.2.3)
 
 export let status: i32 = -1;
 export let failInfo: i32 = 0;

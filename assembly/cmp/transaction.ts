@@ -24,7 +24,7 @@ import {
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, say, sayInt, sayName } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -32,7 +32,7 @@ import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
 import { signatureHash } from "../pkix/signature";
 import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
-import { setCertSets, validate, verifySigned } from "./verify";
+import { setCertSets, trustBegin, validateNew, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
@@ -49,7 +49,7 @@ import {
   reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op, recipNonceLen,
 } from "./state";
 import {
-  clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
+  clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, FAIL_INCORRECT_DATA, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
   STATUS_GRANTED_WITH_MODS, STATUS_REJECTION, STATUS_WAITING, stringCount, STRINGS,
 } from "./status";
 
@@ -68,10 +68,10 @@ export let error: i32 = 0;
 export let waitSeconds: i32 = 0;
 let polls = 0;
 let pendingError = 0;        // the certificate was rejected by us: FAILED with this after pkiConf
+let pendingFailBit = 0;      // PKIFailureInfo bit of that rejection in certConf (RFC 9483 4.1.1)
 const CERT_HASH = memory.data(64, 4);
 let certHashLen = 0;
 const PUB = memory.data(65, 4);
-let caName: usize = 0, caNameLen = 0;  // issuer of the issued (or old) certificate: the issuing CA
 let macProtected = false;              // protection of the last response
 
 export function txReset(): void {
@@ -84,8 +84,15 @@ export function txReset(): void {
   setNewKey(0);
   setReqSpki(0, 0);
   detailClear();
+  clearTransaction();
+}
+
+// What one transaction leaves behind besides configuration and results: tx_start and tx_resume
+// begin from none of it (status, failInfo, error, decoded fields, MAC flag, refusal).
+function clearTransaction(): void {
   clearStatus();
-  state = S_IDLE; error = 0; waitSeconds = 0; polls = 0; pendingError = 0; certHashLen = 0;
+  state = S_IDLE; error = 0; waitSeconds = 0; polls = 0; pendingError = 0; pendingFailBit = 0; certHashLen = 0;
+  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1; macProtected = false; refusal = 0; parsed = false;
 }
 
 // A transaction is under way (between tx_start and DONE/FAILED).
@@ -116,7 +123,7 @@ function build(bodyType: i32): i32 {
   else if (!LEAN && bodyType == BODY_P10CR) r = putP10cr();
   else if (!LEAN && bodyType == BODY_RR) r = putRr();
   else if (!LEAN && bodyType == BODY_GENM) r = putGenm();
-  else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, FAIL_BAD_CERT_TEMPLATE);
+  else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, pendingFailBit);
   else if (bodyType == BODY_ERROR) r = putErrorMsg(refusal);
   else if (!LEAN) r = putPollReq();
   if (r == 0) r = putHeader(bodyType <= BODY_KUR);
@@ -235,6 +242,7 @@ function requestedKey(o: i32): i32 {
 function prepare(o: i32): i32 {
   if (busy()) return E_CMP_STATE;
   if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
+  clearTransaction();
   setOp(o);
   detailClear();
   resClear();
@@ -251,13 +259,8 @@ function prepare(o: i32): i32 {
     say(T_NO_CREDENTIALS);
     return fail(E_CMP_CONFIG);
   }
-  caName = 0; caNameLen = 0;
   const old = item(ITEM_OLDCERT);
-  if (old != 0) {
-    if (certInfo(old, itemLen) != 0) { say(T_OLDCERT_MALFORMED); return fail(E_CMP_CONFIG); }
-    caName = ciIssuer; caNameLen = ciIssuerLen;
-  }
-  pendingError = 0;
+  if (old != 0 && certInfo(old, itemLen) != 0) { say(T_OLDCERT_MALFORMED); return fail(E_CMP_CONFIG); }
   return 0;
 }
 
@@ -471,6 +474,7 @@ export function txInput(p: usize, n: i32): i32 {
   if (state < S_CERT_REP || state > S_GENP) return E_CMP_STATE;
   if (!inMemory(p, n)) return E_ARG;
   detailClear();
+  trustBegin();
   if (overlapsKept(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
   const committed = resCount;
   let r = parseMessage(p, n);
@@ -502,9 +506,6 @@ export function txInput(p: usize, n: i32): i32 {
     resTruncate(committed);
     return refuse(r);
   }
-  // caPubs are trust anchors only under MAC protection or by option (RFC 9483 4.1.1)
-  const keepCaPubs = macProtected || option(OPT_CAPUBS_TRUSTED);
-  resRetag(CA_PUB_PENDING, keepCaPubs ? RESULT_CA_PUB : 0);
   for (let i = 0; i < rspExtraCount; i++) {
     const e = RSP_EXTRA + (<usize>i << 3);
     if (!resAdd(RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4))) return fail(E_CMP_STORE);
@@ -512,9 +513,11 @@ export function txInput(p: usize, n: i32): i32 {
   for (let i = 0; i < rspSenderNonceLen; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
   setRecipNonceLen(rspSenderNonceLen);
   const a = next();
+  // caPubs as results: of a MAC-protected response, or by option of an accepted signed one
+  // (RFC 9483 4.1.1); trust anchors only as next() decides
+  resRetag(CA_PUB_PENDING, macProtected || option(OPT_CAPUBS_TRUSTED) ? RESULT_CA_PUB : 0);
   // another response follows: keep what results point into out of its way
   if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
-  caName = kept(caName);
   return a;
 }
 
@@ -535,13 +538,11 @@ function verifyProtection(): i32 {
     return 0;
   }
   macProtected = false;
-  let issuer = caName, issuerLen = caNameLen;
-  if (certPtr != 0 && certInfo(certPtr, certLen) == 0) { issuer = ciIssuer; issuerLen = ciIssuerLen; }
   // the signer validates to TRUSTED only: caPubs of this response never vouch for the response itself
-  setCertSets(RSP_EXTRA, rspExtraCount, 1, 0);
+  setCertSets(RSP_EXTRA, rspExtraCount, 1, 0, false);
   const pp = protectedPart();
   return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
-    rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, issuer, issuerLen);
+    rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, certPtr, certLen);
 }
 
 // After a checked response: the next action.
@@ -556,7 +557,8 @@ function next(): i32 {
   }
   if (t == BODY_PKICONF) {
     if (pendingError != 0) {
-      say(T_CERT_REJECTED_KEY);
+      if (pendingFailBit == FAIL_INCORRECT_DATA) { say(T_CERT_UNTRUSTED); sayInt(pendingError); }
+      else say(T_CERT_REJECTED_KEY);
       return fail(pendingError);
     }
     return done();
@@ -589,23 +591,32 @@ function next(): i32 {
   }
   if (certPtr == 0) return failResponse(E_CMP_NO_CERT, T_NO_CERT);
   const cert = certPtr;
-  if (!resAdd(RESULT_CERT, cert, certLen)) return fail(E_CMP_STORE);
   if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, T_CERT_MALFORMED);
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
   certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
-  caName = ciIssuer; caNameLen = ciIssuerLen;
-  // the chain of the new certificate, when it validates to TRUSTED (or caPubs accepted above)
-  setCertSets(RSP_EXTRA, rspExtraCount, 0, RESULT_CA_PUB);
-  if (validate(cert, certLen) == 0) {
+  // RFC 5280 6.1 path validation to TRUSTED, or to the caPubs alone when a MAC-protected response
+  // carries them and the option says so (RFC 9483 4.1.1); extraCerts, UNTRUSTED and other
+  // caPubs are only untrusted intermediates
+  setCertSets(RSP_EXTRA, rspExtraCount, 0, CA_PUB_PENDING, macProtected && option(OPT_CAPUBS_TRUSTED));
+  const v = validateNew(cert, certLen);
+  if (v < 0) { // refused: certConf rejection with incorrectData (as OpenSSL), then FAILED
+    say(T_CERT_UNTRUSTED);
+    sayInt(v);
+    pendingError = v;
+    pendingFailBit = FAIL_INCORRECT_DATA;
+  } else if (!sameKey) {
+    say(T_WRONG_KEY);
+    pendingError = E_CMP_WRONG_KEY;
+    pendingFailBit = FAIL_BAD_CERT_TEMPLATE;
+  } else {
+    if (!resAdd(RESULT_CERT, cert, certLen)) return fail(E_CMP_STORE);
     for (let d = 0; d < pathLength; d++) {
       if (!resAdd(RESULT_CHAIN, pathCert(d), pathCertLen(d))) return fail(E_CMP_STORE);
     }
   }
   if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
-    if (!sameKey) { say(T_WRONG_KEY); return fail(E_CMP_WRONG_KEY); }
-    return done();
+    return pendingError != 0 ? fail(pendingError) : done();
   }
-  if (!sameKey) pendingError = E_CMP_WRONG_KEY;
   state = S_PKICONF;
   return send(BODY_CERT_CONF);
 }

@@ -1,19 +1,21 @@
-// Signature-protected responses (RFC 9483 3.5, RFC 9810 5.1.3.3): the signer is extraCerts[0],
-// its signature over the ProtectedPart verifies, its path validates to TRUSTED (pool: the other
-// extraCerts and UNTRUSTED), it may sign (keyUsage digitalSignature), it is the issuing CA or an
-// RA (id-kp-cmcRA) unless allowed otherwise, and senderKID names its key when both are present.
-// Also the chain of an issued certificate (result 7).
-import { E_ALG, E_CMP_SENDER_KID, E_CMP_SIGNER, E_CERT_KEY_USAGE } from "../errors";
+// The trust model of responses (docs/SECURITY.md), in one place. A signature-protected response
+// (RFC 9483 3.5, RFC 9810 5.1.3.3) is believed only when its signer extraCerts[0] is well formed,
+// senderKID names its key, its signature over the ProtectedPart verifies, it may sign (keyUsage
+// digitalSignature), its path validates to TRUSTED (pool: the other extraCerts and UNTRUSTED,
+// never the response's caPubs) and it is authorized (authorized below). A certificate the
+// response returns is installed only when it validates to a trust anchor (validateNew). The
+// signature checks of one response are bounded by RESPONSE_SIG_MAX.
+import { E_ALG, E_CERT_POOL, E_CMP_SENDER_KID, E_CMP_SIGNER, E_CERT_KEY_USAGE } from "../errors";
 import { host_time } from "../host";
 import { oidEquals } from "../der/reader";
 import {
-  CERT_VIEW, certHasEku, certKeyUsage, certParse, certSki, certSkiLen, certSpki, certSpkiLen, certSubject,
-  certSubjectLen, KU_DIGITAL_SIGNATURE, nameEquals,
+  CERT_VIEW, certHasEku, certIsCa, certKeyUsage, certParse, certSig, certSigAlg, certSigAlgLen, certSigLen,
+  certSki, certSkiLen, certSpki, certSpkiLen, certTbs, certTbsLen, KU_DIGITAL_SIGNATURE,
 } from "../pkix/cert";
-import { OID_KP_CMC_RA } from "../pkix/oids";
+import { OID_KP_CMC_CA, OID_KP_CMC_RA } from "../pkix/oids";
 import { verifySignature, SIG_LEGACY } from "../pkix/signature";
-import { validatePath } from "../pkix/path";
-import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_ANY_SIGNER, OPT_LEGACY } from "./config";
+import { setSigBudget, spendSig, validatePath } from "../pkix/path";
+import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_LEGACY } from "./config";
 import { say, sayInt } from "./detail";
 import {
   T_BAD_SIGNATURE, T_NO_SIGNER, T_UNSUPPORTED_SIGNATURE, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
@@ -21,10 +23,17 @@ import {
 import { resFind, resLen } from "./results";
 import { LEAN } from "../features";
 
+// Signature checks for one response, all validations included: the signer's signature, its path,
+// the authorization check and the returned certificate's path. A normal response needs 6 or
+// fewer (signer, signer to anchor, new certificate to anchor); the rest is room for a wrong
+// candidate issuer or two.
+export const RESPONSE_SIG_MAX: i32 = 12;
+
 const MAX_CERTS: i32 = 24;
 const POOL = memory.data(MAX_CERTS * 8, 4);
 const ANCHORS = memory.data(MAX_CERTS * 8, 4);
 const SIGNER = memory.data(CERT_VIEW, 8);
+const ISSUED = memory.data(CERT_VIEW, 8);
 let poolN = 0, anchorN = 0;
 
 function add(table: usize, n: i32, p: usize, len: i32): i32 {
@@ -34,24 +43,57 @@ function add(table: usize, n: i32, p: usize, len: i32): i32 {
   return n + 1;
 }
 
-// Pool: a table of (ptr, len) extra certificates; anchors: TRUSTED, plus records of kind
-// `anchorKind` from the result store when given (caPubs accepted as trust anchors).
-export function setCertSets(extra: usize, extraN: i32, first: i32, anchorKind: i32): void {
+// A new response: its signature checks start from RESPONSE_SIG_MAX.
+export function trustBegin(): void {
+  setSigBudget(RESPONSE_SIG_MAX);
+}
+
+// The certificate sets of a validation. Pool (untrusted candidates): extraCerts from index
+// `first`, UNTRUSTED, and the result records of kind `caPubKind` (caPubs) unless they are the
+// anchors. Anchors: TRUSTED, or, when caPubsAnchors, those caPubs alone (RFC 9483 4.1.1: a
+// MAC-protected response's caPubs with the option to accept them).
+export function setCertSets(extra: usize, extraN: i32, first: i32, caPubKind: i32, caPubsAnchors: bool): void {
   poolN = 0; anchorN = 0;
   for (let i = first; i < extraN; i++) poolN = add(POOL, poolN, load<u32>(extra + (<usize>i << 3)), load<i32>(extra + (<usize>i << 3), 4));
   for (let i = 0; item(ITEM_UNTRUSTED, i) != 0; i++) poolN = add(POOL, poolN, item(ITEM_UNTRUSTED, i), itemLen);
-  for (let i = 0; item(ITEM_TRUSTED, i) != 0; i++) anchorN = add(ANCHORS, anchorN, item(ITEM_TRUSTED, i), itemLen);
-  if (anchorKind > 0) {
-    for (let i = 0; resFind(anchorKind, i) != 0; i++) anchorN = add(ANCHORS, anchorN, resFind(anchorKind, i), resLen);
+  for (let i = 0; caPubKind > 0 && resFind(caPubKind, i) != 0; i++) {
+    if (caPubsAnchors) anchorN = add(ANCHORS, anchorN, resFind(caPubKind, i), resLen);
+    else poolN = add(POOL, poolN, resFind(caPubKind, i), resLen);
   }
+  for (let i = 0; !caPubsAnchors && item(ITEM_TRUSTED, i) != 0; i++) anchorN = add(ANCHORS, anchorN, item(ITEM_TRUSTED, i), itemLen);
 }
 
 function flags(): i32 { return !LEAN && option(OPT_LEGACY) ? SIG_LEGACY : 0; }
 
-// Checks the signer extraCerts[0] and the signature. issuer: Name of the issuing CA when known
-// (the issued or the old certificate's issuer), else 0. 0 or an error (detail written).
+// One signature check out of the response's budget.
+function checkSignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32): i32 {
+  if (!spendSig()) return E_CERT_POOL;
+  return verifySignature(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags());
+}
+
+// Who may speak for the CA (RFC 9483 3.5, RFC 6402 2.10), the signer having validated to TRUSTED:
+// - an RA or CA by extendedKeyUsage: id-kp-cmcRA or id-kp-cmcCA listed (anyExtendedKeyUsage is
+//   neither);
+// - a response returning a certificate: else only the CA that issued it, i.e. a CA certificate
+//   (basicConstraints cA) whose key verifies that certificate's signature. Names prove nothing:
+//   any certificate may name any issuer;
+// - a response without a certificate (genp, rp, pkiConf, error, pollRep, a rejection): else any
+//   CA certificate (cA) of the trusted hierarchy, as when a CA signs with its own key.
+// An end-entity certificate without those purposes (another device's) never is.
+function authorized(issued: usize, issuedLen: i32): bool {
+  if (certHasEku(SIGNER, OID_KP_CMC_RA, 8) || certHasEku(SIGNER, OID_KP_CMC_CA, 8)) return true;
+  if (!certIsCa(SIGNER)) return false;
+  if (issued == 0) return true;
+  if (certParse(ISSUED, issued, issuedLen) != 0) return false;
+  return checkSignature(certSigAlg(ISSUED), certSigAlgLen(ISSUED), certSpki(SIGNER), certSpkiLen(SIGNER),
+    certTbs(ISSUED), certTbsLen(ISSUED), certSig(ISSUED), certSigLen(ISSUED)) == 0;
+}
+
+// Checks the signer extraCerts[0] and the signature; issued: the certificate the response
+// returns, else 0. The sets must be those of setCertSets(extra, extraN, 1, 0, false).
+// 0 or an error (detail written).
 export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32, data: usize, dataLen: i32,
-  sig: usize, sigLen: i32, kid: usize, kidLen: i32, issuer: usize, issuerLen: i32): i32 {
+  sig: usize, sigLen: i32, kid: usize, kidLen: i32, issued: usize, issuedLen: i32): i32 {
   if (extraN == 0) { say(T_NO_SIGNER); return E_CMP_SIGNER; }
   const s = load<u32>(extra), sLen = load<i32>(extra, 4);
   if (certParse(SIGNER, s, sLen) != 0) { say(T_SIGNER_MALFORMED); return E_CMP_SIGNER; }
@@ -59,22 +101,18 @@ export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32,
     say(T_SENDER_KID);
     return E_CMP_SENDER_KID;
   }
-  let r = verifySignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen, flags());
-  if (r < 0) { say(r == E_ALG ? T_UNSUPPORTED_SIGNATURE : T_BAD_SIGNATURE); sayInt(r); return r; }
   const ku = certKeyUsage(SIGNER);
   if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0) { say(T_SIGNER_KEY_USAGE); return E_CERT_KEY_USAGE; }
+  let r = checkSignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen);
+  if (r < 0) { say(r == E_ALG ? T_UNSUPPORTED_SIGNATURE : T_BAD_SIGNATURE); sayInt(r); return r; }
   r = validatePath(s, sLen, POOL, poolN, ANCHORS, anchorN, host_time(), flags());
   if (r < 0) { say(T_SIGNER_UNTRUSTED); sayInt(r); return r; }
-  const isCa = issuer != 0 && nameEquals(certSubject(SIGNER), certSubjectLen(SIGNER), issuer, issuerLen);
-  if (!isCa && !certHasEku(SIGNER, OID_KP_CMC_RA, 8) && !option(OPT_ANY_SIGNER)) {
-    say(T_SIGNER_NOT_AUTHORIZED);
-    return E_CMP_SIGNER;
-  }
+  if (!authorized(issued, issuedLen)) { say(T_SIGNER_NOT_AUTHORIZED); return E_CMP_SIGNER; }
   return 0;
 }
 
-// Validates a certificate against the sets of setCertSets: 0 or an error (pkix codes).
-export function validate(p: usize, n: i32): i32 {
+// RFC 5280 6.1 validation of a returned certificate against the sets of setCertSets, at the
+// current time: 0 or an error (pkix codes).
+export function validateNew(p: usize, n: i32): i32 {
   return validatePath(p, n, POOL, poolN, ANCHORS, anchorN, host_time(), flags());
 }
-

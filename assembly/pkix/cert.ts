@@ -12,7 +12,7 @@ import {
 } from "../der/tags";
 import { E_CERT_PARSE, E_DER_VALUE } from "../errors";
 import {
-  CE_AKI, CE_BASIC_CONSTRAINTS, CE_EKU, CE_KEY_USAGE, CE_SAN, CE_SKI, OID_ANY_EKU,
+  CE_AKI, CE_BASIC_CONSTRAINTS, CE_EKU, CE_KEY_USAGE, CE_SAN, CE_SKI,
   OID_CE_BASIC_CONSTRAINTS, oidArc,
 } from "./oids";
 
@@ -201,7 +201,8 @@ export function nameEquals(a: usize, aLen: i32, b: usize, bLen: i32): bool {
 @inline export function certFlags(v: usize): i32 { return load<i32>(v, FLAGS); }
 @inline export function certEkuPresent(v: usize): bool { return rangeLen(v, CERT_EKU) != 0; }
 
-// extKeyUsage is present and lists the OID [oid, oid+oidLen) or anyExtendedKeyUsage (4.2.1.12).
+// extKeyUsage is present and lists the OID [oid, oid+oidLen) itself (4.2.1.12): anyExtendedKeyUsage
+// does not stand for a purpose asked for here (id-kp-cmcRA / id-kp-cmcCA, RFC 6402 2.10).
 // Walks the KeyPurposeIds checked by certParse without the DER cursor.
 export function certHasEku(v: usize, oid: usize, oidLen: i32): bool {
   let p = range(v, CERT_EKU);
@@ -209,7 +210,7 @@ export function certHasEku(v: usize, oid: usize, oidLen: i32): bool {
   while (p + 2 <= end) {
     const n = <i32>load<u8>(p + 1);
     if (p + 2 + n > end) break;
-    if (oidEquals(p + 2, n, oid, oidLen) || oidEquals(p + 2, n, OID_ANY_EKU, 4)) return true;
+    if (oidEquals(p + 2, n, oid, oidLen)) return true;
     p += 2 + n;
   }
   return false;

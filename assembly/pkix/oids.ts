@@ -26,8 +26,8 @@ export const OID_SHA256 = memory.data<u8>([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0
 export const OID_CE_BASIC_CONSTRAINTS = memory.data<u8>([0x55, 0x1d, 0x13]);
 export const CE_SKI: i32 = 14, CE_KEY_USAGE: i32 = 15, CE_SAN: i32 = 17, CE_BASIC_CONSTRAINTS: i32 = 19,
   CE_AKI: i32 = 35, CE_EKU: i32 = 37;
-// RFC 5280 4.2.1.12: anyExtendedKeyUsage 2.5.29.37.0; id-kp-cmcRA 1.3.6.1.5.5.7.3.28 (RFC 6402)
-export const OID_ANY_EKU = memory.data<u8>([0x55, 0x1d, 0x25, 0x00]);
+// RFC 6402 2.10: id-kp-cmcCA 1.3.6.1.5.5.7.3.27, id-kp-cmcRA 1.3.6.1.5.5.7.3.28 (8 octets, last 0x1b / 0x1c)
+export const OID_KP_CMC_CA = memory.data<u8>([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x1b]);
 export const OID_KP_CMC_RA = memory.data<u8>([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x1c]);
 
 // [p, p+n) is `member` (len octets) up to its last octet: that last octet of p, else -1.

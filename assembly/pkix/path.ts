@@ -22,13 +22,18 @@ import { verifySignature } from "./signature";
 export const PATH_MAX: i32 = 6;    // certificates in a path, target and anchor included
 export const POOL_MAX: i32 = 16;   // untrusted certificates offered
 export const ANCHOR_MAX: i32 = 64; // trust anchors offered
-const SIG_BUDGET: i32 = 24;        // signature checks per validation: bounds the search
+export const SIG_BUDGET: i32 = 24; // signature checks per validation (cert_verify_path): bounds the search
 
 const VIEWS = memory.data(CERT_VIEW * PATH_MAX, 8); // view(d): the certificate at depth d
 
 let pool: usize = 0, poolCount = 0, anchors: usize = 0, anchorCount = 0, now: i64 = 0, flags = 0;
 let used: u32 = 0; // pool certificates on the current path
+// Signature checks left: validatePath spends from it and never refills it, so a caller bounds the
+// work of several validations (one CMP response, RFC 9483 3.5) with one setSigBudget.
 let budget = 0;
+export function setSigBudget(n: i32): void { budget = n; }
+// One signature check spent: false when none was left.
+export function spendSig(): bool { return --budget >= 0; }
 let failure = 0;   // the last reason a candidate issuer was refused
 // After validatePath succeeded: the certificates of the path, target first, anchor last.
 export let pathLength = 0;
@@ -79,7 +84,7 @@ function extend(d: i32, k: i32): i32 {
     }
     let e = checkIssuer(c, k, isAnchor);
     if (e == 0) {
-      e = --budget < 0 ? E_CERT_POOL : signatureError(verifySignature(certSigAlg(x), certSigAlgLen(x),
+      e = !spendSig() ? E_CERT_POOL : signatureError(verifySignature(certSigAlg(x), certSigAlgLen(x),
         certSpki(c), certSpkiLen(c), certTbs(x), certTbsLen(x), certSig(x), certSigLen(x), flags));
     }
     if (e == 0) {
@@ -100,7 +105,8 @@ function extend(d: i32, k: i32): i32 {
 // 0, or the reason the last candidate path failed (E_CERT_UNTRUSTED when there was none).
 // pool / anchors: tables of (pointer u32, length u32). A target equal to an anchor is trusted
 // directly; a self-signed certificate that is no anchor never ends a path. flags bit 0: accept
-// SHA-1 signatures. The target's key usage is the caller's to check.
+// SHA-1 signatures. The target's key usage is the caller's to check. Signature checks come out of
+// the budget of setSigBudget (E_CERT_POOL when it is spent).
 export function validatePath(target: usize, targetLen: i32, poolPtr: usize, poolN: i32,
   anchorPtr: usize, anchorN: i32, time: i64, flagBits: i32): i32 {
   if (<u32>poolN > <u32>POOL_MAX || <u32>anchorN > <u32>ANCHOR_MAX) return E_CERT_POOL;
@@ -112,7 +118,6 @@ export function validatePath(target: usize, targetLen: i32, poolPtr: usize, pool
   now = time;
   flags = flagBits;
   used = 0;
-  budget = SIG_BUDGET;
   failure = 0;
   const x = view(0);
   if (certParse(x, target, targetLen) != 0) return E_CERT_PARSE;

@@ -252,6 +252,13 @@ int main(int argc, char **argv) {
     int32_t r = (int32_t)call(CF_TX_SET, (uint32_t)cfg[i].item, io, (uint32_t)cfg[i].len);
     if (r < 0) die(2, "configuration item %d refused (error %d)", cfg[i].item, (int)r);
   }
+  { /* a MAC and no -trusted: the caPubs of the MAC-protected answer are the anchors (RFC 9483 4.1.1) */
+    int mac = 0, key = 0, trusted = 0;
+    for (int i = 0; i < ncfg; i++) {
+      mac |= cfg[i].item == I_SECRET; key |= cfg[i].item == I_KEY; trusted |= cfg[i].item == I_TRUSTED;
+    }
+    if (mac && !key && !trusted) options |= 4;
+  }
   memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
   if ((int32_t)call(CF_TX_SET_INT, I_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
   if (revreason >= 0 && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");

@@ -14,7 +14,7 @@ const IntItem = {
   options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38,
 } as const;
 export const Options = {
-  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, anySigner: 32,
+  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16,
 } as const;
 const Result = { cert: 1, extraCert: 2, caPub: 3, newKey: 4, statusString: 5, genpItav: 6, chain: 7 } as const;
 
@@ -61,7 +61,7 @@ export interface Request {
 export interface Outcome {
   status: number;                // PKIStatus of the last response (-1 none)
   cert?: Uint8Array;             // issued certificate
-  chain: Uint8Array[];           // its chain as validated (when signature-protected)
+  chain: Uint8Array[];           // its path as validated to a trust anchor: the certificate first, the anchor last
   extraCerts: Uint8Array[];
   caPubs: Uint8Array[];
   newKey?: Uint8Array;           // generated private key
@@ -129,7 +129,10 @@ export class Device {
     if (req.profile !== undefined) this.set(Item.profile, bytes(req.profile));
     if (req.csr) this.set(Item.csr, req.csr);
     for (const t of req.infoTypes ?? []) this.set(Item.infoType, t);
-    const options = (req.options ?? 0) | (req.implicitConfirm ? Options.implicitConfirm : 0);
+    // a MAC and no trust anchor: the caPubs of a MAC-protected answer become the anchors the issued
+    // certificate must validate to (RFC 9483 4.1.1); give `trusted` to pin the anchors instead
+    const bootstrap = req.secret !== undefined && !req.key && !req.trusted?.length ? Options.caPubsTrusted : 0;
+    const options = (req.options ?? 0) | bootstrap | (req.implicitConfirm ? Options.implicitConfirm : 0);
     this.setInt(IntItem.options, options);
     if (req.revReason !== undefined) this.setInt(IntItem.revReason, req.revReason);
     if (req.pbmIterations !== undefined) this.setInt(IntItem.pbmIterations, req.pbmIterations);
