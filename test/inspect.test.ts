@@ -1,6 +1,6 @@
 // `tinycmp inspect` over every real CMP message in ../shared/vectors: the body type, and the
 // protection verified by the core with the secret or signer that vectors/README.md documents.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { inspect } from "../host/node/inspect";
@@ -13,7 +13,10 @@ const rows = readFileSync(VECTORS + "README.md", "utf8").split("\n")
   .filter((m): m is RegExpExecArray => m !== null)
   .map(([, file, body, protection, by]) => ({ file, body, protection: protection.trim(), by: by.trim() }));
 
-const roots = readdirSync(VECTORS + "lwcmpra/roots").map((f) => readCerts(VECTORS + "lwcmpra/roots/" + f)[0]);
+const ROOT_FILES = readdirSync(VECTORS + "lwcmpra/roots").map((f) => VECTORS + "lwcmpra/roots/" + f);
+const roots = ROOT_FILES.map((f) => readCerts(f)[0]);
+// the lwcmpra flows were made on 2022-07-27 (their messageTime, 08:47 to 08:52 UTC)
+const FLOW_TIME = Date.UTC(2022, 6, 27, 9) / 1000;
 const rustSigner = readCerts(VECTORS + "rustcrypto-cmpv2/ec384-server-key.crt")[0];
 
 describe("tinycmp inspect on the shared vectors", () => {
@@ -27,7 +30,8 @@ describe("tinycmp inspect on the shared vectors", () => {
     const secret = mac ? /macCheck=(\S+)/.exec(by)![1] : undefined;
     const srvCert = !mac && file.startsWith("rustcrypto") ? rustSigner : undefined;
     const isResponse = /_(REP|CONFIRM)\.der$/.test(file) && /CMPCA/.test(by);
-    const r = inspect(msg, { secret, srvCert, trusted: file.startsWith("lwcmpra") && isResponse ? roots : undefined });
+    // the 2022 flows validate at their own time, given as -attime (inspect never takes messageTime)
+    const r = inspect(msg, { secret, srvCert, trusted: file.startsWith("lwcmpra") && isResponse ? roots : undefined, at: FLOW_TIME });
     expect(r.body).toBe(body);
     if (/keyLength read as BITS/.test(by)) {
       // documented producer quirk: not valid per RFC 8018, valid only when keyLength is read as bits
@@ -42,8 +46,34 @@ describe("tinycmp inspect on the shared vectors", () => {
 
   it("lwcmpra responses are not trusted without their root, nor after the root expired", () => {
     const msg = new Uint8Array(readFileSync(VECTORS + "lwcmpra/Kur/downstream_KEY_UPDATE_REP.der"));
-    expect(inspect(msg, { trusted: [rustSigner] }).trusted).toBe(false);
+    expect(inspect(msg, { trusted: [rustSigner], at: FLOW_TIME }).trusted).toBe(false);
     expect(inspect(msg, { trusted: roots, at: Date.UTC(2031, 0, 1) / 1000 }).trusted).toBe(false);
+  });
+
+  it("validates at the current time unless -attime is given, and says which", () => {
+    const msg = new Uint8Array(readFileSync(VECTORS + "lwcmpra/Kur/downstream_KEY_UPDATE_REP.der"));
+    const atFlow = inspect(msg, { trusted: roots, at: FLOW_TIME });
+    expect(atFlow.trusted).toBe(true);
+    expect(atFlow.trustedAt).toEqual({ time: "2022-07-27T09:00:00Z", source: "attime" });
+    // in 2031 the signer (valid 2020-09-03 to 2030-09-01) has expired; its messageTime (2022) is
+    // inside its validity, and a sender chooses its messageTime: only the clock counts
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.UTC(2031, 0, 1));
+      const later = inspect(msg, { trusted: roots });
+      expect(later.header.messageTime).toMatch(/^2022-07-27/);
+      expect(later.trustedAt).toEqual({ time: "2031-01-01T00:00:00Z", source: "current time" });
+      expect(later.trusted).toBe(false);
+      expect(later.protection.note).toMatch(/signer path check failed \(error -52\)/); // E_CERT_EXPIRED
+    } finally {
+      vi.useRealTimers();
+    }
+    const bin = new URL("../bin/tinycmp.mjs", import.meta.url).pathname;
+    const args = ["inspect", VECTORS + "lwcmpra/Kur/downstream_KEY_UPDATE_REP.der", "-trusted", ROOT_FILES.join(",")];
+    const run = (...more: string[]) => spawnSync("node", [bin, ...args, ...more], { encoding: "utf8", timeout: 30_000 }).stdout;
+    expect(run()).toMatch(/signer trusted at \S+ \(current time\): true/);
+    expect(run("-attime", String(Date.UTC(2031, 0, 1) / 1000))).toMatch(/signer trusted at 2031-01-01T00:00:00Z \(attime\): false/);
+    expect(run("-attime", String(FLOW_TIME))).toMatch(/signer trusted at 2022-07-27T09:00:00Z \(attime\): true/);
   });
 
   it("a flipped bit in the protected part is detected", () => {

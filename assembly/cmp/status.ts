@@ -12,12 +12,13 @@ export const FAIL_BAD_CERT_TEMPLATE: i32 = 19, FAIL_INCORRECT_DATA: i32 = 7; // 
 
 export let status: i32 = -1;
 export let failInfo: i32 = 0;
-export function clearStatus(): void { status = -1; failInfo = 0; }
+export function clearStatus(): void { status = -1; failInfo = 0; stringCount = 0; }
 
 // statusString entries of the last PKIStatusInfo read: (ptr, len) pairs.
 const MAX_STRINGS: i32 = 8;
 export const STRINGS = memory.data(MAX_STRINGS * 8, 4);
 export let stringCount: i32 = 0;
+export function clearStrings(): void { stringCount = 0; }
 
 // Reads a PKIFreeText (SEQUENCE OF UTF8String) into STRINGS.
 export function readFreeText(): void {

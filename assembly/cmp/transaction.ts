@@ -49,7 +49,7 @@ import {
   reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op, recipNonceLen,
 } from "./state";
 import {
-  clearStatus, failInfo, FAIL_BAD_CERT_TEMPLATE, FAIL_INCORRECT_DATA, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
+  clearStatus, clearStrings, failInfo, FAIL_BAD_CERT_TEMPLATE, FAIL_INCORRECT_DATA, readFreeText, readStatusInfo, sayStatus, sayStrings, status,
   STATUS_GRANTED_WITH_MODS, STATUS_REJECTION, STATUS_WAITING, stringCount, STRINGS,
 } from "./status";
 
@@ -358,6 +358,7 @@ function decodeBody(): i32 {
   certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1;
   const t = rspBodyType;
   if (t != BODY_PKICONF && t != BODY_GENP) clearStatus(); // tx_status: the last PKIStatus received
+  else clearStrings(); // statusStrings: of this response only
   derInit(rspBody, rspBodyLen);
   if (t == BODY_IP || t == BODY_CP || t == BODY_KUP) {
     derEnter(TAG_SEQUENCE); // CertRepMessage

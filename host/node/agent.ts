@@ -66,7 +66,7 @@ const FAIL_TRANSACTION_ID_IN_USE = 1 << 21, FAIL_SYSTEM_UNAVAIL = 1 << 24, FAIL_
 const SEND = 1, WAIT = 2, DONE = 3;
 const OP = { ir: 1, kur: 3, rr: 5, genm: 6 } as const;
 const ITEM = { REF: 1, SECRET: 2, CERT: 4, EXTRA: 5, TRUSTED: 6, SUBJECT: 9, OLDCERT: 11, INFOTYPE: 15 } as const;
-const INT_OPTIONS = 32, OPT_IMPLICIT_CONFIRM = 1;
+const INT_OPTIONS = 32, OPT_IMPLICIT_CONFIRM = 1, OPT_CAPUBS_TRUSTED = 4;
 const RESULT = { CERT: 1, CAPUBS: 3, GENP: 6, CHAIN: 7 } as const;
 /** Host items of the transaction state (docs/STORE.md: tags 16..255). */
 export const STATE_OP = 16;
@@ -205,8 +205,12 @@ export class Agent {
       suspended = undefined;
       return this.transaction(op, [], [], s);
     });
+    // DONE: the core validated the certificate to an anchor (RFC 5280 6.1); its path is the chain
+    if (!out.cert || !out.validated) throw new CmpFailure(-54, "the core returned no validated certificate", -1, 0);
     this.store.commit(out.cert, out.chain);
-    if (out.caPubs.length && this.store.all(KIND.TRUST, TAG.ANCHOR).length === 0) {
+    // caPubs become anchors only where they were the anchors of this validation: a MAC-protected
+    // ir of a device that had none (RFC 9483 4.1.1)
+    if (out.caPubs.length && out.caPubsAnchors) {
       this.store.save(KIND.TRUST, out.caPubs.map((c) => [TAG.ANCHOR, c]));
     }
     const x = der(out.cert);
@@ -263,9 +267,11 @@ export class Agent {
       }
       if (op === "ir" || op === "kur") use(KIND.STATE);
       if (op === "ir") set(ITEM.SUBJECT, new Uint8Array(new x509.Name(this.config.subject).toArrayBuffer()));
-      for (const t of this.trusted()) set(ITEM.TRUSTED, t);
+      const anchors = this.trusted();
+      for (const t of anchors) set(ITEM.TRUSTED, t);
       for (const [item, v] of extra) set(item, v);
-      x.tx_set_int(INT_OPTIONS, this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM);
+      const caPubsAnchors = op === "ir" && !idevid && anchors.length === 0;
+      x.tx_set_int(INT_OPTIONS, (this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM) | (caPubsAnchors ? OPT_CAPUBS_TRUSTED : 0));
       for (const [item, v] of ints) x.tx_set_int(item, v);
       let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
       if (suspended) this.emit("info", `${op}.poll.resume`);
@@ -289,7 +295,8 @@ export class Agent {
             for (let i = 0, n; (n = x.tx_result_len(kind, i)) >= 0; i++) out.push(c.read(x.tx_result(kind, i), n));
             return out;
           };
-          return { cert: results(RESULT.CERT)[0], chain: results(RESULT.CHAIN).slice(1), caPubs: results(RESULT.CAPUBS), genp: results(RESULT.GENP) };
+          const path = results(RESULT.CHAIN);
+          return { cert: results(RESULT.CERT)[0], chain: path.slice(1), validated: path.length > 0, caPubsAnchors, caPubs: results(RESULT.CAPUBS), genp: results(RESULT.GENP) };
         } else {
           const detail = dec.decode(c.read(x.tx_detail(), x.tx_detail_len()));
           throw new CmpFailure(action < 0 ? action : x.tx_error(), detail, x.tx_status(), x.tx_failinfo());

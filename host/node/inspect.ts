@@ -43,6 +43,9 @@ export interface Inspection {
   header: Record<string, string | number | boolean>;
   protection: { alg: string | null; verified: boolean | null; note?: string };
   trusted: boolean | null;
+  /** When the signer's path was validated: the current time, or the `-attime` given (never messageTime,
+   *  which the sender chooses). */
+  trustedAt?: { time: string; source: "current time" | "attime" };
   extraCerts: number;
   error?: string;
 }
@@ -64,11 +67,10 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   const h = children(msg, header);
   const info: Record<string, string | number | boolean> = { pvno: msg[h[0].value] };
   let protAlg: Tlv | undefined;
-  let messageTime: number | undefined;
   for (const f of h.slice(3)) {
     const inner = (f.tag & 0x20) ? children(msg, f)[0] : undefined;
     switch (f.tag) {
-      case 0xa0: info.messageTime = time(msg, inner!); messageTime = Date.parse(info.messageTime) / 1000; break;
+      case 0xa0: info.messageTime = time(msg, inner!); break;
       case 0xa1: protAlg = inner; break;
       case 0xa2: info.senderKID = hex(msg, inner!); break;
       case 0xa3: info.recipKID = hex(msg, inner!); break;
@@ -140,7 +142,9 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
       return t;
     };
     const pool = extra.slice(opts.srvCert ? 0 : 1).map((e) => bytesOf(msg, e));
-    const at = BigInt(Math.floor(opts.at ?? messageTime ?? Date.now() / 1000));
+    const seconds = Math.floor(opts.at ?? Date.now() / 1000);
+    result.trustedAt = { time: new Date(seconds * 1000).toISOString().replace(".000", ""), source: opts.at === undefined ? "current time" : "attime" };
+    const at = BigInt(seconds);
     const prc = x.cert_verify_path(pSigner, signer.length, table(pool), pool.length, table(opts.trusted), opts.trusted.length, at, 0);
     result.trusted = prc === 0;
     if (prc !== 0) result.protection.note = `${result.protection.note ? result.protection.note + "; " : ""}signer path check failed (error ${prc})`;
@@ -206,7 +210,10 @@ export async function inspectMain(argv: string[]): Promise<number> {
     if (a === "--json" || a === "-json") json = true;
     else if (a === "-secret") secret = secretArg(argv[++i] ?? "");
     else if (a === "-trusted") trusted.push(...readCerts(...(argv[++i] ?? "").split(",")));
-    else if (a === "-attime") at = Number(argv[++i]);
+    else if (a === "-attime") {
+      at = Number(argv[++i]);
+      if (!Number.isInteger(at)) throw new Error("inspect: -attime takes seconds since 1970");
+    }
     else if (a === "-srvcert") srvCert = readCerts(argv[++i] ?? "")[0];
     else if (!a.startsWith("-") && !file) file = a;
     else throw new Error(`inspect: unknown option ${a}`);
@@ -225,7 +232,8 @@ export async function inspectMain(argv: string[]): Promise<number> {
     console.log(`${file}: ${r.body}`);
     for (const [k, v] of Object.entries(r.header)) console.log(`  ${k}: ${v}`);
     console.log(`  protection: ${r.protection.alg ?? "none"}, verified: ${r.protection.verified ?? "not checked"}${r.protection.note ? ` (${r.protection.note})` : ""}`);
-    console.log(`  extraCerts: ${r.extraCerts}, signer trusted: ${r.trusted ?? "not checked"}`);
+    const when = r.trustedAt ? ` at ${r.trustedAt.time} (${r.trustedAt.source})` : "";
+    console.log(`  extraCerts: ${r.extraCerts}, signer trusted${when}: ${r.trusted ?? "not checked"}`);
   }
   return 0;
 }
