@@ -164,4 +164,49 @@ for (const op of Object.keys(cases)) {
   rows.push({ op: "ir-pbm-transaction", impl: "openssl", median_us: Math.round(med(theirs)) });
   console.log(`ir-pbm-transaction  tinycmp ${(med(ours) / 1000).toFixed(2)} ms  openssl cmp client ${(med(theirs) / 1000).toFixed(2)} ms (median wall)`);
 }
+// tx_input of one signed ip (an IDevID-signed ir answered by the test PKI: ECDSA P-256 signer,
+// its chain and the new certificate validated) beside the costliest response the trust limits
+// allow (test/rogue.ts costliest: RSA-4096 keys with e = 2^32 - 1 until the response's signature
+// budget is spent), each fed to a core started afresh on the same request.
+{
+  const { createPrivateKey } = crypto;
+  const { TestPki } = await import("../host/node/testpki/index");
+  const { FuzzCore } = await import("./fuzz");
+  const { costliest, parse } = await import("../test/rogue");
+  const pki = await TestPki.start();
+  const dev = await pki.createIdevid("BENCH-1");
+  const derOf = (pem: string) => new Uint8Array(new crypto.X509Certificate(pem).raw);
+  const d = Buffer.from(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d!, "base64url");
+  const items: [number, Uint8Array][] = [[3, d], [4, derOf(dev.certPem)], [5, derOf(dev.chain[0])], [6, pki.root.der],
+    [9, new Uint8Array(dev.cert.subjectName.toArrayBuffer())]];
+  const fc = new FuzzCore(Math.floor(Date.now() / 1000));
+  const tx = fc.core.exports;
+  const start = (): Uint8Array => {
+    tx.tx_reset();
+    for (const [k, v] of items) { fc.core.reset(); check(tx.tx_set(k, fc.core.put(v), v.length), "tx_set"); }
+    fc.reseed(7);
+    if (tx.tx_start(1) !== 1) throw new Error("tx_start");
+    return fc.core.read(tx.tx_out(), tx.tx_out_len());
+  };
+  const honest = await pki.responder.handle(start());
+  const worst = await costliest(parse(honest), pki.hierarchy.issuingCa.cred, 15);
+  const time = (rsp: Uint8Array, expect: number): number => {
+    const runs = Number(process.env.BENCH_TRUST ?? 9), t: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      start();
+      fc.core.reset();
+      const p = fc.core.put(rsp);
+      const t0 = process.hrtime.bigint();
+      const a = tx.tx_input(p, rsp.length);
+      t.push(Number(process.hrtime.bigint() - t0) / 1000);
+      if (a !== expect) throw new Error(`tx_input gave ${a}, not ${expect}`);
+    }
+    return t.sort((a, b) => a - b)[t.length >> 1];
+  };
+  const normal = time(honest, 1), costly = time(worst, 4);
+  await pki.close();
+  rows.push({ op: "tx_input-signed-ip", impl: "tinycmp", median_us: Math.round(normal) });
+  rows.push({ op: "tx_input-costliest", impl: "tinycmp", median_us: Math.round(costly) });
+  console.log(`tx_input signed ip ${(normal / 1000).toFixed(2)} ms, costliest refused response ${(costly / 1000).toFixed(2)} ms: ${(costly / normal).toFixed(1)}x (median)`);
+}
 if (json) console.log(JSON.stringify(rows));

@@ -23,7 +23,7 @@ import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { bodyType } from "../host/node/testpki/asn1";
 import { transaction, cn, enc, FAILED, SEND, DONE } from "./tx-harness";
 
-const LEAN = DEFAULT_WASM.replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
+const LEAN = (process.env.TINYCMP_WASM ?? DEFAULT_WASM).replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const E = {
   SIGNER: -96, CERT_UNTRUSTED: -54, CERT_NOT_CA: -55, CERT_POOL: -60, PROTECTION: -88, KEY: -24,
   ALG: -21, ITERATIONS: -23, DER_VALUE: -8, KEY_USAGE: -57,

@@ -24,9 +24,9 @@ import { resFind, resLen } from "./results";
 import { LEAN } from "../features";
 
 // Signature checks for one response, all validations included: the signer's signature, its path,
-// the authorization check and the returned certificate's path. A normal response needs 6 or
-// fewer (signer, signer to anchor, new certificate to anchor); the rest is room for a wrong
-// candidate issuer or two.
+// the authorization check and the returned certificate's path. A signed ip of an RA under an
+// issuing CA under the anchor needs 5 (the message, RA to CA to anchor, certificate to CA to
+// anchor); the rest is room for a wrong candidate issuer or two.
 export const RESPONSE_SIG_MAX: i32 = 12;
 
 const MAX_CERTS: i32 = 24;
