@@ -390,6 +390,30 @@ describe("p10cr, rr, genm against openssl cmp", () => {
       expect(o.genp.length).toBe(0);
     });
   });
+
+  it("a genp signed with a CA's own key (cA=TRUE, digitalSignature, no id-kp-cmcRA) is accepted", async () => {
+    // a CA under the root whose key also signs CMP messages, as Bouncy Castle and EJBCA CAs do
+    const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
+    const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env, stdio: "ignore" });
+    writeFileSync(creds.file("cads.cnf"), "[cads]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+    ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "cads.key"]);
+    ossl(["req", "-new", "-key", "cads.key", "-subj", "/CN=tinycmp signing CA", "-out", "cads.csr"]);
+    ossl(["x509", "-req", "-in", "cads.csr", "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30", "-sha256",
+      "-extfile", "cads.cnf", "-extensions", "cads", "-out", "cads.crt"]);
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] });
+      d.close();
+      expect(o.genp.length).toBe(0);
+      expect(Buffer.from(o.extraCerts[0])).toEqual(Buffer.from(creds.der("cads.crt"))); // the CA signed it
+    }, { srv: "cads" });
+    // the same server with an end-entity certificate without id-kp-cmcRA: refused
+    await withServer([], async (s) => {
+      const d = Device.http({ url: s.url });
+      await expectFail(d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] }), -96);
+      d.close();
+    }, { srv: "srvee" });
+  });
 });
 
 describe("PBMAC1 (RFC 9481 6.1.1)", () => {
