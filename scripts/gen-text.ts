@@ -19,7 +19,7 @@ export const TEXTS: Record<string, string> = {
   UNSUPPORTED_SIGNATURE: "response signature algorithm or key not supported: error ",
   SIGNER_KEY_USAGE: "response signer may not sign (keyUsage)",
   SIGNER_UNTRUSTED: "response signer is not trusted: error ",
-  SIGNER_NOT_AUTHORIZED: "response signer is neither the issuing CA nor an RA (id-kp-cmcRA)",
+  SIGNER_NOT_AUTHORIZED: "response signer is neither the issuing CA nor an RA or CA (id-kp-cmcRA, id-kp-cmcCA)",
   BUILD_FAILED: "cannot build the request: error ",
   KEY_WITHOUT_CERT: "KEY given without a valid CERT",
   NO_CREDENTIALS: "neither KEY/CERT nor SECRET configured",
