@@ -237,15 +237,15 @@ function requestedKey(o: i32): i32 {
   return 0;
 }
 
-// What tx_start and tx_resume share: the operation, our protection and the issuing CA's name,
-// from the configuration. 0, or the action FAILED / an error code.
+// What tx_start and tx_resume share: nothing left of the last transaction, then the operation
+// and our protection from the configuration. 0, or the action FAILED / an error code.
 function prepare(o: i32): i32 {
   if (busy()) return E_CMP_STATE;
-  if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
   clearTransaction();
-  setOp(o);
   detailClear();
   resClear();
+  if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
+  setOp(o);
   // protection: signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
   if (item(ITEM_KEY) != 0) {
     const c = item(ITEM_CERT);
