@@ -67,7 +67,7 @@ void fw_fatal(const char *why) {
 }
 
 /* Receives one frame before deadline (board_ms); the payload of a response goes to the core's I/O
- * buffer, any other to cmd. Its type, or FW_TIMEOUT, FW_FRAME (CRC), FW_TOO_LONG. */
+ * buffer, any other to cmd. Its type, or FW_TIMEOUT, FW_FRAME (a type the device does not take, or the CRC), FW_TOO_LONG. */
 static int frame_recv(uint32_t deadline, uint8_t *seq, uint32_t *len) {
   int c;
   do {
@@ -77,6 +77,7 @@ static int frame_recv(uint32_t deadline, uint8_t *seq, uint32_t *len) {
   for (int i = 0; i < 4; i++) {
     if ((c = uart_read(deadline)) < 0) return FW_TIMEOUT;
     h[i] = (uint8_t)c;
+    if (i == 0 && c != F_BOOT && c != F_CMD && c != F_RESPONSE && c != F_TRANSPORT_ERROR) return FW_FRAME; /* noise */
   }
   uint32_t n = (uint32_t)h[2] | (uint32_t)h[3] << 8;
   uint8_t *dst = cmd;
@@ -99,6 +100,12 @@ static int frame_recv(uint32_t deadline, uint8_t *seq, uint32_t *len) {
   *seq = h[1];
   *len = n;
   return h[0];
+}
+
+/* After a bad frame: drop what follows until the line is quiet for 50 ms, so that the rest of a
+ * refused frame is not taken for the start of the next one. */
+static void drain(void) {
+  while (uart_read(board_ms() + 50) >= 0) {}
 }
 
 /* ---- randomness ---- */
@@ -246,9 +253,10 @@ static int32_t exchange(uint32_t timeout_ms, const char **why) {
   frame_send2(F_REQUEST, seq, MEM + out, n, 0, 0);
   uint32_t len;
   int t = frame_recv(board_ms() + timeout_ms, &rseq, &len);
+  if (t == FW_FRAME || t == FW_TOO_LONG) drain();
   switch (t) {
     case FW_TIMEOUT: *why = "no response from the bridge in time"; return t;
-    case FW_FRAME: *why = "malformed frame from the bridge (CRC)"; return t;
+    case FW_FRAME: *why = "malformed frame from the bridge (type or CRC)"; return t;
     case FW_TOO_LONG: *why = "response longer than the I/O buffer (one static page)"; return t;
     case F_RESPONSE: break;
     case F_TRANSPORT_ERROR: *why = "the bridge could not reach the CA"; return FW_TRANSPORT;
@@ -402,5 +410,6 @@ int main(void) {
     int t = frame_recv(board_ms() + 0x7FFFFFFFu, &seq, &n);
     if (t == F_CMD) run_command(seq, n);
     else if (t == F_BOOT) boot(n); /* the bridge restarted */
+    else if (t == FW_FRAME || t == FW_TOO_LONG) drain();
   }
 }

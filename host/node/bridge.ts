@@ -52,10 +52,15 @@ export function encodeFrame(type: number, seq: number, payload: Uint8Array): Buf
   return Buffer.concat([Buffer.from([FRAME.SOF]), body, crc]);
 }
 
-/** Splits a byte stream into frames; bytes before a start byte and frames failing their CRC are skipped. */
+/** Frame types a device sends. */
+const DEVICE_TYPES: ReadonlySet<number> = new Set([FRAME.HELLO, FRAME.REQUEST, FRAME.LOG, FRAME.DONE]);
+
+/** Splits a byte stream into frames; bytes before a start byte, a start byte followed by a type the
+ *  device does not send, and frames failing their CRC are skipped (resynchronising byte by byte). */
 export class FrameReader {
   private buf = Buffer.alloc(0);
   skipped = 0;
+  constructor(private readonly types: ReadonlySet<number> = DEVICE_TYPES) {}
   push(chunk: Buffer): { type: number; seq: number; payload: Buffer }[] {
     this.buf = Buffer.concat([this.buf, chunk]);
     const out: { type: number; seq: number; payload: Buffer }[] = [];
@@ -63,6 +68,11 @@ export class FrameReader {
       const i = this.buf.indexOf(FRAME.SOF);
       if (i < 0) { this.skipped += this.buf.length; this.buf = Buffer.alloc(0); return out; }
       if (i > 0) { this.skipped += i; this.buf = this.buf.subarray(i); }
+      if (this.buf.length >= 2 && !this.types.has(this.buf[1])) { // noise, not a frame
+        this.skipped++;
+        this.buf = this.buf.subarray(1);
+        continue;
+      }
       if (this.buf.length < 5) return out;
       const n = this.buf.readUInt16LE(3);
       if (this.buf.length < 5 + n + 4) return out;
@@ -215,4 +225,43 @@ export class Bridge {
     this.socket.destroy();
     this.transport.close?.();
   }
+}
+
+const BRIDGE_USAGE = `usage: tinycmp bridge --serial tcp:HOST:PORT --server URL [--cmd ir-mac|ir-sig|kur|status ...]
+       [--ref REF] [--secret pass:S|env:VAR] [--subject DN] [--timeout SECONDS]
+Serves the device on the serial line: boot frame, CMP requests forwarded to URL. With --cmd, runs
+those commands on the device in order (one JSON line each) and exits; without, serves until stopped.`;
+
+/** `tinycmp bridge ...`: exit 0, 1 when a command failed, 2 on bad usage. */
+export async function bridgeMain(argv: string[]): Promise<number> {
+  const one = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+  const cmds = argv.flatMap((a, i) => (a === "--cmd" ? [argv[i + 1]] : []));
+  const serial = one("--serial"), server = one("--server");
+  if (!serial || !server || cmds.some((c) => !(c in COMMAND))) {
+    console.error(BRIDGE_USAGE);
+    return 2;
+  }
+  let secret = one("--secret");
+  if (secret?.startsWith("env:")) secret = process.env[secret.slice(4)];
+  else if (secret?.startsWith("pass:")) secret = secret.slice(5);
+  else if (secret !== undefined) { console.error("--secret must be pass:SECRET or env:VARIABLE"); return 2; }
+  const dn = one("--subject");
+  const { Name } = await import("./testpki/x509.js");
+  const subject = dn ? new Uint8Array(new Name(dn).toArrayBuffer()) : undefined;
+  const bridge = await Bridge.connect({ serial, server, log: (l) => console.error(l) });
+  await bridge.hello();
+  if (cmds.length === 0) {
+    await new Promise<void>((r) => { process.once("SIGINT", r); process.once("SIGTERM", r); });
+    bridge.close();
+    return 0;
+  }
+  let failed = false;
+  for (const c of cmds as Command[]) {
+    const d = await bridge.command(c, { ref: one("--ref"), secret, subject, timeout: Number(one("--timeout") ?? 30) });
+    failed ||= d.code !== 0;
+    console.log(JSON.stringify({ cmd: c, code: d.code, detail: d.detail, certConf: d.certConf, cycles: d.cycles,
+      stack_peak_bytes: d.stackPeak, ...(c === "status" && d.code === 0 ? { cert: Buffer.from(d.data).toString("base64") } : {}) }));
+  }
+  bridge.close();
+  return failed ? 1 : 0;
 }
