@@ -4,10 +4,11 @@
 // the firmware's SysTick counts instructions) behind `tinycmp bridge`, and runs ir with MAC, ir
 // with the IDevID signature and kur, each with certConf; then stops the emulator, boots it again
 // on the same flash and shows the credential survived. Prints a table; with --json the last line
-// is an array of {module, elf, flash_bytes, ram_bytes, stack_peak_bytes, ok, failed, instructions}.
+// is an array of {module, elf, flash_bytes, ram_bytes, stack_peak_bytes, ok, failed, instructions}
+// (also written to build/firmware/report.json for `npm run footprint` and `npm run boards`).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,7 +181,9 @@ async function main(): Promise<number> {
       + `${r.ok.length} ok, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join("; ")})` : ""}  ${ins}`);
     for (const [op, d] of Object.entries(r.details)) console.log(`       ${op}: ${d}`);
   }
-  if (json) console.log(JSON.stringify(results.map(({ details: _d, ...r }) => r)));
+  const rows = results.map(({ details: _d, ...r }) => r);
+  writeFileSync(join(root, "build/firmware/report.json"), JSON.stringify(rows)); // read by npm run footprint and boards
+  if (json) console.log(JSON.stringify(rows));
   return results.every((r) => r.failed.length === 0) ? 0 : 1;
 }
 

@@ -7,7 +7,11 @@
 //   two canaries), bytes changed afterwards, the highest one, and where static data ends;
 // - the native binaries' text/data/bss (`size`);
 // - under WAMR (build/tinycmp-wamr, built with WAMR_ROOT): the runtime pool's high mark for an ir
-//   with app heap 0 and the smallest wasm stack (TINYCMP_STACK) that still passes.
+//   with app heap 0 and the smallest wasm stack (TINYCMP_STACK, to 16 B) that still passes ir (PBM),
+//   signed ir and kur; the pool holds runtime structures and the wasm stack, NOT the linear memory
+//   and the module buffer, which come on top;
+// - the firmware images (host/firmware) of the last `npm run firmware`: flash, RAM, stack peak,
+//   instructions per signed ir + certConf.
 // --write replaces the block between the footprint markers in README.md and docs/PORTING.md.
 import { execFileSync, spawnSync, execFile } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -64,10 +68,10 @@ function sizeOf(file: string) {
   return out ? { file: file.replace(root, ""), text: +out[0], data: +out[1], bss: +out[2] } : undefined;
 }
 
-function runWamr(creds: Creds, port: number, stack: number): Promise<{ ok: boolean; pool?: number }> {
+// One transaction under WAMR; `args` after -wasm (server given by port).
+function runWamr(creds: Creds, port: number, stack: number, args: string[]): Promise<{ ok: boolean; pool?: number }> {
   return new Promise((resolve) => {
-    execFile(join(build, "tinycmp-wamr"), ["-wasm", wasmFile, "-cmd", "ir", "-server", `127.0.0.1:${port}/pkix/`,
-      "-ref", "ref", "-secret", "pass:secret", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "w.crt"],
+    execFile(join(build, "tinycmp-wamr"), ["-wasm", wasmFile, "-server", `127.0.0.1:${port}/pkix/`, ...args],
     { cwd: creds.dir, env: { ...process.env, TINYCMP_STACK: String(stack), TINYCMP_STATS: "1" } }, (err, _o, stderr) => {
       const m = /high mark (\d+)/.exec(stderr);
       resolve({ ok: !err, pool: m ? +m[1] : undefined });
@@ -75,15 +79,41 @@ function runWamr(creds: Creds, port: number, stack: number): Promise<{ ok: boole
   });
 }
 
+// ir with PBM, ir signed with the device key, kur signed with the issued key: the smallest wasm
+// stack (to 16 bytes) that passes all three, and the pool high mark.
+const WAMR_RUNS = [
+  ["-cmd", "ir", "-ref", "ref", "-secret", "pass:secret", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "w.crt"],
+  ["-cmd", "ir", "-key", "dev.key", "-cert", "dev.crt", "-trusted", "root.crt", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "w.crt"],
+  ["-cmd", "kur", "-key", "rsp.key", "-cert", "rsp.crt", "-oldcert", "rsp.crt", "-trusted", "root.crt", "-newkey", "rsp.key", "-certout", "w.crt"],
+];
+
 async function wamr(creds: Creds) {
   if (!existsSync(join(build, "tinycmp-wamr"))) return undefined;
-  const once = async (stack: number) => { const s = await startServer(creds); try { return await runWamr(creds, s.port, stack); } finally { await s.stop(); } };
-  const base = await once(16384);
-  if (!base.ok) return { error: "ir under WAMR failed with a 16 KiB stack" };
-  let lo = 256, hi = 16384; // smallest passing stack, to 256 B
-  while (hi - lo > 256) { const mid = ((lo + hi) >> 9) << 8; if ((await once(mid)).ok) hi = mid; else lo = mid; }
-  const small = await once(hi);
+  const all = async (stack: number) => {
+    let pool = 0;
+    for (const args of WAMR_RUNS) {
+      const s = await startServer(creds);
+      try {
+        const r = await runWamr(creds, s.port, stack, args);
+        if (!r.ok) return { ok: false, pool };
+        pool = Math.max(pool, r.pool ?? 0);
+      } finally { await s.stop(); }
+    }
+    return { ok: true, pool };
+  };
+  const base = await all(16384);
+  if (!base.ok) return { error: "a transaction under WAMR failed with a 16 KiB stack" };
+  let lo = 0, hi = 16384; // smallest passing stack, to 16 B
+  while (hi - lo > 16) { const mid = ((lo + hi) >> 5) << 4; if ((await all(mid)).ok) hi = mid; else lo = mid; }
+  const small = await all(hi);
   return { pool_high_mark_16k_stack: base.pool, smallest_stack: hi, pool_high_mark_smallest_stack: small.pool };
+}
+
+// The firmware figures of the last `npm run firmware` (build/firmware/report.json), if any.
+interface FirmwareRow { module: string; elf: string; flash_bytes: number; ram_bytes: number; stack_peak_bytes: number; ok: string[]; failed: string[]; instructions: Record<string, number> }
+export function firmwareReport(): FirmwareRow[] | undefined {
+  const f = join(build, "firmware/report.json");
+  return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : undefined;
 }
 
 async function main() {
@@ -123,7 +153,9 @@ async function main() {
   }
   const natives = ["tinycmp-native", "tinycmp-wamr", "tinycmp-wamr-capi", "tinycmp-wasm3"].map((n) => sizeOf(join(build, n))).filter(Boolean);
   const w = await wamr(creds);
-  const report = { modules, linear_memory: memory, native: natives, wamr: w };
+  const fw = firmwareReport();
+  const report = { modules, linear_memory: memory, native: natives, wamr: w, firmware: fw };
+  writeFileSync(join(build, "footprint.json"), JSON.stringify(report)); // read by npm run boards
   if (process.argv.includes("--json")) { console.log(JSON.stringify(report, null, 2)); return; }
   const lines = [
     "| figure | value |", "|---|---|",
@@ -133,9 +165,14 @@ async function main() {
       : `| ${module} module, ${transaction}, ${f.response_bytes} B response: linear memory used | ${f.used} B, highest address ${f.highest} (static data ends at ${f.data_end}; page 65536) |`),
     ...natives.map((n) => `| \`${n!.file}\` text/data/bss | ${n!.text} / ${n!.data} / ${n!.bss} B |`),
     ...(w && "smallest_stack" in w ? [
-      `| WAMR pool high mark (module + instance + exec env + 64 KiB memory), heap 0, 16 KiB stack | ${w.pool_high_mark_16k_stack} B |`,
-      `| WAMR smallest wasm stack passing an ir | ${w.smallest_stack} B (pool high mark ${w.pool_high_mark_smallest_stack} B) |`] : [
+      `| WAMR pool high mark (runtime structures, wasm stack; NOT the 64 KiB linear memory nor the module buffer), heap 0, 16 KiB stack | ${w.pool_high_mark_16k_stack} B |`,
+      `| WAMR smallest wasm stack passing ir (PBM), ir (signed) and kur (signed) | ${w.smallest_stack} B (pool high mark ${w.pool_high_mark_smallest_stack} B) |`,
+      `| WAMR RAM: pool at that stack + 64 KiB linear memory + module | ${w.pool_high_mark_smallest_stack! + 65536 + bin.length} B |`] : [
       `| WAMR | not measured (${w ? (w as any).error : "build/tinycmp-wamr absent: set WAMR_ROOT"}) |`]),
+    ...(fw ?? []).flatMap((r) => [
+      `| firmware \`${r.elf}\` (STM32F405, wasm2c ${r.module} module): flash / RAM (data + bss + stack) / stack peak | ${r.flash_bytes} / ${r.ram_bytes} / ${r.stack_peak_bytes} B |`,
+      `| firmware ${r.module}: instructions per signed ir + certConf (QEMU -icount), time at 168 MHz (1 instruction per cycle) | ${r.instructions["ir-sig"]} (${(r.instructions["ir-sig"] / 168e6).toFixed(2)} s)${r.failed.length ? ` FAILED: ${r.failed.join(", ")}` : ""} |`]),
+    ...(fw ? [] : ["| firmware | not measured (run npm run firmware first) |"]),
   ];
   const table = lines.join("\n");
   console.log(table);

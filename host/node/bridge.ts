@@ -209,7 +209,7 @@ export class Bridge {
     if (this.pending) return Promise.reject(new Error("a command is already running"));
     if (this.closed) return Promise.reject(new Error("serial line closed"));
     const enc = new TextEncoder();
-    const parts = [Buffer.from([COMMAND[cmd], Math.max(1, Math.min(255, args.timeout ?? 30))])];
+    const parts: Buffer[] = [Buffer.from([COMMAND[cmd], Math.max(1, Math.min(255, args.timeout ?? 30))])];
     if (args.ref !== undefined) parts.push(item(1, enc.encode(args.ref)));
     if (args.secret !== undefined) parts.push(item(2, enc.encode(args.secret)));
     if (args.subject) parts.push(item(3, args.subject));
