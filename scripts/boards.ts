@@ -38,9 +38,10 @@ export interface BoardResult {
   ram_measured_bytes?: number; ram_source: string; ram_budget: number;
 }
 
-/** Measured RAM of a board's runtime with this module: the firmware ELF's data + bss + stack
- *  (host/firmware), the WAMR pool high mark of `npm run footprint` (build/footprint.json) plus the
- *  64 KiB linear memory and the module bytes; undefined when nothing was measured. */
+/** Measured RAM of a board's runtime with its module: the firmware ELF's data + bss + stack
+ *  (host/firmware); from `npm run footprint` (build/footprint.json), the WAMR pool high mark plus
+ *  the 64 KiB linear memory and the module bytes (the pool holds neither), or the wasm3 heap high
+ *  mark (linear memory included) plus the module bytes; undefined when nothing was measured. */
 export function ramMeasured(b: Board, moduleBytes: number): { bytes?: number; source: string } {
   if (b.runtime === "wasm2c-firmware" && b.firmware_elf) {
     const elf = join(root, b.firmware_elf);
@@ -49,14 +50,16 @@ export function ramMeasured(b: Board, moduleBytes: number): { bytes?: number; so
     const sec = (n: string) => Number(new RegExp(`^\\${n}\\s+(\\d+)`, "m").exec(r.stdout)?.[1] ?? 0);
     return { bytes: sec(".data") + sec(".bss") + sec(".stack"), source: `${b.firmware_elf}: data + bss + stack` };
   }
-  if (b.runtime === "wamr") {
-    const f = join(root, "build/footprint.json");
-    const pool = existsSync(f) ? JSON.parse(readFileSync(f, "utf8")).wamr?.pool_high_mark_smallest_stack : undefined;
-    return typeof pool === "number"
-      ? { bytes: pool + 65536 + moduleBytes, source: "WAMR pool high mark (npm run footprint) + 64 KiB linear memory + module" }
-      : { source: "WAMR pool not measured (npm run footprint with build/tinycmp-wamr)" };
-  }
-  return { source: `${b.runtime}: not measured here` };
+  const runtime = b.runtime === "wamr" ? "wamr" : b.runtime === "wasm3" ? "wasm3" : undefined;
+  if (!runtime) return { source: `${b.runtime}: not measured here` };
+  const f = join(root, "build/footprint.json");
+  const rows: { module: string; module_bytes: number; high_mark_smallest_stack?: number; smallest_stack?: number }[] =
+    (existsSync(f) ? JSON.parse(readFileSync(f, "utf8"))[runtime] : undefined) ?? [];
+  const m = Array.isArray(rows) ? rows.find((x) => x.module === (b.module ?? "full") && x.module_bytes === moduleBytes) : undefined;
+  if (!m || m.high_mark_smallest_stack === undefined) return { source: `${runtime} not measured for this module (npm run footprint with build/tinycmp-${runtime})` };
+  return runtime === "wamr"
+    ? { bytes: m.high_mark_smallest_stack + 65536 + moduleBytes, source: `WAMR pool high mark at a ${m.smallest_stack} B stack (npm run footprint) + 64 KiB linear memory + module` }
+    : { bytes: m.high_mark_smallest_stack + moduleBytes, source: `wasm3 heap high mark at a ${m.smallest_stack} B stack (npm run footprint) + module` };
 }
 
 /** The import rows of docs/ABI.md (`env.name` -> signature), plus env.panic which it documents apart. */
