@@ -80,10 +80,11 @@ export async function factoryFlash(pki: TestPki, dir: string, serial: string): P
   store.save(KIND.TRUST, [[TAG.ANCHOR, pki.root.der]]);
 }
 
-export interface Emulator { qemu: ChildProcess; bridge: Bridge; port: number; stop(): Promise<void> }
+export interface Qemu { qemu: ChildProcess; port: number; output(): string; stop(): Promise<void> }
 
-/** Boots an image in QEMU with its flash in dir and connects a bridge to its USART. */
-export async function boot(elf: string, dir: string, bridge: Omit<BridgeOptions, "serial">): Promise<Emulator> {
+/** Starts QEMU with an image, its flash in dir (the working directory, for semihosting) and its
+ *  USART1 on tcp:127.0.0.1:port (QEMU waits for the bridge before it runs the image). */
+export async function startQemu(elf: string, dir: string): Promise<Qemu> {
   const port = await freePort();
   const qemu = spawn("qemu-system-arm", ["-M", "netduinoplus2", "-nographic", "-monitor", "none", "-icount", "shift=0",
     "-semihosting-config", "enable=on,target=native", "-serial", `tcp:127.0.0.1:${port},server=on,wait=on`, "-kernel", elf],
@@ -92,17 +93,27 @@ export async function boot(elf: string, dir: string, bridge: Omit<BridgeOptions,
   qemu.stdout!.on("data", (c) => { out += c; });
   qemu.stderr!.on("data", (c) => { out += c; });
   const exited = new Promise<void>((r) => qemu.once("exit", () => r()));
-  const stop = async () => {
-    if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill("SIGKILL");
-    await exited;
+  return {
+    qemu, port, output: () => out,
+    stop: async () => {
+      if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill("SIGKILL");
+      await exited;
+    },
   };
+}
+
+export interface Emulator { qemu: ChildProcess; bridge: Bridge; port: number; stop(): Promise<void> }
+
+/** Boots an image in QEMU with its flash in dir and connects a bridge to its USART. */
+export async function boot(elf: string, dir: string, bridge: Omit<BridgeOptions, "serial">): Promise<Emulator> {
+  const q = await startQemu(elf, dir);
   try {
-    const b = await Bridge.connect({ ...bridge, serial: `tcp:127.0.0.1:${port}`, connectTimeoutMs: 20_000 });
+    const b = await Bridge.connect({ ...bridge, serial: `tcp:127.0.0.1:${q.port}`, connectTimeoutMs: 20_000 });
     await b.hello(60_000);
-    return { qemu, bridge: b, port, stop: async () => { b.close(); await stop(); } };
+    return { qemu: q.qemu, bridge: b, port: q.port, stop: async () => { b.close(); await q.stop(); } };
   } catch (e) {
-    await stop();
-    throw new Error(`${(e as Error).message}; qemu: ${out.trim()}`);
+    await q.stop();
+    throw new Error(`${(e as Error).message}; qemu: ${q.output().trim()}`);
   }
 }
 

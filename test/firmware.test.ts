@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFrame, FRAME, FrameReader, FW_ERROR, parseDone, type Fault } from "../host/node/bridge";
 import { TestPki } from "../host/node/testpki/index";
 import * as x509 from "../host/node/testpki/x509.js";
-import { boot, buildFirmware, elfOf, elfSizes, factoryFlash, runImage, toolchainPresent, type Emulator } from "../scripts/firmware";
+import { execFile, spawnSync } from "node:child_process";
+import { boot, buildFirmware, elfOf, elfSizes, factoryFlash, runImage, startQemu, toolchainPresent, type Emulator } from "../scripts/firmware";
 
 describe("bridge framing", () => {
   it("reads frames split anywhere and skips noise and frames failing their CRC", () => {
@@ -57,8 +58,26 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       expect(r.stack_peak_bytes).toBeGreaterThan(0);
       expect(r.stack_peak_bytes).toBeLessThan(stack_bytes);
       for (const op of ["ir-mac", "ir-sig", "kur"]) expect(r.instructions[op]).toBeGreaterThan(1_000_000);
+      // no allocator: nothing in the image can call malloc (no _sbrk is provided either)
+      const syms = spawnSync("arm-none-eabi-nm", [elfOf(module)], { encoding: "utf8" }).stdout;
+      expect(syms).not.toMatch(/ (malloc|_malloc_r|calloc|realloc|_sbrk)$/m);
     }, 600_000);
   }
+
+  it("an image over its RAM budget fails the link", () => {
+    const out = mkdtempSync(join(tmpdir(), "tinycmp-fw-over-"));
+    try {
+      const elf = join(out, "tinycmp-fw-lean.elf");
+      // a 20 KiB stack puts the lean image (64 KiB page + buffers) over its 88 KiB budget
+      const r = spawnSync("make", ["-s", "-C", join(__dirname, "../host/firmware"), `OUT=${out}`, "STACK_SIZE=20480", elf], { encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/RAM over its budget/);
+      const ok = spawnSync("make", ["-s", "-C", join(__dirname, "../host/firmware"), `OUT=${out}`, "STACK_SIZE=4096", elf], { encoding: "utf8" });
+      expect(ok.status, ok.stderr).toBe(0); // the control: the same image with its usual stack links
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it("bad frames, a silent bridge and a reset mid-transaction: defined errors, credential intact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tinycmp-fw-fault-"));
@@ -107,4 +126,28 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
+
+  it("tinycmp bridge (the CLI) serves the device and runs its commands", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-fw-cli-"));
+    const q = await startQemu(elfOf("lean"), dir);
+    try {
+      await factoryFlash(pki, dir, `FW-cli-${process.pid}`);
+      const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile("node", [join(__dirname, "../bin/tinycmp.mjs"), "bridge", ...args], { timeout: 120_000 },
+          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
+      });
+      expect((await cli(["--server", pki.url])).code).toBe(2); // no --serial
+      const r = await cli(["--serial", `tcp:127.0.0.1:${q.port}`, "--server", pki.url, "--cmd", "status", "--cmd", "ir-mac",
+        "--ref", pki.ref, "--secret", `pass:${pki.secret}`, "--subject", "CN=fw cli", "--cmd", "status"]);
+      expect(r.stderr).toMatch(/device: tinycmp firmware, lean module/);
+      const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.cmd, l.code])).toEqual([["status", -120], ["ir-mac", 0], ["status", 0]]); // E_STORE_EMPTY first
+      expect(lines[1].certConf).toBe(true);
+      expect(new X509Certificate(Buffer.from(lines[2].cert, "base64")).subject).toContain("fw cli");
+      expect(r.code).toBe(1); // the first status failed
+    } finally {
+      await q.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
