@@ -1,8 +1,8 @@
 // The STM32F405 firmware (host/firmware) in QEMU behind `tinycmp bridge`: both images enrol (ir
 // with MAC, ir with the IDevID, kur, each with certConf) against the test PKI and keep the
-// credential over a restart of the emulator; a bridge that corrupts, misnumbers, oversizes or drops
-// a response, or a reset in the middle of a transaction, ends in the firmware's defined error
-// with the credential intact. Skipped when the ARM toolchain, newlib, QEMU or wasm2c is missing.
+// credential over a restart of the emulator; a bridge that corrupts, misnumbers, oversizes or
+// drops a response, a CA the bridge cannot reach, or a reset in the middle of a transaction, ends
+// in the firmware's defined error with the credential intact. Skipped when the ARM toolchain, newlib, QEMU or wasm2c is missing.
 import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFrame, FRAME, FrameReader, FW_ERROR, parseDone, type Fault } from "../host/node/bridge";
 import { TestPki } from "../host/node/testpki/index";
+import { HttpTransport } from "../host/node/transport";
 import * as x509 from "../host/node/testpki/x509.js";
 import { execFile, spawnSync } from "node:child_process";
 import { boot, buildFirmware, elfOf, elfSizes, factoryFlash, runImage, startQemu, toolchainPresent, type Emulator } from "../scripts/firmware";
@@ -83,8 +84,10 @@ describe.skipIf(!present)("firmware in QEMU", () => {
     const dir = mkdtempSync(join(tmpdir(), "tinycmp-fw-fault-"));
     let fault: Fault | "reset";
     let emu: Emulator | undefined;
+    let down = false; // the CA unreachable from the gateway
+    const http = new HttpTransport({ url: pki.url });
     const start = () => boot(elfOf("lean"), dir, {
-      server: pki.url,
+      server: { transfer: (r) => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : http.transfer(r)) },
       fault: () => {
         const f = fault;
         fault = undefined;
@@ -110,6 +113,11 @@ describe.skipIf(!present)("firmware in QEMU", () => {
         expect(d.detail.length).toBeGreaterThan(0);
         expect((await status()).equals(cred)).toBe(true);
       }
+      down = true;
+      const unreachable = await emu.bridge.command("kur", { timeout: 5 });
+      expect([unreachable.code, unreachable.detail]).toEqual([FW_ERROR.TRANSPORT, "the bridge could not reach the CA"]);
+      expect((await status()).equals(cred)).toBe(true);
+      down = false;
       fault = "reset";
       await expect(emu.bridge.command("kur", { timeout: 30 })).rejects.toThrow(/closed/);
       await emu.stop();
@@ -123,6 +131,7 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       expect(new X509Certificate(renewed).subject).toContain("fw fault");
     } finally {
       await emu?.stop();
+      http.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
