@@ -3,10 +3,12 @@
 // build/tinycmp-lean.wasm; --module FILE checks that file for every board): its imports are in the ABI
 // (docs/ABI.md) and provided by the board's host, the WebAssembly features it uses are supported
 // by the board's runtime (wabt's wasm-validate with each missing feature disabled), its linear
-// memory and size are within the board's budgets, and the flash slots fit the board's flash.
+// memory and size are within the board's budgets, the flash slots fit the board's flash, and the
+// RAM measured for its runtime (ramMeasured: firmware ELF sizes; WAMR pool + linear memory +
+// module) is within its RAM budget.
 // Prints a table (or a JSON array) and exits 1 when some board does not fit.
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sigText, wasmInfo } from "./wasminfo";
@@ -25,11 +27,39 @@ export interface Board {
   memory_pages: number; stack_bytes: number; ram_bytes: number; ram_budget_bytes?: number; flash_bytes?: number;
   module_budget_bytes: number; transport: string; module?: "full" | "lean";
   flash: { region_offset?: number; region_bytes: number; erase_block_bytes?: number; slots: Slot[]; backing?: string };
+  /** wasm2c-firmware: the image whose ELF sizes are its RAM */
+  firmware_elf?: string;
 }
 export interface BoardResult {
   board: string; runtime: string; fits: boolean; module_bytes: number; module_budget_bytes: number;
   memory_pages: number; memory_pages_allowed: number; features_used: string[]; features_missing: string[];
   imports: string[]; slots: number; slot_bytes: number; problems: string[]; module?: string;
+  /** RAM the runtime needs, from measured figures (see ramMeasured), and how it was obtained */
+  ram_measured_bytes?: number; ram_source: string; ram_budget: number;
+}
+
+/** Measured RAM of a board's runtime with its module: the firmware ELF's data + bss + stack
+ *  (host/firmware); from `npm run footprint` (build/footprint.json), the WAMR pool high mark plus
+ *  the 64 KiB linear memory and the module bytes (the pool holds neither), or the wasm3 heap high
+ *  mark (linear memory included) plus the module bytes; undefined when nothing was measured. */
+export function ramMeasured(b: Board, moduleBytes: number): { bytes?: number; source: string } {
+  if (b.runtime === "wasm2c-firmware" && b.firmware_elf) {
+    const elf = join(root, b.firmware_elf);
+    const r = spawnSync("arm-none-eabi-size", ["-A", elf], { encoding: "utf8" });
+    if (r.status !== 0) return { source: `${b.firmware_elf} not built (npm run firmware)` };
+    const sec = (n: string) => Number(new RegExp(`^\\${n}\\s+(\\d+)`, "m").exec(r.stdout)?.[1] ?? 0);
+    return { bytes: sec(".data") + sec(".bss") + sec(".stack"), source: `${b.firmware_elf}: data + bss + stack` };
+  }
+  const runtime = b.runtime === "wamr" ? "wamr" : b.runtime === "wasm3" ? "wasm3" : undefined;
+  if (!runtime) return { source: `${b.runtime}: not measured here` };
+  const f = join(root, "build/footprint.json");
+  const rows: { module: string; module_bytes: number; high_mark_smallest_stack?: number; smallest_stack?: number }[] =
+    (existsSync(f) ? JSON.parse(readFileSync(f, "utf8"))[runtime] : undefined) ?? [];
+  const m = Array.isArray(rows) ? rows.find((x) => x.module === (b.module ?? "full") && x.module_bytes === moduleBytes) : undefined;
+  if (!m || m.high_mark_smallest_stack === undefined) return { source: `${runtime} not measured for this module (npm run footprint with build/tinycmp-${runtime})` };
+  return runtime === "wamr"
+    ? { bytes: m.high_mark_smallest_stack + 65536 + moduleBytes, source: `WAMR pool high mark at a ${m.smallest_stack} B stack (npm run footprint) + 64 KiB linear memory + module` }
+    : { bytes: m.high_mark_smallest_stack + moduleBytes, source: `wasm3 heap high mark at a ${m.smallest_stack} B stack (npm run footprint) + module` };
 }
 
 /** The import rows of docs/ABI.md (`env.name` -> signature), plus env.panic which it documents apart. */
@@ -84,13 +114,17 @@ export function checkBoard(b: Board, file: string, bin: Uint8Array, used: string
     if (s.size < MIN_SLOT_BYTES) problems.push(`slot at ${s.offset} smaller than ${MIN_SLOT_BYTES} B`);
   });
   if (slots.length < MIN_SLOTS) problems.push(`${slots.length} flash slots < ${MIN_SLOTS}`);
+  // RAM: measured figures against the budget
+  const ram = ramMeasured(b, bin.length);
+  const budget = b.ram_budget_bytes ?? b.ram_bytes;
+  if (ram.bytes !== undefined && ram.bytes > budget) problems.push(`RAM ${ram.bytes} B (${ram.source}) > budget ${budget} B`);
   void file;
   return {
     board: b.board, runtime: b.runtime, fits: problems.length === 0, module_bytes: bin.length,
     module_budget_bytes: b.module_budget_bytes, memory_pages: info.memory?.maximum ?? info.memory?.initial ?? 0,
     memory_pages_allowed: b.memory_pages, features_used: used ?? [], features_missing: missing,
     imports: info.imports.map((i) => `${i.module}.${i.name}`), slots: slots.length,
-    slot_bytes: slots.reduce((n, s) => n + s.size, 0), problems,
+    slot_bytes: slots.reduce((n, s) => n + s.size, 0), problems, ram_measured_bytes: ram.bytes, ram_source: ram.source, ram_budget: budget,
   };
 }
 
@@ -118,11 +152,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const results = checkAll(mi > 0 ? process.argv[mi + 1] : undefined);
   if (process.argv.includes("--json")) console.log(JSON.stringify(results, null, 2));
   else {
-    const row = (c: string[]) => console.log(c.map((x, i) => x.padEnd([18, 7, 5, 15, 7, 26, 12, 6][i] ?? 0)).join(" "));
-    row(["board", "runtime", "fits", "module/budget", "pages", "features used", "slots", "module"]);
+    const row = (c: string[]) => console.log(c.map((x, i) => x.padEnd([18, 16, 5, 15, 7, 26, 12, 6, 15][i] ?? 0)).join(" "));
+    row(["board", "runtime", "fits", "module/budget", "pages", "features used", "slots", "module", "RAM/budget"]);
     for (const r of results) {
       row([r.board, r.runtime, r.fits ? "yes" : "NO", `${r.module_bytes}/${r.module_budget_bytes}`,
-        `${r.memory_pages}/${r.memory_pages_allowed}`, r.features_used.join(",") || "mvp", `${r.slots}×${r.slot_bytes / r.slots}`, r.module ?? ""]);
+        `${r.memory_pages}/${r.memory_pages_allowed}`, r.features_used.join(",") || "mvp", `${r.slots}×${r.slot_bytes / r.slots}`, r.module ?? "",
+        r.ram_measured_bytes === undefined ? "not measured" : `${r.ram_measured_bytes}/${r.ram_budget}`]);
+      if (r.ram_measured_bytes === undefined) console.log(`    (RAM: ${r.ram_source})`);
       for (const p of r.problems) console.log(`    - ${p}`);
     }
   }

@@ -7,7 +7,13 @@
 //   two canaries), bytes changed afterwards, the highest one, and where static data ends;
 // - the native binaries' text/data/bss (`size`);
 // - under WAMR (build/tinycmp-wamr, built with WAMR_ROOT): the runtime pool's high mark for an ir
-//   with app heap 0 and the smallest wasm stack (TINYCMP_STACK) that still passes.
+//   with app heap 0 and the smallest wasm stack (TINYCMP_STACK, to 16 B) that still passes ir (PBM),
+//   signed ir and kur (lean: the signed two), per module; the pool holds runtime structures and
+//   the wasm stack, NOT the linear memory and the module buffer, which come on top;
+// - under wasm3 (build/tinycmp-wasm3, built with WASM3_ROOT): the same with its heap high mark
+//   (the heap holds the linear memory; the module bytes stay in the host's buffer);
+// - the firmware images (host/firmware) of the last `npm run firmware`: flash, RAM, stack peak,
+//   instructions per signed ir + certConf.
 // --write replaces the block between the footprint markers in README.md and docs/PORTING.md.
 import { execFileSync, spawnSync, execFile } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -64,26 +70,65 @@ function sizeOf(file: string) {
   return out ? { file: file.replace(root, ""), text: +out[0], data: +out[1], bss: +out[2] } : undefined;
 }
 
-function runWamr(creds: Creds, port: number, stack: number): Promise<{ ok: boolean; pool?: number }> {
+// One transaction under a runtime binary (build/tinycmp-wamr or -wasm3) with TINYCMP_STATS=1:
+// whether it passed, and the figure its adapter prints (`high mark N`).
+function runStats(binary: string, wasm: string, creds: Creds, port: number, stack: number, args: string[]): Promise<{ ok: boolean; mark?: number }> {
   return new Promise((resolve) => {
-    execFile(join(build, "tinycmp-wamr"), ["-wasm", wasmFile, "-cmd", "ir", "-server", `127.0.0.1:${port}/pkix/`,
-      "-ref", "ref", "-secret", "pass:secret", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "w.crt"],
+    execFile(join(build, binary), ["-wasm", wasm, "-server", `127.0.0.1:${port}/pkix/`, ...args],
     { cwd: creds.dir, env: { ...process.env, TINYCMP_STACK: String(stack), TINYCMP_STATS: "1" } }, (err, _o, stderr) => {
       const m = /high mark (\d+)/.exec(stderr);
-      resolve({ ok: !err, pool: m ? +m[1] : undefined });
+      resolve({ ok: !err, mark: m ? +m[1] : undefined });
     });
   });
 }
 
-async function wamr(creds: Creds) {
-  if (!existsSync(join(build, "tinycmp-wamr"))) return undefined;
-  const once = async (stack: number) => { const s = await startServer(creds); try { return await runWamr(creds, s.port, stack); } finally { await s.stop(); } };
-  const base = await once(16384);
-  if (!base.ok) return { error: "ir under WAMR failed with a 16 KiB stack" };
-  let lo = 256, hi = 16384; // smallest passing stack, to 256 B
-  while (hi - lo > 256) { const mid = ((lo + hi) >> 9) << 8; if ((await once(mid)).ok) hi = mid; else lo = mid; }
-  const small = await once(hi);
-  return { pool_high_mark_16k_stack: base.pool, smallest_stack: hi, pool_high_mark_smallest_stack: small.pool };
+// ir with PBM (full module only: openssl's mock server answers PBM with HMAC-SHA1, which the lean
+// module refuses), ir signed with the device key, kur signed with the issued key.
+const RUNS = {
+  pbmIr: ["-cmd", "ir", "-ref", "ref", "-secret", "pass:secret", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "w.crt"],
+  signedIr: ["-cmd", "ir", "-key", "dev.key", "-cert", "dev.crt", "-trusted", "root.crt", "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "w.crt"],
+  kur: ["-cmd", "kur", "-key", "rsp.key", "-cert", "rsp.crt", "-oldcert", "rsp.crt", "-trusted", "root.crt", "-newkey", "rsp.key", "-certout", "w.crt"],
+};
+
+interface RuntimeFigures { module: string; module_bytes: number; high_mark_default_stack?: number; default_stack: number; smallest_stack?: number; high_mark_smallest_stack?: number; error?: string }
+
+// The high mark (WAMR: pool; wasm3: heap) with the default stack, and the smallest stack (to 16 B)
+// that passes every transaction of the module, with its high mark.
+async function runtimeFigures(binary: string, creds: Creds, m: Module, defaultStack: number): Promise<RuntimeFigures> {
+  const runs = m.name === "lean" ? [RUNS.signedIr, RUNS.kur] : [RUNS.pbmIr, RUNS.signedIr, RUNS.kur];
+  const all = async (stack: number) => {
+    let mark = 0;
+    for (const args of runs) {
+      const s = await startServer(creds);
+      try {
+        const r = await runStats(binary, m.wasm, creds, s.port, stack, args);
+        if (!r.ok) return { ok: false, mark };
+        mark = Math.max(mark, r.mark ?? 0);
+      } finally { await s.stop(); }
+    }
+    return { ok: true, mark };
+  };
+  const base: RuntimeFigures = { module: m.name, module_bytes: readFileSync(m.wasm).length, default_stack: defaultStack };
+  const first = await all(defaultStack);
+  if (!first.ok) return { ...base, error: `a transaction failed with a ${defaultStack} B stack` };
+  let lo = 0, hi = defaultStack;
+  while (hi - lo > 16) { const mid = ((lo + hi) >> 5) << 4; if ((await all(mid)).ok) hi = mid; else lo = mid; }
+  const small = await all(hi);
+  return { ...base, high_mark_default_stack: first.mark, smallest_stack: hi, high_mark_smallest_stack: small.mark };
+}
+
+async function runtimes(binary: string, creds: Creds, defaultStack: number): Promise<RuntimeFigures[] | undefined> {
+  if (!existsSync(join(build, binary))) return undefined;
+  const out: RuntimeFigures[] = [];
+  for (const m of MODULES.filter((x) => existsSync(x.wasm))) out.push(await runtimeFigures(binary, creds, m, defaultStack));
+  return out;
+}
+
+// The firmware figures of the last `npm run firmware` (build/firmware/report.json), if any.
+interface FirmwareRow { module: string; elf: string; flash_bytes: number; ram_bytes: number; stack_peak_bytes: number; ok: string[]; failed: string[]; instructions: Record<string, number> }
+export function firmwareReport(): FirmwareRow[] | undefined {
+  const f = join(build, "firmware/report.json");
+  return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : undefined;
 }
 
 async function main() {
@@ -122,9 +167,18 @@ async function main() {
     memory.push({ module: m.name, transaction: "kur (signed) + certConf", figures: await measure(creds, big, kur, m) });
   }
   const natives = ["tinycmp-native", "tinycmp-wamr", "tinycmp-wamr-capi", "tinycmp-wasm3"].map((n) => sizeOf(join(build, n))).filter(Boolean);
-  const w = await wamr(creds);
-  const report = { modules, linear_memory: memory, native: natives, wamr: w };
+  const w = await runtimes("tinycmp-wamr", creds, 16384);
+  const w3 = await runtimes("tinycmp-wasm3", creds, 32768);
+  const fw = firmwareReport();
+  const report = { modules, linear_memory: memory, native: natives, wamr: w, wasm3: w3, firmware: fw };
+  writeFileSync(join(build, "footprint.json"), JSON.stringify(report)); // read by npm run boards
   if (process.argv.includes("--json")) { console.log(JSON.stringify(report, null, 2)); return; }
+  const runtimeRows = (name: string, what: string, onTop: string, figures: RuntimeFigures[] | undefined, absent: string) => figures
+    ? figures.flatMap((f) => f.error ? [`| ${name}, ${f.module} module | FAILS: ${f.error} |`] : [
+      `| ${name} ${what}, ${f.module} module, ${f.default_stack} B stack | ${f.high_mark_default_stack} B |`,
+      `| ${name} smallest stack passing ${f.module === "lean" ? "signed ir and kur" : "ir (PBM), signed ir and kur"}, ${f.module} module | ${f.smallest_stack} B (${what} ${f.high_mark_smallest_stack} B) |`,
+      `| ${name} RAM, ${f.module} module: ${what} at that stack + ${onTop} | ${f.high_mark_smallest_stack! + (onTop.includes("64 KiB") ? 65536 : 0) + f.module_bytes} B |`])
+    : [`| ${name} | not measured (${absent}) |`];
   const lines = [
     "| figure | value |", "|---|---|",
     ...modules.map((m) => `| module \`${m.module}\` | ${m.bytes} B (gzip ${m.gzip} B) |`),
@@ -132,10 +186,12 @@ async function main() {
       ? `| ${module} module, ${transaction}, ${f.response_bytes} B response | FAILS: ${f.error} |`
       : `| ${module} module, ${transaction}, ${f.response_bytes} B response: linear memory used | ${f.used} B, highest address ${f.highest} (static data ends at ${f.data_end}; page 65536) |`),
     ...natives.map((n) => `| \`${n!.file}\` text/data/bss | ${n!.text} / ${n!.data} / ${n!.bss} B |`),
-    ...(w && "smallest_stack" in w ? [
-      `| WAMR pool high mark (module + instance + exec env + 64 KiB memory), heap 0, 16 KiB stack | ${w.pool_high_mark_16k_stack} B |`,
-      `| WAMR smallest wasm stack passing an ir | ${w.smallest_stack} B (pool high mark ${w.pool_high_mark_smallest_stack} B) |`] : [
-      `| WAMR | not measured (${w ? (w as any).error : "build/tinycmp-wamr absent: set WAMR_ROOT"}) |`]),
+    ...runtimeRows("WAMR", "pool high mark", "64 KiB linear memory + module (not in the pool)", w, "build/tinycmp-wamr absent: set WAMR_ROOT"),
+    ...runtimeRows("wasm3", "heap high mark", "module (the heap holds the linear memory)", w3, "build/tinycmp-wasm3 absent: set WASM3_ROOT"),
+    ...(fw ?? []).flatMap((r) => [
+      `| firmware \`${r.elf}\` (STM32F405, wasm2c ${r.module} module): flash / RAM (data + bss + stack) / stack peak | ${r.flash_bytes} / ${r.ram_bytes} / ${r.stack_peak_bytes} B |`,
+      `| firmware ${r.module}: instructions per signed ir + certConf (QEMU -icount), time at 168 MHz (1 instruction per cycle) | ${r.instructions["ir-sig"]} (${(r.instructions["ir-sig"] / 168e6).toFixed(2)} s)${r.failed.length ? ` FAILED: ${r.failed.join(", ")}` : ""} |`]),
+    ...(fw ? [] : ["| firmware | not measured (run npm run firmware first) |"]),
   ];
   const table = lines.join("\n");
   console.log(table);

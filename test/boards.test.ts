@@ -2,10 +2,10 @@
 // to break one rule each.
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { abiImports, checkAll, checkBoard, featuresUsed, loadBoards } from "../scripts/boards";
+import { abiImports, checkAll, checkBoard, featuresUsed, loadBoards, ramMeasured } from "../scripts/boards";
 
 const boards = loadBoards();
 const byName = (n: string) => boards.find((b) => b.board === n)!;
@@ -31,8 +31,8 @@ function check(bin: Uint8Array, board: string) {
 }
 
 describe("boards", () => {
-  it("has the four required profiles", () => {
-    expect(boards.map((b) => b.board).sort()).toEqual(["cortex-m7-wamr", "esp32-s3-wasm3", "linux-arm64-wamr", "linux-x64-node"]);
+  it("has the required profiles", () => {
+    expect(boards.map((b) => b.board).sort()).toEqual(["cortex-m7-wamr", "esp32-s3-wasm3", "linux-arm64-wamr", "linux-x64-node", "stm32f405-wasm2c"]);
     expect(byName("cortex-m7-wamr").ram_bytes).toBe(512 * 1024);
     expect(byName("cortex-m7-wamr").flash_bytes).toBe(2 * 1024 * 1024);
   });
@@ -46,7 +46,7 @@ describe("boards", () => {
   it("npm run boards -- --json prints the array", () => {
     const out = execFileSync("npx", ["tsx", "scripts/boards.ts", "--json"], { encoding: "utf8" });
     const rows = JSON.parse(out);
-    expect(rows).toHaveLength(4);
+    expect(rows).toHaveLength(5);
     for (const r of rows) expect(Object.keys(r)).toEqual(expect.arrayContaining(["board", "fits", "module_bytes", "memory_pages"]));
   });
 
@@ -84,5 +84,16 @@ describe("boards", () => {
     expect(r.problems.join("\n")).toMatch(/overlap/);
     expect(r.problems.join("\n")).toMatch(/outside the flash region/);
     expect(r.problems.join("\n")).toMatch(/3 flash slots < 7/);
+  });
+
+  it.skipIf(!existsSync(join(__dirname, "../build/firmware/tinycmp-fw-lean.elf")))("the firmware's RAM is its ELF's data + bss + stack, refused above the budget", () => {
+    const b = byName("stm32f405-wasm2c");
+    const ram = ramMeasured(b, 0);
+    expect(ram.bytes).toBeGreaterThan(65536); // the static page at least
+    const tight = { ...b, ram_budget_bytes: ram.bytes! - 1 };
+    expect(check(module([]), "stm32f405-wasm2c").problems).toEqual([]);
+    const file = join(mkdtempSync(join(tmpdir(), "boards-")), "m.wasm");
+    writeFileSync(file, module([]));
+    expect(checkBoard(tight, file, module([]), featuresUsed(file), abiImports()).problems.join()).toMatch(/RAM \d+ B .* > budget/);
   });
 });

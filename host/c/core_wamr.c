@@ -12,7 +12,7 @@
 
 const char core_runtime[] = "wamr";
 
-static uint8_t pool[320 * 1024]; /* measured high mark ~205 KiB (docs/PORTING.md) */
+static uint8_t pool[320 * 1024]; /* measured high mark: docs/PORTING.md (npm run footprint) */
 static uint8_t module_buf[64 * 1024];
 static wasm_module_t module;
 static wasm_module_inst_t inst;

@@ -1,6 +1,8 @@
 /* Runtime adapter: the wasm3 interpreter (wasm3.h), as used on ESP32 and Cortex-M. Imports linked
  * as raw functions of module "env" (those the module does not import are skipped); panic traps.
- * TINYCMP_STACK sets wasm3's stack in bytes (default 32768). */
+ * TINYCMP_STACK sets wasm3's stack in bytes (default 32768). TINYCMP_STATS=1 prints wasm3's heap
+ * high mark at exit (module, compiled code, stack and linear memory all live on that heap),
+ * counted through the allocator functions, which the Makefile wraps (-Wl,--wrap=...). */
 #define _DEFAULT_SOURCE
 #include "core.h"
 #include "host.h"
@@ -17,6 +19,48 @@ static IM3Runtime rt;
 static IM3Function funcs[CF_COUNT];
 
 #define MEMSIZE m3_GetMemorySize(runtime)
+
+/* ---- heap accounting: every block carries its size in a header ---- */
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+#define HEAP_HDR 16
+static size_t heap_now, heap_peak;
+static void heap_add(size_t n) { heap_now += n; if (heap_now > heap_peak) heap_peak = heap_now; }
+void *__wrap_malloc(size_t n) {
+  uint8_t *p = n > SIZE_MAX - HEAP_HDR ? NULL : __real_malloc(n + HEAP_HDR);
+  if (!p) return NULL;
+  memcpy(p, &n, sizeof n);
+  heap_add(n);
+  return p + HEAP_HDR;
+}
+void *__wrap_calloc(size_t c, size_t n) {
+  if (n && c > SIZE_MAX / n) return NULL;
+  void *p = __wrap_malloc(c * n);
+  if (p) memset(p, 0, c * n);
+  return p;
+}
+void __wrap_free(void *q) {
+  if (!q) return;
+  uint8_t *p = (uint8_t *)q - HEAP_HDR;
+  size_t n;
+  memcpy(&n, p, sizeof n);
+  heap_now -= n;
+  __real_free(p);
+}
+void *__wrap_realloc(void *q, size_t n) {
+  if (!q) return __wrap_malloc(n);
+  uint8_t *p = (uint8_t *)q - HEAP_HDR;
+  size_t old;
+  memcpy(&old, p, sizeof old);
+  uint8_t *r = n > SIZE_MAX - HEAP_HDR ? NULL : __real_realloc(p, n + HEAP_HDR);
+  if (!r) return NULL;
+  memcpy(r, &n, sizeof n);
+  heap_now -= old;
+  heap_add(n);
+  return r + HEAP_HDR;
+}
+static void heap_report(void) { fprintf(stderr, "wasm3 heap: high mark %zu bytes\n", heap_peak); }
 
 static m3ApiRawFunction(m_random) {
   m3ApiReturnType(int32_t);
@@ -74,6 +118,7 @@ static const struct { const char *name, *sig; M3RawCall f; } natives[] = {
 
 int core_open(const char *wasm, char *err, size_t errlen) {
   const char *st = getenv("TINYCMP_STACK");
+  if (getenv("TINYCMP_STATS")) atexit(heap_report);
   FILE *f = fopen(wasm, "rb");
   if (!f) { snprintf(err, errlen, "cannot open %s", wasm); return -1; }
   size_t n = fread(module_buf, 1, sizeof module_buf, f);

@@ -20,6 +20,7 @@ const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "he
 const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PATH] [options]
        tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
        tinycmp testpki [--port P] [--dir DIR]
+       tinycmp bridge --serial tcp:HOST:PORT --server URL [--cmd ir-mac|ir-sig|kur|status ...]
        tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]
 options (as in openssl cmp): -path -recipient -ref -secret pass:|env:|file: -cert -key -trusted
   -untrusted -extracerts -newkey -newkeyout -subject -sans -csr -certout -chainout -extracertsout
@@ -246,6 +247,10 @@ export async function main(argv: string[]): Promise<number> {
     if (argv[0] === "agent") {
       const { agentMain } = await import("./agent-main");
       return await agentMain(argv.slice(1));
+    }
+    if (argv[0] === "bridge") {
+      const { bridgeMain } = await import("./bridge");
+      return await bridgeMain(argv.slice(1));
     }
     if (argv[0] === "inspect") {
       const { inspectMain } = await import("./inspect");
