@@ -145,12 +145,16 @@ export function putRr(): i32 {
   const old = item(ITEM_OLDCERT);
   if (old == 0 || certInfo(old, itemLen) != 0) return E_CMP_CONFIG;
   const m = derMark();
-  const mx = derMark();
-  const mr = derMark();
-  derPutUint(getInt(INT_REVREASON));
-  store<u8>(derWriterPtr(), 0x0a); // CRLReason ::= ENUMERATED
-  wrapExtension(OID_REASON_CODE, 3, mr);
-  derWrap(TAG_SEQUENCE, mx); // crlEntryDetails
+  const reason = getInt(INT_REVREASON);
+  // a negative REVREASON leaves crlEntryDetails out (RFC 9810 5.3.9; RFC 9483 4.2 wants one)
+  if (reason >= 0) {
+    const mx = derMark();
+    const mr = derMark();
+    derPutUint(reason);
+    store<u8>(derWriterPtr(), 0x0a); // CRLReason ::= ENUMERATED
+    wrapExtension(OID_REASON_CODE, 3, mr);
+    derWrap(TAG_SEQUENCE, mx); // crlEntryDetails
+  }
   const mt = derMark();
   const mi = derMark();
   derPutBytes(ciIssuer, ciIssuerLen);

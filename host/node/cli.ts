@@ -272,7 +272,7 @@ function checkSender(msg: Uint8Array, expected: Uint8Array): void {
   let name: Uint8Array | undefined;
   try {
     const header = children(msg, tlv(msg, 0))[0];
-    const sender = children(msg, children(msg, header)[1])[0];
+    const sender = children(msg, header)[1];
     const gn = children(msg, sender)[0];
     if (sender.tag === 0xa4) name = msg.subarray(gn.start, gn.end);
   } catch { /* malformed: the core refuses it */ return; }
@@ -358,7 +358,7 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (cmd === "rr" && a.revreason !== undefined) {
     const r = Number(a.revreason);
     if (r === 7) throw new UsageError("-revreason 7 is not a CRLReason (RFC 5280 5.3.1)");
-    if (r >= 0) req.revReason = r; // -1: no reasonCode extension
+    req.revReason = r; // -1: no crlEntryDetails, as openssl cmp
   }
   if (cmd === "genm") {
     req.infoTypes = files(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t));
@@ -527,12 +527,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await runCmd(a);
   } catch (e) {
-    const sub = ["testpki", "agent", "inspect"].includes(argv[0]) ? `${argv[0]}: ` : "";
+    const msg = (e as Error).message;
+    const sub = ["testpki", "agent", "inspect"].includes(argv[0]) && !msg.startsWith(`${argv[0]}:`) ? `${argv[0]}: ` : "";
     if (e instanceof UsageError) {
-      console.error(`tinycmp: ${sub}${e.message}`);
+      console.error(`tinycmp: ${sub}${msg}`);
       return 2;
     }
-    console.error(`tinycmp: ${sub}${(e as Error).message}`);
+    console.error(`tinycmp: ${sub}${msg}`);
     return 1;
   }
 }
