@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../host/node/cli";
 import { certSubject } from "../host/node/der";
-import { nameDer } from "../host/node/files";
+import { nameDer, sansDer } from "../host/node/files";
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
 import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
 
 let creds: Creds;
@@ -192,6 +194,22 @@ describe("openssl cmp command lines", () => {
     expect(() => nameDer("/XX=1")).toThrow(/unknown attribute type "XX"/);
     expect(() => nameDer("/C=DEU")).toThrow(/two-letter/);
     expect(() => nameDer("/serialNumber=ä")).toThrow(/PrintableString/);
+  });
+
+  it("-sans: DNS names, IPv4/IPv6 addresses, URIs and e-mail addresses, as @peculiar/x509 encodes them; RFC 4514 names too", () => {
+    const cases: [string, x509.JsonGeneralName[]][] = [
+      ["a.example b.example", [{ type: "dns", value: "a.example" }, { type: "dns", value: "b.example" }]],
+      ["10.0.0.1,::1", [{ type: "ip", value: "10.0.0.1" }, { type: "ip", value: "::1" }]],
+      ["2001:db8::8:800:200c:417a fe80::1:2:3:4 1::", [{ type: "ip", value: "2001:db8::8:800:200c:417a" }, { type: "ip", value: "fe80::1:2:3:4" }, { type: "ip", value: "1::" }]],
+      ["https://x.example/p u@x.example", [{ type: "url", value: "https://x.example/p" }, { type: "email", value: "u@x.example" }]],
+    ];
+    for (const [text, json] of cases) {
+      expect(Buffer.from(sansDer(text)).toString("hex"), text).toBe(Buffer.from(new x509.GeneralNames(json).rawData).toString("hex"));
+    }
+    // an IPv4-mapped IPv6 address: ::ffff:c000:201
+    expect(Buffer.from(sansDer("::ffff:192.0.2.1")).toString("hex")).toBe("30128710" + "00".repeat(10) + "ffffc0000201");
+    expect(() => sansDer("bücher.example")).toThrow(/not ASCII/);
+    expect(Buffer.from(nameDer("CN=x, O=y")).toString("hex")).toBe(Buffer.from(new x509.Name("CN=x, O=y").toArrayBuffer()).toString("hex"));
   });
 
   it("-expect_sender: a response from another sender is refused before the core takes it", async () => {

@@ -1,10 +1,10 @@
 // Reading and writing the host's files: certificates and keys as PEM or DER, names and SANs given
 // on the command line, with the conversions the core expects (DER certificates, DER Names,
 // DER GeneralNames, 32-byte P-256 private scalars).
-import "reflect-metadata";
 import { createPrivateKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import * as x509 from "@peculiar/x509";
+import { createRequire } from "node:module";
+import { isIPv4, isIPv6 } from "node:net";
 
 const PEM = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
@@ -167,7 +167,7 @@ const unescape = (s: string) => s.replace(/\\(.)/g, "$1");
  *  the attributes of one multi-valued RDN, `\` escapes) or RFC 4514's `CN=x, O=y`, as DER. */
 export function nameDer(name: string): Uint8Array {
   const text = name.trim();
-  if (!text.startsWith("/")) return new Uint8Array(new x509.Name(text).toArrayBuffer());
+  if (!text.startsWith("/")) return rfc4514Name(text);
   const rdns: Uint8Array[] = [];
   for (const rdn of splitEscaped(text.slice(1), "/")) {
     if (rdn === "") continue;
@@ -187,16 +187,42 @@ export function nameDer(name: string): Uint8Array {
   return derTlv(0x30, new Uint8Array(rdns.flatMap((r) => [...r])));
 }
 
-/** SubjectAltName entries like `openssl cmp -sans`: DNS names, IP addresses, URIs (with ":"),
- *  e-mail addresses (with "@"), separated by spaces or commas. DER GeneralNames. */
+/** RFC 4514 names through @peculiar/x509, loaded only here: a CLI call that does not need it
+ *  starts without it. */
+function rfc4514Name(text: string): Uint8Array {
+  const require = createRequire(import.meta.url);
+  require("reflect-metadata");
+  const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
+  return new Uint8Array(new x509.Name(text).toArrayBuffer());
+}
+
+/** The 16 octets of an IPv6 address (RFC 4291 2.2), an embedded IPv4 tail included. */
+function ipv6Bytes(v: string): number[] {
+  let text = v;
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+  if (tail) {
+    const b = tail[1].split(".").map(Number);
+    text = `${v.slice(0, -tail[1].length)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const [head, rest] = text.split("::");
+  const h = head ? head.split(":") : [], r = rest !== undefined && rest !== "" ? rest.split(":") : [];
+  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill("0"), ...r];
+  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 0xff]; });
+}
+
+/** SubjectAltName entries like `openssl cmp -sans`: DNS names, IP addresses, URIs (with "://"),
+ *  e-mail addresses (with "@"), separated by spaces or commas. DER GeneralNames (RFC 5280 4.2.1.6). */
 export function sansDer(sans: string): Uint8Array {
-  const names = sans.split(/[\s,]+/).filter(Boolean).map((v): x509.JsonGeneralName => {
-    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v) || (v.includes(":") && /^[0-9a-f:]+$/i.test(v))) return { type: "ip", value: v };
-    if (v.includes("://")) return { type: "url", value: v };
-    if (v.includes("@")) return { type: "email", value: v };
-    return { type: "dns", value: v };
+  const names = sans.split(/[\s,]+/).filter(Boolean).map((v) => {
+    if (isIPv4(v)) return derTlv(0x87, new Uint8Array(v.split(".").map(Number)));        // iPAddress [7]
+    if (isIPv6(v)) return derTlv(0x87, new Uint8Array(ipv6Bytes(v)));
+    const ascii = new Uint8Array(Buffer.from(v, "latin1"));
+    if (!/^[\x21-\x7e]+$/.test(v)) throw new Error(`-sans entry "${v}" is not ASCII`);
+    if (v.includes("://")) return derTlv(0x86, ascii);                                    // uniformResourceIdentifier [6]
+    if (v.includes("@")) return derTlv(0x81, ascii);                                      // rfc822Name [1]
+    return derTlv(0x82, ascii);                                                           // dNSName [2]
   });
-  return new Uint8Array(new x509.GeneralNames(names).rawData);
+  return derTlv(0x30, new Uint8Array(names.flatMap((n) => [...n])));
 }
 
 /** `pass:TEXT`, `env:VAR` or `file:PATH` (first line), as OpenSSL's -secret takes them. */
