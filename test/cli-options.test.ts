@@ -10,6 +10,7 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../host/node/cli";
+import { CmpError, Device } from "../host/node/device";
 import { certSubject } from "../host/node/der";
 import { nameDer, sansDer } from "../host/node/files";
 import "reflect-metadata";
@@ -90,6 +91,38 @@ describe("openssl cmp command lines", () => {
     expect(der.includes(Buffer.from(spki.subarray(spki.length - 65)))).toBe(true);
     const asn1 = ossl(["asn1parse", "-inform", "DER", "-in", req]).toString();
     expect(asn1).toMatch(/cont \[ 0 \]\s*\n[^\n]*cont \[ 1 \]|prim: cont \[ 0 \]/);
+  });
+
+  it("a certificate for another public key than -newkey's is refused, nothing written", async () => {
+    ossl(["pkey", "-in", "other.key", "-pubout", "-out", "otherpub.pem"]);
+    const certout = join(out, "wrongkey.pem");
+    await withMockServer(creds, ["-accept_raverified"], async (s) => {
+      const r = await cli(acme(s, "0", certout).map((a) => (a === f("pubkey.pem") ? f("otherpub.pem") : a)));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/error -93/);
+    });
+    expect(existsSync(certout)).toBe(false);
+  });
+
+  it("the core refuses NEWPUBKEY with a signature POPO, in p10cr, or malformed, before sending", async () => {
+    const spki = new Uint8Array(Buffer.from(readFileSync(f("pubkey.pem"), "latin1").replace(/-----[A-Z ]+-----|\s/g, ""), "base64"));
+    let sent = 0;
+    const device = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } });
+    const base = { ref: "ref", secret: "secret", subject: nameDer("/CN=x") };
+    const refused = async (req: Parameters<Device["run"]>[1], op: "ir" | "p10cr" = "ir") => {
+      const e = await device.run(op, req).catch((x) => x);
+      expect(e).toBeInstanceOf(CmpError);
+      expect((e as CmpError).code).toBe(-82); // E_CMP_CONFIG
+    };
+    await refused({ ...base, newPublicKey: spki });                       // default POPO: signature
+    await refused({ ...base, newPublicKey: spki, popo: 1 });
+    await refused({ ...base, newPublicKey: spki, popo: 0 }, "p10cr");
+    await refused({ ...base, newPublicKey: new Uint8Array([...spki, 0]), popo: 0 });           // trailing byte
+    await refused({ ...base, newPublicKey: spki.subarray(0, spki.length - 1), popo: 0 });     // truncated
+    const noBitString = new Uint8Array(spki); noBitString[spki.length - 68] = 0x04;            // BIT STRING -> OCTET STRING
+    await refused({ ...base, newPublicKey: noBitString, popo: 0 });
+    expect(sent).toBe(0);
+    device.close();
   });
 
   it("a public -newkey with a signature POPO is a usage error naming -popo", async () => {

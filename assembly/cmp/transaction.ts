@@ -232,8 +232,8 @@ export function txStart(o: i32): i32 {
   setRecipNonceLen(0);
   polls = 0;
   if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
-    const k = requestedKey(o);
-    if (k < 0) return k;
+    const k = requestedKey(o); // 0, or the action FAILED
+    if (k != 0) return k;
     state = S_CERT_REP;
     return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
   }
@@ -311,7 +311,7 @@ export function txResume(p: usize, n: i32): i32 {
   const r = prepare(o);
   if (r != 0) return r;
   const k = requestedKey(o);
-  if (k < 0) return k;
+  if (k != 0) return k;
   for (let i = 0; i < 16; i++) store<u8>(TID + i, load<u8>(p + 12 + i));
   for (let i = 0; i < rn; i++) store<u8>(RECIP_NONCE + i, load<u8>(p + SUSPENDED + i));
   setRecipNonceLen(rn);
