@@ -167,6 +167,17 @@ describe("openssl cmp command lines", () => {
     expect((await cli(["-config", conf, "-section", "nosuch"])).stderr).toMatch(/no such section/);
   });
 
+  it("-secret takes precedence over -cert/-key (MAC), -cert naming the sender, as in openssl cmp", async () => {
+    const req = join(out, "mac-sender.der");
+    await withMockServer(creds, [], async (s) => {
+      const r = await cli([...server(s), ...pbm, "-cert", f("dev.crt"), "-key", f("dev.key"), "-cmd", "genm", "-reqout", req]);
+      expect(r.status, r.stderr).toBe(0);
+    });
+    const asn1 = ossl(["asn1parse", "-inform", "DER", "-in", req]).toString();
+    expect(asn1).toMatch(/:tinycmp idevid/);              // sender: the subject of -cert
+    expect(asn1).toMatch(/:password based MAC/);          // PBM protection, not a signature
+  });
+
   it("-msg_timeout 0 and -total_timeout 0 mean no limit; non-numbers are refused", async () => {
     await withMockServer(creds, [], async (s) => {
       const r = await cli([...server(s), ...pbm, "-cmd", "ir", "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "t0.pem"),

@@ -309,13 +309,15 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (key && !cert) throw new UsageError("-key needs -cert (its certificate)");
   if (cert && !key && !req.secret) throw new UsageError("-cert needs -key (or -secret for MAC protection)");
   const extra = a.extracerts ? input("extracerts", () => readCerts(...files(a.extracerts))) : [];
-  if (cert && key) {
+  // -secret takes precedence over -cert/-key, as in openssl cmp: MAC protection, -cert names the sender
+  if (cert && key && !req.secret) {
     const [c, ...chain] = input("cert", () => readCerts(cert));
     req.cert = c;
     req.extraCerts = [...chain, ...extra];
     req.key = input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined));
   } else {
-    // MAC protection with -cert: its subject is the sender (RFC 9483 3.1), as in openssl cmp
+    // MAC protection with -cert: its subject is the sender (RFC 9483 3.1)
+    if (key) input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined)); // still a readable key
     if (cert) req.sender = certSubject(input("cert", () => readCerts(cert))[0]);
     if (extra.length) req.extraCerts = extra;
   }
