@@ -26,7 +26,7 @@ interface Opt {
   unsupported?: string;
 }
 
-const CORE_ONLY = "not supported by the tinycmp core";
+const CORE_ONLY = "the tinycmp core has no such setting";
 /** The options, as `openssl cmp` names them. To add one: an entry here, then its use below. */
 export const OPTIONS: Record<string, Opt> = {
   help: { kind: "flag", help: "this summary" },
@@ -104,7 +104,7 @@ const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT [-p
 
 function help(): string {
   const rows = Object.entries(OPTIONS).filter(([, o]) => !o.unsupported)
-    .map(([n, o]) => `  -${n.padEnd(18)} ${o.help}`);
+    .map(([n, o]) => `  -${n.padEnd(18)} ${o.help}${o.kind === "choice" ? ` (${o.values!.filter((v) => v === v.toLowerCase() || !o.values!.includes(v.toLowerCase())).join("|")})` : ""}`);
   const refused = Object.keys(OPTIONS).filter((n) => OPTIONS[n].unsupported).map((n) => `-${n}`).join(" ");
   return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}\nrefused (not supported): ${refused}`;
 }
