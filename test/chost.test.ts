@@ -72,6 +72,19 @@ suite("C host (wasm2c) against openssl cmp", () => {
     });
   });
 
+  it("-server host:port with -path, as openssl cmp takes them; non-numbers refused", async () => {
+    await withServer([], async (s) => {
+      const r = await run(["-cmd", "ir", "-server", `127.0.0.1:${s.port}`, "-path", "pkix/", ...mac, "-newkey", "rsp.key",
+        "-subject", "/CN=tinycmp device", "-certout", "path.crt", "-msg_timeout", "20"]);
+      expect(r.code, r.stderr).toBe(0);
+    });
+    for (const bad of [["-msg_timeout", "abc"], ["-total_timeout", "-1"], ["-revreason", "7"], ["-revreason", "x"]]) {
+      const r = await run(["-cmd", "genm", "-server", "127.0.0.1:1", ...mac, ...bad]);
+      expect(r.code, bad.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
   it("-secret env: reads the secret from the environment", async () => {
     await withServer([], async (s) => {
       const r = await run(ir(s).map((a) => (a === "pass:secret" ? "env:CMP_SECRET" : a)), { env: { CMP_SECRET: "secret" } });
@@ -308,9 +321,9 @@ suite("C host HTTP client and CLI refusals", () => {
     expect(r.stderr).toMatch(/exceeds the limit/);
   });
 
-  it("times out on a stalled server (-timeout 1)", async () => {
+  it("times out on a stalled server (-msg_timeout 1)", async () => {
     behave = () => {};
-    const r = await post(["-timeout", "1"]);
+    const r = await post(["-msg_timeout", "1"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/timed out/);
     expect(r.ms).toBeLessThan(5000);
@@ -318,9 +331,16 @@ suite("C host HTTP client and CLI refusals", () => {
 
   it("times out in a stalled body", async () => {
     behave = (_req, res) => { res.writeHead(200, { "content-type": "application/pkixcmp", "content-length": 100 }); res.write(Buffer.alloc(10)); };
-    const r = await post(["-timeout", "1"]);
+    const r = await post(["-msg_timeout", "1"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/timed out/);
+  });
+
+  it("-msg_timeout 0 is no limit; -total_timeout bounds the whole call", async () => {
+    behave = () => {};
+    const r = await post(["-msg_timeout", "0", "-total_timeout", "1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("tinycmp: -total_timeout exceeded\n");
   });
 
   it("a garbage CMP body is refused by the core (exit 1)", async () => {

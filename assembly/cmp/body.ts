@@ -8,11 +8,12 @@ import {
 } from "../der/writer";
 import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET } from "../der/tags";
 import {
-  getInt, INT_REVREASON, item, itemLen, ITEM_CSR, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
+  getInt, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
 import { putDirectoryName } from "./header";
 import { OID_ECDSA_SHA256, OID_EXT_REQ, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN } from "./oids";
+import { LEAN } from "../features";
 import { putAlgId, putNamedBit, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
   BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
@@ -84,15 +85,24 @@ export function putCertReqMessages(bodyType: i32): i32 {
   derWrap(TAG_SEQUENCE, mt);
   derPutUint(0); // certReqId
   derWrap(TAG_SEQUENCE, mReq); // CertRequest
-  // popo signature [1] POPOSigningKey over the DER CertRequest (RFC 4211 4.1, poposkInput absent)
-  const reqStart = derWriterPtr();
-  const mp = derMark();
-  const r = p256Sign(newKey, HASH_SHA256, reqStart, <i32>(mReq - reqStart), SIG);
-  if (r < 0) return r;
-  derPutBitString(SIG, r);
-  putAlgId(OID_ECDSA_SHA256, 8);
-  derWrap(CONTEXT | CONSTRUCTED | 1, mp);
-  swapLast(reqStart, mReq);
+  const popo = LEAN ? POPO_SIGNATURE : getInt(INT_POPO);
+  if (popo == POPO_SIGNATURE) {
+    // popo signature [1] POPOSigningKey over the DER CertRequest (RFC 4211 4.1, poposkInput absent)
+    const reqStart = derWriterPtr();
+    const mp = derMark();
+    const r = p256Sign(newKey, HASH_SHA256, reqStart, <i32>(mReq - reqStart), SIG);
+    if (r < 0) return r;
+    derPutBitString(SIG, r);
+    putAlgId(OID_ECDSA_SHA256, 8);
+    derWrap(CONTEXT | CONSTRUCTED | 1, mp);
+    swapLast(reqStart, mReq);
+  } else if (popo == POPO_RA_VERIFIED) {
+    // raVerified [0] NULL: an RA has verified the POP (RFC 4211 4); POPO_NONE leaves popo out
+    const reqStart = derWriterPtr();
+    derPutByte(0);
+    derPutByte(CONTEXT);
+    swapLast(reqStart, mReq);
+  }
   derWrap(TAG_SEQUENCE, m); // CertReqMsg
   derWrap(TAG_SEQUENCE, m); // CertReqMessages
   wrapExplicit(bodyType, m);
@@ -135,12 +145,16 @@ export function putRr(): i32 {
   const old = item(ITEM_OLDCERT);
   if (old == 0 || certInfo(old, itemLen) != 0) return E_CMP_CONFIG;
   const m = derMark();
-  const mx = derMark();
-  const mr = derMark();
-  derPutUint(getInt(INT_REVREASON));
-  store<u8>(derWriterPtr(), 0x0a); // CRLReason ::= ENUMERATED
-  wrapExtension(OID_REASON_CODE, 3, mr);
-  derWrap(TAG_SEQUENCE, mx); // crlEntryDetails
+  const reason = getInt(INT_REVREASON);
+  // a negative REVREASON leaves crlEntryDetails out (RFC 9810 5.3.9; RFC 9483 4.2 wants one)
+  if (reason >= 0) {
+    const mx = derMark();
+    const mr = derMark();
+    derPutUint(reason);
+    store<u8>(derWriterPtr(), 0x0a); // CRLReason ::= ENUMERATED
+    wrapExtension(OID_REASON_CODE, 3, mr);
+    derWrap(TAG_SEQUENCE, mx); // crlEntryDetails
+  }
   const mt = derMark();
   const mi = derMark();
   derPutBytes(ciIssuer, ciIssuerLen);

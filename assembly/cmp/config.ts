@@ -6,12 +6,17 @@ import { LEAN } from "../features";
 export const ITEM_REF: i32 = 1, ITEM_SECRET: i32 = 2, ITEM_KEY: i32 = 3, ITEM_CERT: i32 = 4,
   ITEM_EXTRA: i32 = 5, ITEM_TRUSTED: i32 = 6, ITEM_UNTRUSTED: i32 = 7, ITEM_NEWKEY: i32 = 8,
   ITEM_SUBJECT: i32 = 9, ITEM_SANS: i32 = 10, ITEM_OLDCERT: i32 = 11, ITEM_RECIPIENT: i32 = 12,
-  ITEM_PROFILE: i32 = 13, ITEM_CSR: i32 = 14, ITEM_INFOTYPE: i32 = 15, ITEM_SENDER: i32 = 16;
-export const ITEM_LAST: i32 = 16;
+  ITEM_PROFILE: i32 = 13, ITEM_CSR: i32 = 14, ITEM_INFOTYPE: i32 = 15, ITEM_SENDER: i32 = 16,
+  ITEM_NEWPUBKEY: i32 = 17;
+export const ITEM_LAST: i32 = 17;
 
 export const INT_OPTIONS: i32 = 32, INT_REVREASON: i32 = 33, INT_PBM_ITERATIONS: i32 = 34,
-  INT_PBM_OWF: i32 = 35, INT_PBM_MAC: i32 = 36, INT_MAX_ITERATIONS: i32 = 37, INT_MAX_POLLS: i32 = 38;
-const INT_FIRST: i32 = 32, INT_COUNT: i32 = 7;
+  INT_PBM_OWF: i32 = 35, INT_PBM_MAC: i32 = 36, INT_MAX_ITERATIONS: i32 = 37, INT_MAX_POLLS: i32 = 38,
+  INT_POPO: i32 = 39;
+const INT_FIRST: i32 = 32, INT_COUNT: i32 = 8;
+
+// INT_POPO values: proof-of-possession of the new key (RFC 4211 4): none, raVerified, signature.
+export const POPO_NONE: i32 = -1, POPO_RA_VERIFIED: i32 = 0, POPO_SIGNATURE: i32 = 1;
 
 export const OPT_IMPLICIT_CONFIRM: i32 = 1, OPT_ACCEPT_UNPROTECTED: i32 = 2, OPT_CAPUBS_TRUSTED: i32 = 4,
   OPT_PBMAC1: i32 = 8, OPT_LEGACY: i32 = 16;
@@ -34,6 +39,7 @@ export function configReset(): void {
   store<i32>(INTS, LEAN ? 2 : 1, 16);   // PBM mac HMAC-SHA1 (lean module: HMAC-SHA256)
   store<i32>(INTS, 100000, 20);         // max iterations accepted
   store<i32>(INTS, 20, 24);             // max polls
+  store<i32>(INTS, POPO_SIGNATURE, 28); // POPO
 }
 
 export function intValid(item: i32): bool {

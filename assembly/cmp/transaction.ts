@@ -13,13 +13,13 @@ import { hashOnce } from "../crypto/hash";
 import { p256Keygen, p256Public } from "../crypto/p256";
 import {
   derDescend, derEnter, derErr, derInit, derLeave, derLen, derNext, derOptional, derPeek, derPtr, derRead,
-  derReadUint, derStart, derUint,
+  derReadUint, derStart, derUint, derFinish,
 } from "../der/reader";
 import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWriterInit, derWriterPtr, derWriterRewind } from "../der/writer";
-import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
+import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
 import {
   CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
-  ITEM_KEY, ITEM_LAST, ITEM_OLDCERT, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
+  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, say, sayInt, sayName } from "./detail";
@@ -171,6 +171,7 @@ function send(bodyType: i32): i32 {
 function newKeySpki(): i32 {
   let key = item(ITEM_NEWKEY);
   let r = 0;
+  if (!LEAN && key == 0 && item(ITEM_NEWPUBKEY) != 0) return givenSpki();
   if (key != 0) {
     if (itemLen != 32) return E_CMP_CONFIG;
     r = p256Public(key, PUB);
@@ -190,6 +191,24 @@ function newKeySpki(): i32 {
   derWrap(TAG_SEQUENCE, ma);
   derWrap(TAG_SEQUENCE, m);
   setReqSpki(derWriterPtr(), derWriterFinish());
+  return 0;
+}
+
+// NEWPUBKEY: a SubjectPublicKeyInfo whose private key the host does not hold (an RA requesting
+// for another entity). Only its outer SEQUENCE is checked here; the CA judges the key.
+// Without the private key no signature POPO can be given (RFC 4211 4).
+function givenSpki(): i32 {
+  const p = item(ITEM_NEWPUBKEY);
+  const n = itemLen;
+  if (getInt(INT_POPO) == POPO_SIGNATURE || op == OP_P10CR) return E_CMP_CONFIG;
+  derInit(p, n);
+  derEnter(TAG_SEQUENCE);        // SubjectPublicKeyInfo (RFC 5280 4.1)
+  derRead(TAG_SEQUENCE);         //   algorithm
+  derRead(TAG_BIT_STRING);       //   subjectPublicKey
+  derLeave();
+  if (derFinish() != 0) return E_CMP_CONFIG;
+  setNewKey(0);
+  setReqSpki(p, n);
   return 0;
 }
 
@@ -220,8 +239,8 @@ export function txStart(o: i32): i32 {
   setRecipNonceLen(0);
   polls = 0;
   if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
-    const k = requestedKey(o);
-    if (k < 0) return k;
+    const k = requestedKey(o); // 0, or the action FAILED
+    if (k != 0) return k;
     state = S_CERT_REP;
     return send(o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : BODY_P10CR);
   }
@@ -291,11 +310,11 @@ export function txResume(p: usize, n: i32): i32 {
   const o = <i32>load<u8>(p, 3), rn = <i32>load<u8>(p, 5);
   if (o == OP_RR || o == OP_GENM || rn > 64 || n != SUSPENDED + rn) return E_ARG;
   // the key must be the one requested before: a generated one would not match
-  if (item(ITEM_NEWKEY) == 0 && (o != OP_P10CR || item(ITEM_CSR) == 0)) return E_CMP_CONFIG;
+  if (item(ITEM_NEWKEY) == 0 && item(ITEM_NEWPUBKEY) == 0 && (o != OP_P10CR || item(ITEM_CSR) == 0)) return E_CMP_CONFIG;
   const r = prepare(o);
   if (r != 0) return r;
   const k = requestedKey(o);
-  if (k < 0) return k;
+  if (k != 0) return k;
   for (let i = 0; i < 16; i++) store<u8>(TID + i, load<u8>(p + 12 + i));
   for (let i = 0; i < rn; i++) store<u8>(RECIP_NONCE + i, load<u8>(p + SUSPENDED + i));
   setRecipNonceLen(rn);

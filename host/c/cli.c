@@ -8,6 +8,8 @@
 #include "http.h"
 #include "pem.h"
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +106,22 @@ static void add_bytes(int item, const char *s) {
   add(item, p, l);
 }
 
+/* A whole number in [lo, hi], as the option's value; anything else is a usage error. */
+static long int_arg(const char *opt, const char *v, long lo, long hi) {
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (*v == 0 || *end != 0 || errno != 0 || n < lo || n > hi) die(2, "%s %s: must be a whole number %ld..%ld", opt, v, lo, hi);
+  return n;
+}
+
+static void total_timeout_expired(int sig) {
+  static const char msg[] = "tinycmp: -total_timeout exceeded\n";
+  (void)sig;
+  if (write(2, msg, sizeof msg - 1) < 0) {}
+  _exit(1);
+}
+
 static const char *secret_value(const char *s) {
   if (strncmp(s, "pass:", 5) == 0) return s + 5;
   if (strncmp(s, "env:", 4) == 0) {
@@ -163,21 +181,22 @@ static void print_oid(const uint8_t *v, size_t n) {
 }
 
 static void usage(void) {
-  fputs("usage: tinycmp-native -cmd ir|cr|kur|p10cr|rr|genm -server host:port[/path] [options]\n"
+  fputs("usage: tinycmp-native -cmd ir|cr|kur|p10cr|rr|genm -server host:port[/path] [-path PATH] [options]\n"
         "  -ref REF -secret pass:S|env:VAR   MAC protection (PBM)\n"
         "  -cert FILE -key FILE              signature protection (P-256)\n"
         "  -trusted FILE -untrusted FILE -extracerts FILE   (repeatable; PEM bundles or DER)\n"
         "  -recipient DN -subject DN -newkey FILE -csr FILE -oldcert FILE\n"
-        "  -revreason N -infotype NAME|OID -implicit_confirm -unprotected_errors\n"
+        "  -revreason N (-1: none) -infotype NAME|OID -implicit_confirm -unprotected_errors\n"
         "  -certout FILE -chainout FILE -cacertsout FILE -extracertsout FILE -newkeyout FILE\n"
-        "  -timeout SECONDS -max_wait SECONDS -wasm FILE -flash DIR -v\n", stderr);
+        "  -msg_timeout SECONDS -total_timeout SECONDS (0: no limit) -max_wait SECONDS\n"
+        "  -wasm FILE -flash DIR -v\n", stderr);
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *cmd = NULL, *server = NULL, *certout = NULL, *chainout = NULL, *cacertsout = NULL;
-  const char *extracertsout = NULL, *newkeyout = NULL, *wasm = "build/tinycmp.wasm";
-  int options = 0, revreason = -1, timeout = 10, max_wait = 60;
+  const char *extracertsout = NULL, *newkeyout = NULL, *wasm = "build/tinycmp.wasm", *path = NULL;
+  long options = 0, revreason = LONG_MIN, msg_timeout = 10, total_timeout = 0, max_wait = 60;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (o[0] == '-' && o[1] == '-') o++;
@@ -189,6 +208,7 @@ int main(int argc, char **argv) {
     i++;
     if (!strcmp(o, "-cmd")) cmd = v;
     else if (!strcmp(o, "-server")) server = v;
+    else if (!strcmp(o, "-path")) path = v;
     else if (!strcmp(o, "-ref")) add_bytes(I_REF, v);
     else if (!strcmp(o, "-secret")) add_bytes(I_SECRET, secret_value(v));
     else if (!strcmp(o, "-cert")) load_all(I_CERT, v, "CERTIFICATE") > 1 ? die(2, "-cert: one certificate") : (void)0;
@@ -207,14 +227,18 @@ int main(int argc, char **argv) {
       if (l < 0) die(2, "unknown -infotype %s", v);
       add(I_INFOTYPE, take((size_t)l), (size_t)l);
     }
-    else if (!strcmp(o, "-revreason")) revreason = atoi(v);
+    else if (!strcmp(o, "-revreason")) {
+      revreason = int_arg(o, v, -1, 10);
+      if (revreason == 7) die(2, "-revreason 7 is not a CRLReason (RFC 5280 5.3.1)");
+    }
     else if (!strcmp(o, "-certout")) certout = v;
     else if (!strcmp(o, "-chainout")) chainout = v;
     else if (!strcmp(o, "-cacertsout")) cacertsout = v;
     else if (!strcmp(o, "-extracertsout")) extracertsout = v;
     else if (!strcmp(o, "-newkeyout")) newkeyout = v;
-    else if (!strcmp(o, "-timeout")) timeout = atoi(v);
-    else if (!strcmp(o, "-max_wait")) max_wait = atoi(v);
+    else if (!strcmp(o, "-msg_timeout")) msg_timeout = int_arg(o, v, 0, 2000000);
+    else if (!strcmp(o, "-total_timeout")) total_timeout = int_arg(o, v, 0, 2000000);
+    else if (!strcmp(o, "-max_wait")) max_wait = int_arg(o, v, 0, 2000000);
     else if (!strcmp(o, "-wasm")) wasm = v;
     else if (!strcmp(o, "-flash")) host_flash_dir = v;
     else die(2, "unknown option %s", o);
@@ -224,8 +248,21 @@ int main(int argc, char **argv) {
   for (int i = 0; cmd && i < 6; i++) if (!strcmp(cmd, ops[i])) op = i + 1;
   if (!op) die(2, "-cmd must be one of ir, cr, kur, p10cr, rr, genm");
   static struct http_conn conn;
-  conn.timeout_ms = timeout * 1000;
-  if (!server || http_target(&conn, server) != 0) die(2, "-server must be host:port[/path]");
+  static char target[512];
+  if (!server) die(2, "no -server given");
+  /* -path replaces any path in -server, as in openssl cmp */
+  if (path) {
+    const char *host = strncmp(server, "http://", 7) == 0 ? server + 7 : server;
+    size_t hl = strcspn(host, "/");
+    if (snprintf(target, sizeof target, "%.*s/%s", (int)hl, host, path[0] == '/' ? path + 1 : path) >= (int)sizeof target) die(2, "-server/-path too long");
+    server = target;
+  }
+  if (http_target(&conn, server) != 0) die(2, "-server must be host:port[/path]");
+  conn.timeout_ms = msg_timeout == 0 ? -1 : (int)msg_timeout * 1000; /* 0: no limit */
+  if (total_timeout > 0) {
+    signal(SIGALRM, total_timeout_expired);
+    alarm((unsigned)total_timeout);
+  }
   if (op <= 4 && !certout) die(2, "-cmd %s needs -certout", cmd);
   if (op == 3) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
     int have_old = 0, have_subject = 0, cert = -1;
@@ -261,7 +298,8 @@ int main(int argc, char **argv) {
   }
   memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
   if ((int32_t)call(CF_TX_SET_INT, I_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
-  if (revreason >= 0 && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
+  /* -revreason -1: no crlEntryDetails (the core's default is 0, unspecified, as RFC 9483 4.2 asks) */
+  if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
 
   int32_t action = (int32_t)call(CF_TX_START, (uint32_t)op, 0, 0);
   for (;;) {

@@ -1,45 +1,165 @@
-// `tinycmp`: the command line. Option names follow `openssl cmp` for the subset both have, so a
-// user can switch by changing the binary; `tinycmp inspect` and `tinycmp testpki` are extras.
-import { writeFileSync, readFileSync } from "node:fs";
-import { X509Certificate } from "node:crypto";
+// `tinycmp`: the command line. Option names and meanings follow `openssl cmp` for the subset both
+// have, so a script can switch by changing the binary; `tinycmp inspect` and `tinycmp testpki` are
+// extras. Every option is one entry of OPTIONS (its kind says how the value is checked); the
+// command line is checked, and every input file read and output location probed, before any
+// network traffic.
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createPublicKey, X509Certificate } from "node:crypto";
+import { dirname } from "node:path";
 import { CmpError, Device, type Outcome, type Request, type Transport } from "./device";
 import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
 import { certSubject, children, parseItav, tlv } from "./der";
+import { confOptions, readConf } from "./opensslconf";
 
-/** Options taking a value, as `openssl cmp` names them. */
-const VALUED = new Set([
-  "cmd", "server", "path", "recipient", "ref", "secret", "cert", "key", "keypass", "trusted", "untrusted",
-  "extracerts", "newkey", "newkeypass", "newkeyout", "subject", "sans", "csr", "certout", "chainout",
-  "extracertsout", "cacertsout", "oldcert", "revreason", "infotype", "msg_timeout", "total_timeout",
-  "reqout", "rspout", "rspin", "tls_cert", "tls_key", "tls_trusted", "verbosity", "profile",
-]);
-const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "help"]);
+/** How an option's value is checked: flag (no value), text, int (with range), seconds (0 = no
+ *  limit), one of `values`, infile(s) read before sending, outfile(s) probed before sending,
+ *  secret (pass:|env:|file:). */
+type Kind = "flag" | "text" | "int" | "seconds" | "choice" | "infile" | "infiles" | "outfile" | "outfiles" | "secret";
+interface Opt {
+  kind: Kind;
+  help: string;
+  values?: string[];
+  range?: [number, number];
+  /** Accepted by `openssl cmp`, refused here with this reason. */
+  unsupported?: string;
+}
 
-const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PATH] [options]
+const CORE_ONLY = "the tinycmp core has no such setting";
+/** The options, as `openssl cmp` names them. To add one: an entry here, then its use below. */
+export const OPTIONS: Record<string, Opt> = {
+  help: { kind: "flag", help: "this summary" },
+  config: { kind: "infile", help: "OpenSSL configuration file with default option values" },
+  section: { kind: "text", help: "its section(s) to use, comma- or space-separated (default cmp)" },
+  cmd: { kind: "choice", values: ["ir", "cr", "kur", "p10cr", "rr", "genm"], help: "CMP request to send" },
+  server: { kind: "text", help: "[http[s]://]host[:port][/path] of the CMP server" },
+  path: { kind: "text", help: "HTTP path at the server (default /)" },
+  proxy: { kind: "text", help: "HTTP proxy [http://]host:port (http: servers only)" },
+  no_proxy: { kind: "text", help: "comma-separated hosts reached without -proxy" },
+  keep_alive: { kind: "int", range: [0, 2], help: "accepted; connections are kept alive within a transaction" },
+  msg_timeout: { kind: "seconds", help: "seconds per message exchange (default 30, 0: no limit)" },
+  total_timeout: { kind: "seconds", help: "seconds for the whole transaction (default and 0: no limit)" },
+  tls_used: { kind: "flag", help: "use HTTPS" },
+  tls_cert: { kind: "infile", help: "TLS client certificate (PEM)" },
+  tls_key: { kind: "infile", help: "TLS client key (PEM)" },
+  tls_trusted: { kind: "infile", help: "trust anchors for the TLS server (PEM)" },
+  recipient: { kind: "text", help: "recipient name /type=value/..., default the issuer of -cert" },
+  expect_sender: { kind: "text", help: "name the sender of every response must have" },
+  srvcert: { kind: "infile", help: "the server certificate to trust directly for response signatures" },
+  trusted: { kind: "infiles", help: "trust anchors for response signatures (files, comma- or space-separated)" },
+  untrusted: { kind: "infiles", help: "intermediate certificates for path building" },
+  out_trusted: { kind: "infiles", help: "trust anchors the newly enrolled certificate must chain to" },
+  attime: { kind: "int", range: [0, 253402300799], help: "check certificates at this time (seconds since 1970)" },
+  ignore_keyusage: { kind: "flag", help: "", unsupported: CORE_ONLY },
+  partial_chain: { kind: "flag", help: "", unsupported: CORE_ONLY },
+  unprotected_errors: { kind: "flag", help: "accept unprotected error responses" },
+  ref: { kind: "text", help: "MAC reference (senderKID)" },
+  secret: { kind: "secret", help: "MAC secret pass:TEXT | env:VAR | file:PATH" },
+  cert: { kind: "infile", help: "signer certificate (with -key), or sender name under -secret" },
+  key: { kind: "infile", help: "signer's P-256 private key" },
+  keypass: { kind: "secret", help: "its pass phrase" },
+  keyform: { kind: "choice", values: ["PEM", "DER", "pem", "der"], help: "accepted; PEM and DER are recognised by content" },
+  certform: { kind: "choice", values: ["PEM", "DER", "pem", "der"], help: "accepted; PEM and DER are recognised by content" },
+  extracerts: { kind: "infiles", help: "more certificates for extraCerts" },
+  digest: { kind: "choice", values: ["sha1", "sha256", "sha384", "sha512"], help: "PBM one-way function (default sha256)" },
+  mac: { kind: "choice", values: ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"], help: "PBM MAC (default hmac-sha1)" },
+  newkey: { kind: "infile", help: "key to certify: P-256 private key, or a public key with -popo 0|-1" },
+  newkeypass: { kind: "secret", help: "its pass phrase" },
+  newkeyout: { kind: "outfile", help: "where to write the key the core generates when -newkey is absent" },
+  subject: { kind: "text", help: "subject /type=value/... ('+' joins a multi-valued RDN)" },
+  sans: { kind: "text", help: "subjectAltNames: DNS names, IP addresses, URIs, e-mail addresses" },
+  san_nodefault: { kind: "flag", help: "accepted; SANs are never copied from -oldcert" },
+  popo: { kind: "int", range: [-1, 2], help: "proof of possession: -1 none, 0 raVerified, 1 signature (default)" },
+  csr: { kind: "infile", help: "PKCS#10 request for p10cr" },
+  implicit_confirm: { kind: "flag", help: "request implicit confirmation" },
+  days: { kind: "int", range: [0, 2 ** 31 - 1], help: "", unsupported: CORE_ONLY },
+  reqexts: { kind: "text", help: "", unsupported: CORE_ONLY },
+  policies: { kind: "text", help: "", unsupported: CORE_ONLY },
+  policy_oids: { kind: "text", help: "", unsupported: CORE_ONLY },
+  policy_oids_critical: { kind: "flag", help: "", unsupported: CORE_ONLY },
+  issuer: { kind: "text", help: "", unsupported: CORE_ONLY },
+  disable_confirm: { kind: "flag", help: "", unsupported: "certificates are always confirmed (RFC 9483 4.1.1)" },
+  geninfo: { kind: "text", help: "", unsupported: CORE_ONLY },
+  reqin: { kind: "infiles", help: "", unsupported: "the core builds every request (use -rspin to replay responses)" },
+  oldcert: { kind: "infile", help: "certificate to update (kur) or revoke (rr), default -cert" },
+  revreason: { kind: "int", range: [-1, 10], help: "CRLReason for rr, -1: none (default)" },
+  infotype: { kind: "text", help: "genm infoType: caCerts, rootCaCert, certReqTemplate, crlStatusList, signKeyPairTypes or an OID" },
+  profile: { kind: "text", help: "certProfile for the request" },
+  certout: { kind: "outfile", help: "the new certificate (PEM)" },
+  chainout: { kind: "outfile", help: "its chain" },
+  extracertsout: { kind: "outfile", help: "the extraCerts of the response" },
+  cacertsout: { kind: "outfile", help: "caPubs, or the CA certificates of a genm caCerts answer" },
+  reqout: { kind: "outfiles", help: "write the requests to these files" },
+  rspout: { kind: "outfiles", help: "write the responses to these files" },
+  rspin: { kind: "infiles", help: "take the responses from these files instead of a server" },
+  batch: { kind: "flag", help: "accepted; tinycmp never prompts" },
+  verbosity: { kind: "int", range: [0, 8], help: "7 or 8: sizes of the messages exchanged" },
+};
+
+const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT [-path PATH] [options]
        tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
        tinycmp testpki [--port P] [--dir DIR]
        tinycmp bridge --serial tcp:HOST:PORT --server URL [--cmd ir-mac|ir-sig|kur|status ...]
-       tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]
-options (as in openssl cmp): -path -recipient -ref -secret pass:|env:|file: -cert -key -trusted
-  -untrusted -extracerts -newkey -newkeyout -subject -sans -csr -certout -chainout -extracertsout
-  -cacertsout -oldcert -revreason -implicit_confirm -infotype -msg_timeout -total_timeout
-  -reqout -rspout -rspin -tls_used -tls_cert -tls_key -tls_trusted -unprotected_errors -profile -verbosity`;
+       tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]`;
 
+function help(): string {
+  const rows = Object.entries(OPTIONS).filter(([, o]) => !o.unsupported)
+    .map(([n, o]) => `  -${n.padEnd(18)} ${o.help}${o.kind === "choice" ? ` (${o.values!.filter((v) => v === v.toLowerCase() || !o.values!.includes(v.toLowerCase())).join("|")})` : ""}`);
+  const refused = Object.keys(OPTIONS).filter((n) => OPTIONS[n].unsupported).map((n) => `-${n}`).join(" ");
+  return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}\nrefused (not supported): ${refused}`;
+}
+
+/** A mistake in the command line or its input files: nothing was sent; exit status 2. */
 export class UsageError extends Error {}
 
 export type Args = Record<string, string | true>;
 
+/** Checks one value against its option's kind. */
+function checkValue(name: string, v: string, o: Opt): void {
+  if (o.kind === "int" || o.kind === "seconds") {
+    if (!/^-?\d+$/.test(v)) throw new UsageError(`-${name} ${v}: not a whole number`);
+    const n = Number(v);
+    const [lo, hi] = o.kind === "seconds" ? [0, 2 ** 31 / 1000] : o.range!;
+    if (n < lo || n > hi) throw new UsageError(`-${name} ${v}: must be ${lo}..${Math.floor(hi)}`);
+  }
+  if (o.kind === "choice" && !o.values!.includes(v)) throw new UsageError(`-${name} ${v}: must be one of ${o.values!.filter((x) => x === x.toLowerCase() || !o.values!.includes(x.toLowerCase())).join(", ")}`);
+}
+
+/** Parses the command line, then fills in what -config/-section give (the command line wins). */
 export function parseArgs(argv: string[]): Args {
   const args: Args = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const name = a.replace(/^--?/, "");
-    if (!a.startsWith("-") || !(VALUED.has(name) || FLAGS.has(name))) throw new UsageError(`unknown option ${a}`);
-    if (FLAGS.has(name)) { args[name] = true; continue; }
+    const o = OPTIONS[name];
+    if (!a.startsWith("-") || !o) throw new UsageError(`unknown option ${a} (tinycmp -help lists them)`);
+    if (o.unsupported) throw new UsageError(`-${name} is not supported: ${o.unsupported}`);
+    if (o.kind === "flag") { args[name] = true; continue; }
     if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
-    args[name] = argv[++i];
+    const v = argv[++i];
+    checkValue(name, v, o);
+    args[name] = v;
+  }
+  if (typeof args.config === "string" && args.config !== "") {
+    let conf;
+    try {
+      conf = confOptions(readConf(args.config), typeof args.section === "string" ? args.section : "cmp", (k) => k in OPTIONS);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    for (const [k, v] of conf) {
+      const o = OPTIONS[k];
+      if (k in args || k === "config" || k === "section") continue;
+      if (o.unsupported) throw new UsageError(`-config: ${k} is not supported: ${o.unsupported}`);
+      if (o.kind === "flag") {
+        if (!/^[01]$/.test(v)) throw new UsageError(`-config: ${k} = ${v}: a flag takes 0 or 1`);
+        if (v === "1") args[k] = true;
+        continue;
+      }
+      checkValue(k, v, o);
+      args[k] = v;
+    }
   }
   return args;
 }
@@ -73,22 +193,65 @@ export function oidContents(dotted: string): Uint8Array {
 /** `-server [http[s]://]host[:port][/path]` and `-path` into a URL. */
 export function serverUrl(server: string, path?: string, tls = false): string {
   const m = /^(?:(https?):\/\/)?([^/]+)(\/.*)?$/.exec(server);
-  if (!m) throw new UsageError(`bad -server ${server}`);
+  if (!m) throw new UsageError(`bad -server ${server}: use host[:port][/path]`);
   const scheme = m[1] ?? (tls ? "https" : "http");
   let p = path ?? m[3] ?? "/";
   if (!p.startsWith("/")) p = `/${p}`;
   return `${scheme}://${m[2]}${p}`;
 }
 
-const list = (v: string | true | undefined): string[] => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : []);
+/** File lists as OpenSSL takes them: separated by commas and/or whitespace. */
+const files = (v: string | true | undefined): string[] => (typeof v === "string" ? v.split(/[,\s]+/).filter(Boolean) : []);
 const str = (v: string | true | undefined): string | undefined => (typeof v === "string" ? v : undefined);
 
-/** A transport that records requests (-reqout) and responses (-rspout) and may replay
- *  responses from files (-rspin) instead of asking a server. */
+/** Every input file readable and every output location writable, before anything is sent: a
+ *  certificate confirmed to the CA whose file cannot be written would leave its new key useless. */
+export function checkFiles(a: Args): void {
+  for (const [name, o] of Object.entries(OPTIONS)) {
+    const v = a[name];
+    if (typeof v !== "string" || name === "config") continue;
+    const list = o.kind === "infile" || o.kind === "outfile" ? [v] : o.kind === "infiles" || o.kind === "outfiles" ? files(v) : [];
+    if (o.kind === "secret" && v.startsWith("file:")) list.push(v.slice(5));
+    for (const f of list) {
+      if (o.kind === "outfile" || o.kind === "outfiles") {
+        let isDir = false;
+        try { isDir = statSync(f).isDirectory(); } catch { /* absent: the directory must take it */ }
+        if (isDir) throw new UsageError(`-${name} ${f}: is a directory`);
+        try {
+          accessSync(dirname(f), constants.W_OK);
+          try { accessSync(f, constants.W_OK); } catch (e) { if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; }
+        } catch (e) {
+          throw new UsageError(`-${name} ${f}: cannot be written (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as NodeJS.ErrnoException).code})`);
+        }
+      } else {
+        try {
+          if (!statSync(f).isFile()) throw new UsageError(`-${name} ${f}: not a file`);
+          accessSync(f, constants.R_OK);
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`-${name} ${f}: cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as NodeJS.ErrnoException).code})`);
+        }
+      }
+    }
+  }
+}
+
+/** Reads an input of option `name` with `read`; its failure is a UsageError naming the option. */
+function input<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new UsageError(`-${name}: ${(e as Error).message}`);
+  }
+}
+
+/** A transport that records requests (-reqout) and responses (-rspout), may replay responses
+ *  from files (-rspin) instead of asking a server, and checks each response's sender
+ *  (-expect_sender) before the core sees it. */
 export class FileTransport implements Transport {
   private n = 0;
   constructor(private readonly inner: Transport | undefined, private readonly reqout: string[],
-    private readonly rspout: string[], private readonly rspin: string[]) {}
+    private readonly rspout: string[], private readonly rspin: string[], private readonly expectSender?: Uint8Array) {}
 
   async transfer(request: Uint8Array): Promise<Uint8Array> {
     const i = this.n++;
@@ -98,59 +261,110 @@ export class FileTransport implements Transport {
     else if (this.inner) response = await this.inner.transfer(request);
     else throw new TransportError(`no response file for message ${i + 1} (-rspin lists ${this.rspin.length})`);
     if (this.rspout[i]) writeFileSync(this.rspout[i], response);
+    if (this.expectSender) checkSender(response, this.expectSender);
     return response;
   }
 
   close(): void { this.inner?.close?.(); }
 }
 
-const OPS = ["ir", "cr", "kur", "p10cr", "rr", "genm"] as const;
-type Op = (typeof OPS)[number];
+/** The header sender (RFC 9810 5.1.1, a directoryName) must be the expected Name. */
+function checkSender(msg: Uint8Array, expected: Uint8Array): void {
+  let name: Uint8Array | undefined;
+  try {
+    const header = children(msg, tlv(msg, 0))[0];
+    const sender = children(msg, header)[1];
+    const gn = children(msg, sender)[0];
+    if (sender.tag === 0xa4) name = msg.subarray(gn.start, gn.end);
+  } catch { /* malformed: the core refuses it */ return; }
+  if (!name || !Buffer.from(name).equals(Buffer.from(expected))) {
+    throw new TransportError("response sender is not the one -expect_sender names");
+  }
+}
+
+type Op = "ir" | "cr" | "kur" | "p10cr" | "rr" | "genm";
+
+/** -newkey: a P-256 private key (newKey), or a public key of any type (newPublicKey). */
+function newKeyOf(file: string, pass: string | undefined): Pick<Request, "newKey" | "newPublicKey"> {
+  const data = readFileSync(file);
+  const pem = data.includes("-----BEGIN ");
+  if (!pem || data.includes("-----BEGIN PUBLIC KEY-----")) {
+    let spki: Buffer | undefined;
+    try {
+      spki = createPublicKey(pem ? data : { key: data, format: "der", type: "spki" }).export({ format: "der", type: "spki" });
+    } catch (e) {
+      if (pem) throw new Error(`${file}: not a readable public key (${(e as Error).message})`);
+    }
+    if (spki) return { newPublicKey: new Uint8Array(spki) };
+  }
+  return { newKey: readP256Key(file, pass) };
+}
 
 /** Builds the Request for one `-cmd` from the options. */
 export function buildRequest(cmd: Op, a: Args): Request {
   const req: Request = {};
   if (a.ref !== undefined) req.ref = str(a.ref);
-  if (a.secret !== undefined) req.secret = secretArg(str(a.secret)!);
+  if (a.secret !== undefined) req.secret = input("secret", () => secretArg(str(a.secret)!));
   const cert = str(a.cert);
   const key = str(a.key);
-  if (cert) {
-    const [c, ...chain] = readCerts(cert);
+  if (key && !cert) throw new UsageError("-key needs -cert (its certificate)");
+  if (cert && !key && !req.secret) throw new UsageError("-cert needs -key (or -secret for MAC protection)");
+  const extra = a.extracerts ? input("extracerts", () => readCerts(...files(a.extracerts))) : [];
+  // -secret takes precedence over -cert/-key, as in openssl cmp: MAC protection, -cert names the sender
+  if (cert && key && !req.secret) {
+    const [c, ...chain] = input("cert", () => readCerts(cert));
     req.cert = c;
-    req.extraCerts = [...chain, ...(a.extracerts ? readCerts(...list(a.extracerts)) : [])];
-  } else if (a.extracerts) req.extraCerts = readCerts(...list(a.extracerts));
-  if (key) req.key = readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined);
-  if ((cert === undefined) !== (key === undefined)) throw new UsageError("-cert and -key go together");
+    req.extraCerts = [...chain, ...extra];
+    req.key = input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined));
+  } else {
+    // MAC protection with -cert: its subject is the sender (RFC 9483 3.1)
+    if (key) input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined)); // still a readable key
+    if (cert) req.sender = certSubject(input("cert", () => readCerts(cert))[0]);
+    if (extra.length) req.extraCerts = extra;
+  }
   if (!req.secret && !req.key) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
-  if (a.trusted) req.trusted = readCerts(...list(a.trusted));
-  if (a.untrusted) req.untrusted = readCerts(...list(a.untrusted));
-  if (a.recipient) req.recipient = nameDer(str(a.recipient)!);
+  if (a.srvcert && a.trusted) throw new UsageError("-srvcert and -trusted exclude each other");
+  if (a.trusted) req.trusted = input("trusted", () => readCerts(...files(a.trusted)));
+  if (a.srvcert) req.trusted = input("srvcert", () => readCerts(str(a.srvcert)!).slice(0, 1));
+  if (a.untrusted) req.untrusted = input("untrusted", () => readCerts(...files(a.untrusted)));
+  if (a.recipient) req.recipient = input("recipient", () => nameDer(str(a.recipient)!));
   if (a.profile) req.profile = str(a.profile);
   if (a.implicit_confirm) req.implicitConfirm = true;
   if (a.unprotected_errors) req.options = (req.options ?? 0) | 2;
+  if (a.digest) req.pbmOwf = { sha1: 1, sha256: 2, sha384: 3, sha512: 4 }[str(a.digest) as "sha1"];
+  if (a.mac) req.pbmMac = { "hmac-sha1": 1, "hmac-sha256": 2, "hmac-sha384": 3, "hmac-sha512": 4 }[str(a.mac) as "hmac-sha1"];
   if (cmd === "ir" || cmd === "cr" || cmd === "kur" || cmd === "p10cr") {
-    if (a.newkey) req.newKey = readP256Key(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined);
-    if (a.subject) req.subject = nameDer(str(a.subject)!);
-    if (a.sans) req.sans = sansDer(str(a.sans)!);
-    if (cmd === "p10cr" && a.csr) req.csr = pemCsr(str(a.csr)!);
+    if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
+    if (a.popo !== undefined) {
+      const popo = Number(a.popo);
+      if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment) is not supported: use -1, 0 or 1");
+      req.popo = popo as -1 | 0 | 1;
+    }
+    if (req.newPublicKey && (req.popo ?? 1) === 1) {
+      throw new UsageError(`-newkey ${a.newkey} is a public key: no signature POPO without the private key; give -popo 0 (raVerified) or -1`);
+    }
+    if (req.newPublicKey && cmd === "p10cr") throw new UsageError("p10cr needs a private -newkey (or -csr) to sign the request");
+    if (a.subject) req.subject = input("subject", () => nameDer(str(a.subject)!));
+    if (a.sans) req.sans = input("sans", () => sansDer(str(a.sans)!));
+    if (cmd === "p10cr" && a.csr) req.csr = input("csr", () => pemCsr(str(a.csr)!));
     if (cmd === "ir" && !req.subject && !req.csr) throw new UsageError("ir needs -subject");
-    if (!req.newKey && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
+    if (!req.newKey && !req.newPublicKey && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
     if (!a.certout) throw new UsageError(`${cmd} needs -certout`);
   }
   if (cmd === "kur" || cmd === "rr") {
     const old = str(a.oldcert) ?? cert;
     if (!old) throw new UsageError(`${cmd} needs -oldcert (or -cert)`);
-    req.oldCert = readCerts(old)[0];
+    req.oldCert = input(a.oldcert ? "oldcert" : "cert", () => readCerts(old)[0]);
     // kur: the template names the subject of the certificate being updated unless -subject says otherwise
     if (cmd === "kur" && !req.subject) req.subject = certSubject(req.oldCert);
   }
   if (cmd === "rr" && a.revreason !== undefined) {
     const r = Number(a.revreason);
-    if (!Number.isInteger(r) || r < -1 || r > 10) throw new UsageError("-revreason must be -1..10 (RFC 5280 CRLReason)");
-    if (r >= 0) req.revReason = r;
+    if (r === 7) throw new UsageError("-revreason 7 is not a CRLReason (RFC 5280 5.3.1)");
+    req.revReason = r; // -1: no crlEntryDetails, as openssl cmp
   }
   if (cmd === "genm") {
-    req.infoTypes = list(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t));
+    req.infoTypes = files(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t));
   }
   return req;
 }
@@ -167,15 +381,26 @@ function describe(cert: Uint8Array): string {
   return `subject "${c.subject.replace(/\n/g, ", ")}", serial ${c.serialNumber}, valid until ${c.validTo}`;
 }
 
-/** Writes the outputs the options ask for; returns the summary line. */
-function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
-  if (a.certout && out.cert) writeCerts(str(a.certout)!, [out.cert]);
-  if (a.chainout) writeCerts(str(a.chainout)!, out.chain);
-  if (a.extracertsout) writeCerts(str(a.extracertsout)!, out.extraCerts);
-  if (a.cacertsout) {
-    const fromGenp = cmd === "genm" ? caCertsOf(out) : [];
-    writeCerts(str(a.cacertsout)!, out.caPubs.length ? out.caPubs : fromGenp);
+/** -out_trusted: the new certificate must chain, through the certificates the response and
+ *  -untrusted carry, to one of these anchors, valid at `at` (RFC 5280 6.1, signatures and
+ *  validity only: node:crypto does the checks). */
+function checkOutTrusted(cert: Uint8Array, anchors: Uint8Array[], pool: Uint8Array[], at: Date): void {
+  const xs = (l: Uint8Array[]) => l.map((d) => new X509Certificate(d));
+  const trusted = xs(anchors), others = xs(pool);
+  const valid = (c: X509Certificate) => new Date(c.validFrom) <= at && at <= new Date(c.validTo);
+  let c = new X509Certificate(cert);
+  for (let depth = 0; depth < 8; depth++) {
+    if (!valid(c)) break;
+    if (trusted.some((t) => t.raw.equals(c.raw) || (c.checkIssued(t) && c.verify(t.publicKey) && valid(t)))) return;
+    const up = others.find((o) => !o.raw.equals(c.raw) && c.checkIssued(o) && c.verify(o.publicKey));
+    if (!up) break;
+    c = up;
   }
+  throw new Error("the new certificate does not chain to -out_trusted (it was confirmed to the CA; nothing written)");
+}
+
+/** Writes the outputs the options ask for, the new private key first; returns the summary line. */
+function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
   if (out.newKey) {
     const file = str(a.newkeyout);
     if (!file) throw new Error("the core generated a new key but no -newkeyout says where to keep it");
@@ -183,6 +408,13 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
     const priv = core.put(out.newKey);
     if (core.exports.p256_public(priv, pub) !== 0) throw new Error("the generated key is not a valid P-256 key");
     writeP256Key(file, out.newKey, core.read(pub, 65));
+  }
+  if (a.certout && out.cert) writeCerts(str(a.certout)!, [out.cert]);
+  if (a.chainout) writeCerts(str(a.chainout)!, out.chain);
+  if (a.extracertsout) writeCerts(str(a.extracertsout)!, out.extraCerts);
+  if (a.cacertsout) {
+    const fromGenp = cmd === "genm" ? caCertsOf(out) : [];
+    writeCerts(str(a.cacertsout)!, out.caPubs.length ? out.caPubs : fromGenp);
   }
   if (cmd === "rr") return "rr done: certificate revoked";
   if (cmd === "genm") return `genm done: ${out.genp.length} InfoTypeAndValue in the genp`;
@@ -202,40 +434,75 @@ function operationOf(cmd: Op, a: Args): Operation {
   const kinds: Record<string, Operation> = {
     caCerts: "caCerts", rootCaCert: "rootCaKeyUpdate", certReqTemplate: "certReqTemplate", crlStatusList: "crls",
   };
-  const first = list(a.infotype)[0];
+  const first = files(a.infotype)[0];
   return kinds[first] ?? "caCerts";
+}
+
+/** -proxy unless the server's host is in -no_proxy. */
+function proxyFor(a: Args, url: string): string | undefined {
+  if (!a.proxy) return undefined;
+  const host = new URL(url).hostname;
+  return files(a.no_proxy).some((h) => host === h || host.endsWith(`.${h.replace(/^\./, "")}`)) ? undefined : str(a.proxy);
+}
+
+/** The one line said when a command fails: what went wrong and, where known, what to change. */
+export function failureLine(cmd: string, e: unknown, macProtected: boolean): string {
+  if (e instanceof CmpError) {
+    if (e.code === -88 && macProtected) return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
+    const detail = e.detail.replace(/:? ?\(?error -?\d+\)?$/, "");
+    return `${cmd} failed: ${detail} (error ${e.code})`;
+  }
+  return `${cmd} failed: ${(e as Error).message}`;
 }
 
 /** Runs one `-cmd`; returns the process exit status. */
 export async function runCmd(a: Args, log: (line: string) => void = console.log): Promise<number> {
-  const cmd = str(a.cmd) as Op;
-  if (!OPS.includes(cmd)) throw new UsageError(`-cmd must be one of ${OPS.join(", ")}`);
+  const cmd = str(a.cmd) as Op | undefined;
+  if (!cmd) throw new UsageError("no -cmd given (ir, cr, kur, p10cr, rr or genm)");
+  checkFiles(a);
   const req = buildRequest(cmd, a);
-  const rspin = list(a.rspin);
+  const rspin = files(a.rspin);
+  const expectSender = a.expect_sender ? input("expect_sender", () => nameDer(str(a.expect_sender)!)) : undefined;
+  const outTrusted = a.out_trusted ? input("out_trusted", () => readCerts(...files(a.out_trusted))) : undefined;
+  const tlsFile = (n: "tls_trusted" | "tls_cert" | "tls_key") => (a[n] ? readFileSync(str(a[n])!) : undefined);
+  const tls = a.tls_used === true || /^https:/i.test(str(a.server) ?? "");
+  if ((a.tls_cert || a.tls_key || a.tls_trusted) && !tls) console.error("tinycmp: warning: -tls_cert, -tls_key and -tls_trusted are ignored without -tls_used");
   let inner: Transport | undefined;
   if (a.server) {
-    const tls = a.tls_used === true;
-    inner = new HttpTransport({
-      url: operationUrl(serverUrl(str(a.server)!, str(a.path), tls), operationOf(cmd, a)),
-      msgTimeoutMs: a.msg_timeout ? Number(a.msg_timeout) * 1000 : undefined,
-      totalTimeoutMs: a.total_timeout ? Number(a.total_timeout) * 1000 : undefined,
-      tlsTrusted: a.tls_trusted ? readFileSync(str(a.tls_trusted)!) : undefined,
-      tlsCert: a.tls_cert ? readFileSync(str(a.tls_cert)!) : undefined,
-      tlsKey: a.tls_key ? readFileSync(str(a.tls_key)!) : undefined,
-    });
+    const url = operationUrl(serverUrl(str(a.server)!, str(a.path), tls), operationOf(cmd, a));
+    try {
+      inner = new HttpTransport({
+        url,
+        msgTimeoutMs: a.msg_timeout !== undefined ? Number(a.msg_timeout) * 1000 : undefined,
+        totalTimeoutMs: a.total_timeout !== undefined ? Number(a.total_timeout) * 1000 : undefined,
+        proxy: proxyFor(a, url),
+        ...(tls ? { tlsTrusted: tlsFile("tls_trusted"), tlsCert: tlsFile("tls_cert"), tlsKey: tlsFile("tls_key") } : {}),
+      });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   } else if (rspin.length === 0) throw new UsageError("no -server (or -rspin) given");
-  const device = new Device(new FileTransport(inner, list(a.reqout), list(a.rspout), rspin));
+  const at = a.attime !== undefined ? Number(a.attime) : undefined;
+  const device = new Device(new FileTransport(inner, files(a.reqout), files(a.rspout), rspin, expectSender),
+    at !== undefined ? { now: () => at } : {});
   try {
     const out = await device.run(cmd, req);
     if (Number(a.verbosity ?? 6) >= 7) { // 7: info, as openssl's -verbosity
       out.messages.request.forEach((m, i) => console.error(`tinycmp: info: request ${i + 1}: ${m.length} bytes, response ${out.messages.response[i]?.length ?? 0} bytes`));
     }
+    if (outTrusted && out.cert) {
+      checkOutTrusted(out.cert, outTrusted, [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? [])], new Date((at ?? Date.now() / 1000) * 1000));
+    }
     log(writeOutputs(cmd, a, out, device.core));
     return 0;
+  } catch (e) {
+    throw new CommandFailed(failureLine(cmd, e, !req.key));
   } finally {
     device.close();
   }
 }
+
+class CommandFailed extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -256,20 +523,24 @@ export async function main(argv: string[]): Promise<number> {
       const { inspectMain } = await import("./inspect");
       return await inspectMain(argv.slice(1));
     }
+    if (argv.length === 0) {
+      console.error(USAGE);
+      return 2;
+    }
     const a = parseArgs(argv);
-    if (a.help || argv.length === 0) {
-      console.log(USAGE);
-      return argv.length === 0 ? 2 : 0;
+    if (a.help) {
+      console.log(help());
+      return 0;
     }
     return await runCmd(a);
   } catch (e) {
-    const cmd = argv.includes("-cmd") ? argv[argv.indexOf("-cmd") + 1] : "tinycmp";
+    const msg = (e as Error).message;
+    const sub = ["testpki", "agent", "bridge", "inspect"].includes(argv[0]) && !msg.startsWith(`${argv[0]}:`) ? `${argv[0]}: ` : "";
     if (e instanceof UsageError) {
-      console.error(`tinycmp: ${e.message}\n${USAGE}`);
+      console.error(`tinycmp: ${sub}${msg}`);
       return 2;
     }
-    if (e instanceof CmpError) console.error(`tinycmp: ${cmd} failed: ${e.detail} (error ${e.code})`);
-    else console.error(`tinycmp: ${cmd} failed: ${(e as Error).message}`);
+    console.error(`tinycmp: ${sub}${msg}`);
     return 1;
   }
 }

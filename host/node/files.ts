@@ -1,10 +1,10 @@
 // Reading and writing the host's files: certificates and keys as PEM or DER, names and SANs given
 // on the command line, with the conversions the core expects (DER certificates, DER Names,
 // DER GeneralNames, 32-byte P-256 private scalars).
-import "reflect-metadata";
 import { createPrivateKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import * as x509 from "@peculiar/x509";
+import { createRequire } from "node:module";
+import { isIPv4, isIPv6 } from "node:net";
 
 const PEM = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
@@ -82,32 +82,147 @@ export function writeCerts(file: string, certs: Uint8Array[]): void {
   writeFileSync(file, certs.map((c) => toPem(c)).join(""));
 }
 
-/** A distinguished name in OpenSSL's `/CN=x/O=y` form or RFC 4514's `CN=x, O=y`, as DER. */
-export function nameDer(name: string): Uint8Array {
-  let rfc = name.trim();
-  if (rfc.startsWith("/")) {
-    rfc = rfc.slice(1).split(/(?<!\\)\//).filter((p) => p.length > 0)
-      .map((p) => {
-        const eq = p.indexOf("=");
-        if (eq < 1) throw new Error(`bad name component "${p}" in "${name}"`);
-        const value = p.slice(eq + 1).replace(/\\\//g, "/").replace(/([,+"\\<>;])/g, "\\$1");
-        return `${p.slice(0, eq)}=${value}`;
-      })
-      .join(", ");
-  }
-  return new Uint8Array(new x509.Name(rfc).toArrayBuffer());
+/** Attribute types by the names OpenSSL knows (short and long, matched case-insensitively) with
+ *  the string type OpenSSL encodes them as (RFC 5280 4.1.2.4 and appendix A, RFC 4519, PKCS #9). */
+const ATTRIBUTES: [string[], string, "utf8" | "printable" | "ia5"][] = [
+  [["C", "countryName"], "2.5.4.6", "printable"],
+  [["ST", "stateOrProvinceName", "S"], "2.5.4.8", "utf8"],
+  [["L", "localityName"], "2.5.4.7", "utf8"],
+  [["O", "organizationName"], "2.5.4.10", "utf8"],
+  [["OU", "organizationalUnitName"], "2.5.4.11", "utf8"],
+  [["CN", "commonName"], "2.5.4.3", "utf8"],
+  [["serialNumber"], "2.5.4.5", "printable"],
+  [["SN", "surname"], "2.5.4.4", "utf8"],
+  [["GN", "givenName"], "2.5.4.42", "utf8"],
+  [["title"], "2.5.4.12", "utf8"],
+  [["initials"], "2.5.4.43", "utf8"],
+  [["generationQualifier"], "2.5.4.44", "utf8"],
+  [["dnQualifier"], "2.5.4.46", "printable"],
+  [["pseudonym"], "2.5.4.65", "utf8"],
+  [["street", "streetAddress"], "2.5.4.9", "utf8"],
+  [["postalCode"], "2.5.4.17", "utf8"],
+  [["postOfficeBox"], "2.5.4.18", "utf8"],
+  [["businessCategory"], "2.5.4.15", "utf8"],
+  [["description"], "2.5.4.13", "utf8"],
+  [["name"], "2.5.4.41", "utf8"],
+  [["role"], "2.5.4.72", "utf8"],
+  [["telephoneNumber"], "2.5.4.20", "utf8"],
+  [["organizationIdentifier"], "2.5.4.97", "utf8"],
+  [["emailAddress", "E"], "1.2.840.113549.1.9.1", "ia5"],
+  [["unstructuredName"], "1.2.840.113549.1.9.2", "utf8"],
+  [["UID", "userId"], "0.9.2342.19200300.100.1.1", "utf8"],
+  [["DC", "domainComponent"], "0.9.2342.19200300.100.1.25", "ia5"],
+  [["jurisdictionL", "jurisdictionLocalityName"], "1.3.6.1.4.1.311.60.2.1.1", "utf8"],
+  [["jurisdictionST", "jurisdictionStateOrProvinceName"], "1.3.6.1.4.1.311.60.2.1.2", "utf8"],
+  [["jurisdictionC", "jurisdictionCountryName"], "1.3.6.1.4.1.311.60.2.1.3", "printable"],
+];
+const ATTRIBUTE_BY_NAME = new Map(ATTRIBUTES.flatMap(([names, oid, type]) => names.map((n) => [n.toLowerCase(), { oid, type }] as const)));
+
+function derTlv(tag: number, content: Uint8Array): Uint8Array {
+  const n = content.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return new Uint8Array([tag, ...len, ...content]);
 }
 
-/** SubjectAltName entries like `openssl cmp -sans`: DNS names, IP addresses, URIs (with ":"),
- *  e-mail addresses (with "@"), separated by spaces or commas. DER GeneralNames. */
+function oidDer(dotted: string): Uint8Array {
+  const arcs = dotted.split(".").map(BigInt);
+  const out: number[] = [];
+  for (let v of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
+    const b = [Number(v & 0x7fn)];
+    for (v >>= 7n; v > 0n; v >>= 7n) b.unshift(Number(v & 0x7fn) | 0x80);
+    out.push(...b);
+  }
+  return derTlv(0x06, new Uint8Array(out));
+}
+
+/** One AttributeTypeAndValue (RFC 5280 4.1.2.4) from `type=value` as OpenSSL takes it. */
+function atv(type: string, value: string, whole: string): Uint8Array {
+  const known = ATTRIBUTE_BY_NAME.get(type.toLowerCase());
+  const oid = known?.oid ?? (/^\d+(\.\d+)+$/.test(type) ? type : undefined);
+  if (!oid) throw new Error(`unknown attribute type "${type}" in name "${whole}"`);
+  const kind = known?.type ?? "utf8";
+  if (kind === "printable" && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value)) throw new Error(`${type} "${value}" is not a PrintableString`);
+  if (kind === "ia5" && !/^[\x00-\x7f]*$/.test(value)) throw new Error(`${type} "${value}" is not ASCII (IA5String)`);
+  if (oid === "2.5.4.6" && value.length !== 2) throw new Error(`country "${value}" is not a two-letter code`);
+  const tag = kind === "printable" ? 0x13 : kind === "ia5" ? 0x16 : 0x0c;
+  const v = derTlv(tag, new Uint8Array(Buffer.from(value, "utf8")));
+  return derTlv(0x30, new Uint8Array([...oidDer(oid), ...v]));
+}
+
+/** Splits at unescaped `sep`; a backslash escapes any character (as OpenSSL's parse_name). */
+function splitEscaped(s: string, sep: string): string[] {
+  const parts: string[] = [];
+  let cur = "";
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "\\" && i + 1 < s.length) cur += s[i] + s[++i];
+    else if (s[i] === sep) { parts.push(cur); cur = ""; }
+    else cur += s[i];
+  }
+  parts.push(cur);
+  return parts;
+}
+const unescape = (s: string) => s.replace(/\\(.)/g, "$1");
+
+/** A distinguished name in OpenSSL's `/type0=value0/type1=value1+type2=value2` form (`+` joins
+ *  the attributes of one multi-valued RDN, `\` escapes) or RFC 4514's `CN=x, O=y`, as DER. */
+export function nameDer(name: string): Uint8Array {
+  const text = name.trim();
+  if (!text.startsWith("/")) return rfc4514Name(text);
+  const rdns: Uint8Array[] = [];
+  for (const rdn of splitEscaped(text.slice(1), "/")) {
+    if (rdn === "") continue;
+    const atvs: Uint8Array[] = [];
+    for (const part of splitEscaped(rdn, "+")) {
+      const eq = part.indexOf("=");
+      if (eq < 1) throw new Error(`bad name component "${part}" in "${name}": use /type=value`);
+      const value = unescape(part.slice(eq + 1));
+      if (value === "") continue; // OpenSSL skips an attribute without a value
+      atvs.push(atv(unescape(part.slice(0, eq)), value, name));
+    }
+    if (atvs.length === 0) continue;
+    // SET OF in DER: elements in ascending order of their encodings (X.690 11.6)
+    atvs.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    rdns.push(derTlv(0x31, new Uint8Array(atvs.flatMap((a) => [...a]))));
+  }
+  return derTlv(0x30, new Uint8Array(rdns.flatMap((r) => [...r])));
+}
+
+/** RFC 4514 names through @peculiar/x509, loaded only here: a CLI call that does not need it
+ *  starts without it. */
+function rfc4514Name(text: string): Uint8Array {
+  const require = createRequire(import.meta.url);
+  require("reflect-metadata");
+  const x509 = require("@peculiar/x509") as typeof import("@peculiar/x509");
+  return new Uint8Array(new x509.Name(text).toArrayBuffer());
+}
+
+/** The 16 octets of an IPv6 address (RFC 4291 2.2), an embedded IPv4 tail included. */
+function ipv6Bytes(v: string): number[] {
+  let text = v;
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(v);
+  if (tail) {
+    const b = tail[1].split(".").map(Number);
+    text = `${v.slice(0, -tail[1].length)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const [head, rest] = text.split("::");
+  const h = head ? head.split(":") : [], r = rest !== undefined && rest !== "" ? rest.split(":") : [];
+  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill("0"), ...r];
+  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 0xff]; });
+}
+
+/** SubjectAltName entries like `openssl cmp -sans`: DNS names, IP addresses, URIs (with "://"),
+ *  e-mail addresses (with "@"), separated by spaces or commas. DER GeneralNames (RFC 5280 4.2.1.6). */
 export function sansDer(sans: string): Uint8Array {
-  const names = sans.split(/[\s,]+/).filter(Boolean).map((v): x509.JsonGeneralName => {
-    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v) || (v.includes(":") && /^[0-9a-f:]+$/i.test(v))) return { type: "ip", value: v };
-    if (v.includes("://")) return { type: "url", value: v };
-    if (v.includes("@")) return { type: "email", value: v };
-    return { type: "dns", value: v };
+  const names = sans.split(/[\s,]+/).filter(Boolean).map((v) => {
+    if (isIPv4(v)) return derTlv(0x87, new Uint8Array(v.split(".").map(Number)));        // iPAddress [7]
+    if (isIPv6(v)) return derTlv(0x87, new Uint8Array(ipv6Bytes(v)));
+    const ascii = new Uint8Array(Buffer.from(v, "latin1"));
+    if (!/^[\x21-\x7e]+$/.test(v)) throw new Error(`-sans entry "${v}" is not ASCII`);
+    if (v.includes("://")) return derTlv(0x86, ascii);                                    // uniformResourceIdentifier [6]
+    if (v.includes("@")) return derTlv(0x81, ascii);                                      // rfc822Name [1]
+    return derTlv(0x82, ascii);                                                           // dNSName [2]
   });
-  return new Uint8Array(new x509.GeneralNames(names).rawData);
+  return derTlv(0x30, new Uint8Array(names.flatMap((n) => [...n])));
 }
 
 /** `pass:TEXT`, `env:VAR` or `file:PATH` (first line), as OpenSSL's -secret takes them. */

@@ -48,6 +48,65 @@ export interface Inspection {
   trustedAt?: { time: string; source: "current time" | "attime" };
   extraCerts: number;
   error?: string;
+  /** PKIStatusInfo of an error, ip/cp/kup or rp body (RFC 9810 5.2.3), with an error's errorCode and errorDetails. */
+  status?: PkiStatus;
+}
+
+export interface PkiStatus { status: string; failInfo?: string[]; statusString?: string[]; errorCode?: number; errorDetails?: string[] }
+
+/** RFC 9810 5.2.3 PKIStatus and PKIFailureInfo names. */
+const STATUS_NAMES = ["accepted", "grantedWithMods", "rejection", "waiting", "revocationWarning", "revocationNotification", "keyUpdateWarning"];
+const FAIL_INFO_NAMES = [
+  "badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId", "badDataFormat", "wrongAuthority", "incorrectData",
+  "missingTimeStamp", "badPOP", "certRevoked", "certConfirmed", "wrongIntegrity", "badRecipientNonce", "timeNotAvailable",
+  "unacceptedPolicy", "unacceptedExtension", "addInfoNotAvailable", "badSenderNonce", "badCertTemplate", "signerNotTrusted",
+  "transactionIdInUse", "unsupportedVersion", "notAuthorized", "systemUnavail", "systemFailure", "duplicateCertReq",
+];
+
+const freeText = (b: Uint8Array, t: Tlv) => children(b, t).map((s) => Buffer.from(b.subarray(s.value, s.end)).toString("utf8"));
+
+/** PKIStatusInfo ::= SEQUENCE { status, statusString PKIFreeText OPTIONAL, failInfo BIT STRING OPTIONAL }. */
+function statusInfo(b: Uint8Array, t: Tlv): PkiStatus {
+  const [st, ...rest] = children(b, t);
+  const n = intValue(b, st);
+  const out: PkiStatus = { status: STATUS_NAMES[n] ?? String(n) };
+  for (const f of rest) {
+    if (f.tag === 0x30) out.statusString = freeText(b, f);
+    if (f.tag === 0x03) {
+      const names: string[] = [];
+      for (let i = f.value + 1; i < f.end; i++) {
+        for (let bit = 0; bit < 8; bit++) if (b[i] & (0x80 >> bit)) names.push(FAIL_INFO_NAMES[(i - f.value - 1) * 8 + bit] ?? `bit${(i - f.value - 1) * 8 + bit}`);
+      }
+      out.failInfo = names;
+    }
+  }
+  return out;
+}
+
+/** The status of the bodies that carry one: error (RFC 9810 5.3.21), ip/cp/kup (5.3.4), rp (5.3.10). */
+function bodyStatus(b: Uint8Array, body: Tlv): PkiStatus | undefined {
+  const n = body.tag & 0x1f;
+  const content = children(b, body)[0];
+  if (!content) return undefined;
+  if (n === 23) {
+    const [info, ...rest] = children(b, content);
+    const out = statusInfo(b, info);
+    for (const f of rest) {
+      if (f.tag === 0x02) out.errorCode = intValue(b, f);
+      if (f.tag === 0x30) out.errorDetails = freeText(b, f);
+    }
+    return out;
+  }
+  if (n === 1 || n === 3 || n === 8) {
+    const response = children(b, content).find((f) => f.tag === 0x30);
+    const first = response && children(b, response)[0];
+    return first ? statusInfo(b, children(b, first)[1]) : undefined;
+  }
+  if (n === 12) {
+    const first = children(b, children(b, content)[0])[0];
+    return first ? statusInfo(b, first) : undefined;
+  }
+  return undefined;
 }
 
 function time(b: Uint8Array, t: Tlv): string {
@@ -97,6 +156,12 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
     body: bodyName, header: info, protection: { alg: protAlg ? oid(msg, children(msg, protAlg)[0]) : null, verified: null },
     trusted: null, extraCerts: extra.length,
   };
+  try {
+    const st = bodyStatus(msg, body);
+    if (st) result.status = st;
+  } catch {
+    result.error = "body does not parse";
+  }
   if (!protAlg || !protection) {
     result.protection.verified = protAlg || protection ? false : null;
     if (!protAlg && !protection) result.protection.note = "unprotected";
@@ -230,6 +295,12 @@ export async function inspectMain(argv: string[]): Promise<number> {
   if (json) console.log(JSON.stringify(r));
   else {
     console.log(`${file}: ${r.body}`);
+    if (r.status) {
+      const s = r.status;
+      console.log(`  PKIStatus: ${s.status}${s.failInfo?.length ? `, failInfo: ${s.failInfo.join(", ")}` : ""}${s.statusString?.length ? `, statusString: ${s.statusString.map((x) => JSON.stringify(x)).join(" ")}` : ""}`);
+      if (s.errorCode !== undefined || s.errorDetails) console.log(`  errorCode: ${s.errorCode ?? "none"}${s.errorDetails ? `, errorDetails: ${s.errorDetails.map((x) => JSON.stringify(x)).join(" ")}` : ""}`);
+    }
+    if (r.error) console.log(`  ${r.error}`);
     for (const [k, v] of Object.entries(r.header)) console.log(`  ${k}: ${v}`);
     console.log(`  protection: ${r.protection.alg ?? "none"}, verified: ${r.protection.verified ?? "not checked"}${r.protection.note ? ` (${r.protection.note})` : ""}`);
     const when = r.trustedAt ? ` at ${r.trustedAt.time} (${r.trustedAt.source})` : "";

@@ -38,10 +38,12 @@ export function operationUrl(url: string, operation: Operation): string {
 export interface HttpTransportOptions {
   /** `http://host:port/path` or `https://...`; the path is used as given. */
   url: string;
-  /** Time allowed for one request/response exchange (default 30 s). */
+  /** Time allowed for one request/response exchange (default 30 s; 0: no limit). */
   msgTimeoutMs?: number;
-  /** Time allowed for all exchanges of this transport together (default: unlimited). */
+  /** Time allowed for all exchanges of this transport together (default and 0: no limit). */
   totalTimeoutMs?: number;
+  /** HTTP proxy `[http://]host:port` for http: URLs (RFC 9112 3.2.2 absolute-form request target). */
+  proxy?: string;
   /** Largest response body accepted (default 64 KiB). */
   maxResponseBytes?: number;
   /** HTTPS: trusted CA certificates (PEM) for server validation; default the system store. */
@@ -60,11 +62,18 @@ export class HttpTransport {
   private readonly started = Date.now();
   private readonly opts: HttpTransportOptions;
 
+  private readonly proxy?: URL;
+
   constructor(opts: HttpTransportOptions) {
     this.opts = opts;
     this.url = new URL(opts.url);
     if (this.url.protocol !== "http:" && this.url.protocol !== "https:") {
       throw new TransportError(`unsupported URL scheme ${this.url.protocol} (http: or https:)`);
+    }
+    if (opts.proxy) {
+      this.proxy = new URL(/^[a-z]+:\/\//i.test(opts.proxy) ? opts.proxy : `http://${opts.proxy}`);
+      if (this.proxy.protocol !== "http:") throw new TransportError(`proxy ${opts.proxy}: only http:// proxies are supported`);
+      if (this.url.protocol === "https:") throw new TransportError("HTTPS through a proxy (CONNECT) is not supported");
     }
     const agentOpts = { keepAlive: true, maxSockets: 1 };
     this.agent = this.url.protocol === "https:"
@@ -84,8 +93,8 @@ export class HttpTransport {
   }
 
   private exchange(request: Uint8Array): Promise<Uint8Array> {
-    const msgTimeout = this.opts.msgTimeoutMs ?? 30_000;
-    const left = this.opts.totalTimeoutMs === undefined ? Infinity : this.started + this.opts.totalTimeoutMs - Date.now();
+    const msgTimeout = this.opts.msgTimeoutMs === 0 ? Infinity : this.opts.msgTimeoutMs ?? 30_000;
+    const left = !this.opts.totalTimeoutMs ? Infinity : this.started + this.opts.totalTimeoutMs - Date.now();
     if (left <= 0) return Promise.reject(new TransportError("total timeout exceeded"));
     const timeout = Math.min(msgTimeout, left);
     const limit = this.opts.maxResponseBytes ?? 65536;
@@ -101,16 +110,14 @@ export class HttpTransport {
         req.destroy();
         reject(new TransportError(msg));
       };
-      const timer = setTimeout(() => fail(`no complete response within ${timeout} ms from ${this.url.host}`), timeout);
-      const req = mod.request(this.url, {
-        method: "POST",
-        agent: this.agent,
-        headers: {
-          "Content-Type": "application/pkixcmp",
-          "Content-Length": request.length,
-          Connection: "keep-alive",
-        },
-      });
+      const timer = Number.isFinite(timeout)
+        ? setTimeout(() => fail(`no complete response within ${timeout} ms from ${this.url.host}`), timeout)
+        : undefined;
+      const headers = { "Content-Type": "application/pkixcmp", "Content-Length": request.length, Connection: "keep-alive" };
+      const req = this.proxy
+        ? http.request({ host: this.proxy.hostname, port: this.proxy.port || 80, path: this.url.href, method: "POST", agent: this.agent,
+          headers: { ...headers, Host: this.url.host } })
+        : mod.request(this.url, { method: "POST", agent: this.agent, headers });
       req.on("socket", (s: Socket) => s.setNoDelay(true));
       req.on("error", (e: NodeJS.ErrnoException) => {
         // Node's advice for kept-alive sockets: a reused one may have been closed by the server
@@ -119,13 +126,13 @@ export class HttpTransport {
           clearTimeout(timer);
           return reject(new StaleConnection(e.message));
         }
-        fail(`${this.url.host}: ${e.message}`);
+        fail(`${this.url.host}: ${e.message}${tlsHint(e, this.url.protocol === "https:", gotResponse)}`);
       });
       req.on("response", (res) => {
         gotResponse = true;
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) return fail(`HTTP ${status} redirect to ${res.headers.location ?? "?"} refused`);
-        if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trim());
+        if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}${status === 404 ? " (check -server and -path)" : ""}`.replace(/ +/g, " "));
         const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
         if (type !== "application/pkixcmp") return fail(`response Content-Type "${type}" is not application/pkixcmp`);
         const declared = Number(res.headers["content-length"] ?? -1);
@@ -155,4 +162,14 @@ export class HttpTransport {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** What to change when TLS was used on one side only: an http: request answered by a TLS server
+ *  (a TLS alert, or the connection dropped), or TLS spoken to a plain HTTP server. */
+function tlsHint(e: NodeJS.ErrnoException, tls: boolean, gotResponse: boolean): string {
+  if (tls) return /wrong version number|packet length too long|EPROTO/.test(`${e.code} ${e.message}`) ? " (the server does not speak TLS: leave out -tls_used)" : "";
+  if (gotResponse) return "";
+  if (e.code === "HPE_INVALID_CONSTANT" || e.code === "HPE_INVALID_VERSION") return " (the server seems to speak TLS: give -tls_used)";
+  if (e.code === "ECONNRESET" || /socket hang up/.test(e.message)) return " (if the server uses TLS, give -tls_used)";
+  return "";
 }
