@@ -247,6 +247,10 @@ export async function main(argv: string[]): Promise<number> {
       const { agentMain } = await import("./agent-main");
       return await agentMain(argv.slice(1));
     }
+    if (argv[0] === "fleet") {
+      const { fleetMain } = await import("./fleet/merge");
+      return await fleetMain(argv.slice(1));
+    }
     if (argv[0] === "inspect") {
       const { inspectMain } = await import("./inspect");
       return await inspectMain(argv.slice(1));
