@@ -11,6 +11,7 @@ import { Name } from "@peculiar/x509";
 import { PKIMessage } from "../host/node/testpki/asn1";
 import { mergeSummaries, type Summary } from "../host/node/fleet/summary";
 import { LatencyHistogram } from "../host/node/fleet/hist";
+import { FleetMetrics, publish } from "../host/node/fleet/metrics";
 import { lifecycleOf, parseMix, parseShard, startAt } from "../host/node/fleet/plan";
 
 const TIMEOUT = 120_000;
@@ -207,6 +208,28 @@ describe("four shards as separate processes against one test PKI", () => {
     expect(html).not.toContain("not-the-secret-x9"); // the secret is not in the command line shown
   }, TIMEOUT);
 
+  it("the Kubernetes Indexed Job example of docs/fleet.md is a valid command line (its $(VAR) expanded)", async () => {
+    const doc = readFileSync("docs/fleet.md", "utf8");
+    const args: string[] = JSON.parse(/^\s*args: (\[.*\])$/m.exec(doc)![1]);
+    const env: Record<string, string> = { CA_URL: `${pki.url}/.well-known/cmp`, CMP_REF: pki.ref, JOB_COMPLETION_INDEX: "3" };
+    // a fleet of 24 instead of a million (shard 3 of 8: devices 3, 11, 19), the CA here, metrics on a free port
+    const local = args.map((a) => a.replace(/\$\((\w+)\)/g, (_, v) => env[v]))
+      .map((a) => ({ "1000000": "24", "/etc/tinycmp/root.pem": root, "0.0.0.0:9464": "127.0.0.1:0" })[a] ?? a);
+    expect(local).toContain("env:CMP_SECRET");
+    subjects.length = 0;
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn("npx", ["tsx", "scripts/fleet.ts", ...local], { env: { ...process.env, CMP_SECRET: pki.secret } });
+      let stdout = "", stderr = "";
+      p.stdout.on("data", (d) => (stdout += d));
+      p.stderr.on("data", (d) => (stderr += d));
+      p.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(lastJson(r.stdout)).toMatchObject({ devices: 3, ok: 3, shard: "3/8", rate: 25 });
+    expect(subjects.sort()).toEqual(["CN=fleet device 11", "CN=fleet device 19", "CN=fleet device 3"]);
+  }, TIMEOUT);
+
   it("--duration with --rate and ramp-up starts no more operations than the schedule allows", async () => {
     // rate 5/s, ramp 1 s: starts at 0, 0.63, 0.89 s in the ramp, then every 0.2 s from 1.1 s: 8 before 2 s
     const r = await fleet([...server(), "--duration", "2", "--rate", "5", "--ramp", "1", "--workers", "1", "--concurrency", "8", "--json"]);
@@ -216,6 +239,30 @@ describe("four shards as separate processes against one test PKI", () => {
     expect(s.devices).toBeLessThanOrEqual(8);
     expect(s).toMatchObject({ ok: s.devices, rate: 5 });
   }, TIMEOUT);
+});
+
+it("--metrics HOST:PORT serves OpenMetrics text on GET /metrics, other paths 404", async () => {
+  const m = new FleetMetrics({ scenario: "enroll" });
+  m.observe({ op: "ir", start: 0, ms: 7 });
+  m.observe({ op: "ir", start: 0, ms: 70_000, failure: "x" });
+  m.devicesDone(1, 1);
+  const p = await publish(m, ":0");
+  try {
+    const r = await fetch(p.url!);
+    expect(r.headers.get("content-type")).toBe("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    const text = await r.text();
+    expect(text).toContain('tinycmp_fleet_operation_duration_seconds_bucket{scenario="enroll",operation="ir",result="ok",le="0.005"} 0\n');
+    expect(text).toContain('tinycmp_fleet_operation_duration_seconds_bucket{scenario="enroll",operation="ir",result="ok",le="0.01"} 1\n');
+    // 70 s is above every finite bucket: only +Inf counts it
+    expect(text).toContain('tinycmp_fleet_operation_duration_seconds_bucket{scenario="enroll",operation="ir",result="failed",le="60"} 0\n');
+    expect(text).toContain('tinycmp_fleet_operation_duration_seconds_bucket{scenario="enroll",operation="ir",result="failed",le="+Inf"} 1\n');
+    expect(text).toContain('tinycmp_fleet_operation_duration_seconds_sum{scenario="enroll",operation="ir",result="failed"} 70\n');
+    expect(text).toContain('tinycmp_fleet_devices_total{scenario="enroll",result="failed"} 1\n');
+    expect(text.endsWith("# EOF\n")).toBe(true);
+    expect((await fetch(p.url!.replace("/metrics", "/other"))).status).toBe(404);
+  } finally {
+    await p.stop();
+  }
 });
 
 it("plan: shards, mixes and the start schedule", () => {
