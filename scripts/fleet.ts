@@ -23,7 +23,8 @@ import type { DeviceJob, Idevid, Sample } from "../host/node/fleet/types";
 const USAGE = `usage: npm run fleet -- (--devices N | --duration S) [--concurrency C] [--workers W]
         [--scenario enroll|renew|revoke|root-update|mixed] [--mix enroll=70,renew=20,revoke=5,root-update=5]
         [--mac|--sig] [--shard I/N] [--rate R] [--ramp S] [--metrics FILE|HOST:PORT]
-        [--report FILE.html] [--json] [--implicit-confirm] [--calibrate K]
+        [--report FILE.html] [--json] [--implicit-confirm] [--calibrate K] [--response-protection signature|mac]
+  --response-protection: how the built-in test PKI protects responses to MAC-protected requests
   against a server: --server URL --ref REF --secret SECRET (--mac; {i} in REF or SECRET is the
                     device index; SECRET may be pass:, env: or file:) or --cert FILE --key FILE
                     (--sig), --trusted FILE[,FILE] (root of the server's CMP signer)
@@ -41,6 +42,7 @@ const { values: o } = parseArgs({
     rate: { type: "string" },
     ramp: { type: "string", default: "0" },
     metrics: { type: "string" },
+    "response-protection": { type: "string", default: "signature" },
     server: { type: "string" },
     mac: { type: "boolean", default: false },
     sig: { type: "boolean", default: false },
@@ -91,6 +93,9 @@ const concurrency = Math.max(num("concurrency", o.concurrency ?? String(16 * wor
 const rate = o.rate !== undefined ? num("rate", o.rate, 0.001, false) : undefined;
 const rampSeconds = num("ramp", o.ramp, 0, false);
 const mode: "mac" | "sig" = o.sig ? "sig" : "mac";
+const responseProtection = o["response-protection"] as "signature" | "mac";
+if (responseProtection !== "signature" && responseProtection !== "mac") usage("--response-protection must be signature or mac");
+if (o.server && o["response-protection"] !== "signature") usage("--response-protection is for the built-in test PKI");
 const msgTimeoutMs = num("msg-timeout", o["msg-timeout"], 1);
 const say = (text: string) => (o.json ? process.stderr : process.stdout).write(text + "\n");
 const tsxApi = import.meta.resolve("tsx/esm/api");
@@ -170,7 +175,7 @@ if (o.server) {
     idevid = { cert: chain[0], chain: chain.slice(1), key: readP256Key(o.key!) };
   }
 } else {
-  pki = tsWorker("../host/node/fleet/pki-worker.ts", { rootRollover: scenario === "root-update" || scenario === "mixed" });
+  pki = tsWorker("../host/node/fleet/pki-worker.ts", { rootRollover: scenario === "root-update" || scenario === "mixed", responseProtection });
   const r = await receive(pki, (m) => (m.ready ? m : undefined));
   pkiTid = r.tid;
   url = `${r.url}/.well-known/cmp`;
@@ -188,7 +193,7 @@ if (o.server) {
     prepSeconds = (performance.now() - t) / 1000;
   }
 }
-const serverName = o.server ? new URL(url).host : "built-in test PKI";
+const serverName = o.server ? new URL(url).host : `built-in test PKI${responseProtection === "mac" ? " (MAC-protected responses)" : ""}`;
 
 // --- live metrics ---------------------------------------------------------------------------------
 const metrics = new FleetMetrics({ scenario, ...(shard.count > 1 ? { shard: `${shard.index}/${shard.count}` } : {}) });
