@@ -14,7 +14,7 @@ import { LatencyHistogram } from "../host/node/fleet/hist";
 import { FleetMetrics, publish } from "../host/node/fleet/metrics";
 import { lifecycleOf, parseMix, parseShard, startAt } from "../host/node/fleet/plan";
 
-const TIMEOUT = 120_000;
+const TIMEOUT = 240_000; // each fleet is its own process; a shared machine is slow
 const dir = mkdtempSync(join(tmpdir(), "fleet-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
