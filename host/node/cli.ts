@@ -101,6 +101,7 @@ const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT [-p
        tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
        tinycmp testpki [--port P] [--dir DIR]
        tinycmp bridge --serial tcp:HOST:PORT --server URL [--cmd ir-mac|ir-sig|kur|status ...]
+       tinycmp fleet merge SHARD.json ... [--report FILE.html] [--json]
        tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]`;
 
 function help(): string {
@@ -519,6 +520,10 @@ export async function main(argv: string[]): Promise<number> {
       const { bridgeMain } = await import("./bridge");
       return await bridgeMain(argv.slice(1));
     }
+    if (argv[0] === "fleet") {
+      const { fleetMain } = await import("./fleet/merge");
+      return await fleetMain(argv.slice(1));
+    }
     if (argv[0] === "inspect") {
       const { inspectMain } = await import("./inspect");
       return await inspectMain(argv.slice(1));
@@ -535,7 +540,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runCmd(a);
   } catch (e) {
     const msg = (e as Error).message;
-    const sub = ["testpki", "agent", "bridge", "inspect"].includes(argv[0]) && !msg.startsWith(`${argv[0]}:`) ? `${argv[0]}: ` : "";
+    const sub = ["testpki", "agent", "bridge", "fleet", "inspect"].includes(argv[0]) && !msg.startsWith(`${argv[0]}:`) ? `${argv[0]}: ` : "";
     if (e instanceof UsageError) {
       console.error(`tinycmp: ${sub}${msg}`);
       return 2;

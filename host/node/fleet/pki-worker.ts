@@ -1,5 +1,6 @@
 // The built-in test PKI in its own thread, so its CPU time is measured apart from the devices'.
-// Messages in: { idevids: n } -> { idevids: [{ cert, chain, key }] }; { stop: true } -> { stopped, requests }.
+// Messages in: { idevids: [serialNumber, ...] } -> { idevids: [{ cert, chain, key }] };
+// { stop: true } -> { stopped, requests }.
 import { parentPort, workerData } from "node:worker_threads";
 import { pemOrDer, p256Scalar } from "../files";
 import { TestPki } from "../testpki/index";
@@ -16,11 +17,11 @@ parentPort!.postMessage({
   root: pki.root.der,
 });
 
-parentPort!.on("message", async (m: { idevids?: number; prefix?: string; stop?: boolean }) => {
+parentPort!.on("message", async (m: { idevids?: string[]; stop?: boolean }) => {
   if (m.idevids) {
     const out = [];
-    for (let i = 0; i < m.idevids; i++) {
-      const d = await pki.createIdevid(`${m.prefix ?? "FLEET"}-${i}`);
+    for (const serial of m.idevids) {
+      const d = await pki.createIdevid(serial);
       out.push({ cert: der(d.certPem), chain: [der(d.chain[0])], key: p256Scalar(d.keyPem) });
     }
     parentPort!.postMessage({ idevids: out });

@@ -14,7 +14,10 @@ export class Progress {
     const s = (now - this.t0) / 1000;
     const rate = s > 0 ? done / s : 0;
     const eta = rate > 0 ? (this.total - done) / rate : 0;
-    const stats = `${done}/${this.total} ok ${ok} failed ${failed} ${rate.toFixed(0)}/s ${s.toFixed(1)}s eta ${eta.toFixed(0)}s`;
+    // total 0: unknown (a run of given duration)
+    const stats = this.total
+      ? `${done}/${this.total} ok ${ok} failed ${failed} ${rate.toFixed(0)}/s ${s.toFixed(1)}s eta ${eta.toFixed(0)}s`
+      : `${done} ok ${ok} failed ${failed} ${rate.toFixed(0)}/s ${s.toFixed(1)}s`;
     if (this.tty) {
       const width = Math.max(10, Math.min(40, (process.stderr.columns ?? 80) - stats.length - 4));
       const fill = Math.round((done / Math.max(1, this.total)) * width);

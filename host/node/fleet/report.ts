@@ -1,5 +1,7 @@
 // The fleet's HTML report: one self-contained file (inline CSS and SVG, no scripts, no external
 // resources) with the summary, a latency histogram and a throughput timeline.
+import { LatencyHistogram } from "./hist";
+import type { Summary } from "./summary";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : "-");
@@ -65,51 +67,63 @@ function barChart(c: Chart): string {
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">${parts.join("")}${legend}</svg>`;
 }
 
-export interface ReportData {
-  summary: Record<string, unknown>;
-  /** latency histogram: counts of equal bins over [0, histMaxMs] */
-  histogram: number[];
-  histMaxMs: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  /** completions per bin of binMs from the start */
-  timeline: { ok: number[]; failed: number[] };
-  binMs: number;
-  failures: Record<string, number>;
-}
+const COLORS = ["#3b6ea5", "#3a8a4f", "#8e44ad", "#b7950b", "#16a085"];
 
-export function renderReport(d: ReportData): string {
-  const perSecond = (v: number[]) => v.map((x) => (x * 1000) / d.binMs);
-  const hist = barChart({
-    title: "Enrollment latency",
-    xLabel: "latency (ms)",
-    yLabel: "devices",
-    series: [{ values: d.histogram, color: "#3b6ea5", name: "devices" }],
-    x0: 0,
-    x1: d.histMaxMs,
-    marks: [{ x: d.p50, label: "p50" }, { x: d.p95, label: "p95" }, { x: d.p99, label: "p99" }].filter((m) => m.x <= d.histMaxMs),
-  });
-  const tl = barChart({
-    title: "Throughput",
-    xLabel: "time since start (s)",
-    yLabel: "enrollments per second",
-    series: [
-      { values: perSecond(d.timeline.ok), color: "#3a8a4f", name: "ok" },
-      { values: perSecond(d.timeline.failed), color: "#c0392b", name: "failed" },
-    ],
-    x0: 0,
-    x1: (d.timeline.ok.length * d.binMs) / 1000,
-    stacked: true,
-  });
-  const rows = Object.entries(d.summary)
-    .filter(([, v]) => typeof v !== "object")
-    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === "number" ? String(+v.toFixed(3)) : String(v))}</td></tr>`)
+/** The report of one run or of merged shards, from its --json summary (percentiles and charts
+ *  from its histograms, so a merged report is drawn from the merged counts). */
+export function renderReport(s: Summary): string {
+  const ops = Object.entries(s.operations);
+  const hists = ops.map(([op, o]) => ({ op, ok: LatencyHistogram.fromJSON(o.histogram, op), failed: LatencyHistogram.fromJSON(o.failed_histogram, op) }));
+  const all = new LatencyHistogram();
+  for (const h of hists) all.merge(h.ok).merge(h.failed);
+  const charts: string[] = [];
+  if (all.count === 0) {
+    charts.push("<p>No operation completed: nothing to chart.</p>");
+  } else {
+    const histMax = Math.max(1, all.percentile(99.5) * 1.05);
+    const series = hists.flatMap((h, i) => [
+      ...(h.ok.count ? [{ values: h.ok.bins(60, histMax), color: COLORS[i % COLORS.length], name: `${h.op} ok` }] : []),
+      ...(h.failed.count ? [{ values: h.failed.bins(60, histMax), color: "#c0392b", name: `${h.op} failed` }] : []),
+    ]);
+    const okAll = new LatencyHistogram();
+    for (const h of hists) okAll.merge(h.ok);
+    charts.push(barChart({
+      title: "Operation latency",
+      xLabel: "latency (ms)",
+      yLabel: "operations",
+      series,
+      x0: 0,
+      x1: histMax,
+      stacked: true,
+      marks: okAll.count ? [{ x: okAll.percentile(50), label: "p50" }, { x: okAll.percentile(95), label: "p95" }, { x: okAll.percentile(99), label: "p99" }].filter((m) => m.x <= histMax) : [],
+    }));
+    const binMs = Math.max(1, Math.ceil(s.timeline.ok.length / 120)) * s.timeline.bin_ms;
+    const per = Math.round(binMs / s.timeline.bin_ms);
+    const group = (v: number[]) => Array.from({ length: Math.ceil(v.length / per) }, (_, i) => v.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0) * 1000 / binMs);
+    charts.push(barChart({
+      title: "Throughput",
+      xLabel: "time since start (s)",
+      yLabel: "operations per second",
+      series: [
+        { values: group(s.timeline.ok), color: "#3a8a4f", name: "ok" },
+        { values: group(s.timeline.failed), color: "#c0392b", name: "failed" },
+      ],
+      x0: 0,
+      x1: (Math.ceil(s.timeline.ok.length / per) * binMs) / 1000,
+      stacked: true,
+    }));
+  }
+  const cell = (v: unknown) => esc(typeof v === "number" ? (Number.isFinite(v) ? String(+v.toFixed(3)) : "-") : v === null || v === undefined ? "-" : String(v));
+  const rows = Object.entries(s)
+    .filter(([k, v]) => typeof v !== "object" && k !== "command")
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${cell(v)}</td></tr>`)
     .join("");
-  const fails = Object.entries(d.failures);
+  const opRows = ops.map(([op, o]) => `<tr><td>${esc(op)}</td><td>${o.ok}</td><td>${o.failed}</td><td>${cell(o.per_second)}</td><td>${cell(o.p50_ms)}</td><td>${cell(o.p95_ms)}</td><td>${cell(o.p99_ms)}</td><td>${cell(o.max_ms)}</td></tr>`).join("");
+  const fails = Object.entries(s.failures);
   const failTable = fails.length
-    ? `<table><tr><th>devices</th><th>reason</th></tr>${fails.map(([r, n]) => `<tr><td>${n}</td><td>${esc(r)}</td></tr>`).join("")}</table>`
+    ? `<table><tr><th>operations</th><th>reason</th></tr>${fails.map(([r, n]) => `<tr><td>${n}</td><td>${esc(r)}</td></tr>`).join("")}</table>`
     : "<p>No failures.</p>";
+  const title = s.ok + s.failed === 0 ? "no device completed" : s.ok === 0 ? `all ${s.failed} devices failed` : `${fmt(Number(s.per_second))} operations/s`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tinycmp fleet report</title>
 <style>
@@ -118,10 +132,21 @@ h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse}th,td{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left;font-weight:normal}
 th{color:#555}svg{display:block;margin:8px 0;font-size:11px}svg text{fill:#333}svg .t{font-size:13px;font-weight:bold}
 svg .g{stroke:#e4e4e4}svg .a{stroke:#444}svg .m{stroke:#d35400;stroke-dasharray:4 3}svg .ml{fill:#d35400}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:6px}
 </style></head><body>
-<h1>tinycmp fleet: ${esc(String(d.summary.devices))} devices, ${fmt(Number(d.summary.per_second))} enrollments/s</h1>
-${hist}
-${tl}
+<h1>tinycmp fleet: ${esc(String(s.devices))} devices, scenario ${esc(s.scenario)}: ${esc(title)}</h1>
+<table>
+<tr><th>date</th><td>${esc(s.started)}</td></tr>
+<tr><th>tinycmp version</th><td>${esc(s.version)}</td></tr>
+<tr><th>server</th><td>${esc(s.server)}</td></tr>
+<tr><th>scenario</th><td>${esc(s.scenario)} (${esc(s.mode)})</td></tr>
+<tr><th>ok / failed devices</th><td>${s.ok} / ${s.failed}</td></tr>
+</table>
+<h2>Command line</h2>
+<pre>${esc(s.command)}</pre>
+${charts.join("\n")}
+<h2>Operations</h2>
+<table><tr><th>operation</th><th>ok</th><th>failed</th><th>ok per s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>${opRows}</table>
 <h2>Failures</h2>
 ${failTable}
 <h2>Summary</h2>
