@@ -262,8 +262,3 @@ export async function costliest(honest: PKIMessage, anyCa: Credential, decoys = 
   const alg = new AlgorithmIdentifier({ algorithm: oids.sha256WithRSAEncryption, parameters: null });
   return protect(honest, { alg, value: (data) => new Uint8Array(nodeSign("sha256", data, key)), extra });
 }
-
-/** A fresh P-256 key pair as node KeyObjects (for the rare case a test needs one outside WebCrypto). */
-export function p256(): { privateKey: KeyObject; publicKey: KeyObject } {
-  return generateKeyPairSync("ec", { namedCurve: "P-256" });
-}
