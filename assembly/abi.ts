@@ -113,9 +113,10 @@ export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: us
   return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
 
-// ---- SHA-3 and EdDSA (assembly/crypto: sha3, eddsa) ----
+// ---- SHA-3, EdDSA, ML-DSA (assembly/crypto: sha3, eddsa, mldsa) ----
 import { sha3Once } from "./crypto/sha3";
 import { eddsaVerify } from "./crypto/eddsa";
+import { mldsaVerify } from "./crypto/mldsa";
 
 // FIPS 202: kind 1 SHA3-256, 2 SHA3-512 (outLen 32 / 64), 3 SHAKE128, 4 SHAKE256 (any outLen).
 export function sha3(kind: i32, data: usize, len: i32, out: usize, outLen: i32): i32 {
@@ -129,6 +130,12 @@ export function sha3(kind: i32, data: usize, len: i32, out: usize, outLen: i32):
 export function eddsa_verify(curve: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
   if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
   return eddsaVerify(curve, pub, pubLen, msg, msgLen, sig, sigLen);
+}
+// FIPS 204 ML-DSA-44/65/87 (set 44, 65, 87) verification with context ctx: 0 or an error code.
+export function mldsa_verify(set: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, ctx: usize, ctxLen: i32,
+  sig: usize, sigLen: i32): i32 {
+  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(ctx, ctxLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return mldsaVerify(set, pub, pubLen, msg, msgLen, ctx, ctxLen, sig, sigLen);
 }
 
 // ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----

@@ -12,6 +12,7 @@ import {
 import { E_ALG, E_ARG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../errors";
 import { HASH_SHA512, hashFinal, hashInit, hashUpdate } from "./hash";
 import { SHA3_CTX_SIZE, sha3Absorb, sha3Init, sha3Pad, sha3Squeeze } from "./sha3";
+import { VERIFY_SCRATCH_SIZE, verifyScratch } from "./scratch";
 
 export const ED25519: i32 = 1, ED448: i32 = 2;
 
@@ -49,15 +50,20 @@ function c448(): usize {
   ]);
 }
 // RFC 8032 5.2.5: dom4(0, "") = "SigEd448" || 0x00 || 0x00
-const DOM4 = memory.data<u8>([0x53, 0x69, 0x67, 0x45, 0x64, 0x34, 0x34, 0x38, 0, 0]);
+function dom4(): usize { return memory.data<u8>([0x53, 0x69, 0x67, 0x45, 0x64, 0x34, 0x34, 0x38, 0, 0]); }
 
 const FE: usize = 56;                    // field element stride: 14 limbs (Ed448)
-const MP = memory.data(8 + 14 * 8, 8);   // Montgomery context mod p
-const ML = memory.data(8 + 14 * 8, 8);   // Montgomery context mod L
-const PT = memory.data(6 * 4 * 56, 8);   // points: accumulator, B, -A, B - A, R, spare
-const TT = memory.data(10 * 56, 8);      // formula temporaries t(0..7); d; k
-const H = memory.data(168, 8);           // H(...): 64 or 114 bytes, zero-padded to 3 x 56
-const HC = memory.data(SHA3_CTX_SIZE, 8); // SHA-512 or SHAKE256 context (same size)
+// Working memory in verifyScratch() (EDDSA_SCRATCH bytes), placed by setScratch:
+let MP: usize = 0;                       // Montgomery context mod p (8 + 14 x 8 bytes)
+let ML: usize = 0;                       // Montgomery context mod L
+let PT: usize = 0;                       // points: accumulator, B, -A, B - A, R, spare (6 x 4 x 56)
+let TT: usize = 0;                       // formula temporaries t(0..7); d; k (10 x 56)
+let H: usize = 0;                        // H(...): 64 or 114 bytes, zero-padded to 3 x 56
+let HC: usize = 0;                       // SHA-512 or SHAKE256 context (same size)
+const EDDSA_SCRATCH: i32 = 2 * 120 + 6 * 4 * 56 + 10 * 56 + 168 + SHA3_CTX_SIZE;
+function setScratch(): void {
+  MP = verifyScratch(); ML = MP + 120; PT = ML + 120; TT = PT + 6 * 4 * 56; H = TT + 10 * 56; HC = H + 168;
+}
 let nl: i32 = 0;                         // limbs of the current field
 
 @inline function t(i: i32): usize { return TT + <usize>i * FE; }
@@ -182,7 +188,9 @@ function reduceH(out: usize, len: i32): void {
 // R no valid point encoding) or E_SIG_INVALID.
 export function eddsaVerify(curve: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32,
   sig: usize, sigLen: i32): i32 {
+  if (EDDSA_SCRATCH > VERIFY_SCRATCH_SIZE) return E_ARG; // layout (constant: folded away)
   if (curve != ED25519 && curve != ED448) return E_ALG;
+  setScratch();
   if (msgLen < 0) return E_ARG;
   const is25519 = curve == ED25519, b = is25519 ? 32 : 57, cd = is25519 ? c25519() : c448();
   nl = is25519 ? 8 : 14;
@@ -207,7 +215,7 @@ export function eddsaVerify(curve: i32, pub: usize, pubLen: i32, msg: usize, msg
     reduceH(k, 64);
   } else {
     sha3Init(HC, 136);
-    sha3Absorb(HC, DOM4, 10); sha3Absorb(HC, sig, b); sha3Absorb(HC, pub, b); sha3Absorb(HC, msg, msgLen);
+    sha3Absorb(HC, dom4(), 10); sha3Absorb(HC, sig, b); sha3Absorb(HC, pub, b); sha3Absorb(HC, msg, msgLen);
     sha3Pad(HC, 0x1f);
     sha3Squeeze(HC, H, 114);
     reduceH(k, 114);

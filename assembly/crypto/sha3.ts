@@ -28,14 +28,13 @@ function rotc(): usize {
 function piln(): usize {
   return memory.data<u8>([10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1]);
 }
-const C = memory.data(40, 8); // theta column parities
 
 @inline function lane(s: usize, i: i32): u64 { return load<u64>(s + (<usize>i << 3)); }
 @inline function setLane(s: usize, i: i32, v: u64): void { store<u64>(s + (<usize>i << 3), v); }
 
 // Keccak-f[1600] on the 25 lanes at s (FIPS 202 3.3, 3.4: 24 rounds of theta, rho, pi, chi, iota).
 export function keccakF(s: usize): void {
-  const r = rc(), ro = rotc(), pl = piln();
+  const r = rc(), ro = rotc(), pl = piln(), C = memory.data(40, 8); // C: theta column parities
   for (let round = 0; round < 24; round++) {
     for (let x = 0; x < 5; x++) {
       setLane(C, x, lane(s, x) ^ lane(s, x + 5) ^ lane(s, x + 10) ^ lane(s, x + 15) ^ lane(s, x + 20));
@@ -108,8 +107,8 @@ export function sha3Squeeze(ctx: usize, out: usize, len: i32): void {
 }
 
 // One-shot SHA3-256/512 (outLen 32/64, ds 0x06) or SHAKE128/256 (ds 0x1f, any outLen).
-const ONCE = memory.data(SHA3_CTX_SIZE, 8);
 export function sha3Once(rate: i32, ds: u8, data: usize, len: i32, out: usize, outLen: i32): void {
+  const ONCE = memory.data(SHA3_CTX_SIZE, 8);
   sha3Init(ONCE, rate);
   sha3Absorb(ONCE, data, len);
   sha3Pad(ONCE, ds);
