@@ -15,7 +15,7 @@ const SETS = [
   { id: 87, noble: ml_dsa87, pk: 2592, sig: 4627, lambda4: 64, omega: 75, k: 8, file: "mldsa_87_verify_test.json" },
 ] as const;
 
-function verify(set: number, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, ctx = new Uint8Array(0)): number {
+function verify(set: number, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, ctx: Uint8Array = new Uint8Array(0)): number {
   core.reset();
   const pp = core.put(pub), pm = core.put(msg), pc = core.put(ctx), ps = core.put(sig);
   return core.exports.mldsa_verify(set, pp, pub.length, pm, msg.length, pc, ctx.length, ps, sig.length);
@@ -25,7 +25,7 @@ for (const s of SETS) {
   describe(`ML-DSA-${s.id}`, () => {
     const { publicKey, secretKey } = s.noble.keygen(randomBytes(32));
     const other = s.noble.keygen(randomBytes(32)).publicKey;
-    const msg = randomBytes(333), sig = s.noble.sign(msg, secretKey);
+    const msg = new Uint8Array(randomBytes(333)), sig = s.noble.sign(msg, secretKey);
 
     const data = wycheproofIfPresent(s.file);
     it.skipIf(!data)(`Wycheproof ${s.file} (skipped when ../shared/vectors/wycheproof lacks it)`, () => {
@@ -34,7 +34,7 @@ for (const s of SETS) {
         const pub = hex(g.publicKey);
         for (const t of g.tests) {
           const ctx = t.ctx !== undefined ? hex(t.ctx) : new Uint8Array(0);
-          const rc = verify(s.id, pub, hex(t.msg), hex(t.sig), ctx);
+          const rc = verify(s.id, pub, hex(t.msg), hex(t.sig), ctx as Uint8Array<ArrayBuffer>);
           if (t.result === "valid") expect(rc, `tcId ${t.tcId} ${t.comment}`).toBe(0);
           else expect(rc, `tcId ${t.tcId} ${t.comment} ${t.flags}`).toBeLessThan(0);
           n++;
@@ -46,11 +46,11 @@ for (const s of SETS) {
     it("noble signatures verify (several messages, hedged and deterministic, with a context)", () => {
       expect(verify(s.id, publicKey, msg, sig)).toBe(0);
       for (const len of [0, 1, 200, 3000]) {
-        const m = randomBytes(len);
+        const m = new Uint8Array(randomBytes(len));
         expect(verify(s.id, publicKey, m, s.noble.sign(m, secretKey))).toBe(0);
         expect(verify(s.id, publicKey, m, s.noble.sign(m, secretKey, { extraEntropy: false }))).toBe(0);
       }
-      const ctx = randomBytes(17);
+      const ctx = new Uint8Array(randomBytes(17));
       const sc = s.noble.sign(msg, secretKey, { context: ctx });
       expect(verify(s.id, publicKey, msg, sc, ctx)).toBe(0);
       expect(verify(s.id, publicKey, msg, sc)).toBe(E_SIG_INVALID); // X.509 (RFC 9881): empty context
