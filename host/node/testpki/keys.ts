@@ -1,9 +1,9 @@
 // Key pairs for the test PKI: WebCrypto keys (what @peculiar/x509 signs with) plus the same key
 // as a node:crypto KeyObject (what CMP protection is signed with), and the PEM forms.
 // ML-DSA (FIPS 204; RFC 9881 in X.509) has neither in Node 20: its keys come from
-// @noble/post-quantum, and ca.ts re-signs what @peculiar/x509 made (see mlDsa below).
+// @noble/post-quantum, loaded only when an ML-DSA key is made, and ca.ts re-signs what
+// @peculiar/x509 made (see mlDsa below).
 import { KeyObject, randomBytes, sign as nodeSign, webcrypto } from "node:crypto";
-import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
 import * as oids from "./oids.js";
 
 export type KeyType = "P-256" | "P-384" | "RSA-2048" | "Ed25519" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
@@ -15,13 +15,12 @@ export const PURE_OIDS: Record<string, string> = {
   "ML-DSA-65": "2.16.840.1.101.3.4.3.18",
   "ML-DSA-87": "2.16.840.1.101.3.4.3.19",
 };
-const ML_DSA = { "ML-DSA-44": ml_dsa44, "ML-DSA-65": ml_dsa65, "ML-DSA-87": ml_dsa87 } as const;
-
-/** An ML-DSA key: the raw keys and the SubjectPublicKeyInfo (RFC 9881 4). */
+/** An ML-DSA key: the raw keys, the SubjectPublicKeyInfo (RFC 9881 4), its signing function. */
 export interface MlDsaKey {
   secretKey: Uint8Array;
   publicKey: Uint8Array;
   spki: ArrayBuffer;
+  sign: (data: Uint8Array) => Uint8Array;
 }
 
 export interface KeyPair {
@@ -67,7 +66,7 @@ export function protectionAlgorithm(type: KeyType): { oid: string; digest: strin
 
 /** Signature with a key pair under protectionAlgorithm(key.type) (CMP protection, certificates). */
 export function signData(key: KeyPair, data: Uint8Array): Buffer {
-  if (key.mlDsa) return Buffer.from(ML_DSA[key.type as keyof typeof ML_DSA].sign(data, key.mlDsa.secretKey));
+  if (key.mlDsa) return Buffer.from(key.mlDsa.sign(data));
   const { digest } = protectionAlgorithm(key.type);
   return nodeSign(digest || null, data, key.privateKey);
 }
@@ -94,8 +93,11 @@ export async function generateKeyPair(type: KeyType = "P-256"): Promise<KeyPair>
   const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
   let mlDsa: MlDsaKey | undefined;
   if (type.startsWith("ML-DSA")) {
-    const k = ML_DSA[type as keyof typeof ML_DSA].keygen(randomBytes(32));
-    mlDsa = { secretKey: k.secretKey, publicKey: k.publicKey, spki: mlDsaSpki(PURE_OIDS[type], k.publicKey) };
+    const m = await import("@noble/post-quantum/ml-dsa.js");
+    const dsa = type === "ML-DSA-44" ? m.ml_dsa44 : type === "ML-DSA-65" ? m.ml_dsa65 : m.ml_dsa87;
+    const k = dsa.keygen(randomBytes(32));
+    mlDsa = { secretKey: k.secretKey, publicKey: k.publicKey, spki: mlDsaSpki(PURE_OIDS[type], k.publicKey),
+      sign: (data) => dsa.sign(data, k.secretKey) };
   }
   return { type, keys, privateKey, publicKey, keyPem, mlDsa };
 }
