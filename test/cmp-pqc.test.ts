@@ -9,9 +9,12 @@ import { HttpTransport } from "../host/node/transport";
 import { children, tlv } from "../host/node/der";
 import { TestPki } from "../host/node/testpki/index.js";
 import type { KeyType } from "../host/node/testpki/keys.js";
-import { Core } from "../host/node/core";
+import { Core, DEFAULT_WASM } from "../host/node/core";
+import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { generateKeyPair } from "../host/node/testpki/keys.js";
 
-const E_SIG_INVALID = -26, E_CERT_SIGNATURE = -51;
+const E_ALG = -21, E_SIG_INVALID = -26, E_CERT_SIGNATURE = -51;
+const LEAN = DEFAULT_WASM.replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const pemDer = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 const cn = (s: string) => {
   const v = Buffer.from(s);
@@ -90,6 +93,18 @@ describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
     expect(path(bad)).toBe(E_CERT_SIGNATURE);
   });
 
+  it("the lean module refuses the same ip: algorithm not supported", async () => {
+    const d = Device.http({ url: pki.url + "/pkix/" }, { wasm: LEAN });
+    try {
+      const err = await d.enroll(request()).then(() => undefined, (e) => e);
+      expect(err).toBeInstanceOf(CmpError);
+      expect((err as CmpError).code).toBe(E_ALG);
+      expect((err as CmpError).detail).toMatch(/not supported/);
+    } finally {
+      d.close();
+    }
+  }, 60_000);
+
   it("the same ip with one bit of its protection signature flipped is refused", async () => {
     const d = new Device(new Tamper(new HttpTransport({ url: pki.url + "/pkix/" }), type === "Ed25519" ? 32 : 0));
     try {
@@ -101,4 +116,46 @@ describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
       d.close();
     }
   }, 60_000);
+});
+
+// sig_verify (pkix/signature.ts): the AlgorithmIdentifier and the key must agree, parameters absent.
+describe("sig_verify with EdDSA and ML-DSA AlgorithmIdentifiers", () => {
+  const core = new Core();
+  const sigVerify = (alg: Uint8Array, spki: Uint8Array, data: Uint8Array, sig: Uint8Array) => {
+    core.reset();
+    const a = core.put(alg), k = core.put(spki), d = core.put(data), s = core.put(sig);
+    return core.exports.sig_verify(a, alg.length, k, spki.length, d, data.length, s, sig.length, 0);
+  };
+  const algId = (spki: Uint8Array) => { const c = children(spki, tlv(spki, 0)); return spki.slice(c[0].start, c[0].end); };
+  const withNull = (alg: Uint8Array) => Uint8Array.from([0x30, alg[1] + 2, ...alg.subarray(2), 0x05, 0x00]);
+  const data = new Uint8Array(Buffer.from("tbsCertificate or ProtectedPart"));
+
+  it("Ed25519 and Ed448 keys from node:crypto: valid, wrong data, NULL parameters, mismatched key", () => {
+    const k25519 = generateKeyPairSync("ed25519"), k448 = generateKeyPairSync("ed448");
+    const spki25519 = new Uint8Array(k25519.publicKey.export({ format: "der", type: "spki" }));
+    const spki448 = new Uint8Array(k448.publicKey.export({ format: "der", type: "spki" }));
+    const s25519 = new Uint8Array(nodeSign(null, data, k25519.privateKey)), s448 = new Uint8Array(nodeSign(null, data, k448.privateKey));
+    expect(sigVerify(algId(spki25519), spki25519, data, s25519)).toBe(0);
+    expect(sigVerify(algId(spki448), spki448, data, s448)).toBe(0);
+    expect(sigVerify(algId(spki25519), spki25519, data.subarray(1), s25519)).toBe(E_SIG_INVALID);
+    expect(sigVerify(withNull(algId(spki25519)), spki25519, data, s25519)).toBe(E_ALG); // RFC 8410 3: absent
+    expect(sigVerify(algId(spki25519), spki448, data, s448)).toBe(E_ALG);              // key of another curve
+    expect(sigVerify(algId(spki448), spki25519, data, s25519)).toBe(E_ALG);
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ecSpki = new Uint8Array(ec.publicKey.export({ format: "der", type: "spki" }));
+    expect(sigVerify(algId(spki25519), ecSpki, data, s25519)).toBe(E_ALG);            // an ECDSA key
+  });
+
+  it("ML-DSA-44 and -65 keys of the test PKI: valid, NULL parameters, key of the other set", async () => {
+    const k44 = await generateKeyPair("ML-DSA-44"), k65 = await generateKeyPair("ML-DSA-65");
+    const spki44 = new Uint8Array(k44.mlDsa!.spki), spki65 = new Uint8Array(k65.mlDsa!.spki);
+    const s44 = k44.mlDsa!.sign(data), s65 = k65.mlDsa!.sign(data);
+    expect(sigVerify(algId(spki44), spki44, data, s44)).toBe(0);
+    expect(sigVerify(algId(spki65), spki65, data, s65)).toBe(0);
+    const bad = Uint8Array.from(s44); bad[0] ^= 1;
+    expect(sigVerify(algId(spki44), spki44, data, bad)).toBe(E_SIG_INVALID);
+    expect(sigVerify(withNull(algId(spki44)), spki44, data, s44)).toBe(E_ALG);         // RFC 9881 2: absent
+    expect(sigVerify(algId(spki44), spki65, data, s65)).toBe(E_ALG);
+    expect(sigVerify(algId(spki65), spki44, data, s44)).toBe(E_ALG);
+  });
 });
