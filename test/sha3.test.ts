@@ -77,4 +77,15 @@ describe("against @noble/hashes", () => {
     expect(x.pbm(2, HASH_SHAKE256, p, 8, p, 8, 1, 10, p, 8, p)).toBe(E_ALG);
     expect(x.pbkdf2(HASH_SHAKE256, p, 8, p, 8, 1, 10, p, 32)).toBe(E_ALG);
   });
+  it("nor an ECDSA or RSA hash here (RFC 5758, RFC 4055 name SHA-1/SHA-2): sign and verify refuse it", () => {
+    core.reset();
+    const priv = core.reserve(32), pub = core.reserve(65), sig = core.reserve(72), msg = core.put(new Uint8Array(10));
+    expect(x.p256_keygen(priv, pub)).toBe(0);
+    expect(x.p256_sign(priv, HASH_SHAKE256, msg, 10, sig)).toBe(E_ALG);
+    const n = x.p256_sign(priv, 2, msg, 10, sig);
+    expect(n).toBeGreaterThan(0);
+    expect(x.ecdsa_verify(1, 2, pub, 65, msg, 10, sig, n)).toBe(0);
+    expect(x.ecdsa_verify(1, HASH_SHAKE256, pub, 65, msg, 10, sig, n)).toBe(E_ALG);
+    expect(x.rsa_verify(1, HASH_SHAKE256, pub, 65, pub, 3, msg, 10, sig, n, 0, 0)).toBe(E_ALG);
+  });
 });
