@@ -113,6 +113,31 @@ export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: us
   return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
 
+// ---- SHA-3, EdDSA, ML-DSA (assembly/crypto: sha3, eddsa, mldsa) ----
+import { sha3Once } from "./crypto/sha3";
+import { eddsaVerify } from "./crypto/eddsa";
+import { mldsaVerify } from "./crypto/mldsa";
+
+// FIPS 202: kind 1 SHA3-256, 2 SHA3-512 (outLen 32 / 64), 3 SHAKE128, 4 SHAKE256 (any outLen).
+export function sha3(kind: i32, data: usize, len: i32, out: usize, outLen: i32): i32 {
+  if (kind < 1 || kind > 4) return E_ALG;
+  if (kind <= 2 && outLen != (kind == 1 ? 32 : 64)) return E_ARG;
+  if (!inMemory(data, len) || !inMemory(out, outLen)) return E_ARG;
+  sha3Once(kind == 1 || kind == 4 ? 136 : kind == 2 ? 72 : 168, kind <= 2 ? 0x06 : 0x1f, data, len, out, outLen);
+  return outLen;
+}
+// RFC 8032 pure Ed25519 (curve 1) / Ed448 (curve 2) verification: 0 or an error code.
+export function eddsa_verify(curve: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
+  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return eddsaVerify(curve, pub, pubLen, msg, msgLen, sig, sigLen);
+}
+// FIPS 204 ML-DSA-44/65/87 (set 44, 65, 87) verification with context ctx: 0 or an error code.
+export function mldsa_verify(set: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, ctx: usize, ctxLen: i32,
+  sig: usize, sigLen: i32): i32 {
+  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(ctx, ctxLen) || !inMemory(sig, sigLen)) return E_ARG;
+  return mldsaVerify(set, pub, pubLen, msg, msgLen, ctx, ctxLen, sig, sigLen);
+}
+
 // ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----
 import { CERT_RANGES, CERT_VIEW, certParse } from "./pkix/cert";
 import { verifySignature } from "./pkix/signature";

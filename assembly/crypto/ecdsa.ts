@@ -1,7 +1,7 @@
 // ECDSA for every curve: the DER ECDSA-Sig-Value codec (RFC 3279 2.2.3, strict DER per X.690),
 // hash-to-integer (SEC 1 4.1.3 step 5) and the verification dispatcher by curve id.
 import { E_ALG, E_ARG, E_SIG_ENCODING } from "../errors";
-import { hashOnce } from "./hash";
+import { hashBlockSize, hashOnce } from "./hash";
 import { p256VerifyDigest } from "./p256";
 import { weierstrassVerify } from "./weierstrass";
 import { LEAN } from "../features";
@@ -88,6 +88,7 @@ const DIGEST = memory.data(64, 8);
 export function ecdsaVerify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
   if (curve < CURVE_P256 || curve > (LEAN ? CURVE_P256 : CURVE_P521)) return E_ALG;
   if (msgLen < 0 || pubLen < 0) return E_ARG;
+  if (hashBlockSize(hashAlg) == 0) return E_ALG; // SHA-1/SHA-2 (RFC 5758 3.2), not SHAKE
   const dlen = hashOnce(hashAlg, msg, msgLen, DIGEST);
   if (dlen < 0) return dlen;
   const rc = ecdsaSigDecode(sig, sigLen);

@@ -1,14 +1,18 @@
 // SHA-1 / SHA-256 / SHA-384 / SHA-512 (FIPS 180-4) over a caller-owned context:
 //   [0] alg i32, [4] bytes buffered i32, [8] total length u64, [16] chaining state (8 x u64 max),
 //   [80] block buffer (128).
+// SHAKE256 with 64 bytes of output (FIPS 202; RFC 9481 2.2 / RFC 8419 for Ed448) in the full
+// module: the context is then sha3.ts's ([0] alg, sponge from [4]). It has no block size here,
+// so HMAC, PBKDF2 and PBM refuse it (RFC 9481 6: it is no MAC hash).
 import { E_ALG } from "../errors";
 import { wipe } from "./ct";
 import { LEAN } from "../features";
 import { iv1, sha1Block } from "./sha1";
 import { sha256Block, sha256IV } from "./sha256";
 import { iv512, sha512Block } from "./sha512";
+import { sha3Absorb, sha3Init, sha3Pad, sha3Squeeze } from "./sha3";
 
-export const HASH_SHA1: i32 = 1, HASH_SHA256: i32 = 2, HASH_SHA384: i32 = 3, HASH_SHA512: i32 = 4;
+export const HASH_SHA1: i32 = 1, HASH_SHA256: i32 = 2, HASH_SHA384: i32 = 3, HASH_SHA512: i32 = 4, HASH_SHAKE256: i32 = 5;
 export const HASH_CTX_SIZE: i32 = 208;
 export const HASH_STATE: i32 = 16; // offset of the chaining state in a context
 const BUF: usize = 80;
@@ -20,7 +24,7 @@ const ONCE = memory.data(208, 8);
 
 export function hashSize(alg: i32): i32 {
   if (LEAN) return alg == HASH_SHA256 ? 32 : 0;
-  return alg == HASH_SHA1 ? 20 : alg == HASH_SHA256 ? 32 : alg == HASH_SHA384 ? 48 : alg == HASH_SHA512 ? 64 : 0;
+  return alg == HASH_SHA1 ? 20 : alg == HASH_SHA256 ? 32 : alg == HASH_SHA384 ? 48 : alg == HASH_SHA512 || alg == HASH_SHAKE256 ? 64 : 0;
 }
 
 export function hashBlockSize(alg: i32): i32 {
@@ -59,6 +63,7 @@ function block(ctx: usize, src: usize): void {
 export function hashInit(ctx: usize, alg: i32): i32 {
   if (hashSize(alg) == 0) return E_ALG;
   store<i32>(ctx, alg);
+  if (!LEAN && alg == HASH_SHAKE256) { sha3Init(ctx, 136); return 0; }
   store<i32>(ctx, 0, 4);
   store<u64>(ctx, 0, 8);
   hashIV(alg, ctx + HASH_STATE);
@@ -66,6 +71,7 @@ export function hashInit(ctx: usize, alg: i32): i32 {
 }
 
 export function hashUpdate(ctx: usize, data: usize, len: i32): void {
+  if (!LEAN && load<i32>(ctx) == HASH_SHAKE256) { if (len > 0) sha3Absorb(ctx, data, len); return; }
   const bs = hashBlockSize(load<i32>(ctx));
   if (bs == 0 || len <= 0) return;
   store<u64>(ctx, load<u64>(ctx, 8) + <u64>len, 8);
@@ -130,8 +136,14 @@ export function hashIterate(alg: i32, st: usize, from: usize, prefix: i32): void
 export function hashFinal(ctx: usize, out: usize): i32 {
   const alg = load<i32>(ctx);
   if (hashSize(alg) == 0) return E_ALG;
-  hashPadFinal(ctx);
-  const n = hashWrite(alg, ctx + HASH_STATE, out);
+  let n = 64;
+  if (!LEAN && alg == HASH_SHAKE256) {
+    sha3Pad(ctx, 0x1f);
+    sha3Squeeze(ctx, out, n);
+  } else {
+    hashPadFinal(ctx);
+    n = hashWrite(alg, ctx + HASH_STATE, out);
+  }
   wipe(ctx, HASH_CTX_SIZE);
   wipe(W, 640); // the last block may be the caller's secret
   return n;

@@ -5,11 +5,11 @@
 // inversion; the only branches on secret-derived data are the RFC 6979 / FIPS 186-5 A.2.2
 // rejection tests (k or d out of range, r or s zero), whose outcome is discarded with the value.
 import { LEAN } from "../features";
-import { E_ARG, E_KEY, E_RANDOM, E_SIG_INVALID } from "../errors";
+import { E_ALG, E_ARG, E_KEY, E_RANDOM, E_SIG_INVALID } from "../errors";
 import { host_random } from "../host";
 import { wipe } from "./ct";
 import { bits2int, ecdsaSigEncode } from "./ecdsa";
-import { HASH_SHA256, hashOnce } from "./hash";
+import { HASH_SHA256, hashBlockSize, hashOnce } from "./hash";
 import { HMAC_CTX_SIZE, hmacFinal, hmacInit, hmacUpdate } from "./hmac";
 import {
   addMod, copy, equal, fieldWipe, fromBytes, invMod, isZero, ltMod, MOD_N, MOD_P, mulMod, ONE, PLAIN_ONE,
@@ -128,6 +128,7 @@ function drbg(out: usize, sep: i32, seeded: bool): void {
 // of 3.6. s is not normalised to the low half.
 export function p256Sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig: usize): i32 {
   if (msgLen < 0) return E_ARG;
+  if (hashBlockSize(hashAlg) == 0) return E_ALG; // SHA-1/SHA-2 (RFC 5758 3.2), not SHAKE
   const hlen = hashOnce(hashAlg, msg, msgLen, H1);
   if (hlen < 0) return hlen;
   fromBytes(D, priv);

@@ -11,7 +11,7 @@ const T = memory.data(64, 8);
 export function pbkdf2Hmac(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen: i32,
   iterations: i32, maxIterations: i32, out: usize, dkLen: i32): i32 {
   const hLen = hashSize(prf), bs = hashBlockSize(prf);
-  if (hLen == 0) return E_ALG;
+  if (bs == 0) return E_ALG; // SHA-1/SHA-2 only
   if (iterations <= 0 || iterations > maxIterations) return E_ITERATIONS;
   if (passLen < 0 || saltLen < 0 || dkLen < 0) return E_ARG;
   hmacInit(KEYED, prf, pass, passLen);

@@ -2,7 +2,7 @@
 // times, the first time over password || salt; the MAC is HMAC(mac, BASEKEY, data).
 import { E_ALG, E_ARG, E_ITERATIONS } from "../errors";
 import { wipe } from "./ct";
-import { HASH_CTX_SIZE, HASH_STATE, hashInit, hashIterate, hashIV, hashPadFinal, hashSize, hashUpdate, hashWrite } from "./hash";
+import { HASH_CTX_SIZE, HASH_STATE, hashBlockSize, hashInit, hashIterate, hashIV, hashPadFinal, hashUpdate, hashWrite } from "./hash";
 import { hmacOnce } from "./hmac";
 
 const CTX = memory.data(HASH_CTX_SIZE, 8);
@@ -11,7 +11,7 @@ const BASEKEY = memory.data(64, 8);
 
 export function passwordBasedMac(owf: i32, mac: i32, secret: usize, secretLen: i32, salt: usize, saltLen: i32,
   iterationCount: i32, maxIterations: i32, data: usize, len: i32, out: usize): i32 {
-  if (hashSize(owf) == 0 || hashSize(mac) == 0) return E_ALG;
+  if (hashBlockSize(owf) == 0 || hashBlockSize(mac) == 0) return E_ALG; // SHA-1/SHA-2 only
   if (iterationCount <= 0 || iterationCount > maxIterations) return E_ITERATIONS;
   if (secretLen < 0 || saltLen < 0 || len < 0) return E_ARG;
   hashInit(CTX, owf);

@@ -5,7 +5,7 @@
 // 800-89 5.3.3 asks e > 2^16; 3 and 17 are still met in old roots). Only public data passes through here
 // (key, signature, message), so the code is variable time by design; it never traps.
 import { bnBits, bnCmp, bnFromBytes, bnToBytes, fromMont, modInit, modM, montPow, toMont } from "./bignum";
-import { HASH_SHA1, hashOnce, hashSize } from "./hash";
+import { HASH_SHA1, hashBlockSize, hashOnce, hashSize } from "./hash";
 import { ctEqual } from "./ct";
 import { E_ALG, E_ARG, E_KEY, E_LEGACY, E_SIG_ENCODING, E_SIG_INVALID } from "../errors";
 
@@ -102,7 +102,7 @@ export function rsaVerify(
 ): i32 {
   if (nLen < 0 || eLen < 0 || msgLen < 0 || sigLen < 0) return E_ARG;
   const hLen = hashSize(hashAlg);
-  if ((scheme != RSA_PKCS1 && scheme != RSA_PSS) || hLen == 0) return E_ALG;
+  if ((scheme != RSA_PKCS1 && scheme != RSA_PSS) || hashBlockSize(hashAlg) == 0) return E_ALG; // SHA-1/SHA-2 (RFC 4055)
   if (hashAlg == HASH_SHA1 && (flags & RSA_FLAG_LEGACY) == 0) return E_LEGACY;
   // public key (3.1): odd n of 2048..4096 bits, odd e with 3 <= e < 2^32
   while (nLen > 0 && load<u8>(n) == 0) { n++; nLen--; }

@@ -17,6 +17,13 @@ export const OID_ECDSA_SHA256 = memory.data<u8>([0x2a, 0x86, 0x48, 0xce, 0x3d, 0
 export const OID_RSA_ENCRYPTION = memory.data<u8>([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]);
 export const PKCS1_RSA: i32 = 1, PKCS1_SHA1_RSA: i32 = 5, PKCS1_MGF1: i32 = 8, PKCS1_PSS: i32 = 10;
 
+// RFC 8410 3: id-Ed25519 1.3.101.112, id-Ed448 1.3.101.113 (3 octets, last 0x70 / 0x71), for
+// both the signature and the key, parameters absent
+export const OID_ED25519 = memory.data<u8>([0x2b, 0x65, 0x70]);
+// RFC 9881 2: id-ml-dsa-44/65/87 2.16.840.1.101.3.4.3.17/18/19 (9 octets, last 0x11..0x13),
+// signature and key, parameters absent
+export const OID_ML_DSA_44 = memory.data<u8>([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x11]);
+
 // Hashes: id-sha1 1.3.14.3.2.26 (RFC 3279 2.2.1); id-sha256/384/512 2.16.840.1.101.3.4.2.1/2/3
 // (RFC 5754 2, 9 octets)
 export const OID_SHA1 = memory.data<u8>([0x2b, 0x0e, 0x03, 0x02, 0x1a]);

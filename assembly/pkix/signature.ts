@@ -1,7 +1,9 @@
 // Signatures under an AlgorithmIdentifier with a SubjectPublicKeyInfo (RFC 5280 4.1.1.2, 4.1.2.7):
 // ECDSA with SHA-2 (RFC 5758 3.2) on P-256/P-384/P-521 (RFC 5480), RSA PKCS#1 v1.5 with SHA-2
 // (RFC 4055 5) and RSASSA-PSS with explicit parameters (RFC 4055 3.1); SHA-1 forms only with the
-// legacy flag. Uses the DER cursor: callers must not be mid-parse.
+// legacy flag; in the full module also Ed25519 / Ed448 (RFC 8410, pure EdDSA of RFC 8032) and
+// ML-DSA-44/65/87 (RFC 9881, pure ML-DSA of FIPS 204 with an empty context). Uses the DER
+// cursor: callers must not be mid-parse.
 import {
   derAtEnd, derDescend, derEnter, derFinish, derInit, derLeave, derLen, derNext, derOptional,
   derPtr, derReadBitStringOctets, derReadUint, derReadValue, oidEquals,
@@ -11,18 +13,32 @@ import { E_ALG, E_KEY, E_LEGACY } from "../errors";
 import { HASH_SHA1 } from "../crypto/hash";
 import { LEAN } from "../features";
 import { ecdsaVerify } from "../crypto/ecdsa";
+import { ED25519, ED448, eddsaVerify } from "../crypto/eddsa";
+import { mldsaVerify } from "../crypto/mldsa";
 import { RSA_PKCS1, RSA_PSS, rsaVerify } from "../crypto/rsa";
 import {
   OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_RSA_ENCRYPTION, OID_SECP256R1, OID_SECP384R1, OID_SHA1,
-  OID_SHA256, PKCS1_MGF1, PKCS1_PSS, PKCS1_RSA, PKCS1_SHA1_RSA, oidArc,
+  OID_SHA256, PKCS1_MGF1, PKCS1_PSS, PKCS1_RSA, PKCS1_SHA1_RSA, oidArc, OID_ED25519, OID_ML_DSA_44,
 } from "./oids";
 
 export const SIG_LEGACY: i32 = 1; // flags bit 0: accept SHA-1
 
-const ECDSA: i32 = 3; // scheme besides RSA_PKCS1 / RSA_PSS
+const ECDSA: i32 = 3, EDDSA: i32 = 4, MLDSA: i32 = 5; // schemes besides RSA_PKCS1 / RSA_PSS
 
-// Result of readSigAlg: scheme, hash id, PSS salt length.
+// Result of readSigAlg: scheme, hash id, PSS salt length; for EdDSA the curve (ED25519, ED448)
+// and for ML-DSA the parameter set (44, 65, 87) in salt.
 let scheme = 0, hash = 0, salt = 0;
+
+// EdDSA (RFC 8410 3) or ML-DSA (RFC 9881 2) OID at [p, p+n): sets scheme and salt; false if
+// neither. These algorithms name no hash (hash stays 0): certConf's certHash takes its hash
+// from RFC 9481 / hashAlg (RFC 9810 5.3.18), not from signatureHash.
+function readPureAlg(p: usize, n: i32): bool {
+  const ed = oidArc(p, n, OID_ED25519, 3), ml = oidArc(p, n, OID_ML_DSA_44, 9);
+  if (ed == 0x70 || ed == 0x71) { scheme = EDDSA; salt = ed == 0x70 ? ED25519 : ED448; }
+  else if (ml >= 0x11 && ml <= 0x13) { scheme = MLDSA; salt = ml == 0x11 ? 44 : ml == 0x12 ? 65 : 87; }
+  else return false;
+  return true;
+}
 
 // A hash AlgorithmIdentifier at the cursor (parameters NULL or absent, RFC 5754 2): its id or 0.
 function readHashAlg(): i32 {
@@ -52,13 +68,15 @@ function readSigAlg(alg: usize, algLen: i32): i32 {
   const rsa = oidArc(derPtr, derLen, OID_RSA_ENCRYPTION, 9);
   scheme = 0;
   hash = 0;
-  if (derLen == 7 && ec == 1) { scheme = ECDSA; hash = HASH_SHA1; } // ecdsa-with-SHA1
+  if (readPureAlg(derPtr, derLen)) {
+    // parameters absent (RFC 8410 3, RFC 9881 2): anything left fails at derLeave
+  } else if (derLen == 7 && ec == 1) { scheme = ECDSA; hash = HASH_SHA1; } // ecdsa-with-SHA1
   else if (derLen == 8 && ec >= 2 && ec <= 4) { scheme = ECDSA; hash = ec; }
   else if (rsa == PKCS1_SHA1_RSA || (rsa >= 11 && rsa <= 13)) {
     scheme = RSA_PKCS1;
     hash = rsa == PKCS1_SHA1_RSA ? HASH_SHA1 : rsa - 9;
   }
-  if (scheme != 0) {
+  if (scheme == ECDSA || scheme == RSA_PKCS1) {
     derOptional(TAG_NULL); // RFC 4055 5: NULL; RFC 5758 3.2: absent
   } else if (rsa == PKCS1_PSS) {
     // RSASSA-PSS-params (RFC 4055 3.1): hash [0] DEFAULT sha1, MGF1 over [1] DEFAULT sha1,
@@ -92,13 +110,13 @@ function readSigAlg(alg: usize, algLen: i32): i32 {
     if (mgfHash != hash) scheme = 0;
   }
   derLeave();
-  return derFinish() == 0 && scheme != 0 && hash != 0 ? 0 : E_ALG;
+  return derFinish() == 0 && scheme != 0 && (hash != 0 || scheme >= EDDSA) ? 0 : E_ALG;
 }
 
 // Hash id of a signature AlgorithmIdentifier (e.g. for certConf certHash, RFC 9810 5.3.18), or E_ALG.
 export function signatureHash(alg: usize, algLen: i32): i32 {
   const rc = readSigAlg(alg, algLen);
-  return rc < 0 ? rc : hash;
+  return rc < 0 ? rc : hash != 0 ? hash : E_ALG;
 }
 
 // Verifies sig over data with the key in spki under alg: 0, or E_ALG (unsupported or malformed
@@ -117,6 +135,18 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   derReadValue(TAG_OID);
   const key = oidArc(derPtr, derLen, OID_RSA_ENCRYPTION, 9);
   let curve = 0;
+  if (!LEAN && (scheme == EDDSA || scheme == MLDSA)) {
+    // the key's algorithm is the signature's (RFC 8410 4, RFC 9881 4), parameters absent
+    const set = salt, sch = scheme;
+    if (!readPureAlg(derPtr, derLen) || scheme != sch || salt != set) return E_ALG;
+    derLeave();
+    derReadBitStringOctets();
+    const pub = derPtr, pubLen = derLen;
+    derLeave();
+    if (derFinish() != 0) return E_KEY;
+    if (sch == EDDSA) return eddsaVerify(set, pub, pubLen, data, dataLen, sig, sigLen);
+    return mldsaVerify(set, pub, pubLen, data, dataLen, 0, 0, sig, sigLen);
+  }
   if (oidEquals(derPtr, derLen, OID_EC_PUBLIC_KEY, 7)) {
     derReadValue(TAG_OID); // ECParameters: namedCurve (RFC 5480 2.1.1)
     if (oidEquals(derPtr, derLen, OID_SECP256R1, 8)) curve = 1;

@@ -2,7 +2,9 @@
 // certificate, issues certificates and (for the issuing CA) keeps revocations and a CRL.
 import * as x509 from "./x509.js";
 import { randomBytes, X509Certificate as NodeX509 } from "node:crypto";
-import { generateKeyPair, KeyPair, KeyType, signingAlgorithm } from "./keys.js";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { AlgorithmIdentifier, Certificate } from "@peculiar/asn1-x509";
+import { generateKeyPair, KeyPair, KeyType, PURE_OIDS, signData, signingAlgorithm } from "./keys.js";
 import * as oids from "./oids.js";
 
 const DAY = 86_400_000;
@@ -26,6 +28,11 @@ export interface Credential {
 export function pem(label: "CERTIFICATE" | "X509 CRL" | "CERTIFICATE REQUEST", der: ArrayBuffer | Uint8Array): string {
   const b64 = Buffer.from(der instanceof Uint8Array ? der : new Uint8Array(der)).toString("base64");
   return `-----BEGIN ${label}-----\n${b64.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
+}
+
+/** The key a certificate carries: the WebCrypto key, or an ML-DSA SubjectPublicKeyInfo. */
+function publicKeyOf(key: KeyPair): CryptoKey | Uint8Array<ArrayBuffer> {
+  return key.mlDsa ? new Uint8Array(key.mlDsa.spki) : key.keys.publicKey;
 }
 
 function credential(cert: x509.X509Certificate, key: KeyPair): Credential {
@@ -83,10 +90,10 @@ export class Authority {
     if (p.extKeyUsage) ext.push(new x509.ExtendedKeyUsageExtension(p.extKeyUsage, false));
     const publicKey: x509.PublicKeyType = p.publicKey instanceof Uint8Array ? (new Uint8Array(p.publicKey).buffer as ArrayBuffer) : p.publicKey;
     ext.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
-    ext.push(await (this.aki ??= x509.AuthorityKeyIdentifierExtension.create(this.cred.key.keys.publicKey)));
+    ext.push(await (this.aki ??= x509.AuthorityKeyIdentifierExtension.create(publicKeyOf(this.cred.key))));
     if (this.crlUrl && !p.ca) ext.push(new x509.CRLDistributionPointsExtension([this.crlUrl]));
     ext.push(...(p.extensions ?? []));
-    return x509.X509CertificateGenerator.create({
+    return this.resign(await x509.X509CertificateGenerator.create({
       serialNumber: newSerial(),
       subject: typeof p.subject === "string" ? p.subject : new x509.Name(new Uint8Array(p.subject).buffer as ArrayBuffer),
       issuer: this.cert.subjectName,
@@ -96,7 +103,20 @@ export class Authority {
       signingKey: this.cred.key.keys.privateKey,
       signingAlgorithm: signingAlgorithm(this.cred.key.type),
       extensions: ext,
-    });
+    }));
+  }
+
+  /** An ML-DSA CA (RFC 9881 3): the certificate @peculiar/x509 signed with the stand-in key,
+   * signed again with ML-DSA (signature and tbsCertificate.signature: id-ml-dsa-N, no parameters). */
+  private resign(cert: x509.X509Certificate): x509.X509Certificate {
+    if (!this.cred.key.mlDsa) return cert;
+    const c = AsnConvert.parse(cert.rawData, Certificate);
+    const alg = new AlgorithmIdentifier({ algorithm: PURE_OIDS[this.cred.key.type] });
+    c.tbsCertificate.signature = alg;
+    c.signatureAlgorithm = alg;
+    const tbs = new Uint8Array(AsnConvert.serialize(c.tbsCertificate));
+    c.signatureValue = new Uint8Array(signData(this.cred.key, tbs)).buffer;
+    return new x509.X509Certificate(AsnConvert.serialize(c));
   }
 
   /** Create a subordinate CA with a fresh key. */
@@ -104,7 +124,7 @@ export class Authority {
     const key = await generateKeyPair(keyType);
     const cert = await this.issue({
       subject,
-      publicKey: key.keys.publicKey,
+      publicKey: publicKeyOf(key),
       notAfter: new Date(Date.now() + years * 365 * DAY),
       ca: { pathLength: 0 },
     });
@@ -114,7 +134,7 @@ export class Authority {
   /** Issue an end-entity certificate with a fresh key (for IDevIDs and the CMP signer). */
   async endEntity(subject: string, keyType: KeyType, extKeyUsage?: string[]): Promise<Credential> {
     const key = await generateKeyPair(keyType);
-    const cert = await this.issue({ subject, publicKey: key.keys.publicKey, extKeyUsage, notAfter: new Date(Date.now() + 5 * 365 * DAY) });
+    const cert = await this.issue({ subject, publicKey: publicKeyOf(key), extKeyUsage, notAfter: new Date(Date.now() + 5 * 365 * DAY) });
     return credential(cert, key);
   }
 

@@ -45,8 +45,10 @@ export interface TestPkiOptions extends Partial<Behaviour> {
   /** senderKID reference and shared secret for MAC protection (RFC 9483 4.1.5) */
   ref?: string;
   secret?: string;
-  /** key type of the CMP signer (the CAs are ECDSA P-256) */
+  /** key type of the CMP signer (default P-256) */
   signerKeyType?: KeyType;
+  /** key type of the issuing CA, which signs the issued certificates (default P-256; the roots are P-256) */
+  caKeyType?: KeyType;
   /** prepare a new root and answer id-it-rootCaCert with RootCaKeyUpdateContent (RFC 9810 4.4) */
   rootRollover?: boolean;
   /** HTTP limits */

@@ -16,9 +16,9 @@ export interface Hierarchy {
   rollover?: { newRoot: Authority; newWithNew: x509.X509Certificate; newWithOld: x509.X509Certificate; oldWithNew: x509.X509Certificate };
 }
 
-export async function createHierarchy(opts: { signerKeyType?: KeyType; crlUrl?: string; rootRollover?: boolean }): Promise<Hierarchy> {
+export async function createHierarchy(opts: { signerKeyType?: KeyType; caKeyType?: KeyType; crlUrl?: string; rootRollover?: boolean }): Promise<Hierarchy> {
   const root = await createRoot("CN=tinycmp Test Root CA,O=tinycmp test PKI");
-  const issuingCa = await root.subordinate("CN=tinycmp Test Issuing CA,O=tinycmp test PKI", "P-256", 10, opts.crlUrl);
+  const issuingCa = await root.subordinate("CN=tinycmp Test Issuing CA,O=tinycmp test PKI", opts.caKeyType ?? "P-256", 10, opts.crlUrl);
   const cmpSigner = await issuingCa.endEntity("CN=tinycmp Test CMP RA,O=tinycmp test PKI", opts.signerKeyType ?? "P-256", [oids.id_kp_cmcRA]);
   const manufacturerRoot = await createRoot("CN=tinycmp Test Manufacturer Root CA,O=tinycmp test manufacturer");
   const manufacturerCa = await manufacturerRoot.subordinate("CN=tinycmp Test Manufacturer CA,O=tinycmp test manufacturer", "P-256", 15);

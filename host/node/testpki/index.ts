@@ -63,7 +63,7 @@ export class TestPki {
       crl: async () => new Uint8Array((await hierarchy!.issuingCa.currentCrl()).rawData),
     });
     try {
-      hierarchy = await createHierarchy({ signerKeyType: options.signerKeyType, crlUrl: `${url}/crl`, rootRollover: options.rootRollover });
+      hierarchy = await createHierarchy({ signerKeyType: options.signerKeyType, caKeyType: options.caKeyType, crlUrl: `${url}/crl`, rootRollover: options.rootRollover });
     } catch (e) {
       server.close();
       throw e;

@@ -1,5 +1,6 @@
-// Standalone test PKI: tinycmp testpki [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048]
+// Standalone test PKI: tinycmp testpki [--port P] [--dir DIR] [--signer TYPE] [--ca TYPE]
 //   [--ref REF] [--secret SECRET] [--poll N] [--rollover]
+// TYPE: P-256, P-384, RSA-2048 (signer only), Ed25519, ML-DSA-44, ML-DSA-65, ML-DSA-87
 // Prints the URL, MAC reference and secret; writes PEMs and DIR/testpki.json; stops on Ctrl-C/SIGTERM.
 import { parseArgs } from "node:util";
 import { TestPki } from "./index.js";
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     port: { type: "string", default: "0" },
     dir: { type: "string" },
     signer: { type: "string", default: "P-256" },
+    ca: { type: "string", default: "P-256" },
     ref: { type: "string" },
     secret: { type: "string" },
     poll: { type: "string", default: "0" },
@@ -21,17 +23,24 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("usage: testpki [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048] [--ref REF] [--secret S] [--poll N] [--rollover]");
+  console.log("usage: testpki [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048|Ed25519|ML-DSA-44|ML-DSA-65|ML-DSA-87]");
+  console.log("         [--ca P-256|Ed25519|ML-DSA-44|ML-DSA-65|ML-DSA-87] [--ref REF] [--secret S] [--poll N] [--rollover]");
   process.exit(0);
 }
-if (!["P-256", "P-384", "RSA-2048"].includes(values.signer!)) {
+const PURE = ["Ed25519", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87"];
+if (![...["P-256", "P-384", "RSA-2048"], ...PURE].includes(values.signer!)) {
   console.error(`unknown signer key type ${values.signer}`);
+  process.exit(2);
+}
+if (!["P-256", ...PURE].includes(values.ca!)) {
+  console.error(`unknown issuing CA key type ${values.ca}`);
   process.exit(2);
 }
 
 const pki = await TestPki.start({
   port: Number(values.port),
   signerKeyType: values.signer as KeyType,
+  caKeyType: values.ca as KeyType,
   ref: values.ref,
   secret: values.secret,
   pollCount: Number(values.poll),

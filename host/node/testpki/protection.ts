@@ -8,7 +8,6 @@ import {
   createHmac,
   pbkdf2Sync,
   randomBytes,
-  sign as nodeSign,
   timingSafeEqual,
   verify as nodeVerify,
   X509Certificate as NodeX509,
@@ -136,12 +135,6 @@ export function verifyMac(msg: PKIMessage, secret: Uint8Array): void {
   const expected = computeMac(msg.header.protectionAlg!, secret, protectedPart(u8(msg.headerRaw!), u8(msg.bodyRaw!)));
   const got = Buffer.from(msg.protection!);
   if (got.length !== expected.length || !timingSafeEqual(got, expected)) fail(PKIFailureInfo.badMessageCheck, "wrong MAC value");
-}
-
-export function computeSignature(oid: string, key: KeyObject, data: Uint8Array): Buffer {
-  const digest = SIG[oid];
-  if (!digest) fail(PKIFailureInfo.badAlg, `signature ${oid} not supported`);
-  return nodeSign(digest, data, key);
 }
 
 /** Verify a signature with a signature algorithm OID (RFC 9481 3) and a certificate's key. */

@@ -31,11 +31,10 @@ import { approveCertReqMsg, approveP10cr, Approved } from "./enroll.js";
 import { CmpFailure, fail } from "./failure.js";
 import { answerGenm } from "./genm.js";
 import { Hierarchy } from "./hierarchy.js";
-import { protectionAlgorithm } from "./keys.js";
+import { protectionAlgorithm, signData } from "./keys.js";
 import * as oids from "./oids.js";
 import {
   computeMac,
-  computeSignature,
   freshMacAlgorithm,
   isMacAlgorithm,
   protectedPart,
@@ -459,7 +458,7 @@ export class Responder {
     let protection: Uint8Array[] = [];
     if (!b.unprotected) {
       const data = protectedPart(headerDer, bodyDer);
-      const value = useMac ? computeMac(header.protectionAlg!, Buffer.from(this.secrets.secret, "utf8"), data) : computeSignature(sig.oid, signer.key.privateKey, data);
+      const value = useMac ? computeMac(header.protectionAlg!, Buffer.from(this.secrets.secret, "utf8"), data) : signData(signer.key, data);
       protection = [tlv(0xa0, tlv(0x03, Uint8Array.of(0), value))];
     }
     // RFC 9483 3.3: the CMP signer certificate first, then its chain (the issuing CA)
