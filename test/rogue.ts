@@ -11,8 +11,8 @@ import { credential, type Credential, type Authority } from "../host/node/testpk
 import {
   CMPCertificates, PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, bodyType,
 } from "../host/node/testpki/asn1";
-import { computeMac, computeSignature, protectedPart, tlv, u8 } from "../host/node/testpki/protection";
-import { generateKeyPair, protectionAlgorithm, type KeyType } from "../host/node/testpki/keys";
+import { computeMac, protectedPart, tlv, u8 } from "../host/node/testpki/protection";
+import { generateKeyPair, protectionAlgorithm, signData, type KeyType } from "../host/node/testpki/keys";
 import * as oids from "../host/node/testpki/oids";
 import type { TestPki } from "../host/node/testpki/index";
 import type { Transport } from "../host/node/device";
@@ -104,7 +104,7 @@ export function protect(m: PKIMessage, p: Protect): Uint8Array {
   const headerDer = u8(AsnConvert.serialize(h));
   const bodyDer = u8(AsnConvert.serialize(m.body));
   const data = protectedPart(headerDer, bodyDer);
-  const value = "signer" in p ? computeSignature(protectionAlgorithm(p.signer.key.type).oid, p.signer.key.privateKey, data)
+  const value = "signer" in p ? signData(p.signer.key, data)
     : "mac" in p ? computeMac(p.mac, Buffer.from(p.secret), data) : typeof p.value === "function" ? p.value(data) : p.value;
   return u8(tlv(0x30, headerDer, bodyDer, tlv(0xa0, tlv(0x03, Uint8Array.of(0), value)), ...(extra.length ? [tlv(0xa1, tlv(0x30, ...extra))] : [])));
 }
