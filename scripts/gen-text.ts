@@ -54,6 +54,15 @@ export const TEXTS: Record<string, string> = {
   NO_CERT: "accepts the request but holds no certificate",
   CERT_MALFORMED: "certificate is malformed",
   WRONG_KEY: "issued certificate's public key is not the requested one",
+  MAC_ITERATIONS: "response MAC uses ",
+  MAC_ITERATIONS_LIMIT: " iterations, more than the limit of ",
+  MAC_ALG: "response MAC algorithm not supported: ",
+  TOO_LARGE: "response too large: ",
+  TOO_LARGE_LIMIT: " bytes, this module accepts at most ",
+  CERT_HASH_ALG: "no certHash for the certificate's signature algorithm ",
+  SHAKE_UNSUPPORTED: " (Ed448: needs SHAKE256, unsupported here)",
+  UNMATCHED_ERROR: "error message not answering this request (the server could not read it?): ",
+  CRL_STATUS_VALUE: "genm crlStatusList needs its CRLStatusListValue",
 };
 
 // Names of the PKIFailureInfo bits (RFC 9810 5.2.3), apart from TEXT in a function: the lean
