@@ -4,7 +4,7 @@
 import {
   E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
   E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
-  E_ALG, E_ITERATIONS, E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
+  E_ALG, E_ITERATIONS, E_CMP_TOO_LARGE, E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
 } from "../errors";
 import { host_random } from "../host";
 import { inMemory } from "../mem";
@@ -24,7 +24,7 @@ import {
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, detailLen, say, sayInt, sayName, sayOid } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_SHAKE_UNSUPPORTED, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_SHAKE_UNSUPPORTED, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setHeaderPvno, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -36,7 +36,8 @@ import { setCertSets, validate, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
-import { keepResults, kept, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
+import { ioBase, ioGrow, ioLimit } from "../io";
+import { keepFloor, keepRebase, keepResults, keepTop, kept, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
 import {
   parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
@@ -678,6 +679,23 @@ function sayError(): void {
     readFreeText();
     sayStrings(T_ERROR_DETAILS);
   }
+}
+
+// Room for a response of n bytes at io_ptr() (io.ts): its size, or E_CMP_TOO_LARGE with the
+// limit in words (a transaction under way then FAILED; memory stays as it was).
+export function txReserve(n: i32): i32 {
+  if (n < 0) return E_ARG;
+  const keptBytes = <i32>(keepTop - keepFloor);
+  if (n > ioLimit() || !ioGrow(n + keptBytes)) {
+    detailClear();
+    say(T_TOO_LARGE); sayInt(n); say(T_TOO_LARGE_LIMIT);
+    sayInt(n > ioLimit() ? ioLimit() : <i32>(keepFloor - ioBase));
+    if (busy()) fail(E_CMP_TOO_LARGE);
+    return E_CMP_TOO_LARGE;
+  }
+  keepRebase();
+  caName = kept(caName);
+  return <i32>(keepFloor - ioBase);
 }
 
 function done(): i32 {

@@ -272,8 +272,9 @@ export class Agent {
       for (;;) {
         if (action === SEND) {
           const response = await this.transport.transfer(c.read(x.tx_out(), x.tx_out_len()));
+          const room = c.ensureIo(response.length); // responses above the I/O buffer: io_reserve
           c.reset();
-          action = x.tx_input(c.put(response), response.length);
+          action = room < 0 ? room : x.tx_input(c.put(response), response.length);
         } else if (action === WAIT) {
           if (op === "ir" || op === "kur") { // keep the transaction across a restart (docs/STORE.md)
             c.reset();

@@ -174,9 +174,13 @@ export class Device {
         messages.request.push(request);
         const response = await this.transport.transfer(request);
         messages.response.push(response);
+        const room = this.core.ensureIo(response.length);
         this.core.reset();
-        if (response.length > this.core.ioSize) {
-          throw new CmpError(-20, `response of ${response.length} bytes exceeds the I/O buffer`, -1, 0);
+        if (room < 0) {
+          const detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
+          const err = new CmpError(room, detail, -1, 0);
+          err.messages = messages;
+          throw err;
         }
         action = x.tx_input(this.core.put(response), response.length);
       } else if (action === Action.WAIT) {
