@@ -1,5 +1,5 @@
 // The lean module (build/tinycmp-lean.wasm, asconfig target `lean`): ir/kur with certConf and
-// error messages, P-256, SHA-256, PBM; within 24 KiB and one page; the same tx_* API as the full
+// error messages, P-256, SHA-256, PBM; within 28 KiB and one page; the same tx_* API as the full
 // module; against the test PKI (PBM) and `openssl cmp` (signed ir and kur), refusing what it
 // leaves out with a clear error.
 import { spawnSync } from "node:child_process";
@@ -21,8 +21,8 @@ describe("lean module", () => {
   const lean = wasmInfo(readFileSync(LEAN));
   const full = wasmInfo(readFileSync(DEFAULT_WASM));
 
-  it("fits 24 KiB and one page, validates as plain WebAssembly", () => {
-    expect(readFileSync(LEAN).length).toBeLessThanOrEqual(24 * 1024);
+  it("fits its 28 KiB budget and one page, validates as plain WebAssembly", () => {
+    expect(readFileSync(LEAN).length).toBeLessThanOrEqual(28 * 1024);
     expect(lean.memory).toEqual({ initial: 1, maximum: 1 });
     const r = spawnSync("wasm-validate", ["--disable-bulk-memory", "--disable-sign-extension",
       "--disable-saturating-float-to-int", LEAN], { encoding: "utf8" });

@@ -693,8 +693,10 @@ export function txReserve(n: i32): i32 {
     if (busy()) fail(E_CMP_TOO_LARGE);
     return E_CMP_TOO_LARGE;
   }
-  keepRebase();
-  caName = kept(caName);
+  if (!LEAN) { // the lean module's buffer never moves
+    keepRebase();
+    caName = kept(caName);
+  }
   return <i32>(keepFloor - ioBase);
 }
 

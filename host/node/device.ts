@@ -8,13 +8,14 @@ export type OpName = keyof typeof Op;
 const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
 const Item = {
   ref: 1, secret: 2, key: 3, cert: 4, extra: 5, trusted: 6, untrusted: 7, newKey: 8, subject: 9, sans: 10,
-  oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16,
+  oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, extension: 17,
 } as const;
 const IntItem = {
   options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38,
 } as const;
 export const Options = {
   implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, anySigner: 32,
+  unprotectedRequests: 64,
 } as const;
 const Result = { cert: 1, extraCert: 2, caPub: 3, newKey: 4, statusString: 5, genpItav: 6, chain: 7 } as const;
 
@@ -38,12 +39,15 @@ export interface Request {
   newKey?: Uint8Array;
   subject?: Uint8Array; // DER Name
   sans?: Uint8Array;    // DER GeneralNames
+  /** Further certTemplate extensions (ir/cr/kur; p10cr extensionRequest): DER Extension each. */
+  extensions?: Uint8Array[];
   oldCert?: Uint8Array;
   recipient?: Uint8Array;
   sender?: Uint8Array;
   profile?: string;
   csr?: Uint8Array;
-  infoTypes?: Uint8Array[]; // OID contents octets
+  /** genm: OID contents octets (no value), or a whole DER InfoTypeAndValue (with its value). */
+  infoTypes?: Uint8Array[];
   implicitConfirm?: boolean;
   options?: number;         // Options bits
   revReason?: number;
@@ -123,6 +127,7 @@ export class Device {
     if (req.newKey) this.set(Item.newKey, req.newKey);
     if (req.subject) this.set(Item.subject, req.subject);
     if (req.sans) this.set(Item.sans, req.sans);
+    for (const e of req.extensions ?? []) this.set(Item.extension, e);
     if (req.oldCert) this.set(Item.oldCert, req.oldCert);
     if (req.recipient) this.set(Item.recipient, req.recipient);
     if (req.sender) this.set(Item.sender, req.sender);

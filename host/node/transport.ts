@@ -125,6 +125,9 @@ export class HttpTransport {
         gotResponse = true;
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) return fail(`HTTP ${status} redirect to ${res.headers.location ?? "?"} refused`);
+        // RFC 6712 3.3 / RFC 9811: a CMP server that cannot process a request may answer with an
+        // HTTP error instead of an error PKIMessage; 4xx: what we sent was refused
+        if (status >= 400 && status < 500) return fail(`HTTP ${status} ${res.statusMessage ?? ""}: the server could not process the request (malformed or refused PKIMessage?)`.replace(/ +:/, ":"));
         if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""}`.trim());
         const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
         if (type !== "application/pkixcmp") return fail(`response Content-Type "${type}" is not application/pkixcmp`);
