@@ -63,6 +63,7 @@ export const TEXTS: Record<string, string> = {
   SHAKE_UNSUPPORTED: " (Ed448: needs SHAKE256, unsupported here)",
   UNMATCHED_ERROR: "error message not answering this request (the server could not read it?): ",
   CRL_STATUS_VALUE: "genm crlStatusList needs its CRLStatusListValue",
+  TOO_MANY_EXTRA: "response has more extraCerts than the 16 this module keeps",
 };
 
 // Names of the PKIFailureInfo bits (RFC 9810 5.2.3), apart from TEXT in a function: the lean

@@ -273,3 +273,220 @@ describe("an error message that does not answer the request", () => {
     } finally { await pki.close(); }
   }, 60_000);
 });
+
+// ---- certConf certHash (RFC 9810 5.3.18, RFC 9480 2.10, RFC 9481 3.3) ----
+
+/** A MAC-protecting responder (secret "secret") that answers an ir with a certificate for the
+ *  requested key whose signature algorithm is `sigAlg` (its signature random bytes: the core
+ *  accepts it under MAC protection without a chain), and a certConf with a pvno 2 pkiConf; both
+ *  responses carry `extra` as extraCerts. */
+async function macResponder(sigAlg: string, extra: Uint8Array[]) {
+  const { Certificate, TBSCertificate, AlgorithmIdentifier, Name, Validity, Version, GeneralName } = await import("@peculiar/asn1-x509");
+  const asn1 = await import("../host/node/testpki/asn1.js");
+  const { computeMac, protectedPart, tlv } = await import("../host/node/testpki/protection.js");
+  const { pbmAlgorithm } = await import("./cmpmsg");
+  const { randomBytes } = await import("node:crypto");
+  const ab = (b: Uint8Array) => new Uint8Array(b).buffer as ArrayBuffer;
+  const alg = new AlgorithmIdentifier({ algorithm: sigAlg });
+  let cert: Uint8Array | undefined;
+  const answer = (req: PKIMessage, body: InstanceType<typeof asn1.PKIBody>, pvno: number) => {
+    const header = new asn1.PKIHeader({
+      pvno, sender: new GeneralName({ directoryName: new Name() }), recipient: req.header.sender,
+      messageTime: new Date(Math.floor(Date.now() / 1000) * 1000), protectionAlg: pbmAlgorithm(),
+      senderKID: ab(Buffer.from("ref")), transactionID: req.header.transactionID, senderNonce: ab(randomBytes(16)),
+      recipNonce: req.header.senderNonce,
+    });
+    const h = new Uint8Array(AsnConvert.serialize(header)), b = new Uint8Array(AsnConvert.serialize(body));
+    const prot = computeMac(header.protectionAlg!, Buffer.from("secret"), protectedPart(h, b));
+    const extraCerts = extra.length ? [tlv(0xa1, tlv(0x30, ...extra))] : [];
+    return new Uint8Array(tlv(0x30, h, b, tlv(0xa0, tlv(0x03, Uint8Array.of(0), prot)), ...extraCerts));
+  };
+  const transport: Transport = {
+    async transfer(r) {
+      const req = AsnConvert.parse(r, PKIMessage);
+      if (!req.body.ir) return answer(req, new asn1.PKIBody({ pkiconf: null }), 2);
+      const t = req.body.ir[0].certReq.certTemplate;
+      const tbs = new TBSCertificate({
+        version: Version.v3, serialNumber: ab(Uint8Array.of(0x42)), signature: alg, issuer: new Name(),
+        validity: new Validity({ notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86_400_000) }),
+        subject: t.subject!, subjectPublicKeyInfo: t.publicKey!,
+      });
+      cert = new Uint8Array(AsnConvert.serialize(new Certificate({ tbsCertificate: tbs, signatureAlgorithm: alg, signatureValue: ab(randomBytes(2420)) })));
+      const rep = new asn1.CertRepMessage({ response: [new asn1.CertResponse({ certReqId: 0, status: new asn1.PKIStatusInfo({ status: 0 }),
+        certifiedKeyPair: new asn1.CertifiedKeyPair({ certOrEncCert: new asn1.CertOrEncCert({ certificate: AsnConvert.parse(cert, Certificate) }) }) })] });
+      return answer(req, new asn1.PKIBody({ ip: rep }), 2);
+    },
+  };
+  return { transport, cert: () => cert };
+}
+
+/** certHash, hashAlg OID and pvno of a certConf request. */
+function certConfOf(req: Uint8Array) {
+  const m = AsnConvert.parse(req, PKIMessage);
+  const st = m.body.certConf![0];
+  return { pvno: m.header.pvno, certHash: Buffer.from(st.certHash), hashAlg: st.hashAlg?.algorithm };
+}
+
+describe("certConf certHash per signature algorithm, openssl cmp as oracle", () => {
+  let creds: Creds;
+  beforeAll(() => {
+    creds = makeCreds();
+    // rsp.crt's key certified by an Ed25519 and an Ed448 CA (openssl 3.0 signs with both)
+    for (const alg of ["ED25519", "ED448"]) {
+      const o = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env, stdio: "ignore" });
+      o(["genpkey", "-algorithm", alg, "-out", `${alg}.key`]);
+      o(["req", "-x509", "-new", "-key", `${alg}.key`, "-subj", `/CN=tinycmp ${alg} CA`, "-days", "30",
+        "-config", "ext.cnf", "-extensions", "ca", "-out", `${alg}ca.crt`]);
+      o(["x509", "-req", "-in", "rsp.csr", "-CA", `${alg}ca.crt`, "-CAkey", `${alg}.key`, "-CAcreateserial", "-days", "30",
+        "-extfile", "ext.cnf", "-extensions", "ee", "-out", `rsp${alg}.crt`]);
+    }
+  }, 60_000);
+  const mac = () => ({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
+
+  it("ECDSA with SHA-256: SHA-256, no hashAlg, pvno 2 (control)", async () => {
+    await withMockServer(creds, [], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll(mac());
+      d.close();
+      const c = certConfOf(o.messages.request[1]);
+      expect(c).toEqual({ pvno: 2, certHash: createHash("sha256").update(o.cert!).digest(), hashAlg: undefined });
+    });
+  });
+
+  it("Ed25519: SHA-512 (RFC 9481 3.3), no hashAlg, pvno 2; openssl's certHash check passes", async () => {
+    await withMockServer(creds, ["-rsp_cert", "rspED25519.crt"], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll(mac());
+      d.close();
+      expect(new X509Certificate(o.cert!).issuer).toMatch(/ED25519 CA/);
+      expect(o.messages.response.length).toBe(2); // pkiConf: openssl accepted the certHash
+      const c = certConfOf(o.messages.request[1]);
+      expect(c).toEqual({ pvno: 2, certHash: createHash("sha512").update(o.cert!).digest(), hashAlg: undefined });
+    });
+  });
+
+  it("Ed448: refused in words, no wrong certHash sent (SHAKE256 is not in this build)", async () => {
+    await withMockServer(creds, ["-rsp_cert", "rspED448.crt"], async (s) => {
+      const d = Device.http({ url: s.url });
+      const err = await failure(d.enroll(mac()));
+      d.close();
+      expect(err.code).toBe(E.ALG);
+      expect(err.detail).toBe("no certHash for the certificate's signature algorithm 1.3.101.113 (Ed448: needs SHAKE256, unsupported here)");
+      expect(err.messages!.request.length).toBe(1);
+    });
+  });
+});
+
+describe("certConf for a certificate whose signature algorithm names no hash (ML-DSA)", () => {
+  // the certificate is signed (in form) with id-ml-dsa-44; the pkiConf has pvno 2
+  it("hashAlg SHA-512 and pvno 3; a pvno 2 pkiConf completes the transaction", async () => {
+    const r = await macResponder("2.16.840.1.101.3.4.3.17", []);
+    const transport = r.transport;
+    const d = new Device(transport);
+    const o = await d.enroll({ secret: "secret", ref: "ref", subject: cn("ml-dsa device") });
+    const cert = r.cert()!;
+    expect(Buffer.from(o.cert!)).toEqual(Buffer.from(cert));
+    const c = certConfOf(o.messages.request[1]);
+    expect(c).toEqual({ pvno: 3, certHash: createHash("sha512").update(cert).digest(), hashAlg: "2.16.840.1.101.3.4.2.3" });
+    // hashAlg [0] is EXPLICIT (the CMP module has EXPLICIT TAGS): A0 { SEQUENCE { OID } }
+    expect(Buffer.from(o.messages.request[1]).toString("hex")).toContain("a00d300b0609608648016503040203");
+    // only certConf says cmp2021: the ir before it says cmp2000
+    expect(AsnConvert.parse(o.messages.request[0], PKIMessage).header.pvno).toBe(2);
+  });
+});
+
+// ---- responses above the 16 KiB I/O buffer (io_reserve, docs/ABI.md Memory) ----
+
+describe("responses up to 64 KiB", () => {
+  let creds: Creds;
+  const N = 13; // certificates of about 3.3 KiB (100 dNSNames each) in extraCerts: an ip of about 44 KiB
+  beforeAll(() => {
+    creds = makeCreds();
+    const o = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env, stdio: "ignore" });
+    o(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "fill.key"]);
+    let pem = "";
+    for (let i = 0; i < N; i++) {
+      const sans = Array.from({ length: 100 }, (_, k) => `DNS:host-${k}.filler-${i}.tinycmp.example`).join(",");
+      o(["req", "-x509", "-new", "-key", "fill.key", "-subj", `/CN=tinycmp filler ${i}`, "-days", "30",
+        "-addext", `subjectAltName=${sans}`, "-out", `fill${i}.crt`]);
+      pem += execFileSync("cat", [`fill${i}.crt`], { cwd: creds.dir, encoding: "utf8" });
+    }
+    execFileSync("sh", ["-c", `cat > big.pem`], { cwd: creds.dir, input: pem });
+  }, 120_000);
+  const mac = () => ({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
+
+  const fillers = () => Array.from({ length: N }, (_, i) =>
+    Buffer.from(new X509Certificate(execFileSync("cat", [`fill${i}.crt`], { cwd: creds.dir })).raw).toString("hex"));
+
+  it("full module: an ip of ~44 KiB; memory grows to 2 pages", async () => {
+    await withMockServer(creds, ["-rsp_extracerts", "big.pem"], async (s) => {
+      const d = Device.http({ url: s.url });
+      expect(d.core.memory.buffer.byteLength).toBe(65536);
+      const o = await d.enroll(mac());
+      d.close();
+      expect(o.messages.response[0].length).toBeGreaterThan(40_000);
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+      expect(o.extraCerts.map((c) => Buffer.from(c).toString("hex"))).toEqual(fillers());
+      expect(d.core.memory.buffer.byteLength).toBe(2 * 65536);
+    });
+  }, 60_000);
+
+  it("full module: ip and pkiConf of ~44 KiB each, the ip's results kept and moved when memory grows to 3 pages", async () => {
+    const extra = fillers().map((h) => new Uint8Array(Buffer.from(h, "hex")));
+    const r = await macResponder("1.2.840.10045.4.3.2", extra);
+    const d = new Device(r.transport);
+    const o = await d.enroll({ secret: "secret", ref: "ref", subject: cn("big device") });
+    expect(o.messages.response.map((m) => m.length > 40_000)).toEqual([true, true]);
+    expect(Buffer.from(o.cert!)).toEqual(Buffer.from(r.cert()!));
+    // the extraCerts of both responses, byte for byte: the ip's were moved up when memory grew
+    expect(o.extraCerts.map((c) => Buffer.from(c).toString("hex"))).toEqual([...fillers(), ...fillers()]);
+    expect(d.core.memory.buffer.byteLength).toBe(3 * 65536);
+  }, 60_000);
+
+  it("lean module: refused in words with its limit, one page kept", async () => {
+    await withMockServer(creds, ["-rsp_extracerts", "big.pem"], async (s) => {
+      const d = Device.http({ url: s.url }, { wasm: "build/tinycmp-lean.wasm" });
+      const err = await failure(d.enroll(mac()));
+      d.close();
+      expect(err.code).toBe(E.TOO_LARGE);
+      expect(err.detail).toMatch(/^response too large: \d{5} bytes, this module accepts at most 16384$/);
+      expect(d.core.memory.buffer.byteLength).toBe(65536);
+    });
+  }, 60_000);
+
+  it("a runtime that does not let memory grow: the same clear error, no trap", async () => {
+    const { readFileSync } = await import("node:fs");
+    const wasm = new Uint8Array(readFileSync("build/tinycmp.wasm"));
+    // memory section: one memory, flags 1, initial 1, maximum 3 -> maximum 1 (as a host without growth)
+    const at = Buffer.from(wasm).indexOf(Buffer.from([0x05, 0x04, 0x01, 0x01, 0x01, 0x03]));
+    expect(at).toBeGreaterThan(0);
+    wasm[at + 5] = 0x01;
+    await withMockServer(creds, ["-rsp_extracerts", "big.pem"], async (s) => {
+      const d = Device.http({ url: s.url }, { wasm });
+      const err = await failure(d.enroll(mac()));
+      d.close();
+      expect(err.code).toBe(E.TOO_LARGE);
+      expect(err.detail).toMatch(/^response too large: \d{5} bytes, this module accepts at most 16384$/);
+    });
+  }, 60_000);
+
+  it("io_reserve: above 64 KiB refused with the limit; the transaction is FAILED, memory unchanged", async () => {
+    const { Core } = await import("../host/node/core");
+    const c = new Core();
+    const x = c.exports;
+    x.tx_reset();
+    const p = c.put(new TextEncoder().encode("secret"));
+    expect(x.tx_set(2, p, 6)).toBe(0);
+    expect(x.tx_start(1)).toBe(1); // SEND
+    expect(x.io_reserve(65537)).toBe(E.TOO_LARGE);
+    expect(new TextDecoder().decode(c.read(x.tx_detail(), x.tx_detail_len()))).toBe("response too large: 65537 bytes, this module accepts at most 65536");
+    expect(x.tx_error()).toBe(E.TOO_LARGE);
+    expect(c.memory.buffer.byteLength).toBe(65536);
+    expect(x.io_reserve(-1)).toBe(-20);
+    expect(x.io_reserve(100)).toBeGreaterThanOrEqual(16384); // fits the static buffer: no growth
+    expect(c.memory.buffer.byteLength).toBe(65536);
+    expect(x.io_reserve(65536)).toBeGreaterThanOrEqual(65536);
+    expect(x.io_ptr()).toBe(65536);
+    expect(c.memory.buffer.byteLength).toBe(2 * 65536);
+  });
+});
