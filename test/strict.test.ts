@@ -490,3 +490,76 @@ describe("responses up to 64 KiB", () => {
     expect(c.memory.buffer.byteLength).toBe(2 * 65536);
   });
 });
+
+// ---- genm with the values RFC 9483 4.3 requires, genp decoded and checked (CLI) ----
+
+describe("genm per RFC 9483 4.3 against the test PKI, through the CLI", () => {
+  let pki: TestPki, dir: string, files: Awaited<ReturnType<TestPki["writeFiles"]>>["files"];
+  beforeAll(async () => {
+    pki = await TestPki.start({ rootRollover: true });
+    ({ dir, files } = await pki.writeFiles());
+  }, 60_000);
+  afterAll(async () => { await pki?.close(); });
+
+  async function cli(args: string[]): Promise<{ status: number; lines: string[]; errors: string[] }> {
+    const { runCmd } = await import("../host/node/cli");
+    const lines: string[] = [], errors: string[] = [];
+    const { parseArgs } = await import("../host/node/cli");
+    try {
+      const status = await runCmd(parseArgs(args), (l) => lines.push(l));
+      return { status, lines, errors };
+    } catch (e) { errors.push((e as Error).message); return { status: 1, lines, errors }; }
+  }
+  const base = () => ["-server", `${pki.url.replace("http://", "")}/pkix/`, "-ref", files.ref, "-secret", `pass:${files.secret}`, "-trusted", files.root];
+
+  it("rootCaCert carries the old root; rootCaKeyUpdate checked (newWithOld by the old root) and written", async () => {
+    const { readFileSync } = await import("node:fs");
+    const r = await cli([...base(), "-cmd", "genm", "-infotype", "rootCaCert", "-oldwithold", files.root,
+      "-newwithnew", `${dir}/nwn.pem`, "-newwithold", `${dir}/nwo.pem`, "-oldwithnew", `${dir}/own.pem`, "-reqout", `${dir}/genm.der`]);
+    expect(r.errors).toEqual([]);
+    expect(r.lines[0]).toMatch(/^genm done: rootCaKeyUpdate: new root subject "[^"]+"/);
+    expect(new X509Certificate(readFileSync(`${dir}/nwn.pem`)).raw).toEqual(new X509Certificate(pki.rollover!.newWithNew).raw);
+    const nwo = new X509Certificate(readFileSync(`${dir}/nwo.pem`));
+    expect(nwo.verify(new X509Certificate(readFileSync(files.root)).publicKey)).toBe(true);
+    // the genm on the wire: InfoTypeAndValue { id-it-rootCaCert, the old root certificate }
+    const genm = AsnConvert.parse(readFileSync(`${dir}/genm.der`), PKIMessage).body.genm!;
+    expect(genm.map((i) => i.infoType)).toEqual(["1.3.6.1.5.5.7.4.20"]);
+    expect(Buffer.from(genm[0].infoValue!)).toEqual(new X509Certificate(readFileSync(files.root)).raw);
+  });
+
+  it("crlStatusList carries its CRLStatusListValue; the genp's crls are CRLs, written to -crlout", async () => {
+    const { readFileSync } = await import("node:fs");
+    const r = await cli([...base(), "-cmd", "genm", "-infotype", "crlStatusList", "-crlcert", files.issuing_ca, "-crlout", `${dir}/crl.der`]);
+    expect(r.errors).toEqual([]);
+    expect(r.lines[0]).toBe("genm done: crls: 1 CRL");
+    const x509 = await import("@peculiar/x509");
+    const crl = new x509.X509Crl(readFileSync(`${dir}/crl.der`));
+    expect(crl.issuer).toMatch(/CN=tinycmp Test Issuing CA/);
+  });
+
+  it("crlStatusList without -oldcrl/-crlcert is a usage error; the core refuses it bare too", async () => {
+    const r = await cli([...base(), "-cmd", "genm", "-infotype", "crlStatusList"]).catch((e) => ({ status: 2, lines: [], errors: [String(e)] }));
+    expect(r.errors.join()).toMatch(/crlStatusList needs -oldcrl or -crlcert/);
+    const d = Device.http({ url: pki.url + "/pkix/" });
+    const err = await failure(d.general({ secret: pki.secret, ref: pki.ref, infoTypes: [Uint8Array.of(0x2b, 6, 1, 5, 5, 7, 4, 22)] }));
+    d.close();
+    expect(err.detail).toBe("genm crlStatusList needs its CRLStatusListValue");
+  });
+
+  it("caCerts, certReqTemplate and certProfile in one genm, each answer decoded", async () => {
+    const r = await cli([...base(), "-cmd", "genm", "-infotype", "caCerts,certReqTemplate,certProfile", "-template", `${dir}/tmpl.der`]);
+    expect(r.errors).toEqual([]);
+    expect(r.lines[0]).toMatch(/^genm done: caCerts: 2 certificates; certReqTemplate: \d+ bytes; certProfile: tinycmp-device$/);
+  });
+
+  it("a genp that answers what was not asked is refused", async () => {
+    const { decodeGenp, itOid, der } = await import("../host/node/genp");
+    const itav = der(0x30, der(0x06, itOid(17)), der(0x30, new Uint8Array(new X509Certificate(pki.root.certPem).raw)));
+    expect(() => decodeGenp([21], [itav])).toThrow(/genp answers an infoType that was not asked for: caCerts/);
+    expect(decodeGenp([17], [itav]).caCerts!.length).toBe(1);
+    // a rootCaKeyUpdate whose newWithOld is not signed by an anchor: refused
+    const nwn = new Uint8Array(new X509Certificate(pki.rollover!.newWithNew).raw);
+    const upd = der(0x30, der(0x06, itOid(18)), der(0x30, nwn, der(0xa0, nwn)));
+    expect(() => decodeGenp([20], [upd], [new Uint8Array(new X509Certificate(pki.root.certPem).raw)])).toThrow(/rootCaKeyUpdate refused/);
+  });
+});

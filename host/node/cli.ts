@@ -2,11 +2,12 @@
 // user can switch by changing the binary; `tinycmp inspect` and `tinycmp testpki` are extras.
 import { writeFileSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { CmpError, Device, type Outcome, type Request, type Transport } from "./device";
+import { CmpError, Device, Options, type Outcome, type Request, type Transport } from "./device";
 import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
 import { certSubject, children, parseItav, tlv } from "./der";
+import { crlStatusListItav, decodeGenp, rootCaCertItav } from "./genp";
 
 /** Options taking a value, as `openssl cmp` names them. */
 const VALUED = new Set([
@@ -14,8 +15,11 @@ const VALUED = new Set([
   "extracerts", "newkey", "newkeypass", "newkeyout", "subject", "sans", "csr", "certout", "chainout",
   "extracertsout", "cacertsout", "oldcert", "revreason", "infotype", "msg_timeout", "total_timeout",
   "reqout", "rspout", "rspin", "tls_cert", "tls_key", "tls_trusted", "verbosity", "profile",
+  // MAC protection (RFC 9481 6), the sender of requests, genm values and genp outputs (RFC 9483 4.3)
+  "mac", "digest", "iter", "max_iter", "sender", "oldwithold", "crlcert", "oldcrl",
+  "newwithnew", "newwithold", "oldwithnew", "crlout", "template",
 ]);
-const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "help"]);
+const FLAGS = new Set(["implicit_confirm", "tls_used", "unprotected_errors", "help", "pbmac1", "unprotected_requests"]);
 
 const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PATH] [options]
        tinycmp inspect FILE [-secret pass:S] [-trusted FILE] [-srvcert FILE] [-attime SECONDS] [--json]
@@ -24,7 +28,12 @@ const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT[/PA
 options (as in openssl cmp): -path -recipient -ref -secret pass:|env:|file: -cert -key -trusted
   -untrusted -extracerts -newkey -newkeyout -subject -sans -csr -certout -chainout -extracertsout
   -cacertsout -oldcert -revreason -implicit_confirm -infotype -msg_timeout -total_timeout
-  -reqout -rspout -rspin -tls_used -tls_cert -tls_key -tls_trusted -unprotected_errors -profile -verbosity`;
+  -reqout -rspout -rspin -tls_used -tls_cert -tls_key -tls_trusted -unprotected_errors -profile -verbosity
+  -mac -digest -unprotected_requests -oldwithold -crlcert -oldcrl -newwithnew -newwithold -oldwithnew
+  -crlout -template
+tinycmp only: -pbmac1 (PBMAC1 instead of PBM) -iter N (iterations of our MACs, default 500)
+  -max_iter N (most iterations accepted in a response MAC, default 100000) -sender NAME (sender of
+  MAC-protected requests; a strict CA wants CN=<senderKID>)`;
 
 export class UsageError extends Error {}
 
@@ -49,8 +58,21 @@ const INFOTYPES: Record<string, string> = {
   rootCaCert: "1.3.6.1.5.5.7.4.20",
   certReqTemplate: "1.3.6.1.5.5.7.4.19",
   crlStatusList: "1.3.6.1.5.5.7.4.22",
+  certProfile: "1.3.6.1.5.5.7.4.21",
   signKeyPairTypes: "1.3.6.1.5.5.7.4.2",
 };
+
+/** `-mac` (openssl cmp names) and `-digest` as the core's hash ids (docs/ABI.md). */
+const MACS: Record<string, number> = { "hmac-sha1": 1, hmacWithSHA1: 1, hmacWithSHA256: 2, hmacWithSHA384: 3, hmacWithSHA512: 4 };
+const DIGESTS: Record<string, number> = { sha1: 1, sha256: 2, sha384: 3, sha512: 4 };
+
+/** A positive integer option. */
+function count(v: string | true | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) throw new UsageError(`${what} must be a positive integer`);
+  return n;
+}
 
 /** Contents octets of a dotted OID (X.690 8.19). */
 export function oidContents(dotted: string): Uint8Array {
@@ -120,7 +142,21 @@ export function buildRequest(cmd: Op, a: Args): Request {
   } else if (a.extracerts) req.extraCerts = readCerts(...list(a.extracerts));
   if (key) req.key = readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined);
   if ((cert === undefined) !== (key === undefined)) throw new UsageError("-cert and -key go together");
-  if (!req.secret && !req.key) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
+  if (!req.secret && !req.key && !a.unprotected_requests) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
+  // MAC protection of our requests (RFC 9481 6.1): PBM or PBMAC1, its hashes and iterations
+  if (a.pbmac1) req.options = (req.options ?? 0) | Options.pbmac1;
+  if (a.mac !== undefined) {
+    req.pbmMac = MACS[str(a.mac)!];
+    if (!req.pbmMac) throw new UsageError(`-mac must be one of ${Object.keys(MACS).join(", ")}`);
+  }
+  if (a.digest !== undefined) {
+    req.pbmOwf = DIGESTS[str(a.digest)!];
+    if (!req.pbmOwf) throw new UsageError(`-digest must be one of ${Object.keys(DIGESTS).join(", ")}`);
+  }
+  req.pbmIterations = count(a.iter, "-iter");
+  req.maxIterations = count(a.max_iter, "-max_iter");
+  if (a.unprotected_requests) req.options = (req.options ?? 0) | Options.unprotectedRequests;
+  if (a.sender) req.sender = nameDer(str(a.sender)!);
   if (a.trusted) req.trusted = readCerts(...list(a.trusted));
   if (a.untrusted) req.untrusted = readCerts(...list(a.untrusted));
   if (a.recipient) req.recipient = nameDer(str(a.recipient)!);
@@ -149,9 +185,28 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (r >= 0) req.revReason = r;
   }
   if (cmd === "genm") {
-    req.infoTypes = list(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t));
+    // RFC 9483 4.3: rootCaCert carries the current root, crlStatusList the CRL status list
+    req.infoTypes = list(a.infotype).map((t) => {
+      if (t === "rootCaCert") {
+        const old = str(a.oldwithold) ?? list(a.trusted)[0];
+        if (!old) throw new UsageError("-infotype rootCaCert needs -oldwithold (or -trusted): the root to update");
+        return rootCaCertItav(readCerts(old)[0]);
+      }
+      if (t === "crlStatusList") {
+        if (!a.oldcrl && !a.crlcert) throw new UsageError("-infotype crlStatusList needs -oldcrl or -crlcert");
+        return crlStatusListItav({ crl: a.oldcrl ? readDer(str(a.oldcrl)!, "X509 CRL") : undefined, cert: a.crlcert ? readCerts(str(a.crlcert)!)[0] : undefined });
+      }
+      return oidContents(INFOTYPES[t] ?? t);
+    });
   }
   return req;
+}
+
+/** A DER file, or the first PEM block labelled `label`. */
+function readDer(file: string, label: string): Uint8Array {
+  const data = readFileSync(file);
+  const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END`).exec(data.toString("latin1"));
+  return m ? new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64")) : new Uint8Array(data);
 }
 
 function pemCsr(file: string): Uint8Array {
@@ -184,7 +239,26 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
     writeP256Key(file, out.newKey, core.read(pub, 65));
   }
   if (cmd === "rr") return "rr done: certificate revoked";
-  if (cmd === "genm") return `genm done: ${out.genp.length} InfoTypeAndValue in the genp`;
+  if (cmd === "genm") {
+    const asked = list(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t)).map((o) => (o.length === 8 ? o[7] : -1));
+    const anchors = [...(a.trusted ? readCerts(...list(a.trusted)) : []), ...(a.oldwithold ? readCerts(str(a.oldwithold)!) : [])];
+    const g = decodeGenp(asked, out.genp, anchors);
+    const u = g.rootCaKeyUpdate;
+    if (u && a.newwithnew) writeCerts(str(a.newwithnew)!, [u.newWithNew]);
+    if (u?.newWithOld && a.newwithold) writeCerts(str(a.newwithold)!, [u.newWithOld]);
+    if (u?.oldWithNew && a.oldwithnew) writeCerts(str(a.oldwithnew)!, [u.oldWithNew]);
+    if (g.crls && a.crlout) writeFileSync(str(a.crlout)!, Buffer.concat(g.crls));
+    if (g.certReqTemplate && a.template) writeFileSync(str(a.template)!, g.certReqTemplate);
+    const got = [
+      g.caCerts && `caCerts: ${g.caCerts.length} certificates`,
+      u && `rootCaKeyUpdate: new root ${describe(u.newWithNew)}`,
+      g.certReqTemplate && `certReqTemplate: ${g.certReqTemplate.length} bytes`,
+      g.crls && `crls: ${g.crls.length} CRL`,
+      g.certProfiles && `certProfile: ${g.certProfiles.join(", ")}`,
+      ...g.empty.map((t) => `${t}: no value`),
+    ].filter(Boolean);
+    return `genm done: ${got.join("; ") || "empty genp"}`;
+  }
   return `${cmd} done: ${out.cert ? describe(out.cert) : "no certificate"}`;
 }
 
