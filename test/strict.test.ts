@@ -563,3 +563,88 @@ describe("genm per RFC 9483 4.3 against the test PKI, through the CLI", () => {
     expect(() => decodeGenp([20], [upd], [new Uint8Array(new X509Certificate(pki.root.certPem).raw)])).toThrow(/rootCaKeyUpdate refused/);
   });
 });
+
+// ---- CLI: MAC options (RFC 9481 6), unprotected requests, sender ----
+
+describe("CLI MAC options and sender", () => {
+  let pki: TestPki, dir: string, files: Awaited<ReturnType<TestPki["writeFiles"]>>["files"];
+  beforeAll(async () => {
+    pki = await TestPki.start({ responseProtection: "mac", macSenderIsRef: true });
+    ({ dir, files } = await pki.writeFiles());
+  }, 60_000);
+  afterAll(async () => { await pki?.close(); });
+  async function cli(args: string[]): Promise<string[]> {
+    const { runCmd, parseArgs } = await import("../host/node/cli");
+    const lines: string[] = [];
+    await runCmd(parseArgs(args), (l) => lines.push(l));
+    return lines;
+  }
+  const protAlg = async (file: string) => {
+    const { readFileSync } = await import("node:fs");
+    return AsnConvert.parse(readFileSync(file), PKIMessage).header.protectionAlg!;
+  };
+  const base = (n: string) => ["-server", `${pki.url.replace("http://", "")}/pkix/`, "-ref", files.ref, "-secret", `pass:${files.secret}`,
+    "-trusted", files.root, "-cmd", "ir", "-subject", "/CN=cli device", "-newkeyout", `${dir}/${n}.key`, "-certout", `${dir}/${n}.crt`,
+    "-sender", `/CN=${files.ref}`, "-reqout", `${dir}/${n}-ir.der`];
+
+  it("PBM by default with HMAC-SHA256 (RFC 9481 6.2.1); -sender satisfies the strict CA", async () => {
+    const lines = await cli(base("a"));
+    expect(lines[0]).toMatch(/^ir done: subject "CN=cli device"/);
+    const alg = await protAlg(`${dir}/a-ir.der`);
+    expect(alg.algorithm).toBe("1.2.840.113533.7.66.13");
+    expect(Buffer.from(alg.parameters!).toString("hex")).toContain("06082a864886f70d0209"); // hmacWithSHA256
+  });
+
+  it("-mac hmac-sha1 for peers that need it", async () => {
+    await cli([...base("b"), "-mac", "hmac-sha1"]);
+    expect(Buffer.from((await protAlg(`${dir}/b-ir.der`)).parameters!).toString("hex")).toContain("06082b06010505080102");
+  });
+
+  it("-pbmac1 -digest sha384 -mac hmacWithSHA512 -iter 4096: PBKDF2 with that PRF and count", async () => {
+    await cli([...base("c"), "-pbmac1", "-digest", "sha384", "-mac", "hmacWithSHA512", "-iter", "4096"]);
+    const alg = await protAlg(`${dir}/c-ir.der`);
+    expect(alg.algorithm).toBe("1.2.840.113549.1.5.14");
+    const hex = Buffer.from(alg.parameters!).toString("hex");
+    expect(hex).toContain("02021000020140");            // iterationCount 4096, keyLength 64
+    expect(hex).toContain("06082a864886f70d020a0500");   // prf hmacWithSHA384
+    expect(hex).toContain("06082a864886f70d020b");       // messageAuthScheme hmacWithSHA512
+  });
+
+  it("-max_iter below the response's count: refused with both numbers", async () => {
+    await expect(cli([...base("d"), "-iter", "2000", "-max_iter", "1000"])).rejects.toThrow(/response MAC uses 2000 iterations, more than the limit of 1000/);
+  });
+
+  it("usage errors say what is wrong", async () => {
+    await expect(cli([...base("e"), "-mac", "md5"])).rejects.toThrow(/-mac must be one of/);
+    await expect(cli([...base("e"), "-iter", "0"])).rejects.toThrow(/-iter must be a positive integer/);
+  });
+});
+
+describe("-unprotected_requests against openssl cmp -accept_unprotected", () => {
+  let creds: Creds;
+  beforeAll(() => { creds = makeCreds(); }, 30_000);
+  it("ir without protectionAlg and protection; the signed ip validated to the root", async () => {
+    await withMockServer(creds, ["-accept_unprotected"], async (s) => {
+      const d = Device.http({ url: s.url });
+      const o = await d.enroll({ options: Options.unprotectedRequests, trusted: [creds.der("root.crt")],
+        newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
+      d.close();
+      expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+      for (const r of o.messages.request) {
+        const m = AsnConvert.parse(r, PKIMessage);
+        expect(m.header.protectionAlg).toBeUndefined();
+        expect(m.protection).toBeUndefined();
+      }
+    });
+  });
+  it("the same without -accept_unprotected: openssl refuses, and the error says so", async () => {
+    await withMockServer(creds, [], async (s) => {
+      const d = Device.http({ url: s.url });
+      const err = await d.enroll({ options: Options.unprotectedRequests, trusted: [creds.der("root.crt")],
+        newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") }).catch((e) => e);
+      d.close();
+      expect(err).toBeInstanceOf(CmpError);
+      expect((err as CmpError).detail).toMatch(/^error message received: status rejection/);
+    });
+  });
+});
