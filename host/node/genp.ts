@@ -5,8 +5,8 @@
 // as its protection, which the core has verified).
 import { X509Certificate } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { children, parseItav, tlv, type Tlv } from "./der";
-import { rootUpdateRefusal } from "./agent";
+import { children, parseItav, tlv, type Tlv } from "./der.js";
+import { rootUpdateRefusal } from "./agent.js";
 
 /** id-it-x (1.3.6.1.5.5.7.4.x, RFC 9810 5.3.19) as contents octets. */
 export const itOid = (x: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, x);
