@@ -1,4 +1,6 @@
 import { TEXT } from "./text";
+import { derEnter, derErr, derInit, derLen, derPtr, derRead } from "../der/reader";
+import { TAG_OID, TAG_SEQUENCE } from "../der/tags";
 
 // The readable ASCII text that explains a FAILED transaction (tx_detail), built without allocation.
 const DETAIL_SIZE: i32 = 480;
@@ -65,4 +67,19 @@ export function sayOid(p: usize, n: i32): void {
     } else sayInt(<i32>v);
     first = false; big = false; v = 0;
   }
+}
+
+// Appends the OID of an AlgorithmIdentifier element, or of the algorithm of a
+// SubjectPublicKeyInfo (its first element); "?" when there is none. Uses the DER cursor.
+export function sayAlgOid(p: usize, n: i32): void {
+  derInit(p, n);
+  derEnter(TAG_SEQUENCE);
+  if (!derRead(TAG_OID)) { // a SubjectPublicKeyInfo: the AlgorithmIdentifier comes first
+    derInit(p, n);
+    derEnter(TAG_SEQUENCE);
+    derEnter(TAG_SEQUENCE);
+    derRead(TAG_OID);
+  }
+  if (derErr != 0) sayChar(0x3f);
+  else sayOid(derPtr, derLen);
 }
