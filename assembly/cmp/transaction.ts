@@ -576,11 +576,12 @@ function verifyProtection(): i32 {
     if (protKind != PROT_MAC) { say(T_MAC_FOR_SIGNED); return E_CMP_UNPROTECTED; }
     const pp = protectedPart();
     const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
+    // the protection cannot be verified (E_CMP_PROTECTION); the words say why
     if (r == E_ITERATIONS) { // RFC 9481 6.1: the count is the sender's; the limit is ours
       say(T_MAC_ITERATIONS); sayInt(macIterations); say(T_MAC_ITERATIONS_LIMIT); sayInt(getInt(INT_MAX_ITERATIONS));
-      return E_ITERATIONS;
+      return E_CMP_PROTECTION;
     }
-    if (r == E_ALG) { say(T_MAC_ALG); sayOid(macUnknownOid, macUnknownOidLen); return E_ALG; }
+    if (r == E_ALG) { say(T_MAC_ALG); sayOid(macUnknownOid, macUnknownOidLen); return E_CMP_PROTECTION; }
     if (r < 0) { say(T_BAD_MAC); sayInt(r); return E_CMP_PROTECTION; }
     macProtected = true;
     return 0;
