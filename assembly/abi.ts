@@ -5,7 +5,7 @@
 import "./panic";
 
 // ---- I/O buffer: where hosts place inputs and read outputs ----
-export { io_ptr, io_size } from "./tx";
+export { io_ptr, io_reserve, io_size } from "./tx";
 
 // ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
 import { E_ARG, E_ALG } from "./errors";

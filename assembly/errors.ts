@@ -54,6 +54,7 @@ export const E_CMP_NO_CERT: i32 = -95;       // positive response without a cert
 export const E_CMP_SIGNER: i32 = -96;        // response signer certificate missing, untrusted or not authorized
 export const E_CMP_SENDER_KID: i32 = -97;    // response senderKID does not match the signer's key identifier
 export const E_CMP_STATUS: i32 = -98;        // unexpected PKIStatus (e.g. waiting where not allowed)
+export const E_CMP_TOO_LARGE: i32 = -99;     // response larger than the module accepts (io_reserve)
 // pkix (assembly/pkix)
 export const E_CERT_PARSE: i32 = -50;        // malformed certificate
 export const E_CERT_SIGNATURE: i32 = -51;    // a certificate signature does not verify

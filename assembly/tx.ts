@@ -1,13 +1,14 @@
 // The exports of the I/O buffer and the CMP transaction, shared by both entries: abi.ts (the
 // full module) and lean.ts. Thin wrappers over assembly/cmp/transaction.ts (docs/ABI.md).
-import { IO, IO_SIZE } from "./io";
+import { ioBase, ioEnd } from "./io";
 
-export function io_ptr(): usize { return IO; }
-export function io_size(): i32 { return IO_SIZE; }
+export function io_ptr(): usize { return ioBase; }
+export function io_size(): i32 { return <i32>(ioEnd - ioBase); }
+export function io_reserve(n: i32): i32 { return txReserve(n); }
 
 import {
   error as txError_, txFailInfo, txInput, txOut, txOutLen, txPoll, txResume, txSuspend, txReset, txResult, txResultLen, txSet,
-  txSetInt, txStart, txStatus, waitSeconds,
+  txReserve, txSetInt, txStart, txStatus, waitSeconds,
 } from "./cmp/transaction";
 import { DETAIL, detailLen } from "./cmp/detail";
 

@@ -32,7 +32,7 @@ export interface Board {
 }
 export interface BoardResult {
   board: string; runtime: string; fits: boolean; module_bytes: number; module_budget_bytes: number;
-  memory_pages: number; memory_pages_allowed: number; features_used: string[]; features_missing: string[];
+  memory_pages: number; memory_pages_max: number; memory_pages_allowed: number; features_used: string[]; features_missing: string[];
   imports: string[]; slots: number; slot_bytes: number; problems: string[]; module?: string;
   /** RAM the runtime needs, from measured figures (see ramMeasured), and how it was obtained */
   ram_measured_bytes?: number; ram_source: string; ram_budget: number;
@@ -97,9 +97,11 @@ export function checkBoard(b: Board, file: string, bin: Uint8Array, used: string
   if (!used) problems.push("features not checked: wasm-validate (wabt) not found");
   for (const f of missing) problems.push(`uses ${f}, which ${b.runtime} on this board lacks`);
   // memory and size
-  const pages = info.memory?.maximum ?? Infinity;
+  // the initial pages must fit; pages above them are only grown on demand (the full module for a
+  // response above its 16 KiB I/O buffer, docs/ABI.md), and a host that refuses gets an error
+  const pages = info.memory?.initial ?? Infinity;
   if (!info.memory || info.memory.maximum === undefined) problems.push("linear memory has no maximum");
-  else if (pages > b.memory_pages) problems.push(`memory maximum ${pages} pages > ${b.memory_pages}`);
+  else if (pages > b.memory_pages) problems.push(`memory of ${pages} pages > ${b.memory_pages}`);
   if (bin.length > b.module_budget_bytes) problems.push(`module ${bin.length} B > budget ${b.module_budget_bytes} B`);
   // flash slots: inside the region and the flash, no overlap, erase-block aligned, enough of them
   const f = b.flash;
@@ -121,7 +123,8 @@ export function checkBoard(b: Board, file: string, bin: Uint8Array, used: string
   void file;
   return {
     board: b.board, runtime: b.runtime, fits: problems.length === 0, module_bytes: bin.length,
-    module_budget_bytes: b.module_budget_bytes, memory_pages: info.memory?.maximum ?? info.memory?.initial ?? 0,
+    module_budget_bytes: b.module_budget_bytes, memory_pages: info.memory?.initial ?? 0,
+    memory_pages_max: info.memory?.maximum ?? 0,
     memory_pages_allowed: b.memory_pages, features_used: used ?? [], features_missing: missing,
     imports: info.imports.map((i) => `${i.module}.${i.name}`), slots: slots.length,
     slot_bytes: slots.reduce((n, s) => n + s.size, 0), problems, ram_measured_bytes: ram.bytes, ram_source: ram.source, ram_budget: budget,

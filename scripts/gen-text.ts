@@ -16,7 +16,6 @@ export const TEXTS: Record<string, string> = {
   SIGNER_MALFORMED: "response signer certificate is malformed",
   SENDER_KID: "response senderKID does not match the signer's subjectKeyIdentifier",
   BAD_SIGNATURE: "response signature does not verify: error ",
-  UNSUPPORTED_SIGNATURE: "response signature algorithm or key not supported: error ",
   SIGNER_KEY_USAGE: "response signer may not sign (keyUsage)",
   SIGNER_UNTRUSTED: "response signer is not trusted: error ",
   SIGNER_NOT_AUTHORIZED: "response signer is neither the issuing CA nor an RA or CA (id-kp-cmcRA, id-kp-cmcCA)",
@@ -55,6 +54,17 @@ export const TEXTS: Record<string, string> = {
   CERT_MALFORMED: "certificate is malformed",
   WRONG_KEY: "issued certificate's public key is not the requested one",
   CERT_UNTRUSTED: "issued certificate does not validate to a trust anchor (certConf rejected it): error ",
+  MAC_ITERATIONS: "response MAC uses ",
+  MAC_ITERATIONS_LIMIT: " iterations, more than the limit of ",
+  MAC_ALG: "response MAC algorithm not supported: ",
+  TOO_LARGE: "response too large: ",
+  TOO_LARGE_LIMIT: " bytes, this module accepts at most ",
+  CERT_HASH_ALG: "no certHash for the certificate's signature algorithm ",
+  UNMATCHED_ERROR: "error message not answering this request (the server could not read it?): ",
+  CRL_STATUS_VALUE: "genm crlStatusList needs its CRLStatusListValue",
+  TOO_MANY_EXTRA: "response has more extraCerts than the 16 this module keeps",
+  SIG_ALG_UNSUPPORTED: "response signature not supported: algorithm ",
+  SIG_KEY: ", signer key ",
 };
 
 // Names of the PKIFailureInfo bits (RFC 9810 5.2.3), apart from TEXT in a function: the lean

@@ -218,7 +218,7 @@ describe("tinycmp CLI: signature protection and the other operations", () => {
     await withServer([], async (s) => {
       const r = await cli([...server(s), ...idevid(), "-cmd", "genm", "-infotype", "caCerts"]);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/genm done: 1 InfoTypeAndValue/);
+      expect(r.stdout).toMatch(/genm done: caCerts: no value/); // openssl 3.0 echoes the infoType
     });
   });
 });

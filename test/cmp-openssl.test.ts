@@ -373,11 +373,16 @@ describe("p10cr, rr, genm against openssl cmp", () => {
   for (const [name, n] of [["caCerts", 17], ["rootCaCert", 20], ["certReqTemplate", 19], ["crlStatusList", 22]] as const) {
     it(`genm ${name}: genp echoes the infoType`, async () => {
       const oid = new Uint8Array([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n]);
+      // RFC 9483 4.3.2 / 4.3.4: rootCaCert carries the current root, crlStatusList its status list
+      const { rootCaCertItav, crlStatusListItav } = await import("../host/node/genp");
+      const itav = name === "rootCaCert" ? rootCaCertItav(creds.der("root.crt"))
+        : name === "crlStatusList" ? crlStatusListItav({ cert: creds.der("rsp.crt") }) : oid;
       await withServer([], async (s) => {
         const d = Device.http({ url: s.url });
-        const o = await d.general({ secret: "secret", ref: "ref", infoTypes: [oid] });
+        const o = await d.general({ secret: "secret", ref: "ref", infoTypes: [itav] });
         d.close();
-        expect(o.genp.map((g) => Buffer.from(g))).toEqual([Buffer.from([0x30, 0x0a, 0x06, 0x08, ...oid])]);
+        // 3.0 echoes the InfoTypeAndValue it was given (with the value, if any)
+        expect(o.genp.map((g) => Buffer.from(g))).toEqual([Buffer.from(itav.length === 8 ? [0x30, 0x0a, 0x06, 0x08, ...oid] : itav)]);
       });
     });
   }

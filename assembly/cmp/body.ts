@@ -6,13 +6,16 @@ import { p256Sign } from "../crypto/p256";
 import {
   derMark, derPutBitString, derPutByte, derPutBytes, derPutPrimitive, derPutUint, derWrap, derWriterPtr,
 } from "../der/writer";
-import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_SET } from "../der/tags";
+import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from "../der/tags";
 import {
-  getInt, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
+  getInt, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_EXTENSION, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
 import { putDirectoryName } from "./header";
-import { OID_ECDSA_SHA256, OID_EXT_REQ, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN } from "./oids";
+import { say } from "./detail";
+import { T_CRL_STATUS_VALUE } from "./text";
+import { IT_CRL_STATUS_LIST, OID_ECDSA_SHA256, OID_EXT_REQ, OID_IT, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN, OID_SHA2, oidIs } from "./oids";
+import { derEnter, derFinish, derInit, derLeave, derNext, derPeek, derRead } from "../der/reader";
 import { LEAN } from "../features";
 import { putAlgId, putNamedBit, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
@@ -28,15 +31,19 @@ function wrapExtension(oid: usize, oidLen: i32, m: usize): void {
   derWrap(TAG_SEQUENCE, m);
 }
 
-// Extensions with subjectAltName when SANS is configured; false when there is none.
-function putSanExtensions(): bool {
+// The Extension elements of a request, without their SEQUENCE OF: subjectAltName when SANS is
+// configured, then each EXTENSION as given; false when there is none.
+function putExtensionList(): bool {
+  let n = 0;
+  while (item(ITEM_EXTENSION, n) != 0) n++;
+  for (let i = n - 1; i >= 0; i--) { const e = item(ITEM_EXTENSION, i); derPutBytes(e, itemLen); }
   const sans = item(ITEM_SANS);
-  if (sans == 0) return false;
-  const m = derMark();
-  derPutBytes(sans, itemLen);
-  wrapExtension(OID_SAN, 3, m);
-  derWrap(TAG_SEQUENCE, m);
-  return true;
+  if (sans != 0) {
+    const m = derMark();
+    derPutBytes(sans, itemLen);
+    wrapExtension(OID_SAN, 3, m);
+  }
+  return sans != 0 || n > 0;
 }
 
 // Signs [start, end) with the new key and writes AlgorithmIdentifier, BIT STRING signature
@@ -70,7 +77,9 @@ export function putCertReqMessages(bodyType: i32): i32 {
   // certTemplate: subject [5], publicKey [6], extensions [9] (RFC 4211 5)
   const mt = derMark();
   const me = derMark();
-  if (putSanExtensions()) derWrap(CONTEXT | CONSTRUCTED | 9, me); // IMPLICIT Extensions
+  // extensions [9] Extensions: RFC 4211's module has IMPLICIT TAGS, so [9] replaces the
+  // SEQUENCE tag: [9] { Extension... } (RFC 4211 5, Appendix B)
+  if (putExtensionList()) derWrap(CONTEXT | CONSTRUCTED | 9, me);
   if (reqSpkiLen < 4) return E_KEY;
   const hl = load<u8>(reqSpki + 1) < 0x80 ? 2 : 2 + (load<u8>(reqSpki + 1) & 0x7f);
   const mk = derMark();
@@ -119,7 +128,8 @@ export function putP10cr(): i32 {
   } else {
     const mi = derMark();
     const ma = derMark();
-    if (putSanExtensions()) {
+    if (putExtensionList()) {
+      derWrap(TAG_SEQUENCE, ma); // Extensions (RFC 2985 5.4.2)
       derWrap(TAG_SET, ma);
       putOid(OID_EXT_REQ, 9);
       derWrap(TAG_SEQUENCE, ma);
@@ -167,13 +177,19 @@ export function putRr(): i32 {
   return 0;
 }
 
-// genm: one InfoTypeAndValue without value per INFOTYPE (RFC 9483 4.3); none gives an empty genm.
+// genm: one InfoTypeAndValue per INFOTYPE (RFC 9483 4.3), none gives an empty genm. An INFOTYPE
+// is either OID contents octets (a value-less InfoTypeAndValue: caCerts, certReqTemplate,
+// certProfile) or a whole DER InfoTypeAndValue with its value (rootCaCert with the current root,
+// crlStatusList with its CRLStatusListValue), copied as it is. crlStatusList without its value
+// is refused (RFC 9483 4.3.4: the value is required). 0 or E_CMP_CONFIG.
 export function putGenm(): i32 {
   const m = derMark();
   let n = 0;
   while (item(ITEM_INFOTYPE, n) != 0) n++;
   for (let i = n - 1; i >= 0; i--) {
     const p = item(ITEM_INFOTYPE, i);
+    if (isItav(p, itemLen)) { derPutBytes(p, itemLen); continue; }
+    if (oidIs(p, itemLen, OID_IT, 8, IT_CRL_STATUS_LIST)) { say(T_CRL_STATUS_VALUE); return E_CMP_CONFIG; }
     const mi = derMark();
     putOid(p, itemLen);
     derWrap(TAG_SEQUENCE, mi);
@@ -183,15 +199,32 @@ export function putGenm(): i32 {
   return 0;
 }
 
+// [p, p+n) is one DER SEQUENCE { OID, ... } spanning all n bytes (an InfoTypeAndValue).
+export function isItav(p: usize, n: i32): bool {
+  derInit(p, n);
+  derEnter(TAG_SEQUENCE);
+  derRead(TAG_OID);
+  while (derPeek() >= 0) derNext();
+  derLeave();
+  return derFinish() == 0;
+}
+
 // certReqId of certConf and pollReq: 0, or -1 after p10cr (RFC 9483 4.1.4).
 function putCertReqId(): void {
   if (op == OP_P10CR) { derPutByte(0xff); derPutByte(1); derPutByte(0x02); }
   else derPutUint(0);
 }
 
-// certConf: one CertStatus { certHash, certReqId 0, statusInfo when rejecting } (RFC 9483 4.1.1).
-export function putCertConf(hash: usize, hashLen: i32, reject: bool, failBit: i32): i32 {
+// certConf: one CertStatus { certHash, certReqId 0, statusInfo when rejecting, hashAlg [0] when
+// the certificate's signature algorithm names no hash (RFC 9483 4.1.1, RFC 9480 2.10): hashAlg
+// is the hash id, 0 for none.
+export function putCertConf(hash: usize, hashLen: i32, reject: bool, failBit: i32, hashAlg: i32): i32 {
   const m = derMark();
+  if (hashAlg != 0) {
+    const mh = derMark();
+    putAlgId(OID_SHA2, 9, hashAlg - 1); // id-sha256/384/512, parameters absent (RFC 5754 2)
+    wrapExplicit(0, mh); // the CMP module has EXPLICIT TAGS
+  }
   if (reject) {
     const ms = derMark();
     putNamedBit(failBit);

@@ -1,7 +1,9 @@
 import { TEXT } from "./text";
+import { derEnter, derErr, derInit, derLen, derPtr, derRead } from "../der/reader";
+import { TAG_OID, TAG_SEQUENCE } from "../der/tags";
 
 // The readable ASCII text that explains a FAILED transaction (tx_detail), built without allocation.
-const DETAIL_SIZE: i32 = 240;
+const DETAIL_SIZE: i32 = 480;
 export const DETAIL = memory.data(DETAIL_SIZE, 4);
 export let detailLen: i32 = 0;
 
@@ -44,4 +46,40 @@ export function sayText(p: usize, n: i32): void {
     const c = <i32>load<u8>(p + i);
     sayChar(c >= 0x20 && c < 0x7f ? c : 0x3f);
   }
+}
+
+// Appends an OID from its contents octets in dotted form (X.690 8.19), e.g. 1.3.101.113; an arc
+// of more than 31 bits as "?".
+export function sayOid(p: usize, n: i32): void {
+  let v: u32 = 0, first = true, big = false;
+  for (let i = 0; i < n; i++) {
+    const b = <u32>load<u8>(p + i);
+    if (v > 0xffffff) big = true;
+    v = (v << 7) | (b & 0x7f);
+    if ((b & 0x80) != 0) continue;
+    if (!first) sayChar(0x2e);
+    if (big) sayChar(0x3f);
+    else if (first) {
+      const a: u32 = v < 80 ? v / 40 : 2;
+      sayInt(<i32>a);
+      sayChar(0x2e);
+      sayInt(<i32>(v - a * 40));
+    } else sayInt(<i32>v);
+    first = false; big = false; v = 0;
+  }
+}
+
+// Appends the OID of an AlgorithmIdentifier element, or of the algorithm of a
+// SubjectPublicKeyInfo (its first element); "?" when there is none. Uses the DER cursor.
+export function sayAlgOid(p: usize, n: i32): void {
+  derInit(p, n);
+  derEnter(TAG_SEQUENCE);
+  if (!derRead(TAG_OID)) { // a SubjectPublicKeyInfo: the AlgorithmIdentifier comes first
+    derInit(p, n);
+    derEnter(TAG_SEQUENCE);
+    derEnter(TAG_SEQUENCE);
+    derRead(TAG_OID);
+  }
+  if (derErr != 0) sayChar(0x3f);
+  else sayOid(derPtr, derLen);
 }

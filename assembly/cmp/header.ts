@@ -8,7 +8,7 @@ import {
 } from "./config";
 import { IT_CERT_PROFILE, IT_IMPLICIT_CONFIRM, OID_IT } from "./oids";
 import { putOctets, putOid, wrapExplicit } from "./put";
-import { PROT_SIG, protKind, RECIP_NONCE, recipNonceLen, SENDER_NONCE, TID } from "./state";
+import { PROT_NONE, PROT_SIG, protKind, RECIP_NONCE, recipNonceLen, SENDER_NONCE, TID } from "./state";
 import { putProtectionAlg } from "./protection";
 
 // Signer of signature-protected requests (set from CERT): subject, issuer and SKI ranges.
@@ -18,6 +18,10 @@ export let signerSki: usize = 0, signerSkiLen: i32 = 0;
 export function setSigner(s: usize, sn: i32, i: usize, iN: i32, k: usize, kn: i32): void {
   signerSubject = s; signerSubjectLen = sn; signerIssuer = i; signerIssuerLen = iN; signerSki = k; signerSkiLen = kn;
 }
+
+// pvno of the next request: cmp2000 (2), or cmp2021 (3) where a field needs it (RFC 9810 7).
+export let headerPvno: i32 = 2;
+export function setHeaderPvno(v: i32): void { headerPvno = v; }
 
 // GeneralName directoryName [4] (EXPLICIT: Name is a CHOICE) of a Name element; NULL-DN when absent.
 export function putDirectoryName(name: usize, n: i32): void {
@@ -71,14 +75,16 @@ export function putHeader(firstCertRequest: bool): i32 {
   mt = derMark();
   if (protKind == PROT_SIG) {
     if (signerSkiLen > 0) { putOctets(signerSki, signerSkiLen); wrapExplicit(2, mt); }
-  } else if (ref != 0) {
+  } else if (ref != 0 && protKind != PROT_NONE) {
     putOctets(ref, refLen);
     wrapExplicit(2, mt);
   }
-  mt = derMark();
-  const r = putProtectionAlg();
-  if (r < 0) return r;
-  wrapExplicit(1, mt);
+  if (protKind != PROT_NONE) {
+    mt = derMark();
+    const r = putProtectionAlg();
+    if (r < 0) return r;
+    wrapExplicit(1, mt);
+  }
   mt = derMark();
   derPutTime(TAG_GENERALIZED_TIME, host_time());
   wrapExplicit(0, mt);
@@ -93,7 +99,7 @@ export function putHeader(firstCertRequest: bool): i32 {
     if (s == 0) s = item(ITEM_SUBJECT);
     putDirectoryName(s, itemLen);
   }
-  derPutUint(2); // pvno cmp2000 (RFC 9483 3.1: 3 only when needed)
+  derPutUint(headerPvno); // pvno cmp2000, 3 only when needed (RFC 9483 3.1)
   derWrap(TAG_SEQUENCE, m);
   return 0;
 }

@@ -62,12 +62,14 @@ export function putProtectionAlg(): i32 {
   const it = requestIterations(!LEAN && option(OPT_PBMAC1));
   const m = derMark();
   const mp = derMark();
-  if (!LEAN && option(OPT_PBMAC1)) { // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2-HMAC-SHA256, 32-byte key
-    putHmacAlg(HASH_SHA256);                // messageAuthScheme
+  if (!LEAN && option(OPT_PBMAC1)) { // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2 with HMAC of the owf
+    // hash as prf, a key as long as the MAC's hash, messageAuthScheme the configured HMAC
+    putHmacAlg(getInt(INT_PBM_MAC));        // messageAuthScheme
     const mk = derMark();
     const mkp = derMark();
-    putAlgId(OID_HMAC_WITH, 8, 9, true);    // prf hmacWithSHA256 (RFC 8018 B.1.2)
-    derPutUint(32);                         // keyLength
+    const prf = getInt(INT_PBM_OWF);
+    putAlgId(OID_HMAC_WITH, 8, prf == 1 ? 7 : 7 + prf, true); // prf hmacWithSHA* (RFC 8018 B.1.2)
+    derPutUint(hashSize(getInt(INT_PBM_MAC))); // keyLength
     derPutUint(it);
     putOctets(SALT, 16);
     derWrap(TAG_SEQUENCE, mkp);
@@ -111,14 +113,20 @@ export function computeProtection(data: usize, len: i32): i32 {
   }
   const it = requestIterations(!LEAN && option(OPT_PBMAC1));
   return !LEAN && option(OPT_PBMAC1)
-    ? mac(true, HASH_SHA256, HASH_SHA256, SALT, 16, it, it, 32, data, len, PROT)
+    ? mac(true, getInt(INT_PBM_OWF), getInt(INT_PBM_MAC), SALT, 16, it, it, hashSize(getInt(INT_PBM_MAC)), data, len, PROT)
     : mac(false, getInt(INT_PBM_OWF), getInt(INT_PBM_MAC), SALT, 16, it, it, 0, data, len, PROT);
 }
+
+// What verifyMac read, for the words of a refusal: the iteration count, and the OID of the
+// algorithm it did not support.
+export let macIterations: i32 = 0;
+export let macUnknownOid: usize = 0, macUnknownOidLen: i32 = 0;
 
 // Reads an AlgorithmIdentifier of a hash (owf) or an HMAC: the hash id, or 0 when unknown.
 function readHashAlg(hmac: bool): i32 {
   if (!derEnter(TAG_SEQUENCE) || !derRead(TAG_OID)) return 0;
   const p = derPtr, n = derLen;
+  macUnknownOid = p; macUnknownOidLen = n;
   derOptional(TAG_NULL);
   derLeave();
   if (hmac) {
@@ -147,12 +155,14 @@ export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: 
   derEnter(TAG_SEQUENCE);
   derRead(TAG_OID);
   const pbmac1 = oidIs(derPtr, derLen, OID_PBMAC1, 9, 0x0e);
+  macUnknownOid = derPtr; macUnknownOidLen = derLen;
   if ((LEAN || !pbmac1) && !oidIs(derPtr, derLen, OID_PBM, 9, 0x0d)) return derErr != 0 ? derErr : E_ALG;
   derEnter(TAG_SEQUENCE);
   let owf = 0, h = 0, it: i64 = 0, keyLen: i64 = 0, salt: usize = 0, saltLen = 0;
   if (!LEAN && pbmac1) { // PBMAC1-params { keyDerivationFunc PBKDF2, messageAuthScheme }
     derEnter(TAG_SEQUENCE);
     derRead(TAG_OID);
+    macUnknownOid = derPtr; macUnknownOidLen = derLen;
     if (!oidIs(derPtr, derLen, OID_PBKDF2, 9, 0x0c)) return derErr != 0 ? derErr : E_ALG;
     derEnter(TAG_SEQUENCE); // PBKDF2-params (RFC 8018 A.2): salt specified, iterationCount, keyLength, prf
     derRead(TAG_OCTET_STRING);
@@ -175,6 +185,7 @@ export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: 
   if (derErr != 0) return derErr;
   if (owf == 0 || h == 0) return E_ALG;
   if (saltLen < SALT_MIN || saltLen > SALT_MAX) return E_DER_VALUE;
+  macIterations = <i32>it;
   const itMin: i64 = pbmac1 ? PBKDF2_ITER_MIN : PBM_ITER_MIN;
   if (it < itMin) return E_ITERATIONS;
   // the key: PBKDF2 keyLength octets, or the OWF output for PBM (RFC 9810 5.1.3.1)

@@ -1,6 +1,6 @@
 // Decoding of a received PKIMessage (RFC 9810 5.1): header fields, body element, protection and
 // extraCerts, as ranges into the input (no copies). Checks on them are made in transaction.ts.
-import { E_CMP_PARSE, E_DER_VALUE } from "../errors";
+import { E_CMP_PARSE, E_CMP_STORE, E_DER_VALUE } from "../errors";
 import {
   derDescend, derEnter, derErr, derFail, derFinish, derInit, derLeave, derLen, derNext, derOptional,
   derPeek, derPtr, derRead, derReadBitStringOctets, derReadUint, derStart,
@@ -88,7 +88,7 @@ export function parseMessage(p: usize, n: i32): i32 {
     derEnter(TAG_SEQUENCE);
     while (derPeek() >= 0) {
       derRead(TAG_SEQUENCE);
-      if (rspExtraCount == MAX_EXTRA_CERTS) return E_CMP_PARSE;
+      if (rspExtraCount == MAX_EXTRA_CERTS) return E_CMP_STORE;
       const e = RSP_EXTRA + (<usize>rspExtraCount << 3);
       rspExtraCount++;
       store<u32>(e, derStart);

@@ -4,14 +4,14 @@
 // will follow (certConf, pollReq), the part of the current one that results point into moves to
 // the top of the I/O buffer (keepResults), below what was kept before, and the host puts the
 // next response under it.
-import { IO, IO_SIZE } from "../io";
+import { ioBase, ioEnd } from "../io";
 import { wipe } from "../crypto/ct";
 
 const RES_MAX: i32 = 64;
 const RES = memory.data(RES_MAX * 12, 4);
 export let resCount: i32 = 0;
 export let resLen: i32 = -1;
-export let keepFloor: usize = IO + IO_SIZE; // kept bytes lie in [keepFloor, IO + IO_SIZE)
+export let keepFloor: usize = 0, keepTop: usize = 0; // kept bytes lie in [keepFloor, keepTop)
 
 export const NEW_KEY = memory.data(32, 8);  // a generated private key (result 4)
 
@@ -19,7 +19,7 @@ export function resClear(): void {
   wipe(RES, RES_MAX * 12);
   wipe(NEW_KEY, 32);
   resCount = 0;
-  keepFloor = IO + IO_SIZE;
+  keepFloor = keepTop = ioEnd;
 }
 
 // Forgets the results added after the first n (a refused response).
@@ -60,7 +60,7 @@ export function resRetag(from: i32, to: i32): void {
 
 // [p, p+n) overlaps the kept bytes: a response placed there would destroy results.
 export function overlapsKept(p: usize, n: i32): bool {
-  return p < IO + IO_SIZE && p + <usize>n > keepFloor;
+  return p < keepTop && p + <usize>n > keepFloor;
 }
 
 // Moves the span of [p, p+n) that results point into under the kept bytes; adjusts the results
@@ -79,7 +79,7 @@ export function keepResults(p: usize, n: i32): bool {
   }
   if (hi <= lo) return true;
   const size = hi - lo;
-  if (<usize>IO + size > keepFloor) return false;
+  if (ioBase + size > keepFloor) return false;
   const dst = keepFloor - size;
   if (dst > lo) for (let i = size; i > 0; i--) store<u8>(dst + i - 1, load<u8>(lo + i - 1));
   else for (let i: usize = 0; i < size; i++) store<u8>(dst + i, load<u8>(lo + i));
@@ -96,4 +96,21 @@ export function keepResults(p: usize, n: i32): bool {
 // An address after keepResults: moved with the span when it was inside it.
 export function kept(a: usize): usize {
   return a >= lo && a < hi ? <usize>(<isize>a + shift) : a;
+}
+
+// The I/O buffer moved to [ioBase, ioEnd) (io.ts ioGrow): the kept bytes move to its top, with
+// the results into them (kept() then gives the new address of any other pointer into them).
+export function keepRebase(): void {
+  if (keepTop == ioEnd) return;
+  const size = keepTop - keepFloor;
+  lo = keepFloor; hi = keepTop;
+  const dst = ioEnd - size;
+  for (let i = size; i > 0; i--) store<u8>(dst + i - 1, load<u8>(lo + i - 1)); // dst > lo: backwards
+  shift = <isize>dst - <isize>lo;
+  for (let i = 0; i < resCount; i++) {
+    const e = RES + <usize>i * 12;
+    const a = load<usize>(e, 4);
+    if (a >= lo && a < hi) store<usize>(e, <usize>(<isize>a + shift), 4);
+  }
+  keepFloor = dst; keepTop = ioEnd;
 }

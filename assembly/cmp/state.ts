@@ -8,7 +8,7 @@ export const BODY_IR: i32 = 0, BODY_IP: i32 = 1, BODY_CR: i32 = 2, BODY_CP: i32 
   BODY_POLL_REQ: i32 = 25, BODY_POLL_REP: i32 = 26;
 
 // Protection of our requests (and expected of responses).
-export const PROT_MAC: i32 = 1, PROT_SIG: i32 = 2;
+export const PROT_NONE: i32 = 0, PROT_MAC: i32 = 1, PROT_SIG: i32 = 2;
 export let protKind: i32 = 0;
 export function setProtKind(k: i32): void { protKind = k; }
 

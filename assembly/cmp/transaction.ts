@@ -4,39 +4,40 @@
 import {
   E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
   E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
-  E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
+  E_ALG, E_ITERATIONS, E_CMP_TOO_LARGE, E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
 } from "../errors";
 import { host_random } from "../host";
 import { inMemory } from "../mem";
 import { wipe } from "../crypto/ct";
-import { hashOnce } from "../crypto/hash";
+import { HASH_SHA1, HASH_SHA256, HASH_SHA512, HASH_SHAKE256, hashOnce } from "../crypto/hash";
 import { p256Keygen, p256Public } from "../crypto/p256";
 import {
   derDescend, derEnter, derErr, derInit, derLeave, derLen, derNext, derOptional, derPeek, derPtr, derRead,
   derReadUint, derStart, derUint, derFinish,
 } from "../der/reader";
 import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWriterInit, derWriterPtr, derWriterRewind } from "../der/writer";
-import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
+import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import {
-  CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
-  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM,
+  CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_ITERATIONS, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
+  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
-import { detailClear, say, sayInt, sayName } from "./detail";
+import { detailClear, detailLen, say, sayInt, sayName, sayOid } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
-import { putHeader, setSigner } from "./header";
+import { putHeader, setHeaderPvno, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
-import { OID_EC_PUBLIC_KEY, OID_P256 } from "./oids";
+import { OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_ED25519, OID_ML_DSA_44, OID_P256, oidIs } from "./oids";
 import { signatureHash } from "../pkix/signature";
 import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, trustBegin, validateNew, verifySigned } from "./verify";
-import { computeProtection, isMacAlg, PROT, verifyMac } from "./protection";
+import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
-import { keepResults, kept, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
+import { ioBase, ioGrow, ioLimit } from "../io";
+import { keepFloor, keepRebase, keepResults, keepTop, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
 import {
   parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
   rspImplicitConfirm, rspProt, rspProtAlg, rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen,
@@ -45,7 +46,7 @@ import {
 import {
   BODY_CERT_CONF, BODY_CP, BODY_CR, BODY_ERROR, BODY_GENM, BODY_GENP, BODY_IP, BODY_IR, BODY_KUP, BODY_KUR,
   BODY_P10CR, BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR,
-  OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
+  OP_P10CR, OP_RR, OUT, OUT_SIZE, outLen, outPtr, PROT_MAC, PROT_NONE, PROT_SIG, protKind, RECIP_NONCE, REQ_SPKI,
   reqSpki, reqSpkiLen, SENDER_NONCE, setNewKey, setOp, setOut, setProtKind, setRecipNonceLen, setReqSpki, TID, op, recipNonceLen,
 } from "./state";
 import {
@@ -71,6 +72,7 @@ let pendingError = 0;        // the certificate was rejected by us: FAILED with 
 let pendingFailBit = 0;      // PKIFailureInfo bit of that rejection in certConf (RFC 9483 4.1.1)
 const CERT_HASH = memory.data(64, 4);
 let certHashLen = 0;
+let certHashId = 0;                    // hashAlg of certConf, 0 when the signature algorithm names the hash
 const PUB = memory.data(65, 4);
 let macProtected = false;              // protection of the last response
 
@@ -92,7 +94,7 @@ export function txReset(): void {
 function clearTransaction(): void {
   clearStatus();
   state = S_IDLE; error = 0; waitSeconds = 0; polls = 0; pendingError = 0; pendingFailBit = 0; certHashLen = 0;
-  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1; macProtected = false; refusal = 0; parsed = false;
+  certHashId = 0; certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1; macProtected = false; refusal = 0; parsed = false;
 }
 
 // A transaction is under way (between tx_start and DONE/FAILED).
@@ -123,9 +125,11 @@ function build(bodyType: i32): i32 {
   else if (!LEAN && bodyType == BODY_P10CR) r = putP10cr();
   else if (!LEAN && bodyType == BODY_RR) r = putRr();
   else if (!LEAN && bodyType == BODY_GENM) r = putGenm();
-  else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, pendingFailBit);
+  else if (bodyType == BODY_CERT_CONF) r = putCertConf(CERT_HASH, certHashLen, pendingError != 0, pendingFailBit, certHashId);
   else if (bodyType == BODY_ERROR) r = putErrorMsg(refusal);
   else if (!LEAN) r = putPollReq();
+  // hashAlg in certConf needs cmp2021 (RFC 9480 2.10); every other request says cmp2000
+  setHeaderPvno(bodyType == BODY_CERT_CONF && certHashId != 0 ? 3 : 2);
   if (r == 0) r = putHeader(bodyType <= BODY_KUR);
   if (r < 0) return r;
   const hs = derWriterPtr();
@@ -133,7 +137,7 @@ function build(bodyType: i32): i32 {
   const pp = derWriterPtr();
   r = derWriterFinish();
   if (r < 0) return r;
-  const n = computeProtection(pp, <i32>(end - pp));
+  const n = protKind == PROT_NONE ? 0 : computeProtection(pp, <i32>(end - pp));
   if (n < 0) return n;
   derWriterRewind(hs);
   if (protKind == PROT_SIG) { // extraCerts: the protection certificate first, then EXTRA (RFC 9483 3.3)
@@ -146,9 +150,11 @@ function build(bodyType: i32): i32 {
     derWrap(TAG_SEQUENCE, me);
     wrapExplicit(1, me);
   }
-  const mp = derMark();
-  derPutBitString(PROT, n);
-  wrapExplicit(0, mp);
+  if (protKind != PROT_NONE) {
+    const mp = derMark();
+    derPutBitString(PROT, n);
+    wrapExplicit(0, mp);
+  }
   swapLast(hs, end);
   derWrap(TAG_SEQUENCE, end);
   r = derWriterFinish();
@@ -160,8 +166,7 @@ function build(bodyType: i32): i32 {
 function send(bodyType: i32): i32 {
   const r = build(bodyType);
   if (r < 0) {
-    say(T_BUILD_FAILED);
-    sayInt(r);
+    if (detailLen == 0) { say(T_BUILD_FAILED); sayInt(r); }
     return fail(r);
   }
   return ACTION_SEND;
@@ -265,8 +270,12 @@ function prepare(o: i32): i32 {
   resClear();
   if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
   setOp(o);
-  // protection: signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
-  if (item(ITEM_KEY) != 0) {
+  // protection: none by option (RFC 9483 3.2 allows unprotected requests where the PKI does),
+  // signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
+  if (!LEAN && option(OPT_UNPROTECTED_REQUESTS)) {
+    setSigner(0, 0, 0, 0, 0, 0);
+    setProtKind(PROT_NONE);
+  } else if (item(ITEM_KEY) != 0) {
     const c = item(ITEM_CERT);
     if (c == 0 || certInfo(c, itemLen) != 0) { say(T_KEY_WITHOUT_CERT); return fail(E_CMP_CONFIG); }
     setSigner(ciSubject, ciSubjectLen, ciIssuer, ciIssuerLen, ciSki, ciSkiLen);
@@ -342,12 +351,33 @@ function certRepType(): i32 {
   return op == OP_IR ? BODY_IP : op == OP_KUR ? BODY_KUP : BODY_CP;
 }
 
-// Hash of the certificate for certConf (RFC 9810 5.3.18): the hash of its signature algorithm,
-// SHA-256 for MD5/SHA-1 or when unknown.
+// Hash of the certificate for certConf (RFC 9810 5.3.18, RFC 9480 2.10): the hash its signature
+// algorithm names (SHA-256 for MD5/SHA-1); SHA-512 for Ed25519 (RFC 9481 3.3); for ML-DSA, which
+// names none, SHA-512 given in hashAlg (then pvno 3); an unknown algorithm likewise with SHA-256;
+// SHAKE256 (64 octets) for Ed448 (RFC 9481 3.3), not in the lean module: E_ALG. Sets certHashExplicit.
+let certHashExplicit = false;
 function certHashAlg(): i32 {
-  if (LEAN) return 2; // SHA-256 only
-  const h = signatureHash(ciSigAlg, ciSigAlgLen);
-  return h >= 2 && h <= 4 ? h : 2;
+  certHashExplicit = false;
+  const h = LEAN ? 0 : signatureHash(ciSigAlg, ciSigAlgLen);
+  if (h >= HASH_SHA256 && h <= HASH_SHA512) return h;
+  if (h == HASH_SHA1) return HASH_SHA256;
+  if (LEAN && isEcdsaSha256(ciSigAlg, ciSigAlgLen)) return HASH_SHA256;
+  // the OID of the AlgorithmIdentifier { algorithm, ... }
+  derInit(ciSigAlg, ciSigAlgLen);
+  derEnter(TAG_SEQUENCE);
+  derRead(TAG_OID);
+  if (derErr == 0 && oidIs(derPtr, derLen, OID_ED25519, 3, 0x70)) return LEAN ? E_ALG : HASH_SHA512;
+  if (derErr == 0 && oidIs(derPtr, derLen, OID_ED25519, 3, 0x71)) return LEAN ? E_ALG : HASH_SHAKE256;
+  certHashExplicit = true;
+  const mlDsa = derErr == 0 && derLen == 9 && load<u8>(derPtr + 8) >= 0x11 && load<u8>(derPtr + 8) <= 0x13
+    && oidIs(derPtr, derLen, OID_ML_DSA_44, 9, load<u8>(derPtr + 8));
+  return LEAN ? HASH_SHA256 : mlDsa ? HASH_SHA512 : HASH_SHA256;
+}
+
+// The signature AlgorithmIdentifier is ecdsa-with-SHA256 without parameters (RFC 5758 3.2).
+function isEcdsaSha256(alg: usize, n: i32): bool {
+  return n == 12 && load<u8>(alg) == 0x30 && load<u8>(alg + 1) == 10 && load<u8>(alg + 2) == 0x06
+    && load<u8>(alg + 3) == 8 && bytesEqual(alg + 4, OID_ECDSA_SHA256, 8);
 }
 
 // Records the results of the accepted response (stored with the transaction's other results).
@@ -373,8 +403,9 @@ function readCertReqId(): i64 {
 
 // Decodes the body for the current state; sets the certificate range for ip/cp/kup.
 let certPtr: usize = 0, certLen: i32 = 0, checkAfter: i32 = 0, errorCode: i64 = -1;
+let errorDetails: usize = 0, errorDetailsLen = 0;
 function decodeBody(): i32 {
-  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1;
+  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1; errorDetails = 0; errorDetailsLen = 0;
   const t = rspBodyType;
   if (t != BODY_PKICONF && t != BODY_GENP) clearStatus(); // tx_status: the last PKIStatus received
   else clearStrings(); // statusStrings: of this response only
@@ -440,7 +471,10 @@ function decodeBody(): i32 {
     readStatusInfo();
     if (!keepStrings()) return E_CMP_STORE;
     if (derPeek() == TAG_INTEGER) errorCode = derReadUint(0x7fffffff);
-    if (derPeek() == TAG_SEQUENCE) readFreeText(); // errorDetails
+    if (derPeek() == TAG_SEQUENCE) { // errorDetails: read after the statusString is said
+      derRead(TAG_SEQUENCE);
+      errorDetails = derStart; errorDetailsLen = <i32>(derPtr + derLen - derStart);
+    }
     derLeave();
     return derErr != 0 ? E_CMP_PARSE : 0;
   } else {
@@ -472,6 +506,7 @@ function refusalBit(code: i32): i32 {
   if (code == E_CMP_PVNO) return 22;            // unsupportedVersion
   if (code == E_CMP_PARSE || code <= E_DER_TRUNCATED && code >= E_DER_BUFFER) return 5; // badDataFormat
   if (code == E_CMP_CERT_REQ_ID) return 4;      // badCertId
+  if (code == E_ALG) return 0;                  // badAlg
   if (code == E_CMP_TRANSACTION_ID || code == E_CMP_BODY || code == E_CMP_STATUS || code == E_CMP_NO_CERT) return 2; // badRequest
   return code == E_CMP_SIGNER || (code <= -50 && code >= -60) ? 20 : 1; // signerNotTrusted, badMessageCheck
 }
@@ -499,11 +534,22 @@ export function txInput(p: usize, n: i32): i32 {
   const committed = resCount;
   let r = parseMessage(p, n);
   parsed = r == 0;
+  if (r == E_CMP_STORE) { say(T_TOO_MANY_EXTRA); return refuse(r); }
   if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return refuse(r); }
   // header (RFC 9483 3.5)
   if (rspPvno != 2 && rspPvno != 3) { say(T_PVNO); sayInt(rspPvno); say(T_PVNO_END); return refuse(E_CMP_PVNO); }
-  if (rspTidLen != 16 || !bytesEqual(rspTid, TID, 16)) return failResponse(E_CMP_TRANSACTION_ID, T_TID_MISMATCH);
-  if (rspRecipNonceLen != 16 || !bytesEqual(rspRecipNonce, SENDER_NONCE, 16)) return failResponse(E_CMP_RECIP_NONCE, T_NONCE_MISMATCH);
+  const tidOk = rspTidLen == 16 && bytesEqual(rspTid, TID, 16);
+  const nonceOk = rspRecipNonceLen == 16 && bytesEqual(rspRecipNonce, SENDER_NONCE, 16);
+  // an error message that does not answer this request (a server that could not parse it copies
+  // neither field): refused all the same, but its content said, unverified
+  if ((!tidOk || !nonceOk) && rspBodyType == BODY_ERROR && decodeBody() == 0) {
+    resTruncate(committed);
+    say(T_UNMATCHED_ERROR);
+    sayError();
+    return fail(tidOk ? E_CMP_RECIP_NONCE : E_CMP_TRANSACTION_ID);
+  }
+  if (!tidOk) return failResponse(E_CMP_TRANSACTION_ID, T_TID_MISMATCH);
+  if (!nonceOk) return failResponse(E_CMP_RECIP_NONCE, T_NONCE_MISMATCH);
   if (rspSenderNonceLen < 1 || rspSenderNonceLen > 64) return failResponse(E_CMP_PARSE, T_SENDER_NONCE_BAD);
   if (!expected(rspBodyType)) {
     say(T_UNEXPECTED);
@@ -553,6 +599,12 @@ function verifyProtection(): i32 {
     if (protKind != PROT_MAC) { say(T_MAC_FOR_SIGNED); return E_CMP_UNPROTECTED; }
     const pp = protectedPart();
     const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
+    // the protection cannot be verified (E_CMP_PROTECTION); the words say why
+    if (r == E_ITERATIONS) { // RFC 9481 6.1: the count is the sender's; the limit is ours
+      say(T_MAC_ITERATIONS); sayInt(macIterations); say(T_MAC_ITERATIONS_LIMIT); sayInt(getInt(INT_MAX_ITERATIONS));
+      return E_CMP_PROTECTION;
+    }
+    if (r == E_ALG) { say(T_MAC_ALG); sayOid(macUnknownOid, macUnknownOidLen); return E_CMP_PROTECTION; }
     if (r < 0) { say(T_BAD_MAC); sayInt(r); return E_CMP_PROTECTION; }
     macProtected = true;
     return 0;
@@ -570,9 +622,7 @@ function next(): i32 {
   const t = rspBodyType;
   if (t == BODY_ERROR) {
     say(T_ERROR_MESSAGE);
-    sayStatus();
-    if (errorCode >= 0) { say(T_ERROR_CODE); sayInt(<i32>errorCode); }
-    sayStrings(T_ERROR_DETAILS);
+    sayError();
     return fail(E_CMP_ERROR_MSG);
   }
   if (t == BODY_PKICONF) {
@@ -613,7 +663,17 @@ function next(): i32 {
   const cert = certPtr;
   if (certInfo(cert, certLen) != 0) return failResponse(E_CMP_PARSE, T_CERT_MALFORMED);
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
-  certHashLen = hashOnce(certHashAlg(), cert, certLen, CERT_HASH);
+  const ha = certHashAlg();
+  if (ha < 0) { // a certificate we cannot confirm: say so rather than send a wrong certHash
+    derInit(ciSigAlg, ciSigAlgLen);
+    derEnter(TAG_SEQUENCE);
+    derRead(TAG_OID);
+    say(T_CERT_HASH_ALG);
+    sayOid(derPtr, derLen);
+    return fail(E_ALG);
+  }
+  certHashLen = hashOnce(ha, cert, certLen, CERT_HASH);
+  certHashId = certHashExplicit ? ha : 0;
   // RFC 5280 6.1 path validation to TRUSTED, or to the caPubs alone when a MAC-protected response
   // carries them and the option says so (RFC 9483 4.1.1); extraCerts, UNTRUSTED and other
   // caPubs are only untrusted intermediates
@@ -639,6 +699,34 @@ function next(): i32 {
   }
   state = S_PKICONF;
   return send(BODY_CERT_CONF);
+}
+
+// The content of a decoded error message: status, failInfo, statusString, errorCode, and
+// errorDetails only when the message has them (RFC 9810 5.3.21).
+function sayError(): void {
+  sayStatus();
+  if (errorCode >= 0) { say(T_ERROR_CODE); sayInt(<i32>errorCode); }
+  if (errorDetails != 0) {
+    derInit(errorDetails, errorDetailsLen);
+    readFreeText();
+    sayStrings(T_ERROR_DETAILS);
+  }
+}
+
+// Room for a response of n bytes at io_ptr() (io.ts): its size, or E_CMP_TOO_LARGE with the
+// limit in words (a transaction under way then FAILED; memory stays as it was).
+export function txReserve(n: i32): i32 {
+  if (n < 0) return E_ARG;
+  const keptBytes = <i32>(keepTop - keepFloor);
+  if (n > ioLimit() || !ioGrow(n + keptBytes)) {
+    detailClear();
+    say(T_TOO_LARGE); sayInt(n); say(T_TOO_LARGE_LIMIT);
+    sayInt(n > ioLimit() ? ioLimit() : <i32>(keepFloor - ioBase));
+    if (busy()) fail(E_CMP_TOO_LARGE);
+    return E_CMP_TOO_LARGE;
+  }
+  if (!LEAN) keepRebase(); // the lean module's buffer never moves
+  return <i32>(keepFloor - ioBase);
 }
 
 function done(): i32 {

@@ -16,9 +16,9 @@ import { OID_KP_CMC_CA, OID_KP_CMC_RA } from "../pkix/oids";
 import { verifySignature, SIG_LEGACY } from "../pkix/signature";
 import { setSigBudget, spendSig, validatePath } from "../pkix/path";
 import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_LEGACY } from "./config";
-import { say, sayInt } from "./detail";
+import { say, sayAlgOid, sayInt } from "./detail";
 import {
-  T_BAD_SIGNATURE, T_NO_SIGNER, T_UNSUPPORTED_SIGNATURE, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
+  T_BAD_SIGNATURE, T_NO_SIGNER, T_SIG_ALG_UNSUPPORTED, T_SIG_KEY, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
 } from "./text";
 import { resFind, resLen } from "./results";
 import { LEAN } from "../features";
@@ -104,7 +104,12 @@ export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32,
   const ku = certKeyUsage(SIGNER);
   if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0) { say(T_SIGNER_KEY_USAGE); return E_CERT_KEY_USAGE; }
   let r = checkSignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen);
-  if (r < 0) { say(r == E_ALG ? T_UNSUPPORTED_SIGNATURE : T_BAD_SIGNATURE); sayInt(r); return r; }
+  if (r == E_ALG) { // say which: the OIDs of the signature algorithm and of the signer's key
+    say(T_SIG_ALG_UNSUPPORTED); sayAlgOid(alg, algLen);
+    say(T_SIG_KEY); sayAlgOid(certSpki(SIGNER), certSpkiLen(SIGNER));
+    return r;
+  }
+  if (r < 0) { say(T_BAD_SIGNATURE); sayInt(r); return r; }
   r = validatePath(s, sLen, POOL, poolN, ANCHORS, anchorN, host_time(), flags());
   if (r < 0) { say(T_SIGNER_UNTRUSTED); sayInt(r); return r; }
   if (!authorized(issued, issuedLen)) { say(T_SIGNER_NOT_AUTHORIZED); return E_CMP_SIGNER; }

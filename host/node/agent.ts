@@ -11,6 +11,7 @@ import { KIND, Store, TAG } from "./store.js";
 import { HttpTransport, TransportError } from "./transport.js";
 import * as x509 from "./testpki/x509.js";
 import { children, parseItav, tlv, type Tlv } from "./der.js";
+import { rootCaCertItav } from "./genp.js";
 
 export interface AgentConfig {
   /** CMP server URL (RFC 9811 HTTP transfer). */
@@ -278,8 +279,9 @@ export class Agent {
       for (;;) {
         if (action === SEND) {
           const response = await this.transport.transfer(c.read(x.tx_out(), x.tx_out_len()));
+          const room = c.ensureIo(response.length); // responses above the I/O buffer: io_reserve
           c.reset();
-          action = x.tx_input(c.put(response), response.length);
+          action = room < 0 ? room : x.tx_input(c.put(response), response.length);
         } else if (action === WAIT) {
           if (op === "ir" || op === "kur") { // keep the transaction across a restart (docs/STORE.md)
             c.reset();
@@ -309,7 +311,10 @@ export class Agent {
 
   /** genm rootCaCert (RFC 9483 4.3.2): a new root replaces the anchors only through a valid newWithOld. */
   async updateRootCa(): Promise<boolean> {
-    const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, IT_ROOT_CA_CERT]]));
+    // RFC 9483 4.3.2: the genm names the root to update (the current anchor) as its value
+    const current = this.trusted()[0];
+    const request = current ? rootCaCertItav(current) : IT_ROOT_CA_CERT;
+    const out = await this.withRetry("genm", () => this.transaction("genm", [[ITEM.INFOTYPE, request]]));
     const itav = out.genp.map(parseItav).find((i) => same(i.type, IT_ROOT_CA_KEY_UPDATE));
     if (!itav?.value) {
       this.emit("info", "rootca.current");

@@ -6,12 +6,13 @@
 import { accessSync, constants, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { dirname } from "node:path";
-import { CmpError, Device, type Outcome, type Request, type Transport } from "./device";
+import { CmpError, Device, Options, type Outcome, type Request, type Transport } from "./device";
 import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
 import { Core } from "./core";
 import { certSubject, children, parseItav, tlv } from "./der";
 import { confOptions, readConf } from "./opensslconf";
+import { crlStatusListItav, decodeGenp, rootCaCertItav } from "./genp";
 
 /** How an option's value is checked: flag (no value), text, int (with range), seconds (0 = no
  *  limit), one of `values`, infile(s) read before sending, outfile(s) probed before sending,
@@ -62,8 +63,13 @@ export const OPTIONS: Record<string, Opt> = {
   keyform: { kind: "choice", values: ["PEM", "DER", "pem", "der"], help: "accepted; PEM and DER are recognised by content" },
   certform: { kind: "choice", values: ["PEM", "DER", "pem", "der"], help: "accepted; PEM and DER are recognised by content" },
   extracerts: { kind: "infiles", help: "more certificates for extraCerts" },
-  digest: { kind: "choice", values: ["sha1", "sha256", "sha384", "sha512"], help: "PBM one-way function (default sha256)" },
-  mac: { kind: "choice", values: ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"], help: "PBM MAC (default hmac-sha1)" },
+  digest: { kind: "text", help: "PBM one-way function, PBKDF2 prf of PBMAC1: sha1|sha256|sha384|sha512 (default sha256)" },
+  mac: { kind: "text", help: "MAC of PBM/PBMAC1: hmac-sha1|hmacWithSHA256|hmacWithSHA384|hmacWithSHA512 (default HMAC-SHA256, RFC 9481 6.2.1)" },
+  pbmac1: { kind: "flag", help: "PBMAC1 (RFC 9481 6.1.1) instead of PBM for our MAC (tinycmp's own: openssl cmp 3.5 has none)" },
+  iter: { kind: "text", help: "iterations of our MACs (default 500; PBMAC1 at least 1000)" },
+  max_iter: { kind: "text", help: "most iterations accepted in a response MAC (default 100000)" },
+  sender: { kind: "text", help: "sender of MAC-protected requests /type=value/... (a strict CA wants CN=senderKID)" },
+  unprotected_requests: { kind: "flag", help: "send requests without protection (RFC 9483 3.2, where the PKI allows it)" },
   newkey: { kind: "infile", help: "key to certify: P-256 private key, or a public key with -popo 0|-1" },
   newkeypass: { kind: "secret", help: "its pass phrase" },
   newkeyout: { kind: "outfile", help: "where to write the key the core generates when -newkey is absent" },
@@ -86,6 +92,14 @@ export const OPTIONS: Record<string, Opt> = {
   revreason: { kind: "int", range: [-1, 10], help: "CRLReason for rr, -1: none (default)" },
   infotype: { kind: "text", help: "genm infoType: caCerts, rootCaCert, certReqTemplate, crlStatusList, signKeyPairTypes or an OID" },
   profile: { kind: "text", help: "certProfile for the request" },
+  oldwithold: { kind: "infile", help: "genm rootCaCert: the current root to update (RFC 9483 4.3.2)" },
+  crlcert: { kind: "infile", help: "genm crlStatusList: a certificate whose CRL to ask for (RFC 9483 4.3.4)" },
+  oldcrl: { kind: "infile", help: "genm crlStatusList: the CRL held now" },
+  newwithnew: { kind: "outfile", help: "genp rootCaKeyUpdate: the new root" },
+  newwithold: { kind: "outfile", help: "genp rootCaKeyUpdate: the new root's key signed by the old" },
+  oldwithnew: { kind: "outfile", help: "genp rootCaKeyUpdate: the old root's key signed by the new" },
+  crlout: { kind: "outfile", help: "genp crls: the CRLs returned" },
+  template: { kind: "outfile", help: "genp certReqTemplate: the template returned" },
   certout: { kind: "outfile", help: "the new certificate (PEM)" },
   chainout: { kind: "outfile", help: "its chain" },
   extracertsout: { kind: "outfile", help: "the extraCerts of the response" },
@@ -171,8 +185,21 @@ const INFOTYPES: Record<string, string> = {
   rootCaCert: "1.3.6.1.5.5.7.4.20",
   certReqTemplate: "1.3.6.1.5.5.7.4.19",
   crlStatusList: "1.3.6.1.5.5.7.4.22",
+  certProfile: "1.3.6.1.5.5.7.4.21",
   signKeyPairTypes: "1.3.6.1.5.5.7.4.2",
 };
+
+/** `-mac` (openssl cmp names) and `-digest` as the core's hash ids (docs/ABI.md). */
+const MACS: Record<string, number> = { "hmac-sha1": 1, hmacWithSHA1: 1, hmacWithSHA256: 2, hmacWithSHA384: 3, hmacWithSHA512: 4 };
+const DIGESTS: Record<string, number> = { sha1: 1, sha256: 2, sha384: 3, sha512: 4 };
+
+/** A positive integer option. */
+function count(v: string | true | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) throw new UsageError(`${what} must be a positive integer`);
+  return n;
+}
 
 /** Contents octets of a dotted OID (X.690 8.19). */
 export function oidContents(dotted: string): Uint8Array {
@@ -323,7 +350,21 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (cert) req.sender = certSubject(input("cert", () => readCerts(cert))[0]);
     if (extra.length) req.extraCerts = extra;
   }
-  if (!req.secret && !req.key) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
+  if (!req.secret && !req.key && !a.unprotected_requests) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
+  // MAC protection of our requests (RFC 9481 6.1): PBM or PBMAC1, its hashes and iterations
+  if (a.pbmac1) req.options = (req.options ?? 0) | Options.pbmac1;
+  if (a.mac !== undefined) {
+    req.pbmMac = MACS[str(a.mac)!];
+    if (!req.pbmMac) throw new UsageError(`-mac must be one of ${Object.keys(MACS).join(", ")}`);
+  }
+  if (a.digest !== undefined) {
+    req.pbmOwf = DIGESTS[str(a.digest)!];
+    if (!req.pbmOwf) throw new UsageError(`-digest must be one of ${Object.keys(DIGESTS).join(", ")}`);
+  }
+  req.pbmIterations = count(a.iter, "-iter");
+  req.maxIterations = count(a.max_iter, "-max_iter");
+  if (a.unprotected_requests) req.options = (req.options ?? 0) | Options.unprotectedRequests;
+  if (a.sender) req.sender = input("sender", () => nameDer(str(a.sender)!));
   if (a.srvcert && a.trusted) throw new UsageError("-srvcert and -trusted exclude each other");
   if (a.trusted) req.trusted = input("trusted", () => readCerts(...files(a.trusted)));
   if (a.srvcert) req.trusted = input("srvcert", () => readCerts(str(a.srvcert)!).slice(0, 1));
@@ -332,8 +373,6 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (a.profile) req.profile = str(a.profile);
   if (a.implicit_confirm) req.implicitConfirm = true;
   if (a.unprotected_errors) req.options = (req.options ?? 0) | 2;
-  if (a.digest) req.pbmOwf = { sha1: 1, sha256: 2, sha384: 3, sha512: 4 }[str(a.digest) as "sha1"];
-  if (a.mac) req.pbmMac = { "hmac-sha1": 1, "hmac-sha256": 2, "hmac-sha384": 3, "hmac-sha512": 4 }[str(a.mac) as "hmac-sha1"];
   if (cmd === "ir" || cmd === "cr" || cmd === "kur" || cmd === "p10cr") {
     if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
     if (a.popo !== undefined) {
@@ -365,9 +404,28 @@ export function buildRequest(cmd: Op, a: Args): Request {
     req.revReason = r; // -1: no crlEntryDetails, as openssl cmp
   }
   if (cmd === "genm") {
-    req.infoTypes = files(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t));
+    // RFC 9483 4.3: rootCaCert carries the current root, crlStatusList the CRL status list
+    req.infoTypes = files(a.infotype).map((t) => {
+      if (t === "rootCaCert") {
+        const old = str(a.oldwithold) ?? files(a.trusted)[0];
+        if (!old) throw new UsageError("-infotype rootCaCert needs -oldwithold (or -trusted): the root to update");
+        return rootCaCertItav(input("oldwithold", () => readCerts(old)[0]));
+      }
+      if (t === "crlStatusList") {
+        if (!a.oldcrl && !a.crlcert) throw new UsageError("-infotype crlStatusList needs -oldcrl or -crlcert");
+        return crlStatusListItav({ crl: a.oldcrl ? readDer(str(a.oldcrl)!, "X509 CRL") : undefined, cert: a.crlcert ? readCerts(str(a.crlcert)!)[0] : undefined });
+      }
+      return oidContents(INFOTYPES[t] ?? t);
+    });
   }
   return req;
+}
+
+/** A DER file, or the first PEM block labelled `label`. */
+function readDer(file: string, label: string): Uint8Array {
+  const data = readFileSync(file);
+  const m = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END`).exec(data.toString("latin1"));
+  return m ? new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64")) : new Uint8Array(data);
 }
 
 function pemCsr(file: string): Uint8Array {
@@ -418,7 +476,26 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
     writeCerts(str(a.cacertsout)!, out.caPubs.length ? out.caPubs : fromGenp);
   }
   if (cmd === "rr") return "rr done: certificate revoked";
-  if (cmd === "genm") return `genm done: ${out.genp.length} InfoTypeAndValue in the genp`;
+  if (cmd === "genm") {
+    const asked = files(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t)).map((o) => (o.length === 8 ? o[7] : -1));
+    const anchors = [...(a.trusted ? readCerts(...files(a.trusted)) : []), ...(a.oldwithold ? readCerts(str(a.oldwithold)!) : [])];
+    const g = decodeGenp(asked, out.genp, anchors);
+    const u = g.rootCaKeyUpdate;
+    if (u && a.newwithnew) writeCerts(str(a.newwithnew)!, [u.newWithNew]);
+    if (u?.newWithOld && a.newwithold) writeCerts(str(a.newwithold)!, [u.newWithOld]);
+    if (u?.oldWithNew && a.oldwithnew) writeCerts(str(a.oldwithnew)!, [u.oldWithNew]);
+    if (g.crls && a.crlout) writeFileSync(str(a.crlout)!, Buffer.concat(g.crls));
+    if (g.certReqTemplate && a.template) writeFileSync(str(a.template)!, g.certReqTemplate);
+    const got = [
+      g.caCerts && `caCerts: ${g.caCerts.length} certificates`,
+      u && `rootCaKeyUpdate: new root ${describe(u.newWithNew)}`,
+      g.certReqTemplate && `certReqTemplate: ${g.certReqTemplate.length} bytes`,
+      g.crls && `crls: ${g.crls.length} CRL`,
+      g.certProfiles && `certProfile: ${g.certProfiles.join(", ")}`,
+      ...g.empty.map((t) => `${t}: no value`),
+    ].filter(Boolean);
+    return `genm done: ${got.join("; ") || "empty genp"}`;
+  }
   return `${cmd} done: ${out.cert ? describe(out.cert) : "no certificate"}`;
 }
 

@@ -35,8 +35,8 @@ function compile(wasm: string | Uint8Array): WebAssembly.Module {
 export class Core {
   readonly exports: any;
   readonly memory: WebAssembly.Memory;
-  readonly io: number;
-  readonly ioSize: number;
+  io: number;
+  ioSize: number;
   readonly flash: Flash;
   private top = 0;
 
@@ -73,6 +73,16 @@ export class Core {
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.io = this.exports.io_ptr();
     this.ioSize = this.exports.io_size();
+  }
+
+  /** Room for an input of n bytes at the I/O buffer (io_reserve: the full module grows its memory
+   *  for responses of up to 64 KiB): its size, or the core's negative error (then tx_detail says
+   *  why). Moves the buffer, so call it before reset/put. */
+  ensureIo(n: number): number {
+    const r = this.exports.io_reserve(n);
+    this.io = this.exports.io_ptr();
+    this.ioSize = this.exports.io_size();
+    return r;
   }
 
   /** Forget everything placed with put/reserve: the I/O buffer is free again. */

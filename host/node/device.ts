@@ -8,13 +8,13 @@ export type OpName = keyof typeof Op;
 const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
 const Item = {
   ref: 1, secret: 2, key: 3, cert: 4, extra: 5, trusted: 6, untrusted: 7, newKey: 8, subject: 9, sans: 10,
-  oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, newPublicKey: 17,
+  oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, newPublicKey: 17, extension: 18,
 } as const;
 const IntItem = {
   options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38, popo: 39,
 } as const;
 export const Options = {
-  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16,
+  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, unprotectedRequests: 64,
 } as const;
 const Result = { cert: 1, extraCert: 2, caPub: 3, newKey: 4, statusString: 5, genpItav: 6, chain: 7 } as const;
 
@@ -43,12 +43,15 @@ export interface Request {
   popo?: -1 | 0 | 1;
   subject?: Uint8Array; // DER Name
   sans?: Uint8Array;    // DER GeneralNames
+  /** Further certTemplate extensions (ir/cr/kur; p10cr extensionRequest): DER Extension each. */
+  extensions?: Uint8Array[];
   oldCert?: Uint8Array;
   recipient?: Uint8Array;
   sender?: Uint8Array;
   profile?: string;
   csr?: Uint8Array;
-  infoTypes?: Uint8Array[]; // OID contents octets
+  /** genm: OID contents octets (no value), or a whole DER InfoTypeAndValue (with its value). */
+  infoTypes?: Uint8Array[];
   implicitConfirm?: boolean;
   options?: number;         // Options bits
   revReason?: number;
@@ -129,6 +132,7 @@ export class Device {
     if (req.newPublicKey) this.set(Item.newPublicKey, req.newPublicKey);
     if (req.subject) this.set(Item.subject, req.subject);
     if (req.sans) this.set(Item.sans, req.sans);
+    for (const e of req.extensions ?? []) this.set(Item.extension, e);
     if (req.oldCert) this.set(Item.oldCert, req.oldCert);
     if (req.recipient) this.set(Item.recipient, req.recipient);
     if (req.sender) this.set(Item.sender, req.sender);
@@ -184,9 +188,13 @@ export class Device {
         messages.request.push(request);
         const response = await this.transport.transfer(request);
         messages.response.push(response);
+        const room = this.core.ensureIo(response.length);
         this.core.reset();
-        if (response.length > this.core.ioSize) {
-          throw new CmpError(-20, `response of ${response.length} bytes exceeds the I/O buffer`, -1, 0);
+        if (room < 0) {
+          const detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
+          const err = new CmpError(room, detail, -1, 0);
+          err.messages = messages;
+          throw err;
         }
         action = x.tx_input(this.core.put(response), response.length);
       } else if (action === Action.WAIT) {

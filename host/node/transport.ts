@@ -132,7 +132,11 @@ export class HttpTransport {
         gotResponse = true;
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400) return fail(`HTTP ${status} redirect to ${res.headers.location ?? "?"} refused`);
-        if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}${status === 404 ? " (check -server and -path)" : ""}`.replace(/ +/g, " "));
+        // RFC 6712 3.3 / RFC 9811: a CMP server that cannot process a request may answer with an
+        // HTTP error instead of an error PKIMessage; 4xx but 404: what we sent was refused
+        if (status === 404) return fail(`HTTP 404 ${res.statusMessage ?? ""} from ${this.url.href} (check -server and -path)`.replace(/ +/g, " "));
+        if (status >= 400 && status < 500) return fail(`HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}: the server could not process the request (malformed or refused PKIMessage?)`.replace(/ +/g, " "));
+        if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}`.replace(/ +/g, " "));
         const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
         if (type !== "application/pkixcmp") return fail(`response Content-Type "${type}" is not application/pkixcmp`);
         const declared = Number(res.headers["content-length"] ?? -1);

@@ -35,6 +35,9 @@ export interface Behaviour {
   wrongTransactionID: boolean;
   /** send a recipNonce other than the request's senderNonce */
   wrongRecipNonce: boolean;
+  /** as a strict CA: a MAC-protected request's sender must be a directoryName whose CN is the
+   *  senderKID (RFC 9483 3.1: sender names the entity the shared secret belongs to) */
+  macSenderIsRef: boolean;
 }
 
 export interface TestPkiOptions extends Partial<Behaviour> {
@@ -68,4 +71,5 @@ export const defaultBehaviour: Behaviour = {
   unprotected: false,
   wrongTransactionID: false,
   wrongRecipNonce: false,
+  macSenderIsRef: false,
 };

@@ -15,6 +15,7 @@ import {
   InfoTypeAndValue,
   InfoTypeAndValues,
   PKIFailureInfo,
+  PKIFreeText,
   RootCaKeyUpdateContent,
 } from "./asn1.js";
 import { fail } from "./failure.js";
@@ -24,6 +25,9 @@ import { u8 } from "./protection.js";
 import * as x509 from "./x509.js";
 
 const id_regCtrl_algId = "1.3.6.1.5.5.7.5.1.11"; // RFC 9483 4.3.3
+const id_it_certProfile = "1.3.6.1.5.5.7.4.21";
+/** The certificate profiles offered: the one this test PKI issues (any certProfile gets it). */
+export const CERT_PROFILES = ["tinycmp-device"];
 const id_ecPublicKey = "1.2.840.10045.2.1";
 const secp256r1 = "1.2.840.10045.3.1.7";
 
@@ -93,6 +97,9 @@ async function answer(h: Hierarchy, itav: InfoTypeAndValue): Promise<InfoTypeAnd
         r.infoValue = AsnConvert.serialize(new CRLsValue([AsnConvert.parse(crl.rawData, CertificateList)]));
       return r;
     }
+    case id_it_certProfile:
+      // RFC 9810 5.3.19.16: the certificate profiles this PKI offers (CertProfileValue)
+      return new InfoTypeAndValue({ infoType: id_it_certProfile, infoValue: AsnConvert.serialize(new PKIFreeText(CERT_PROFILES)) });
     default:
       return new InfoTypeAndValue({ infoType: itav.infoType });
   }

@@ -45,6 +45,20 @@ import {
   verifySignature,
 } from "./protection.js";
 import * as x509 from "./x509.js";
+import { derViolation, headerIds } from "./strict.js";
+
+/** The hash a signature algorithm names for certHash (RFC 9810 5.3.18): SHA-2 of ECDSA/RSA (SHA-256
+ *  for SHA-1 forms), SHA-512 for Ed25519 and SHAKE256 (64 octets) for Ed448 (RFC 9481 3.3);
+ *  undefined when it names none (ML-DSA: certConf needs hashAlg). */
+export function certHashName(sigAlg: string): string | undefined {
+  const byOid: Record<string, string> = {
+    [oids.ecdsa_with_SHA256]: "sha256", [oids.ecdsa_with_SHA384]: "sha384", [oids.ecdsa_with_SHA512]: "sha512",
+    [oids.sha256WithRSAEncryption]: "sha256", [oids.sha384WithRSAEncryption]: "sha384", [oids.sha512WithRSAEncryption]: "sha512",
+    [oids.sha1WithRSAEncryption]: "sha256", "1.2.840.10045.4.1": "sha256",
+    "1.3.101.112": "sha512", "1.3.101.113": "shake256",
+  };
+  return byOid[sigAlg];
+}
 
 // a copy into its own ArrayBuffer (a Buffer may be a view into a shared pool)
 const ab = (b: Uint8Array): ArrayBuffer => new Uint8Array(b).buffer as ArrayBuffer;
@@ -126,12 +140,17 @@ export class Responder {
   /** One request in, one response out; never throws. */
   async handle(der: Uint8Array): Promise<Uint8Array> {
     let req: PKIMessage;
+    // strict DER first (strict.ts); the error copies transactionID and senderNonce where it can
+    // read them, so that the client sees this answer and not a transactionID mismatch
+    const violation = derViolation(der);
     try {
+      if (violation) throw new Error(violation);
       req = AsnConvert.parse(der, PKIMessage, { berOptions: { maxDepth: 40, maxNodes: 5000 } });
       bodyType(req.body);
-    } catch {
-      this.log.push({ type: "garbage", answer: "error", failInfo: PKIFailureInfo.badDataFormat });
-      return this.errorResponse(undefined, { kind: "none" }, PKIFailureInfo.badDataFormat, "request is not a DER PKIMessage");
+    } catch (e) {
+      const text = violation ?? `request is not a PKIMessage: ${(e as Error).message}`.slice(0, 200);
+      this.log.push({ type: "garbage", answer: "error", failInfo: PKIFailureInfo.badDataFormat, text });
+      return this.errorResponse(undefined, { kind: "none" }, PKIFailureInfo.badDataFormat, text, undefined, undefined, headerIds(der));
     }
     const type = bodyType(req.body);
     let auth: Auth = { kind: "none" };
@@ -190,6 +209,10 @@ export class Responder {
     if (isMacAlgorithm(alg.algorithm)) {
       const kid = req.header.senderKID ? Buffer.from(u8(req.header.senderKID)).toString("utf8") : undefined;
       if (kid !== this.secrets.ref) fail(PKIFailureInfo.badMessageCheck, "senderKID is not a known reference");
+      if (this.behaviour.macSenderIsRef) {
+        const cn = req.header.sender.directoryName?.flat().find((a) => a.type === "2.5.4.3")?.value.toString();
+        if (cn !== kid) fail(PKIFailureInfo.badMessageCheck, `sender CN "${cn ?? ""}" is not the senderKID "${kid}"`);
+      }
       verifyMac(req, Buffer.from(this.secrets.secret, "utf8"));
       return { kind: "mac", macAlg: alg };
     }
@@ -353,10 +376,20 @@ export class Responder {
     }
     const st = statuses[0];
     if (st.certReqId !== tx.certReqId) fail(PKIFailureInfo.badRequest, "certConf for an unknown certReqId");
-    // RFC 9810 5.3.18: certHash with the hash of the certificate's signature algorithm, or hashAlg
-    const hashName = st.hashAlg ? ({ [oids.id_sha256]: "sha256", [oids.id_sha384]: "sha384", [oids.id_sha512]: "sha512" } as Record<string, string>)[st.hashAlg.algorithm] : "sha256";
-    if (!hashName) fail(PKIFailureInfo.badAlg, "certConf hashAlg not supported");
-    const expected = createHash(hashName).update(new Uint8Array(tx.cert.rawData)).digest();
+    // RFC 9810 5.3.18, RFC 9480 2.10: certHash with the hash the certificate's signature algorithm
+    // names, else with hashAlg, which needs pvno 3 (cmp2021)
+    const sigAlg = AsnConvert.parse(tx.cert.rawData, Certificate).signatureAlgorithm.algorithm;
+    let hashName = certHashName(sigAlg);
+    if (st.hashAlg) {
+      if (req.header.pvno !== 3) fail(PKIFailureInfo.unsupportedVersion, "certConf with hashAlg needs pvno 3 (cmp2021)");
+      hashName = ({ [oids.id_sha256]: "sha256", [oids.id_sha384]: "sha384", [oids.id_sha512]: "sha512" } as Record<string, string>)[st.hashAlg.algorithm];
+      if (!hashName) fail(PKIFailureInfo.badAlg, `certConf hashAlg ${st.hashAlg.algorithm} not supported`);
+    } else if (!hashName) {
+      fail(PKIFailureInfo.badCertId, `certConf without hashAlg for a certificate signed with ${sigAlg}, which names no hash`);
+    }
+    const expected = hashName === "shake256"
+      ? createHash("shake256", { outputLength: 64 }).update(new Uint8Array(tx.cert.rawData)).digest()
+      : createHash(hashName!).update(new Uint8Array(tx.cert.rawData)).digest();
     if (!expected.equals(Buffer.from(u8(st.certHash)))) fail(PKIFailureInfo.badCertId, "certHash does not match the issued certificate");
     if (st.statusInfo && st.statusInfo.status === PKIStatus.rejection) this.h.issuingCa.revoke(tx.cert.serialNumber, 4);
     else tx.confirmed = true;
@@ -405,6 +438,7 @@ export class Responder {
     text: string,
     inj?: InjectedStatus & { errorCode?: number },
     type?: PKIBodyType,
+    ids?: { transactionID?: Uint8Array; senderNonce?: Uint8Array },
   ): Uint8Array {
     // RFC 9810 5.3.21; an error ends the transaction
     if (req?.header.transactionID && failInfo !== PKIFailureInfo.transactionIdInUse) this.transactions.delete(hex(req.header.transactionID));
@@ -417,11 +451,12 @@ export class Responder {
     });
     // the MAC could not be verified: never answer with a MAC then
     const safeAuth: Auth = failInfo === PKIFailureInfo.badMessageCheck ? { kind: "none" } : auth;
-    return this.respond(req, safeAuth, body);
+    return this.respond(req, safeAuth, body, undefined, ids);
   }
 
   /** RFC 9810 5.1.1 header for a response, then protection (RFC 9810 5.1.3) and extraCerts. */
-  private respond(req: PKIMessage | undefined, auth: Auth, body: PKIBody, generalInfo?: InfoTypeAndValue[]): Uint8Array {
+  private respond(req: PKIMessage | undefined, auth: Auth, body: PKIBody, generalInfo?: InfoTypeAndValue[],
+    ids?: { transactionID?: Uint8Array; senderNonce?: Uint8Array }): Uint8Array {
     const b = this.behaviour;
     const senderNonce = randomBytes(16);
     const useMac = b.responseProtection === "mac" && auth.kind === "mac" && auth.macAlg;
@@ -432,9 +467,9 @@ export class Responder {
       sender: new GeneralName({ directoryName: this.signerName }),
       recipient: req?.header.sender ?? new GeneralName({ directoryName: new Name() }),
       messageTime: new Date(Math.floor(Date.now() / 1000) * 1000),
-      transactionID: b.wrongTransactionID ? ab(randomBytes(16)) : req?.header.transactionID,
+      transactionID: b.wrongTransactionID ? ab(randomBytes(16)) : req?.header.transactionID ?? (ids?.transactionID && ab(ids.transactionID)),
       senderNonce: ab(senderNonce),
-      recipNonce: b.wrongRecipNonce ? ab(randomBytes(16)) : req?.header.senderNonce,
+      recipNonce: b.wrongRecipNonce ? ab(randomBytes(16)) : req?.header.senderNonce ?? (ids?.senderNonce && ab(ids.senderNonce)),
       generalInfo: generalInfo?.length ? new InfoTypeAndValues(generalInfo) : undefined,
     });
     if (!b.unprotected) {
