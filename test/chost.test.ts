@@ -363,7 +363,7 @@ suite("C host HTTP client and CLI refusals", () => {
     expect(cc.status, cc.stderr).toBe(0);
     const r = spawnSync(exe, [dir], { encoding: "utf8" });
     expect(r.stdout.trim()).toBe("ok");
-    expect(readFileSync(join(dir, "slot1.bin")).length).toBe(4096);
+    expect(readFileSync(join(dir, "store", "slot1.bin")).length).toBe(4096);
   });
 
   it("its PEM, key, certificate, name and OID readers survive 20,000 mutated inputs under ASan and UBSan (test/c/pem_fuzz.c)", () => {
