@@ -227,13 +227,14 @@ describe("agent: recovery after a crash", () => {
     expect(await agent().decommission()).toBe("already revoked");
     expect(pki.requests.length).toBe(requests); // nothing sent
     await expect(agent().step()).rejects.toThrow(/decommissioned/);
-    // a rejection of a first rr is no "already revoked"
+    // another rejection leaves it started: the agent does not run on
     const other = await device("SN-C6");
     const c = other.agent();
     await c.step();
-    pki.configure({ reject: { status: PKIStatus.rejection, failInfo: [PKIFailureInfo.certRevoked] } });
+    pki.configure({ reject: { status: PKIStatus.rejection, failInfo: [PKIFailureInfo.systemUnavail] } });
     await expect(c.decommission()).rejects.toThrow(CmpFailure);
     expect(c.decommissionState()).toBe("started");
+    await expect(c.step()).rejects.toThrow(AgentStop);
   });
 
   it("one abort listener for the whole run, however many checks (no MaxListenersExceededWarning)", async () => {

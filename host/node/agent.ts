@@ -439,6 +439,7 @@ export class Agent {
    * Revokes the current certificate (decommissioning): rr signed with it. Idempotent: the store
    * records the start before the rr is sent and the end after the CA answered; a re-run after a
    * crash sends the rr again and takes the CA's certRevoked as done. An open enrolment is dropped.
+   * Any other failure leaves the start recorded: the agent then refuses to run until it is done.
    * Returns what the store holds afterwards.
    */
   async decommission(reason = 5 /* cessationOfOperation */): Promise<"revoked" | "already revoked" | "no credential"> {
@@ -461,8 +462,9 @@ export class Agent {
     try {
       await this.withRetry("rr", () => this.transaction("rr", [], [[33 /* REVREASON */, reason]]));
     } catch (e) {
-      // only after our own unfinished rr: the CA revoked it then, the answer was lost
-      again = state === "started" && e instanceof CmpFailure && e.status === 2 && (e.failInfo & (1 << 10 /* certRevoked */)) !== 0;
+      // the CA's protected answer that the certificate is revoked already (our own rr whose
+      // answer a crash lost, or a revocation by someone else): the job is done
+      again = e instanceof CmpFailure && e.status === 2 && (e.failInfo & (1 << 10 /* certRevoked */)) !== 0;
       if (!again) throw e;
     }
     this.store.save(KIND.STATE, [marker, [STATE_REVOKED, Uint8Array.of(1)]]);
