@@ -134,6 +134,8 @@ type Options = {
   maxPerSyscall?: number;
   only?: string[];
   workers?: number;
+  /** The store system calls to kill at (default openat, pwrite64, fsync, rename). */
+  syscalls?: string[];
   log?: (s: string) => void;
   /** Changes a source file of the agent before bundling (tests: a mutation the harness must catch). */
   mutate?: (path: string, source: string) => string;
@@ -311,7 +313,7 @@ async function worker(bundle: string, names: string[], opts: Options): Promise<C
       const plain = await once("plain", {}, dir0);
       note(dir0, "plain run", plain.code === 0 ? [] : [["stuck", `exit ${plain.code}: ${plain.stderr.trim()}`]]);
       // at each store system call
-      for (const syscall of SYSCALLS) {
+      for (const syscall of opts.syscalls ?? SYSCALLS) {
         for (let n = 1; n <= (opts.maxPerSyscall ?? 40); n++) {
           const dir = fresh();
           const r = await once(`${syscall} #${n}`, { strace: { dir, syscall, n } }, dir);

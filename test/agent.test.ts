@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { getEventListeners } from "node:events";
-import { Agent, AgentStop, CmpFailure, type Clock, type LogEvent, permanentAction, rootUpdateRefusal } from "../host/node/agent";
+import { Agent, AgentStop, CmpFailure, type Clock, type LogEvent, permanentAction, rootUpdateRefusal, STATE_OP, STATE_TX } from "../host/node/agent";
 import { Flash } from "../host/node/flash";
 import { KIND, Store, TAG } from "../host/node/store";
 import { Core } from "../host/node/core";
@@ -166,6 +166,30 @@ describe("agent: recovery after a crash", () => {
     expect(await a.step()).toBe("resumed");
     expect(pki.requests.slice(seen).map((r) => r.type)).toEqual(["ir"]);
     expect(logs.find((l) => l.event === "enrolment.abandoned")!.reason).toMatch(/more than resumeWithin 86400 s/);
+    expect(keyMatchesCert(a.store.publicKey(KIND.CRED), a.certificate)).toBe(true);
+  });
+
+  it("a saved polling state the core refuses is abandoned; a garbled answer keeps the enrolment", async () => {
+    pki.configure({ pollCount: 2, checkAfter: 5 });
+    const { flash, clock, agent, logs } = await device("SN-C8");
+    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    await expect(agent().step()).rejects.toThrow("power lost");
+    clock.onSleep = undefined;
+    const crashed = flash.snapshot();
+    // a garbled answer to the resumed pollReq: a local failure, the enrolment stays for the next restart
+    const garbled = { transfer: async () => Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00) };
+    await expect(agent(garbled).step()).rejects.toThrow(CmpFailure);
+    expect(logs.some((l) => l.event === "enrolment.abandoned")).toBe(false);
+    expect(agent().store.get(KIND.STATE, STATE_TX)).toBeDefined();
+    // a suspension the core refuses (another module version, a flipped byte): abandoned
+    flash.restore(crashed);
+    const s = agent().store;
+    const tx = s.get(KIND.STATE, STATE_TX)!.slice();
+    tx[0] ^= 0xff;
+    s.save(KIND.STATE, [[STATE_OP, new TextEncoder().encode("ir")], [STATE_TX, tx]]);
+    const a = agent();
+    expect(await a.step()).toBe("resumed");
+    expect(logs.find((l) => l.event === "enrolment.abandoned")!.reason).toMatch(/saved polling state is refused/);
     expect(keyMatchesCert(a.store.publicKey(KIND.CRED), a.certificate)).toBe(true);
   });
 

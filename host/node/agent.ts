@@ -6,9 +6,10 @@
 // transactionIdInUse, and never retry other rejections. Logs: one JSON object per event.
 //
 // Crash recovery: whatever point a kill or power cut hits, a restart reaches a working credential
-// in a bounded number of steps. A resumed enrolment that fails with anything but a permanent
-// rejection, or whose suspension is older than resumeWithin, is abandoned: its pending key is
-// dropped and one new transaction starts with a new key. A certificate the CA issued in the
+// in a bounded number of steps. A resumed enrolment that the CA answers with anything but a
+// permanent rejection (it no longer knows the transaction), whose saved state the core refuses,
+// or whose suspension is older than resumeWithin, is abandoned: its pending key is dropped and
+// one new transaction starts with a new key. A certificate the CA issued in the
 // abandoned transaction and never saw confirmed is left to the CA (RFC 9483 4.1.1); with
 // implicitConfirm granted the CA counts it as confirmed, so it stays valid, unused, until it
 // expires. Only what a restart cannot fix is permanent (AgentStop; exit 2 with what to do).
@@ -66,6 +67,8 @@ export interface LogEvent {
 }
 
 export class CmpFailure extends Error {
+  /** Set when tx_resume refused the saved transaction state. */
+  resumeRefused = false;
   constructor(readonly code: number, readonly detail: string, readonly status: number, readonly failInfo: number) {
     super(`CMP failed (${code}): ${detail}`);
   }
@@ -273,8 +276,11 @@ export class Agent {
         try {
           return await this.attempt(op, true);
         } catch (e) {
-          if (!(e instanceof CmpFailure) || permanentAction(e)) throw e;
-          reason = e.message; // badRequest, transactionIdInUse, unknown transactionID, ...
+          // the CA's answer (badRequest, transactionIdInUse, unknown transactionID, ...) or a saved
+          // state the core refuses; a local failure (a garbled or forged response, a transport
+          // error) keeps the enrolment for the next restart, at most until resumeWithin
+          if (!(e instanceof CmpFailure) || permanentAction(e) || (e.status < 0 && !e.resumeRefused)) throw e;
+          reason = e.message;
         }
       }
       this.store.clear(KIND.STATE);
@@ -357,6 +363,11 @@ export class Agent {
       x.tx_set_int(INT_OPTIONS, this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM);
       for (const [item, v] of ints) x.tx_set_int(item, v);
       let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
+      if (suspended && action < 0) {
+        const e = new CmpFailure(action, "the saved polling state is refused", -1, 0);
+        e.resumeRefused = true;
+        throw e;
+      }
       if (suspended) this.emit("info", `${op}.poll.resume`);
       for (;;) {
         if (action === SEND) {
