@@ -261,6 +261,15 @@ describe("agent: recovery after a crash", () => {
     await expect(c.step()).rejects.toThrow(AgentStop);
   });
 
+  it("a stop that comes during a step ends the run at once, not after the next sleep", async () => {
+    const { flash } = await device("SN-C9");
+    const stop = new AbortController();
+    const never: Clock = { now: () => Date.now(), sleep: () => new Promise(() => {}) };
+    const transport = { transfer: (r: Uint8Array) => { stop.abort(); return net.transfer(r); } };
+    const a = new Agent({ url: pki.url, subject: "CN=stop", trusted: [pki.root.der] }, { flash, clock: never, transport, log: () => {} });
+    expect(await a.run(stop.signal)).toBe(0);
+  });
+
   it("one abort listener for the whole run, however many checks (no MaxListenersExceededWarning)", async () => {
     const { agent, clock } = await device("SN-C7");
     const stop = new AbortController();

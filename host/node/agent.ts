@@ -241,7 +241,7 @@ export class Agent {
         } catch (e) {
           return this.failed(e); // a supervisor restarts (1) or alerts (2)
         }
-        await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise<void>((r) => { wake = r; })]);
+        await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise<void>((r) => { wake = r; if (stop?.aborted) r(); })]);
       }
     } finally {
       stop?.removeEventListener("abort", onAbort);
