@@ -10,7 +10,7 @@
 // restarts on that store (one run, no kill) and must reach the operation's end state: enrolled,
 // provisioned, decommissioned. Counts: kills, lost, mismatched, rolledBack, stuck.
 // Usage: npm run crash [-- --json] [--random N] [--max-per-syscall N] [--workers N] [--scenario NAME]...
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { X509Certificate, createECDH, createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -106,6 +106,7 @@ function runAgent(bundle: string, args: string[], opts: { strace?: { dir: string
     let stdout = "", stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
+    child.on("error", (e) => (stderr += String(e)));
     const timers = [setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS)];
     if (opts.killAfterMs !== undefined) timers.push(setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs));
     child.on("close", (code, signal) => {
@@ -144,6 +145,7 @@ const NAMES = ["provision", "ir", "ir-poll", "ir-poll-confirm", "kur", "kur-poll
 
 export async function runCrash(opts: Options = {}): Promise<CrashResult> {
   const t0 = Date.now();
+  if (spawnSync("strace", ["-V"]).status !== 0) throw new Error("scripts/crash.ts needs strace (Debian: apt-get install strace)");
   const bundle = join(root, "build", "crash", opts.mutate ? "agent-mutant.mjs" : "agent.mjs");
   // the agent as one JavaScript file: a child starts in about the time of Node itself
   const { build } = await import("esbuild");
