@@ -1,4 +1,4 @@
-// The device agent (issue 5): keeps an operational credential in the store and renews it. One
+// The device agent: keeps an operational credential in the store and renews it. One
 // decision per step(): resume an open enrolment (pending key in the store), bootstrap with ir
 // (signed with the IDevID, or MAC with ref/secret) when there is no credential, kur when the
 // remaining validity falls below renewShare of the whole. Transactions retry with exponential
