@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
@@ -62,6 +62,27 @@ suite("C host (wasm2c) against openssl cmp", () => {
       });
     });
   }
+
+  it("-newkeyout: the generated key is written 0600, only after the certificate was accepted", async () => {
+    const { TestPki } = await import("../host/node/testpki/index");
+    const pki = await TestPki.start();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "tinycmp-newkey-"));
+      const u = new URL(pki.url);
+      const args = ["-cmd", "ir", "-server", `${u.host}${u.pathname}`, "-ref", pki.ref, "-secret", `pass:${pki.secret}`,
+        "-subject", "/CN=c host newkey", "-trusted", join(dir, "root.pem"), "-certout", "new.crt", "-newkeyout", "new.key"];
+      writeFileSync(join(dir, "root.pem"), pki.root.certPem);
+      const r = await run(args, { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(statSync(join(dir, "new.key")).mode & 0o777).toBe(0o600);
+      pki.configure({ reject: { status: 2 } });
+      const refused = await run(args.map((a) => (a === "new.key" ? "refused.key" : a)), { cwd: dir });
+      expect(refused.code).toBe(1);
+      expect(existsSync(join(dir, "refused.key"))).toBe(false);
+    } finally {
+      await pki.close();
+    }
+  });
 
   it("wrong secret: exit 1, one line naming the MAC failure", async () => {
     await withServer([], async (s) => {
@@ -384,7 +405,7 @@ suite("C host HTTP client and CLI refusals", () => {
     expect(cc.status, cc.stderr).toBe(0);
     const r = spawnSync(exe, [dir], { encoding: "utf8" });
     expect(r.stdout.trim()).toBe("ok");
-    expect(readFileSync(join(dir, "slot1.bin")).length).toBe(4096);
+    expect(readFileSync(join(dir, "store", "slot1.bin")).length).toBe(4096);
   });
 
   it("its PEM, key, certificate, name and OID readers survive 20,000 mutated inputs under ASan and UBSan (test/c/pem_fuzz.c)", () => {

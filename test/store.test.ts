@@ -2,7 +2,7 @@
 // records, the kur sequence, secrets kept inside, random corruption, and a short power-cut run.
 import { beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate, generateKeyPairSync, randomBytes, verify } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Core } from "../host/node/core";
@@ -187,6 +187,52 @@ describe("store: records", () => {
       device(new Flash({ dir })).save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array([9, 8])]]);
       expect(readdirSync(dir).sort()).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `slot-${i}.bin`).sort());
       expect(device(new Flash({ dir })).get(KIND.TRUST, TAG.ANCHOR)).toEqual(new Uint8Array([9, 8]));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it("a file-backed slot is 0600 in a 0700 directory and changes only by a whole durable replacement", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-flash-"));
+    try {
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, "slot-3.bin"), new Uint8Array(4096).fill(0xff), { mode: 0o644 }); // an older version's store
+      const flash = new Flash({ dir });
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      for (let i = 0; i < 7; i++) expect(statSync(join(dir, `slot-${i}.bin`)).mode & 0o777).toBe(0o600);
+      const s = device(flash);
+      s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array(300).fill(1)]]);
+      // the next record goes to slot 4: while the core erases and programs it page by page, the
+      // file keeps its last durable content; it changes once, complete, before the read-back
+      const file = join(dir, "slot-4.bin");
+      const before = readFileSync(file);
+      const seen: Buffer[] = [];
+      const write = flash.write.bind(flash), erase = flash.erase.bind(flash);
+      flash.write = (slot, off, data) => { const r = write(slot, off, data); seen.push(readFileSync(file)); return r; };
+      flash.erase = (slot) => { const r = erase(slot); seen.push(readFileSync(file)); return r; };
+      s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array(600).fill(2)]]);
+      expect(seen.length).toBeGreaterThan(5);
+      for (const b of seen) expect(b.equals(before)).toBe(true);
+      const after = readFileSync(file);
+      expect(after.length).toBe(4096);
+      expect(after.equals(Buffer.from(flash.slots[4]))).toBe(true);
+      expect(readdirSync(dir).filter((f) => !f.endsWith(".bin"))).toEqual([]); // no slot-N.tmp left
+      expect(device(new Flash({ dir })).get(KIND.TRUST, TAG.ANCHOR)).toEqual(new Uint8Array(600).fill(2));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it("a slot file that cannot be written fails the store write with the reason, the old record stays", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-flash-"));
+    try {
+      const flash = new Flash({ dir });
+      const s = device(flash);
+      s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array([1])]]);
+      mkdirSync(join(dir, "slot-4.tmp")); // the new file of slot 4 cannot be made
+      expect(() => s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array([2])]])).toThrow("-121");
+      expect(flash.ioError?.message).toMatch(/EISDIR/);
+      expect(device(new Flash({ dir })).get(KIND.TRUST, TAG.ANCHOR)).toEqual(new Uint8Array([1]));
     } finally {
       rmSync(dir, { recursive: true });
     }

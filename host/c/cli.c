@@ -8,6 +8,7 @@
 #include "http.h"
 #include "pem.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -342,7 +343,9 @@ int main(int argc, char **argv) {
       size_t l = key_p256_der(mem_at(call(CF_TX_RESULT, R_NEWKEY, 0, 0), 32), der);
       long w = pem_write("EC PRIVATE KEY", der, l, outbuf, sizeof outbuf);
       memset(der, 0, sizeof der);
-      FILE *f = fopen(newkeyout, "wb");
+      /* a private key: 0600 from its creation on, never readable by other users */
+      int fd = open(newkeyout, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
       if (!f || fwrite(outbuf, 1, (size_t)w, f) != (size_t)w || fclose(f) != 0) die(1, "cannot write %s", newkeyout);
       memset(outbuf, 0, (size_t)w);
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,15 +60,31 @@ void host_panic(int32_t line, int32_t col) {
   snprintf(host_panic_msg, sizeof host_panic_msg, "core panic at %d:%d", (int)line, (int)col);
 }
 
-/* ---- flash slots: <dir>/slot<N>.bin, created erased (0xFF) on first use ---- */
+/* ---- flash slots: <dir>/slot<N>.bin, created erased (0xFF) on first use ----
+ * They hold private keys: the directory is created 0700 and the files 0600 (looser modes left by
+ * an older version are tightened). Writes program bytes in place (NOR: only the slot being
+ * written changes, nothing is truncated) and each write or erase is fsync'ed before it returns;
+ * a slot file created here is made durable with an fsync of the directory (docs/STORE.md). */
+
+static int dir_sync(void) {
+  int d = open(host_flash_dir, O_RDONLY | O_DIRECTORY);
+  if (d < 0) return -1;
+  int r = fsync(d);
+  close(d);
+  return r;
+}
 
 static int slot_open(int32_t slot) {
   char path[512];
   if (slot < 0 || slot >= host_flash_slots) return -1;
   if (snprintf(path, sizeof path, "%s/slot%d.bin", host_flash_dir, (int)slot) >= (int)sizeof path) return -1;
-  int fd = open(path, O_RDWR | O_CREAT, 0600);
+  if (mkdir(host_flash_dir, 0700) != 0 && errno != EEXIST) return -1;
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600), created = fd >= 0;
+  if (!created) fd = open(path, O_RDWR | O_NOFOLLOW);
   if (fd < 0) return -1;
-  off_t end = lseek(fd, 0, SEEK_END);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || ((st.st_mode & 077) != 0 && fchmod(fd, 0600) != 0)) { close(fd); return -1; }
+  off_t end = st.st_size;
   if (end < (off_t)host_flash_slot_size) { /* new (or short) slot: fill with the erased state */
     uint8_t ff[256];
     memset(ff, 0xFF, sizeof ff);
@@ -76,7 +93,7 @@ static int slot_open(int32_t slot) {
       if (pwrite(fd, ff, n, o) != (ssize_t)n) { close(fd); return -1; }
       o += (off_t)n;
     }
-    if (fsync(fd) != 0) { close(fd); return -1; }
+    if (fsync(fd) != 0 || (created && dir_sync() != 0)) { close(fd); return -1; }
   }
   return fd;
 }

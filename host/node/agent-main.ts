@@ -2,61 +2,227 @@
 // Usage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission]
 //        [--provision KEY.pem CERT.pem [CHAIN.pem]]
 // Exit status: 0 stopped (SIGTERM/SIGINT) or --once done, 1 failure worth a restart (transport,
-// server unavailable, retries exhausted), 2 permanent failure (rejected, bad configuration).
+// server unavailable, retries exhausted), 2 what a restart cannot fix (bad configuration or
+// usage, a permanent rejection, a decommissioned device): the log says what a person must do.
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Agent, CmpFailure, type AgentConfig } from "./agent.js";
+import { Agent, type AgentConfig } from "./agent.js";
 import { Core } from "./core.js";
+import { nameDer } from "./files.js";
 import { Flash } from "./flash.js";
-import { Store } from "./store.js";
+import { KIND, Store, TAG } from "./store.js";
+
+const USAGE = "usage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY.pem CERT.pem [CHAIN.pem]]";
+
+/** Bad command line or configuration: one line naming what to fix, exit status 2. */
+export class ConfigError extends Error {}
 
 const pems = (file: string) =>
   (readFileSync(file, "utf8").match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [])
     .map((p) => new Uint8Array(new X509Certificate(p).raw));
 
-function usage(msg: string): never {
-  console.error(`${msg}\nusage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY.pem CERT.pem [CHAIN.pem]]`);
-  process.exit(2);
+function certsOf(file: string, what: string): Uint8Array[] {
+  let certs: Uint8Array[];
+  try {
+    certs = pems(file);
+  } catch (e) {
+    throw new ConfigError(`${what}: cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (certs.length === 0) throw new ConfigError(`${what}: ${file} holds no PEM certificate`);
+  return certs;
+}
+
+// Every configuration key with its check (README: configuration file).
+const num = (ok: (n: number) => boolean, want: string) => (v: unknown) => (typeof v === "number" && Number.isFinite(v) && ok(v) ? undefined : want);
+const KEYS: Record<string, (v: unknown) => string | undefined> = {
+  url: (v) => {
+    if (typeof v !== "string") return "a string (http:// or https:// URL)";
+    try {
+      return ["http:", "https:"].includes(new URL(v).protocol) ? undefined : "an http:// or https:// URL";
+    } catch {
+      return "an http:// or https:// URL (with its scheme)";
+    }
+  },
+  subject: (v) => {
+    if (typeof v !== "string") return "a string (\"CN=device-42\" or \"/CN=device-42/O=Acme\")";
+    try {
+      nameDer(v);
+      return undefined;
+    } catch (e) {
+      return `a distinguished name (${(e as Error).message})`;
+    }
+  },
+  trusted: (v) => (typeof v === "string" || (Array.isArray(v) && v.length > 0 && v.every((f) => typeof f === "string")) ? undefined : "a PEM file name or a list of them"),
+  renewShare: num((n) => n > 0 && n < 1, "a number between 0 and 1, both excluded"),
+  ref: (v) => (typeof v === "string" ? undefined : "a string"),
+  secret: (v) => (typeof v === "string" ? undefined : "a string"),
+  implicitConfirm: (v) => (typeof v === "boolean" ? undefined : "true or false"),
+  attempts: num((n) => Number.isInteger(n) && n >= 1, "a whole number of at least 1"),
+  backoffBase: num((n) => n > 0, "a number of seconds above 0"),
+  backoffMax: num((n) => n > 0, "a number of seconds above 0"),
+  checkInterval: num((n) => n > 0, "a number of seconds above 0"),
+  resumeWithin: num((n) => n > 0, "a number of seconds above 0"),
+};
+
+/** The agent's configuration from the file (and TINYCMP_URL), every key checked; ConfigError names the key. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  let raw: unknown = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new ConfigError(`cannot read the configuration file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${file}: malformed JSON: ${(e as Error).message}`);
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: the configuration must be a JSON object`);
+  }
+  const where = file ?? "configuration";
+  const obj = { ...(raw as Record<string, unknown>) };
+  if (obj.url === undefined && env.TINYCMP_URL !== undefined) obj.url = env.TINYCMP_URL;
+  for (const [k, v] of Object.entries(obj)) {
+    const check = KEYS[k];
+    if (!check) throw new ConfigError(`${where}: unknown key "${k}" (known: ${Object.keys(KEYS).join(", ")})`);
+    const want = check(v);
+    if (want) throw new ConfigError(`${where}: "${k}" must be ${want}, got ${JSON.stringify(v)}`);
+  }
+  if (obj.url === undefined) throw new ConfigError(`${where}: no CMP server: "url" in the configuration file or TINYCMP_URL`);
+  if ((obj.ref === undefined) !== (obj.secret === undefined)) throw new ConfigError(`${where}: "ref" and "secret" go together`);
+  const { trusted, ...rest } = obj;
+  return {
+    ...(rest as Omit<AgentConfig, "trusted">),
+    subject: (obj.subject as string | undefined) ?? "CN=tinycmp device",
+    trusted: trusted === undefined ? undefined : [trusted as string | string[]].flat().flatMap((f) => certsOf(f, `${where}: "trusted"`)),
+  };
+}
+
+interface Args {
+  store: string;
+  config?: string;
+  once: boolean;
+  decommission: boolean;
+  provision?: string[];
+}
+
+export function parseArgs(argv: string[]): Args {
+  const a: Partial<Args> = { once: false, decommission: false };
+  for (let i = 0; i < argv.length; i++) {
+    const o = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new ConfigError(`${o} needs a value`);
+      return v;
+    };
+    if (o === "--store") a.store = value();
+    else if (o === "--config") a.config = value();
+    else if (o === "--once") a.once = true;
+    else if (o === "--decommission") a.decommission = true;
+    else if (o === "--provision") {
+      a.provision = [];
+      while (i + 1 < argv.length && !argv[i + 1].startsWith("--")) a.provision.push(argv[++i]);
+      if (a.provision.length < 2 || a.provision.length > 3) throw new ConfigError("--provision takes KEY.pem CERT.pem [CHAIN.pem]");
+    } else throw new ConfigError(`unknown option ${o}`);
+  }
+  if (!a.store) throw new ConfigError("--store DIR is required");
+  if ([a.once, a.decommission, !!a.provision].filter(Boolean).length > 1) throw new ConfigError("--once, --decommission and --provision exclude each other");
+  return a as Args;
+}
+
+const info = (event: string, fields: Record<string, unknown>) =>
+  console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", event, ...fields }));
+const describe = (c: Uint8Array) => { const x = new X509Certificate(c); return { subject: x.subject.replace(/\n/g, ", "), serial: x.serialNumber }; };
+
+// Factory provisioning, idempotent: the same IDevID again is reported, another one refused.
+function provision(flash: Flash, [keyFile, certFile, chainFile]: string[]): number {
+  let d: Buffer;
+  try {
+    const k = createPrivateKey(readFileSync(keyFile));
+    if (k.asymmetricKeyDetails?.namedCurve !== "prime256v1") throw new Error("not a P-256 key");
+    d = Buffer.from(k.export({ format: "jwk" }).d!, "base64url");
+  } catch (e) {
+    throw new ConfigError(`--provision: cannot use the key ${keyFile}: ${(e as Error).message}`);
+  }
+  const cert = certsOf(certFile, "--provision")[0];
+  const chain = chainFile ? certsOf(chainFile, "--provision") : [];
+  const pub = createPrivateKey(readFileSync(keyFile)).export({ format: "jwk" });
+  const certPub = new X509Certificate(cert).publicKey.export({ format: "jwk" });
+  if (pub.x !== certPub.x || pub.y !== certPub.y) throw new ConfigError(`--provision: the key ${keyFile} does not match the certificate ${certFile}`);
+  const store = new Store(new Core({ flash }));
+  const have = store.get(KIND.IDEVID, TAG.CERT);
+  if (have) {
+    if (Buffer.from(have).equals(Buffer.from(cert))) {
+      info("idevid.provisioned", { ...describe(have), store: "already provisioned with this IDevID" });
+      return 0;
+    }
+    throw new ConfigError(`--provision: the store already holds an IDevID (${Object.values(describe(have)).join(", serial ")}); it is written once: use a new store directory for another`);
+  }
+  store.provision(d, cert, chain);
+  d.fill(0);
+  info("idevid.provisioned", describe(cert));
+  return 0;
 }
 
 export async function agentMain(argv: string[]): Promise<number> {
-  const arg = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
-  const dir = arg("--store") ?? usage("--store DIR is required");
-  const flash = new Flash({ dir });
-  const p = argv.indexOf("--provision");
-  if (p >= 0) {
-    const [keyFile, certFile, chainFile] = argv.slice(p + 1).filter((a) => !a.startsWith("--"));
-    if (!keyFile || !certFile) usage("--provision KEY.pem CERT.pem [CHAIN.pem]");
-    const d = Buffer.from(createPrivateKey(readFileSync(keyFile)).export({ format: "jwk" }).d!, "base64url");
-    new Store(new Core({ flash })).provision(d, pems(certFile)[0], chainFile ? pems(chainFile) : []);
-    console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", event: "idevid.provisioned" }));
-    return 0;
+  let args: Args, config: AgentConfig | undefined;
+  try {
+    args = parseArgs(argv);
+    if (!args.provision) config = loadConfig(args.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`tinycmp agent: ${e.message}\n${USAGE}`);
+    return 2;
   }
-  const file = arg("--config");
-  const raw = file ? JSON.parse(readFileSync(file, "utf8")) : {};
-  const config: AgentConfig = { ...raw, url: raw.url ?? process.env.TINYCMP_URL, subject: raw.subject ?? "CN=tinycmp device" };
-  if (!config.url) usage("no CMP server: \"url\" in the configuration file or TINYCMP_URL");
-  if (typeof raw.trusted === "string" || Array.isArray(raw.trusted)) config.trusted = [raw.trusted].flat().flatMap(pems);
-  const agent = new Agent(config, { flash });
+  let flash: Flash;
+  try {
+    flash = new Flash({ dir: args.store });
+  } catch (e) {
+    console.error(`tinycmp agent: cannot open the store ${args.store}: ${(e as Error).message}`);
+    return 1;
+  }
+  if (args.provision) {
+    try {
+      return provision(flash, args.provision);
+    } catch (e) {
+      console.error(`tinycmp agent: ${storeMessage(e, flash, args.store)}`);
+      return e instanceof ConfigError ? 2 : 1;
+    }
+  }
+  const agent = new Agent(config!, { flash });
   const stop = new AbortController();
   for (const s of ["SIGTERM", "SIGINT"] as const) process.on(s, () => stop.abort());
   try {
-    if (argv.includes("--decommission")) {
+    if (args.decommission) {
       await agent.decommission();
       return 0;
     }
-    if (argv.includes("--once")) {
-      await agent.step();
+    if (args.once) {
+      if ((await agent.step()) === "idle") {
+        const x = new X509Certificate(agent.certificate!);
+        info("idle", { ...describe(agent.certificate!), notAfter: x.validTo, renewAt: new Date(agent.renewalTime()!).toISOString(), store: "nothing to do: the credential is not due for renewal" });
+      }
       return 0;
     }
     const code = await agent.run(stop.signal);
+    if (code !== 0) console.error(`tinycmp agent: stopped, exit status ${code} (see the log above)`);
     if (stop.signal.aborted) process.exit(code); // the sleep that SIGTERM cut short holds a timer
     return code;
   } catch (e) {
-    return e instanceof CmpFailure ? 2 : 1;
+    const code = agent.failed(e);
+    console.error(`tinycmp agent: ${storeMessage(e, flash, args.store)}`);
+    return code;
   } finally {
     agent.close();
   }
+}
+
+// The error, with the file system's reason when the store could not be written (a full disk...).
+function storeMessage(e: unknown, flash: Flash, dir: string): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return flash.ioError ? `the store ${dir} cannot be written (${flash.ioError.message}): ${msg}` : msg;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await agentMain(process.argv.slice(2));

@@ -1,17 +1,26 @@
-// The device agent (issue 5): keeps an operational credential in the store and renews it. One
+// The device agent: keeps an operational credential in the store and renews it. One
 // decision per step(): resume an open enrolment (pending key in the store), bootstrap with ir
 // (signed with the IDevID, or MAC with ref/secret) when there is no credential, kur when the
 // remaining validity falls below renewShare of the whole. Transactions retry with exponential
 // backoff and full jitter on transport errors, systemUnavail and systemFailure, start again on
 // transactionIdInUse, and never retry other rejections. Logs: one JSON object per event.
-import { X509Certificate } from "node:crypto";
+//
+// Crash recovery: whatever point a kill or power cut hits, a restart reaches a working credential
+// in a bounded number of steps. A resumed enrolment that the CA answers with anything but a
+// permanent rejection (it no longer knows the transaction), whose saved state the core refuses,
+// or whose suspension is older than resumeWithin, is abandoned: its pending key is dropped and
+// one new transaction starts with a new key. A certificate the CA issued in the
+// abandoned transaction and never saw confirmed is left to the CA (RFC 9483 4.1.1); with
+// implicitConfirm granted the CA counts it as confirmed, so it stays valid, unused, until it
+// expires. Only what a restart cannot fix is permanent (AgentStop; exit 2 with what to do).
+import { X509Certificate, createHash } from "node:crypto";
 import { Core } from "./core.js";
 import type { Flash } from "./flash.js";
 import { KIND, Store, TAG } from "./store.js";
 import { HttpTransport, TransportError } from "./transport.js";
-import * as x509 from "./testpki/x509.js";
 import { children, parseItav, tlv, type Tlv } from "./der.js";
 import { rootCaCertItav } from "./genp.js";
+import { nameDer } from "./files.js";
 
 export interface AgentConfig {
   /** CMP server URL (RFC 9811 HTTP transfer). */
@@ -32,6 +41,8 @@ export interface AgentConfig {
   backoffMax?: number;
   /** Longest wait between two checks when nothing is due, seconds (default 3600). */
   checkInterval?: number;
+  /** A polling suspension older than this is abandoned, not resumed, seconds (default 86400). */
+  resumeWithin?: number;
 }
 
 export interface Clock {
@@ -57,9 +68,38 @@ export interface LogEvent {
 }
 
 export class CmpFailure extends Error {
+  /** Set when tx_resume refused the saved transaction state. */
+  resumeRefused = false;
   constructor(readonly code: number, readonly detail: string, readonly status: number, readonly failInfo: number) {
     super(`CMP failed (${code}): ${detail}`);
   }
+}
+
+/** A failure that a restart cannot fix; `action` says what a person must do (exit status 2). */
+export class AgentStop extends Error {
+  constructor(message: string, readonly action: string) {
+    super(message);
+  }
+}
+
+// RFC 9810 5.2.3 failInfo bits of a CA's rejection that the same request gets again after any
+// restart, with what a person must do about each.
+const PERMANENT_FAILINFO: [bit: number, action: string][] = [
+  [9, "the CA refuses the proof of possession (badPOP): check the key algorithms the CA accepts"],
+  [23, "the CA does not authorize this device (notAuthorized): register its IDevID or credential with the CA"],
+  [1, "the CA cannot verify the request's protection (badMessageCheck): check ref/secret or the IDevID"],
+  [20, "the CA does not trust the signer (signerNotTrusted): register the IDevID's issuer with the CA"],
+  [19, "the CA refuses the certificate template (badCertTemplate): check subject in the configuration"],
+  [0, "the CA does not accept the algorithm (badAlg): use a key and protection the CA supports"],
+  [22, "the CA does not support this CMP version (unsupportedVersion)"],
+  [10, "the credential is revoked (certRevoked): provision the device again (a new store) to enroll it"],
+];
+
+/** What a person must do about e, or undefined when a restart (exit status 1) may fix it. */
+export function permanentAction(e: unknown): string | undefined {
+  if (e instanceof AgentStop) return e.action;
+  if (!(e instanceof CmpFailure) || e.status !== 2 /* rejection */) return undefined;
+  return PERMANENT_FAILINFO.find(([bit]) => (e.failInfo & (1 << bit)) !== 0)?.[1];
 }
 
 // RFC 9810 5.2.3 PKIFailureInfo bits (tx_failinfo: bit n = 1 << n).
@@ -73,6 +113,12 @@ const RESULT = { CERT: 1, CAPUBS: 3, GENP: 6, CHAIN: 7 } as const;
 export const STATE_OP = 16;
 /** The suspended CMP transaction while polling (tx_suspend), so a restart polls on (RFC 9483 4.4). */
 export const STATE_TX = 17;
+/** When STATE_TX was saved: seconds since 1970, u32 little-endian. */
+export const STATE_SAVED_AT = 18;
+/** Decommissioning: SHA-256 of the certificate being revoked (saved before the rr is sent). */
+export const STATE_DECOMMISSION = 19;
+/** Decommissioning done: the CA revoked that certificate (one byte 1). */
+export const STATE_REVOKED = 20;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -82,6 +128,8 @@ const der = (c: Uint8Array) => new X509Certificate(c);
 const OID_IT = (n: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n);
 const IT_CA_CERTS = OID_IT(17), IT_ROOT_CA_KEY_UPDATE = OID_IT(18), IT_ROOT_CA_CERT = OID_IT(20);
 
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash("sha256").update(b).digest());
+const u32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n >>> 0, true); return b; };
 const same = (a?: Uint8Array, b?: Uint8Array) => !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
 const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: "der" });
 
@@ -100,6 +148,9 @@ export function rootUpdateRefusal(anchors: Uint8Array[], newWithNew: Uint8Array,
 }
 
 export type StepResult = "resumed" | "enrolled" | "renewed" | "idle";
+
+/** Where a decommissioning stands in a store: none, started (rr maybe sent), or done. */
+export type Decommission = "none" | "started" | "done";
 
 export class Agent {
   readonly core: Core;
@@ -141,6 +192,11 @@ export class Agent {
 
   /** One decision: resume, bootstrap, renew, or nothing to do. */
   async step(): Promise<StepResult> {
+    const d = this.decommissionState();
+    if (d !== "none") {
+      throw new AgentStop(`the device is decommissioned${d === "started" ? " (revocation not confirmed)" : ""}`,
+        d === "started" ? "run `tinycmp agent --decommission` again to finish it" : "provision the device again (a new store) to enroll it");
+    }
     const pending = this.store.publicKey(KIND.STATE);
     if (pending) {
       const cred = this.store.publicKey(KIND.CRED);
@@ -174,18 +230,34 @@ export class Agent {
 
   /** Runs until stopped: step, then sleep until the next renewal point (or checkInterval). */
   async run(stop?: AbortSignal): Promise<number> {
-    while (!stop?.aborted) {
-      try {
-        await this.step();
-        await this.updateRootCa().catch((e) => this.emit("warn", "rootca.check.failed", { error: String(e) }));
-      } catch (e) {
-        this.emit("error", "step.failed", { error: String(e) });
-        return e instanceof CmpFailure ? 2 : 1; // a supervisor restarts or alerts
+    // one abort listener for the whole run (one per check would pile up on the signal)
+    let wake = () => {};
+    const onAbort = () => wake();
+    stop?.addEventListener("abort", onAbort);
+    try {
+      while (!stop?.aborted) {
+        try {
+          await this.step();
+          await this.updateRootCa().catch((e) => this.emit("warn", "rootca.check.failed", { error: String(e) }));
+        } catch (e) {
+          return this.failed(e); // a supervisor restarts (1) or alerts (2)
+        }
+        await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise<void>((r) => { wake = r; if (stop?.aborted) r(); })]);
       }
-      await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise((r) => stop?.addEventListener("abort", r, { once: true }))]);
+    } finally {
+      stop?.removeEventListener("abort", onAbort);
     }
     this.emit("info", "agent.stopped");
     return 0;
+  }
+
+  /** Logs a failure and returns the exit status: 2 with the action a person must take, else 1. */
+  failed(e: unknown): number {
+    const action = permanentAction(e);
+    const error = e instanceof Error ? e.message : String(e);
+    if (action) this.emit("error", "agent.stopped.permanent", { error, action });
+    else this.emit("error", "step.failed", { error, restart: true });
+    return action ? 2 : 1;
   }
 
   private trusted(): Uint8Array[] {
@@ -193,12 +265,35 @@ export class Agent {
     return t.length ? t : this.config.trusted ?? [];
   }
 
-  // ir or kur with the pending key (a new one unless resuming), then one commit.
+  // ir or kur with the pending key (a new one unless resuming), then one commit. A resumed
+  // enrolment that cannot go on is abandoned and one new one started (bounded: no second resume).
   private async enrol(op: "ir" | "kur", resume: boolean): Promise<void> {
-    if (!resume) {
-      this.store.pendingNew();
-      this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)]]);
+    if (resume) {
+      const at = this.store.get(KIND.STATE, STATE_SAVED_AT);
+      const age = at?.length === 4 ? this.clock.now() / 1000 - new DataView(at.buffer, at.byteOffset).getUint32(0, true) : 0;
+      const limit = this.config.resumeWithin ?? 86400;
+      let reason: string | undefined = age > limit ? `suspended ${Math.round(age)} s ago, more than resumeWithin ${limit} s` : undefined;
+      if (!reason) {
+        try {
+          return await this.attempt(op, true);
+        } catch (e) {
+          // the CA's answer (badRequest, transactionIdInUse, unknown transactionID, ...) or a saved
+          // state the core refuses; a local failure (a garbled or forged response, a transport
+          // error) keeps the enrolment for the next restart, at most until resumeWithin
+          if (!(e instanceof CmpFailure) || permanentAction(e) || (e.status < 0 && !e.resumeRefused)) throw e;
+          reason = e.message;
+        }
+      }
+      this.store.clear(KIND.STATE);
+      this.emit("warn", "enrolment.abandoned", { op, reason, unconfirmed: "left to the CA (RFC 9483 4.1.1)" });
+      op = this.certificate ? "kur" : "ir";
     }
+    this.store.pendingNew();
+    this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)]]);
+    await this.attempt(op, false);
+  }
+
+  private async attempt(op: "ir" | "kur", resume: boolean): Promise<void> {
     // a restart while polling continues that transaction; a retry after a failure starts anew
     let suspended = resume ? this.store.get(KIND.STATE, STATE_TX) : undefined;
     const out = await this.withRetry(op, () => {
@@ -256,7 +351,7 @@ export class Agent {
     try {
       const idevid = this.store.get(KIND.IDEVID, TAG.CERT);
       if (op === "ir" && !idevid) {
-        if (!this.config.ref || !this.config.secret) throw new CmpFailure(-82, "no IDevID and no MAC ref/secret for ir", -1, 0);
+        if (!this.config.ref || !this.config.secret) throw new AgentStop("no IDevID and no MAC ref/secret for ir", "provision the IDevID (--provision) or set ref and secret in the configuration");
         set(ITEM.REF, enc.encode(this.config.ref));
         set(ITEM.SECRET, enc.encode(this.config.secret));
       } else {
@@ -267,7 +362,7 @@ export class Agent {
         if (op !== "ir" && op !== "genm") set(ITEM.OLDCERT, this.store.get(KIND.CRED, TAG.CERT)!);
       }
       if (op === "ir" || op === "kur") use(KIND.STATE);
-      if (op === "ir") set(ITEM.SUBJECT, new Uint8Array(new x509.Name(this.config.subject).toArrayBuffer()));
+      if (op === "ir") set(ITEM.SUBJECT, nameDer(this.config.subject));
       const anchors = this.trusted();
       for (const t of anchors) set(ITEM.TRUSTED, t);
       for (const [item, v] of extra) set(item, v);
@@ -275,6 +370,11 @@ export class Agent {
       x.tx_set_int(INT_OPTIONS, (this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM) | (caPubsAnchors ? OPT_CAPUBS_TRUSTED : 0));
       for (const [item, v] of ints) x.tx_set_int(item, v);
       let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
+      if (suspended && action < 0) {
+        const e = new CmpFailure(action, "the saved polling state is refused", -1, 0);
+        e.resumeRefused = true;
+        throw e;
+      }
       if (suspended) this.emit("info", `${op}.poll.resume`);
       for (;;) {
         if (action === SEND) {
@@ -286,7 +386,7 @@ export class Agent {
           if (op === "ir" || op === "kur") { // keep the transaction across a restart (docs/STORE.md)
             c.reset();
             const at = c.reserve(128), n = x.tx_suspend(at, 128);
-            if (n > 0) this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)], [STATE_TX, c.read(at, n)]]);
+            if (n > 0) this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)], [STATE_TX, c.read(at, n)], [STATE_SAVED_AT, u32(this.clock.now() / 1000)]]);
           }
           this.emit("info", `${op}.wait`, { seconds: x.tx_wait() });
           await this.clock.sleep(x.tx_wait() * 1000);
@@ -351,9 +451,47 @@ export class Agent {
     return children(v, tlv(v, 0)).map((e) => v.slice(e.start, e.end));
   }
 
-  /** Revokes the current certificate (decommissioning): rr signed with it. */
-  async decommission(reason = 5 /* cessationOfOperation */): Promise<void> {
-    await this.withRetry("rr", () => this.transaction("rr", [], [[33 /* REVREASON */, reason]]));
-    this.emit("info", "rr.done");
+  /** Where decommissioning stands (transaction state items 19 and 20 naming the current certificate). */
+  decommissionState(): Decommission {
+    const h = this.store.get(KIND.STATE, STATE_DECOMMISSION), cert = this.certificate;
+    if (!h || !cert || !same(h, sha256(cert))) return "none";
+    return this.store.get(KIND.STATE, STATE_REVOKED) ? "done" : "started";
+  }
+
+  /**
+   * Revokes the current certificate (decommissioning): rr signed with it. Idempotent: the store
+   * records the start before the rr is sent and the end after the CA answered; a re-run after a
+   * crash sends the rr again and takes the CA's certRevoked as done. An open enrolment is dropped.
+   * Any other failure leaves the start recorded: the agent then refuses to run until it is done.
+   * Returns what the store holds afterwards.
+   */
+  async decommission(reason = 5 /* cessationOfOperation */): Promise<"revoked" | "already revoked" | "no credential"> {
+    const cert = this.certificate;
+    if (!cert) {
+      this.emit("info", "decommission.nothing", { store: "no credential: nothing to revoke" });
+      return "no credential";
+    }
+    const state = this.decommissionState();
+    if (state === "done") {
+      this.emit("info", "decommission.done", { serial: der(cert).serialNumber, store: "already decommissioned" });
+      return "already revoked";
+    }
+    const marker: [number, Uint8Array] = [STATE_DECOMMISSION, sha256(cert)];
+    if (state === "none") {
+      if (this.store.publicKey(KIND.STATE)) this.store.clear(KIND.STATE); // an open enrolment is void now
+      this.store.save(KIND.STATE, [marker]);
+    }
+    let again = false;
+    try {
+      await this.withRetry("rr", () => this.transaction("rr", [], [[33 /* REVREASON */, reason]]));
+    } catch (e) {
+      // the CA's protected answer that the certificate is revoked already (our own rr whose
+      // answer a crash lost, or a revocation by someone else): the job is done
+      again = e instanceof CmpFailure && e.status === 2 && (e.failInfo & (1 << 10 /* certRevoked */)) !== 0;
+      if (!again) throw e;
+    }
+    this.store.save(KIND.STATE, [marker, [STATE_REVOKED, Uint8Array.of(1)]]);
+    this.emit("info", "rr.done", { serial: der(cert).serialNumber, store: "decommissioned", again });
+    return again ? "already revoked" : "revoked";
   }
 }

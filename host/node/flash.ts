@@ -3,7 +3,14 @@
 // file per slot in a directory. Fault injection: power cut at the Nth write or erase (that
 // operation, torn after its first k bytes, and everything after it are lost: the import throws
 // PowerCut, the running core is dead; a "reboot" is a new Core over the same Flash).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+//
+// File-backed slots are durable before the core counts a record as written, and a slot file is
+// never truncated in place: a changed slot goes to the file when the core reads flash again (it
+// reads every record back before it reports the write done, docs/STORE.md) as a new file
+// slot-N.tmp, fsync, rename over slot-N.bin, fsync of the directory. A kill or a power cut (page
+// cache lost) leaves each slot file as it was at one of those points, never torn or empty.
+// Slot files are 0600 in a 0700 directory: they hold private keys.
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 export const SLOT_COUNT = 7;
@@ -37,22 +44,28 @@ export class Flash {
   sizes: number[] = [];
   /** Set once the injected cut happened: every later operation throws PowerCut. */
   dead = false;
+  /** Slots changed in memory and not yet in their files. */
+  private readonly dirty = new Set<number>();
+  /** The last error of a slot file (ENOSPC, EACCES...), for the host's message; cleared by a good sync. */
+  ioError?: Error;
 
   constructor(opts: FlashOptions = {}) {
     this.slotSize = opts.slotSize ?? SLOT_SIZE;
     this.dir = opts.dir;
-    if (this.dir) mkdirSync(this.dir, { recursive: true });
+    if (this.dir) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      if ((statSync(this.dir).mode & 0o077) !== 0) chmodSync(this.dir, 0o700); // a store made by an older version
+    }
     this.slots = Array.from({ length: opts.slots ?? SLOT_COUNT }, (_, i) => {
+      const b = new Uint8Array(this.slotSize).fill(0xff); // a missing or short file reads as erased
       const f = this.file(i);
       if (f && existsSync(f)) {
-        const b = new Uint8Array(this.slotSize).fill(0xff);
         b.set(readFileSync(f).subarray(0, this.slotSize));
-        return b;
-      }
-      const erased = new Uint8Array(this.slotSize).fill(0xff);
-      if (f) writeFileSync(f, erased);
-      return erased;
+        if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+      } else if (f) this.dirty.add(i);
+      return b;
     });
+    if (!this.sync()) throw this.ioError;
   }
 
   private file(slot: number): string | undefined {
@@ -60,8 +73,40 @@ export class Flash {
   }
 
   private persist(slot: number): void {
-    const f = this.file(slot);
-    if (f) writeFileSync(f, this.slots[slot]);
+    if (this.dir) this.dirty.add(slot);
+  }
+
+  /**
+   * Writes the changed slots to their files (new file, fsync, rename, fsync of the directory);
+   * false when that failed (the error in ioError; the files keep their last durable content).
+   */
+  sync(): boolean {
+    if (!this.dir || this.dirty.size === 0) return true;
+    try {
+      for (const slot of [...this.dirty].sort((a, b) => a - b)) {
+        const f = this.file(slot)!, tmp = join(this.dir, `slot-${slot}.tmp`);
+        const fd = openSync(tmp, "w", 0o600);
+        try {
+          for (let o = 0; o < this.slotSize;) o += writeSync(fd, this.slots[slot], o, this.slotSize - o, o);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, f);
+        this.dirty.delete(slot);
+      }
+      const d = openSync(this.dir, "r");
+      try {
+        fsyncSync(d);
+      } finally {
+        closeSync(d);
+      }
+      this.ioError = undefined;
+      return true;
+    } catch (e) {
+      this.ioError = e as Error;
+      return false;
+    }
   }
 
   /** Arm a power cut (counted from now); undefined disarms. */
@@ -87,6 +132,7 @@ export class Flash {
 
   restore(image: Uint8Array[]): void {
     image.forEach((s, i) => { this.slots[i].set(s); this.persist(i); });
+    this.sync();
   }
 
   private inRange(slot: number, offset: number, len: number): boolean {
@@ -107,7 +153,7 @@ export class Flash {
 
   read(slot: number, offset: number, out: Uint8Array): boolean {
     if (this.dead) throw new PowerCut("flash used after the power cut");
-    if (!this.inRange(slot, offset, out.length)) return false;
+    if (!this.inRange(slot, offset, out.length) || !this.sync()) return false;
     out.set(this.slots[slot].subarray(offset, offset + out.length));
     return true;
   }
@@ -120,6 +166,7 @@ export class Flash {
     const land = this.step(data.length);
     s.set(land < 0 ? data : data.subarray(0, land), offset);
     this.persist(slot);
+    if (land >= 0) this.sync(); // what landed before the cut stays
     if (land >= 0) throw new PowerCut(`power cut during write ${this.ops} after ${land} bytes`);
     return true;
   }
@@ -129,6 +176,7 @@ export class Flash {
     const land = this.step(this.slotSize);
     this.slots[slot].fill(0xff, 0, land < 0 ? this.slotSize : land);
     this.persist(slot);
+    if (land >= 0) this.sync();
     if (land >= 0) throw new PowerCut(`power cut during erase ${this.ops} after ${land} bytes`);
     return true;
   }

@@ -3,13 +3,17 @@
 #include "host.h"
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CHECK(c) do { if (!(c)) { printf("failed: %s (line %d)\n", #c, __LINE__); return 1; } } while (0)
 
 int main(int argc, char **argv) {
   static uint8_t mem[65536];
+  static char dir[400], path[450];
+  struct stat st;
   if (argc < 2) return 2;
-  host_flash_dir = argv[1];
+  snprintf(dir, sizeof dir, "%s/store", argv[1]);                           /* created by the host */
+  host_flash_dir = dir;
   host_flash_slots = 4;
   host_flash_slot_size = 4096;
   CHECK(host_flash_read(mem, sizeof mem, 0, 0, 0, 16) == 0);
@@ -25,6 +29,11 @@ int main(int argc, char **argv) {
   CHECK(host_flash_read(mem, sizeof mem, -1, 0, 0, 1) != 0);
   CHECK(host_flash_read(mem, sizeof mem, 0, 0, 65530, 16) != 0);             /* outside memory */
   CHECK(host_flash_read(mem, sizeof mem, 0, -1, 0, 1) != 0);
+  CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);                 /* it holds keys */
+  snprintf(path, sizeof path, "%s/slot1.bin", dir);
+  CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+  CHECK(chmod(path, 0644) == 0 && host_flash_read(mem, sizeof mem, 1, 0, 0, 1) == 0);
+  CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);                /* tightened */
   CHECK(host_flash_erase(1) == 0);
   CHECK(host_flash_read(mem, sizeof mem, 1, 4093, 200, 3) == 0);
   CHECK(mem[200] == 0xFF && mem[201] == 0xFF && mem[202] == 0xFF);
