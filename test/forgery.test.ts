@@ -1,4 +1,4 @@
-// Mutation of protected responses (issue 6): real protected responses, one signature-protected
+// Mutation of protected responses: real protected responses, one signature-protected
 // (the test PKI's ECDSA-signed ip) and one MAC-protected (openssl cmp's PBM ip), each with every
 // bit of the protected part (header and body) flipped one at a time and fed to a core waiting for
 // exactly that response. A deterministic host random source and a fixed clock make a restarted

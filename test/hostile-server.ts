@@ -1,4 +1,4 @@
-// A scriptable hostile HTTP server for transport and protocol fault tests (issue 6). Raw TCP so
+// A scriptable hostile HTTP server for transport and protocol fault tests. Raw TCP so
 // that it can misbehave below HTTP: it reads one request (headers + Content-Length body), then
 // does what the script says for that request's index. Binds 127.0.0.1 on a free port; every timer
 // and socket is released by close().

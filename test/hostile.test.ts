@@ -1,4 +1,4 @@
-// Transport faults and hostile servers (issue 6) through Device (host/node/device.ts): each case
+// Transport faults and hostile servers through Device (host/node/device.ts): each case
 // ends in a clear TransportError or CmpError within its time bound, polling is bounded. The CMP
 // peer behind the hostile server (when one is needed) is the built-in test PKI.
 // With the device agent (host/node/agent.ts) over emulated flash: a kur through each fault fails

@@ -1,4 +1,4 @@
-// Security properties of the response path (issue 6), each with a test, where not covered
+// Security properties of the response path, each with a test, where not covered
 // elsewhere: iteration counts from the server bounded, transactionIDs and nonces never reused, a
 // failing random source aborts, trust never taken from extraCerts or a self-signed signer.
 // Covered elsewhere (docs/SECURITY.md cites them): caPubs only under MAC or by option and a signer
