@@ -22,6 +22,9 @@
 
 #define IN_MAX 16000
 
+/* TINYCMP_FUZZ_SKEW=1 moves OpenSSL's notAfter by one second: the self-test that a differing
+ * field is reported (test/fuzz-native.test.ts) */
+static int skew;
 static unsigned long n_both, n_core_only, n_spki_ber, n_known_ext;
 
 static void report(void) {
@@ -63,10 +66,6 @@ static void same_der(const char *what, int f, int n, uint8_t *der) {
   same(what, f, der, n);
   OPENSSL_free(der);
 }
-
-/* TINYCMP_FUZZ_SKEW=1 moves OpenSSL's notAfter by one second: the self-test that a differing
- * field is reported (test/fuzz-native.test.ts) */
-static int skew;
 
 static int64_t secs(const ASN1_TIME *t) {
   struct tm tm;

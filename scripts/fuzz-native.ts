@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { Device, type Request, type Transport } from "../host/node/device";
 import { HttpTransport } from "../host/node/transport";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
-import { nodes, parse, write } from "./fuzz-der";
+import { nodes, parse, pbmAlg, setProtectionAlg, write } from "./fuzz-der";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const B = join(ROOT, "build/fuzz-native");
@@ -30,7 +30,7 @@ export const TARGETS: Target[] = [
   { name: "cert", share: 0.2, maxLen: 8192, dict: "der.dict" },
   { name: "path", share: 0.1, maxLen: 4097, dict: "der.dict", env: { TINYCMP_FUZZ_CERTS: join(SEEDS, "path.certs") } },
   { name: "tx", share: 0.2, maxLen: 12000, dict: "der.dict", env: { TINYCMP_FUZZ_TX: join(SEEDS, "tx.cfg") } },
-  { name: "tx-lean", share: 0.1, maxLen: 12000, dict: "der.dict", env: { TINYCMP_FUZZ_TX: join(SEEDS, "tx.cfg") } },
+  { name: "tx-lean", share: 0.1, maxLen: 12000, dict: "der.dict", env: { TINYCMP_FUZZ_TX: join(SEEDS, "tx-lean.cfg") } },
   { name: "http", share: 0.1, maxLen: 20000, dict: "http.dict" },
   { name: "pem", share: 0.1, maxLen: 16384, dict: "pem.dict" },
 ];
@@ -67,6 +67,15 @@ function isMac(m: Uint8Array): boolean {
   const t = parse(m);
   const alg = t?.kids?.[0]?.kids?.find((f) => f.tag[0] === 0xa1)?.kids?.[0]?.kids?.[0]?.val;
   return !!alg && MAC_OIDS.includes(Buffer.from(alg).toString("hex"));
+}
+
+// The lean module has SHA-256 only: a MAC-protected response re-protected with PBM over SHA-256
+// (the harness recomputes the MAC itself).
+function leanMac(r: Uint8Array): Uint8Array {
+  const m = parse(r);
+  if (!m?.kids?.[0]?.kids || !isMac(r)) return r;
+  setProtectionAlg(m, pbmAlg(new Uint8Array(16).fill(0x5a), 100));
+  return write(m);
 }
 
 function rec(cfg: number, item: number, v: Uint8Array): Uint8Array {
@@ -115,7 +124,7 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
       if (body === 0xba || body === 0xa1) tx.push(cat(new Uint8Array([0, 3 | (2 << 2)]), r)); // pollRep / ip after pollReq
     }
     n.tx = putSeeds("tx", tx);
-    putSeeds("tx-lean", tx);
+    putSeeds("tx-lean", tx.map((b) => cat(b.subarray(0, 2), leanMac(b.subarray(2)))));
     const http: Uint8Array[] = [];
     for (const r of corpus.responses.slice(0, 8)) {
       const body = Buffer.from(r).toString("latin1");
@@ -137,7 +146,7 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     writeFileSync(join(SEEDS, "path.certs"), cat(...certs, ...corpus.roots, ...corpus.certs.slice(0, 16)));
 
     // tx: configuration records (fuzz/tx.c): 0 every configuration, 1 MAC, 2 signature
-    const cfg: Uint8Array[] = [];
+    const cfg: Uint8Array[] = [], leanCfg: Uint8Array[] = [];
     const now = Buffer.alloc(8);
     now.writeBigUInt64LE(BigInt(Math.floor(Date.now() / 1000)));
     cfg.push(rec(0, 100, now));
@@ -150,11 +159,14 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
       cfg.push(rec(2, 3, c.scalar("dev.key")), rec(2, 4, c.der("dev.crt")));
       if (extra.conf[0]) cfg.push(rec(0, 101, extra.conf[0]));
       if (extra.wait[0]) cfg.push(rec(0, 102, extra.wait[0]));
+      if (extra.conf[0]) leanCfg.push(rec(0, 101, leanMac(extra.conf[0])));
+      if (extra.wait[0]) leanCfg.push(rec(0, 102, leanMac(extra.wait[0])));
     } else {
       cfg.push(rec(0, 8, new Uint8Array(32).fill(0x11)), rec(0, 9, new Uint8Array([0x30, 0])));
     }
     for (const r of corpus.roots.slice(-4)) cfg.push(rec(0, 6, r));
     writeFileSync(join(SEEDS, "tx.cfg"), cat(...cfg));
+    writeFileSync(join(SEEDS, "tx-lean.cfg"), cat(...cfg.filter((r) => r[1] !== 101 && r[1] !== 102), ...leanCfg));
   } finally {
     await cap?.stop();
   }
