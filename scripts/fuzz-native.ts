@@ -9,6 +9,9 @@
 // Prints execs, execs/s, coverage (edges), crashes and timeouts per target and in total; with
 // --json the last line is {"execs","execs_per_s","edges","crashes","timeouts",...}.
 // Exits 1 on any crash (trap, sanitizer report, differential disagreement) or timeout.
+// `--minimize` instead refreshes the corpus kept in the repository (fuzz/corpus/<target>): the
+// inputs of build/fuzz-native/corpus that keep its coverage (libFuzzer -merge=1), at most 2 KiB
+// each, and none that shares 32 bytes with a file of ../shared/vectors (read, never copied).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -206,6 +209,42 @@ function run(cmd: string[], env: Record<string, string>, logFile: string): Promi
 
 const files = (d: string) => (existsSync(d) ? readdirSync(d).map((f) => join(d, f)) : []);
 
+function vectorWindows(): Set<string> {
+  const w = new Set<string>();
+  const walk = (d: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, f.name);
+      if (f.isDirectory()) { if (f.name !== "wycheproof") walk(p); continue; }
+      const b = readFileSync(p);
+      for (let i = 0; i + 32 <= b.length; i++) w.add(b.subarray(i, i + 32).toString("latin1"));
+    }
+  };
+  walk(fileURLToPath(new URL("../../shared/vectors/", import.meta.url)));
+  return w;
+}
+
+export async function minimize(t: Target, windows: Set<string>): Promise<number> {
+  const from = join(B, "corpus", t.name), to = join(ROOT, "fuzz/corpus", t.name), tmp = join(B, "merge", t.name);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const small = join(B, "merge", `${t.name}-in`);
+  rmSync(small, { recursive: true, force: true });
+  mkdirSync(small, { recursive: true });
+  for (const f of [...files(from), ...files(to)]) {
+    const b = readFileSync(f);
+    if (b.length > 2048) continue;
+    let shared = false;
+    for (let i = 0; i + 32 <= b.length && !shared; i++) shared = windows.has(b.subarray(i, i + 32).toString("latin1"));
+    if (!shared) writeFileSync(join(small, sha(b)), b);
+  }
+  const r = await run([join(B, t.name), "-merge=1", tmp, small], t.env ?? {}, join(B, "logs", `${t.name}-merge.log`));
+  if (r.code !== 0) throw new Error(`merge of ${t.name} failed: ${join(B, "logs", `${t.name}-merge.log`)}`);
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(to, { recursive: true });
+  for (const f of files(tmp)) writeFileSync(join(to, f.split("/").pop()!), readFileSync(f));
+  return files(to).length;
+}
+
 export async function fuzzTarget(t: Target, seconds: number, nice: boolean): Promise<Stats> {
   const corpus = join(B, "corpus", t.name), art = join(B, "artifacts");
   mkdirSync(corpus, { recursive: true });
@@ -234,7 +273,7 @@ export async function fuzzTarget(t: Target, seconds: number, nice: boolean): Pro
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({ options: {
     seconds: { type: "string", default: "60" }, json: { type: "boolean" }, only: { type: "string" },
-    jobs: { type: "string", default: "1" }, "no-live": { type: "boolean" }, "no-nice": { type: "boolean" }, "no-build": { type: "boolean" },
+    jobs: { type: "string", default: "1" }, "no-live": { type: "boolean" }, minimize: { type: "boolean" }, "no-nice": { type: "boolean" }, "no-build": { type: "boolean" },
   } });
   const log = (s: string) => console.error(s);
   const seconds = Number(values.seconds);
@@ -247,6 +286,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   const t0 = performance.now();
   await writeSeeds(!values["no-live"], log);
+  if (values.minimize) {
+    const windows = vectorWindows();
+    mkdirSync(join(B, "logs"), { recursive: true });
+    for (const t of targets) log(`${t.name}: ${await minimize(t, windows)} inputs kept in fuzz/corpus/${t.name}`);
+    process.exit(0);
+  }
   log(`seeds ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const share = targets.reduce((a, t) => a + t.share, 0);
   const per: Record<string, Stats> = {};
