@@ -19,7 +19,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
-static void disagree(const char *what, const uint8_t *d, size_t n) {
+static void disagree(const char *what, size_t n) {
   fprintf(stderr, "differential: %s (input of %zu bytes)\n", what, n);
   abort();
 }
@@ -81,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   if (w > 0) { nrec = w; memcpy(rec, MEM + out, (size_t)w * 16); }
   memcpy(MEM + io, d, n);
   int32_t r = (int32_t)X(der_reencode, io, (u32)n, out, IN_MAX);
-  if (w >= 0 && (r != (int32_t)n || memcmp(MEM + out, d, n) != 0)) disagree("der_walk accepts, der_reencode differs", d, n);
-  if (r >= 0 && w < 0 && w != -11) disagree("der_reencode accepts what der_walk refuses", d, n);
+  if (w >= 0 && (r != (int32_t)n || memcmp(MEM + out, d, n) != 0)) disagree("der_walk accepts, der_reencode differs", n);
+  if (r >= 0 && w < 0 && w != -11) disagree("der_reencode accepts what der_walk refuses", n);
   if (w > 0) {
     char why[160] = "";
     const uint8_t *p = d;
@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     if (ossl_walk(&p, d, (long)n, 0, why) != 0 || k != nrec || p != d + n) {
       if (k != nrec && !why[0]) strcpy(why, "element count");
       fprintf(stderr, "%s\n", why);
-      disagree("core DER walk vs OpenSSL", d, n);
+      disagree("core DER walk vs OpenSSL", n);
     }
   }
   memcpy(MEM + io, d, n);
@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     long o = ossl_time(d, n, &ok);
     if (!ok || o != secs) {
       fprintf(stderr, "core %lld, OpenSSL %s %ld\n", (long long)secs, ok ? "" : "refuses", o);
-      disagree("der_time vs OpenSSL ASN1_TIME", d, n);
+      disagree("der_time vs OpenSSL ASN1_TIME", n);
     }
   }
   mod_check();

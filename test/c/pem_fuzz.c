@@ -10,10 +10,11 @@
 #include <string.h>
 #include "pem.h"
 
+#define MAX 16384
+#ifndef LIBFUZZER
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 static uint32_t next(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)rng; }
 
-#define MAX 16384
 static uint8_t seed[8][MAX];
 static size_t seedlen[8];
 
@@ -42,6 +43,7 @@ static uint8_t *mutate(size_t *n) {
   *n = len;
   return exact;
 }
+#endif
 
 /* Every reader over one input: PEM blocks and what they hold, the input as DER, as text. */
 static void read_all(const uint8_t *in, size_t len) {
