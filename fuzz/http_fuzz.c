@@ -3,7 +3,6 @@
  * stream over a socketpair; socket() and connect() of http.c are renamed to the two functions
  * below at build time (no network). Up to three responses are read from one stream while the
  * connection stays open (keep-alive, and the retry after a closed kept-alive connection). */
-#define _GNU_SOURCE
 #include "http.h"
 #include <stdio.h>
 #include <stdlib.h>

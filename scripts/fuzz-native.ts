@@ -265,7 +265,8 @@ export async function fuzzTarget(t: Target, seconds: number, nice: boolean): Pro
   const dirs = [corpus, join(SEEDS, t.name), join(ROOT, "fuzz/corpus", t.name)].filter(existsSync);
   const r = await run([...pre, exe, ...opts, `-max_total_time=${Math.max(1, Math.round(seconds))}`, ...dirs], t.env ?? {}, join(B, "logs", `${t.name}.log`));
   const s = parseLog(r.text);
-  if (r.code !== 0 && !s.crashes && !s.timeouts) s.crashes = 1;
+  // interrupted (SIGINT: exit status 72 after the final stats) is the end of a run, not a crash
+  if (r.code !== 0 && !s.crashes && !s.timeouts && !/libFuzzer: run interrupted/.test(r.text)) s.crashes = 1;
   for (const m of r.text.matchAll(/Test unit written to (\S+)/g)) artifacts.push(m[1]);
   return { ...s, crashes: s.crashes + bad, cpu_s: r.cpu, seconds, artifacts };
 }
