@@ -46,9 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   uint8_t *rsp = malloc(16384);
   char err[160];
   for (int i = 0; i < 3; i++) {
+    err[0] = 0;
     long r = http_post(&c, body, sizeof body, rsp, 16384, err, sizeof err);
     if (r > 16384) abort();
-    if (r < 0 && (!err[0] || !memchr(err, 0, sizeof err))) abort();
+    if (r < 0 && (!err[0] || !memchr(err, 0, sizeof err))) abort(); /* every failure says why */
     if (c.fd < 0) break;
   }
   free(rsp);
