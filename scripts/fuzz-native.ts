@@ -14,7 +14,7 @@
 // each, and none that shares 32 bytes with a file of ../shared/vectors (read, never copied).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -38,7 +38,7 @@ export const TARGETS: Target[] = [
   { name: "pem", share: 0.1, maxLen: 16384, dict: "pem.dict" },
 ];
 
-export interface Stats { execs: number; execs_per_s: number; edges: number; crashes: number; timeouts: number; cpu_s?: number; seconds: number; artifacts: string[] }
+export interface Stats { execs: number; execs_per_s: number; edges: number; edges_total: number; crashes: number; timeouts: number; cpu_s?: number; seconds: number; artifacts: string[] }
 
 const sha = (b: Uint8Array) => createHash("sha1").update(b).digest("hex");
 const u8 = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
@@ -183,6 +183,7 @@ function parseLog(text: string): Omit<Stats, "seconds" | "artifacts"> {
     execs: num(/stat::number_of_executed_units: (\d+)/),
     execs_per_s: num(/stat::average_exec_per_sec: +(\d+)/),
     edges: covs.length ? Number(covs[covs.length - 1][1]) : 0,
+    edges_total: num(/Loaded 1 modules +\((\d+) inline 8-bit counters\)/), // instrumented in the code under test
     crashes: crashed ? 1 : 0,
     timeouts: /ERROR: libFuzzer: timeout/.test(text) ? 1 : 0,
   };
@@ -303,7 +304,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       const s = await fuzzTarget(t, (seconds * jobs * t.share) / share, !values["no-nice"]);
       per[t.name] = s;
       const cpu = s.cpu_s ? `, ${Math.round(s.execs / s.cpu_s)} execs per CPU-second` : "";
-      console.log(`${t.name.padEnd(8)} execs ${s.execs}, ${s.execs_per_s} execs/s${cpu}, edges ${s.edges}, crashes ${s.crashes}, timeouts ${s.timeouts}`);
+      console.log(`${t.name.padEnd(8)} execs ${s.execs}, ${s.execs_per_s} execs/s${cpu}, edges ${s.edges} of ${s.edges_total}, crashes ${s.crashes}, timeouts ${s.timeouts}`);
       for (const a of s.artifacts) console.log(`  ${a}`);
     }
   };
@@ -319,6 +320,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const secs = all.reduce((a, s) => a + s.seconds, 0) / jobs;
   total.execs_per_s = Math.round(total.execs / Math.max(secs, 1));
   console.log(`total    execs ${total.execs}, ${total.execs_per_s} execs/s over ${secs.toFixed(0)} s, edges ${total.edges} (sum over the harnesses), crashes ${total.crashes}, timeouts ${total.timeouts}`);
-  if (values.json) console.log(JSON.stringify({ ...total, targets: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, { execs: s.execs, execs_per_s: s.execs_per_s, edges: s.edges, crashes: s.crashes, timeouts: s.timeouts, cpu_s: s.cpu_s }])) }));
+  // every run appended to build/fuzz-native/history.jsonl: cumulative counts are sums of runs made
+  appendFileSync(join(B, "history.jsonl"), JSON.stringify({ date: new Date().toISOString(), argv: process.argv.slice(2), ...total,
+    targets: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, { execs: s.execs, edges: s.edges, edges_total: s.edges_total, crashes: s.crashes, cpu_s: s.cpu_s }])) }) + "\n");
+  if (values.json) console.log(JSON.stringify({ ...total, targets: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, { execs: s.execs, execs_per_s: s.execs_per_s, edges: s.edges, edges_total: s.edges_total, crashes: s.crashes, timeouts: s.timeouts, cpu_s: s.cpu_s }])) }));
   process.exit(total.crashes + total.timeouts > 0 ? 1 : 0);
 }
