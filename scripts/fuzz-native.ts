@@ -108,6 +108,7 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     pki.reset();
     for (const r of [...extra.conf, ...extra.wait]) corpus.responses.push(r), corpus.der.push(r);
     log(`test PKI: ${extra.conf.length + extra.wait.length} more responses for the pkiConf and pollRep states`);
+    if (!extra.conf.length || !extra.wait.length) log("warning: no prefix response captured: the tx harnesses will not reach the pkiConf and pollRep states (run the capture without nice: the harnesses are niced already)");
   }
   try {
     const times = corpus.der.flatMap((d) => { const t = parse(d); return t ? nodes(t).filter((n) => n.node.tag[0] === 0x17 || n.node.tag[0] === 0x18).map((n) => write(n.node)) : []; });
