@@ -133,6 +133,7 @@ static int reach(int op, int cfg, int state) {
     mod_seed(0x5eed + (uint32_t)k);
     int32_t a = (int32_t)X(tx_start, (u32)op);
     if (a == 1) take_request();
+    if (a == 1 && (state == 1 || state == 2) && !(state == 1 ? prefix_conf : prefix_wait)) a = 0; /* not captured */
     if (a == 1 && (state == 1 || state == 2)) {
       a = state == 1 ? feed(prefix_conf, prefix_conf_len, 3) : feed(prefix_wait, prefix_wait_len, 3);
       while (a == 2) a = (int32_t)X(tx_poll);
