@@ -11,7 +11,8 @@
 // Exits 1 on any crash (trap, sanitizer report, differential disagreement) or timeout.
 // `--minimize` instead refreshes the corpus kept in the repository (fuzz/corpus/<target>): the
 // inputs of build/fuzz-native/corpus that keep its coverage (libFuzzer -merge=1), at most 2 KiB
-// each, and none that shares 32 bytes with a file of ../shared/vectors (read, never copied).
+// each, no PEM private key, and none that shares 32 bytes with a file of ../shared/vectors
+// (read, never copied).
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -233,8 +234,11 @@ export async function minimize(t: Target, windows: Set<string>): Promise<number>
   rmSync(small, { recursive: true, force: true });
   mkdirSync(small, { recursive: true });
   for (const f of [...files(from), ...files(to)]) {
-    const b = readFileSync(f);
-    if (b.length > 2048) continue;
+    let b: Buffer;
+    try { b = readFileSync(f); } catch { continue; } // replaced by a running fuzzer meanwhile
+
+    // no PEM private key in the repository, even a throwaway one of a live capture
+    if (b.length > 2048 || b.includes("PRIVATE KEY")) continue;
     let shared = false;
     for (let i = 0; i + 32 <= b.length && !shared; i++) shared = windows.has(b.subarray(i, i + 32).toString("latin1"));
     if (!shared) writeFileSync(join(small, sha(b)), b);
