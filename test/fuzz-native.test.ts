@@ -5,11 +5,11 @@
 // and the certificate differential reports a differing field. Fuzzing itself is the time-boxed
 // check of .ci/run (`npx tsx scripts/fuzz-native.ts --seconds 90 --json`).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TARGETS, writeSeeds } from "../scripts/fuzz-native";
 import { parse, write, type Node } from "../scripts/fuzz-der";
 
@@ -25,9 +25,10 @@ const suite = haveClang ? describe : describe.skip;
 
 function harness(name: string, args: string[], env: Record<string, string> = {}) {
   const t = TARGETS.find((x) => x.name === name)!;
-  const r = spawnSync(join(B, name), args, { env: { ...process.env, ...t.env, ...env }, encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(join(B, name), [`-artifact_prefix=${ART}/`, ...args], { env: { ...process.env, ...t.env, ...env }, encoding: "utf8", timeout: 120_000 });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
+const ART = mkdtempSync(join(tmpdir(), "tinycmp-nfuzz-")); // inputs and crash files (the deliberate finding below)
 const files = (d: string) => (existsSync(d) ? readdirSync(d).map((f) => join(d, f)) : []);
 
 suite("native fuzz harnesses (fuzz/)", () => {
@@ -36,6 +37,7 @@ suite("native fuzz harnesses (fuzz/)", () => {
     expect(mk.status, mk.stderr).toBe(0);
     await writeSeeds(true, () => {});
   }, 960_000);
+  afterAll(() => rmSync(ART, { recursive: true, force: true }));
 
   it("replays every saved regression input and the kept corpus without a crash", () => {
     let n = 0;
@@ -66,7 +68,7 @@ suite("native fuzz harnesses (fuzz/)", () => {
 
   it("a changed pkiConf header is accepted with the MAC recomputed and refused without it", () => {
     const outcome = (input: Uint8Array) => {
-      const dir = mkdtempSync(join(tmpdir(), "tinycmp-nfuzz-"));
+      const dir = mkdtempSync(join(ART, "in-"));
       writeFileSync(join(dir, "in"), input);
       const r = harness("tx", ["-runs=0", dir]);
       expect(r.code, r.out.slice(-2000)).toBe(0);
