@@ -117,9 +117,10 @@ export function computeProtection(data: usize, len: i32): i32 {
     : mac(false, getInt(INT_PBM_OWF), getInt(INT_PBM_MAC), SALT, 16, it, it, 0, data, len, PROT);
 }
 
-// What verifyMac read, for the words of a refusal: the iteration count, and the OID of the
-// algorithm it did not support.
-export let macIterations: i32 = 0;
+// What verifyMac read, for the words of a refusal: the iteration count and the least it takes,
+// whether the key was shorter than the HMAC output, and the OID of an algorithm it did not support.
+export let macIterations: i32 = 0, macMinIterations: i32 = 0;
+export let macShortKey = false, macSaltLen: i32 = -1;
 export let macUnknownOid: usize = 0, macUnknownOidLen: i32 = 0;
 
 // Reads an AlgorithmIdentifier of a hash (owf) or an HMAC: the hash id, or 0 when unknown.
@@ -151,6 +152,7 @@ export function isMacAlg(alg: usize, algLen: i32): bool {
 // 0, or E_CMP_PROTECTION / E_ALG / E_ITERATIONS / a DER error.
 export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: usize, protLen: i32): i32 {
   const max = getInt(INT_MAX_ITERATIONS);
+  macShortKey = false; macSaltLen = -1;
   derInit(alg, algLen);
   derEnter(TAG_SEQUENCE);
   derRead(TAG_OID);
@@ -184,12 +186,13 @@ export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: 
   derLeave();
   if (derErr != 0) return derErr;
   if (owf == 0 || h == 0) return E_ALG;
-  if (saltLen < SALT_MIN || saltLen > SALT_MAX) return E_DER_VALUE;
+  if (saltLen < SALT_MIN || saltLen > SALT_MAX) { macSaltLen = saltLen; return E_DER_VALUE; }
   macIterations = <i32>it;
-  const itMin: i64 = pbmac1 ? PBKDF2_ITER_MIN : PBM_ITER_MIN;
-  if (it < itMin) return E_ITERATIONS;
+  macMinIterations = pbmac1 ? PBKDF2_ITER_MIN : PBM_ITER_MIN;
+  if (it < macMinIterations) return E_ITERATIONS;
   // the key: PBKDF2 keyLength octets, or the OWF output for PBM (RFC 9810 5.1.3.1)
-  if ((pbmac1 ? <i32>keyLen : hashSize(owf)) < hashSize(h)) return E_ALG;
+  macShortKey = (pbmac1 ? <i32>keyLen : hashSize(owf)) < hashSize(h);
+  if (macShortKey) return E_ALG;
   const r = mac(pbmac1, owf, h, salt, saltLen, <i32>it, max, <i32>keyLen, data, len, CALC);
   if (r < 0) return r;
   const ok = r == protLen && ctEqual(CALC, prot, r);

@@ -24,7 +24,7 @@ import {
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, detailLen, say, sayInt, sayName, sayOid } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ITERATIONS_MIN, T_MAC_SHORT_KEY, T_MAC_SALT, T_MAC_SALT_BOUNDS, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setHeaderPvno, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -33,7 +33,7 @@ import { signatureHash } from "../pkix/signature";
 import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, trustBegin, validateNew, verifySigned } from "./verify";
-import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, PROT, verifyMac } from "./protection";
+import { computeProtection, isMacAlg, macIterations, macMinIterations, macSaltLen, macShortKey, macUnknownOid, macUnknownOidLen, PROT, verifyMac } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
 import { ioBase, ioGrow, ioLimit } from "../io";
@@ -600,10 +600,14 @@ function verifyProtection(): i32 {
     const pp = protectedPart();
     const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
     // the protection cannot be verified (E_CMP_PROTECTION); the words say why
-    if (r == E_ITERATIONS) { // RFC 9481 6.1: the count is the sender's; the limit is ours
-      say(T_MAC_ITERATIONS); sayInt(macIterations); say(T_MAC_ITERATIONS_LIMIT); sayInt(getInt(INT_MAX_ITERATIONS));
+    if (r == E_ITERATIONS) { // RFC 9481 6.1: the count is the sender's; the bounds are ours
+      say(T_MAC_ITERATIONS); sayInt(macIterations);
+      if (macIterations < macMinIterations) { say(T_MAC_ITERATIONS_MIN); sayInt(macMinIterations); }
+      else { say(T_MAC_ITERATIONS_LIMIT); sayInt(getInt(INT_MAX_ITERATIONS)); }
       return E_CMP_PROTECTION;
     }
+    if (macShortKey) { say(T_MAC_SHORT_KEY); return E_CMP_PROTECTION; }
+    if (macSaltLen >= 0) { say(T_MAC_SALT); sayInt(macSaltLen); say(T_MAC_SALT_BOUNDS); return E_CMP_PROTECTION; }
     if (r == E_ALG) { say(T_MAC_ALG); sayOid(macUnknownOid, macUnknownOidLen); return E_CMP_PROTECTION; }
     if (r < 0) { say(T_BAD_MAC); sayInt(r); return E_CMP_PROTECTION; }
     macProtected = true;

@@ -526,7 +526,8 @@ function proxyFor(a: Args, url: string): string | undefined {
 /** The one line said when a command fails: what went wrong and, where known, what to change. */
 export function failureLine(cmd: string, e: unknown, macProtected: boolean): string {
   if (e instanceof CmpError) {
-    if (e.code === -88 && macProtected) return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
+    // only a MAC that was computed and differs points at the secret; bounds and algorithms say their own words
+    if (e.code === -88 && macProtected && /MAC does not verify/.test(e.detail)) return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
     const detail = e.detail.replace(/:? ?\(?error -?\d+\)?$/, "");
     return `${cmd} failed: ${detail} (error ${e.code})`;
   }
