@@ -2,7 +2,7 @@
 // protects the first request; every response goes through txInput, where all checks are made in
 // one place (RFC 9483 3.5 and 4), and the next action is decided.
 import {
-  E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
+  E_ARG, E_SIGNER, E_SIGNER_INVALID, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
   E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
   E_ALG, E_ITERATIONS, E_CMP_TOO_LARGE, E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
 } from "../errors";
@@ -19,12 +19,12 @@ import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWri
 import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import {
   CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_ITERATIONS, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
-  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS,
+  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, INT_KEY_HANDLE, INT_NEWKEY_HANDLE, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, detailLen, say, sayInt, sayName, sayOid } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setHeaderPvno, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -33,7 +33,8 @@ import { signatureHash } from "../pkix/signature";
 import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, trustBegin, validateNew, verifySigned } from "./verify";
-import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, PROT, verifyMac } from "./protection";
+import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, protValue, setProtSigner, verifyMac } from "./protection";
+import { signAlgFor } from "./signer";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
 import { ioBase, ioGrow, ioLimit } from "../io";
@@ -152,7 +153,7 @@ function build(bodyType: i32): i32 {
   }
   if (protKind != PROT_NONE) {
     const mp = derMark();
-    derPutBitString(PROT, n);
+    derPutBitString(protValue, n);
     wrapExplicit(0, mp);
   }
   swapLast(hs, end);
@@ -166,7 +167,9 @@ function build(bodyType: i32): i32 {
 function send(bodyType: i32): i32 {
   const r = build(bodyType);
   if (r < 0) {
-    if (detailLen == 0) { say(T_BUILD_FAILED); sayInt(r); }
+    if (!LEAN && detailLen == 0 && r == E_SIGNER) say(T_SIGNER_FAILED);
+    else if (!LEAN && detailLen == 0 && r == E_SIGNER_INVALID) say(T_SIGNER_INVALID);
+    else if (detailLen == 0) { say(T_BUILD_FAILED); sayInt(r); }
     return fail(r);
   }
   return ACTION_SEND;
@@ -177,6 +180,7 @@ function newKeySpki(): i32 {
   let key = item(ITEM_NEWKEY);
   let r = 0;
   if (!LEAN && key == 0 && item(ITEM_NEWPUBKEY) != 0) return givenSpki();
+  if (!LEAN && getInt(INT_NEWKEY_HANDLE) != 0) return E_CMP_CONFIG; // a host-held new key needs NEWPUBKEY
   if (key != 0) {
     if (itemLen != 32) return E_CMP_CONFIG;
     r = p256Public(key, PUB);
@@ -205,7 +209,8 @@ function newKeySpki(): i32 {
 function givenSpki(): i32 {
   const p = item(ITEM_NEWPUBKEY);
   const n = itemLen;
-  if (getInt(INT_POPO) == POPO_SIGNATURE || op == OP_P10CR) return E_CMP_CONFIG;
+  // the host signer (NEWKEY_HANDLE) gives the POP signature or signs the PKCS#10 request
+  if ((getInt(INT_POPO) == POPO_SIGNATURE || op == OP_P10CR) && getInt(INT_NEWKEY_HANDLE) == 0) return E_CMP_CONFIG;
   derInit(p, n);
   derEnter(TAG_SEQUENCE);        // SubjectPublicKeyInfo (RFC 5280 4.1)
   derRead(TAG_SEQUENCE);         //   algorithm
@@ -275,11 +280,18 @@ function prepare(o: i32): i32 {
   if (!LEAN && option(OPT_UNPROTECTED_REQUESTS)) {
     setSigner(0, 0, 0, 0, 0, 0);
     setProtKind(PROT_NONE);
-  } else if (item(ITEM_KEY) != 0) {
+  } else if (item(ITEM_KEY) != 0 || !LEAN && getInt(INT_KEY_HANDLE) != 0) {
     const c = item(ITEM_CERT);
     if (c == 0 || certInfo(c, itemLen) != 0) { say(T_KEY_WITHOUT_CERT); return fail(E_CMP_CONFIG); }
     setSigner(ciSubject, ciSubjectLen, ciIssuer, ciIssuerLen, ciSki, ciSkiLen);
     setProtKind(PROT_SIG);
+    if (!LEAN) {
+      // a host signer (KEY_HANDLE) signs for CERT's key: the algorithm follows that key; KEY and
+      // KEY_HANDLE together are ambiguous
+      const alg = getInt(INT_KEY_HANDLE) == 0 ? 0 : item(ITEM_KEY) != 0 ? E_CMP_CONFIG : signAlgFor(ciSpki, ciSpkiLen);
+      if (alg < 0) { say(T_SIGNER_KEY); sayInt(alg); return fail(alg); }
+      setProtSigner(alg, ciSpki, ciSpkiLen);
+    }
   } else if (item(ITEM_SECRET) != 0) {
     setSigner(0, 0, 0, 0, 0, 0);
     setProtKind(PROT_MAC);
