@@ -17,7 +17,7 @@ import { T_CRL_STATUS_VALUE } from "./text";
 import { IT_CRL_STATUS_LIST, OID_ECDSA_SHA256, OID_EXT_REQ, OID_IT, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN, OID_SHA2, oidIs } from "./oids";
 import { derEnter, derFinish, derInit, derLeave, derNext, derPeek, derRead } from "../der/reader";
 import { LEAN } from "../features";
-import { hostSign, signAlgFor, signAlgId, signAlgIdLen, SIGNED } from "./signer";
+import { hostSign, signAlgFor, signAlgId, signAlgIdLen, signed } from "./signer";
 import { putAlgId, putNamedBit, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
   BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
@@ -51,12 +51,13 @@ function putExtensionList(): bool {
 // front): in the core with the P-256 NEWKEY, or by the host signer (NEWKEY_HANDLE) for the
 // NEWPUBKEY it holds (signer.ts). 0 or an error.
 function putNewKeySignature(p: usize, n: i32): i32 {
-  if (!LEAN && newKey == 0) {
+  // statement-level `if (!LEAN)`: the compiler leaves the signer's buffers out of the lean module
+  if (!LEAN) if (newKey == 0) {
     const alg = signAlgFor(reqSpki, reqSpkiLen);
     if (alg < 0) return alg;
     const r = hostSign(getInt(INT_NEWKEY_HANDLE), alg, reqSpki, reqSpkiLen, p, n);
     if (r < 0) return r;
-    derPutBitString(SIGNED, r);
+    derPutBitString(signed(), r);
     derPutBytes(signAlgId(alg), signAlgIdLen);
     return 0;
   }

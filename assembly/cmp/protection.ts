@@ -12,7 +12,7 @@ import {
   derEnter, derErr, derInit, derLeave, derLen, derOptional, derPeek, derPtr, derRead, derReadUint,
 } from "../der/reader";
 import { derMark, derPutBytes, derPutUint, derWrap } from "../der/writer";
-import { hostSign, signAlgId, signAlgIdLen, SIGNED } from "./signer";
+import { hostSign, signAlgId, signAlgIdLen, signed } from "./signer";
 import { TAG_NULL, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import {
   getInt, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, item, itemLen, ITEM_KEY,
@@ -62,8 +62,8 @@ function putHmacAlg(h: i32): void {
 // protectionAlg of a request, with a fresh salt for MACs: 0 or an error.
 export function putProtectionAlg(): i32 {
   if (protKind == PROT_SIG) {
-    if (!LEAN && protSignAlg != 0) derPutBytes(signAlgId(protSignAlg), signAlgIdLen);
-    else putAlgId(OID_ECDSA_SHA256, 8); // RFC 9481 3.3
+    if (!LEAN) if (protSignAlg != 0) { derPutBytes(signAlgId(protSignAlg), signAlgIdLen); return 0; }
+    putAlgId(OID_ECDSA_SHA256, 8); // RFC 9481 3.3
     return 0;
   }
   if (host_random(SALT, 16) != 0) return E_RANDOM;
@@ -115,9 +115,9 @@ function mac(pbmac1: bool, owf: i32, h: i32, salt: usize, saltLen: i32, it: i32,
 // Protection value of the ProtectedPart [data, data+len) into PROT: its length or an error.
 export function computeProtection(data: usize, len: i32): i32 {
   if (protKind == PROT_SIG) {
-    if (!LEAN && protSignAlg != 0) {
+    if (!LEAN) if (protSignAlg != 0) {
       const r = hostSign(getInt(INT_KEY_HANDLE), protSignAlg, protSpki, protSpkiLen, data, len);
-      if (r > 0) protValue = SIGNED;
+      if (r > 0) protValue = signed();
       return r;
     }
     protValue = PROT;

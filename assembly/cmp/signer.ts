@@ -17,10 +17,11 @@ import { option, OPT_RSA_PSS } from "./config";
 export const SIGN_ECDSA_P256: i32 = 1, SIGN_ECDSA_P384: i32 = 2, SIGN_RSA_PKCS1: i32 = 3,
   SIGN_RSA_PSS: i32 = 4, SIGN_ED25519: i32 = 5;
 
-const SIG_CAP: i32 = 512;                    // RSA-4096
-export const SIGNED = memory.data(SIG_CAP + 8, 8); // the signature as it goes into the message
-const RAW = memory.data(SIG_CAP, 8);         // what the host wrote
-const DIGEST = memory.data(48, 8);
+const SIG_CAP: i32 = 512; // RSA-4096
+// Buffers in functions: only a module that signs through the host carries them.
+export function signed(): usize { return memory.data(SIG_CAP + 8, 8); } // the signature as it goes into the message
+function raw(): usize { return memory.data(SIG_CAP, 8); }               // what the host wrote
+function digest(): usize { return memory.data(48, 8); }
 
 // AlgorithmIdentifiers of the signatures (RFC 5758 3.2, RFC 4055 5 and 3.1 with SHA-256, MGF1
 // with SHA-256 and a 32-octet salt as RFC 9481 3.2 profiles it, RFC 8410 3): length byte first.
@@ -64,13 +65,14 @@ export function signAlgFor(spki: usize, spkiLen: i32): i32 {
 }
 
 // Has the host sign [data, data+len) with the key behind handle, whose public key is spki,
-// under alg (signAlgFor); the signature, checked against spki, lands in SIGNED. Its length, or
+// under alg (signAlgFor); the signature, checked against spki, lands in signed(). Its length, or
 // E_SIGNER (the host reported a failure) / E_SIGNER_INVALID (what it returned does not verify).
 export function hostSign(handle: i32, alg: i32, spki: usize, spkiLen: i32, data: usize, len: i32): i32 {
+  const RAW = raw(), SIGNED = signed();
   let input = data, inLen = len;
   if (alg != SIGN_ED25519) {
-    inLen = hashOnce(alg == SIGN_ECDSA_P384 ? HASH_SHA384 : HASH_SHA256, data, len, DIGEST);
-    input = DIGEST;
+    input = digest();
+    inLen = hashOnce(alg == SIGN_ECDSA_P384 ? HASH_SHA384 : HASH_SHA256, data, len, input);
   }
   const n = host_sign(handle, alg, input, inLen, RAW, SIG_CAP);
   if (n < 0) return E_SIGNER;
