@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmpError, Device, Options, type Request, type Signer, type Transport } from "../host/node/device";
 import { TestPki } from "../host/node/testpki/index.js";
@@ -84,7 +85,7 @@ describe("host signer against openssl cmp", () => {
   const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "pipe" });
   // a key of type t and its certificate from the mock server's root
   const issue = (name: string, t: KeyType, cnText: string) => {
-    require("node:fs").writeFileSync(join(creds.dir, `${name}.key`), newKeyPem(t));
+    writeFileSync(join(creds.dir, `${name}.key`), newKeyPem(t));
     ossl(["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cnText}`, "-out", `${name}.csr`]);
     ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30",
       "-sha256", "-extfile", "ext.cnf", "-extensions", "ee", "-out", `${name}.crt`]);
@@ -122,17 +123,17 @@ describe("a failing or lying signer", () => {
   const other = softSigner(newKeyPem("P-256"));
   // a self-signed certificate for idev's key is enough to configure CERT
   const selfCert = (pem: string) => {
-    const dir = require("node:fs").mkdtempSync(join(require("node:os").tmpdir(), "tinycmp-signer-"));
-    require("node:fs").writeFileSync(join(dir, "k.pem"), pem);
+    const dir = mkdtempSync(join(tmpdir(), "tinycmp-signer-"));
+    writeFileSync(join(dir, "k.pem"), pem);
     const out = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "k.pem"), "-subj", "/CN=signer test", "-days", "1", "-outform", "DER"],
       { env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
-    require("node:fs").rmSync(dir, { recursive: true });
+    rmSync(dir, { recursive: true });
     return new Uint8Array(out);
   };
   const idevPem = idev.key.export({ format: "pem", type: "pkcs8" }) as string;
   const cert = selfCert(idevPem);
 
-  async function fails(req: Request, code: number, detail?: RegExp): Promise<void> {
+  async function fails(req: Request & { op?: "ir" | "p10cr" }, code: number, detail?: RegExp): Promise<void> {
     const d = new Device(noNetwork);
     let err: unknown;
     try { await d.enroll(req); } catch (e) { err = e; }
