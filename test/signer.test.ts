@@ -45,7 +45,7 @@ describe("host signer against the test PKI", () => {
   const trusted = () => [pemDer(pki.root.certPem)];
 
   for (const t of ["P-256", "P-384", "RSA-2048", "RSA-3072"] as KeyType[]) {
-    it(`${t}: ir with the new key in the signer (POP), then kur protected by it with a new signer key, then p10cr`, async () => {
+    it(`${t}: ir with the new key in the signer (POP), then kur protected by it with a new signer key, rr, p10cr`, async () => {
       pki.reset();
       const d = device();
       const first = softSigner(newKeyPem(t));
@@ -62,6 +62,9 @@ describe("host signer against the test PKI", () => {
       expect(second.calls.length).toBe(1);
       const want = t === "P-256" ? "ecdsa-with-SHA256" : t === "P-384" ? "ecdsa-with-SHA384" : "sha256WithRSAEncryption";
       expect(sigAlgOids(kur.messages.request[0])).toEqual([want, want]); // popo, protectionAlg
+      // rr protected by the signer-held key of the certificate it revokes
+      const rr = await d.revoke({ signer: second, cert: kur.cert, oldCert: kur.cert, trusted: trusted(), revReason: 4 });
+      expect(rr.status).toBe(0);
       const third = softSigner(newKeyPem(t));
       const p10 = await d.enroll({ op: "p10cr", secret: pki.secret, ref: pki.ref, subject: cn(`tinycmp ${t} p10`), trusted: trusted(), newSigner: third });
       expect(spkiOf(p10.cert!)).toEqual(Buffer.from(third.publicKey()));
