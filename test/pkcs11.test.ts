@@ -71,6 +71,7 @@ describe("failures, each with a clear error before anything is sent", () => {
     const err = await d.enroll({ secret: "s", ref: "r", newSigner: s }).catch((e) => e);
     expect(err).toBeInstanceOf(CmpError);
     expect((err as CmpError).code).toBe(-28);
+    expect((err as CmpError).detail).toMatch(/host signer .* failed: PKCS#11 .*C_Sign/);
   });
 });
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CmpError, Device, Options, type Request, type Signer, type Transport } from "../host/node/device";
 import { TestPki } from "../host/node/testpki/index.js";
+import { Core, LEAN_WASM } from "../host/node/core";
 import { makeCreds, type Creds, withMockServer } from "./openssl-cmp";
 import { softSigner } from "./softsigner";
 
@@ -152,7 +153,7 @@ describe("a failing or lying signer", () => {
     const broken: Signer = { publicKey: () => idev.publicKey(), sign: () => undefined };
     const throwing: Signer = { publicKey: () => idev.publicKey(), sign: () => { throw new Error("CKR_PIN_INCORRECT"); } };
     await fails({ signer: broken, cert, newSigner: other }, E_SIGNER, /host signer.*failed/);
-    await fails({ signer: throwing, cert, newSigner: other }, E_SIGNER);
+    await fails({ signer: throwing, cert, newSigner: other }, E_SIGNER, /failed: CKR_PIN_INCORRECT$/);
     await fails({ secret: "s", ref: "r", newSigner: broken }, E_SIGNER);
   });
 
@@ -184,5 +185,19 @@ describe("a failing or lying signer", () => {
     // a key type the signer path does not offer (X25519 cannot sign)
     const x = generateKeyPairSync("x25519").publicKey.export({ format: "der", type: "spki" });
     await fails({ secret: "s", ref: "r", newSigner: { publicKey: () => new Uint8Array(x), sign: () => new Uint8Array(64) } }, E_ALG);
+  });
+});
+
+describe("hosts without a signer", () => {
+  it("the default stub answers -1: a key handle then ends in E_SIGNER; the lean module has no handles", async () => {
+    const idev = softSigner(newKeyPem("P-256"));
+    const d = new Device({ transfer: () => { throw new Error("a request was sent"); } }, { sign: () => undefined });
+    const err = await d.enroll({ secret: "s", ref: "r", newSigner: idev }).catch((e) => e);
+    expect((err as CmpError).code).toBe(E_SIGNER);
+    const full = new Core(), lean = new Core({ wasm: LEAN_WASM });
+    expect(full.exports.tx_set_int(40, 1)).toBe(0);
+    expect(lean.exports.tx_set_int(40, 1)).toBe(-20); // E_ARG
+    expect(lean.exports.tx_set_int(41, 1)).toBe(-20);
+    expect(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(LEAN_WASM))).map((i) => i.name)).not.toContain("sign");
   });
 });

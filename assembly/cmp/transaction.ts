@@ -237,7 +237,7 @@ function csrSpki(csr: usize, n: i32): i32 {
 
 export function txSetInt(kind: i32, v: i32): i32 {
   if (busy()) return E_CMP_STATE;
-  if (!intValid(kind)) return E_ARG;
+  if (!intValid(kind) || LEAN && kind >= INT_KEY_HANDLE) return E_ARG; // no host signer in the lean module
   setInt(kind, v);
   return 0;
 }

@@ -46,6 +46,8 @@ export class Core {
   io: number;
   ioSize: number;
   readonly flash: Flash;
+  /** Why the host signer last failed (its exception's message), for the words of E_SIGNER. */
+  signError: string | undefined;
   private top = 0;
 
   constructor(opts: CoreOptions = {}) {
@@ -74,7 +76,8 @@ export class Core {
         const o = bytes(out, cap);
         if (!input || !o || !opts.sign) return -1;
         let sig: Uint8Array | undefined;
-        try { sig = opts.sign(handle, alg, input); } catch { return -1; }
+        this.signError = undefined;
+        try { sig = opts.sign(handle, alg, input); } catch (e) { this.signError = (e as Error).message ?? String(e); return -1; }
         if (!sig) return -1;
         if (sig.length > cap) return cap + 1; // the core refuses it (E_SIGNER_INVALID)
         o.set(sig);

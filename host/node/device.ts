@@ -247,7 +247,8 @@ export class Device {
           messages,
         };
       } else if (action === Action.FAILED) {
-        const detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
+        let detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
+        if (x.tx_error() === -28 && this.core.signError) detail += `: ${this.core.signError}`; // E_SIGNER: the signer's reason
         const err = new CmpError(x.tx_error(), detail, x.tx_status(), x.tx_failinfo());
         err.messages = messages;
         if (x.tx_out_len() > 0) err.errorMessage = this.core.read(x.tx_out(), x.tx_out_len());
