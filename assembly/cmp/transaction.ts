@@ -2,7 +2,7 @@
 // protects the first request; every response goes through txInput, where all checks are made in
 // one place (RFC 9483 3.5 and 4), and the next action is decided.
 import {
-  E_ARG, E_SIGNER, E_SIGNER_INVALID, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
+  E_ARG, E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_NO_CERT, E_CMP_PARSE,
   E_CMP_POLLS, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS,
   E_ALG, E_ITERATIONS, E_CMP_TOO_LARGE, E_CMP_STORE, E_CMP_SIGNER, E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_DER_BUFFER, E_DER_TRUNCATED, E_RANDOM,
 } from "../errors";
@@ -19,12 +19,12 @@ import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWri
 import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import {
   CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_ITERATIONS, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA,
-  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, INT_KEY_HANDLE, INT_NEWKEY_HANDLE, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS,
+  ITEM_KEY, ITEM_LAST, ITEM_NEWPUBKEY, ITEM_OLDCERT, INT_POPO, POPO_SIGNATURE, OPT_CAPUBS_TRUSTED, intValid, setInt, ITEM_NEWKEY, ITEM_SECRET, itemRepeatable, option, OPT_ACCEPT_UNPROTECTED, OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSigAlg, ciSigAlgLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, detailLen, say, sayInt, sayName, sayOid } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_UNMATCHED_ERROR, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ALG, T_TOO_LARGE, T_TOO_LARGE_LIMIT, T_TOO_MANY_EXTRA, T_BUILD_FAILED, T_CERT_MALFORMED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_COLON_ERROR, T_ERROR_CODE, T_ERROR_DETAILS, T_ERROR_MESSAGE, T_IN_ANSWER, T_KEY_WITHOUT_CERT, T_MAC_FOR_SIGNED, T_MALFORMED, T_NEW_KEY_FAILED, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_NO_CERT, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_PVNO, T_PVNO_END, T_REJECTED, T_RESPONSE, T_RP_REJECTED, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_POLLS, T_UNEXPECTED, T_UNPROTECTED, T_WAITING_WITH_CERT, T_WRONG_KEY,
 } from "./text";
 import { putHeader, setHeaderPvno, setSigner } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -35,6 +35,9 @@ import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, trustBegin, validateNew, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, protValue, setProtSigner, verifyMac } from "./protection";
 import { signAlgFor } from "./signer";
+import { INT_KEY_HANDLE, INT_NEWKEY_HANDLE } from "./config";
+import { E_SIGNER, E_SIGNER_INVALID } from "../errors";
+import { T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY } from "./text";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
 import { ioBase, ioGrow, ioLimit } from "../io";
