@@ -26,7 +26,7 @@ import { LEAN } from "../features";
 import { PROT_SIG, protKind } from "./state";
 
 const SALT = memory.data(16, 4);
-const PROT = memory.data(80, 4);        // protection value of the request being built (P-256, MAC)
+export const PROT = memory.data(80, 4); // protection value of the request being built (P-256, MAC)
 export let protValue: usize = PROT;     // where computeProtection put it
 
 // The host signer of the protection (KEY_HANDLE, full module): its algorithm (0: none, the core's
