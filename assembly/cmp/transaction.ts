@@ -34,14 +34,15 @@ import { LEAN } from "../features";
 import { pathCert, pathCertLen, pathLength } from "../pkix/path";
 import { setCertSets, trustBegin, validateNew, verifySigned } from "./verify";
 import { computeProtection, isMacAlg, macIterations, macUnknownOid, macUnknownOidLen, PROT, verifyMac } from "./protection";
+import { putOid, swapLast, wrapExplicit } from "./put";
+import { recAdd } from "./records";
+import { ioBase, ioGrow, ioLimit } from "../io";
+// the host signer (env.sign, full module)
 import { protValue, setProtSigner } from "./protection";
 import { signAlgFor } from "./signer";
 import { INT_KEY_HANDLE, INT_NEWKEY_HANDLE } from "./config";
 import { E_SIGNER, E_SIGNER_INVALID } from "../errors";
 import { T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY } from "./text";
-import { putOid, swapLast, wrapExplicit } from "./put";
-import { recAdd } from "./records";
-import { ioBase, ioGrow, ioLimit } from "../io";
 import { keepFloor, keepRebase, keepResults, keepTop, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
 import {
   parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
