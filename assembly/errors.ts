@@ -24,6 +24,8 @@ export const E_KEY: i32 = -24;               // invalid private or public key (n
 export const E_SIG_ENCODING: i32 = -25;      // signature not a valid DER ECDSA-Sig-Value / wrong length
 export const E_SIG_INVALID: i32 = -26;       // signature does not verify
 export const E_LEGACY: i32 = -27;            // legacy algorithm (SHA-1 signatures) not enabled
+export const E_SIGNER: i32 = -28;            // the host signer (env.sign) failed: no token, wrong PIN, key not found
+export const E_SIGNER_INVALID: i32 = -29;    // the host signer returned a signature that does not verify with the key
 
 // store (assembly/store)
 export const E_STORE_EMPTY: i32 = -120;      // no valid record of this kind (never written, or torn/corrupt)

@@ -14,3 +14,7 @@
 @external("env", "flash_read") export declare function host_flash_read(slot: i32, offset: i32, ptr: usize, len: i32): i32;
 @external("env", "flash_write") export declare function host_flash_write(slot: i32, offset: i32, ptr: usize, len: i32): i32;
 @external("env", "flash_erase") export declare function host_flash_erase(slot: i32): i32;
+// Full module only: the host signs [ptr, ptr+len) (a digest or the message, by alg) with the key
+// behind handle into [out, out+cap); returns the signature's length, or a negative number when it
+// cannot (no token, wrong PIN, no such key). A host without a signer gives a stub returning -1.
+@external("env", "sign") export declare function host_sign(handle: i32, alg: i32, ptr: usize, len: i32, out: usize, cap: i32): i32;

@@ -24,7 +24,7 @@ function instrumented(bin: Uint8Array, env: Record<string, unknown> = {}) {
   const val = (_id: number, v: number | bigint) => v;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(out as Uint8Array<ArrayBuffer>), {
     env: {
-      flash_read: () => -1, flash_write: () => -1, flash_erase: () => -1,
+      flash_read: () => -1, flash_write: () => -1, flash_erase: () => -1, sign: () => -1,
       ...env, load_ptr: ptr, store_ptr: ptr, memory_grow_pre: (v: number) => v, memory_grow_post: (v: number) => v,
       load_val_i32: val, load_val_i64: val, load_val_f32: val, load_val_f64: val,
       store_val_i32: val, store_val_i64: val, store_val_f32: val, store_val_f64: val,

@@ -8,7 +8,7 @@ import {
 } from "../der/writer";
 import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from "../der/tags";
 import {
-  getInt, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_EXTENSION, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
+  getInt, INT_NEWKEY_HANDLE, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_EXTENSION, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
 import { putDirectoryName } from "./header";
@@ -17,6 +17,7 @@ import { T_CRL_STATUS_VALUE } from "./text";
 import { IT_CRL_STATUS_LIST, OID_ECDSA_SHA256, OID_EXT_REQ, OID_IT, OID_OLD_CERT_ID, OID_REASON_CODE, OID_SAN, OID_SHA2, oidIs } from "./oids";
 import { derEnter, derFinish, derInit, derLeave, derNext, derPeek, derRead } from "../der/reader";
 import { LEAN } from "../features";
+import { hostSign, signAlgFor, signAlgId, signAlgIdLen, signed } from "./signer";
 import { putAlgId, putNamedBit, putOctets, putOid, swapLast, wrapExplicit } from "./put";
 import {
   BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
@@ -46,13 +47,32 @@ function putExtensionList(): bool {
   return sans != 0 || n > 0;
 }
 
+// Signs [p, p+n) with the new key and writes BIT STRING signature, AlgorithmIdentifier (back to
+// front): in the core with the P-256 NEWKEY, or by the host signer (NEWKEY_HANDLE) for the
+// NEWPUBKEY it holds (signer.ts). 0 or an error.
+function putNewKeySignature(p: usize, n: i32): i32 {
+  // statement-level `if (!LEAN)`: the compiler leaves the signer's buffers out of the lean module
+  if (!LEAN) if (newKey == 0) {
+    const alg = signAlgFor(reqSpki, reqSpkiLen);
+    if (alg < 0) return alg;
+    const r = hostSign(getInt(INT_NEWKEY_HANDLE), alg, reqSpki, reqSpkiLen, p, n);
+    if (r < 0) return r;
+    derPutBitString(signed(), r);
+    derPutBytes(signAlgId(alg), signAlgIdLen);
+    return 0;
+  }
+  const r = p256Sign(newKey, HASH_SHA256, p, n, SIG);
+  if (r < 0) return r;
+  derPutBitString(SIG, r);
+  putAlgId(OID_ECDSA_SHA256, 8);
+  return 0;
+}
+
 // Signs [start, end) with the new key and writes AlgorithmIdentifier, BIT STRING signature
 // after it (in the writer: before, then swapped). 0 or an error.
 function putSignatureAfter(start: usize, end: usize): i32 {
-  const n = p256Sign(newKey, HASH_SHA256, start, <i32>(end - start), SIG);
-  if (n < 0) return n;
-  derPutBitString(SIG, n);
-  putAlgId(OID_ECDSA_SHA256, 8);
+  const r = putNewKeySignature(start, <i32>(end - start));
+  if (r < 0) return r;
   swapLast(start, end);
   return 0;
 }
@@ -99,10 +119,8 @@ export function putCertReqMessages(bodyType: i32): i32 {
     // popo signature [1] POPOSigningKey over the DER CertRequest (RFC 4211 4.1, poposkInput absent)
     const reqStart = derWriterPtr();
     const mp = derMark();
-    const r = p256Sign(newKey, HASH_SHA256, reqStart, <i32>(mReq - reqStart), SIG);
+    const r = putNewKeySignature(reqStart, <i32>(mReq - reqStart));
     if (r < 0) return r;
-    derPutBitString(SIG, r);
-    putAlgId(OID_ECDSA_SHA256, 8);
     derWrap(CONTEXT | CONSTRUCTED | 1, mp);
     swapLast(reqStart, mReq);
   } else if (popo == POPO_RA_VERIFIED) {

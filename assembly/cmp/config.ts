@@ -11,14 +11,15 @@ export const ITEM_LAST: i32 = 18;
 
 export const INT_OPTIONS: i32 = 32, INT_REVREASON: i32 = 33, INT_PBM_ITERATIONS: i32 = 34,
   INT_PBM_OWF: i32 = 35, INT_PBM_MAC: i32 = 36, INT_MAX_ITERATIONS: i32 = 37, INT_MAX_POLLS: i32 = 38,
-  INT_POPO: i32 = 39;
-const INT_FIRST: i32 = 32, INT_COUNT: i32 = 8;
+  INT_POPO: i32 = 39, INT_KEY_HANDLE: i32 = 40, INT_NEWKEY_HANDLE: i32 = 41;
+const INT_FIRST: i32 = 32, INT_COUNT: i32 = 10;
 
 // INT_POPO values: proof-of-possession of the new key (RFC 4211 4): none, raVerified, signature.
 export const POPO_NONE: i32 = -1, POPO_RA_VERIFIED: i32 = 0, POPO_SIGNATURE: i32 = 1;
 
 export const OPT_IMPLICIT_CONFIRM: i32 = 1, OPT_ACCEPT_UNPROTECTED: i32 = 2, OPT_CAPUBS_TRUSTED: i32 = 4,
-  OPT_PBMAC1: i32 = 8, OPT_LEGACY: i32 = 16, OPT_UNPROTECTED_REQUESTS: i32 = 64;
+  OPT_PBMAC1: i32 = 8, OPT_LEGACY: i32 = 16, OPT_UNPROTECTED_REQUESTS: i32 = 64,
+  OPT_RSA_PSS: i32 = 128;
 
 export const CONFIG_SIZE: i32 = 6144;
 export const CONFIG = memory.data(CONFIG_SIZE, 8);
@@ -40,6 +41,8 @@ export function configReset(): void {
   store<i32>(INTS, 100000, 20);         // max iterations accepted
   store<i32>(INTS, 20, 24);             // max polls
   store<i32>(INTS, POPO_SIGNATURE, 28); // POPO
+  store<i32>(INTS, 0, 32);              // KEY_HANDLE: none (the host signer's handles are >= 1)
+  store<i32>(INTS, 0, 36);              // NEWKEY_HANDLE: none
 }
 
 export function intValid(item: i32): bool {

@@ -11,10 +11,11 @@ import { p256Sign } from "../crypto/p256";
 import {
   derEnter, derErr, derInit, derLeave, derLen, derOptional, derPeek, derPtr, derRead, derReadUint,
 } from "../der/reader";
-import { derMark, derPutUint, derWrap } from "../der/writer";
+import { derMark, derPutBytes, derPutUint, derWrap } from "../der/writer";
+import { hostSign, signAlgId, signAlgIdLen, signed } from "./signer";
 import { TAG_NULL, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import {
-  getInt, INT_MAX_ITERATIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, item, itemLen, ITEM_KEY,
+  getInt, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, item, itemLen, ITEM_KEY,
   ITEM_SECRET, option, OPT_PBMAC1,
 } from "./config";
 import {
@@ -25,7 +26,13 @@ import { LEAN } from "../features";
 import { PROT_SIG, protKind } from "./state";
 
 const SALT = memory.data(16, 4);
-export const PROT = memory.data(80, 4); // protection value of the request being built
+export const PROT = memory.data(80, 4); // protection value of the request being built (P-256, MAC)
+export let protValue: usize = PROT;     // where computeProtection put it
+
+// The host signer of the protection (KEY_HANDLE, full module): its algorithm (0: none, the core's
+// own P-256 KEY or a MAC) and the SubjectPublicKeyInfo of CERT, set by the transaction's prepare.
+export let protSignAlg: i32 = 0, protSpki: usize = 0, protSpkiLen: i32 = 0;
+export function setProtSigner(alg: i32, spki: usize, n: i32): void { protSignAlg = alg; protSpki = spki; protSpkiLen = n; }
 const CALC = memory.data(64, 4);        // MAC recomputed over a response
 const KEY = memory.data(64, 8);         // PBMAC1 derived key, wiped after use
 
@@ -55,6 +62,7 @@ function putHmacAlg(h: i32): void {
 // protectionAlg of a request, with a fresh salt for MACs: 0 or an error.
 export function putProtectionAlg(): i32 {
   if (protKind == PROT_SIG) {
+    if (!LEAN) if (protSignAlg != 0) { derPutBytes(signAlgId(protSignAlg), signAlgIdLen); return 0; }
     putAlgId(OID_ECDSA_SHA256, 8); // RFC 9481 3.3
     return 0;
   }
@@ -107,10 +115,17 @@ function mac(pbmac1: bool, owf: i32, h: i32, salt: usize, saltLen: i32, it: i32,
 // Protection value of the ProtectedPart [data, data+len) into PROT: its length or an error.
 export function computeProtection(data: usize, len: i32): i32 {
   if (protKind == PROT_SIG) {
+    if (!LEAN) if (protSignAlg != 0) {
+      const r = hostSign(getInt(INT_KEY_HANDLE), protSignAlg, protSpki, protSpkiLen, data, len);
+      if (r > 0) protValue = signed();
+      return r;
+    }
+    protValue = PROT;
     const key = item(ITEM_KEY);
     if (key == 0 || itemLen != 32) return E_CMP_CONFIG;
     return p256Sign(key, HASH_SHA256, data, len, PROT);
   }
+  protValue = PROT;
   const it = requestIterations(!LEAN && option(OPT_PBMAC1));
   return !LEAN && option(OPT_PBMAC1)
     ? mac(true, getInt(INT_PBM_OWF), getInt(INT_PBM_MAC), SALT, 16, it, it, hashSize(getInt(INT_PBM_MAC)), data, len, PROT)

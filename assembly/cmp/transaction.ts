@@ -37,6 +37,12 @@ import { computeProtection, isMacAlg, macIterations, macMinIterations, macSaltLe
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { recAdd } from "./records";
 import { ioBase, ioGrow, ioLimit } from "../io";
+// the host signer (env.sign, full module)
+import { protValue, setProtSigner } from "./protection";
+import { signAlgFor } from "./signer";
+import { INT_KEY_HANDLE, INT_NEWKEY_HANDLE } from "./config";
+import { E_SIGNER, E_SIGNER_INVALID } from "../errors";
+import { T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY } from "./text";
 import { keepFloor, keepRebase, keepResults, keepTop, NEW_KEY, overlapsKept, resAdd, resClear, resCount, resFind, resLen, resRetag, resTruncate } from "./results";
 import {
   parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA,
@@ -152,7 +158,7 @@ function build(bodyType: i32): i32 {
   }
   if (protKind != PROT_NONE) {
     const mp = derMark();
-    derPutBitString(PROT, n);
+    derPutBitString(protValue, n);
     wrapExplicit(0, mp);
   }
   swapLast(hs, end);
@@ -166,7 +172,9 @@ function build(bodyType: i32): i32 {
 function send(bodyType: i32): i32 {
   const r = build(bodyType);
   if (r < 0) {
-    if (detailLen == 0) { say(T_BUILD_FAILED); sayInt(r); }
+    if (!LEAN && detailLen == 0 && r == E_SIGNER) say(T_SIGNER_FAILED);
+    else if (!LEAN && detailLen == 0 && r == E_SIGNER_INVALID) say(T_SIGNER_INVALID);
+    else if (detailLen == 0) { say(T_BUILD_FAILED); sayInt(r); }
     return fail(r);
   }
   return ACTION_SEND;
@@ -177,6 +185,7 @@ function newKeySpki(): i32 {
   let key = item(ITEM_NEWKEY);
   let r = 0;
   if (!LEAN && key == 0 && item(ITEM_NEWPUBKEY) != 0) return givenSpki();
+  if (!LEAN && getInt(INT_NEWKEY_HANDLE) != 0) return E_CMP_CONFIG; // a host-held new key needs NEWPUBKEY
   if (key != 0) {
     if (itemLen != 32) return E_CMP_CONFIG;
     r = p256Public(key, PUB);
@@ -205,7 +214,8 @@ function newKeySpki(): i32 {
 function givenSpki(): i32 {
   const p = item(ITEM_NEWPUBKEY);
   const n = itemLen;
-  if (getInt(INT_POPO) == POPO_SIGNATURE || op == OP_P10CR) return E_CMP_CONFIG;
+  // the host signer (NEWKEY_HANDLE) gives the POP signature or signs the PKCS#10 request
+  if ((getInt(INT_POPO) == POPO_SIGNATURE || op == OP_P10CR) && getInt(INT_NEWKEY_HANDLE) == 0) return E_CMP_CONFIG;
   derInit(p, n);
   derEnter(TAG_SEQUENCE);        // SubjectPublicKeyInfo (RFC 5280 4.1)
   derRead(TAG_SEQUENCE);         //   algorithm
@@ -232,7 +242,7 @@ function csrSpki(csr: usize, n: i32): i32 {
 
 export function txSetInt(kind: i32, v: i32): i32 {
   if (busy()) return E_CMP_STATE;
-  if (!intValid(kind)) return E_ARG;
+  if (!intValid(kind) || LEAN && kind >= INT_KEY_HANDLE) return E_ARG; // no host signer in the lean module
   setInt(kind, v);
   return 0;
 }
@@ -275,11 +285,18 @@ function prepare(o: i32): i32 {
   if (!LEAN && option(OPT_UNPROTECTED_REQUESTS)) {
     setSigner(0, 0, 0, 0, 0, 0);
     setProtKind(PROT_NONE);
-  } else if (item(ITEM_KEY) != 0) {
+  } else if (item(ITEM_KEY) != 0 || !LEAN && getInt(INT_KEY_HANDLE) != 0) {
     const c = item(ITEM_CERT);
     if (c == 0 || certInfo(c, itemLen) != 0) { say(T_KEY_WITHOUT_CERT); return fail(E_CMP_CONFIG); }
     setSigner(ciSubject, ciSubjectLen, ciIssuer, ciIssuerLen, ciSki, ciSkiLen);
     setProtKind(PROT_SIG);
+    if (!LEAN) {
+      // a host signer (KEY_HANDLE) signs for CERT's key: the algorithm follows that key; KEY and
+      // KEY_HANDLE together are ambiguous
+      const alg = getInt(INT_KEY_HANDLE) == 0 ? 0 : item(ITEM_KEY) != 0 ? E_CMP_CONFIG : signAlgFor(ciSpki, ciSpkiLen);
+      if (alg < 0) { say(T_SIGNER_KEY); sayInt(alg); return fail(alg); }
+      setProtSigner(alg, ciSpki, ciSpkiLen);
+    }
   } else if (item(ITEM_SECRET) != 0) {
     setSigner(0, 0, 0, 0, 0, 0);
     setProtKind(PROT_MAC);

@@ -48,6 +48,10 @@ static int32_t n_flash_write(wasm_exec_env_t e, int32_t slot, int32_t off, int32
 }
 static int32_t n_flash_erase(wasm_exec_env_t e, int32_t slot) { (void)e; return host_flash_erase(slot); }
 
+static int32_t n_sign(wasm_exec_env_t e, int32_t h, int32_t alg, int32_t ptr, int32_t len, int32_t out, int32_t cap) {
+  (void)e; return host_sign(h, alg, ptr, len, out, cap);
+}
+
 static NativeSymbol natives[] = {
   { "random", (void *)n_random, "(ii)i", NULL },
   { "time", (void *)n_time, "()I", NULL },
@@ -56,6 +60,7 @@ static NativeSymbol natives[] = {
   { "flash_read", (void *)n_flash_read, "(iiii)i", NULL },
   { "flash_write", (void *)n_flash_write, "(iiii)i", NULL },
   { "flash_erase", (void *)n_flash_erase, "(i)i", NULL },
+  { "sign", (void *)n_sign, "(iiiiii)i", NULL },
 };
 
 static void stats(void) {

@@ -110,10 +110,23 @@ static m3ApiRawFunction(m_flash_erase) {
   m3ApiReturn(host_flash_erase(slot));
 }
 
+static m3ApiRawFunction(m_sign) {
+  m3ApiReturnType(int32_t);
+  m3ApiGetArg(int32_t, h);
+  m3ApiGetArg(int32_t, alg);
+  m3ApiGetArg(int32_t, ptr);
+  m3ApiGetArg(int32_t, len);
+  m3ApiGetArg(int32_t, out);
+  m3ApiGetArg(int32_t, cap);
+  (void)_mem;
+  m3ApiReturn(host_sign(h, alg, ptr, len, out, cap));
+}
+
 static const struct { const char *name, *sig; M3RawCall f; } natives[] = {
   { "random", "i(ii)", m_random }, { "time", "I()", m_time }, { "log", "v(iii)", m_log },
   { "panic", "v(ii)", m_panic }, { "flash_read", "i(iiii)", m_flash_read },
   { "flash_write", "i(iiii)", m_flash_write }, { "flash_erase", "i(i)", m_flash_erase },
+  { "sign", "i(iiiiii)", m_sign },
 };
 
 int core_open(const char *wasm, char *err, size_t errlen) {

@@ -21,6 +21,9 @@ extern int host_verbosity;
 int32_t host_flash_read(uint8_t *mem, uint32_t size, int32_t slot, int32_t off, uint32_t ptr, int32_t len);
 int32_t host_flash_write(uint8_t *mem, uint32_t size, int32_t slot, int32_t off, uint32_t ptr, int32_t len);
 int32_t host_flash_erase(int32_t slot);
+/* env.sign (full module, docs/ABI.md "Host signer"): this host has no signer and answers -1, so a
+ * transaction configured with a key handle fails with E_SIGNER. */
+int32_t host_sign(int32_t handle, int32_t alg, int32_t ptr, int32_t len, int32_t out, int32_t cap);
 extern const char *host_flash_dir;
 extern int32_t host_flash_slots;
 extern int32_t host_flash_slot_size;

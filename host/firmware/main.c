@@ -173,6 +173,11 @@ u32 Z_envZ_flash_erase(struct Z_env_instance_t *e, u32 slot) {
   (void)e;
   return slot_erase((int32_t)slot) == 0 ? 0 : 1;
 }
+/* env.sign (full module): this board has no signer; a key handle then fails with E_SIGNER. */
+u32 Z_envZ_sign(struct Z_env_instance_t *e, u32 h, u32 alg, u32 ptr, u32 len, u32 out, u32 cap) {
+  (void)e; (void)h; (void)alg; (void)ptr; (void)len; (void)out; (void)cap;
+  return (u32)-1;
+}
 void Z_envZ_panic(struct Z_env_instance_t *e, u32 line, u32 col) {
   (void)e; (void)line; (void)col;
   wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);

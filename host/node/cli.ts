@@ -13,6 +13,7 @@ import { Core } from "./core";
 import { certSubject, children, parseItav, tlv } from "./der";
 import { confOptions, readConf } from "./opensslconf";
 import { crlStatusListItav, decodeGenp, rootCaCertItav } from "./genp";
+import { Pkcs11Signer } from "./pkcs11";
 
 /** How an option's value is checked: flag (no value), text, int (with range), seconds (0 = no
  *  limit), one of `values`, infile(s) read before sending, outfile(s) probed before sending,
@@ -58,7 +59,7 @@ export const OPTIONS: Record<string, Opt> = {
   ref: { kind: "text", help: "MAC reference (senderKID)" },
   secret: { kind: "secret", help: "MAC secret pass:TEXT | env:VAR | file:PATH" },
   cert: { kind: "infile", help: "signer certificate (with -key), or sender name under -secret" },
-  key: { kind: "infile", help: "signer's P-256 private key" },
+  key: { kind: "infile", help: "signer's P-256 private key, or a key in a token: pkcs11: URI (RFC 7512)" },
   keypass: { kind: "secret", help: "its pass phrase" },
   keyform: { kind: "choice", values: ["PEM", "DER", "pem", "der"], help: "accepted; PEM and DER are recognised by content" },
   certform: { kind: "choice", values: ["PEM", "DER", "pem", "der"], help: "accepted; PEM and DER are recognised by content" },
@@ -70,7 +71,7 @@ export const OPTIONS: Record<string, Opt> = {
   max_iter: { kind: "text", help: "most iterations accepted in a response MAC (default 100000)" },
   sender: { kind: "text", help: "sender of MAC-protected requests /type=value/... (a strict CA wants CN=senderKID)" },
   unprotected_requests: { kind: "flag", help: "send requests without protection (RFC 9483 3.2, where the PKI allows it)" },
-  newkey: { kind: "infile", help: "key to certify: P-256 private key, or a public key with -popo 0|-1" },
+  newkey: { kind: "infile", help: "key to certify: P-256 private key, a public key with -popo 0|-1, or a pkcs11: URI (generated in the token when absent)" },
   newkeypass: { kind: "secret", help: "its pass phrase" },
   newkeyout: { kind: "outfile", help: "where to write the key the core generates when -newkey is absent" },
   subject: { kind: "text", help: "subject /type=value/... ('+' joins a multi-valued RDN)" },
@@ -238,6 +239,7 @@ export function checkFiles(a: Args): void {
   for (const [name, o] of Object.entries(OPTIONS)) {
     const v = a[name];
     if (typeof v !== "string" || name === "config") continue;
+    if (v.startsWith("pkcs11:")) continue; // a key in a token, not a file
     const list = o.kind === "infile" || o.kind === "outfile" ? [v] : o.kind === "infiles" || o.kind === "outfiles" ? files(v) : [];
     if (o.kind === "secret" && v.startsWith("file:")) list.push(v.slice(5));
     for (const f of list) {
@@ -343,14 +345,15 @@ export function buildRequest(cmd: Op, a: Args): Request {
     const [c, ...chain] = input("cert", () => readCerts(cert));
     req.cert = c;
     req.extraCerts = [...chain, ...extra];
-    req.key = input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined));
+    if (key.startsWith("pkcs11:")) req.signer = input("key", () => new Pkcs11Signer(key));
+    else req.key = input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined));
   } else {
     // MAC protection with -cert: its subject is the sender (RFC 9483 3.1)
-    if (key) input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined)); // still a readable key
+    if (key && !key.startsWith("pkcs11:")) input("key", () => readP256Key(key, a.keypass ? secretArg(str(a.keypass)!) : undefined)); // still a readable key
     if (cert) req.sender = certSubject(input("cert", () => readCerts(cert))[0]);
     if (extra.length) req.extraCerts = extra;
   }
-  if (!req.secret && !req.key && !a.unprotected_requests) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
+  if (!req.secret && !req.key && !req.signer && !a.unprotected_requests) throw new UsageError("no protection: give -secret (and -ref) or -cert and -key");
   // MAC protection of our requests (RFC 9481 6.1): PBM or PBMAC1, its hashes and iterations
   if (a.pbmac1) req.options = (req.options ?? 0) | Options.pbmac1;
   if (a.mac !== undefined) {
@@ -374,7 +377,10 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (a.implicit_confirm) req.implicitConfirm = true;
   if (a.unprotected_errors) req.options = (req.options ?? 0) | 2;
   if (cmd === "ir" || cmd === "cr" || cmd === "kur" || cmd === "p10cr") {
-    if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
+    // -newkey pkcs11:...: the key in the token signs the POP (or the PKCS#10 request); when no
+    // private key matches the URI, a key pair of its x-key-type (default P-256) is generated there
+    if (str(a.newkey)?.startsWith("pkcs11:")) req.newSigner = input("newkey", () => new Pkcs11Signer(str(a.newkey)!, { generate: true }));
+    else if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
     if (a.popo !== undefined) {
       const popo = Number(a.popo);
       if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment) is not supported: use -1, 0 or 1");
@@ -388,7 +394,7 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (a.sans) req.sans = input("sans", () => sansDer(str(a.sans)!));
     if (cmd === "p10cr" && a.csr) req.csr = input("csr", () => pemCsr(str(a.csr)!));
     if (cmd === "ir" && !req.subject && !req.csr) throw new UsageError("ir needs -subject");
-    if (!req.newKey && !req.newPublicKey && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
+    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
     if (!a.certout) throw new UsageError(`${cmd} needs -certout`);
   }
   if (cmd === "kur" || cmd === "rr") {

@@ -17,7 +17,15 @@ export interface CoreOptions {
   now?: () => number;
   /** Flash slots of the credential store (docs/STORE.md); default a fresh in-memory Flash. */
   flash?: Flash;
+  /** The host signer behind env.sign (full module, docs/ABI.md "Host signer"): signs the digest
+   *  or message for the key behind handle with algorithm alg (SIGN_*); the signature (ECDSA as
+   *  r || s), or undefined when it cannot. Default: no signer (env.sign answers -1). */
+  sign?: HostSign;
 }
+
+/** env.sign's algorithms (docs/ABI.md "Host signer"). */
+export const SIGN_ECDSA_P256 = 1, SIGN_ECDSA_P384 = 2, SIGN_RSA_PKCS1 = 3, SIGN_RSA_PSS = 4, SIGN_ED25519 = 5;
+export type HostSign = (handle: number, alg: number, input: Uint8Array) => Uint8Array | undefined;
 
 /** Thrown when the core calls `panic` (a broken invariant inside the module, never bad input). */
 export class CorePanic extends Error {}
@@ -38,6 +46,8 @@ export class Core {
   io: number;
   ioSize: number;
   readonly flash: Flash;
+  /** Why the host signer last failed (its exception's message), for the words of E_SIGNER. */
+  signError: string | undefined;
   private top = 0;
 
   constructor(opts: CoreOptions = {}) {
@@ -61,6 +71,18 @@ export class Core {
         return b && flash.write(slot, offset, b) ? 0 : -1;
       },
       flash_erase: (slot: number): number => (flash.erase(slot) ? 0 : -1),
+      sign: (handle: number, alg: number, ptr: number, len: number, out: number, cap: number): number => {
+        const input = bytes(ptr, len)?.slice();
+        const o = bytes(out, cap);
+        if (!input || !o || !opts.sign) return -1;
+        let sig: Uint8Array | undefined;
+        this.signError = undefined;
+        try { sig = opts.sign(handle, alg, input); } catch (e) { this.signError = (e as Error).message ?? String(e); return -1; }
+        if (!sig) return -1;
+        if (sig.length > cap) return cap + 1; // the core refuses it (E_SIGNER_INVALID)
+        o.set(sig);
+        return sig.length;
+      },
       panic: (line: number, col: number): never => {
         throw new CorePanic(`tinycmp core panic at ${line}:${col}`);
       },

@@ -11,10 +11,10 @@ const Item = {
   oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, newPublicKey: 17, extension: 18,
 } as const;
 const IntItem = {
-  options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38, popo: 39,
+  options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38, popo: 39, keyHandle: 40, newKeyHandle: 41,
 } as const;
 export const Options = {
-  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, unprotectedRequests: 64,
+  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, unprotectedRequests: 64, rsaPss: 128,
 } as const;
 const Result = { cert: 1, extraCert: 2, caPub: 3, newKey: 4, statusString: 5, genpItav: 6, chain: 7 } as const;
 
@@ -24,6 +24,15 @@ export interface Transport {
   close?(): void;
 }
 
+/** A key the core never sees (a token, TPM or secure element; docs/ABI.md "Host signer"). */
+export interface Signer {
+  /** The key's DER SubjectPublicKeyInfo: P-256, P-384, RSA or Ed25519. */
+  publicKey(): Uint8Array;
+  /** Signs for env.sign: alg SIGN_* of core.ts; input the SHA-256/384 digest (ECDSA, RSA) or the
+   *  message (Ed25519); returns the signature (ECDSA as r || s), or undefined when it cannot. */
+  sign(alg: number, input: Uint8Array): Uint8Array | undefined;
+}
+
 export interface Request {
   /** Shared secret (MAC protection) and its reference (senderKID). */
   secret?: Uint8Array | string;
@@ -31,6 +40,8 @@ export interface Request {
   /** Signature protection: 32-byte P-256 private key and its certificate (DER). */
   key?: Uint8Array;
   cert?: Uint8Array;
+  /** Instead of key: a signer holding cert's private key (any key type of Signer). */
+  signer?: Signer;
   extraCerts?: Uint8Array[];
   trusted?: Uint8Array[];
   untrusted?: Uint8Array[];
@@ -39,6 +50,9 @@ export interface Request {
   /** Instead of newKey: the DER SubjectPublicKeyInfo of a key held elsewhere (an RA requesting
    *  for an entity); needs popo -1 or 0, as no signature POPO can be made without the private key. */
   newPublicKey?: Uint8Array;
+  /** Instead of newKey: a signer holding the new key; it gives the POP signature (ir/cr/kur) or
+   *  signs the PKCS#10 request (p10cr). RSA keys sign PKCS#1 v1.5, or PSS with options rsaPss. */
+  newSigner?: Signer;
   /** Proof-of-possession (RFC 4211 4): -1 none, 0 raVerified, 1 signature (default). */
   popo?: -1 | 0 | 1;
   subject?: Uint8Array; // DER Name
@@ -93,8 +107,11 @@ const bytes = (v: Uint8Array | string) => (typeof v === "string" ? enc.encode(v)
 export class Device {
   readonly core: Core;
   constructor(readonly transport: Transport, coreOpts: CoreOptions = {}) {
-    this.core = new Core(coreOpts);
+    this.core = new Core({ ...coreOpts, sign: coreOpts.sign ?? ((h, alg, input) => this.signers[h]?.sign(alg, input)) });
   }
+
+  // env.sign handles of the transaction being run: 1 the protection key, 2 the new key
+  private signers: Record<number, Signer> = {};
 
   static http(opts: HttpTransportOptions, coreOpts: CoreOptions = {}): Device {
     return new Device(new HttpTransport(opts), coreOpts);
@@ -130,6 +147,13 @@ export class Device {
     for (const c of req.untrusted ?? []) this.set(Item.untrusted, c);
     if (req.newKey) this.set(Item.newKey, req.newKey);
     if (req.newPublicKey) this.set(Item.newPublicKey, req.newPublicKey);
+    this.signers = {};
+    if (req.signer) { this.signers[1] = req.signer; this.setInt(IntItem.keyHandle, 1); }
+    if (req.newSigner) {
+      this.signers[2] = req.newSigner;
+      this.set(Item.newPublicKey, req.newSigner.publicKey());
+      this.setInt(IntItem.newKeyHandle, 2);
+    }
     if (req.subject) this.set(Item.subject, req.subject);
     if (req.sans) this.set(Item.sans, req.sans);
     for (const e of req.extensions ?? []) this.set(Item.extension, e);
@@ -141,7 +165,7 @@ export class Device {
     for (const t of req.infoTypes ?? []) this.set(Item.infoType, t);
     // a MAC and no trust anchor: the caPubs of a MAC-protected answer become the anchors the issued
     // certificate must validate to (RFC 9483 4.1.1); give `trusted` to pin the anchors instead
-    const bootstrap = req.secret !== undefined && !req.key && !req.trusted?.length ? Options.caPubsTrusted : 0;
+    const bootstrap = req.secret !== undefined && !req.key && !req.signer && !req.trusted?.length ? Options.caPubsTrusted : 0;
     const options = (req.options ?? 0) | bootstrap | (req.implicitConfirm ? Options.implicitConfirm : 0);
     this.setInt(IntItem.options, options);
     if (req.revReason !== undefined) this.setInt(IntItem.revReason, req.revReason);
@@ -223,7 +247,8 @@ export class Device {
           messages,
         };
       } else if (action === Action.FAILED) {
-        const detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
+        let detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
+        if (x.tx_error() === -28 && this.core.signError) detail += `: ${this.core.signError}`; // E_SIGNER: the signer's reason
         const err = new CmpError(x.tx_error(), detail, x.tx_status(), x.tx_failinfo());
         err.messages = messages;
         if (x.tx_out_len() > 0) err.errorMessage = this.core.read(x.tx_out(), x.tx_out_len());
