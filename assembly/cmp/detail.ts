@@ -1,4 +1,5 @@
-import { TEXT } from "./text";
+import { TEXT, textFull } from "./text";
+import { LEAN } from "../features";
 import { derEnter, derErr, derInit, derLen, derPtr, derRead } from "../der/reader";
 import { TAG_OID, TAG_SEQUENCE } from "../der/tags";
 
@@ -15,8 +16,10 @@ export function sayChar(c: i32): void {
   if (detailLen < DETAIL_SIZE) store<u8>(DETAIL + detailLen++, <u8>c);
 }
 
-// Appends a text of text.ts (T_*: offset << 12 | length).
+// Appends a text of text.ts (T_*: offset << 12 | length; bit 30: of textFull(), which only
+// the full module's code says, so the lean module never compiles it).
 export function say(t: i32): void {
+  if (!LEAN) if (t & (1 << 30)) { sayText(textFull() + ((<u32>t >> 12) & 0x3ffff), t & 0xfff); return; }
   sayText(TEXT + (<u32>t >> 12), t & 0xfff);
 }
 
