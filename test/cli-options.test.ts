@@ -1,7 +1,7 @@
 // `openssl cmp` command lines with the binary swapped: the options scripts use, OpenSSL's config
 // file and name syntax (openssl itself is the oracle for names), and errors that say what to fix,
 // found before anything is sent.
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import http from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../host/node/cli";
+import { cli } from "./cli-run";
 import { CmpError, Device } from "../host/node/device";
 import { certSubject } from "../host/node/der";
 import { nameDer, sansDer } from "../host/node/files";
@@ -30,17 +30,6 @@ beforeAll(() => {
   writeFileSync(f("capubs.pem"), readFileSync(f("root.crt")));
 }, 30_000);
 
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "", stderr = "";
-  const log = vi.spyOn(console, "log").mockImplementation((s) => { stdout += s + "\n"; });
-  const err = vi.spyOn(console, "error").mockImplementation((s) => { stderr += s + "\n"; });
-  try {
-    return { status: await main(args), stdout, stderr };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const oneLine = (r: { stderr: string }) => expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
 const server = (s: MockServer) => ["-server", `127.0.0.1:${s.port}`, "-path", "pkix/"];

@@ -1,30 +1,18 @@
 // The `tinycmp` CLI against `openssl cmp` 3.0 as mock server (../shared/INTEROP.md): the same
 // options as `openssl cmp`, exit status 0 on success, one line naming the failure otherwise.
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
-import { main } from "../host/node/cli";
+import { cli } from "./cli-run";
 import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
 
 let creds: Creds;
 let out: string;
 beforeAll(() => { creds = makeCreds(); out = mkdtempSync(join(tmpdir(), "tinycmp-cli-")); }, 30_000);
 
-/** Runs the CLI in-process; returns its exit status and what it printed. */
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = "", stderr = "";
-  const log = vi.spyOn(console, "log").mockImplementation((s) => { stdout += s + "\n"; });
-  const err = vi.spyOn(console, "error").mockImplementation((s) => { stderr += s + "\n"; });
-  try {
-    return { status: await main(args), stdout, stderr };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
 
