@@ -100,7 +100,9 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       emu = await start();
       expect(emu.bridge.banner).toMatch(/lean module.*SEED FROM THE BRIDGE/);
       const name = new Uint8Array(new x509.Name("CN=fw fault").toArrayBuffer());
-      expect((await emu.bridge.command("ir-mac", { ref: pki.ref, secret: pki.secret, subject: name })).code).toBe(0);
+      // the operations that must succeed get a device-side deadline of 120 s per exchange: the
+      // emulated clock runs by instruction count, and a loaded CI machine slows the CA's answer
+      expect((await emu.bridge.command("ir-mac", { ref: pki.ref, secret: pki.secret, subject: name, timeout: 120 })).code).toBe(0);
       const status = async () => Buffer.from((await emu!.bridge.command("status")).data);
       const cred = await status();
       expect(new X509Certificate(cred).subject).toContain("fw fault");
@@ -124,7 +126,7 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       emu = await start();
       expect((await status()).equals(cred)).toBe(true);
       // and the device renews normally afterwards (a new pending key replaces the abandoned one)
-      const d = await emu.bridge.command("kur");
+      const d = await emu.bridge.command("kur", { timeout: 120 });
       expect([d.code, d.certConf]).toEqual([0, true]);
       const renewed = await status();
       expect(renewed.equals(cred)).toBe(false);
