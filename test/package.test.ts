@@ -56,7 +56,8 @@ describe("the npm package", () => {
   });
 
   it("tinycmp testpki runs outside the checkout", async () => {
-    const proc = spawn("npx", ["--no-install", "tinycmp", "testpki", "--port", "0", "--dir", join(app, "pki")], { cwd: app, stdio: ["ignore", "pipe", "pipe"] });
+    // its own process group: npx does not pass SIGTERM on to the node process it starts
+    const proc = spawn("npx", ["--no-install", "tinycmp", "testpki", "--port", "0", "--dir", join(app, "pki")], { cwd: app, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let text = "";
     try {
       await new Promise<void>((resolve, reject) => {
@@ -68,7 +69,7 @@ describe("the npm package", () => {
       });
       expect(existsSync(join(app, "pki/testpki.json"))).toBe(true);
     } finally {
-      await new Promise<void>((r) => { if (proc.exitCode !== null) return r(); proc.once("exit", () => r()); proc.kill("SIGTERM"); });
+      await new Promise<void>((r) => { if (proc.exitCode !== null) return r(); proc.once("exit", () => r()); process.kill(-proc.pid!, "SIGTERM"); });
     }
   });
 
