@@ -85,9 +85,13 @@ describe.skipIf(!present)("firmware in QEMU", () => {
     let fault: Fault | "reset";
     let emu: Emulator | undefined;
     let down = false; // the CA unreachable from the gateway
-    const http = new HttpTransport({ url: pki.url });
+    // a connection per request, as a gateway without keep-alive: no socket outlives a fault case
+    const once = async (r: Uint8Array) => {
+      const t = new HttpTransport({ url: pki.url, msgTimeoutMs: 20_000 });
+      try { return await t.transfer(r); } finally { t.close(); }
+    };
     const start = () => boot(elfOf("lean"), dir, {
-      server: { transfer: (r) => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : http.transfer(r)) },
+      server: { transfer: (r) => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : once(r)) },
       fault: () => {
         const f = fault;
         fault = undefined;
@@ -133,7 +137,6 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       expect(new X509Certificate(renewed).subject).toContain("fw fault");
     } finally {
       await emu?.stop();
-      http.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
