@@ -3,7 +3,7 @@
 // error codes instead (DESIGN: no traps on bad input).
 import { host_panic } from "./host";
 
-export function abort(msg: string | null, file: string | null, line: u32, col: u32): void {
+export function abort(_msg: string | null, _file: string | null, line: u32, col: u32): void {
   host_panic(line, col);
   unreachable();
 }

@@ -200,7 +200,7 @@ async function main() {
     for (const f of ["README.md", "docs/PORTING.md"]) {
       const p = join(root, f);
       const doc = readFileSync(p, "utf8");
-      writeFileSync(p, doc.replace(/<!-- footprint[^]*?<!-- \/footprint -->/, `${stamp}\n${table}\n<!-- /footprint -->`));
+      writeFileSync(p, doc.replace(/<!-- footprint[\s\S]*?<!-- \/footprint -->/, `${stamp}\n${table}\n<!-- /footprint -->`));
     }
   }
 }

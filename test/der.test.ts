@@ -95,10 +95,6 @@ function prng(seed: number) {
   };
 }
 
-function pad2(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
 // GeneralizedTime / UTCTime text of t seconds since 1970 (via JS Date).
 function timeText(t: number, utc: boolean): string {
   const iso = new Date(t * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ for years 0..9999

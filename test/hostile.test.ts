@@ -89,7 +89,7 @@ describe("hostile transport: a clear TransportError, never a hang", () => {
   });
   it("total timeout across messages", async () => {
     pki.configure({ pollCount: 1000, checkAfter: 0 });
-    const r = await transportFails(() => ({ kind: "proxy", url: upstream() }), /total timeout exceeded|no complete response within \d+ ms/, 3000, { totalTimeoutMs: 700 });
+    await transportFails(() => ({ kind: "proxy", url: upstream() }), /total timeout exceeded|no complete response within \d+ ms/, 3000, { totalTimeoutMs: 700 });
     expect(server!.requests.length).toBeGreaterThan(1);
   });
 });

@@ -142,6 +142,7 @@ function atv(type: string, value: string, whole: string): Uint8Array {
   if (!oid) throw new Error(`unknown attribute type "${type}" in name "${whole}"`);
   const kind = known?.type ?? "utf8";
   if (kind === "printable" && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value)) throw new Error(`${type} "${value}" is not a PrintableString`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: IA5String is the ASCII range 0x00-0x7f, controls included
   if (kind === "ia5" && !/^[\x00-\x7f]*$/.test(value)) throw new Error(`${type} "${value}" is not ASCII (IA5String)`);
   if (oid === "2.5.4.6" && value.length !== 2) throw new Error(`country "${value}" is not a two-letter code`);
   const tag = kind === "printable" ? 0x13 : kind === "ia5" ? 0x16 : 0x0c;
@@ -161,7 +162,7 @@ function splitEscaped(s: string, sep: string): string[] {
   parts.push(cur);
   return parts;
 }
-const unescape = (s: string) => s.replace(/\\(.)/g, "$1");
+const unescapeValue = (s: string) => s.replace(/\\(.)/g, "$1");
 
 /** A distinguished name in OpenSSL's `/type0=value0/type1=value1+type2=value2` form (`+` joins
  *  the attributes of one multi-valued RDN, `\` escapes) or RFC 4514's `CN=x, O=y`, as DER. */
@@ -175,9 +176,9 @@ export function nameDer(name: string): Uint8Array {
     for (const part of splitEscaped(rdn, "+")) {
       const eq = part.indexOf("=");
       if (eq < 1) throw new Error(`bad name component "${part}" in "${name}": use /type=value`);
-      const value = unescape(part.slice(eq + 1));
+      const value = unescapeValue(part.slice(eq + 1));
       if (value === "") continue; // OpenSSL skips an attribute without a value
-      atvs.push(atv(unescape(part.slice(0, eq)), value, name));
+      atvs.push(atv(unescapeValue(part.slice(0, eq)), value, name));
     }
     if (atvs.length === 0) continue;
     // SET OF in DER: elements in ascending order of their encodings (X.690 11.6)

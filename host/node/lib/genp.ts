@@ -98,7 +98,7 @@ export function decodeGenp(asked: number[], itavs: Uint8Array[], anchors: Uint8A
         break;
       case IT.rootCaKeyUpdate: { // RootCaKeyUpdateContent (RFC 9810 5.3.19.16)
         const nwn = items[0];
-        if (!nwn || nwn.tag !== 0x30) throw new Error("genp rootCaKeyUpdate: newWithNew missing");
+        if (nwn?.tag !== 0x30) throw new Error("genp rootCaKeyUpdate: newWithNew missing");
         const tagged = (n: number) => {
           const p = items.find((e) => e.tag === (0xa0 | n));
           if (!p) return undefined;

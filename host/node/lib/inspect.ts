@@ -118,7 +118,7 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   const top = tlv(msg, 0);
   if (top.tag !== 0x30 || top.end !== msg.length) throw new Error("not one DER SEQUENCE (PKIMessage)");
   const [header, body, ...rest] = children(msg, top);
-  if (!header || header.tag !== 0x30 || !body || (body.tag & 0xe0) !== 0xa0) throw new Error("not a PKIMessage: header or body missing");
+  if (header?.tag !== 0x30 || !body || (body.tag & 0xe0) !== 0xa0) throw new Error("not a PKIMessage: header or body missing");
   const bodyName = BODY_NAMES[body.tag & 0x1f] ?? `[${body.tag & 0x1f}]`;
 
   const h = children(msg, header);
@@ -196,7 +196,7 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   const rc = x.sig_verify(pAlg, protAlg.end - protAlg.start, pSigner + spkiOff, spkiLen, pData, protectedPart.length, pSig, sig.length, 0);
   result.protection.verified = rc === 0;
   if (rc !== 0) result.protection.note = `signature check failed (error ${rc})`;
-  if (opts.trusted && opts.trusted.length) {
+  if (opts.trusted?.length) {
     const table = (certs: Uint8Array[]) => {
       const ptrs = certs.map((c) => [core.put(c), c.length]);
       const t = core.reserve(ptrs.length * 8);

@@ -134,7 +134,7 @@ function certTemplateViolation(b: Uint8Array): string | undefined {
     const [certReq] = kids(b, msg);
     const fields = certReq ? kids(b, certReq) : [];
     const template = fields[1];
-    if (!template || template.tag !== 0x30) return "certTemplate is not a SEQUENCE (RFC 4211 5)";
+    if (template?.tag !== 0x30) return "certTemplate is not a SEQUENCE (RFC 4211 5)";
     const ext = kids(b, template).find((f) => f.tag === 0xa9);
     if (!ext) continue;
     for (const e of kids(b, ext)) {
@@ -168,7 +168,7 @@ export function headerIds(b: Uint8Array): { transactionID?: Uint8Array; senderNo
   };
   const msg = lenient(0, b.length);
   const hdr = msg && lenient(msg.value, msg.end);
-  if (!hdr || hdr.tag !== 0x30) return out;
+  if (hdr?.tag !== 0x30) return out;
   for (let p = hdr.value; p < hdr.end;) {
     const f = lenient(p, hdr.end);
     if (!f) break;

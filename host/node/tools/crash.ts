@@ -73,7 +73,7 @@ const itemsOf = (r: Rec | undefined, tag: number) => (r?.items ?? []).filter(([t
 
 /** Why a key + certificate + chain is not a working credential, or undefined when it is. */
 function credentialFault(key: Buffer | undefined, cert: Buffer | undefined, chain: Buffer[], anchor: X509Certificate): string | undefined {
-  if (!key || key.length !== 32 || !cert) return "key or certificate missing";
+  if (key?.length !== 32 || !cert) return "key or certificate missing";
   const ecdh = createECDH("prime256v1");
   ecdh.setPrivateKey(key);
   const point = ecdh.getPublicKey();

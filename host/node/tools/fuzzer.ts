@@ -145,7 +145,7 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
     const cap = core.ioSize - 8192 - 8;
     const r = c.fn === "der_walk" ? x.der_walk(p, input.length, out, cap)
       : c.fn === "der_reencode" ? x.der_reencode(p, input.length, out, cap) : x.der_time(p, input.length, out);
-    codes.push(r < 0 ? r : 0);
+    codes.push(Math.min(r, 0));
     accepted = r >= 0;
   } else if (c.target === "cert") {
     const t0 = unh(c.input);
