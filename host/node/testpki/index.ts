@@ -105,8 +105,9 @@ export class TestPki {
     return r && { newWithNew: pem("CERTIFICATE", r.newWithNew.rawData), newWithOld: pem("CERTIFICATE", r.newWithOld.rawData), oldWithNew: pem("CERTIFICATE", r.oldWithNew.rawData) };
   }
 
-  createIdevid(serialNumber?: string): Promise<Idevid> {
-    return createIdevid(this.hierarchy, serialNumber);
+  /** An IDevID with a fresh P-256 key, or for publicKey (DER SubjectPublicKeyInfo of a key held elsewhere). */
+  createIdevid(serialNumber?: string, publicKey?: Uint8Array): Promise<Idevid> {
+    return createIdevid(this.hierarchy, serialNumber, publicKey);
   }
 
   /** Revocations recorded (rr, rejected certConf). */

@@ -1,0 +1,343 @@
+// TPM 2.0 keys in the C host (host/c/tpm.c, tpm2-tss ESAPI) against Debian's swtpm, started here
+// with a fresh state on free 127.0.0.1 ports and stopped by its PID. IDevID keys are made and read
+// with tpm2-tools (the independent view of what the TPM holds), certified by the built-in test PKI
+// and by openssl; ir signed by the TPM key against the test PKI and `openssl cmp`, kur with a new
+// key generated in the TPM, for P-256, P-384, RSA-2048 and RSA-3072; and the failure cases: TPM
+// absent, key not found, wrong auth, a signature that does not verify, a failed enrolment.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createPublicKey, X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, makeCreds, withMockServer, type Creds } from "./openssl-cmp";
+import { TestPki } from "../host/node/testpki/index.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const NATIVE = join(root, "build", "tinycmp-native");
+const osslEnv = { ...process.env, OPENSSL_CONF: "/dev/null" };
+const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+
+// Skipped, with the reason, only where the machine lacks swtpm, tpm2-tools or libtss2-dev (.ci/run
+// installs them).
+const missing = [
+  !has("swtpm") && "swtpm (apt-get install swtpm swtpm-tools)",
+  !has("tpm2_createprimary") && "tpm2-tools",
+  !has("wasm2c") && "wasm2c (apt-get install wabt)",
+  spawnSync("pkg-config", ["--exists", "tss2-esys", "tss2-tctildr", "tss2-rc"]).status !== 0 && "libtss2-dev (pkg-config finds no tss2-esys)",
+].filter(Boolean);
+if (missing.length) console.warn(`test/tpm.test.ts skipped: ${missing.join(", ")} not found`);
+const suite = missing.length ? describe.skip : describe;
+
+let dir: string, creds: Creds, pki: TestPki;
+let swtpm: ChildProcess | undefined, tcti = "";
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+async function startSwtpm(): Promise<void> {
+  const state = mkdtempSync(join(tmpdir(), "tinycmp-swtpm-"));
+  // the swtpm TCTI talks to the control channel at the server port + 1
+  let port = await freePort();
+  while (!(await portFree(port + 1))) port = await freePort();
+  const ctrl = port + 1;
+  swtpm = spawn("swtpm", ["socket", "--tpm2", "--tpmstate", `dir=${state}`, "--flags", "not-need-init,startup-clear",
+    "--server", `type=tcp,port=${port},bindaddr=127.0.0.1`, "--ctrl", `type=tcp,port=${ctrl},bindaddr=127.0.0.1`],
+    { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  swtpm.stderr!.on("data", (d) => (err += d));
+  tcti = `swtpm:host=127.0.0.1,port=${port}`;
+  for (let i = 0; ; i++) { // listening within 5 s, or the test fails with swtpm's words
+    if (swtpm.exitCode !== null) throw new Error(`swtpm exited: ${err}`);
+    if (await new Promise<boolean>((r) => connect(port, "127.0.0.1").once("connect", function (this: any) { this.destroy(); r(true); }).once("error", () => r(false)))) break;
+    if (i === 50) throw new Error(`swtpm did not listen on ${port}: ${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function stopSwtpm(): Promise<void> {
+  const p = swtpm;
+  swtpm = undefined;
+  if (!p || p.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+    p.once("exit", () => { clearTimeout(t); resolve(); });
+    p.kill("SIGTERM");
+  });
+}
+
+// tpm2-tools straight on swtpm (no resource manager): every tool leaves its transient objects
+// loaded, so each call is followed by tpm2_flushcontext -t
+function tpm2(tool: string, args: string[]): string {
+  const env = { ...process.env, TPM2TOOLS_TCTI: tcti };
+  const r = spawnSync(`tpm2_${tool}`, args, { cwd: dir, env, encoding: "utf8" });
+  const f = spawnSync("tpm2_flushcontext", ["-t"], { cwd: dir, env, encoding: "utf8" });
+  if (r.status !== 0 || f.status !== 0) throw new Error(`tpm2_${tool} ${args.join(" ")}: ${r.stderr}${f.stderr}`);
+  return r.stdout;
+}
+
+const TYPES = [
+  { type: "P-256", alg: "ecc256" }, { type: "P-384", alg: "ecc384" },
+  { type: "RSA-2048", alg: "rsa2048" }, { type: "RSA-3072", alg: "rsa3072" },
+] as const;
+type KeyType = (typeof TYPES)[number]["type"];
+const algOf = (t: KeyType) => TYPES.find((x) => x.type === t)!.alg;
+const hex = (h: number) => `0x${h.toString(16)}`;
+
+/** A signing key made in the TPM with tpm2-tools and made persistent at handle (the README's commands). */
+function createKey(handle: number, type: KeyType, auth?: string): void {
+  tpm2("createprimary", ["-C", "o", "-G", "ecc256", "-c", "primary.ctx", "-Q"]);
+  tpm2("create", ["-C", "primary.ctx", "-G", algOf(type), "-u", "key.pub", "-r", "key.priv", ...(auth ? ["-p", auth] : []), "-Q"]);
+  tpm2("load", ["-C", "primary.ctx", "-u", "key.pub", "-r", "key.priv", "-c", "key.ctx", "-Q"]);
+  tpm2("evictcontrol", ["-C", "o", "-c", "key.ctx", hex(handle), "-Q"]);
+}
+/** The TPM's public key at handle as DER SubjectPublicKeyInfo, read by tpm2-tools. */
+function tpmSpki(handle: number): Buffer {
+  tpm2("readpublic", ["-c", hex(handle), "-f", "der", "-o", "pub.der", "-Q"]);
+  return readFileSync(join(dir, "pub.der"));
+}
+const persistent = () => tpm2("getcap", ["handles-persistent"]).split("\n").filter((l) => l.startsWith("- ")).map((l) => Number(l.slice(2)));
+const certSpki = (file: string) => Buffer.from(new X509Certificate(readFileSync(join(dir, file))).publicKey.export({ format: "der", type: "spki" }));
+
+interface Run { code: number; stdout: string; stderr: string }
+function run(args: string[], env: Record<string, string> = {}, bin = NATIVE): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(bin, ["-wasm", join(root, "build", "tinycmp.wasm"), ...args], { cwd: dir, env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
+  });
+}
+const oneLine = (r: Run) => expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
+
+/** An IDevID certificate for the TPM key at handle, issued by the openssl credentials' root. */
+function opensslIdevid(handle: number, name: string): void {
+  tpm2("readpublic", ["-c", hex(handle), "-f", "pem", "-o", `${name}.pub.pem`, "-Q"]);
+  // the CSR only carries the subject: -force_pubkey puts the TPM's key in the certificate
+  execFileSync("openssl", ["x509", "-req", "-in", join(creds.dir, "dev.csr"), "-force_pubkey", `${name}.pub.pem`,
+    "-CA", join(creds.dir, "root.crt"), "-CAkey", join(creds.dir, "root.key"), "-CAcreateserial", "-days", "30", "-sha256",
+    "-extfile", join(creds.dir, "ext.cnf"), "-extensions", "ee", "-out", `${name}.crt`], { cwd: dir, env: osslEnv, stdio: "pipe" });
+}
+
+suite("C host: keys in a TPM 2.0 (swtpm)", () => {
+  beforeAll(async () => {
+    const r = spawnSync("make", ["-C", join(root, "host/c")], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`make -C host/c failed:\n${r.stdout}\n${r.stderr}`);
+    dir = mkdtempSync(join(tmpdir(), "tinycmp-tpm-"));
+    creds = makeCreds();
+    await startSwtpm();
+    pki = await TestPki.start();
+    writeFileSync(join(dir, "root.pem"), pki.root.certPem);
+  }, 120_000);
+  afterAll(async () => {
+    await pki?.close();
+    await stopSwtpm();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const testPki = () => { const u = new URL(pki.url); return ["-server", `${u.host}${u.pathname}`]; };
+  const mock = (port: number) => ["-server", `127.0.0.1:${port}/pkix/`];
+
+  TYPES.forEach(({ type }, i) => {
+    it(`${type}: the IDevID key in the TPM signs the ir (new key made in the TPM), then kur to another new TPM key (test PKI)`, async () => {
+      const idevid = 0x81010000 + i;
+      createKey(idevid, type);
+      const cert = await pki.createIdevid(`TPM-${type}`, tpmSpki(idevid));
+      writeFileSync(join(dir, `idevid-${type}.crt`), cert.certPem);
+      writeFileSync(join(dir, "mfca.pem"), cert.chain[0]);
+      const before = persistent();
+      const ir = await run(["-cmd", "ir", ...testPki(), "-tpm_tcti", tcti, "-key", `tpm:${hex(idevid)}`, "-cert", `idevid-${type}.crt`,
+        "-extracerts", "mfca.pem", "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", type, "-subject", `/CN=tpm device ${type}`,
+        "-certout", `op-${type}.crt`, "-newkeyout", `op-${type}.ref`]);
+      expect(ir.code, ir.stderr).toBe(0);
+      const ref = readFileSync(join(dir, `op-${type}.ref`), "utf8");
+      expect(ref).toMatch(/^tpm:0x81[0-9a-f]{6}\n$/); // a reference, no key material
+      const opHandle = Number(ref.slice(4));
+      expect(persistent()).toEqual([...before, opHandle].sort((a, b) => a - b));
+      // what the TPM holds at that handle (tpm2-tools' view) is the certified key
+      expect(certSpki(`op-${type}.crt`)).toEqual(tpmSpki(opHandle));
+      expect(createPublicKey({ key: tpmSpki(opHandle), format: "der", type: "spki" }).asymmetricKeyType).toBe(type.startsWith("RSA") ? "rsa" : "ec");
+      expect(new X509Certificate(readFileSync(join(dir, `op-${type}.crt`))).verify(new X509Certificate(pki.issuingCa.certPem).publicKey)).toBe(true);
+      const irReq = pki.requests.filter((q) => q.type === "ir").at(-1)!;
+      expect(irReq.answer).toBe("ip");
+
+      // kur (RFC 9483 4.1.3): protected by the TPM key just certified, the next key made in the TPM
+      const kur = await run(["-cmd", "kur", ...testPki(), "-tpm_tcti", tcti, "-key", ref.trim(), "-cert", `op-${type}.crt`,
+        "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", type, "-certout", `kur-${type}.crt`, "-newkeyout", `kur-${type}.ref`]);
+      expect(kur.code, kur.stderr).toBe(0);
+      const kurHandle = Number(readFileSync(join(dir, `kur-${type}.ref`), "utf8").slice(4));
+      expect(kurHandle).not.toBe(opHandle);
+      expect(certSpki(`kur-${type}.crt`)).toEqual(tpmSpki(kurHandle));
+      expect(certSpki(`kur-${type}.crt`)).not.toEqual(certSpki(`op-${type}.crt`));
+      expect(pki.requests.filter((q) => q.type === "kur").at(-1)!.answer).toBe("kup");
+    }, 120_000);
+  });
+
+  TYPES.forEach(({ type }, i) => {
+    for (const pss of type.startsWith("RSA") ? [false, true] : [false]) {
+      it(`${type}${pss ? " RSASSA-PSS" : ""}: ir signed by the TPM IDevID key, accepted by openssl cmp`, async () => {
+        const idevid = 0x81020000 + i;
+        if (!persistent().includes(idevid)) createKey(idevid, type);
+        opensslIdevid(idevid, `ossl-${type}`);
+        await withMockServer(creds, [], async (s) => {
+          const r = await run(["-cmd", "ir", ...mock(s.port), "-tpm_tcti", tcti, "-key", `tpm:${hex(idevid)}`, "-cert", `ossl-${type}.crt`,
+            "-trusted", join(creds.dir, "root.crt"), "-newkey", join(creds.dir, "rsp.key"), "-subject", "/CN=tinycmp device",
+            "-certout", `ossl-${type}-out.crt`, ...(pss ? ["-rsa_pss"] : [])]);
+          expect(r.code, `${r.stderr}\n${s.log()}`).toBe(0);
+          expect(new Uint8Array(new X509Certificate(readFileSync(join(dir, `ossl-${type}-out.crt`))).raw)).toEqual(creds.der("rsp.crt"));
+        });
+      });
+    }
+  });
+
+  it("-newkey naming a TPM key that exists: that key gives the POP, which openssl cmp verifies; it stays", async () => {
+    const h = 0x81030000;
+    createKey(h, "P-384");
+    opensslIdevid(h, "given"); // the certificate the server will answer with (its -rsp_cert, given last)
+    await withMockServer(creds, ["-rsp_cert", join(dir, "given.crt")], async (s) => {
+      const r = await run(["-cmd", "ir", ...mock(s.port), "-ref", "ref", "-secret", "pass:secret", "-tpm_tcti", tcti,
+        "-newkey", `tpm:${hex(h)}`, "-subject", "/CN=tinycmp idevid", "-certout", "given-out.crt", "-newkeyout", "given.ref"]);
+      expect(r.code, `${r.stderr}\n${s.log()}`).toBe(0);
+      expect(readFileSync(join(dir, "given.ref"), "utf8")).toBe(`tpm:${hex(h)}\n`);
+      expect(certSpki("given-out.crt")).toEqual(tpmSpki(h));
+    });
+    expect(persistent()).toContain(h);
+  });
+
+  describe("failures: a defined error, no output file, no key left behind", () => {
+    const ecKey = 0x81040000, authKey = 0x81040001, rsaKey = 0x81040002;
+    beforeAll(() => {
+      createKey(ecKey, "P-256");
+      opensslIdevid(ecKey, "fail-ec");
+      createKey(authKey, "P-256", "s3cret-auth");
+      opensslIdevid(authKey, "fail-auth");
+      createKey(rsaKey, "RSA-2048");
+    });
+    const irArgs = (port: number, key: string, cert: string, out = "fail-out.crt") => ["-cmd", "ir", ...mock(port), "-tpm_tcti", tcti,
+      "-key", key, "-cert", cert, "-trusted", join(creds.dir, "root.crt"), "-newkey", join(creds.dir, "rsp.key"),
+      "-subject", "/CN=tinycmp device", "-certout", out];
+
+    it("TPM absent (nothing listens at the TCTI's port): exit 2, one line naming the TCTI", async () => {
+      const port = await freePort();
+      const r = await run(irArgs(1, `tpm:${hex(ecKey)}`, "fail-ec.crt").map((a) => (a === tcti ? `swtpm:host=127.0.0.1,port=${port}` : a)));
+      expect(r.code).toBe(2);
+      oneLine(r);
+      expect(r.stderr).toMatch(/cannot reach the TPM through TCTI swtpm:host=127\.0\.0\.1/);
+      expect(existsSync(join(dir, "fail-out.crt"))).toBe(false);
+      // the TCTI from the environment, as tpm2-tools take it
+      const e = await run(irArgs(1, `tpm:${hex(ecKey)}`, "fail-ec.crt").filter((a, j, all) => a !== "-tpm_tcti" && all[j - 1] !== "-tpm_tcti"),
+        { TPM2TOOLS_TCTI: `swtpm:host=127.0.0.1,port=${port}` });
+      expect(e.code).toBe(2);
+      expect(e.stderr).toMatch(new RegExp(`TCTI swtpm:host=127\\.0\\.0\\.1,port=${port}`));
+    });
+
+    it("TPM2TOOLS_TCTI / TSS2_TCTI name the TPM when -tpm_tcti is absent", async () => {
+      for (const v of ["TPM2TOOLS_TCTI", "TSS2_TCTI"]) {
+        await withMockServer(creds, [], async (s) => {
+          const r = await run(irArgs(s.port, `tpm:${hex(ecKey)}`, "fail-ec.crt", "env-out.crt").filter((a, j, all) => a !== "-tpm_tcti" && all[j - 1] !== "-tpm_tcti"),
+            { TPM2TOOLS_TCTI: "", TSS2_TCTI: "", [v]: tcti });
+          expect(r.code, `${v}: ${r.stderr}`).toBe(0);
+        });
+      }
+    });
+
+    it("key not found, or not a persistent handle: exit 2, one line", async () => {
+      for (const [key, words] of [["tpm:0x81ffff00", /no key at this handle/], ["tpm:0x80000001", /persistent handle/], ["tpm:81000001", /persistent handle/],
+        ["tpm:", /persistent handle/]] as const) {
+        const r = await run(irArgs(1, key, "fail-ec.crt"));
+        expect(r.code, key).toBe(2);
+        oneLine(r);
+        expect(r.stderr, key).toMatch(words);
+      }
+      expect(existsSync(join(dir, "fail-out.crt"))).toBe(false);
+    });
+
+    it("wrong auth: E_SIGNER with the TPM's reason, nothing sent or written; the right auth from env: or file: signs", async () => {
+      await withMockServer(creds, [], async (s) => {
+        const wrong = await run([...irArgs(s.port, `tpm:${hex(authKey)}`, "fail-auth.crt"), "-keypass", "env:TPM_KEY_AUTH"], { TPM_KEY_AUTH: "wrong" });
+        expect(wrong.code).toBe(1);
+        oneLine(wrong);
+        expect(wrong.stderr).toMatch(/error -28\).*TPM2_Sign.*(authorization|auth)/i);
+        expect(existsSync(join(dir, "fail-out.crt"))).toBe(false);
+      });
+      writeFileSync(join(dir, "auth.txt"), "s3cret-auth\n", { mode: 0o600 });
+      for (const [pass, env] of [["env:TPM_KEY_AUTH", { TPM_KEY_AUTH: "s3cret-auth" }], ["file:auth.txt", {}]] as const) {
+        await withMockServer(creds, [], async (s) => {
+          const r = await run([...irArgs(s.port, `tpm:${hex(authKey)}`, "fail-auth.crt", "auth-out.crt"), "-keypass", pass], env);
+          expect(r.code, `${pass}: ${r.stderr}`).toBe(0);
+        });
+      }
+      // never on the command line
+      const clear = await run([...irArgs(1, `tpm:${hex(authKey)}`, "fail-auth.crt"), "-keypass", "pass:s3cret-auth"]);
+      expect(clear.code).toBe(2);
+      expect(clear.stderr).toMatch(/env:VARIABLE or file:PATH/);
+    });
+
+    it("a signature that does not verify (the TPM key is not the certificate's): E_SIGNER_INVALID, nothing sent", async () => {
+      await withMockServer(creds, [], async (s) => {
+        // dev.crt certifies another P-256 key: the TPM signs, the core's check of its signature fails
+        const r = await run(irArgs(s.port, `tpm:${hex(ecKey)}`, join(creds.dir, "dev.crt")));
+        expect(r.code).toBe(1);
+        oneLine(r);
+        expect(r.stderr).toMatch(/error -29\)/);
+        expect(existsSync(join(dir, "fail-out.crt"))).toBe(false);
+      });
+      // an RSA key asked for ECDSA P-256 (the certificate's key type): the signer refuses
+      const r = await run(irArgs(1, `tpm:${hex(rsaKey)}`, "fail-ec.crt"));
+      expect(r.code).toBe(1);
+      oneLine(r);
+      expect(r.stderr).toMatch(/error -28\).*is a RSA-2048 key, asked to sign ECDSA P-256/);
+    });
+
+    it("a new TPM key whose enrolment fails is removed again; nothing written", async () => {
+      const before = persistent();
+      await withMockServer(creds, ["-pkistatus", "2", "-failure", "9", "-statusstring", "no way"], async (s) => {
+        const r = await run(["-cmd", "ir", ...mock(s.port), "-ref", "ref", "-secret", "pass:secret", "-tpm_tcti", tcti,
+          "-newkey", "tpm:", "-subject", "/CN=x", "-certout", "gone.crt", "-newkeyout", "gone.ref"]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/error -91/);
+      });
+      expect(existsSync(join(dir, "gone.crt")) || existsSync(join(dir, "gone.ref"))).toBe(false);
+      expect(persistent()).toEqual(before);
+    });
+
+    it("refusals before anything is made: Ed25519, an unknown type, a free handle without -newkeyout", async () => {
+      const before = persistent();
+      for (const [extra, words] of [
+        [["-newkeytype", "Ed25519", "-newkeyout", "x.ref"], /Ed25519 is not in TPM 2\.0/],
+        [["-newkeytype", "RSA-1024", "-newkeyout", "x.ref"], /-newkeytype must be/],
+        [[], /give -newkeyout/],
+      ] as const) {
+        const r = await run(["-cmd", "ir", "-server", "127.0.0.1:1", "-ref", "r", "-secret", "pass:s", "-tpm_tcti", tcti, "-newkey", "tpm:",
+          "-subject", "/CN=x", "-certout", "x.crt", ...extra]);
+        expect(r.code, extra.join(" ")).toBe(2);
+        oneLine(r);
+        expect(r.stderr).toMatch(words);
+      }
+      expect(persistent()).toEqual(before);
+    });
+  });
+});
+
+describe("C host built without TPM support (make TPM=0)", () => {
+  const skip = !has("wasm2c");
+  it.skipIf(skip)("a tpm: key is refused with one line; no TPM code in the binary", () => {
+    const out = mkdtempSync(join(tmpdir(), "tinycmp-notpm-"));
+    const bin = join(out, "tinycmp-notpm");
+    const r = spawnSync("make", ["-C", join(root, "host/c"), "TPM=0", `NATIVE=${bin}`, bin], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/built without TPM support: TPM=0/);
+    const run = spawnSync(bin, ["-wasm", join(root, "build", "tinycmp.wasm"), "-cmd", "ir", "-server", "127.0.0.1:1", "-key", "tpm:0x81000001",
+      "-certout", "x"], { encoding: "utf8", cwd: out });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe("tinycmp: tpm:0x81000001: built without TPM support (host/c was built where pkg-config found no libtss2-esys)\n");
+    const syms = spawnSync("nm", [bin], { encoding: "utf8" }).stdout + spawnSync("readelf", ["-d", bin], { encoding: "utf8" }).stdout;
+    expect(syms).not.toMatch(/Esys_|tss2|tpm_sign/i);
+    rmSync(out, { recursive: true, force: true });
+  }, 120_000);
+});
