@@ -92,9 +92,10 @@ const algOf = (t: KeyType) => TYPES.find((x) => x.type === t)!.alg;
 const hex = (h: number) => `0x${h.toString(16)}`;
 
 /** A signing key made in the TPM with tpm2-tools and made persistent at handle (the README's commands). */
-function createKey(handle: number, type: KeyType, auth?: string): void {
+function createKey(handle: number, type: KeyType, auth?: string, alg = algOf(type), attrs?: string): void {
   tpm2("createprimary", ["-C", "o", "-G", "ecc256", "-c", "primary.ctx", "-Q"]);
-  tpm2("create", ["-C", "primary.ctx", "-G", algOf(type), "-u", "key.pub", "-r", "key.priv", ...(auth ? ["-p", auth] : []), "-Q"]);
+  tpm2("create", ["-C", "primary.ctx", "-G", alg, "-u", "key.pub", "-r", "key.priv", ...(auth ? ["-p", auth] : []),
+    ...(attrs ? ["-a", attrs] : []), "-Q"]);
   tpm2("load", ["-C", "primary.ctx", "-u", "key.pub", "-r", "key.priv", "-c", "key.ctx", "-Q"]);
   tpm2("evictcontrol", ["-C", "o", "-c", "key.ctx", hex(handle), "-Q"]);
 }
@@ -193,6 +194,14 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
         });
       });
     }
+  });
+
+  it("p10cr: the new key made in the TPM signs the PKCS#10 request (test PKI, MAC)", async () => {
+    const r = await run(["-cmd", "p10cr", ...testPki(), "-ref", pki.ref, "-secret", `pass:${pki.secret}`, "-tpm_tcti", tcti,
+      "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", "P-384", "-subject", "/CN=tpm p10cr", "-certout", "p10.crt", "-newkeyout", "p10.ref"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(certSpki("p10.crt")).toEqual(tpmSpki(Number(readFileSync(join(dir, "p10.ref"), "utf8").slice(4))));
+    expect(pki.requests.filter((q) => q.type === "p10cr").at(-1)!.answer).toBe("cp");
   });
 
   it("-newkey naming a TPM key that exists: that key gives the POP, which openssl cmp verifies; it stays", async () => {
@@ -304,6 +313,23 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
       });
       expect(existsSync(join(dir, "gone.crt")) || existsSync(join(dir, "gone.ref"))).toBe(false);
       expect(persistent()).toEqual(before);
+    });
+
+    it("keys unfit for CMP: a restricted signing key, a decryption key, a key of another type than -newkeytype", async () => {
+      const restricted = 0x81040003, decrypt = 0x81040004;
+      createKey(restricted, "P-256", undefined, "ecc256:ecdsa-sha256:null", "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign");
+      createKey(decrypt, "RSA-2048", undefined, "rsa2048", "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt");
+      for (const [key, words] of [[restricted, /restricted signing key/], [decrypt, /not a signing key/]] as const) {
+        const r = await run(irArgs(1, `tpm:${hex(key)}`, "fail-ec.crt"));
+        expect(r.code).toBe(2);
+        oneLine(r);
+        expect(r.stderr).toMatch(words);
+      }
+      const r = await run(["-cmd", "ir", "-server", "127.0.0.1:1", "-ref", "r", "-secret", "pass:s", "-tpm_tcti", tcti,
+        "-newkey", `tpm:${hex(ecKey)}`, "-newkeytype", "P-384", "-subject", "/CN=x", "-certout", "x.crt"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/holds a P-256 key, not the key type asked for/);
+      expect(persistent()).toContain(ecKey); // a key found is never removed
     });
 
     it("refusals before anything is made: Ed25519, an unknown type, a free handle without -newkeyout", async () => {

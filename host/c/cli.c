@@ -191,7 +191,7 @@ static uint8_t tpm_spki[1200];
  * anything is sent; a TPM absent, a key not found or unfit is an input error (exit 2). */
 static void tpm_setup(void) {
   static const char *const types[] = { "P-256", "P-384", "RSA-2048", "RSA-3072" };
-  enum tpm_key_type type = TPM_P256;
+  enum tpm_key_type type = 0; /* any, or P-256 when generated */
   if (newkeytype) {
     int t = 0;
     for (int i = 0; i < 4; i++) if (!strcmp(newkeytype, types[i])) t = i + 1;
@@ -204,7 +204,7 @@ static void tpm_setup(void) {
   const char *auth = auth_value("-keypass", keypass), *newauth = auth_value("-newkeypass", newkeypass);
   if (tpm_connect(tpm_tcti) != 0) die(2, "%s", tpm_error);
   size_t n;
-  if (tpm_key && tpm_open_key(1, &key, auth, 0, type, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-key: %s", tpm_error);
+  if (tpm_key && tpm_open_key(1, &key, auth, 0, 0, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-key: %s", tpm_error);
   if (tpm_newkey) {
     on_failure = tpm_discard_generated;
     if (tpm_open_key(2, &tpm_newkey_handle, newauth, 1, type, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-newkey: %s", tpm_error);

@@ -254,7 +254,7 @@ int tpm_open_key(int slot, uint32_t *handle, const char *auth, int generate_abse
   if (rc != TSS2_RC_SUCCESS) {
     if (!is_absent(rc)) return fail("tpm:0x%08x: %s", (unsigned)*handle, Tss2_RC_Decode(rc));
     if (!generate_absent) return fail("tpm:0x%08x: no key at this handle", (unsigned)*handle);
-    if (generate(*handle, type, auth, &obj) != 0) return -1;
+    if (generate(*handle, type ? type : TPM_P256, auth, &obj) != 0) return -1;
     made = 1;
   }
   TPM2B_PUBLIC *pub = NULL;
@@ -269,6 +269,10 @@ int tpm_open_key(int slot, uint32_t *handle, const char *auth, int generate_abse
   else if (!(p->type == TPM2_ALG_RSA || (p->type == TPM2_ALG_ECC && (p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256
              || p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384))))
     r = fail("tpm:0x%08x: a %s key; this host signs with P-256, P-384 and RSA keys", (unsigned)*handle,
+             type_name(p->type, p->parameters.eccDetail.curveID, p->parameters.rsaDetail.keyBits));
+  else if (!made && type && !(type <= TPM_P384 ? p->type == TPM2_ALG_ECC && p->parameters.eccDetail.curveID == (type == TPM_P256 ? TPM2_ECC_NIST_P256 : TPM2_ECC_NIST_P384)
+                                       : p->type == TPM2_ALG_RSA && p->parameters.rsaDetail.keyBits == (type == TPM_RSA2048 ? 2048 : 3072)))
+    r = fail("tpm:0x%08x holds a %s key, not the key type asked for", (unsigned)*handle,
              type_name(p->type, p->parameters.eccDetail.curveID, p->parameters.rsaDetail.keyBits));
   else
     r = spki_of(p, spki, cap, spki_len);

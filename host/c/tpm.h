@@ -16,10 +16,11 @@ extern char tpm_error[256];
 int tpm_connect(const char *conf);
 
 /* Opens the key at persistent handle `handle` as signer number `slot` (1 KEY_HANDLE, 2
- * NEWKEY_HANDLE) with its authValue (NULL: empty), and writes its SubjectPublicKeyInfo. With
- * generate and no key at the handle, a key of `type` is made in the TPM under the owner
- * hierarchy's primary and made persistent there (handle 0: the lowest free persistent handle);
- * *handle then says where, and tpm_discard_generated removes it again. */
+ * NEWKEY_HANDLE) with its authValue (NULL: empty), and writes its SubjectPublicKeyInfo; a key
+ * there must be of `type` (0: any). With generate and no key at the handle, a key of `type`
+ * (0: P-256) is made in the TPM under the owner hierarchy's primary and made persistent there
+ * (handle 0: the lowest free persistent handle); *handle then says where, and
+ * tpm_discard_generated removes it again. */
 int tpm_open_key(int slot, uint32_t *handle, const char *auth, int generate, enum tpm_key_type type,
                  uint8_t *spki, size_t cap, size_t *spki_len);
 
