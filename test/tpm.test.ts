@@ -196,6 +196,36 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     }
   });
 
+  it("README: tinycmp testpki --idevid-pubkey certifies the TPM's IDevID key; ir and kur with -cert pki/idevid.pem (IDevID + its CA)", async () => {
+    const h = 0x81050000;
+    createKey(h, "P-256");
+    tpm2("readpublic", ["-c", hex(h), "-f", "pem", "-o", "idevid.pub.pem", "-Q"]);
+    const proc = spawn(process.execPath, [join(root, "bin/tinycmp.mjs"), "testpki", "--dir", join(dir, "pki"), "--idevid-pubkey", "idevid.pub.pem"],
+      { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let out = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`testpki did not start: ${out}`)), 60_000);
+        const see = (d: Buffer) => { out += d; const m = /listening on (http:\/\/\S+)/.exec(out); if (m && /files:/.test(out)) { clearTimeout(t); resolve(m[1]); } };
+        proc.stdout!.on("data", see);
+        proc.stderr!.on("data", see);
+        proc.once("exit", () => { clearTimeout(t); reject(new Error(`testpki exited: ${out}`)); });
+      });
+      expect(existsSync(join(dir, "pki", "idevid.key"))).toBe(false);
+      expect(certSpki("pki/idevid.pem")).toEqual(tpmSpki(h));
+      const server = ["-server", `${new URL(url).host}/pkix/`, "-trusted", "pki/root.pem", "-tpm_tcti", tcti];
+      const ir = await run(["-cmd", "ir", ...server, "-key", `tpm:${hex(h)}`, "-cert", "pki/idevid.pem",
+        "-newkey", "tpm:", "-subject", "/CN=device-42", "-certout", "readme-op.crt", "-newkeyout", "readme-op.ref"]);
+      expect(ir.code, ir.stderr).toBe(0);
+      const kur = await run(["-cmd", "kur", ...server, "-key", readFileSync(join(dir, "readme-op.ref"), "utf8").trim(), "-cert", "readme-op.crt",
+        "-newkey", "tpm:", "-newkeytype", "RSA-2048", "-certout", "readme-op2.crt", "-newkeyout", "readme-op2.ref"]);
+      expect(kur.code, kur.stderr).toBe(0);
+      expect(certSpki("readme-op2.crt")).toEqual(tpmSpki(Number(readFileSync(join(dir, "readme-op2.ref"), "utf8").slice(4))));
+    } finally {
+      if (proc.exitCode === null) await new Promise((r) => { proc.once("exit", r); proc.kill("SIGTERM"); });
+    }
+  }, 120_000);
+
   it("p10cr: the new key made in the TPM signs the PKCS#10 request (test PKI, MAC)", async () => {
     const r = await run(["-cmd", "p10cr", ...testPki(), "-ref", pki.ref, "-secret", `pass:${pki.secret}`, "-tpm_tcti", tcti,
       "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", "P-384", "-subject", "/CN=tpm p10cr", "-certout", "p10.crt", "-newkeyout", "p10.ref"]);

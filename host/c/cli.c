@@ -301,7 +301,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "-path")) path = v;
     else if (!strcmp(o, "-ref")) add_bytes(I_REF, v);
     else if (!strcmp(o, "-secret")) add_bytes(I_SECRET, secret_value(v));
-    else if (!strcmp(o, "-cert")) load_all(I_CERT, v, "CERTIFICATE") > 1 ? die(2, "-cert: one certificate") : (void)0;
+    else if (!strcmp(o, "-cert")) { /* further certificates in the file go to extraCerts, as in the Node CLI */
+      int n = load_all(I_CERT, v, "CERTIFICATE");
+      for (int k = 1; k < n; k++) cfg[ncfg - k].item = I_EXTRA;
+    }
     else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(I_KEY, v); }
     else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(I_NEWKEY, v); }
     else if (!strcmp(o, "-keypass")) keypass = v;
