@@ -152,9 +152,12 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
       writeFileSync(join(dir, `idevid-${type}.crt`), cert.certPem);
       writeFileSync(join(dir, "mfca.pem"), cert.chain[0]);
       const before = persistent();
+      // the P-256 run gives its new key an auth value (-newkeypass), which the kur then needs
+      const newAuth = i === 0 ? ["-newkeypass", "env:OP_AUTH"] : [], keyAuth = i === 0 ? ["-keypass", "env:OP_AUTH"] : [];
+      const env = { OP_AUTH: "op key auth" };
       const ir = await run(["-cmd", "ir", ...testPki(), "-tpm_tcti", tcti, "-key", `tpm:${hex(idevid)}`, "-cert", `idevid-${type}.crt`,
         "-extracerts", "mfca.pem", "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", type, "-subject", `/CN=tpm device ${type}`,
-        "-certout", `op-${type}.crt`, "-newkeyout", `op-${type}.ref`]);
+        "-certout", `op-${type}.crt`, "-newkeyout", `op-${type}.ref`, ...newAuth], env);
       expect(ir.code, ir.stderr).toBe(0);
       const ref = readFileSync(join(dir, `op-${type}.ref`), "utf8");
       expect(ref).toMatch(/^tpm:0x81[0-9a-f]{6}\n$/); // a reference, no key material
@@ -168,8 +171,15 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
       expect(irReq.answer).toBe("ip");
 
       // kur (RFC 9483 4.1.3): protected by the TPM key just certified, the next key made in the TPM
-      const kur = await run(["-cmd", "kur", ...testPki(), "-tpm_tcti", tcti, "-key", ref.trim(), "-cert", `op-${type}.crt`,
-        "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", type, "-certout", `kur-${type}.crt`, "-newkeyout", `kur-${type}.ref`]);
+      const kurArgs = ["-cmd", "kur", ...testPki(), "-tpm_tcti", tcti, "-key", ref.trim(), "-cert", `op-${type}.crt`,
+        "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", type, "-certout", `kur-${type}.crt`, "-newkeyout", `kur-${type}.ref`];
+      if (i === 0) { // without its auth value the key does not sign (one of swtpm's 3 tries before lockout)
+        const noAuth = await run(kurArgs);
+        expect(noAuth.code).toBe(1);
+        expect(noAuth.stderr).toMatch(/error -28\).*TPM2_Sign/);
+        expect(existsSync(join(dir, `kur-${type}.crt`))).toBe(false);
+      }
+      const kur = await run([...kurArgs, ...keyAuth], env);
       expect(kur.code, kur.stderr).toBe(0);
       const kurHandle = Number(readFileSync(join(dir, `kur-${type}.ref`), "utf8").slice(4));
       expect(kurHandle).not.toBe(opHandle);
@@ -296,6 +306,7 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
       expect(existsSync(join(dir, "fail-out.crt"))).toBe(false);
     });
 
+    // swtpm locks a key out after 3 authorization failures: this file makes two
     it("wrong auth: E_SIGNER with the TPM's reason, nothing sent or written; the right auth from env: or file: signs", async () => {
       await withMockServer(creds, [], async (s) => {
         const wrong = await run([...irArgs(s.port, `tpm:${hex(authKey)}`, "fail-auth.crt"), "-keypass", "env:TPM_KEY_AUTH"], { TPM_KEY_AUTH: "wrong" });
@@ -311,10 +322,13 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
           expect(r.code, `${pass}: ${r.stderr}`).toBe(0);
         });
       }
-      // never on the command line
+      // never on the command line; never cut short
       const clear = await run([...irArgs(1, `tpm:${hex(authKey)}`, "fail-auth.crt"), "-keypass", "pass:s3cret-auth"]);
       expect(clear.code).toBe(2);
       expect(clear.stderr).toMatch(/env:VARIABLE or file:PATH/);
+      const long = await run([...irArgs(1, `tpm:${hex(authKey)}`, "fail-auth.crt"), "-keypass", "env:TPM_KEY_AUTH"], { TPM_KEY_AUTH: "x".repeat(65) });
+      expect(long.code).toBe(2);
+      expect(long.stderr).toMatch(/at most 64 bytes/);
     });
 
     it("a signature that does not verify (the TPM key is not the certificate's): E_SIGNER_INVALID, nothing sent", async () => {

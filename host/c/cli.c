@@ -147,26 +147,27 @@ static uint32_t tpm_newkey_handle;
 
 static int is_tpm(const char *v) { return strncmp(v, "tpm:", 4) == 0; }
 
-/* The key's authValue from env:VAR or file:PATH (its first line); never from the command line. */
+/* The key's authValue from env:VAR or file:PATH (its first line); never from the command line.
+ * At most 64 bytes (a TPM2B_AUTH holds a SHA-512 digest's worth, TPM 2.0 Part 2, 10.4.5). */
 static const char *auth_value(const char *opt, const char *s) {
-  static char buf[2][80];
-  char *b = buf[opt[1] == 'n'];
+  static char buf[2][128];
+  char *b = buf[strcmp(opt, "-newkeypass") == 0];
+  const char *v = b;
   if (!s) return NULL;
   if (strncmp(s, "env:", 4) == 0) {
-    const char *v = getenv(s + 4);
+    v = getenv(s + 4);
     if (!v) die(2, "%s: environment variable %s is not set", opt, s + 4);
-    return v;
-  }
-  if (strncmp(s, "file:", 5) == 0) {
+  } else if (strncmp(s, "file:", 5) == 0) {
     FILE *f = fopen(s + 5, "r");
     if (!f) die(2, "%s: cannot read %s: %s", opt, s + 5, strerror(errno));
     if (!fgets(b, sizeof buf[0], f)) b[0] = 0;
     fclose(f);
     b[strcspn(b, "\r\n")] = 0;
-    return b;
+  } else {
+    die(2, "%s must be env:VARIABLE or file:PATH (a key's auth is not given on the command line)", opt);
   }
-  die(2, "%s must be env:VARIABLE or file:PATH (a key's auth is not given on the command line)", opt);
-  return NULL;
+  if (strlen(v) > 64) die(2, "%s: an auth value of at most 64 bytes", opt);
+  return v;
 }
 
 #ifdef TINYCMP_TPM
