@@ -92,7 +92,7 @@ const algOf = (t: KeyType) => TYPES.find((x) => x.type === t)!.alg;
 const hex = (h: number) => `0x${h.toString(16)}`;
 
 /** A signing key made in the TPM with tpm2-tools and made persistent at handle (the README's commands). */
-function createKey(handle: number, type: KeyType, auth?: string, alg = algOf(type), attrs?: string): void {
+function createKey(handle: number, type: KeyType, auth?: string, alg: string = algOf(type), attrs?: string): void {
   tpm2("createprimary", ["-C", "o", "-G", "ecc256", "-c", "primary.ctx", "-Q"]);
   tpm2("create", ["-C", "primary.ctx", "-G", alg, "-u", "key.pub", "-r", "key.priv", ...(auth ? ["-p", auth] : []),
     ...(attrs ? ["-a", attrs] : []), "-Q"]);
