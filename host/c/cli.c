@@ -147,6 +147,7 @@ static uint32_t tpm_newkey_handle;
 
 static int is_tpm(const char *v) { return strncmp(v, "tpm:", 4) == 0; }
 
+#ifdef TINYCMP_TPM
 /* The key's authValue from env:VAR or file:PATH (its first line); never from the command line.
  * At most 64 bytes (a TPM2B_AUTH holds a SHA-512 digest's worth, TPM 2.0 Part 2, 10.4.5). */
 static const char *auth_value(const char *opt, const char *s) {
@@ -170,7 +171,6 @@ static const char *auth_value(const char *opt, const char *s) {
   return v;
 }
 
-#ifdef TINYCMP_TPM
 static uint32_t tpm_handle_of(const char *opt, const char *ref, int may_be_empty) {
   const char *h = ref + 4;
   if (*h == 0 && may_be_empty) return 0;
