@@ -15,6 +15,12 @@
 
 char tpm_error[256];
 
+/* persistent handles (TPM 2.0 Part 2, 7.2), spelt out: tss2's TPM2_PERSISTENT_FIRST shifts a
+ * signed int into its sign bit */
+#define PERSISTENT_FIRST 0x81000000u
+#define PERSISTENT_LAST 0x81ffffffu
+#define OWNER_PERSISTENT_LAST 0x817fffffu
+
 static ESYS_CONTEXT *ctx;
 static TSS2_TCTI_CONTEXT *tcti;
 static struct { ESYS_TR obj; uint32_t handle; TPMI_ALG_PUBLIC type; TPMI_ECC_CURVE curve; uint16_t bits; int generated; } keys[3];
@@ -142,7 +148,7 @@ static int is_absent(TSS2_RC rc) {
 
 /* The lowest persistent handle of the owner's range (0x81000000..0x817FFFFF) no object uses. */
 static int free_handle(uint32_t *h) {
-  uint32_t want = TPM2_PERSISTENT_FIRST, prop = TPM2_PERSISTENT_FIRST;
+  uint32_t want = PERSISTENT_FIRST, prop = PERSISTENT_FIRST;
   TPMI_YES_NO more = TPM2_YES;
   while (more) {
     TPMS_CAPABILITY_DATA *d = NULL;
@@ -161,7 +167,7 @@ static int free_handle(uint32_t *h) {
     free(d);
     if (found) break;
   }
-  if (want > 0x817FFFFF) return fail("no free persistent handle left in the TPM");
+  if (want > OWNER_PERSISTENT_LAST) return fail("no free persistent handle left in the TPM");
   *h = want;
   return 0;
 }
@@ -247,7 +253,7 @@ int tpm_open_key(int slot, uint32_t *handle, const char *auth, int generate_abse
   if (*handle == 0) {
     if (!generate_absent) return fail("tpm: names no handle");
     if (free_handle(handle) != 0) return -1;
-  } else if (*handle < TPM2_PERSISTENT_FIRST || *handle > TPM2_PERSISTENT_LAST) {
+  } else if (*handle < PERSISTENT_FIRST || *handle > PERSISTENT_LAST) {
     return fail("tpm:0x%08x is not a persistent handle (0x81000000..0x81ffffff)", (unsigned)*handle);
   }
   TSS2_RC rc = Esys_TR_FromTPMPublic(ctx, *handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &obj);
