@@ -236,6 +236,23 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     }
   }, 120_000);
 
+  it("under ASan and UBSan: ir with an RSA-3072 key made in the TPM, kur to a P-384 one (test PKI)", async () => {
+    const bin = join(dir, "tinycmp-asan");
+    const b = spawnSync("make", ["-C", join(root, "host/c"), `NATIVE=${bin}`, bin,
+      "CFLAGS=-std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra"], { encoding: "utf8" });
+    expect(b.status, b.stderr).toBe(0);
+    const env = { ASAN_OPTIONS: "detect_leaks=0" }; // a failing run exits without freeing ESAPI's allocations
+    const ir = await run(["-cmd", "ir", ...testPki(), "-ref", pki.ref, "-secret", `pass:${pki.secret}`, "-tpm_tcti", tcti, "-trusted", "root.pem",
+      "-newkey", "tpm:", "-newkeytype", "RSA-3072", "-subject", "/CN=asan", "-certout", "asan.crt", "-newkeyout", "asan.ref"], env, bin);
+    expect(ir.code, ir.stderr).toBe(0);
+    expect(ir.stderr).toBe("");
+    const kur = await run(["-cmd", "kur", ...testPki(), "-tpm_tcti", tcti, "-trusted", "root.pem", "-key", readFileSync(join(dir, "asan.ref"), "utf8").trim(),
+      "-cert", "asan.crt", "-newkey", "tpm:", "-newkeytype", "P-384", "-certout", "asan2.crt", "-newkeyout", "asan2.ref"], env, bin);
+    expect(kur.code, kur.stderr).toBe(0);
+    expect(kur.stderr).toBe("");
+    expect(certSpki("asan2.crt")).toEqual(tpmSpki(Number(readFileSync(join(dir, "asan2.ref"), "utf8").slice(4))));
+  }, 180_000);
+
   it("p10cr: the new key made in the TPM signs the PKCS#10 request (test PKI, MAC)", async () => {
     const r = await run(["-cmd", "p10cr", ...testPki(), "-ref", pki.ref, "-secret", `pass:${pki.secret}`, "-tpm_tcti", tcti,
       "-trusted", "root.pem", "-newkey", "tpm:", "-newkeytype", "P-384", "-subject", "/CN=tpm p10cr", "-certout", "p10.crt", "-newkeyout", "p10.ref"]);
