@@ -364,6 +364,19 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
       expect(r.stderr).toMatch(/error -28\).*is a RSA-2048 key, asked to sign ECDSA P-256/);
     });
 
+    it("an Ed25519 certificate with a TPM key: E_SIGNER, Ed25519 is not in TPM 2.0", async () => {
+      const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, env: osslEnv, stdio: "pipe" });
+      o(["genpkey", "-algorithm", "ED25519", "-out", "ed.key"]);
+      o(["req", "-new", "-key", "ed.key", "-subj", "/CN=ed25519 device", "-out", "ed.csr"]);
+      o(["x509", "-req", "-in", "ed.csr", "-CA", join(creds.dir, "root.crt"), "-CAkey", join(creds.dir, "root.key"), "-CAcreateserial",
+        "-days", "30", "-extfile", join(creds.dir, "ext.cnf"), "-extensions", "ee", "-out", "ed.crt"]);
+      const r = await run(irArgs(1, `tpm:${hex(ecKey)}`, "ed.crt"));
+      expect(r.code).toBe(1);
+      oneLine(r);
+      expect(r.stderr).toMatch(/error -28\).*Ed25519 is not in TPM 2\.0/);
+      expect(existsSync(join(dir, "fail-out.crt"))).toBe(false);
+    });
+
     it("a new TPM key whose enrolment fails is removed again; nothing written", async () => {
       const before = persistent();
       await withMockServer(creds, ["-pkistatus", "2", "-failure", "9", "-statusstring", "no way"], async (s) => {
