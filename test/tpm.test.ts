@@ -389,11 +389,13 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
       expect(persistent()).toEqual(before);
     });
 
-    it("keys unfit for CMP: a restricted signing key, a decryption key, a key of another type than -newkeytype", async () => {
-      const restricted = 0x81040003, decrypt = 0x81040004;
+    it("keys unfit for CMP: a restricted signing key, a decryption key, RSA-1024, a key of another type than -newkeytype", async () => {
+      const restricted = 0x81040003, decrypt = 0x81040004, rsa1024 = 0x81040005;
       createKey(restricted, "P-256", undefined, "ecc256:ecdsa-sha256:null", "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign");
       createKey(decrypt, "RSA-2048", undefined, "rsa2048", "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt");
-      for (const [key, words] of [[restricted, /restricted signing key/], [decrypt, /not a signing key/]] as const) {
+      createKey(rsa1024, "RSA-2048", undefined, "rsa1024");
+      for (const [key, words] of [[restricted, /restricted signing key/], [decrypt, /not a signing key/],
+        [rsa1024, /a RSA-1024 key; this host signs with P-256, P-384 and RSA keys of 2048 to 4096 bits/]] as const) {
         const r = await run(irArgs(1, `tpm:${hex(key)}`, "fail-ec.crt"));
         expect(r.code).toBe(2);
         oneLine(r);

@@ -233,7 +233,11 @@ static int generate(uint32_t handle, enum tpm_key_type type, const char *auth, E
   rc = Esys_Create(ctx, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &t, &outside, &pcrs, &priv, &pub,
                    NULL, NULL, NULL);
   memset(&sens, 0, sizeof sens);
-  if (rc != TSS2_RC_SUCCESS) { Esys_FlushContext(ctx, primary); return fail("TPM2_Create (%s key): %s", type_name(t.publicArea.type, t.publicArea.parameters.eccDetail.curveID, t.publicArea.parameters.rsaDetail.keyBits), Tss2_RC_Decode(rc)); }
+  if (rc != TSS2_RC_SUCCESS) {
+    Esys_FlushContext(ctx, primary);
+    return fail("TPM2_Create (%s key): %s", type_name(t.publicArea.type, t.publicArea.parameters.eccDetail.curveID,
+                                                     t.publicArea.parameters.rsaDetail.keyBits), Tss2_RC_Decode(rc));
+  }
   rc = Esys_Load(ctx, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &obj);
   free(priv);
   free(pub);
@@ -272,9 +276,10 @@ int tpm_open_key(int slot, uint32_t *handle, const char *auth, int generate_abse
     r = fail("tpm:0x%08x is not a signing key", (unsigned)*handle);
   else if (p->objectAttributes & TPMA_OBJECT_RESTRICTED) /* it signs only digests the TPM made (Part 1, 25.2.3) */
     r = fail("tpm:0x%08x is a restricted signing key: it cannot sign CMP messages", (unsigned)*handle);
-  else if (!(p->type == TPM2_ALG_RSA || (p->type == TPM2_ALG_ECC && (p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256
-             || p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384))))
-    r = fail("tpm:0x%08x: a %s key; this host signs with P-256, P-384 and RSA keys", (unsigned)*handle,
+  else if (!((p->type == TPM2_ALG_RSA && p->parameters.rsaDetail.keyBits >= 2048 && p->parameters.rsaDetail.keyBits <= 4096)
+             || (p->type == TPM2_ALG_ECC && (p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256
+                                             || p->parameters.eccDetail.curveID == TPM2_ECC_NIST_P384))))
+    r = fail("tpm:0x%08x: a %s key; this host signs with P-256, P-384 and RSA keys of 2048 to 4096 bits", (unsigned)*handle,
              type_name(p->type, p->parameters.eccDetail.curveID, p->parameters.rsaDetail.keyBits));
   else if (!made && type && !(type <= TPM_P384 ? p->type == TPM2_ALG_ECC && p->parameters.eccDetail.curveID == (type == TPM_P256 ? TPM2_ECC_NIST_P256 : TPM2_ECC_NIST_P384)
                                        : p->type == TPM2_ALG_RSA && p->parameters.rsaDetail.keyBits == (type == TPM_RSA2048 ? 2048 : 3072)))
