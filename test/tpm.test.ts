@@ -12,7 +12,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, makeCreds, withMockServer, type Creds } from "./openssl-cmp";
+import { freePort, makeCreds, withMockServer, type Creds } from "./helpers/openssl-cmp";
 import { TestPki } from "../host/node/testpki/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
