@@ -261,6 +261,20 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     expect(pki.requests.filter((q) => q.type === "p10cr").at(-1)!.answer).toBe("cp");
   });
 
+  it("rr and genm protected by the TPM key (openssl cmp)", async () => {
+    const idevid = 0x81020000; // P-256, made by the openssl cases above when they ran; else here
+    if (!persistent().includes(idevid)) createKey(idevid, "P-256");
+    opensslIdevid(idevid, "rr");
+    await withMockServer(creds, [], async (s) => {
+      const signed = ["-tpm_tcti", tcti, "-key", `tpm:${hex(idevid)}`, "-cert", "rr.crt", "-trusted", join(creds.dir, "root.crt")];
+      const g = await run(["-cmd", "genm", ...mock(s.port), ...signed, "-infotype", "caCerts"]);
+      expect(g.code, g.stderr).toBe(0);
+      expect(g.stdout).toBe("infoType 1.3.6.1.5.5.7.4.17\n");
+      const r = await run(["-cmd", "rr", ...mock(s.port), ...signed, "-oldcert", join(creds.dir, "rsp.crt"), "-revreason", "1"]);
+      expect(r.code, r.stderr).toBe(0);
+    });
+  });
+
   it("-newkey naming a TPM key that exists: that key gives the POP, which openssl cmp verifies; it stays", async () => {
     const h = 0x81030000;
     createKey(h, "P-384");
