@@ -5,9 +5,10 @@
 // nothing of each other) or of a higher one. So der/, crypto/, pkix/ and store/ know nothing of
 // CMP, and where the store and the transaction meet is the ABI layer.
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
-import { join, posix, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
+import { importsOf, tsFiles } from "./helpers/imports";
 
 const ROOT = fileURLToPath(new URL("../assembly/", import.meta.url));
 const BASE = ["errors.ts", "features.ts", "host.ts", "io.ts", "mem.ts", "panic.ts"];
@@ -19,14 +20,6 @@ function layerOf(file: string): string | undefined {
   const parts = file.split("/");
   if (parts.length === 1) return BASE.includes(file) ? "base" : ABI.includes(file) ? "abi" : undefined;
   return parts.length === 2 && parts[0] in LAYER && parts[0] !== "base" && parts[0] !== "abi" ? parts[0] : undefined;
-}
-
-/** The module specifiers a source imports or re-exports (comments removed first). */
-function importsOf(source: string): string[] {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
-  const out: string[] = [];
-  for (const m of code.matchAll(/\b(?:import|export)\b[^;"]*?\bfrom\s*"([^"]+)"|\bimport\s*"([^"]+)"/g)) out.push(m[1] ?? m[2]);
-  return out;
 }
 
 /** Why `file` may not import `spec`, or null when it may. */
@@ -41,13 +34,8 @@ function violation(file: string, spec: string): string | null {
   return `${file} (${from}) imports ${target} (${to}): a lower layer may not import a higher one or a peer`;
 }
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []);
-}
-
 describe("layers of the core", () => {
-  const files = sources(ROOT).map((f) => relative(ROOT, f).split("\\").join("/"));
+  const files = tsFiles(ROOT);
 
   it("every file under assembly/ belongs to a layer", () => {
     expect(files.length).toBeGreaterThan(40);

@@ -1,10 +1,12 @@
-// The Node host's folders by role (README "Tour"): the library imports only itself, the test PKI
-// only itself, and the programs and tools build on them; nothing below host/node/ imports the build
-// and report commands of scripts/. Read from the sources' relative imports, so a new arrow fails here.
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize, relative } from "node:path";
+// The Node host's folders by role (docs/ARCHITECTURE.md, README "Tour"): the library imports only
+// itself, the test PKI only itself, and the programs and tools build on them; nothing below
+// host/node/ imports the build and report commands of scripts/. Read from the sources' relative
+// imports, so a new arrow fails here.
+import { readFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { importsOf, tsFiles } from "./helpers/imports";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -17,20 +19,13 @@ const ALLOWED: Record<string, string[]> = {
   "host/node/tools": ["host/node/tools", "host/node/lib", "host/node/testpki", "test/helpers"],
 };
 
-/** Relative import specifiers of a TypeScript source: static imports, re-exports, import(). */
-function relativeImports(src: string): string[] {
-  const out: string[] = [];
-  for (const m of src.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(["'])(\.{1,2}\/[^"']+)\1/gm)) out.push(m[2]);
-  return out;
-}
-
-/** "file: specifier" for every import that leaves the folders its role allows. */
+/** "file: specifier" for every relative import that leaves the folders its role allows. */
 function violations(files: Record<string, string>): string[] {
   const bad: string[] = [];
   for (const [file, src] of Object.entries(files)) {
     const role = Object.keys(ALLOWED).find((r) => file.startsWith(r + "/"));
     if (!role) { bad.push(`${file}: in no role folder`); continue; }
-    for (const spec of relativeImports(src)) {
+    for (const spec of importsOf(src).filter((s) => s.startsWith("."))) {
       const target = normalize(join(dirname(file), spec));
       if (!ALLOWED[role].some((f) => target.startsWith(f + "/"))) bad.push(`${file}: ${spec}`);
     }
@@ -39,25 +34,23 @@ function violations(files: Record<string, string>): string[] {
 }
 
 function sources(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
-    if (!e.isFile() || !e.name.endsWith(".ts")) continue;
-    const path = relative(root, join(e.parentPath, e.name));
-    out[path] = readFileSync(join(root, path), "utf8");
-  }
-  return out;
+  return Object.fromEntries(tsFiles(join(root, dir)).map((f) => [`${dir}/${f}`, readFileSync(join(root, dir, f), "utf8")]));
 }
 
 describe("host/node folders by role", () => {
   it("every source sits in a role folder and imports only what its role allows", () => {
     const files = sources("host/node");
     expect(Object.keys(files).length).toBeGreaterThan(40);
+    expect(Object.values(files).flatMap((s) => importsOf(s)).filter((s) => s.startsWith(".")).length).toBeGreaterThan(100);
     expect(violations(files)).toEqual([]);
   });
 
+  it("the reader finds every kind of import, and not those in comments", () => {
+    const src = `import { a } from "./x";\nexport { b } from '../y.js';\nconst m = await import("../../z");\nimport "./side";\nimport {\n  c,\n} from "node:fs";\n// import { d } from "../cli/cli";\n/* export { e } from "./no"; */\n`;
+    expect(importsOf(src)).toEqual(["./x", "../y.js", "../../z", "./side", "node:fs"]);
+  });
+
   it("refuses the arrows that would blur the roles", () => {
-    expect(relativeImports(`import { a } from "./x";\nexport { b } from '../y.js';\nconst m = await import("../../z");\nimport "./side";`))
-      .toEqual(["./x", "../y.js", "../../z", "./side"]);
     expect(violations({
       "host/node/lib/core.ts": `import { main } from "../cli/cli";`,
       "host/node/lib/store.ts": `const { TestPki } = await import("../testpki/index");`,
@@ -65,7 +58,7 @@ describe("host/node folders by role", () => {
       "host/node/tools/fuzzer.ts": `import { size } from "../../../scripts/size";`,
       "host/node/fleet/plan.ts": `import { fuzz } from "../tools/fuzzer";`,
       "host/node/misc.ts": ``,
-      "host/node/cli/cli.ts": `import { Core } from "../lib/core";`,
+      "host/node/cli/cli.ts": `import { Core } from "../lib/core";\nimport { parseArgs } from "node:util";`,
     })).toEqual([
       "host/node/lib/core.ts: ../cli/cli",
       "host/node/lib/store.ts: ../testpki/index",
