@@ -171,7 +171,7 @@ export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, d
 }
 
 // ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----
-import { storeClear, storeCommit, storeGet, storeInfo, storePendingNew, storeProvision, storePublic, storeSave, storeSign, storeUse } from "./store/store";
+import { storeClear, storeCommit, storeGet, storeInfo, storePendingNew, storePendingRef, storeProvision, storePublic, storeSave, storeSign, storeUse } from "./store/store";
 
 export function store_info(kind: i32): i32 { return storeInfo(kind); }
 export function store_get(kind: i32, tag: i32, index: i32, out: usize, cap: i32): i32 {
@@ -188,6 +188,10 @@ export function store_save(kind: i32, list: usize, len: i32): i32 {
 }
 export function store_clear(kind: i32): i32 { return storeClear(kind); }
 export function store_pending_new(): i32 { return storePendingNew(); }
+export function store_pending_ref(list: usize, len: i32): i32 {
+  if (!inMemory(list, len)) return E_ARG;
+  return storePendingRef(list, len);
+}
 export function store_commit(list: usize, len: i32): i32 {
   if (!inMemory(list, len)) return E_ARG;
   return storeCommit(list, len);
