@@ -11,16 +11,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent, AgentStop, CmpFailure, type Clock, type KeyHolder, type LogEvent } from "../host/node/agent";
-import { agentMain } from "../host/node/agent-main";
-import type { Signer } from "../host/node/device";
-import { Flash } from "../host/node/flash";
-import { closeAll, keyReference, parsePkcs11Uri, Pkcs11Keys, Pkcs11Signer } from "../host/node/pkcs11";
-import { KIND, Store, TAG, currentRecord, decodeItems, slotsOf } from "../host/node/store";
-import { Core } from "../host/node/core";
-import { HttpTransport } from "../host/node/transport";
+import { Agent, AgentStop, CmpFailure, type Clock, type KeyHolder, type LogEvent } from "../host/node/lib/agent";
+import { agentMain } from "../host/node/cli/agent-main";
+import type { Signer } from "../host/node/lib/device";
+import { Flash } from "../host/node/lib/flash";
+import { closeAll, keyReference, parsePkcs11Uri, Pkcs11Keys, Pkcs11Signer } from "../host/node/lib/pkcs11";
+import { KIND, Store, TAG, currentRecord, decodeItems, slotsOf } from "../host/node/lib/store";
+import { Core } from "../host/node/lib/core";
+import { HttpTransport } from "../host/node/lib/transport";
 import { TestPki } from "../host/node/testpki/index";
-import { makeCreds, withMockServer } from "./openssl-cmp";
+import { makeCreds, withMockServer } from "./helpers/openssl-cmp";
 
 const MODULE = "/usr/lib/softhsm/libsofthsm2.so"; // Debian softhsm2 (.ci/run installs it)
 const PIN = "271828", SO_PIN = "314159";
@@ -333,7 +333,7 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
 
     it("a pending token key deleted while its enrolment is open: abandoned, a new key enrolls", async () => {
       const e = await enrolled("pending");
-      const down = { transfer: async () => { throw new (await import("../host/node/transport")).TransportError("connection refused"); } };
+      const down = { transfer: async () => { throw new (await import("../host/node/lib/transport")).TransportError("connection refused"); } };
       const { a, clock } = agent(e.store, { newKey: e.newKey }, { transport: down as any });
       clock.t = e.renewAt;
       await expect(a.step()).rejects.toThrow(/connection refused/);

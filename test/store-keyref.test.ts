@@ -5,11 +5,11 @@
 // Keys here are node:crypto keys behind a software signer (the SoftHSM2 token: test/agent-pkcs11).
 import { beforeAll, describe, expect, it } from "vitest";
 import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from "node:crypto";
-import { Core, LEAN_WASM } from "../host/node/core";
-import { Flash } from "../host/node/flash";
-import { KIND, Store, StoreError, TAG, currentRecord, decodeItems, encodeItems, encodeRecord, slotsOf } from "../host/node/store";
-import { CertFactory } from "../scripts/storecerts";
-import { softSigner, type SoftSigner } from "./softsigner";
+import { Core, LEAN_WASM } from "../host/node/lib/core";
+import { Flash } from "../host/node/lib/flash";
+import { KIND, Store, StoreError, TAG, currentRecord, decodeItems, encodeItems, encodeRecord, slotsOf } from "../host/node/lib/store";
+import { CertFactory } from "../host/node/tools/storecerts";
+import { softSigner, type SoftSigner } from "./helpers/softsigner";
 
 const E_ALG = -21, E_SIGNER = -28, E_SIGNER_INVALID = -29, E_STORE_ITEM = -125, E_STORE_MISMATCH = -127, E_STORE_KEYREF = -128;
 const SEND = 1;

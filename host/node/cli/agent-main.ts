@@ -7,13 +7,13 @@
 // usage, a permanent rejection, a decommissioned device): the log says what a person must do.
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Agent, type AgentConfig } from "./agent.js";
-import { Core } from "./core.js";
-import { nameDer } from "./files.js";
-import { certSpki } from "./der.js";
-import { Flash } from "./flash.js";
-import { KIND, Store, TAG } from "./store.js";
-import { PKCS11_KEY_TYPES, Pkcs11Keys, keyReference, parsePkcs11Uri, redact } from "./pkcs11.js";
+import { Agent, type AgentConfig } from "../lib/agent.js";
+import { Core } from "../lib/core.js";
+import { nameDer } from "../lib/files.js";
+import { certSpki } from "../lib/der.js";
+import { Flash } from "../lib/flash.js";
+import { KIND, Store, TAG } from "../lib/store.js";
+import { PKCS11_KEY_TYPES, Pkcs11Keys, keyReference, parsePkcs11Uri, redact } from "../lib/pkcs11.js";
 
 const USAGE = "usage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision [KEY] CERT.pem [CHAIN.pem]]";
 
