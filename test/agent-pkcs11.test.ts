@@ -390,6 +390,56 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
       b.close();
     }, 60_000);
 
+    it("a kur cut short after its token key was named (transport down): the credential stays; the restart resumes with that same key", async () => {
+      const e = await enrolled("resume");
+      const { TransportError } = await import("../host/node/lib/transport");
+      const down = { transfer: async (): Promise<Uint8Array> => { throw new TransportError("connection refused"); } };
+      const { a, clock } = agent(e.store, { newKey: e.newKey }, { transport: down });
+      clock.t = e.renewAt;
+      await expect(a.step()).rejects.toThrow(/connection refused/);
+      const pending = a.store.keyRef(KIND.STATE)!.ref;
+      const old = a.store.keyRef(KIND.CRED)!.ref;
+      expect(e.snapshot()).toEqual(e.before);
+      expect(idsUnder(e.label)).toEqual([idOf(old), idOf(pending)].sort());
+      a.close();
+      closeAll();
+      const { a: b, clock: c2 } = agent(e.store, { newKey: e.newKey });
+      c2.t = e.renewAt;
+      expect(await b.step()).toBe("resumed");
+      expect(b.store.keyRef(KIND.CRED)!.ref).toBe(pending);
+      expect(idsUnder(e.label)).toEqual([idOf(pending)]); // the old credential's key destroyed after the commit
+      b.close();
+    }, 60_000);
+
+    it("a token key whose public key is not the one the store names: exit status 2, nothing sent", async () => {
+      const e = await enrolled("swapped");
+      const base = new Pkcs11Keys(e.newKey, idevidUri());
+      const other = new Pkcs11Signer(`pkcs11:token=${TOKEN};object=other;id=%77${q()}`, { generate: true });
+      const keys: KeyHolder = { open: (r) => (r.includes("object=op-swapped") ? other : base.open(r)), generate: () => base.generate(), sweep: (k) => base.sweep(k), close: () => base.close() };
+      let sent = 0;
+      const { a, clock } = agent(e.store, { newKey: e.newKey }, { keys, transport: { transfer: (r) => { sent++; return net.transfer(r); } } });
+      clock.t = e.renewAt;
+      const err = await a.step().catch((x) => x);
+      expect(err).toBeInstanceOf(AgentStop);
+      expect(String(err)).toMatch(/is not the key the store names/);
+      expect(a.failed(err)).toBe(2);
+      expect(sent).toBe(0);
+      expect(e.snapshot()).toEqual(e.before);
+      a.close();
+    }, 60_000);
+
+    it("pin-source: a relative path or an unreadable file is refused, naming the file, not the PIN", () => {
+      expect(() => new Pkcs11Keys(undefined, undefined, {}).open(`pkcs11:token=${TOKEN};object=idevid?module-path=${MODULE}&pin-source=pin.txt`)).toThrow(/pin-source must be a file: URI or an absolute path/);
+      expect(() => new Pkcs11Keys(undefined, undefined, {}).open(`pkcs11:token=${TOKEN};object=idevid?module-path=${MODULE}&pin-source=file:${dir}/nope`)).toThrow(/cannot read the PIN from .*nope: ENOENT/);
+      // no PIN source at all: TINYCMP_PKCS11_PIN
+      const k = new Pkcs11Keys(undefined, undefined, { TINYCMP_PKCS11_PIN: PIN });
+      expect(k.pinFor(parsePkcs11Uri(`pkcs11:token=${TOKEN};object=x?module-path=${MODULE}`), "")).toBe(PIN);
+      // a stored reference (no PIN attribute) takes the PIN source of the configured URI of its token
+      const c = new Pkcs11Keys(newKeyUri(), undefined, {});
+      expect(c.pinFor(parsePkcs11Uri(`pkcs11:token=${TOKEN};object=op;id=%01?module-path=${MODULE}`), "")).toBe(PIN);
+      expect(c.pinFor(parsePkcs11Uri(`pkcs11:token=elsewhere;object=op?module-path=${MODULE}`), "")).toBeUndefined();
+    });
+
     it("the configuration refuses a PIN in a URI, a newKey with an id, an unknown key type (exit 2, the PIN not echoed)", async () => {
       for (const [c, why] of [
         [{ newKey: `pkcs11:token=${TOKEN};object=x?module-path=${MODULE}&pin-value=987654` }, /"newKey" must be a pkcs11: URI without pin-value/],
