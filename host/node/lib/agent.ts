@@ -14,7 +14,7 @@
 // implicitConfirm granted the CA counts it as confirmed, so it stays valid, unused, until it
 // expires. Only what a restart cannot fix is permanent (AgentStop; exit 2 with what to do).
 //
-// Keys in a token (config newKey, README "Keys in a PKCS#11 token"): each enrolment generates its
+// Keys in a token (config newKey, README "The device agent with keys in a token"): each enrolment generates its
 // key in the token, and the store keeps only its reference (docs/STORE.md "Keys held by the
 // host"); the core signs with it through env.sign, handle = the store kind. After a commit and
 // after a new pending reference, token keys under newKey's label that the store no longer names

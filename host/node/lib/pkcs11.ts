@@ -317,7 +317,7 @@ export class Pkcs11Signer implements Signer {
 export const PIN_ENV = "TINYCMP_PKCS11_PIN";
 
 /**
- * The device agent's keys in PKCS#11 tokens (README "Keys in a PKCS#11 token"): opens the keys a
+ * The device agent's keys in PKCS#11 tokens (README "The device agent with keys in a token"): opens the keys a
  * credential store references (docs/STORE.md: URIs without PIN) and generates new ones under the
  * configured label. The PIN never sits in the store: it comes from the pin-source (or pin-value)
  * of a configured URI naming the same module and token, else from $TINYCMP_PKCS11_PIN.
