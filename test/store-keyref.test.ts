@@ -173,6 +173,58 @@ describe("store: key references", () => {
     expect(() => store.sign(KIND.STATE, msg)).toThrow(expect.objectContaining({ code: E_ALG }));
   });
 
+  it("power cut at every write and erase of a renewal by reference: the credential is the old or the new one, whole", async () => {
+    const a = keyPair("P-256"), b = keyPair("RSA-2048");
+    const refA = REF_NEW, refB = REF_NEW.replace("%01%02", "%0b");
+    const certA = await leaf(a.spki, "cred a"), certB = await leaf(b.spki, "cred b");
+    const flash = new Flash();
+    const s0 = device({}, flash).store;
+    s0.pendingRef(refA, a.spki);
+    s0.commit(certA, pki.chain);
+    const start = flash.snapshot();
+    const renew = (s: Store) => {
+      s.pendingRef(refB, b.spki);
+      s.save(KIND.STATE, [[16, enc.encode("kur")]]);
+      s.save(KIND.STATE, [[16, enc.encode("kur")], [17, new Uint8Array(92).fill(3)]]);
+      s.commit(certB, pki.chain);
+    };
+    flash.resetCounter();
+    renew(device({}, flash).store);
+    const total = flash.ops, sizes = flash.sizes.slice();
+    expect(device({}, flash).store.keyRef(KIND.CRED)!.ref).toBe(refB);
+    let cuts = 0;
+    const seen = new Set<string>();
+    for (let at = 1; at <= total; at++) {
+      for (const tear of [0, 3, 17, 100, sizes[at - 1] - 1]) {
+        flash.reboot();
+        flash.restore(start);
+        flash.resetCounter();
+        flash.inject({ at, tear });
+        expect(() => renew(device({}, flash).store)).toThrow(/power cut/);
+        flash.reboot();
+        cuts++;
+        const s = device({}, flash).store;
+        const cred = s.keyRef(KIND.CRED)!;
+        const cert = s.get(KIND.CRED, TAG.CERT)!;
+        // never lost, never a key reference beside another key's certificate
+        expect([refA, refB]).toContain(cred.ref);
+        expect(Buffer.from(cert)).toEqual(Buffer.from(cred.ref === refA ? certA : certB));
+        expect(Buffer.from(cred.spki)).toEqual(Buffer.from(cred.ref === refA ? a.spki : b.spki));
+        seen.add(cred.ref);
+        // after the reboot: a pending reference is B's, whole; committing it finishes the renewal
+        const pending = s.keyRef(KIND.STATE);
+        if (pending) {
+          expect(pending).toEqual({ ref: refB, spki: b.spki });
+          if (cred.ref === refA) s.commit(certB, pki.chain);
+          else s.clear(KIND.STATE);
+          expect(s.keyRef(KIND.CRED)!.ref).toBe(refB);
+        }
+      }
+    }
+    expect(cuts).toBe(total * 5);
+    expect([...seen].sort()).toEqual([refA, refB].sort()); // cuts before and after the flip
+  }, 60_000);
+
   it("the lean module (no host signer) refuses a key reference with E_STORE_KEYREF", async () => {
     const k = keyPair("P-256");
     const { store, flash } = device();
