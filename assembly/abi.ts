@@ -9,6 +9,7 @@ export { io_ptr, io_reserve, io_size } from "./tx";
 
 // ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
 import { E_ARG, E_ALG } from "./errors";
+import { LEAN } from "./features";
 import { inMemory } from "./mem";
 import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "./crypto/hash";
 import { hmacOnce } from "./crypto/hmac";
@@ -171,8 +172,10 @@ export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, d
 }
 
 // ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----
-import { storeClear, storeCommit, storeGet, storeInfo, KEY, keyDone, storeLoadKey, storePendingNew, storeProvision, storePublic, storeSave, storeSign } from "./store/store";
-import { KIND_STATE } from "./store/record";
+import { storeClear, storeCommit, storeGet, storeInfo, KEY, keyDone, storeLoadKey, storePendingNew, storePendingRef, storeProvision, storePublic, storeSave, storeSign } from "./store/store";
+import { KIND_STATE, KIND_TRUST, kindValid } from "./store/record";
+import { keyRef, listPub, listPubLen, refInList } from "./store/keyref";
+import { keyRefSignable, signKeyRef, useKeyRef } from "./cmp/storekey";
 import { txSet } from "./cmp/transaction";
 import { ITEM_KEY, ITEM_NEWKEY } from "./cmp/config";
 
@@ -191,6 +194,12 @@ export function store_save(kind: i32, list: usize, len: i32): i32 {
 }
 export function store_clear(kind: i32): i32 { return storeClear(kind); }
 export function store_pending_new(): i32 { return storePendingNew(); }
+export function store_pending_ref(list: usize, len: i32): i32 {
+  if (!inMemory(list, len)) return E_ARG;
+  const r = refInList(list, len);
+  if (r > 0 && keyRefSignable(listPub, listPubLen) != 0) return E_ALG;
+  return storePendingRef(list, len);
+}
 export function store_commit(list: usize, len: i32): i32 {
   if (!inMemory(list, len)) return E_ARG;
   return storeCommit(list, len);
@@ -201,14 +210,27 @@ export function store_public(kind: i32, out: usize): i32 {
 }
 export function store_sign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: usize): i32 {
   if (!inMemory(msg, len) || !inMemory(sig, 72)) return E_ARG;
+  if (!LEAN && kindValid(kind) && kind != KIND_TRUST) { // a key reference: the host signer signs
+    const ref = keyRef(kind);
+    if (ref < 0) return ref;
+    if (ref > 0) return signKeyRef(kind, hashAlg, msg, len, sig);
+  }
   return storeSign(kind, hashAlg, msg, len, sig);
 }
 
 // The store and the CMP transaction meet here, above both (docs/ARCHITECTURE.md): a stored key
 // is given to the transaction without passing through the I/O buffer: kind 1 (IDevID) or 2
 // (credential) as its KEY (signature protection of ir / kur / rr), kind 4 (the pending key) as
-// its NEWKEY. 0, or an error of the store or of tx_set; the store's KEY is wiped before returning.
+// its NEWKEY. A key reference (full module, docs/STORE.md) signs through the host signer with
+// handle = kind instead: KEY_HANDLE for kinds 1 and 2, NEWKEY_HANDLE and NEWPUBKEY for 4; the
+// lean module has no host signer and answers E_STORE_KEYREF. 0, or an error of the store or of
+// tx_set; the store's KEY is wiped before returning.
 export function store_use(kind: i32): i32 {
+  if (!LEAN && kindValid(kind) && kind != KIND_TRUST) {
+    const ref = keyRef(kind);
+    if (ref < 0) return ref;
+    if (ref > 0) return useKeyRef(kind, kind == KIND_STATE);
+  }
   let r = storeLoadKey(kind, KEY);
   if (r == 0) r = txSet(kind == KIND_STATE ? ITEM_NEWKEY : ITEM_KEY, KEY, 32);
   return keyDone(r);
