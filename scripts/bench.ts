@@ -7,7 +7,8 @@ import { ed448 } from "@noble/curves/ed448.js";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { Device } from "../host/node/device";
 import { makeCreds, opensslClient, startServer } from "../test/openssl-cmp";
 
@@ -36,7 +37,7 @@ function check(r: number, what: string): number {
   return r;
 }
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const x = core.exports;
 const SHA256 = 2, SHA384 = 3, P384 = 2;
 const kib = crypto.randomBytes(1024);

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Core, CorePanic } from "../host/node/core";
+import { Core, CorePanic, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { p256Scalar, pemOrDer, readCerts } from "../host/node/files";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, type Node } from "./fuzz-der";
@@ -119,14 +120,14 @@ export interface Stats { execs: number; traps: number; hangs: number; errors: Re
 
 /** A core whose random source replays a seed (so that a transaction restarted with it sends the same request). */
 export class FuzzCore {
-  core!: Core;
+  core!: Core<TestCoreExports>;
   private rng = new Rng(1);
   configured = "";
   /** When set, the host has no entropy (env.random fails). */
   randomFails = false;
   constructor(public now: number) { this.fresh(); }
   fresh(): void {
-    this.core = new Core({ random: (out) => { if (this.randomFails) return false; for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
+    this.core = new Core<TestCoreExports>({ wasm: TEST_WASM, random: (out) => { if (this.randomFails) return false; for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
     this.configured = "";
   }
   reseed(s: number): void { this.rng = new Rng(s); }

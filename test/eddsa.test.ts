@@ -5,11 +5,12 @@ import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { ed448 } from "@noble/curves/ed448.js";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, wycheproofIfPresent } from "./vectors";
 
 const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const CURVES = [
   { id: 1, name: "Ed25519", b: 32, noble: ed25519, file: "ed25519_test.json" },
   { id: 2, name: "Ed448", b: 57, noble: ed448, file: "ed448_test.json" },

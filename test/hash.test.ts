@@ -6,7 +6,8 @@ import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { readFileSync } from "node:fs";
 import asc from "assemblyscript/asc";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
 import { hex, toHex, vector, wycheproof } from "./vectors";
 
@@ -17,7 +18,7 @@ const ALGS = [
   { id: 3, name: "sha384", len: 48, noble: sha384 },
   { id: 4, name: "sha512", len: 64, noble: sha512 },
 ];
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const x = core.exports;
 const rnd = (n: number) => Math.floor(Math.random() * n);
 

@@ -4,11 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, wycheproofIfPresent } from "./vectors";
 
 const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const SETS = [
   { id: 44, noble: ml_dsa44, pk: 1312, sig: 2420, lambda4: 32, omega: 80, k: 4, file: "mldsa_44_verify_test.json" },
   { id: 65, noble: ml_dsa65, pk: 1952, sig: 3309, lambda4: 48, omega: 55, k: 6, file: "mldsa_65_verify_test.json" },

@@ -5,7 +5,8 @@ import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verif
 import { p256 } from "@noble/curves/nist.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, toHex, wycheproof } from "./vectors";
 
 const E_ALG = -21, E_RANDOM = -22, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
@@ -67,12 +68,12 @@ function counterRandom() {
   return { fill, state };
 }
 
-function verify(c: Core, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, hashAlg = 2, curve = 1): number {
+function verify(c: Core<TestCoreExports>, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, hashAlg = 2, curve = 1): number {
   c.reset();
   return c.exports.ecdsa_verify(curve, hashAlg, c.put(pub), pub.length, c.put(msg), msg.length, c.put(sig), sig.length);
 }
 
-function sign(c: Core, sk: Uint8Array, msg: Uint8Array, hashAlg = 2): Uint8Array | number {
+function sign(c: Core<TestCoreExports>, sk: Uint8Array, msg: Uint8Array, hashAlg = 2): Uint8Array | number {
   c.reset();
   const sig = c.reserve(72);
   const n = c.exports.p256_sign(c.put(sk), hashAlg, c.put(msg), msg.length, sig);
@@ -81,7 +82,7 @@ function sign(c: Core, sk: Uint8Array, msg: Uint8Array, hashAlg = 2): Uint8Array
 
 describe("Wycheproof ecdsa_secp256r1_sha256_test.json", () => {
   const data = wycheproof("ecdsa_secp256r1_sha256_test.json");
-  const c = new Core();
+  const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
   const tests = data.testGroups.flatMap((g: any) => g.tests.map((t: any) => ({ ...t, pub: hex(g.publicKey.uncompressed) })));
 
   it("has no 'acceptable' cases (so none needs a policy here)", () => {
@@ -102,7 +103,7 @@ describe("Wycheproof ecdsa_secp256r1_sha256_test.json", () => {
 
 describe("P-256 against @noble/curves and node:crypto", () => {
   it(`keygen and public key derivation equal noble's getPublicKey (${ROUNDS} each)`, () => {
-    const c = new Core();
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
     const priv = c.reserve(32), pub = c.reserve(65);
     for (let i = 0; i < ROUNDS; i++) {
       expect(c.exports.p256_keygen(priv, pub)).toBe(0);
@@ -118,7 +119,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
 
   it(`signatures equal noble's hedged RFC 6979 ones and verify with noble and node:crypto (${ROUNDS})`, () => {
     const rnd = counterRandom();
-    const c = new Core({ random: rnd.fill });
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM, random: rnd.fill });
     for (let i = 0; i < ROUNDS; i++) {
       const { sk, full: pk, node } = POOL[i % POOL.length];
       const msg = randomBytes(i % 200);
@@ -134,7 +135,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
   });
 
   it(`verifies node:crypto signatures, low and high s, and rejects tampering (${ROUNDS})`, () => {
-    const c = new Core();
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
     for (let i = 0; i < ROUNDS; i++) {
       const key = POOL[i % POOL.length];
       const pub = i % 2 === 0 ? key.short : key.full; // compressed keys half of the time
@@ -161,7 +162,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
   });
 
   it(`compresses and decompresses public keys like noble (${ROUNDS})`, () => {
-    const c = new Core();
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
     let q = p256.Point.BASE.multiply(num(p256.utils.randomSecretKey()));
     for (let i = 0; i < ROUNDS; i++) {
       q = q.add(i % 3 ? p256.Point.BASE : q); // a random walk: cheaper than fresh keys
@@ -179,7 +180,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
 });
 
 describe("P-256 edge cases and errors", () => {
-  const c = new Core();
+  const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
   const sk = p256.utils.randomSecretKey();
   const full = p256.getPublicKey(sk, false);
   const decode = (b: Uint8Array): number => {
@@ -257,7 +258,7 @@ describe("P-256 edge cases and errors", () => {
   });
 
   it("fails with E_RANDOM and writes nothing when the host has no entropy", () => {
-    const dry = new Core({ random: () => false });
+    const dry = new Core<TestCoreExports>({ wasm: TEST_WASM, random: () => false });
     const priv = dry.reserve(32), pub = dry.reserve(65);
     new Uint8Array(dry.memory.buffer, priv, 32 + 65 + 3).fill(0xaa);
     expect(dry.exports.p256_keygen(priv, pub)).toBe(E_RANDOM);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { constants, generateKeyPair, generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, wycheproof } from "./vectors";
 
 const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26, E_LEGACY = -27;
@@ -12,7 +13,7 @@ const HASH: Record<string, number> = { "SHA-1": 1, "SHA-256": 2, "SHA-384": 3, "
 const NODE_HASH = ["", "sha1", "sha256", "sha384", "sha512"];
 const H_LEN = [0, 20, 32, 48, 64];
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 function verify(scheme: number, alg: number, n: Uint8Array, e: Uint8Array, msg: Uint8Array, sig: Uint8Array,
   saltLen = -1, flags = 0): number {
   core.reset();

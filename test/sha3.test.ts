@@ -4,11 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { sha3_256, sha3_512, shake128, shake256 } from "@noble/hashes/sha3.js";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { toHex } from "./vectors";
 
 const E_ARG = -20, E_ALG = -21, HASH_SHAKE256 = 5;
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const x = core.exports;
 
 function sha3(kind: number, msg: Uint8Array, outLen: number): Uint8Array {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { p384, p521 } from "@noble/curves/nist.js";
-import { Core } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, wycheproof } from "./vectors";
 
 const E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
@@ -15,7 +16,7 @@ const CURVES = [
   { id: 3, name: "P-521", size: 66, hashes: [4, 4, 2, 3], noble: p521 },
 ];
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 function verify(curve: number, alg: number, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): number {
   core.reset();
   const pp = core.put(pub), pm = core.put(msg), ps = core.put(sig);
