@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Core, CorePanic, TEST_WASM } from "../host/node/core";
-import type { TestCoreExports } from "../host/node/lib/abi";
+import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE, type TestCoreExports } from "../host/node/lib/abi";
 import { p256Scalar, pemOrDer, readCerts } from "../host/node/files";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, type Node } from "./fuzz-der";
@@ -20,7 +20,7 @@ import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, t
 export const CASES_DIR = fileURLToPath(new URL("../test/fuzz/", import.meta.url));
 const HANG_MS = 1000;
 const PAGE = 65536;
-const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
+const Action = { SEND: ACTION_SEND, WAIT: ACTION_WAIT, DONE: ACTION_DONE, FAILED: ACTION_FAILED } as const;
 
 // ---- deterministic PRNG (xorshift128+ on two 32-bit halves is overkill: mulberry32) ----
 export class Rng {
@@ -193,7 +193,7 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
     configure(fc, c.config);
     fc.reseed(c.rngSeed);
     let a = x.tx_start(c.op);
-    if (a === -80) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
+    if (a === E_CMP_STATE) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
     if (a !== Action.SEND) codes.push(a === Action.FAILED ? x.tx_error() : a);
     for (const hex of a === Action.SEND ? c.inputs : []) {
       const rsp = unh(hex).subarray(0, core.ioSize);
@@ -393,7 +393,7 @@ function startAndRequest(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array |
     configure(fc, c.config);
     fc.reseed(c.rngSeed);
     let a = x.tx_start(c.op);
-    if (a === -80) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
+    if (a === E_CMP_STATE) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
     return a === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
   } catch { fc.fresh(); return null; }
 }
