@@ -2,9 +2,8 @@
 // and clock imports, wiping on tx_reset, request encoding checked with node:crypto.
 import { describe, expect, it } from "vitest";
 import { Core } from "../host/node/core";
-
-const SEND = 1, FAILED = 4;
-const E_RANDOM = -22, E_CMP_STATE = -80, E_CMP_STORE = -81, E_CMP_CONFIG = -82, E_ARG = -20;
+import { expectCode } from "./helpers/codes";
+import { ACTION_FAILED as FAILED, ACTION_SEND as SEND, E_ARG, E_CMP_CONFIG, E_CMP_STATE, E_CMP_STORE, E_RANDOM } from "../host/node/lib/abi";
 
 function setup(core: Core, items: [number, Uint8Array][]) {
   const x = core.exports;
@@ -22,10 +21,10 @@ describe("tx_* API", () => {
     const c = new Core();
     const x = c.exports;
     x.tx_reset();
-    expect(x.tx_input(c.io, 10)).toBe(E_CMP_STATE);
-    expect(x.tx_poll()).toBe(E_CMP_STATE);
-    expect(x.tx_start(0)).toBe(E_ARG);
-    expect(x.tx_start(7)).toBe(E_ARG);
+    expectCode(x.tx_input(c.io, 10), E_CMP_STATE);
+    expectCode(x.tx_poll(), E_CMP_STATE);
+    expectCode(x.tx_start(0), E_ARG);
+    expectCode(x.tx_start(7), E_ARG);
     expect(x.tx_out_len()).toBe(0);
     expect(x.tx_result_len(1, 0)).toBe(-1);
     expect(x.tx_status()).toBe(-1);
@@ -36,16 +35,16 @@ describe("tx_* API", () => {
     const x = c.exports;
     setup(c, [[2, text("secret")]]);
     const p = c.put(text("again"));
-    expect(x.tx_set(2, p, 5)).toBe(E_CMP_CONFIG);
-    expect(x.tx_set(0, p, 5)).toBe(E_ARG);
-    expect(x.tx_set(19, p, 5)).toBe(E_ARG); // 18 EXTENSION is the last item
-    expect(x.tx_set(6, 65530, 100)).toBe(E_ARG);
+    expectCode(x.tx_set(2, p, 5), E_CMP_CONFIG);
+    expectCode(x.tx_set(0, p, 5), E_ARG);
+    expectCode(x.tx_set(19, p, 5), E_ARG); // 18 EXTENSION is the last item
+    expectCode(x.tx_set(6, 65530, 100), E_ARG);
     const big = c.reserve(2000);
     let r = 0, n = 0;
     while ((r = x.tx_set(6, big, 2000)) === 0) n++;
-    expect(r).toBe(E_CMP_STORE);
+    expectCode(r, E_CMP_STORE);
     expect(n).toBe(3); // 6 KiB configuration store
-    expect(x.tx_set_int(31, 1)).toBe(E_ARG);
+    expectCode(x.tx_set_int(31, 1), E_ARG);
     expect(x.tx_set_int(38, 3)).toBe(0);
   });
 
@@ -53,7 +52,7 @@ describe("tx_* API", () => {
     const c = new Core();
     setup(c, []);
     expect(c.exports.tx_start(1)).toBe(FAILED);
-    expect(c.exports.tx_error()).toBe(E_CMP_CONFIG);
+    expectCode(c.exports.tx_error(), E_CMP_CONFIG);
     expect(detail(c)).toBe("neither KEY/CERT nor SECRET configured");
   });
 
@@ -61,7 +60,7 @@ describe("tx_* API", () => {
     const c = new Core({ random: () => false });
     setup(c, [[2, text("secret")], [8, new Uint8Array(32).fill(1)]]);
     expect(c.exports.tx_start(1)).toBe(FAILED);
-    expect(c.exports.tx_error()).toBe(E_RANDOM);
+    expectCode(c.exports.tx_error(), E_RANDOM);
   });
 
   it("messageTime comes from env.time; transactionID and senderNonce from env.random", () => {

@@ -11,11 +11,11 @@ import { TestPki } from "../host/node/testpki/index.js";
 import { parse } from "../scripts/fuzz-der";
 import { cn, enc, transaction } from "./tx-harness";
 import { makeCreds, startServer, type Creds } from "./openssl-cmp";
+import { ACTION_DONE as DONE, ACTION_FAILED as FAILED, ACTION_SEND as SEND } from "../host/node/lib/abi";
 
 // `npm run forgery` (FORGERY_ALL=1) flips every bit (about 2 minutes); the default run flips one
 // bit of every byte (its position rotating with the offset) to keep npm test short.
 const ALL = process.env.FORGERY_ALL === "1";
-const FAILED = 4, SEND = 1, DONE = 3;
 
 interface Outcome { bits: number; refused: number; accepted: number[]; codes: Record<number, number>; ms: number }
 
