@@ -31,10 +31,10 @@ describe("lean module", () => {
     expect(r.status).toBe(0);
   });
 
-  it("imports a subset of docs/ABI.md and exports the full module's tx_* API and the store calls of an ir/kur", () => {
+  it("imports a subset of docs/ABI.md and exports the full module's abi_version, tx_* API and the store calls of an ir/kur", () => {
     for (const i of lean.imports) expect(doc).toContain(`\`${i.module}.${i.name}\``);
     const store = /^store_(info|get|pending_new|use|commit)$/;
-    const sigs = (m: typeof lean) => Object.fromEntries(m.exports.filter((e) => /^(tx_|io_|memory$)/.test(e.name) || store.test(e.name))
+    const sigs = (m: typeof lean) => Object.fromEntries(m.exports.filter((e) => /^(tx_|io_|memory$|abi_version$)/.test(e.name) || store.test(e.name))
       .map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]));
     expect(Object.fromEntries(lean.exports.map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]))).toEqual(sigs(full));
   });
