@@ -13,7 +13,7 @@ import { sigText, wasmInfo } from "../scripts/wasminfo";
 import { makeCreds, startServer, type Creds } from "./openssl-cmp";
 import { MemScan, scratchMask } from "./memscan";
 import { expectCode } from "./helpers/codes";
-import { E_ARG, E_ALG, E_CMP_STATE } from "../host/node/lib/abi";
+import { E_ALG, E_ARG, E_CMP_STATE, ITEM_SECRET } from "../host/node/lib/abi";
 
 const LEAN = DEFAULT_WASM.replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const doc = readFileSync(new URL("../docs/ABI.md", import.meta.url), "utf8");
@@ -43,7 +43,7 @@ describe("lean module", () => {
     const d = new Device({ transfer: async () => new Uint8Array(0) }, { wasm: LEAN });
     const x = d.core.exports;
     const secret = new TextEncoder().encode("s");
-    expect(x.tx_set(2, d.core.put(secret), secret.length)).toBe(0);
+    expect(x.tx_set(ITEM_SECRET, d.core.put(secret), secret.length)).toBe(0);
     for (const op of [2, 4, 5, 6]) expectCode(x.tx_start(op), E_ARG); // cr, p10cr, rr, genm
     expectCode(x.tx_poll(), E_CMP_STATE);
   });

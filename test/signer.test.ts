@@ -14,9 +14,8 @@ import { Core, LEAN_WASM } from "../host/node/core";
 import { makeCreds, type Creds, withMockServer } from "./openssl-cmp";
 import { softSigner } from "./softsigner";
 import { expectCode } from "./helpers/codes";
+import { E_ALG, E_ARG, E_CMP_CONFIG, E_SIGNER, E_SIGNER_INVALID, INT_KEY_HANDLE, INT_NEWKEY_HANDLE } from "../host/node/lib/abi";
 
-import { E_CMP_CONFIG, E_ALG, E_SIGNER, E_SIGNER_INVALID } from "../host/node/lib/abi";
-import { E_ARG, INT_KEY_HANDLE, INT_NEWKEY_HANDLE } from "../host/node/lib/abi";
 const pemDer = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 const spkiOf = (cert: Uint8Array) => Buffer.from(new X509Certificate(cert).publicKey.export({ format: "der", type: "spki" }));
 const cn = (s: string) => {
@@ -197,7 +196,7 @@ describe("hosts without a signer", () => {
     const err = await d.enroll({ secret: "s", ref: "r", newSigner: idev }).catch((e) => e);
     expectCode((err as CmpError).code, E_SIGNER);
     const full = new Core(), lean = new Core({ wasm: LEAN_WASM });
-    expect(full.exports.tx_set_int(40, 1)).toBe(0);
+    expect(full.exports.tx_set_int(INT_KEY_HANDLE, 1)).toBe(0);
     expectCode(lean.exports.tx_set_int(INT_KEY_HANDLE, 1), E_ARG);
     expectCode(lean.exports.tx_set_int(INT_NEWKEY_HANDLE, 1), E_ARG);
     expect(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(LEAN_WASM))).map((i) => i.name)).not.toContain("sign");

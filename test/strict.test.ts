@@ -15,8 +15,8 @@ import { derViolation } from "../host/node/testpki/strict.js";
 import { createRoot } from "../host/node/testpki/ca.js";
 import type { KeyType } from "../host/node/testpki/keys.js";
 import { makeCreds, type Creds, withMockServer } from "./openssl-cmp";
-import { E_ARG, E_CMP_PROTECTION, E_CMP_TRANSACTION_ID } from "../host/node/lib/abi";
-import { expectCode } from "./helpers/codes";
+import { ACTION_SEND, E_ARG, E_CMP_PROTECTION, E_CMP_TRANSACTION_ID, ITEM_SECRET, OP_IR } from "../host/node/lib/abi";
+import { expectAction, expectCode } from "./helpers/codes";
 
 const E = { ERROR_MSG: -92, ALG: -21, TOO_LARGE: -99 };
 const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
@@ -487,8 +487,8 @@ describe("responses up to 64 KiB", () => {
     const x = c.exports;
     x.tx_reset();
     const p = c.put(new TextEncoder().encode("secret"));
-    expect(x.tx_set(2, p, 6)).toBe(0);
-    expect(x.tx_start(1)).toBe(1); // SEND
+    expect(x.tx_set(ITEM_SECRET, p, 6)).toBe(0);
+    expectAction(x.tx_start(OP_IR), ACTION_SEND);
     expect(x.io_reserve(65537)).toBe(E.TOO_LARGE);
     expect(new TextDecoder().decode(c.read(x.tx_detail(), x.tx_detail_len()))).toBe("response too large: 65537 bytes, this module accepts at most 65536");
     expect(x.tx_error()).toBe(E.TOO_LARGE);
