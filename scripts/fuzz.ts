@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Core, CorePanic, TEST_WASM } from "../host/node/core";
-import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE, type TestCoreExports } from "../host/node/lib/abi";
+import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE, errorName, type TestCoreExports } from "../host/node/lib/abi";
 import { p256Scalar, pemOrDer, readCerts } from "../host/node/files";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, type Node } from "./fuzz-der";
@@ -423,7 +423,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const secs = (performance.now() - t) / 1000;
   console.log(`execs ${res.execs} (${Object.entries(res.byTarget).map(([k, v]) => `${k} ${v}`).join(", ")}), ${(res.execs / seconds).toFixed(0)} execs/s over ${seconds} s (${secs.toFixed(1)} s with capture)`);
   console.log(`accepted ${res.accepted}, traps ${res.traps}, hangs ${res.hangs}, slowest input ${res.maxMs.toFixed(1)} ms`);
-  console.log(`errors seen: ${Object.entries(res.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}:${v}`).join(" ")}`);
+  console.log(`errors seen: ${Object.entries(res.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${/^-\d+$/.test(k) ? errorName(Number(k)) : k}:${v}`).join(" ")}`);
   if (values.json) console.log(JSON.stringify({ execs: res.execs, traps: res.traps, hangs: res.hangs, errors: res.errors }));
   process.exit(res.traps + res.hangs > 0 ? 1 : 0);
 }
