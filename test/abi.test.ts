@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { AbiMismatch, Core, DEFAULT_WASM, LEAN_WASM, TEST_WASM } from "../host/node/core";
+import { AbiMismatch, Core, DEFAULT_WASM, LEAN_WASM, TEST_WASM } from "../host/node/lib/core";
 import * as abi from "../host/node/lib/abi";
 import { sigText, wasmInfo } from "../scripts/wasminfo";
 import { generate, GROUPS, OUT_H, OUT_TS, scan } from "../scripts/gen-abi";

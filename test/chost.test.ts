@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeCreds, startServer, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
+import { makeCreds, startServer, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 import {
   E_CMP_ERROR_MSG, E_CMP_PROTECTION, E_CMP_REJECTED, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_RANDOM, errorName,
 } from "../host/node/lib/abi";

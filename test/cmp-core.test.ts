@@ -1,7 +1,7 @@
 // The tx_* API of the core without a server: configuration store, order of calls, randomness
 // and clock imports, wiping on tx_reset, request encoding checked with node:crypto.
 import { describe, expect, it } from "vitest";
-import { Core } from "../host/node/core";
+import { Core } from "../host/node/lib/core";
 import { expectAction, expectCode } from "./helpers/codes";
 import { ACTION_FAILED as FAILED, ACTION_SEND as SEND, E_ARG, E_CMP_CONFIG, E_CMP_STATE, E_CMP_STORE, E_RANDOM, INT_MAX_POLLS, ITEM_NEWKEY, ITEM_REF, ITEM_SECRET, ITEM_TRUSTED, OP_GENM, OP_IR, RESULT_CERT, RESULT_NEW_KEY } from "../host/node/lib/abi";
 

@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { X509Certificate, verify } from "node:crypto";
 import asc from "assemblyscript/asc";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { hex, toHex, VECTORS, vector } from "./vectors";
+import { hex, toHex, VECTORS, vector } from "./helpers/vectors";
 
 const E = {
   TRUNCATED: -1, INDEFINITE: -2, LENGTH: -3, LENGTH_HUGE: -4, DEPTH: -5, TAG: -6, TAG_FORM: -7,

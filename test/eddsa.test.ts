@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { ed448 } from "@noble/curves/ed448.js";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { hex, wycheproofIfPresent } from "./vectors";
+import { hex, wycheproofIfPresent } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ARG, E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../host/node/lib/abi";

@@ -6,10 +6,10 @@ import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { readFileSync } from "node:fs";
 import asc from "assemblyscript/asc";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
 import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
-import { hex, toHex, vector, wycheproof } from "./vectors";
+import { hex, toHex, vector, wycheproof } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ARG, E_ALG, E_ITERATIONS } from "../host/node/lib/abi";

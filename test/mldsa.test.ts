@@ -4,9 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { hex, wycheproofIfPresent } from "./vectors";
+import { hex, wycheproofIfPresent } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ARG, E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../host/node/lib/abi";

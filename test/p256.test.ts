@@ -5,9 +5,9 @@ import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verif
 import { p256 } from "@noble/curves/nist.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { hex, toHex, wycheproof } from "./vectors";
+import { hex, toHex, wycheproof } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ALG, E_RANDOM, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../host/node/lib/abi";

@@ -8,8 +8,8 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Core } from "../host/node/core";
-import { VECTORS, toHex, vector } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { VECTORS, toHex, vector } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_CERT_PARSE, E_CERT_SIGNATURE, E_CERT_EXPIRED, E_CERT_NOT_YET_VALID, E_CERT_UNTRUSTED, E_CERT_NOT_CA, E_CERT_PATH_LEN, E_CERT_NAME, E_CERT_UNSUPPORTED, E_CERT_POOL, E_LEGACY, E_SIG_INVALID } from "../host/node/lib/abi";

@@ -3,9 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { constants, generateKeyPair, generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { hex, wycheproof } from "./vectors";
+import { hex, wycheproof } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ARG, E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID, E_LEGACY } from "../host/node/lib/abi";

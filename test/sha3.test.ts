@@ -4,9 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { sha3_256, sha3_512, shake128, shake256 } from "@noble/hashes/sha3.js";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { toHex } from "./vectors";
+import { toHex } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ARG, E_ALG, HASH_SHAKE256 } from "../host/node/lib/abi";

@@ -4,9 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { p384, p521 } from "@noble/curves/nist.js";
-import { Core, TEST_WASM } from "../host/node/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
 import type { TestCoreExports } from "../host/node/lib/abi";
-import { hex, wycheproof } from "./vectors";
+import { hex, wycheproof } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../host/node/lib/abi";

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { Core } from "./core.js";
 import type { Flash } from "./flash.js";
-import { E_STORE_EMPTY, HASH_SHA256, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, TAG_ANCHOR, TAG_CERT, TAG_CHAIN, TAG_KEY, TAG_PENDING } from "./lib/abi.js";
+import { E_STORE_EMPTY, HASH_SHA256, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, TAG_ANCHOR, TAG_CERT, TAG_CHAIN, TAG_KEY, TAG_PENDING } from "./abi.js";
 
 export const KIND = { IDEVID: KIND_IDEVID, CRED: KIND_CRED, TRUST: KIND_TRUST, STATE: KIND_STATE } as const;
 export const TAG = { KEY: TAG_KEY, CERT: TAG_CERT, CHAIN: TAG_CHAIN, ANCHOR: TAG_ANCHOR, PENDING: TAG_PENDING } as const;

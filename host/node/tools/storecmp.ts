@@ -1,13 +1,13 @@
 // A CMP transaction driven with keys from the store (store_use: never through the I/O buffer):
 // ir signed with the IDevID or kur signed with the current credential, the pending key as the
 // new key; returns the issued certificate and its validated chain (the caller commits them).
-import type { Store } from "../host/node/store.js";
-import { KIND, TAG } from "../host/node/store.js";
-import type { HttpTransport } from "../host/node/transport.js";
+import type { Store } from "../lib/store.js";
+import { KIND, TAG } from "../lib/store.js";
+import type { HttpTransport } from "../lib/transport.js";
 import {
   ACTION_DONE, ACTION_SEND, errorName, ITEM_CERT, ITEM_EXTRA, ITEM_OLDCERT, ITEM_SUBJECT, ITEM_TRUSTED, OP_IR, OP_KUR, RESULT_CERT,
   RESULT_CHAIN,
-} from "../host/node/lib/abi.js";
+} from "../lib/abi.js";
 
 export const ITEM = { CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED, SUBJECT: ITEM_SUBJECT, OLDCERT: ITEM_OLDCERT } as const;
 

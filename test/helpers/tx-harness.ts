@@ -1,9 +1,9 @@
 // A CMP transaction of the core with a deterministic host random source and a fixed clock, so
 // that a restarted transaction sends the identical request (forgery and security tests).
 import { expect } from "vitest";
-import { FuzzCore } from "../scripts/fuzz";
-import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE } from "../host/node/lib/abi";
-import { expectAction } from "./helpers/codes";
+import { FuzzCore } from "../../host/node/tools/fuzzer";
+import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE } from "../../host/node/lib/abi";
+import { expectAction } from "./codes";
 
 export const SEND = ACTION_SEND, WAIT = ACTION_WAIT, DONE = ACTION_DONE, FAILED = ACTION_FAILED;
 export const enc = (s: string) => new TextEncoder().encode(s);

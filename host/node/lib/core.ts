@@ -3,14 +3,14 @@ import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Flash } from "./flash.js";
-import { ABI_VERSION, SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RSA_PSS, type CoreExports } from "./lib/abi.js";
+import { ABI_VERSION, SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RSA_PSS, type CoreExports } from "./abi.js";
 
-export const DEFAULT_WASM = fileURLToPath(new URL("../../build/tinycmp.wasm", import.meta.url));
+export const DEFAULT_WASM = fileURLToPath(new URL("../../../build/tinycmp.wasm", import.meta.url));
 /** The lean module (ir/kur, P-256, SHA-256, PBM only; docs/ABI.md). */
-export const LEAN_WASM = fileURLToPath(new URL("../../build/tinycmp-lean.wasm", import.meta.url));
+export const LEAN_WASM = fileURLToPath(new URL("../../../build/tinycmp-lean.wasm", import.meta.url));
 /** The test module: the release module's exports and those only tests, fuzzers and benchmarks
  *  use (docs/ABI.md "Test module"); load it as `new Core<TestCoreExports>({ wasm: TEST_WASM })`. */
-export const TEST_WASM = fileURLToPath(new URL("../../build/tinycmp-test.wasm", import.meta.url));
+export const TEST_WASM = fileURLToPath(new URL("../../../build/tinycmp-test.wasm", import.meta.url));
 
 export interface CoreOptions {
   /** Path to the module or its bytes; default build/tinycmp.wasm or $TINYCMP_WASM. */
