@@ -5,7 +5,7 @@ import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { CmpError, Device, Options, type Transport } from "../host/node/lib/device";
-import { expectRefused as expectFail } from "./helpers/refused";
+import { expectRefused } from "./helpers/refused";
 import { HttpTransport } from "../host/node/lib/transport";
 import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 
@@ -90,7 +90,7 @@ describe("ir with PBM against openssl cmp", () => {
   it("refuses a response under another secret", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(mac({ secret: "wrong" })), E.PROTECTION);
+      const e = await expectRefused(d.enroll(mac({ secret: "wrong" })), E.PROTECTION);
       d.close();
       expect(e.detail).toMatch(/MAC does not verify/);
     });
@@ -118,7 +118,7 @@ describe("ir with PBM against openssl cmp", () => {
   it("rejection: status, failInfo and statusString in the error", async () => {
     await withServer(["-pkistatus", "2", "-failure", "9", "-statusstring", "no way"], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(mac()), E.REJECTED);
+      const e = await expectRefused(d.enroll(mac()), E.REJECTED);
       d.close();
       expect(e.status).toBe(2);
       expect(e.failInfo).toBe(1 << 9);
@@ -129,7 +129,7 @@ describe("ir with PBM against openssl cmp", () => {
   it("-send_error: error message reported", async () => {
     await withServer(["-send_error"], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(mac()), E.ERROR_MSG);
+      const e = await expectRefused(d.enroll(mac()), E.ERROR_MSG);
       d.close();
       expect(e.detail).toMatch(/^error message received: status rejection/);
     });
@@ -150,10 +150,10 @@ describe("ir with PBM against openssl cmp", () => {
   it("-send_unprotected: unprotected positive response refused", async () => {
     await withServer(["-send_unprotected"], async (s) => {
       const d = Device.http({ url: s.url });
-      await expectFail(d.enroll(mac()), E.UNPROTECTED);
+      await expectRefused(d.enroll(mac()), E.UNPROTECTED);
       d.close();
       const d2 = Device.http({ url: s.url });
-      await expectFail(d2.enroll(mac({ options: Options.acceptUnprotected })), E.UNPROTECTED);
+      await expectRefused(d2.enroll(mac({ options: Options.acceptUnprotected })), E.UNPROTECTED);
       d2.close();
     });
   });
@@ -161,7 +161,7 @@ describe("ir with PBM against openssl cmp", () => {
   it("a certificate for another key is rejected in certConf, then FAILED after pkiConf", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(mac({ newKey: undefined })), E.WRONG_KEY);
+      const e = await expectRefused(d.enroll(mac({ newKey: undefined })), E.WRONG_KEY);
       d.close();
       expect((e as any).messages.request.length).toBe(2);
     });
@@ -174,7 +174,7 @@ describe("ir with PBM against openssl cmp", () => {
           const tidAt = findBytes(b, req.slice(findBytes(req, new Uint8Array([0xa4, 0x12, 0x04, 0x10])) + 4).slice(0, 16), h);
           b[tidAt] ^= 1;
         })));
-      await expectFail(d.enroll(mac()), E.TID);
+      await expectRefused(d.enroll(mac()), E.TID);
       d.close();
     });
   });
@@ -186,7 +186,7 @@ describe("ir with PBM against openssl cmp", () => {
           const nonce = req.slice(findBytes(req, new Uint8Array([0xa5, 0x12, 0x04, 0x10])) + 4).slice(0, 16);
           b[findBytes(b, nonce, h)] ^= 1;
         })));
-      const e = await expectFail(d.enroll(mac()), E.NONCE);
+      const e = await expectRefused(d.enroll(mac()), E.NONCE);
       d.close();
       // the core's error message refusing the response: body error, status rejection, failInfo badRecipientNonce
       const m = e.errorMessage!;
@@ -259,7 +259,7 @@ describe("signature protection against openssl cmp", () => {
   it("untrusted signer refused", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(signed({ trusted: [creds.der("dev.crt")] })), -54);
+      const e = await expectRefused(d.enroll(signed({ trusted: [creds.der("dev.crt")] })), -54);
       d.close();
       expect(e.detail).toMatch(/signer is not trusted/);
     });
@@ -268,7 +268,7 @@ describe("signature protection against openssl cmp", () => {
   it("expired signer refused (clock one year ahead)", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url }, { now: () => Date.now() / 1000 + 365 * 86400 });
-      await expectFail(d.enroll(signed()), -52);
+      await expectRefused(d.enroll(signed()), -52);
       d.close();
     });
   });
@@ -276,11 +276,11 @@ describe("signature protection against openssl cmp", () => {
   it("a signer that is neither the issuing CA nor an RA: refused, whatever the options", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(signed()), -96);
+      const e = await expectRefused(d.enroll(signed()), -96);
       d.close();
       expect(e.detail).toMatch(/neither the issuing CA nor an RA/);
       const d2 = Device.http({ url: s.url });
-      await expectFail(d2.enroll(signed({ options: 0x7fffffff & ~Options.implicitConfirm })), -96);
+      await expectRefused(d2.enroll(signed({ options: 0x7fffffff & ~Options.implicitConfirm })), -96);
       d2.close();
     }, { srv: "srvee" });
   });
@@ -288,7 +288,7 @@ describe("signature protection against openssl cmp", () => {
   it("a signer whose keyUsage lacks digitalSignature (the root itself) is refused", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      const e = await expectFail(d.enroll(signed()), -57);
+      const e = await expectRefused(d.enroll(signed()), -57);
       d.close();
       expect(e.detail).toMatch(/may not sign/);
     }, { srv: "root" });
@@ -297,7 +297,7 @@ describe("signature protection against openssl cmp", () => {
   it("a signed response without trust anchors is refused", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      await expectFail(d.enroll(signed({ trusted: [] })), -54);
+      await expectRefused(d.enroll(signed({ trusted: [] })), -54);
       d.close();
     });
   });
@@ -356,7 +356,7 @@ describe("p10cr, rr, genm against openssl cmp", () => {
   it("rr of another certificate: error from the server", async () => {
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      await expectFail(d.revoke({ secret: "secret", ref: "ref", oldCert: creds.der("dev.crt") }), E.ERROR_MSG);
+      await expectRefused(d.revoke({ secret: "secret", ref: "ref", oldCert: creds.der("dev.crt") }), E.ERROR_MSG);
       d.close();
     });
   });
@@ -407,7 +407,7 @@ describe("p10cr, rr, genm against openssl cmp", () => {
     // the same server with an end-entity certificate without id-kp-cmcRA: refused
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      await expectFail(d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] }), -96);
+      await expectRefused(d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] }), -96);
       d.close();
     }, { srv: "srvee" });
   });
@@ -468,7 +468,7 @@ describe("PBMAC1 (RFC 9481 6.1.1)", () => {
   it("a PBMAC1 response under another secret is refused", async () => {
     await withServer([], async (s) => {
       const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) => toPbmac1(rsp, "other")));
-      await expectFail(d.enroll(mac()), E.PROTECTION);
+      await expectRefused(d.enroll(mac()), E.PROTECTION);
       d.close();
     });
   });
@@ -478,10 +478,10 @@ describe("more checks on responses", () => {
   it("unprotected error (-send_unprot_err): refused, accepted with option 1", async () => {
     await withServer(["-send_error", "-send_unprot_err"], async (s) => {
       const d = Device.http({ url: s.url });
-      await expectFail(d.enroll(mac()), E.UNPROTECTED);
+      await expectRefused(d.enroll(mac()), E.UNPROTECTED);
       d.close();
       const d2 = Device.http({ url: s.url }); // the server closes the connection after an error
-      await expectFail(d2.enroll(mac({ options: Options.acceptUnprotected })), E.ERROR_MSG);
+      await expectRefused(d2.enroll(mac({ options: Options.acceptUnprotected })), E.ERROR_MSG);
       d2.close();
     });
   });
@@ -490,7 +490,7 @@ describe("more checks on responses", () => {
     await withServer([], async (s) => {
       const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) =>
         remac(rsp, "secret", (b) => { const [, body] = children(b, 0); b[body.start] = 0xa3; })));
-      const e = await expectFail(d.enroll(mac()), -89);
+      const e = await expectRefused(d.enroll(mac()), -89);
       d.close();
       expect(e.detail).toBe("unexpected cp in answer to the request");
     });
@@ -498,7 +498,7 @@ describe("more checks on responses", () => {
 
   it("a response that is no PKIMessage is refused with a DER error", async () => {
     const d = new Device({ async transfer() { return new Uint8Array([0x30, 0x05, 0x01]); } });
-    await expectFail(d.enroll(mac()), -83);
+    await expectRefused(d.enroll(mac()), -83);
   });
 });
 

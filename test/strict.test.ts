@@ -7,7 +7,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { CmpError, Device, Options, type Transport } from "../host/node/lib/device";
-import { expectRefused as failure } from "./helpers/refused";
+import { expectRefused } from "./helpers/refused";
 import { HttpTransport, TransportError } from "../host/node/lib/transport";
 import { sansDer } from "../host/node/lib/files";
 import { PKIMessage } from "../host/node/testpki/asn1.js";
@@ -194,7 +194,7 @@ describe("the strict test PKI", () => {
         d.close();
         return;
       }
-      const err = await failure(p);
+      const err = await expectRefused(p);
       d.close();
       // the error copies transactionID and senderNonce: the client reports it, not a mismatch
       expect(err.code).toBe(E.ERROR_MSG);
@@ -209,7 +209,7 @@ describe("the strict test PKI", () => {
     pki.reset();
     const t = editing(url(), (r, n) => (n > 0 ? r : Buffer.concat([r, Buffer.from([0])])));
     const d = new Device(t);
-    const err = await failure(d.enroll(macReq()));
+    const err = await expectRefused(d.enroll(macReq()));
     d.close();
     expect(err.detail).toMatch(/badDataFormat, statusString "1 bytes after the PKIMessage"/);
   });
@@ -219,7 +219,7 @@ describe("the strict test PKI", () => {
     pki.configure({ macSenderIsRef: true });
     try {
       const d = Device.http({ url: url() });
-      const err = await failure(d.enroll(macReq()));
+      const err = await expectRefused(d.enroll(macReq()));
       expect(err.detail).toMatch(/sender CN "tinycmp strict device" is not the senderKID/);
       const o = await d.enroll(macReq({ sender: cn(pki.ref) }));
       expect(o.cert).toBeDefined();
@@ -236,7 +236,7 @@ describe("the strict test PKI", () => {
     pki.configure({ errorMessage: { statusString: "maintenance window", errorCode: 7 } });
     try {
       const d = Device.http({ url: url() });
-      const err = await failure(d.enroll(macReq()));
+      const err = await expectRefused(d.enroll(macReq()));
       d.close();
       expect(err.detail).toBe('error message received: status rejection, failInfo systemUnavail, statusString "maintenance window", errorCode 7');
     } finally { pki.reset(); }
@@ -248,7 +248,7 @@ describe("the strict test PKI", () => {
     try {
       const d = Device.http({ url: url() });
       const req = macReq({ options: Options.pbmac1, pbmMac: 4, pbmOwf: 4, pbmIterations: 262144 });
-      const err = await failure(d.enroll(req));
+      const err = await expectRefused(d.enroll(req));
       expectCode(err.code, E_CMP_PROTECTION); // the MAC cannot be verified; the words say why
       expect(err.detail).toBe("response MAC uses 262144 iterations, more than the limit of 100000");
       const o = await d.enroll({ ...req, maxIterations: 262144 });
@@ -266,7 +266,7 @@ describe("an error message that does not answer the request", () => {
     const pki = await TestPki.start({ wrongTransactionID: true, errorMessage: { statusString: "cannot parse", failInfo: [5] } });
     try {
       const d = Device.http({ url: pki.url + "/pkix/" });
-      const err = await failure(d.enroll({ secret: pki.secret, ref: pki.ref, subject: cn("x") }));
+      const err = await expectRefused(d.enroll({ secret: pki.secret, ref: pki.ref, subject: cn("x") }));
       d.close();
       expectCode(err.code, E_CMP_TRANSACTION_ID); // still refused
       expect(err.detail).toBe('error message not answering this request (the server could not read it?): status rejection, failInfo badDataFormat, statusString "cannot parse"');
@@ -372,7 +372,7 @@ describe("certConf certHash per signature algorithm, openssl cmp as oracle", () 
   it("Ed448: SHAKE256 with 64 octets (RFC 9481 2.1, 3.3), no hashAlg, pvno 2; OpenSSL 3.0 disagrees on the length", async () => {
     await withMockServer(creds, ["-rsp_cert", "rspED448.crt"], async (s) => {
       const d = Device.http({ url: s.url });
-      const err = await failure(d.enroll({ ...mac(), trusted: [creds.der("ED448ca.crt")] }));
+      const err = await expectRefused(d.enroll({ ...mac(), trusted: [creds.der("ED448ca.crt")] }));
       d.close();
       const ip = err.messages!.response[0];
       const cert = new Uint8Array(Buffer.from(new X509Certificate(creds.der("rspED448.crt")).raw));
@@ -453,7 +453,7 @@ describe("responses up to 64 KiB", () => {
   it("lean module: refused in words with its limit, one page kept", async () => {
     await withMockServer(creds, ["-rsp_extracerts", "big.pem"], async (s) => {
       const d = Device.http({ url: s.url }, { wasm: "build/tinycmp-lean.wasm" });
-      const err = await failure(d.enroll(mac()));
+      const err = await expectRefused(d.enroll(mac()));
       d.close();
       expect(err.code).toBe(E.TOO_LARGE);
       expect(err.detail).toMatch(/^response too large: \d{5} bytes, this module accepts at most 16384$/);
@@ -470,7 +470,7 @@ describe("responses up to 64 KiB", () => {
     wasm[at + 5] = 0x01;
     await withMockServer(creds, ["-rsp_extracerts", "big.pem"], async (s) => {
       const d = Device.http({ url: s.url }, { wasm });
-      const err = await failure(d.enroll(mac()));
+      const err = await expectRefused(d.enroll(mac()));
       d.close();
       expect(err.code).toBe(E.TOO_LARGE);
       expect(err.detail).toMatch(/^response too large: \d{5} bytes, this module accepts at most 16384$/);
@@ -548,7 +548,7 @@ describe("genm per RFC 9483 4.3 against the test PKI, through the CLI", () => {
     const r = await cli([...base(), "-cmd", "genm", "-infotype", "crlStatusList"]).catch((e) => ({ status: 2, lines: [], errors: [String(e)] }));
     expect(r.errors.join()).toMatch(/crlStatusList needs -oldcrl or -crlcert/);
     const d = Device.http({ url: pki.url + "/pkix/" });
-    const err = await failure(d.general({ secret: pki.secret, ref: pki.ref, infoTypes: [Uint8Array.of(0x2b, 6, 1, 5, 5, 7, 4, 22)] }));
+    const err = await expectRefused(d.general({ secret: pki.secret, ref: pki.ref, infoTypes: [Uint8Array.of(0x2b, 6, 1, 5, 5, 7, 4, 22)] }));
     d.close();
     expect(err.detail).toBe("genm crlStatusList needs its CRLStatusListValue");
   });
