@@ -16,6 +16,7 @@ import {
 import { PBKDF2Params, PBMAC1Params, PBMParameter, PKIFailureInfo, PKIMessage } from "./asn1.js";
 import { fail } from "./failure.js";
 import * as oids from "./oids.js";
+import { algId, children, pbmParameter, readTlv, whole, type AlgId } from "./reader.js";
 
 /** Upper bound on PBM/PBKDF2 iterations the test PKI spends on one request (above the 262,144
  *  that some CAs use for PBMAC1). */
@@ -73,13 +74,17 @@ export function hashAlgorithmOfSignature(oid: string): string | undefined {
 
 /** RFC 9810 5.1.3.1: PasswordBasedMac key: owf iterated iterationCount times over secret || salt. */
 export function pbmKey(p: PBMParameter, secret: Uint8Array): { key: Buffer; hmac: string } {
-  const owf = OWF[p.owf.algorithm];
-  const hmac = HMAC[p.mac.algorithm];
-  if (!owf) fail(PKIFailureInfo.badAlg, `PBM owf ${p.owf.algorithm} not supported`);
-  if (!hmac) fail(PKIFailureInfo.badAlg, `PBM mac ${p.mac.algorithm} not supported`);
+  return pbmKeyOf({ salt: u8(p.salt), owf: p.owf.algorithm, iterationCount: p.iterationCount, mac: p.mac.algorithm }, secret);
+}
+
+function pbmKeyOf(p: { salt: Uint8Array; owf: string; iterationCount: number; mac: string }, secret: Uint8Array): { key: Buffer; hmac: string } {
+  const owf = OWF[p.owf];
+  const hmac = HMAC[p.mac];
+  if (!owf) fail(PKIFailureInfo.badAlg, `PBM owf ${p.owf} not supported`);
+  if (!hmac) fail(PKIFailureInfo.badAlg, `PBM mac ${p.mac} not supported`);
   if (p.iterationCount < 1 || p.iterationCount > MAX_ITERATIONS)
     fail(PKIFailureInfo.badAlg, `PBM iterationCount ${p.iterationCount} outside 1..${MAX_ITERATIONS}`);
-  let key = createHash(owf).update(secret).update(u8(p.salt)).digest();
+  let key = createHash(owf).update(secret).update(p.salt).digest();
   // one-shot hash: half the CPU of a Hash object per iteration (this loop is the test PKI's hot spot)
   for (let i = 1; i < p.iterationCount; i++) key = (hash as (alg: string, data: Uint8Array, enc: string) => typeof key)(owf, key, "buffer");
   return { key, hmac };
@@ -123,6 +128,49 @@ export function freshMacAlgorithm(like: AlgorithmIdentifier): AlgorithmIdentifie
   kdf.salt = new Uint8Array(randomBytes(16)).buffer;
   p.keyDerivationFunc.parameters = AsnConvert.serialize(kdf);
   return new AlgorithmIdentifier({ algorithm: like.algorithm, parameters: AsnConvert.serialize(p) });
+}
+
+/** The MAC key of a MAC protectionAlg read by reader.ts (PBMAC1 through the schema classes). */
+function macKeyDer(alg: AlgId, secret: Uint8Array): { key: Buffer; hmac: string } {
+  if (!alg.parameters) fail(PKIFailureInfo.badAlg, "MAC protectionAlg without parameters");
+  if (alg.algorithm === oids.id_PasswordBasedMac) return pbmKeyOf(pbmParameter(alg.parameters!), secret);
+  if (alg.algorithm === oids.id_PBMAC1) return pbmac1Key(AsnConvert.parse(alg.parameters!, PBMAC1Params), secret);
+  return fail(PKIFailureInfo.badAlg, `protectionAlg ${alg.algorithm} not supported`);
+}
+
+/** RFC 9810 5.1.3.1: the MAC of a received message (protectionAlg and protection as read by
+ *  reader.ts) over the DER of its header and body as received. */
+export function verifyMacDer(alg: AlgId, protection: Uint8Array, headerRaw: Uint8Array, bodyRaw: Uint8Array, secret: Uint8Array): void {
+  const { key, hmac } = macKeyDer(alg, secret);
+  const expected = createHmac(hmac, key).update(protectedPart(headerRaw, bodyRaw)).digest();
+  key.fill(0);
+  if (protection.length !== expected.length || !timingSafeEqual(protection, expected)) fail(PKIFailureInfo.badMessageCheck, "wrong MAC value");
+}
+
+/** A fresh MAC protectionAlg (its DER) with the parameters of `like` but a new salt (RFC 9481 6),
+ *  and the function computing the MAC with it. */
+export function freshMacDer(like: AlgId, secret: Uint8Array): { der: Uint8Array; mac: (data: Uint8Array) => Buffer } {
+  let der: Uint8Array;
+  if (like.algorithm === oids.id_PasswordBasedMac) {
+    // PBMParameter: the new salt, then owf, iterationCount and mac as received
+    const params = like.parameters!;
+    const top = readTlv(params, 0);
+    const salt = readTlv(params, top.value);
+    const p = tlv(0x30, tlv(0x04, randomBytes(16)), params.subarray(salt.end, top.end));
+    der = tlv(0x30, whole(like.der, children(like.der, readTlv(like.der, 0))[0]), p);
+  } else {
+    der = u8(AsnConvert.serialize(freshMacAlgorithm(AsnConvert.parse(like.der, AlgorithmIdentifier))));
+  }
+  const alg = algId(der, readTlv(der, 0), "protectionAlg");
+  return {
+    der,
+    mac: (data) => {
+      const { key, hmac } = macKeyDer(alg, secret);
+      const out = createHmac(hmac, key).update(data).digest();
+      key.fill(0);
+      return out;
+    },
+  };
 }
 
 export function computeMac(alg: AlgorithmIdentifier, secret: Uint8Array, data: Uint8Array): Buffer {

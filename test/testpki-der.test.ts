@@ -1,0 +1,136 @@
+// The test PKI's hot path without the schema classes: its own DER reader of requests
+// (testpki/reader.ts), the responses it writes by hand and the certificates it issues from a
+// template, each held against @peculiar/asn1-schema and @peculiar/x509 on the same input.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
+import { createPublicKey, generateKeyPairSync, X509Certificate as NodeX509 } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { bodyType, PBMParameter, PKIBody, PKIMessage } from "../host/node/testpki/asn1.js";
+import { TestPki } from "../host/node/testpki/index.js";
+import { pbmParameter, Request } from "../host/node/testpki/reader.js";
+import { Device } from "../host/node/device.js";
+import { nameDer } from "../host/node/files.js";
+import * as x509 from "../host/node/testpki/x509.js";
+import { VECTORS } from "./vectors.js";
+
+const hex = (b: ArrayBuffer | Uint8Array | undefined) => (b ? Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString("hex") : undefined);
+const ser = (v: object) => hex(AsnConvert.serialize(v));
+
+describe("testpki reader against the schema classes on shared/vectors", () => {
+  const files: string[] = [];
+  for (const d of ["lwcmpra/CrWithSignatureProtection", "lwcmpra/IrWithMacProtection", "lwcmpra/Kur"])
+    for (const f of readdirSync(VECTORS + d)) if (f.endsWith(".der")) files.push(`${d}/${f}`);
+  for (const f of readdirSync(VECTORS + "rustcrypto-cmpv2")) if (/_(req|rsp)_01\.bin$/.test(f)) files.push(`rustcrypto-cmpv2/${f}`);
+
+  it("finds the vectors", () => expect(files.length).toBeGreaterThanOrEqual(20));
+
+  it.each(files)("%s: header, body and extraCerts read as the schema reads them", (f) => {
+    const der = new Uint8Array(readFileSync(VECTORS + f));
+    const m = AsnConvert.parse(der, PKIMessage);
+    const r = new Request(der);
+    const type = bodyType(m.body);
+    expect(r.type).toBe(type);
+    expect(hex(r.headerRaw)).toBe(hex(m.headerRaw));
+    expect(hex(r.bodyRaw)).toBe(hex(m.bodyRaw));
+    expect(hex(r.protection)).toBe(hex(m.protection));
+    expect(r.extraCerts.map(hex)).toEqual((m.extraCerts ?? []).map(ser));
+    const h = m.header;
+    expect(r.header.pvno).toBe(h.pvno);
+    expect(hex(r.header.senderDer)).toBe(ser(h.sender));
+    expect(hex(r.header.transactionID)).toBe(hex(h.transactionID));
+    expect(hex(r.header.senderNonce)).toBe(hex(h.senderNonce));
+    expect(hex(r.header.recipNonce)).toBe(hex(h.recipNonce));
+    expect(hex(r.header.senderKID)).toBe(hex(h.senderKID));
+    expect(r.header.protectionAlg?.algorithm).toBe(h.protectionAlg?.algorithm);
+    // parameters as their DER (the schema gives NULL as null)
+    expect(hex(r.header.protectionAlg?.parameters)).toBe(h.protectionAlg?.parameters === null ? "0500" : hex(h.protectionAlg?.parameters));
+    expect(r.header.generalInfo).toEqual((h.generalInfo ?? []).map((i) => i.infoType));
+    if (h.protectionAlg?.algorithm === "1.2.840.113533.7.66.13") {
+      const p = pbmParameter(new Uint8Array(h.protectionAlg.parameters!));
+      const q = AsnConvert.parse(h.protectionAlg.parameters!, PBMParameter);
+      expect([hex(p.salt), p.owf, p.iterationCount, p.mac]).toEqual([hex(q.salt), q.owf.algorithm, q.iterationCount, q.mac.algorithm]);
+    }
+    if (type === "ir" || type === "cr" || type === "kur") {
+      const want = m.body[type]!;
+      const got = r.certReqs();
+      expect(got.length).toBe(want.length);
+      got.forEach((g, i) => {
+        const w = want[i];
+        const t = w.certReq.certTemplate;
+        expect(g.certReqId).toBe(w.certReq.certReqId);
+        expect(hex(g.certReqDer)).toBe(hex(w.certReqRaw));
+        expect(hex(g.template.subject)).toBe(t.subject && ser(t.subject));
+        expect(hex(g.template.publicKey)).toBe(t.publicKey && ser(t.publicKey));
+        expect(g.template.extensions.map((e) => e.id)).toEqual((t.extensions ?? []).map((e) => e.extnID));
+        expect(g.template.notAfter?.getTime()).toBe((t.validity?.notAfter?.utcTime ?? t.validity?.notAfter?.generalTime)?.getTime());
+        expect(g.controls.map((c) => [c.type, hex(c.value)])).toEqual((w.certReq.controls ?? []).map((c) => [c.type, hex(c.value)]));
+        if (w.popo?.signature) {
+          expect(g.popo).toEqual({ signature: { poposkInput: !!w.popo.signature.poposkInput, algorithm: w.popo.signature.algorithmIdentifier.algorithm, signature: new Uint8Array(w.popo.signature.signature) } });
+        } else expect(g.popo === undefined).toBe(w.popo === undefined);
+      });
+    }
+    if (type === "certConf") {
+      expect(r.certStatuses().map((s) => [hex(s.certHash), s.certReqId, s.status, s.hashAlg]))
+        .toEqual(m.body.certConf!.map((s) => [hex(s.certHash), s.certReqId, s.statusInfo?.status, s.hashAlg?.algorithm]));
+    }
+  });
+});
+
+describe("testpki responses and certificates", () => {
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await TestPki.start({ grantImplicitConfirm: false });
+  });
+  afterAll(() => pki?.close());
+
+  const enroll = async () => {
+    const device = Device.http({ url: pki.url });
+    try {
+      return await device.enroll({ ref: pki.ref, secret: pki.secret, subject: nameDer("/CN=der test/O=tinycmp"), trusted: [pki.root.der] });
+    } finally {
+      device.close();
+    }
+  };
+
+  it.each(["signature", "mac"] as const)("responses written by hand (%s-protected) are DER exactly as the schema classes write them", async (protection) => {
+    pki.configure({ responseProtection: protection });
+    try {
+      const out = await enroll();
+      expect(out.messages.response.length).toBe(2); // ip, pkiConf
+      for (const rsp of out.messages.response) {
+        const m = AsnConvert.parse(rsp, PKIMessage);
+        expect(hex(AsnConvert.serialize(m))).toBe(hex(rsp));
+      }
+      const ip = AsnConvert.parse(out.messages.response[0], PKIMessage);
+      expect(bodyType(ip.body)).toBe("ip");
+      expect(ip.body.ip!.caPubs?.length).toBe(1); // MAC-protected ir: the root in caPubs (RFC 9483 4.1.1)
+      expect(hex(AsnConvert.parse(out.messages.response[1], PKIMessage).bodyRaw)).toBe(ser(new PKIBody({ pkiconf: null })));
+    } finally {
+      pki.reset();
+    }
+  });
+
+  it("a certificate from the template has the content @peculiar/x509 gives it, and verifies", async () => {
+    const ca = pki.hierarchy.issuingCa;
+    const key = new Uint8Array(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" }));
+    const subject = nameDer("/CN=template test/O=tinycmp");
+    const san = new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "device.example" }]);
+    const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000);
+    const fast = await ca.issueEndEntity({ subject, publicKey: key, notAfter, extensions: [new Uint8Array(san.rawData)] });
+    const slow = await ca.issue({ subject, publicKey: key, notAfter, extensions: [san] });
+    const a = AsnConvert.parse(fast.der, Certificate), b = AsnConvert.parse(slow.rawData, Certificate);
+    const t = (v: { getTime(): number }) => v.getTime();
+    expect(Math.abs(t(a.tbsCertificate.validity.notBefore.getTime()) - t(b.tbsCertificate.validity.notBefore.getTime()))).toBeLessThan(5000);
+    expect(hex(a.tbsCertificate.serialNumber)).toBe(fast.serialNumber);
+    // the same certificate but for serial number, notBefore and signature value
+    a.tbsCertificate.serialNumber = b.tbsCertificate.serialNumber;
+    a.tbsCertificate.validity.notBefore = b.tbsCertificate.validity.notBefore;
+    a.signatureValue = b.signatureValue;
+    expect(ser(a)).toBe(hex(slow.rawData));
+    // and it is DER as the schema classes write it, signed by the issuing CA
+    expect(ser(AsnConvert.parse(fast.der, Certificate))).toBe(hex(fast.der));
+    const node = new NodeX509(Buffer.from(fast.der));
+    expect(node.verify(createPublicKey(ca.cred.key.keyPem))).toBe(true);
+  });
+});
