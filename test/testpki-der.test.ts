@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
-import { createPublicKey, generateKeyPairSync, X509Certificate as NodeX509 } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate as NodeX509 } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { bodyType, PBMParameter, PKIBody, PKIMessage } from "../host/node/testpki/asn1.js";
 import { TestPki } from "../host/node/testpki/index.js";
 import { pbmParameter, Request } from "../host/node/testpki/reader.js";
+import { sha256Iterate } from "../host/node/testpki/protection.js";
+import { publicKeyOf } from "../host/node/testpki/enroll.js";
 import { Device } from "../host/node/device.js";
 import { nameDer } from "../host/node/files.js";
 import * as x509 from "../host/node/testpki/x509.js";
@@ -132,5 +134,28 @@ describe("testpki responses and certificates", () => {
     expect(ser(AsnConvert.parse(fast.der, Certificate))).toBe(hex(fast.der));
     const node = new NodeX509(Buffer.from(fast.der));
     expect(node.verify(createPublicKey(ca.cred.key.keyPem))).toBe(true);
+  });
+});
+
+describe("testpki hot-path crypto against node:crypto", () => {
+  it("sha256Iterate is SHA-256 applied n times (PasswordBasedMac owf, RFC 9810 5.1.3.1)", () => {
+    for (const n of [0, 1, 2, 499, 1000]) {
+      const start = randomBytes(32);
+      let want = Buffer.from(start);
+      for (let i = 0; i < n; i++) want = createHash("sha256").update(want).digest();
+      expect(sha256Iterate(Buffer.from(start), n).toString("hex")).toBe(want.toString("hex"));
+    }
+    expect(() => sha256Iterate(Buffer.alloc(31), 1)).toThrow();
+  });
+
+  it("a P-256 key imported through its JWK is the key of the SPKI; a point off the curve is refused", () => {
+    const spki = new Uint8Array(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" }));
+    expect(publicKeyOf(spki).export({ type: "spki", format: "der" }).toString("hex")).toBe(hex(spki));
+    const off = spki.slice();
+    off[90] ^= 1; // y changed: not on the curve
+    expect(() => publicKeyOf(off)).toThrow();
+    expect(() => createPublicKey({ key: Buffer.from(off), format: "der", type: "spki" })).toThrow(); // as the DER path refuses it
+    const p384 = new Uint8Array(generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey.export({ type: "spki", format: "der" }));
+    expect(publicKeyOf(p384).asymmetricKeyDetails?.namedCurve).toBe("secp384r1"); // other keys: through the DER
   });
 });
