@@ -11,10 +11,10 @@ import { TestPki } from "../host/node/testpki/index.js";
 import { pbmParameter, Request } from "../host/node/testpki/reader.js";
 import { sha256Iterate } from "../host/node/testpki/protection.js";
 import { publicKeyOf } from "../host/node/testpki/enroll.js";
-import { Device } from "../host/node/device.js";
-import { nameDer } from "../host/node/files.js";
+import { Device } from "../host/node/lib/device.js";
+import { nameDer } from "../host/node/lib/files.js";
 import * as x509 from "../host/node/testpki/x509.js";
-import { VECTORS } from "./vectors.js";
+import { VECTORS } from "./helpers/vectors.js";
 
 const hex = (b: ArrayBuffer | Uint8Array | undefined) => (b ? Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString("hex") : undefined);
 const ser = (v: object) => hex(AsnConvert.serialize(v));
