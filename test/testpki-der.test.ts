@@ -159,3 +159,27 @@ describe("testpki hot-path crypto against node:crypto", () => {
     expect(publicKeyOf(p384).asymmetricKeyDetails?.namedCurve).toBe("secp384r1"); // other keys: through the DER
   });
 });
+
+describe("testpki reader refuses messages out of their SEQUENCE order (X.680 25) and unknown bodies", () => {
+  const tlv = (tag: number, ...parts: Uint8Array[]) => {
+    const body = Buffer.concat(parts);
+    const n = body.length;
+    const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+    return new Uint8Array(Buffer.concat([Uint8Array.of(tag, ...len), body]));
+  };
+  const der = new Uint8Array(readFileSync(VECTORS + "lwcmpra/CrWithSignatureProtection/" + readdirSync(VECTORS + "lwcmpra/CrWithSignatureProtection").find((f) => f.endsWith(".der"))!));
+  const m = AsnConvert.parse(der, PKIMessage);
+  const [header, body] = [new Uint8Array(m.headerRaw!), new Uint8Array(m.bodyRaw!)];
+  const protection = tlv(0xa0, tlv(0x03, Uint8Array.of(0), new Uint8Array(m.protection!)));
+  const extra = tlv(0xa1, new Uint8Array(AsnConvert.serialize(m.extraCerts!)));
+
+  it("takes the message as given, in order", () => {
+    expect(() => new Request(tlv(0x30, header, body, protection, extra))).not.toThrow();
+  });
+  it("refuses extraCerts before protection, a field twice, a body tag no PKIBody has, a primitive body", () => {
+    expect(() => new Request(tlv(0x30, header, body, extra, protection))).toThrow(/unexpected element/);
+    expect(() => new Request(tlv(0x30, header, body, protection, protection))).toThrow(/unexpected element/);
+    expect(() => new Request(tlv(0x30, header, tlv(0xbb, Uint8Array.of(0x05, 0x00))))).toThrow(/no known alternative/);
+    expect(() => new Request(tlv(0x30, header, Uint8Array.of(0x85, 0x00)))).toThrow(/no known alternative/);
+  });
+});

@@ -157,11 +157,14 @@ export class Request {
     const inner = children(b, body);
     if (inner.length !== 1) throw new DerError("PKIBody: explicit tag must hold one element");
     this.inner = inner[0];
+    let last = 0;
     for (const f of msg.slice(2)) {
-      if (f.tag === 0xa0 && !this.protection) {
+      if (f.tag <= last) throw new DerError("PKIMessage: unexpected element after the body");
+      last = f.tag;
+      if (f.tag === 0xa0) {
         const [bits] = children(b, f);
         this.protection = bitString(b, expect(bits, 0x03, "protection"), "protection");
-      } else if (f.tag === 0xa1 && this.extraCerts.length === 0) {
+      } else if (f.tag === 0xa1) {
         const [seq] = children(b, f);
         for (const c of children(b, expect(seq, 0x30, "extraCerts"))) this.extraCerts.push(whole(b, expect(c, 0x30, "CMPCertificate")));
       } else throw new DerError("PKIMessage: unexpected element after the body");
@@ -233,7 +236,8 @@ function readHeader(b: Uint8Array, hdr: Tlv): RequestHeader {
 
 /** RFC 4211 3-5 (IMPLICIT TAGS; Name and ProofOfPossession's POPOPrivKey are CHOICEs: explicit). */
 function certReqMsg(b: Uint8Array, m: Tlv): CertReq {
-  const [req, popo] = children(b, expect(m, 0x30, "CertReqMsg"));
+  const [req, second] = children(b, expect(m, 0x30, "CertReqMsg"));
+  const popo = second?.tag === 0x30 ? undefined : second; // a SEQUENCE there is regInfo: no POP
   const f = children(b, expect(req, 0x30, "CertRequest"));
   const out: CertReq = {
     certReqId: integer(b, f[0], "certReqId"),
