@@ -183,3 +183,27 @@ describe("testpki reader refuses messages out of their SEQUENCE order (X.680 25)
     expect(() => new Request(tlv(0x30, header, Uint8Array.of(0x85, 0x00)))).toThrow(/no known alternative/);
   });
 });
+
+describe("testpki certificate cache", () => {
+  it("parses a DER once, and a path is refused again after it was accepted when its anchor changes", async () => {
+    const pki = await TestPki.start();
+    try {
+      const { parseCert, validatePath } = await import("../host/node/testpki/protection.js");
+      const idevid = await pki.createIdevid("CACHE-1");
+      const der = (pem: string) => new Uint8Array(new NodeX509(pem).raw);
+      const leaf = parseCert(der(idevid.certPem));
+      expect(parseCert(der(idevid.certPem))).toBe(leaf); // the same object: parsed once
+      const ca = parseCert(der(idevid.chain[0])), root = parseCert(der(idevid.chain[1]));
+      expect(validatePath(leaf, [ca], [root]).length).toBe(3);
+      expect(validatePath(leaf, [ca], [root]).length).toBe(3); // from the cache of verified signatures
+      // the other hierarchy's root is no anchor for it, cached or not
+      expect(() => validatePath(leaf, [ca], [parseCert(pki.root.der)])).toThrow(/no path/);
+      // a certificate with a changed signature is another DER: parsed and verified anew, refused
+      const bad = der(idevid.certPem);
+      bad[bad.length - 1] ^= 1;
+      expect(() => validatePath(parseCert(bad), [ca], [root])).toThrow(/no path/);
+    } finally {
+      await pki.close();
+    }
+  });
+});

@@ -248,6 +248,35 @@ export function verifySignature(oid: string, key: KeyObject, data: Uint8Array, s
   }
 }
 
+// Parsed certificates by their DER, and the issuer certificates whose key verified a certificate's
+// signature: both depend on the bytes alone, so a certificate seen again (the manufacturer CA in
+// every IDevID-signed request, an IDevID in its ir and its certConf) is not parsed and verified
+// again. Validity, revocation and everything else about a path is checked every time.
+const parsedCerts = new Map<string, NodeX509>();
+const verifiedBy = new WeakMap<NodeX509, WeakSet<NodeX509>>();
+
+/** node:crypto's view of a certificate's DER, parsed once for the last 1,024 seen. */
+export function parseCert(der: Uint8Array): NodeX509 {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString("base64");
+  let cert = parsedCerts.get(key);
+  if (!cert) {
+    cert = new NodeX509(Buffer.from(der));
+    if (parsedCerts.size >= 1024) parsedCerts.delete(parsedCerts.keys().next().value!);
+    parsedCerts.set(key, cert);
+  }
+  return cert;
+}
+
+/** `cert` names `issuer` as its issuer (names, key identifiers) and issuer's key verifies it. */
+function issuedBy(cert: NodeX509, issuer: NodeX509): boolean {
+  if (verifiedBy.get(cert)?.has(issuer)) return true;
+  if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) return false;
+  let set = verifiedBy.get(cert);
+  if (!set) verifiedBy.set(cert, (set = new WeakSet()));
+  set.add(issuer);
+  return true;
+}
+
 /**
  * Build and check the path from `leaf` to one of `anchors` through `pool` (RFC 5280 6.1, the
  * parts a test PKI needs: names and key identifiers via checkIssued, signatures, validity, CA flag).
@@ -258,12 +287,12 @@ export function validatePath(leaf: NodeX509, pool: NodeX509[], anchors: NodeX509
   const valid = (c: NodeX509) => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
   for (let cur = leaf, depth = 0; depth < 6; depth++) {
     if (!valid(cur)) fail(PKIFailureInfo.signerNotTrusted, `certificate ${cur.subject} is not valid now`);
-    const anchor = anchors.find((a) => a.fingerprint256 === cur.fingerprint256 || (cur.checkIssued(a) && cur.verify(a.publicKey)));
+    const anchor = anchors.find((a) => a.fingerprint256 === cur.fingerprint256 || issuedBy(cur, a));
     if (anchor) {
       if (anchor.fingerprint256 !== cur.fingerprint256) path.push(anchor);
       return path;
     }
-    const next = pool.find((c) => c.ca && c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
+    const next = pool.find((c) => c.ca && c !== cur && issuedBy(cur, c));
     if (!next) break;
     path.push(next);
     cur = next;

@@ -35,6 +35,7 @@ import * as oids from "./oids.js";
 import {
   freshMacDer,
   isMacAlgorithm,
+  parseCert,
   protectedPart,
   tlv,
   u8,
@@ -229,7 +230,7 @@ export class Responder {
       verifyMacDer(alg, req.protection, req.headerRaw, req.bodyRaw, Buffer.from(this.secrets.secret, "utf8"));
       return { kind: "mac", macAlg: alg };
     }
-    const certs = req.extraCerts.map((c) => new NodeX509(Buffer.from(c)));
+    const certs = req.extraCerts.map(parseCert);
     if (certs.length === 0) fail(PKIFailureInfo.badMessageCheck, "signature protection without the signer certificate in extraCerts");
     const signer = certs[0];
     const data = protectedPart(req.headerRaw, req.bodyRaw);
