@@ -207,3 +207,35 @@ describe("testpki certificate cache", () => {
     }
   });
 });
+
+describe("testpki reader checks the template fields it reads", () => {
+  const tlv = (tag: number, ...parts: Uint8Array[]) => {
+    const body = Buffer.concat(parts);
+    const n = body.length;
+    return new Uint8Array(Buffer.concat([Uint8Array.of(tag, ...(n < 0x80 ? [n] : [0x81, n])), body]));
+  };
+  const oidCN = Uint8Array.of(0x06, 0x03, 0x55, 0x04, 0x03);
+  const spki = new Uint8Array(generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" }));
+  const header = tlv(0x30, Uint8Array.of(0x02, 0x01, 0x02), Uint8Array.of(0xa4, 0x02, 0x30, 0x00), Uint8Array.of(0xa4, 0x02, 0x30, 0x00));
+  /** an ir with one CertReqMsg whose template holds `fields`, raVerified POP */
+  const ir = (...fields: Uint8Array[]) =>
+    new Request(tlv(0x30, header, tlv(0xa0, tlv(0x30, tlv(0x30, tlv(0x30, Uint8Array.of(0x02, 0x01, 0x00), tlv(0x30, ...fields)), Uint8Array.of(0x80, 0x00))))));
+  const name = (...atvs: Uint8Array[]) => tlv(0xa5, tlv(0x30, tlv(0x31, ...atvs)));
+  const pub = tlv(0xa6, spki.subarray(2)); // [6] IMPLICIT: the SPKI's contents
+
+  it("reads a well-formed template", () => {
+    const [m] = ir(name(tlv(0x30, oidCN, tlv(0x0c, Buffer.from("x")))), pub).certReqs();
+    expect(hex(m.template.publicKey)).toBe(hex(spki));
+    expect(m.popo).toEqual({ raVerified: true });
+    expect(m.template.unusual).toBe(false);
+  });
+  it("refuses a Name whose attribute is no AttributeTypeAndValue, an SPKI without its key, an Extension without extnValue", () => {
+    expect(() => ir(name(Uint8Array.of(0x02, 0x01, 0x05)), pub).certReqs()).toThrow(/AttributeTypeAndValue/);
+    expect(() => ir(name(tlv(0x30, oidCN)), pub).certReqs()).toThrow(/type and value/);
+    expect(() => ir(tlv(0xa6, tlv(0x30, Uint8Array.of(0x06, 0x01, 0x2a)))).certReqs()).toThrow(/subjectPublicKey/);
+    expect(() => ir(pub, tlv(0xa9, tlv(0x30, Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x11)))).certReqs()).toThrow(/Extension/);
+  });
+  it("marks fields it does not read, so the schema classes check them", () => {
+    expect(ir(Uint8Array.of(0x80, 0x01, 0x02), pub).certReqs()[0].template.unusual).toBe(true); // version [0]
+  });
+});

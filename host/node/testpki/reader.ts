@@ -112,6 +112,9 @@ export interface RequestHeader {
 
 /** RFC 4211 5: the CertTemplate fields an enrollment uses, as DER. */
 export interface Template {
+  /** fields the test PKI does not use are present (version, serialNumber, signingAlg, issuer,
+   *  issuerUID, subjectUID): the request then goes through the schema classes as well */
+  unusual: boolean;
   subject?: Uint8Array;   // Name
   publicKey?: Uint8Array; // SubjectPublicKeyInfo (the [6] IMPLICIT tag replaced by SEQUENCE)
   /** Extension elements of extensions [9] */
@@ -128,6 +131,8 @@ export interface CertReq {
   /** controls: type OID and the DER of the value */
   controls: { type: string; value: Uint8Array }[];
   popo?: { raVerified: true } | { signature: { poposkInput: boolean; algorithm: string; signature: Uint8Array } } | { other: number };
+  /** regInfo present */
+  regInfo: boolean;
 }
 
 /** RFC 9810 5.3.18: one CertStatus. */
@@ -175,6 +180,12 @@ export class Request {
   /** The whole body through the schema classes (bodies other than ir/cr/kur/certConf). */
   get body(): PKIBody {
     return (this.parsedBody ??= AsnConvert.parse(this.bodyRaw, PKIBody, { berOptions: { maxDepth: 40, maxNodes: 5000 } }));
+  }
+
+  /** The recipient GeneralName through the schema classes (only checked: the answer names us). */
+  checkRecipient(): void {
+    const h = this.headerRaw;
+    AsnConvert.parse(whole(h, children(h, readTlv(h, 0))[2]), GeneralName);
   }
 
   /** The sender GeneralName through the schema classes. */
@@ -236,7 +247,7 @@ function readHeader(b: Uint8Array, hdr: Tlv): RequestHeader {
 
 /** RFC 4211 3-5 (IMPLICIT TAGS; Name and ProofOfPossession's POPOPrivKey are CHOICEs: explicit). */
 function certReqMsg(b: Uint8Array, m: Tlv): CertReq {
-  const [req, second] = children(b, expect(m, 0x30, "CertReqMsg"));
+  const [req, second, third] = children(b, expect(m, 0x30, "CertReqMsg"));
   const popo = second?.tag === 0x30 ? undefined : second; // a SEQUENCE there is regInfo: no POP
   const f = children(b, expect(req, 0x30, "CertRequest"));
   const out: CertReq = {
@@ -244,6 +255,7 @@ function certReqMsg(b: Uint8Array, m: Tlv): CertReq {
     template: template(b, expect(f[1], 0x30, "CertTemplate")),
     certReqDer: whole(b, req),
     controls: [],
+    regInfo: second?.tag === 0x30 || third !== undefined,
   };
   if (f[2]) {
     for (const c of children(b, expect(f[2], 0x30, "Controls"))) {
@@ -269,7 +281,7 @@ function certReqMsg(b: Uint8Array, m: Tlv): CertReq {
 }
 
 function template(b: Uint8Array, t: Tlv): Template {
-  const out: Template = { extensions: [] };
+  const out: Template = { unusual: false, extensions: [] };
   let last = -1;
   for (const f of children(b, t)) {
     const n = f.tag & 0x1f;
@@ -278,7 +290,7 @@ function template(b: Uint8Array, t: Tlv): Template {
     if (n === 5) {
       // subject [5] Name (a CHOICE: explicit)
       const [name] = children(b, f);
-      out.subject = whole(b, expect(name, 0x30, "subject"));
+      out.subject = whole(b, checkName(b, name));
     } else if (n === 6) {
       // publicKey [6] IMPLICIT SubjectPublicKeyInfo: the same contents under a SEQUENCE tag
       expect(f, 0xa6, "publicKey");
@@ -289,6 +301,11 @@ function template(b: Uint8Array, t: Tlv): Template {
       spki.set(head);
       spki.set(body, head.length);
       out.publicKey = spki;
+      // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+      const [alg, key, more] = children(b, f);
+      algId(b, alg, "publicKey algorithm");
+      expect(key, 0x03, "subjectPublicKey");
+      if (more) throw new DerError("SubjectPublicKeyInfo: unexpected element");
     } else if (n === 4) {
       // validity [4] IMPLICIT OptionalValidity { notBefore [0] Time, notAfter [1] Time } (Time: explicit)
       for (const v of children(b, f)) {
@@ -298,10 +315,30 @@ function template(b: Uint8Array, t: Tlv): Template {
       }
     } else if (n === 9) {
       // extensions [9] IMPLICIT Extensions: Extension elements directly (strict.ts refuses others)
-      for (const e of children(b, f)) out.extensions.push({ id: oid(b, children(b, expect(e, 0x30, "Extension"))[0], "extnID"), der: whole(b, e) });
+      for (const e of children(b, f)) {
+        // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+        const [id, x, y, more] = children(b, expect(e, 0x30, "Extension"));
+        if (y ? x.tag !== 0x01 || y.tag !== 0x04 || more : x?.tag !== 0x04) throw new DerError("Extension: extnID, critical, extnValue expected");
+        out.extensions.push({ id: oid(b, id, "extnID"), der: whole(b, e) });
+      }
+    } else {
+      out.unusual = true;
     }
   }
   return out;
+}
+
+/** Name ::= SEQUENCE OF RelativeDistinguishedName, RDN ::= SET OF AttributeTypeAndValue
+ *  { type OID, value ANY } (RFC 5280 4.1.2.4). */
+function checkName(b: Uint8Array, name: Tlv | undefined): Tlv {
+  for (const rdn of children(b, expect(name, 0x30, "Name"))) {
+    for (const atv of children(b, expect(rdn, 0x31, "RelativeDistinguishedName"))) {
+      const [type, value, more] = children(b, expect(atv, 0x30, "AttributeTypeAndValue"));
+      oid(b, type, "AttributeType");
+      if (!value || more) throw new DerError("AttributeTypeAndValue: type and value expected");
+    }
+  }
+  return name!;
 }
 
 /** UTCTime / GeneralizedTime in their DER forms (RFC 5280 4.1.2.5). */

@@ -157,10 +157,12 @@ export class Responder {
       if (violation) throw new Error(violation);
       req = new Request(der);
       req.sender(); // echoed as the answer's recipient: a GeneralName
-      // the body is read now, so that one that does not parse is badDataFormat like the rest
+      req.checkRecipient();
+      // the body is read now, so that one that does not parse is badDataFormat like the rest;
+      // template fields, regInfo and poposkInput that the reader does not read: the schema's check
       if (req.type === "certConf") req.certStatuses();
-      else if (req.type === "ir" || req.type === "cr" || req.type === "kur") req.certReqs();
-      else bodyType(req.body);
+      else if (req.type !== "ir" && req.type !== "cr" && req.type !== "kur") bodyType(req.body);
+      else if (req.certReqs().some((m) => m.template.unusual || m.regInfo || (m.popo && "signature" in m.popo && m.popo.signature.poposkInput))) bodyType(req.body);
     } catch (e) {
       const text = violation ?? `request is not a PKIMessage: ${(e as Error).message}`.slice(0, 200);
       this.log.push({ type: "garbage", answer: "error", failInfo: PKIFailureInfo.badDataFormat, text });
