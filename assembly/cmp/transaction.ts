@@ -29,7 +29,7 @@ import { INT_KEY_HANDLE } from "./config";
 import { E_SIGNER, E_SIGNER_INVALID } from "../errors";
 import { T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY } from "./text";
 import {
-  CA_PUB_PENDING, keepFloor, keepRebase, keepResults, keepTop, overlapsKept, resAdd, resClear, resFind, resLen, resRetag,
+  CA_PUB_PENDING, keepFloor, keepRebase, keepResults, keepTop, overlapsKept, resAdd, resBackToMark, resClear, resMark, resFind, resLen, resRetag,
   RESULT_CA_PUB, RESULT_EXTRA_CERT,
 } from "./results";
 import { rspBodyType, rspExtraCount, RSP_EXTRA, rspImplicitConfirm, rspSenderNonce, rspSenderNonceLen } from "./response";
@@ -196,6 +196,7 @@ export function txResume(p: usize, n: i32): i32 {
   const k = requestedKey(o);
   if (k != 0) return k;
   restoreSuspended(p);
+  resMark();
   polls = suspendedPolls(p);
   waitSeconds = suspendedWait(p);
   setState(S_WAIT);
@@ -227,6 +228,8 @@ export function txInput(p: usize, n: i32): i32 {
   if (!inMemory(p, n)) return E_ARG;
   detailClear();
   trustBegin();
+  const polling = !LEAN && state == S_POLL_REP;
+  if (polling) resBackToMark();
   if (overlapsKept(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
   const r = checkResponse(p, n);
   if (r > 0) return fail(-r);
@@ -243,6 +246,7 @@ export function txInput(p: usize, n: i32): i32 {
   resRetag(CA_PUB_PENDING, macProtected || option(OPT_CAPUBS_TRUSTED) ? RESULT_CA_PUB : 0);
   // another response follows: keep what results point into out of its way
   if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  if (!LEAN && !polling && state == S_POLL_REP) resMark(); // polling begins
   return a;
 }
 
