@@ -12,7 +12,8 @@ import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts,
 import { Core } from "./core";
 import { certSubject, children, parseItav, tlv } from "./der";
 import { confOptions, readConf } from "./opensslconf";
-import { crlStatusListItav, decodeGenp, rootCaCertItav } from "./genp";
+import { type Extension, extensionDer, intDer, OID_POLICIES, OID_SAN, oidDer, policiesDer, sectionExtensions } from "./cli/x509conf";
+import { crlStatusListItav, decodeGenp, der, rootCaCertItav } from "./genp";
 import { Pkcs11Signer } from "./pkcs11";
 
 /** How an option's value is checked: flag (no value), text, int (with range), seconds (0 = no
@@ -28,7 +29,6 @@ interface Opt {
   unsupported?: string;
 }
 
-const CORE_ONLY = "the tinycmp core has no such setting";
 /** The options, as `openssl cmp` names them. To add one: an entry here, then its use below. */
 export const OPTIONS: Record<string, Opt> = {
   help: { kind: "flag", help: "this summary" },
@@ -53,8 +53,8 @@ export const OPTIONS: Record<string, Opt> = {
   untrusted: { kind: "infiles", help: "intermediate certificates for path building" },
   out_trusted: { kind: "infiles", help: "trust anchors the newly enrolled certificate must chain to" },
   attime: { kind: "int", range: [0, 253402300799], help: "check certificates at this time (seconds since 1970)" },
-  ignore_keyusage: { kind: "flag", help: "", unsupported: CORE_ONLY },
-  partial_chain: { kind: "flag", help: "", unsupported: CORE_ONLY },
+  ignore_keyusage: { kind: "flag", help: "a response signer's certificate need not allow digitalSignature (only that check is relaxed)" },
+  partial_chain: { kind: "flag", help: "a -trusted or -out_trusted certificate that is not self-signed may end a path" },
   unprotected_errors: { kind: "flag", help: "accept unprotected error responses" },
   ref: { kind: "text", help: "MAC reference (senderKID)" },
   secret: { kind: "secret", help: "MAC secret pass:TEXT | env:VAR | file:PATH" },
@@ -80,15 +80,16 @@ export const OPTIONS: Record<string, Opt> = {
   popo: { kind: "int", range: [-1, 2], help: "proof of possession: -1 none, 0 raVerified, 1 signature (default)" },
   csr: { kind: "infile", help: "PKCS#10 request for p10cr" },
   implicit_confirm: { kind: "flag", help: "request implicit confirmation" },
-  days: { kind: "int", range: [0, 2 ** 31 - 1], help: "", unsupported: CORE_ONLY },
-  reqexts: { kind: "text", help: "", unsupported: CORE_ONLY },
-  policies: { kind: "text", help: "", unsupported: CORE_ONLY },
-  policy_oids: { kind: "text", help: "", unsupported: CORE_ONLY },
-  policy_oids_critical: { kind: "flag", help: "", unsupported: CORE_ONLY },
-  issuer: { kind: "text", help: "", unsupported: CORE_ONLY },
-  disable_confirm: { kind: "flag", help: "", unsupported: "certificates are always confirmed (RFC 9483 4.1.1)" },
-  geninfo: { kind: "text", help: "", unsupported: CORE_ONLY },
+  days: { kind: "int", range: [0, 1000000], help: "validity asked for in the certTemplate: now to now + N days (0: none)" },
+  reqexts: { kind: "text", help: "-config section of extensions for the certTemplate (subjectAltName, keyUsage, extendedKeyUsage, basicConstraints, certificatePolicies, OID = DER:hex)" },
+  policies: { kind: "text", help: "-config section with the certificatePolicies extension for the certTemplate" },
+  policy_oids: { kind: "text", help: "certificatePolicies of these OIDs (comma- or space-separated)" },
+  policy_oids_critical: { kind: "flag", help: "mark the -policy_oids extension critical" },
+  issuer: { kind: "text", help: "issuer name for the certTemplate; the recipient when no -recipient" },
+  disable_confirm: { kind: "flag", help: "send no certConf and ask for no implicitConfirm (violates RFC 9810)" },
+  geninfo: { kind: "text", help: "generalInfo InfoTypeAndValue of every request: OID:int:N" },
   reqin: { kind: "infiles", help: "", unsupported: "the core builds every request (use -rspin to replay responses)" },
+  reqin_new_tid: { kind: "flag", help: "", unsupported: "it goes with -reqin, which is not supported" },
   oldcert: { kind: "infile", help: "certificate to update (kur) or revoke (rr), default -cert" },
   revreason: { kind: "int", range: [-1, 10], help: "CRLReason for rr, -1: none (default)" },
   infotype: { kind: "text", help: "genm infoType: caCerts, rootCaCert, certReqTemplate, crlStatusList, signKeyPairTypes or an OID" },
@@ -160,7 +161,9 @@ export function parseArgs(argv: string[]): Args {
   if (typeof args.config === "string" && args.config !== "") {
     let conf;
     try {
-      conf = confOptions(readConf(args.config), typeof args.section === "string" ? args.section : "cmp", (k) => k in OPTIONS);
+      const c = readConf(args.config);
+      // no -section and no [cmp]: the default section alone (openssl cmp warns and goes on)
+      conf = confOptions(c, typeof args.section === "string" ? args.section : c.has("cmp") ? "cmp" : "", (k) => k in OPTIONS);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
@@ -369,10 +372,21 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (a.unprotected_requests) req.options = (req.options ?? 0) | Options.unprotectedRequests;
   if (a.sender) req.sender = input("sender", () => nameDer(str(a.sender)!));
   if (a.srvcert && a.trusted) throw new UsageError("-srvcert and -trusted exclude each other");
-  if (a.trusted) req.trusted = input("trusted", () => readCerts(...files(a.trusted)));
-  if (a.srvcert) req.trusted = input("srvcert", () => readCerts(str(a.srvcert)!).slice(0, 1));
   if (a.untrusted) req.untrusted = input("untrusted", () => readCerts(...files(a.untrusted)));
+  if (a.trusted) {
+    const { anchors, intermediates } = splitAnchors(input("trusted", () => readCerts(...files(a.trusted))), a.partial_chain === true);
+    if (anchors.length === 0) throw new UsageError(`-trusted ${a.trusted}: no self-signed certificate to end a path: give the root, or -partial_chain`);
+    req.trusted = anchors;
+    if (intermediates.length) req.untrusted = [...(req.untrusted ?? []), ...intermediates];
+  }
+  if (a.srvcert) req.trusted = input("srvcert", () => readCerts(str(a.srvcert)!).slice(0, 1));
   if (a.recipient) req.recipient = input("recipient", () => nameDer(str(a.recipient)!));
+  if (a.ignore_keyusage) req.options = (req.options ?? 0) | Options.ignoreKeyUsage;
+  if (a.geninfo) req.generalInfo = [geninfoItav(str(a.geninfo)!)];
+  if (a.disable_confirm) {
+    req.options = (req.options ?? 0) | Options.disableConfirm;
+    console.error("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18 (openssl cmp's manual warns so too)");
+  }
   if (a.profile) req.profile = str(a.profile);
   if (a.implicit_confirm) req.implicitConfirm = true;
   if (a.unprotected_errors) req.options = (req.options ?? 0) | 2;
@@ -383,7 +397,9 @@ export function buildRequest(cmd: Op, a: Args): Request {
     else if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
     if (a.popo !== undefined) {
       const popo = Number(a.popo);
-      if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment) is not supported: use -1, 0 or 1");
+      // RFC 4211 4.2: the CA would return the certificate encrypted to the new key, which tinycmp
+      // cannot decrypt; openssl cmp 3.0's own server refuses this POPO too (badPOP)
+      if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment, the certificate returned encrypted) is not supported: tinycmp cannot decrypt it; use -popo 1 (signature), 0 or -1");
       req.popo = popo as -1 | 0 | 1;
     }
     if (req.newPublicKey && (req.popo ?? 1) === 1) {
@@ -391,7 +407,16 @@ export function buildRequest(cmd: Op, a: Args): Request {
     }
     if (req.newPublicKey && cmd === "p10cr") throw new UsageError("p10cr needs a private -newkey (or -csr) to sign the request");
     if (a.subject) req.subject = input("subject", () => nameDer(str(a.subject)!));
-    if (a.sans) req.sans = input("sans", () => sansDer(str(a.sans)!));
+    // certTemplate issuer [3] and validity [4] (RFC 4211 5); openssl cmp sets them for ir, cr and kur
+    if (a.issuer || a.days !== undefined) {
+      if (cmd === "p10cr") throw new UsageError(`-${a.issuer ? "issuer" : "days"} applies to ir, cr and kur, not p10cr (put it in the -csr)`);
+      if (a.issuer) req.issuer = input("issuer", () => nameDer(str(a.issuer)!));
+      if (a.days !== undefined && Number(a.days) > 0) req.days = Number(a.days);
+      // the recipient: -recipient, else -issuer (as openssl cmp, where no -srvcert names one)
+      if (req.issuer && !a.recipient && !a.srvcert) req.recipient = req.issuer;
+    }
+    const exts = requestExtensions(a, !!a.subject || cmd === "kur");
+    if (exts) req.extensions = exts;
     if (cmd === "p10cr" && a.csr) req.csr = input("csr", () => pemCsr(str(a.csr)!));
     if (cmd === "ir" && !req.subject && !req.csr) throw new UsageError("ir needs -subject");
     if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
@@ -425,6 +450,55 @@ export function buildRequest(cmd: Op, a: Args): Request {
     });
   }
   return req;
+}
+
+/** OpenSSL's trust store without -partial_chain: only a self-signed certificate ends a path, the
+ *  others serve as intermediates; X509_V_FLAG_PARTIAL_CHAIN lets any of them end it. */
+function splitAnchors(certs: Uint8Array[], partial: boolean): { anchors: Uint8Array[]; intermediates: Uint8Array[] } {
+  if (partial) return { anchors: certs, intermediates: [] };
+  const selfSigned = (d: Uint8Array) => {
+    const c = new X509Certificate(d);
+    return c.checkIssued(c) && c.verify(c.publicKey);
+  };
+  return { anchors: certs.filter(selfSigned), intermediates: certs.filter((c) => !selfSigned(c)) };
+}
+
+/** -geninfo OID:int:N (openssl cmp 3.0): InfoTypeAndValue { OID, INTEGER N } (RFC 9810 5.1.1). */
+function geninfoItav(v: string): Uint8Array {
+  const m = /^([^:]*):int:([+-]?\d+)$/i.exec(v);
+  if (!m) throw new UsageError(`-geninfo ${v}: use OID:int:N, e.g. 1.2.3.4:int:56789`);
+  const n = BigInt(m[2]);
+  if (n < -(2n ** 63n) || n >= 2n ** 63n) throw new UsageError(`-geninfo ${v}: the integer must fit 64 bits`);
+  return der(0x30, input("geninfo", () => oidDer(m[1])), intDer(n));
+}
+
+/** The certTemplate extensions as openssl cmp 3.0 composes them (OSSL_CMP_CTX_setup_CRM): -reqexts
+ *  then -policies, a later one replacing an earlier one; -sans, then -policy_oids, each put first.
+ *  subjectAltName is critical when the subject is empty (RFC 5280 4.2.1.6). Undefined: none. */
+function requestExtensions(a: Args, hasSubject: boolean): Uint8Array[] | undefined {
+  if (a.policy_oids_critical && !a.policy_oids) throw new UsageError("-policy_oids_critical needs -policy_oids");
+  if (!a.reqexts && !a.policies && !a.policy_oids && !a.sans) return undefined;
+  if (a.policies && a.policy_oids) throw new UsageError("-policies and -policy_oids exclude each other (as in openssl cmp)");
+  const exts: Extension[] = [];
+  for (const opt of ["reqexts", "policies"] as const) {
+    const section = str(a[opt]);
+    if (section === undefined) continue;
+    if (!str(a.config)) throw new UsageError(`-${opt} ${section} needs -config: the file holding that section`);
+    const conf = input("config", () => readConf(str(a.config)!));
+    try { sectionExtensions(conf, section, `-${opt}`, exts); } catch (e) { throw new UsageError((e as Error).message); }
+  }
+  const has = (oid: string) => exts.some((e) => e.oid === oid);
+  if (a.sans) {
+    if (has(OID_SAN)) throw new UsageError("-sans and a subjectAltName of -reqexts exclude each other (as in openssl cmp)");
+    exts.unshift({ oid: OID_SAN, der: extensionDer(OID_SAN, !hasSubject, input("sans", () => sansDer(str(a.sans)!))) });
+  }
+  if (a.policy_oids) {
+    if (has(OID_POLICIES)) throw new UsageError("-policy_oids and a certificatePolicies of -reqexts exclude each other (RFC 5280 4.2: one instance per extension)");
+    const oids = files(a.policy_oids);
+    if (oids.length === 0) throw new UsageError("-policy_oids: give one or more OIDs");
+    exts.unshift({ oid: OID_POLICIES, der: extensionDer(OID_POLICIES, a.policy_oids_critical === true, input("policy_oids", () => policiesDer(oids))) });
+  }
+  return exts.map((e) => e.der);
 }
 
 /** A DER file, or the first PEM block labelled `label`. */
@@ -549,6 +623,9 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   const rspin = files(a.rspin);
   const expectSender = a.expect_sender ? input("expect_sender", () => nameDer(str(a.expect_sender)!)) : undefined;
   const outTrusted = a.out_trusted ? input("out_trusted", () => readCerts(...files(a.out_trusted))) : undefined;
+  if (outTrusted && splitAnchors(outTrusted, a.partial_chain === true).anchors.length === 0) {
+    throw new UsageError(`-out_trusted ${a.out_trusted}: no self-signed certificate to end a path: give the root, or -partial_chain`);
+  }
   const tlsFile = (n: "tls_trusted" | "tls_cert" | "tls_key") => (a[n] ? readFileSync(str(a[n])!) : undefined);
   const tls = a.tls_used === true || /^https:/i.test(str(a.server) ?? "");
   if ((a.tls_cert || a.tls_key || a.tls_trusted) && !tls) console.error("tinycmp: warning: -tls_cert, -tls_key and -tls_trusted are ignored without -tls_used");
@@ -576,7 +653,8 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
       out.messages.request.forEach((m, i) => console.error(`tinycmp: info: request ${i + 1}: ${m.length} bytes, response ${out.messages.response[i]?.length ?? 0} bytes`));
     }
     if (outTrusted && out.cert) {
-      checkOutTrusted(out.cert, outTrusted, [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? [])], new Date((at ?? Date.now() / 1000) * 1000));
+      const { anchors, intermediates } = splitAnchors(outTrusted, a.partial_chain === true);
+      checkOutTrusted(out.cert, anchors, [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? []), ...intermediates], new Date((at ?? Date.now() / 1000) * 1000));
     }
     log(writeOutputs(cmd, a, out, device.core));
     return 0;

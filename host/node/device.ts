@@ -9,12 +9,18 @@ const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
 const Item = {
   ref: 1, secret: 2, key: 3, cert: 4, extra: 5, trusted: 6, untrusted: 7, newKey: 8, subject: 9, sans: 10,
   oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, newPublicKey: 17, extension: 18,
+  issuer: 19, generalInfo: 20,
 } as const;
 const IntItem = {
   options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38, popo: 39, keyHandle: 40, newKeyHandle: 41,
+  days: 42,
 } as const;
 export const Options = {
   implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, unprotectedRequests: 64, rsaPss: 128,
+  /** No certConf and no implicitConfirm request (violates RFC 9810 5.3.18; full module only). */
+  disableConfirm: 256,
+  /** A response signer's certificate need not allow digitalSignature (full module only). */
+  ignoreKeyUsage: 512,
 } as const;
 const Result = { cert: 1, extraCert: 2, caPub: 3, newKey: 4, statusString: 5, genpItav: 6, chain: 7 } as const;
 
@@ -59,6 +65,11 @@ export interface Request {
   sans?: Uint8Array;    // DER GeneralNames
   /** Further certTemplate extensions (ir/cr/kur; p10cr extensionRequest): DER Extension each. */
   extensions?: Uint8Array[];
+  /** certTemplate issuer [3] (DER Name) and validity [4] of `days` from now (RFC 4211 5; ir/cr/kur, full module). */
+  issuer?: Uint8Array;
+  days?: number;
+  /** generalInfo InfoTypeAndValue elements (DER) added to the header of every request (RFC 9810 5.1.1; full module). */
+  generalInfo?: Uint8Array[];
   oldCert?: Uint8Array;
   recipient?: Uint8Array;
   sender?: Uint8Array;
@@ -157,6 +168,8 @@ export class Device {
     if (req.subject) this.set(Item.subject, req.subject);
     if (req.sans) this.set(Item.sans, req.sans);
     for (const e of req.extensions ?? []) this.set(Item.extension, e);
+    if (req.issuer) this.set(Item.issuer, req.issuer);
+    for (const g of req.generalInfo ?? []) this.set(Item.generalInfo, g);
     if (req.oldCert) this.set(Item.oldCert, req.oldCert);
     if (req.recipient) this.set(Item.recipient, req.recipient);
     if (req.sender) this.set(Item.sender, req.sender);
@@ -175,6 +188,7 @@ export class Device {
     if (req.maxIterations !== undefined) this.setInt(IntItem.maxIterations, req.maxIterations);
     if (req.maxPolls !== undefined) this.setInt(IntItem.maxPolls, req.maxPolls);
     if (req.popo !== undefined) this.setInt(IntItem.popo, req.popo);
+    if (req.days !== undefined) this.setInt(IntItem.days, req.days);
   }
 
   private results(kind: number): Uint8Array[] {
