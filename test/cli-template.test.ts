@@ -3,7 +3,7 @@
 // -partial_chain). The oracle for every encoding is `openssl cmp` 3.0 itself, as a client sending
 // the same command line (its request parsed by `openssl asn1parse`, never by our decoder), and as
 // the mock server accepting ours; the strict test PKI parses our requests with @peculiar/asn1.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -72,7 +72,25 @@ beforeAll(() => {
   creds = makeCreds();
   out = mkdtempSync(join(tmpdir(), "tinycmp-tmpl-"));
   writeFileSync(f("x.cnf"), CONF);
-}, 30_000);
+  const key = (n: string) => ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${n}.key`]);
+  const issue = (n: string, ca: string, extfile: string, ext: string) => {
+    key(n);
+    ossl(["req", "-new", "-key", `${n}.key`, "-subj", `/CN=tinycmp ${n}`, "-out", `${n}.csr`]);
+    ossl(["x509", "-req", "-in", `${n}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "30", "-extfile", extfile, "-extensions", ext, "-out", `${n}.crt`]);
+  };
+  writeFileSync(f("more.cnf"), [
+    "[sub]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid",
+    // CMP signers without digitalSignature: an RA (id-kp-cmcRA) and another end entity
+    "[nokura]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,keyAgreement\nextendedKeyUsage=1.3.6.1.5.5.7.3.28\nsubjectKeyIdentifier=hash",
+    "[nokuee]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,keyAgreement\nsubjectKeyIdentifier=hash\n"].join("\n"));
+  // root -> sub CA -> CMP signer (id-kp-cmcRA); another root that signed nothing here
+  issue("sub", "root", "more.cnf", "sub");
+  issue("subsrv", "sub", "ext.cnf", "ra");
+  issue("nokura", "root", "more.cnf", "nokura");
+  issue("nokuee", "root", "more.cnf", "nokuee");
+  key("root2");
+  ossl(["req", "-x509", "-new", "-key", "root2.key", "-subj", "/CN=tinycmp other root", "-days", "30", "-out", "root2.crt"]);
+}, 60_000);
 
 /** One element of `openssl asn1parse -i`: offset, depth, header and content length, tag text. */
 interface El { off: number; depth: number; hl: number; len: number; tag: string }
@@ -155,7 +173,7 @@ describe("certTemplate extensions as openssl cmp sends them", () => {
         [["-geninfo", "abc:int:1"], /-geninfo: "abc" is not a dotted OID/],
         [["-geninfo", "1.2.3:int:9223372036854775808"], /must fit 64 bits/],
         [["-popo", "2"], /-popo 2 \(keyEncipherment.*cannot decrypt it; use -popo 1/],
-        [["-reqin", f("x.cnf")], /-reqin is not supported/],
+        [["-reqin", f("x.cnf")], /-reqin: .*x\.cnf: not a DER PKIMessage/],
         [["-trusted", f("srv.crt")], /-trusted .*srv\.crt: no self-signed certificate to end a path: give the root, or -partial_chain/],
         [["-out_trusted", f("srv.crt")], /-out_trusted .*: no self-signed certificate .*-partial_chain/],
       ];
@@ -174,18 +192,6 @@ describe("certTemplate extensions as openssl cmp sends them", () => {
 });
 
 describe("-partial_chain: which -trusted certificates may end a path", () => {
-  // root -> sub CA -> CMP signer (id-kp-cmcRA); another root that signed nothing here
-  beforeAll(() => {
-    writeFileSync(f("sub.cnf"), "[sub]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
-    ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "sub.key"]);
-    ossl(["req", "-new", "-key", "sub.key", "-subj", "/CN=tinycmp sub CA", "-out", "sub.csr"]);
-    ossl(["x509", "-req", "-in", "sub.csr", "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30", "-extfile", "sub.cnf", "-extensions", "sub", "-out", "sub.crt"]);
-    ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "subsrv.key"]);
-    ossl(["req", "-new", "-key", "subsrv.key", "-subj", "/CN=tinycmp server under sub CA", "-out", "subsrv.csr"]);
-    ossl(["x509", "-req", "-in", "subsrv.csr", "-CA", "sub.crt", "-CAkey", "sub.key", "-CAcreateserial", "-days", "30", "-extfile", "ext.cnf", "-extensions", "ra", "-out", "subsrv.crt"]);
-    ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "root2.key"]);
-    ossl(["req", "-x509", "-new", "-key", "root2.key", "-subj", "/CN=tinycmp other root", "-days", "30", "-out", "root2.crt"]);
-  }, 30_000);
 
   it("a sub CA ends the path only with -partial_chain; without it, it is an intermediate to a self-signed root", async () => {
     await withMockServer(creds, [], async (s) => {
@@ -201,4 +207,153 @@ describe("-partial_chain: which -trusted certificates may end a path", () => {
       expect((await genm("-trusted", `${f("sub.crt")},${f("root2.crt")}`, "-partial_chain")).status).toBe(0);
     }, { srv: "subsrv" });
   });
+});
+
+/** UTCTime / GeneralizedTime contents of an element (openssl asn1parse prints them) as seconds. */
+function times(file: string, within: Buffer): number[] {
+  const all = readFileSync(file);
+  const start = all.indexOf(within);
+  return asn1(file).filter((e) => e.off > start && e.off < start + within.length && /TIME$/.test(e.tag)).map((e) => {
+    const s = all.subarray(e.off + e.hl, e.off + e.hl + e.len).toString("latin1");
+    const y = e.tag === "UTCTIME" ? 2000 + +s.slice(0, 2) : +s.slice(0, 4);
+    const r = s.slice(e.tag === "UTCTIME" ? 2 : 4);
+    return Date.UTC(y, +r.slice(0, 2) - 1, +r.slice(2, 4), +r.slice(4, 6), +r.slice(6, 8), +r.slice(8, 10)) / 1000;
+  });
+}
+const shape = (file: string, el: Buffer) => {
+  const start = readFileSync(file).indexOf(el), base = asn1(file).find((e) => e.off === start)!;
+  return asn1(file).filter((e) => e.off >= start && e.off < start + el.length).map((e) => `${e.depth - base.depth}:${e.tag}`).join(" ");
+};
+
+describe("-days, -issuer, -geninfo as openssl cmp sends them", () => {
+  it("certTemplate issuer [3] and validity [4], recipient, generalInfo in every request: as openssl cmp's", async () => {
+    await withMockServer(creds, [], async (s) => {
+      const r = await both(s, "dig", ["-days", "10", "-issuer", "/CN=tinycmp test root", "-geninfo", "1.2.3.4:int:-5"], 2);
+      expect(existsSync(r.ours[1]) && existsSync(r.ossl[1])).toBe(true); // certConf sent by both
+      expect(hex(templateField(r.ours[0], 3))).toBe(hex(templateField(r.ossl[0], 3)));
+      expect(hex(templateField(r.ours[0], 3))).toContain(Buffer.from(nameDer("/CN=tinycmp test root")).toString("hex"));
+      // recipient: the header's second [4] (sender, recipient; transactionID is [4] too)
+      expect(hex(element(r.ours[0], "cont [ 4 ]", 2, 1))).toBe(hex(element(r.ossl[0], "cont [ 4 ]", 2, 1)));
+      const ours = templateField(r.ours[0], 4)!, theirs = templateField(r.ossl[0], 4)!;
+      expect(shape(r.ours[0], ours)).toBe(shape(r.ossl[0], theirs)); // [4] { [0] { UTCTime } [1] { UTCTime } }
+      expect(shape(r.ours[0], ours)).toBe("0:cont [ 4 ] 1:cont [ 0 ] 2:UTCTIME 1:cont [ 1 ] 2:UTCTIME");
+      const [nb, na] = times(r.ours[0], ours);
+      expect(na - nb).toBe(10 * 86400);
+      expect(Math.abs(nb - Date.now() / 1000)).toBeLessThan(600);
+      for (const i of [0, 1]) {
+        const g = element(r.ours[i], "cont [ 8 ]", 2);
+        expect(g, `request ${i}`).toBeDefined();
+        expect(hex(g)).toBe(hex(element(r.ossl[i], "cont [ 8 ]", 2)));
+      }
+    });
+  }, 60_000);
+
+  it("the strict test PKI takes the template (parsed with @peculiar/asn1) and issues for -days", async () => {
+    const pki = await TestPki.start({});
+    try {
+      const { dir, files } = await pki.writeFiles();
+      const conf = join(dir, "x.cnf");
+      writeFileSync(conf, CONF);
+      const req = join(dir, "ir.der"), cert = join(dir, "days.crt");
+      const r = await cli(["-server", `${pki.url.replace("http://", "")}/pkix/`, "-ref", files.ref, "-secret", `pass:${files.secret}`,
+        "-trusted", files.root, "-cmd", "ir", "-subject", "/CN=days device", "-newkeyout", join(dir, "days.key"), "-certout", cert,
+        "-days", "10", "-issuer", "/CN=tinycmp Test Issuing CA", "-geninfo", "1.3.6.1.4.1.99:int:70000",
+        "-config", conf, "-reqexts", "ku_only", "-sans", "d.example", "-policy_oids", "1.2.3.4", "-reqout", req]);
+      expect(r.status, r.stderr).toBe(0);
+      const validTo = new Date(new X509Certificate(readFileSync(cert)).validTo).getTime() / 1000;
+      expect(Math.abs(validTo - (Date.now() / 1000 + 10 * 86400))).toBeLessThan(600);
+      const msg = AsnConvert.parse(readFileSync(req), PKIMessage);
+      const t = msg.body.ir![0].certReq.certTemplate;
+      expect(Buffer.from(AsnConvert.serialize(t.issuer!))).toEqual(Buffer.from(nameDer("/CN=tinycmp Test Issuing CA")));
+      expect(t.validity!.notBefore!.utcTime).toBeInstanceOf(Date);
+      expect(t.validity!.notAfter!.utcTime!.getTime() - t.validity!.notBefore!.utcTime!.getTime()).toBe(10 * 86400 * 1000);
+      expect(t.extensions!.map((e) => `${e.extnID}${e.critical ? "!" : ""}`)).toEqual(["2.5.29.32", "2.5.29.17", "2.5.29.15"]);
+      const g = msg.header.generalInfo!;
+      expect(g.map((i) => i.infoType)).toEqual(["1.3.6.1.4.1.99"]);
+      expect(Buffer.from(g[0].infoValue!).toString("hex")).toBe("0203011170"); // INTEGER 70000
+    } finally {
+      await pki.close();
+    }
+  }, 60_000);
+});
+
+describe("-disable_confirm and -ignore_keyusage", () => {
+
+  it("-disable_confirm: no certConf, a warning; a certificate for another key is still refused and not written", async () => {
+    await withMockServer(creds, [], async (s) => {
+      const reqs = [join(out, "dc-0.der"), join(out, "dc-1.der")];
+      const r = await cli([...server(s), ...pbm, ...ir(join(out, "dc.pem")), "-disable_confirm", "-reqout", reqs.join(",")]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^tinycmp: warning: -disable_confirm: .*violates RFC 9810/);
+      expect(existsSync(reqs[0]) && !existsSync(reqs[1])).toBe(true);
+      expect(asn1(reqs[0]).some((e) => e.tag === "cont [ 8 ]" && e.depth === 2)).toBe(false); // no implicitConfirm asked
+      // the server answers rsp.crt: not the key of other.key
+      const wrong = [join(out, "dcw-0.der"), join(out, "dcw-1.der")];
+      const w = await cli([...server(s), ...pbm, ...ir(join(out, "dcw.pem")).map((a) => (a === f("rsp.key") ? f("other.key") : a)), "-disable_confirm", "-reqout", wrong.join(",")]);
+      expect(w.status).toBe(1);
+      expect(w.stderr).toMatch(/error -93/);
+      expect(existsSync(join(out, "dcw.pem"))).toBe(false);
+      expect(existsSync(wrong[1])).toBe(false);
+    });
+  });
+
+  it("-ignore_keyusage relaxes only the signer's digitalSignature: trust and authorization are still checked", async () => {
+    const genm = (s: MockServer, ...args: string[]) => cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-cmd", "genm", ...args]);
+    await withMockServer(creds, [], async (s) => {
+      const strict = await genm(s, "-trusted", f("root.crt"));
+      expect(strict.status).toBe(1);
+      expect(strict.stderr).toMatch(/error -57/);
+      const relaxed = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
+      expect(relaxed.status, relaxed.stderr).toBe(0);
+      const other = await genm(s, "-trusted", f("root2.crt"), "-ignore_keyusage");
+      expect(other.status).toBe(1);
+      expect(other.stderr).toMatch(/not trusted/);
+    }, { srv: "nokura" });
+    await withMockServer(creds, [], async (s) => {
+      const r = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/not authorized/);
+    }, { srv: "nokuee" });
+  });
+});
+
+describe("-reqin: a prebuilt request body under a fresh header", () => {
+  const hdr = (file: string, n: number) => element(file, `cont [ ${n} ]`, 2);
+
+  it("the body of openssl's ir goes out unchanged under a new transactionID and senderNonce; the answer is checked as usual", async () => {
+    const prebuilt = join(out, "prebuilt-ir.der"), oldRsp = join(out, "prebuilt-ip.der"), otherKey = join(out, "prebuilt-other.der");
+    await withMockServer(creds, [], async (s) => {
+      ossl(["cmp", "-config", "", ...server(s), ...pbm, ...ir(join(out, "pre.pem")), "-reqout", prebuilt, "-rspout", oldRsp]);
+      // a template for other.key: openssl's own client refuses the answer (rsp.crt), but its request is kept
+      try { ossl(["cmp", "-config", "", ...server(s), ...pbm, ...ir(join(out, "pre2.pem")).map((a) => (a === f("rsp.key") ? f("other.key") : a)), "-reqout", otherKey]); } catch { /* expected */ }
+    });
+    await withMockServer(creds, [], async (s) => {
+      const sent = [join(out, "reqin-0.der"), join(out, "reqin-1.der")];
+      const r = await cli([...server(s), ...pbm, "-cmd", "ir", "-reqin", prebuilt, "-reqin_new_tid", "-certout", join(out, "reqin.pem"), "-reqout", sent.join(",")]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(sent[1])).toBe(true); // certConf
+      // body [0] byte for byte; transactionID [4] (third [4] of the header) and senderNonce [5] fresh
+      expect(hex(element(sent[0], "cont [ 0 ]", 1))).toBe(hex(element(prebuilt, "cont [ 0 ]", 1)));
+      expect(hex(element(sent[0], "cont [ 4 ]", 2, 2))).not.toBe(hex(element(prebuilt, "cont [ 4 ]", 2, 2)));
+      expect(hex(hdr(sent[0], 5))).not.toBe(hex(hdr(prebuilt, 5)));
+      expect(new X509Certificate(readFileSync(join(out, "reqin.pem"))).raw.equals(new X509Certificate(readFileSync(f("rsp.crt"))).raw)).toBe(true);
+      // a certificate for another key than the template's publicKey: refused, nothing written
+      const w = await cli([...server(s), ...pbm, "-cmd", "ir", "-reqin", otherKey, "-certout", join(out, "reqin-w.pem")]);
+      expect(w.status).toBe(1);
+      expect(w.stderr).toMatch(/error -93/);
+      expect(existsSync(join(out, "reqin-w.pem"))).toBe(false);
+    });
+    // the old exchange's answer, replayed: its transactionID and recipNonce are the old request's, not ours
+    const replay = await cli([...pbm, "-cmd", "ir", "-reqin", prebuilt, "-rspin", oldRsp, "-certout", join(out, "replay.pem")]);
+    expect(replay.status).toBe(1);
+    expect(replay.stderr).toMatch(/transactionID|recipNonce/);
+    expect(existsSync(join(out, "replay.pem"))).toBe(false);
+    // the body must be the request of -cmd
+    await withCounter(async (port, count) => {
+      const r = await cli(["-server", `127.0.0.1:${port}`, ...pbm, "-cmd", "cr", "-reqin", prebuilt, "-certout", join(out, "x.pem")]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/-reqin: .*its body \[0\] is not a cr \[2\]/);
+      expect(count()).toBe(0);
+    });
+  }, 60_000);
 });

@@ -88,8 +88,8 @@ export const OPTIONS: Record<string, Opt> = {
   issuer: { kind: "text", help: "issuer name for the certTemplate; the recipient when no -recipient" },
   disable_confirm: { kind: "flag", help: "send no certConf and ask for no implicitConfirm (violates RFC 9810)" },
   geninfo: { kind: "text", help: "generalInfo InfoTypeAndValue of every request: OID:int:N" },
-  reqin: { kind: "infiles", help: "", unsupported: "the core builds every request (use -rspin to replay responses)" },
-  reqin_new_tid: { kind: "flag", help: "", unsupported: "it goes with -reqin, which is not supported" },
+  reqin: { kind: "infile", help: "send the request body of this DER PKIMessage under a fresh header (transactionID, nonces) and our protection" },
+  reqin_new_tid: { kind: "flag", help: "accepted; -reqin always gets a fresh transactionID" },
   oldcert: { kind: "infile", help: "certificate to update (kur) or revoke (rr), default -cert" },
   revreason: { kind: "int", range: [-1, 10], help: "CRLReason for rr, -1: none (default)" },
   infotype: { kind: "text", help: "genm infoType: caCerts, rootCaCert, certReqTemplate, crlStatusList, signKeyPairTypes or an OID" },
@@ -418,8 +418,8 @@ export function buildRequest(cmd: Op, a: Args): Request {
     const exts = requestExtensions(a, !!a.subject || cmd === "kur");
     if (exts) req.extensions = exts;
     if (cmd === "p10cr" && a.csr) req.csr = input("csr", () => pemCsr(str(a.csr)!));
-    if (cmd === "ir" && !req.subject && !req.csr) throw new UsageError("ir needs -subject");
-    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
+    if (cmd === "ir" && !req.subject && !req.csr && !a.reqin) throw new UsageError("ir needs -subject");
+    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.reqin && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
     if (!a.certout) throw new UsageError(`${cmd} needs -certout`);
   }
   if (cmd === "kur" || cmd === "rr") {
@@ -434,6 +434,7 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (r === 7) throw new UsageError("-revreason 7 is not a CRLReason (RFC 5280 5.3.1)");
     req.revReason = r; // -1: no crlEntryDetails, as openssl cmp
   }
+  if (a.reqin) req.reqin = input("reqin", () => reqinMessage(str(a.reqin)!, cmd));
   if (cmd === "genm") {
     // RFC 9483 4.3: rootCaCert carries the current root, crlStatusList the CRL status list
     req.infoTypes = files(a.infotype).map((t) => {
@@ -450,6 +451,24 @@ export function buildRequest(cmd: Op, a: Args): Request {
     });
   }
   return req;
+}
+
+/** -reqin: a DER PKIMessage whose body is the request of `cmd` (RFC 9810 5.1). The core sends that
+ *  body under a header of its own (fresh transactionID and senderNonce, our protection), so every
+ *  check of the response holds as for a request it built; the file's header is not used. */
+function reqinMessage(file: string, cmd: Op): Uint8Array {
+  const msg = new Uint8Array(readFileSync(file));
+  const body: Record<Op, number> = { ir: 0, cr: 2, kur: 7, p10cr: 4, rr: 11, genm: 21 };
+  let tag: number;
+  try {
+    const top = tlv(msg, 0);
+    if (top.tag !== 0x30 || top.end !== msg.length) throw new Error();
+    tag = children(msg, top)[1].tag;
+  } catch {
+    throw new Error(`${file}: not a DER PKIMessage`);
+  }
+  if (tag !== (0xa0 | body[cmd])) throw new Error(`${file}: its body [${tag & 0x1f}] is not a ${cmd} [${body[cmd]}] (RFC 9810 5.1.2)`);
+  return msg;
 }
 
 /** OpenSSL's trust store without -partial_chain: only a self-signed certificate ends a path, the

@@ -9,7 +9,7 @@ const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
 const Item = {
   ref: 1, secret: 2, key: 3, cert: 4, extra: 5, trusted: 6, untrusted: 7, newKey: 8, subject: 9, sans: 10,
   oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, newPublicKey: 17, extension: 18,
-  issuer: 19, generalInfo: 20,
+  issuer: 19, generalInfo: 20, reqin: 21,
 } as const;
 const IntItem = {
   options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38, popo: 39, keyHandle: 40, newKeyHandle: 41,
@@ -70,6 +70,10 @@ export interface Request {
   days?: number;
   /** generalInfo InfoTypeAndValue elements (DER) added to the header of every request (RFC 9810 5.1.1; full module). */
   generalInfo?: Uint8Array[];
+  /** A whole DER PKIMessage whose body is sent as the first request, under the core's own header
+   *  and protection (fresh transactionID and senderNonce); ir/cr/kur: one CertReqMsg, certReqId 0,
+   *  the issued certificate must carry its template's publicKey (full module). */
+  reqin?: Uint8Array;
   oldCert?: Uint8Array;
   recipient?: Uint8Array;
   sender?: Uint8Array;
@@ -170,6 +174,7 @@ export class Device {
     for (const e of req.extensions ?? []) this.set(Item.extension, e);
     if (req.issuer) this.set(Item.issuer, req.issuer);
     for (const g of req.generalInfo ?? []) this.set(Item.generalInfo, g);
+    if (req.reqin) this.set(Item.reqin, req.reqin);
     if (req.oldCert) this.set(Item.oldCert, req.oldCert);
     if (req.recipient) this.set(Item.recipient, req.recipient);
     if (req.sender) this.set(Item.sender, req.sender);
