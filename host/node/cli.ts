@@ -25,8 +25,6 @@ interface Opt {
   help: string;
   values?: string[];
   range?: [number, number];
-  /** Accepted by `openssl cmp`, refused here with this reason. */
-  unsupported?: string;
 }
 
 /** The options, as `openssl cmp` names them. To add one: an entry here, then its use below. */
@@ -121,10 +119,9 @@ const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT [-p
        tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]`;
 
 function help(): string {
-  const rows = Object.entries(OPTIONS).filter(([, o]) => !o.unsupported)
+  const rows = Object.entries(OPTIONS)
     .map(([n, o]) => `  -${n.padEnd(18)} ${o.help}${o.kind === "choice" ? ` (${o.values!.filter((v) => v === v.toLowerCase() || !o.values!.includes(v.toLowerCase())).join("|")})` : ""}`);
-  const refused = Object.keys(OPTIONS).filter((n) => OPTIONS[n].unsupported).map((n) => `-${n}`).join(" ");
-  return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}\nrefused (not supported): ${refused}`;
+  return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}`;
 }
 
 /** A mistake in the command line or its input files: nothing was sent; exit status 2. */
@@ -151,7 +148,6 @@ export function parseArgs(argv: string[]): Args {
     const name = a.replace(/^--?/, "");
     const o = OPTIONS[name];
     if (!a.startsWith("-") || !o) throw new UsageError(`unknown option ${a} (tinycmp -help lists them)`);
-    if (o.unsupported) throw new UsageError(`-${name} is not supported: ${o.unsupported}`);
     if (o.kind === "flag") { args[name] = true; continue; }
     if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
     const v = argv[++i];
@@ -170,7 +166,6 @@ export function parseArgs(argv: string[]): Args {
     for (const [k, v] of conf) {
       const o = OPTIONS[k];
       if (k in args || k === "config" || k === "section") continue;
-      if (o.unsupported) throw new UsageError(`-config: ${k} is not supported: ${o.unsupported}`);
       if (o.kind === "flag") {
         if (!/^[01]$/.test(v)) throw new UsageError(`-config: ${k} = ${v}: a flag takes 0 or 1`);
         if (v === "1") args[k] = true;
