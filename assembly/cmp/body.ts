@@ -19,9 +19,8 @@ import { derEnter, derFinish, derInit, derLeave, derNext, derPeek, derRead } fro
 import { LEAN } from "../features";
 import { hostSign, signAlgFor, signAlgId, signAlgIdLen, signed } from "./signer";
 import { putAlgId, putNamedBit, putOctets, putOid, swapLast, wrapExplicit } from "./put";
-import {
-  BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, newKey, op, OP_P10CR, reqSpki, reqSpkiLen,
-} from "./state";
+import { BODY_CERT_CONF, BODY_ERROR, BODY_GENM, BODY_KUR, BODY_P10CR, BODY_POLL_REQ, BODY_RR, OP_P10CR } from "./constants";
+import { newKey, op, reqSpki, reqSpkiLen } from "./state";
 
 const SIG = memory.data(72, 4);
 

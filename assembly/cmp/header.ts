@@ -8,7 +8,8 @@ import {
 } from "./config";
 import { IT_CERT_PROFILE, IT_IMPLICIT_CONFIRM, OID_IT } from "./oids";
 import { putOctets, putOid, wrapExplicit } from "./put";
-import { PROT_NONE, PROT_SIG, protKind, RECIP_NONCE, recipNonceLen, SENDER_NONCE, TID } from "./state";
+import { PROT_NONE, PROT_SIG } from "./constants";
+import { protKind, RECIP_NONCE, recipNonceLen, SENDER_NONCE, TID } from "./state";
 import { putProtectionAlg } from "./protection";
 
 // Signer of signature-protected requests (set from CERT): subject, issuer and SKI ranges.

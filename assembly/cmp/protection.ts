@@ -23,7 +23,8 @@ import {
 } from "./oids";
 import { putAlgId, putOctets, putOid } from "./put";
 import { LEAN } from "../features";
-import { PROT_SIG, protKind } from "./state";
+import { PROT_SIG } from "./constants";
+import { protKind } from "./state";
 
 const SALT = memory.data(16, 4);
 export const PROT = memory.data(80, 4); // protection value of the request being built (P-256, MAC)

@@ -1,5 +1,5 @@
 // Decoding of a received PKIMessage (RFC 9810 5.1): header fields, body element, protection and
-// extraCerts, as ranges into the input (no copies). Checks on them are made in transaction.ts.
+// extraCerts, as ranges into the input (no copies). Checks on them are made in checks.ts.
 import { E_CMP_PARSE, E_CMP_STORE, E_DER_VALUE } from "../errors";
 import {
   derDescend, derEnter, derErr, derFail, derFinish, derInit, derLeave, derLen, derNext, derOptional,

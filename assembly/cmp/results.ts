@@ -7,6 +7,12 @@
 import { ioBase, ioEnd } from "../io";
 import { wipe } from "../crypto/ct";
 
+// Kinds of results (tx_result, docs/ABI.md).
+export const RESULT_CERT: i32 = 1, RESULT_EXTRA_CERT: i32 = 2, RESULT_CA_PUB: i32 = 3, RESULT_NEW_KEY: i32 = 4,
+  RESULT_STATUS_STRING: i32 = 5, RESULT_GENP_ITAV: i32 = 6, RESULT_CHAIN: i32 = 7;
+
+export const CA_PUB_PENDING: i32 = 103; // caPubs of a response until its protection says whether to keep them
+
 const RES_MAX: i32 = 64;
 const RES = memory.data(RES_MAX * 12, 4);
 export let resCount: i32 = 0;

@@ -1,14 +1,12 @@
-// State of the one transaction of the module: identifiers, nonces, keys, buffers.
-export const OP_IR: i32 = 1, OP_CR: i32 = 2, OP_KUR: i32 = 3, OP_P10CR: i32 = 4, OP_RR: i32 = 5, OP_GENM: i32 = 6;
+// State of the one transaction of the module, shared by its files: identifiers, nonces, keys,
+// buffers, and what the next certConf or error message says. Protocol constants: constants.ts.
 
-// PKIBody CHOICE tags (RFC 9810 5.1.2), EXPLICIT: 0xa0 | type.
-export const BODY_IR: i32 = 0, BODY_IP: i32 = 1, BODY_CR: i32 = 2, BODY_CP: i32 = 3, BODY_P10CR: i32 = 4,
-  BODY_KUR: i32 = 7, BODY_KUP: i32 = 8, BODY_RR: i32 = 11, BODY_RP: i32 = 12, BODY_PKICONF: i32 = 19,
-  BODY_GENM: i32 = 21, BODY_GENP: i32 = 22, BODY_ERROR: i32 = 23, BODY_CERT_CONF: i32 = 24,
-  BODY_POLL_REQ: i32 = 25, BODY_POLL_REP: i32 = 26;
+// What the transaction waits for (transaction.ts moves it; checks.ts reads it).
+export const S_IDLE = 0, S_CERT_REP = 1, S_POLL_REP = 2, S_PKICONF = 3, S_RP = 4, S_GENP = 5, S_WAIT = 6, S_DONE = 7,
+  S_FAILED = 8;
+export let state = S_IDLE;
+@inline export function setState(s: i32): void { state = s; }
 
-// Protection of our requests (and expected of responses).
-export const PROT_NONE: i32 = 0, PROT_MAC: i32 = 1, PROT_SIG: i32 = 2;
 export let protKind: i32 = 0;
 export function setProtKind(k: i32): void { protKind = k; }
 
@@ -37,3 +35,18 @@ export const OUT = memory.data(OUT_SIZE, 8);
 export let outPtr: usize = 0;
 export let outLen: i32 = 0;
 export function setOut(p: usize, n: i32): void { outPtr = p; outLen = n; }
+
+// What the next certConf says (RFC 9810 5.3.18): the certificate's hash and its hashAlg (0 when
+// the signature algorithm names the hash); a rejection of the certificate by us: FAILED with
+// pendingError after pkiConf, pendingFailBit its PKIFailureInfo bit in certConf (RFC 9483 4.1.1).
+export const CERT_HASH = memory.data(64, 4);
+export let certHashLen: i32 = 0;
+export let certHashId: i32 = 0;
+@inline export function setCertHash(n: i32, id: i32): void { certHashLen = n; certHashId = id; }
+export let pendingError: i32 = 0;
+export let pendingFailBit: i32 = 0;
+@inline export function setPending(code: i32, bit: i32): void { pendingError = code; pendingFailBit = bit; }
+
+// PKIFailureInfo bit number of the error message refusing a response (RFC 9483 3.6.4).
+export let refusal: i32 = 0;
+@inline export function setRefusal(bit: i32): void { refusal = bit; }
