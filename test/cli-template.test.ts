@@ -14,6 +14,9 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { cli } from "./cli-run";
 import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
 import { nameDer } from "../host/node/files";
+import { CmpError, Device, type Request } from "../host/node/device";
+import { children, tlv } from "../host/node/der";
+import { der } from "../host/node/genp";
 import { PKIMessage } from "../host/node/testpki/asn1.js";
 import { TestPki } from "../host/node/testpki/index.js";
 
@@ -312,7 +315,7 @@ describe("-disable_confirm and -ignore_keyusage", () => {
     await withMockServer(creds, [], async (s) => {
       const r = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/not authorized/);
+      expect(r.stderr).toMatch(/response signer is neither the issuing CA nor an RA or CA/);
     }, { srv: "nokuee" });
   });
 });
@@ -356,4 +359,52 @@ describe("-reqin: a prebuilt request body under a fresh header", () => {
       expect(count()).toBe(0);
     });
   }, 60_000);
+});
+
+describe("the core's items behind these options refuse what would slip past them", () => {
+  const LEAN_WASM = join(__dirname, "..", "build", "tinycmp-lean.wasm");
+  const refused = async (d: Device, op: "ir" | "cr" | "genm", req: Request) => {
+    const e = await Promise.resolve().then(() => d.run(op, req)).catch((x) => x);
+    expect(e).toBeInstanceOf(CmpError);
+    return e as CmpError;
+  };
+  const base = { ref: "ref", secret: "secret", subject: nameDer("/CN=x") };
+
+  it("GENINFO must be an InfoTypeAndValue; the lean module refuses ISSUER, GENINFO, REQIN and DAYS", async () => {
+    let sent = 0;
+    const d = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } });
+    const e = await refused(d, "genm", { ...base, generalInfo: [Uint8Array.of(0x04, 0x01, 0x00)] });
+    expect(e.code).toBe(-82); // E_CMP_CONFIG
+    d.close();
+    const lean = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } }, { wasm: LEAN_WASM });
+    for (const req of [{ issuer: nameDer("/CN=i") }, { generalInfo: [Uint8Array.of(0x30, 0x03, 0x06, 0x01, 0x2a)] }, { reqin: Uint8Array.of(0x30, 0x00) }, { days: 1 }]) {
+      expect((await refused(lean, "ir", { ...base, ...req })).code, Object.keys(req)[0]).toBe(-20); // E_ARG
+    }
+    lean.close();
+    expect(sent).toBe(0);
+  });
+
+  it("REQIN: a body of another request, a second CertReqMsg or a certReqId other than 0 is refused before sending", async () => {
+    const prebuilt = new Uint8Array(readFileSync(join(out, "prebuilt-ir.der"))); // written by the -reqin test above
+    const top = tlv(prebuilt, 0), [hdr, body] = children(prebuilt, top);
+    const reqs = children(prebuilt, children(prebuilt, body)[0]);
+    const msg = prebuilt.slice(reqs[0].start, reqs[0].end);
+    const pkiMessage = (bodyContent: Uint8Array) => der(0x30, prebuilt.slice(hdr.start, hdr.end), der(0xa0, der(0x30, bodyContent)));
+    const twoMsgs = pkiMessage(Buffer.concat([msg, msg]));
+    // certReqId 1: CertReqMsg { CertRequest { INTEGER 0 ... } }: the INTEGER's value octet
+    const m = tlv(msg, 0), certReq = children(msg, m)[0], id = children(msg, certReq)[0];
+    const other = new Uint8Array(msg); other[id.value] = 1;
+    let sent = 0;
+    const d = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } });
+    for (const [what, reqin, op] of [["an ir for cr", prebuilt, "cr"], ["two CertReqMsgs", twoMsgs, "ir"], ["certReqId 1", pkiMessage(other), "ir"],
+      ["no PKIMessage", Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00), "ir"]] as const) {
+      const e = await refused(d, op, { ref: "ref", secret: "secret", reqin });
+      expect(e.code, what).toBe(-82);
+      expect(e.detail, what).toMatch(/REQIN is not a PKIMessage whose body is the request of this operation/);
+    }
+    // the same message rebuilt unchanged is taken (the refusals above are for what was changed)
+    expect(await d.run("ir", { ref: "ref", secret: "secret", reqin: pkiMessage(msg) }).catch((x) => (x as CmpError).code)).not.toBe(-82);
+    d.close();
+    expect(sent).toBe(1);
+  });
 });
