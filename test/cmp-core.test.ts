@@ -38,7 +38,7 @@ describe("tx_* API", () => {
     const p = c.put(text("again"));
     expect(x.tx_set(2, p, 5)).toBe(E_CMP_CONFIG);
     expect(x.tx_set(0, p, 5)).toBe(E_ARG);
-    expect(x.tx_set(19, p, 5)).toBe(E_ARG); // 18 EXTENSION is the last item
+    expect(x.tx_set(22, p, 5)).toBe(E_ARG); // 21 REQIN is the last item
     expect(x.tx_set(6, 65530, 100)).toBe(E_ARG);
     const big = c.reserve(2000);
     let r = 0, n = 0;
