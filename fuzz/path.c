@@ -1,7 +1,7 @@
 /* libFuzzer harness: path validation (cert_verify_path, RFC 5280 6.1 as the core implements it)
  * of a mutated target certificate through the real intermediates to the real trust anchors of
  * $TINYCMP_FUZZ_CERTS (concatenated DER certificates; self-issued ones are the anchors), written
- * by scripts/fuzz-native.ts. Input: one selector octet (bits 0-1 the time: capture time, 0,
+ * by host/node/tools/fuzz-native.ts. Input: one selector octet (bits 0-1 the time: capture time, 0,
  * 2^40, the target's own notBefore; bit 2 accept SHA-1) and the certificate. */
 #include "mod.h"
 #include <string.h>
@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   fuzz_skip = 1;
   mod_open();
   certs = read_file(getenv("TINYCMP_FUZZ_CERTS"), &certs_len);
-  if (!certs) { fprintf(stderr, "path harness: set TINYCMP_FUZZ_CERTS (scripts/fuzz-native.ts)\n"); exit(2); }
+  if (!certs) { fprintf(stderr, "path harness: set TINYCMP_FUZZ_CERTS (host/node/tools/fuzz-native.ts)\n"); exit(2); }
   size_t room = 16384 - TARGET_MAX - 256, used = 0;
   for (size_t p = 0, at = 0, l; (l = next_der(certs, certs_len, &p)) != 0; at = p) {
     if (used + l > room) break;

@@ -9,7 +9,7 @@
  *            2 after an ip "waiting" and the pollReq (waiting for pollRep), 3 the response twice
  * so that mutations reach the checks behind the protection. The configuration (keys,
  * certificates, trust anchors, the two prefix responses, the capture time) comes from the file
- * $TINYCMP_FUZZ_TX, written by scripts/fuzz-native.ts from a live capture (for the lean module,
+ * $TINYCMP_FUZZ_TX, written by host/node/tools/fuzz-native.ts from a live capture (for the lean module,
  * with MAC-protected responses turned to PBM over SHA-256, its one hash). A trap aborts; so does
  * a result outside linear memory.
  * Speed: the module's whole state (linear memory and globals) is saved once per (op,
@@ -47,7 +47,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   size_t n = 0;
   const char *path = getenv("TINYCMP_FUZZ_TX");
   uint8_t *b = read_file(path, &n);
-  if (!b) { fprintf(stderr, "tx harness: set TINYCMP_FUZZ_TX to the configuration file (scripts/fuzz-native.ts)\n"); exit(2); }
+  if (!b) { fprintf(stderr, "tx harness: set TINYCMP_FUZZ_TX to the configuration file (host/node/tools/fuzz-native.ts)\n"); exit(2); }
   for (size_t p = 0; p + 6 <= n && nitems < 64;) {
     struct item it = {b[p], b[p + 1], b + p + 6, (uint32_t)b[p + 2] | (uint32_t)b[p + 3] << 8 | (uint32_t)b[p + 4] << 16 | (uint32_t)b[p + 5] << 24};
     p += 6 + it.len;

@@ -7,9 +7,9 @@ import { ed448 } from "@noble/curves/ed448.js";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { Core } from "../host/node/core";
-import { Device } from "../host/node/device";
-import { makeCreds, opensslClient, startServer } from "../test/openssl-cmp";
+import { Core } from "../host/node/lib/core";
+import { Device } from "../host/node/lib/device";
+import { makeCreds, opensslClient, startServer } from "../test/helpers/openssl-cmp";
 
 type Impl = "tinycmp" | "noble" | "node" | "openssl";
 interface Row { op: string; impl: Impl; median_us: number }
@@ -205,13 +205,13 @@ for (const op of Object.keys(cases)) {
 }
 // tx_input of one signed ip (an IDevID-signed ir answered by the test PKI: ECDSA P-256 signer,
 // its chain and the new certificate validated) beside the costliest response the trust limits
-// allow (test/rogue.ts costliest: RSA-4096 keys with e = 2^32 - 1 until the response's signature
+// allow (test/helpers/rogue.ts costliest: RSA-4096 keys with e = 2^32 - 1 until the response's signature
 // budget is spent), each fed to a core started afresh on the same request.
 {
   const { createPrivateKey } = crypto;
   const { TestPki } = await import("../host/node/testpki/index");
-  const { FuzzCore } = await import("./fuzz");
-  const { costliest, parse } = await import("../test/rogue");
+  const { FuzzCore } = await import("../host/node/tools/fuzzer");
+  const { costliest, parse } = await import("../test/helpers/rogue");
   const pki = await TestPki.start();
   const dev = await pki.createIdevid("BENCH-1");
   const derOf = (pem: string) => new Uint8Array(new crypto.X509Certificate(pem).raw);

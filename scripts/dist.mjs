@@ -1,8 +1,9 @@
-// `npm run dist`: the npm package's JavaScript. esbuild bundles the library (index), the test PKI
-// (testpki) and the CLI (cli) into dist/node/ as ES modules sharing chunks, with the runtime
-// dependencies left as imports; tsc writes the type declarations to dist/types/, whose relative
-// imports get the ".js" Node's ESM resolution needs. dist/node/ sits two levels below the package
-// root as host/node/ does, so core.ts finds build/tinycmp.wasm the same way in both.
+// `npm run dist`: the npm package's JavaScript. esbuild bundles the library (lib/index), the test
+// PKI (testpki/index) and the CLI (cli/cli) into dist/node/ as ES modules sharing chunks (in
+// dist/node/lib/), with the runtime dependencies left as imports; tsc writes the type declarations
+// to dist/types/, whose relative imports get the ".js" Node's ESM resolution needs. dist/node/ has
+// the folders of host/node/, so every bundled file sits three levels below the package root as
+// host/node/lib/core.ts does, and finds build/tinycmp.wasm the same way in both.
 // Plain JavaScript: it runs with node alone.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -16,8 +17,10 @@ rmSync(dist, { recursive: true, force: true });
 
 await build({
   absWorkingDir: root,
-  entryPoints: { index: "host/node/index.ts", testpki: "host/node/testpki/index.ts", cli: "host/node/cli.ts" },
+  entryPoints: ["host/node/lib/index.ts", "host/node/testpki/index.ts", "host/node/cli/cli.ts"],
+  outbase: "host/node",
   outdir: "dist/node",
+  chunkNames: "lib/[name]-[hash]",
   bundle: true,
   splitting: true,
   format: "esm",

@@ -13,10 +13,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Bridge, type BridgeOptions } from "../host/node/bridge";
-import { Core } from "../host/node/core";
-import { Flash } from "../host/node/flash";
-import { KIND, Store, TAG } from "../host/node/store";
+import { Bridge, type BridgeOptions } from "../host/node/cli/bridge";
+import { Core } from "../host/node/lib/core";
+import { Flash } from "../host/node/lib/flash";
+import { KIND, Store, TAG } from "../host/node/lib/store";
 import { TestPki } from "../host/node/testpki/index";
 import * as x509 from "../host/node/testpki/x509.js";
 

@@ -3,7 +3,7 @@
 // - linear memory used at peak by an ir+certConf and a signed kur+certConf whose responses are
 //   ~9 KiB (large RSA-4096 certificates in extraCerts), against `openssl cmp` as mock server, for
 //   the full and the lean module (the lean one signs its ir: openssl answers PBM with
-//   HMAC-SHA1): scratch and free memory filled with canaries before the run (test/memscan.ts,
+//   HMAC-SHA1): scratch and free memory filled with canaries before the run (test/helpers/memscan.ts,
 //   two canaries), bytes changed afterwards, the highest one, and where static data ends;
 // - the native binaries' text/data/bss (`size`);
 // - under WAMR (build/tinycmp-wamr, built with WAMR_ROOT): the runtime pool's high mark for an ir
@@ -20,10 +20,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { Device, type Transport } from "../host/node/device";
-import { HttpTransport } from "../host/node/transport";
-import { makeCreds, startServer, type Creds } from "../test/openssl-cmp";
-import { CANARIES, MemScan, scratchMask } from "../test/memscan";
+import { Device, type Transport } from "../host/node/lib/device";
+import { HttpTransport } from "../host/node/lib/transport";
+import { makeCreds, startServer, type Creds } from "../test/helpers/openssl-cmp";
+import { CANARIES, MemScan, scratchMask } from "../test/helpers/memscan";
 
 const FILLERS = Number(process.env.FILLERS ?? 6);
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -3,10 +3,10 @@
 // with a new key (kur), revocation of the old certificate (rr). Exit status 0 when every step worked.
 import { X509Certificate } from "node:crypto";
 import { parseArgs } from "node:util";
-import { CmpError, Device, type Outcome } from "../host/node/device";
-import { nameDer, p256Scalar, pemOrDer, readCerts, readP256Key } from "../host/node/files";
+import { CmpError, Device, type Outcome } from "../host/node/lib/device";
+import { nameDer, p256Scalar, pemOrDer, readCerts, readP256Key } from "../host/node/lib/files";
 import { TestPki } from "../host/node/testpki/index";
-import { oidContents } from "../host/node/cli";
+import { oidContents } from "../host/node/cli/cli";
 
 const { values: o } = parseArgs({
   options: {

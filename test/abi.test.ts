@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { DEFAULT_WASM } from "../host/node/core";
+import { DEFAULT_WASM } from "../host/node/lib/core";
 import { sigText, wasmInfo } from "../scripts/wasminfo";
 
 const doc = readFileSync(new URL("../docs/ABI.md", import.meta.url), "utf8");

@@ -1,4 +1,4 @@
-// `tinycmp agent` (host/node/agent-main.ts): configuration checked key by key (exit status 2 naming
+// `tinycmp agent` (host/node/cli/agent-main.ts): configuration checked key by key (exit status 2 naming
 // the key, before the store is touched), usage errors, subjects as the CLI reads them, idempotent
 // provisioning, `--once` with nothing to do, a store that cannot be written.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
-import { ConfigError, agentMain, loadConfig, parseArgs } from "../host/node/agent-main";
-import { nameDer } from "../host/node/files";
-import { buildRequest } from "../host/node/cli";
+import { ConfigError, agentMain, loadConfig, parseArgs } from "../host/node/cli/agent-main";
+import { nameDer } from "../host/node/lib/files";
+import { buildRequest } from "../host/node/cli/cli";
 import { TestPki } from "../host/node/testpki/index";
 
 let pki: TestPki;

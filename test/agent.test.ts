@@ -1,16 +1,16 @@
-// The agent (host/node/agent.ts) against the test PKI with a fake clock: bootstrap with the
+// The agent (host/node/lib/agent.ts) against the test PKI with a fake clock: bootstrap with the
 // IDevID, renewal at the renewal point, a restart in the middle of polling resumes with the same
 // pending key, retries on transport errors, no retry on a rejection, revocation.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { getEventListeners } from "node:events";
-import { Agent, AgentStop, CmpFailure, type Clock, type LogEvent, permanentAction, rootUpdateRefusal, STATE_OP, STATE_TX } from "../host/node/agent";
-import { Flash } from "../host/node/flash";
-import { KIND, Store, TAG } from "../host/node/store";
-import { Core } from "../host/node/core";
-import { HttpTransport, TransportError } from "../host/node/transport";
+import { Agent, AgentStop, CmpFailure, type Clock, type LogEvent, permanentAction, rootUpdateRefusal, STATE_OP, STATE_TX } from "../host/node/lib/agent";
+import { Flash } from "../host/node/lib/flash";
+import { KIND, Store, TAG } from "../host/node/lib/store";
+import { Core } from "../host/node/lib/core";
+import { HttpTransport, TransportError } from "../host/node/lib/transport";
 import { PKIFailureInfo, PKIStatus, TestPki } from "../host/node/testpki/index";
-import { keyMatchesCert } from "../scripts/storecerts";
+import { keyMatchesCert } from "../host/node/tools/storecerts";
 
 let pki: TestPki;
 let net: HttpTransport;

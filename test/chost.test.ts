@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeCreds, startServer, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
+import { makeCreds, startServer, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const build = join(root, "build");

@@ -9,13 +9,13 @@ import http from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli } from "./cli-run";
-import { CmpError, Device } from "../host/node/device";
-import { certSubject } from "../host/node/der";
-import { nameDer, sansDer } from "../host/node/files";
+import { cli } from "./helpers/cli-run";
+import { CmpError, Device } from "../host/node/lib/device";
+import { certSubject } from "../host/node/lib/der";
+import { nameDer, sansDer } from "../host/node/lib/files";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
+import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 
 let creds: Creds;
 let out: string;

@@ -11,12 +11,12 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { cli } from "./cli-run";
-import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
-import { nameDer } from "../host/node/files";
-import { CmpError, Device, type Request } from "../host/node/device";
-import { children, tlv } from "../host/node/der";
-import { der } from "../host/node/genp";
+import { cli } from "./helpers/cli-run";
+import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
+import { nameDer } from "../host/node/lib/files";
+import { CmpError, Device, type Request } from "../host/node/lib/device";
+import { children, tlv } from "../host/node/lib/der";
+import { der } from "../host/node/lib/genp";
 import { PKIMessage } from "../host/node/testpki/asn1.js";
 import { TestPki } from "../host/node/testpki/index.js";
 

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
-import { cli } from "./cli-run";
-import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
+import { cli } from "./helpers/cli-run";
+import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 
 let creds: Creds;
 let out: string;

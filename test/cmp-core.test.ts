@@ -1,7 +1,7 @@
 // The tx_* API of the core without a server: configuration store, order of calls, randomness
 // and clock imports, wiping on tx_reset, request encoding checked with node:crypto.
 import { describe, expect, it } from "vitest";
-import { Core } from "../host/node/core";
+import { Core } from "../host/node/lib/core";
 
 const SEND = 1, FAILED = 4;
 const E_RANDOM = -22, E_CMP_STATE = -80, E_CMP_STORE = -81, E_CMP_CONFIG = -82, E_ARG = -20;

@@ -1,12 +1,13 @@
-// CMP transactions of the core (through host/node/device.ts) against `openssl cmp` 3.0 as mock
+// CMP transactions of the core (through host/node/lib/device.ts) against `openssl cmp` 3.0 as mock
 // server (../shared/INTEROP.md): a fresh server per case on a free 127.0.0.1 port.
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { CmpError, Device, Options, type Transport } from "../host/node/device";
-import { HttpTransport } from "../host/node/transport";
-import { makeCreds, type Creds, type MockServer, withMockServer } from "./openssl-cmp";
+import { CmpError, Device, Options, type Transport } from "../host/node/lib/device";
+import { expectRefused as expectFail } from "./helpers/refused";
+import { HttpTransport } from "../host/node/lib/transport";
+import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 
 let creds: Creds;
 beforeAll(() => { creds = makeCreds(); }, 30_000);
@@ -19,15 +20,6 @@ const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts =
 
 function mac(extra: Record<string, unknown> = {}) {
   return { secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt"), ...extra };
-}
-
-async function expectFail(p: Promise<unknown>, code: number): Promise<CmpError> {
-  try { await p; } catch (e) {
-    expect(e).toBeInstanceOf(CmpError);
-    expect((e as CmpError).code, (e as CmpError).detail).toBe(code);
-    return e as CmpError;
-  }
-  throw new Error("transaction did not fail");
 }
 
 // Minimal DER walk for mutating responses: children of the element at off.
@@ -374,7 +366,7 @@ describe("p10cr, rr, genm against openssl cmp", () => {
     it(`genm ${name}: genp echoes the infoType`, async () => {
       const oid = new Uint8Array([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n]);
       // RFC 9483 4.3.2 / 4.3.4: rootCaCert carries the current root, crlStatusList its status list
-      const { rootCaCertItav, crlStatusListItav } = await import("../host/node/genp");
+      const { rootCaCertItav, crlStatusListItav } = await import("../host/node/lib/genp");
       const itav = name === "rootCaCert" ? rootCaCertItav(creds.der("root.crt"))
         : name === "crlStatusList" ? crlStatusListItav({ cert: creds.der("rsp.crt") }) : oid;
       await withServer([], async (s) => {

@@ -4,12 +4,12 @@
 // root; a response whose protection signature is tampered with is refused.
 import { afterAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
-import { CmpError, Device, type Transport } from "../host/node/device";
-import { HttpTransport } from "../host/node/transport";
-import { children, tlv } from "../host/node/der";
+import { CmpError, Device, type Transport } from "../host/node/lib/device";
+import { HttpTransport } from "../host/node/lib/transport";
+import { children, tlv } from "../host/node/lib/der";
 import { TestPki } from "../host/node/testpki/index.js";
 import type { KeyType } from "../host/node/testpki/keys.js";
-import { Core, DEFAULT_WASM } from "../host/node/core";
+import { Core, DEFAULT_WASM } from "../host/node/lib/core";
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { generateKeyPair } from "../host/node/testpki/keys.js";
 

@@ -6,8 +6,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CmpError, Device, Options } from "../host/node/device";
-import { inspect } from "../host/node/inspect";
+import { CmpError, Device, Options } from "../host/node/lib/device";
+import { inspect } from "../host/node/lib/inspect";
 import { TestPki } from "../host/node/testpki/index.js";
 import { p256 } from "@noble/curves/nist.js";
 
@@ -150,7 +150,7 @@ describe("issued certificates verify with openssl against the test PKI's root", 
 
 describe("tinycmp CLI against the test PKI", () => {
   it("genm caCerts writes the CA certificates with -cacertsout", async () => {
-    const { main } = await import("../host/node/cli");
+    const { main } = await import("../host/node/cli/cli");
     const dir = mkdtempSync(join(tmpdir(), "tinycmp-cacerts-"));
     const out = join(dir, "cacerts.pem");
     writeFileSync(join(dir, "root.pem"), pki.root.certPem);

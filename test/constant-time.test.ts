@@ -7,7 +7,7 @@ import binaryen from "binaryen";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import asc from "assemblyscript/asc";
-import { DEFAULT_WASM } from "../host/node/core";
+import { DEFAULT_WASM } from "../host/node/lib/core";
 
 /** The module with every memory access reported; `trace` collects a digest of the addresses. */
 function instrumented(bin: Uint8Array, env: Record<string, unknown> = {}) {

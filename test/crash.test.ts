@@ -1,10 +1,10 @@
-// The agent killed from outside (scripts/crash.ts, short run; `npm run crash` for the full one):
+// The agent killed from outside (host/node/tools/crash.ts, short run; `npm run crash` for the full one):
 // SIGKILL at store system calls (strace) and at random moments during a polled enrolment and a
 // decommissioning; after each kill the store is checked by a reader independent of the core and
 // the restarted agent must finish. A mutant agent that reports a resumed transaction the CA has
 // forgotten as permanent (as before the recovery rule) is caught as stuck.
 import { describe, expect, it } from "vitest";
-import { runCrash } from "../scripts/crash";
+import { runCrash } from "../host/node/tools/crash";
 
 describe("crash harness (short)", () => {
   it("kills during ir with polling and during decommissioning: nothing lost, mismatched, rolled back or stuck", async () => {

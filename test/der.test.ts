@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { X509Certificate, verify } from "node:crypto";
 import asc from "assemblyscript/asc";
-import { Core } from "../host/node/core";
-import { hex, toHex, VECTORS, vector } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { hex, toHex, VECTORS, vector } from "./helpers/vectors";
 
 const E = {
   TRUNCATED: -1, INDEFINITE: -2, LENGTH: -3, LENGTH_HUGE: -4, DEPTH: -5, TAG: -6, TAG_FORM: -7,

@@ -5,8 +5,8 @@ import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { ed448 } from "@noble/curves/ed448.js";
-import { Core } from "../host/node/core";
-import { hex, wycheproofIfPresent } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { hex, wycheproofIfPresent } from "./helpers/vectors";
 
 const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
 const core = new Core();

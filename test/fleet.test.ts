@@ -21,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Runs the fleet in a process of its own; resolves with its exit status, stdout and stderr. */
 function fleet(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn("npx", ["tsx", "scripts/fleet.ts", "--calibrate", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn("npx", ["tsx", "host/node/fleet/main.ts", "--calibrate", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "", stderr = "";
     p.stdout.on("data", (d) => (stdout += d));
     p.stderr.on("data", (d) => (stderr += d));
@@ -218,7 +218,7 @@ describe("four shards as separate processes against one test PKI", () => {
     expect(local).toContain("env:CMP_SECRET");
     subjects.length = 0;
     const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn("npx", ["tsx", "scripts/fleet.ts", ...local], { env: { ...process.env, CMP_SECRET: pki.secret } });
+      const p = spawn("npx", ["tsx", "host/node/fleet/main.ts", ...local], { env: { ...process.env, CMP_SECRET: pki.secret } });
       let stdout = "", stderr = "";
       p.stdout.on("data", (d) => (stdout += d));
       p.stderr.on("data", (d) => (stderr += d));

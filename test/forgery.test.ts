@@ -6,11 +6,11 @@
 // mutation meets the same transaction. Every mutation must be refused: 0 accepted forgeries.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
-import { HttpTransport } from "../host/node/transport";
+import { HttpTransport } from "../host/node/lib/transport";
 import { TestPki } from "../host/node/testpki/index.js";
-import { parse } from "../scripts/fuzz-der";
-import { cn, enc, transaction } from "./tx-harness";
-import { makeCreds, startServer, type Creds } from "./openssl-cmp";
+import { parse } from "../host/node/tools/fuzz-der";
+import { cn, enc, transaction } from "./helpers/tx-harness";
+import { makeCreds, startServer, type Creds } from "./helpers/openssl-cmp";
 
 // `npm run forgery` (FORGERY_ALL=1) flips every bit (about 2 minutes); the default run flips one
 // bit of every byte (its position rotating with the offset) to keep npm test short.

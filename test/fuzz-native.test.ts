@@ -3,15 +3,15 @@
 // crash, the tx harness's answered and re-MACed seeds get through the protection check to DONE
 // (the point of recomputing the MAC), the same response without the recomputed MAC is refused,
 // and the certificate differential reports a differing field. Fuzzing itself is the time-boxed
-// check of .ci/run (`npx tsx scripts/fuzz-native.ts --seconds 90 --json`).
+// check of .ci/run (`npx tsx host/node/tools/fuzz-native.ts --seconds 90 --json`).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TARGETS, writeSeeds } from "../scripts/fuzz-native";
-import { parse, write, type Node } from "../scripts/fuzz-der";
+import { TARGETS, writeSeeds } from "../host/node/tools/fuzz-native";
+import { parse, write, type Node } from "../host/node/tools/fuzz-der";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const B = join(root, "build/fuzz-native");

@@ -1,9 +1,9 @@
-// The fuzzer (scripts/fuzz.ts) as a test: every saved regression case replays without a trap or
+// The fuzzer (host/node/tools/fuzz.ts) as a test: every saved regression case replays without a trap or
 // hang, and a bounded run (about 20 s, live capture from openssl cmp and the test PKI included)
 // finds no trap and no hang. Longer runs: `npm run fuzz -- --seconds 60 --json`.
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CASES_DIR, FuzzCore, runCase, runFuzz, type Case } from "../scripts/fuzz";
+import { CASES_DIR, FuzzCore, runCase, runFuzz, type Case } from "../host/node/tools/fuzzer";
 
 describe("fuzz", () => {
   const cases = readdirSync(CASES_DIR).filter((f) => f.endsWith(".json"));

@@ -6,9 +6,9 @@ import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { readFileSync } from "node:fs";
 import asc from "assemblyscript/asc";
-import { Core } from "../host/node/core";
+import { Core } from "../host/node/lib/core";
 import { hmac as nobleHmac } from "@noble/hashes/hmac.js";
-import { hex, toHex, vector, wycheproof } from "./vectors";
+import { hex, toHex, vector, wycheproof } from "./helpers/vectors";
 
 const E_ARG = -20, E_ALG = -21, E_ITERATIONS = -23;
 const ALGS = [

@@ -1,17 +1,17 @@
-// Transport faults and hostile servers through Device (host/node/device.ts): each case
+// Transport faults and hostile servers through Device (host/node/lib/device.ts): each case
 // ends in a clear TransportError or CmpError within its time bound, polling is bounded. The CMP
 // peer behind the hostile server (when one is needed) is the built-in test PKI.
-// With the device agent (host/node/agent.ts) over emulated flash: a kur through each fault fails
+// With the device agent (host/node/lib/agent.ts) over emulated flash: a kur through each fault fails
 // and leaves the stored credential (its flash slots, byte for byte) unchanged.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
-import { CmpError, Device, type Request } from "../host/node/device";
-import { HttpTransport, TransportError, type HttpTransportOptions } from "../host/node/transport";
+import { CmpError, Device, type Request } from "../host/node/lib/device";
+import { HttpTransport, TransportError, type HttpTransportOptions } from "../host/node/lib/transport";
 import { TestPki } from "../host/node/testpki/index.js";
-import { Agent } from "../host/node/agent";
-import { Flash } from "../host/node/flash";
-import { KIND, slotsOf } from "../host/node/store";
-import { startHostile, type HostileServer, type Script } from "./hostile-server";
+import { Agent } from "../host/node/lib/agent";
+import { Flash } from "../host/node/lib/flash";
+import { KIND, slotsOf } from "../host/node/lib/store";
+import { startHostile, type HostileServer, type Script } from "./helpers/hostile-server";
 
 let pki: TestPki;
 let server: HostileServer | undefined;

@@ -3,9 +3,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { inspect } from "../host/node/inspect";
-import { readCerts } from "../host/node/files";
-import { VECTORS } from "./vectors";
+import { inspect } from "../host/node/lib/inspect";
+import { readCerts } from "../host/node/lib/files";
+import { VECTORS } from "./helpers/vectors";
 
 // Rows of the table "What each message is": file | body | protection | protected by
 const rows = readFileSync(VECTORS + "README.md", "utf8").split("\n")

@@ -6,12 +6,12 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_WASM } from "../host/node/core";
-import { CmpError, Device } from "../host/node/device";
+import { DEFAULT_WASM } from "../host/node/lib/core";
+import { CmpError, Device } from "../host/node/lib/device";
 import { TestPki } from "../host/node/testpki/index.js";
 import { sigText, wasmInfo } from "../scripts/wasminfo";
-import { makeCreds, startServer, type Creds } from "./openssl-cmp";
-import { MemScan, scratchMask } from "./memscan";
+import { makeCreds, startServer, type Creds } from "./helpers/openssl-cmp";
+import { MemScan, scratchMask } from "./helpers/memscan";
 
 const LEAN = DEFAULT_WASM.replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const doc = readFileSync(new URL("../docs/ABI.md", import.meta.url), "utf8");

@@ -1,13 +1,13 @@
 // Memory of a transaction: an ir + certConf and a signed kur whose responses are ~8 KiB (large
 // RSA-4096 certificates in extraCerts) run in the one 64 KiB page; the used memory is measured
-// with canaries (test/memscan.ts).
+// with canaries (test/helpers/memscan.ts).
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Device, type Transport } from "../host/node/device";
-import { HttpTransport } from "../host/node/transport";
-import { MemScan, scratchMask } from "./memscan";
-import { makeCreds, startServer, type Creds, type MockServer } from "./openssl-cmp";
+import { Device, type Transport } from "../host/node/lib/device";
+import { HttpTransport } from "../host/node/lib/transport";
+import { MemScan, scratchMask } from "./helpers/memscan";
+import { makeCreds, startServer, type Creds, type MockServer } from "./helpers/openssl-cmp";
 
 const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
 

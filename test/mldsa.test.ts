@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
-import { Core } from "../host/node/core";
-import { hex, wycheproofIfPresent } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { hex, wycheproofIfPresent } from "./helpers/vectors";
 
 const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
 const core = new Core();

@@ -5,8 +5,8 @@ import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verif
 import { p256 } from "@noble/curves/nist.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { Core } from "../host/node/core";
-import { hex, toHex, wycheproof } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { hex, toHex, wycheproof } from "./helpers/vectors";
 
 const E_ALG = -21, E_RANDOM = -22, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeCreds, type Creds, withMockServer } from "./openssl-cmp";
+import { makeCreds, type Creds, withMockServer } from "./helpers/openssl-cmp";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 let app: string;
@@ -31,7 +31,7 @@ const npx = (args: string[], timeout = 60_000) =>
 
 describe("the npm package", () => {
   it("ships the compiled CLI and library, their types and both modules, and no sources or tests", () => {
-    for (const f of ["bin/tinycmp.mjs", "dist/node/cli.js", "dist/node/index.js", "dist/node/testpki.js", "dist/types/index.d.ts",
+    for (const f of ["bin/tinycmp.mjs", "dist/node/cli/cli.js", "dist/node/lib/index.js", "dist/node/testpki/index.js", "dist/types/lib/index.d.ts",
       "dist/types/testpki/index.d.ts", "build/tinycmp.wasm", "build/tinycmp-lean.wasm", "package.json"]) expect(files).toContain(f);
     expect(files.filter((f) => /^(test|assembly|host|scripts|boards)\/|\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(app, "node_modules/tinycmp/package.json"), "utf8"));

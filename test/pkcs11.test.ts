@@ -1,4 +1,4 @@
-// Keys in a PKCS#11 token (host/node/pkcs11.ts) against Debian's SoftHSM2: a fresh token in a
+// Keys in a PKCS#11 token (host/node/lib/pkcs11.ts) against Debian's SoftHSM2: a fresh token in a
 // temp dir (SOFTHSM2_CONF), keys named by RFC 7512 URIs, enrollment end to end against the test
 // PKI (Device API and CLI) and `openssl cmp` as the server; token absent, wrong PIN, key not found.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -7,11 +7,11 @@ import { createPublicKey, X509Certificate } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CmpError, Device } from "../host/node/device";
-import { closeAll, parsePkcs11Uri, Pkcs11Error, Pkcs11Signer } from "../host/node/pkcs11";
-import { main } from "../host/node/cli";
+import { CmpError, Device } from "../host/node/lib/device";
+import { closeAll, parsePkcs11Uri, Pkcs11Error, Pkcs11Signer } from "../host/node/lib/pkcs11";
+import { main } from "../host/node/cli/cli";
 import { TestPki } from "../host/node/testpki/index.js";
-import { makeCreds, withMockServer } from "./openssl-cmp";
+import { makeCreds, withMockServer } from "./helpers/openssl-cmp";
 
 const MODULE = "/usr/lib/softhsm/libsofthsm2.so"; // Debian softhsm2 (.ci/run installs it)
 let dir: string;

@@ -8,8 +8,8 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Core } from "../host/node/core";
-import { VECTORS, toHex, vector } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { VECTORS, toHex, vector } from "./helpers/vectors";
 
 const E_CERT_PARSE = -50, E_CERT_SIGNATURE = -51, E_CERT_EXPIRED = -52, E_CERT_NOT_YET_VALID = -53,
   E_CERT_UNTRUSTED = -54, E_CERT_NOT_CA = -55, E_CERT_PATH_LEN = -56, E_CERT_NAME = -58,

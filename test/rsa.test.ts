@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { constants, generateKeyPair, generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import { Core } from "../host/node/core";
-import { hex, wycheproof } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { hex, wycheproof } from "./helpers/vectors";
 
 const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26, E_LEGACY = -27;
 const PKCS1 = 1, PSS = 2;

@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { sha3_256, sha3_512, shake128, shake256 } from "@noble/hashes/sha3.js";
-import { Core } from "../host/node/core";
-import { toHex } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { toHex } from "./helpers/vectors";
 
 const E_ARG = -20, E_ALG = -21, HASH_SHAKE256 = 5;
 const core = new Core();

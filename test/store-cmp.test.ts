@@ -4,14 +4,14 @@
 // pending and commit resumes; then linear memory holds none of the private keys.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { Core } from "../host/node/core";
-import { Flash } from "../host/node/flash";
-import { KIND, Store, TAG, currentRecord, decodeItems, decodeRecord, slotsOf } from "../host/node/store";
-import { HttpTransport } from "../host/node/transport";
+import { Core } from "../host/node/lib/core";
+import { Flash } from "../host/node/lib/flash";
+import { KIND, Store, TAG, currentRecord, decodeItems, decodeRecord, slotsOf } from "../host/node/lib/store";
+import { HttpTransport } from "../host/node/lib/transport";
 import { TestPki } from "../host/node/testpki/index";
 import * as x509 from "../host/node/testpki/x509";
-import { keyMatchesCert } from "../scripts/storecerts";
-import { ITEM, kurItems, transact } from "../scripts/storecmp";
+import { keyMatchesCert } from "../host/node/tools/storecerts";
+import { ITEM, kurItems, transact } from "../host/node/tools/storecmp";
 
 const { CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED, SUBJECT: ITEM_SUBJECT } = ITEM;
 const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);

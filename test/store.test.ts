@@ -5,11 +5,11 @@ import { X509Certificate, generateKeyPairSync, randomBytes, verify } from "node:
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Core } from "../host/node/core";
-import { Flash, PowerCut } from "../host/node/flash";
-import { KIND, Store, TAG, currentRecord, decodeItems, encodeItems, encodeRecord, slotsOf } from "../host/node/store";
-import { CertFactory, keyMatchesCert } from "../scripts/storecerts";
-import { runPowercut } from "../scripts/powercut";
+import { Core } from "../host/node/lib/core";
+import { Flash, PowerCut } from "../host/node/lib/flash";
+import { KIND, Store, TAG, currentRecord, decodeItems, encodeItems, encodeRecord, slotsOf } from "../host/node/lib/store";
+import { CertFactory, keyMatchesCert } from "../host/node/tools/storecerts";
+import { runPowercut } from "../host/node/tools/powercut";
 
 const E_ARG = -20, E_STORE_EMPTY = -120, E_STORE_FULL = -123, E_STORE_SECRET = -124, E_STORE_ITEM = -125,
   E_STORE_READONLY = -126, E_STORE_MISMATCH = -127;

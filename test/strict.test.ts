@@ -6,15 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, X509Certificate } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { CmpError, Device, Options, type Transport } from "../host/node/device";
-import { HttpTransport, TransportError } from "../host/node/transport";
-import { sansDer } from "../host/node/files";
+import { CmpError, Device, Options, type Transport } from "../host/node/lib/device";
+import { expectRefused as failure } from "./helpers/refused";
+import { HttpTransport, TransportError } from "../host/node/lib/transport";
+import { sansDer } from "../host/node/lib/files";
 import { PKIMessage } from "../host/node/testpki/asn1.js";
 import { TestPki } from "../host/node/testpki/index.js";
 import { derViolation } from "../host/node/testpki/strict.js";
 import { createRoot } from "../host/node/testpki/ca.js";
 import type { KeyType } from "../host/node/testpki/keys.js";
-import { makeCreds, type Creds, withMockServer } from "./openssl-cmp";
+import { makeCreds, type Creds, withMockServer } from "./helpers/openssl-cmp";
 
 const E = { ERROR_MSG: -92, ALG: -21, TOO_LARGE: -99 };
 const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
@@ -53,11 +54,6 @@ function editing(url: string, edit: (req: Uint8Array, n: number) => Uint8Array):
     transfer(r) { const e = edit(r, n++); sent.push(e); return inner.transfer(e); },
     close() { inner.close(); },
   };
-}
-
-async function failure(p: Promise<unknown>): Promise<CmpError> {
-  try { await p; } catch (e) { if (e instanceof CmpError) return e; throw e; }
-  throw new Error("transaction did not fail");
 }
 
 const cn = (s: string) => {
@@ -292,7 +288,7 @@ async function macResponder(caType: KeyType, moreCerts: Uint8Array[]) {
   const extra = ca === root ? moreCerts : [ca.cred.der, ...moreCerts];
   const asn1 = await import("../host/node/testpki/asn1.js");
   const { computeMac, protectedPart, tlv } = await import("../host/node/testpki/protection.js");
-  const { pbmAlgorithm } = await import("./cmpmsg");
+  const { pbmAlgorithm } = await import("./helpers/cmpmsg");
   const { randomBytes } = await import("node:crypto");
   const ab = (b: Uint8Array) => new Uint8Array(b).buffer as ArrayBuffer;
   let cert: Uint8Array | undefined;
@@ -480,7 +476,7 @@ describe("responses up to 64 KiB", () => {
   }, 60_000);
 
   it("io_reserve: above 64 KiB refused with the limit; the transaction is FAILED, memory unchanged", async () => {
-    const { Core } = await import("../host/node/core");
+    const { Core } = await import("../host/node/lib/core");
     const c = new Core();
     const x = c.exports;
     x.tx_reset();
@@ -511,9 +507,9 @@ describe("genm per RFC 9483 4.3 against the test PKI, through the CLI", () => {
   afterAll(async () => { await pki?.close(); });
 
   async function cli(args: string[]): Promise<{ status: number; lines: string[]; errors: string[] }> {
-    const { runCmd } = await import("../host/node/cli");
+    const { runCmd } = await import("../host/node/cli/cli");
     const lines: string[] = [], errors: string[] = [];
-    const { parseArgs } = await import("../host/node/cli");
+    const { parseArgs } = await import("../host/node/cli/cli");
     try {
       const status = await runCmd(parseArgs(args), (l) => lines.push(l));
       return { status, lines, errors };
@@ -562,7 +558,7 @@ describe("genm per RFC 9483 4.3 against the test PKI, through the CLI", () => {
   });
 
   it("a genp that answers what was not asked is refused", async () => {
-    const { decodeGenp, itOid, der } = await import("../host/node/genp");
+    const { decodeGenp, itOid, der } = await import("../host/node/lib/genp");
     const itav = der(0x30, der(0x06, itOid(17)), der(0x30, new Uint8Array(new X509Certificate(pki.root.certPem).raw)));
     expect(() => decodeGenp([21], [itav])).toThrow(/genp answers an infoType that was not asked for: caCerts/);
     expect(decodeGenp([17], [itav]).caCerts!.length).toBe(1);
@@ -583,7 +579,7 @@ describe("CLI MAC options and sender", () => {
   }, 60_000);
   afterAll(async () => { await pki?.close(); });
   async function cli(args: string[]): Promise<string[]> {
-    const { runCmd, parseArgs } = await import("../host/node/cli");
+    const { runCmd, parseArgs } = await import("../host/node/cli/cli");
     const lines: string[] = [];
     await runCmd(parseArgs(args), (l) => lines.push(l));
     return lines;

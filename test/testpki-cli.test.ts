@@ -4,8 +4,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Device } from "../host/node/device";
-import { nameDer, p256Scalar, readCerts } from "../host/node/files";
+import { Device } from "../host/node/lib/device";
+import { nameDer, p256Scalar, readCerts } from "../host/node/lib/files";
 
 it("prints its URL, writes testpki.json and its PEM files, enrolls a client, stops on SIGTERM", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tinycmp-testpki-cli-"));

@@ -29,8 +29,8 @@ import { TestPki, TestPkiFiles } from "../host/node/testpki/index.js";
 import * as oids from "../host/node/testpki/oids.js";
 import { protectedPart, verifyMac, verifySignature } from "../host/node/testpki/protection.js";
 import { isCmpPath } from "../host/node/testpki/server.js";
-import { genm, macRequest, pbmac1Algorithm, post } from "./cmpmsg.js";
-import { VECTORS } from "./vectors.js";
+import { genm, macRequest, pbmac1Algorithm, post } from "./helpers/cmpmsg.js";
+import { VECTORS } from "./helpers/vectors.js";
 import { GeneralName, GeneralNames, Name, Time } from "@peculiar/asn1-x509";
 
 // ------------------------------------------------------------------ schema on real messages

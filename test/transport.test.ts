@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { HttpTransport, TransportError, wellKnownPath } from "../host/node/transport";
+import { HttpTransport, TransportError, wellKnownPath } from "../host/node/lib/transport";
 
 type Handler = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse) => void;
 const servers: http.Server[] = [];
@@ -150,7 +150,7 @@ describe("HttpTransport with a server that closes idle connections", () => {
 
 describe("RFC 9483 URLs", () => {
   it("a .well-known/cmp URL gets the operation segment, others stay as given", async () => {
-    const { operationUrl } = await import("../host/node/transport");
+    const { operationUrl } = await import("../host/node/lib/transport");
     expect(operationUrl("http://ca:80/.well-known/cmp", "ir")).toBe("http://ca/.well-known/cmp/initialization");
     expect(operationUrl("https://ca/.well-known/cmp/p/tls/", "kur")).toBe("https://ca/.well-known/cmp/p/tls/keyupdate");
     expect(operationUrl("http://ca/.well-known/cmp", "rootCaKeyUpdate")).toBe("http://ca/.well-known/cmp/getrootupdate");

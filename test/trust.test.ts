@@ -1,4 +1,4 @@
-// The trust model (docs/SECURITY.md) against a rogue responder (test/rogue.ts): correctly
+// The trust model (docs/SECURITY.md) against a rogue responder (test/helpers/rogue.ts): correctly
 // protected but malicious responses from a compromised sibling device, a rogue or misconfigured
 // RA, and a man in the middle, each through the core (full and lean module, by the Device API)
 // and through the agent (its stored credential unchanged byte for byte). For every rule, the
@@ -6,22 +6,23 @@
 // accepted.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHmac, createPrivateKey, pbkdf2Sync, X509Certificate } from "node:crypto";
-import { CmpError, Device, Options, type Outcome, type Request } from "../host/node/device";
-import { DEFAULT_WASM } from "../host/node/core";
-import { Agent, type Clock } from "../host/node/agent";
-import { Flash } from "../host/node/flash";
-import { KIND, Store, TAG } from "../host/node/store";
-import { Core } from "../host/node/core";
+import { CmpError, Device, Options, type Outcome, type Request } from "../host/node/lib/device";
+import { expectRefused } from "./helpers/refused";
+import { DEFAULT_WASM } from "../host/node/lib/core";
+import { Agent, type Clock } from "../host/node/lib/agent";
+import { Flash } from "../host/node/lib/flash";
+import { KIND, Store, TAG } from "../host/node/lib/store";
+import { Core } from "../host/node/lib/core";
 import { TestPki } from "../host/node/testpki/index";
 import type { Credential } from "../host/node/testpki/ca";
 import * as x509 from "../host/node/testpki/x509";
 import {
   bigModulus, costliest, forge, issueTo, OID, parse, pbmAlg, pbmac1Alg, protect, rewriteCertRep, Rogue, rogueRoot,
   rsaSpki, setCaPubs, setReturnedCert, subjectAndKey,
-} from "./rogue";
+} from "./helpers/rogue";
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { bodyType } from "../host/node/testpki/asn1";
-import { transaction, cn, enc, FAILED, SEND, DONE } from "./tx-harness";
+import { transaction, cn, enc, FAILED, SEND, DONE } from "./helpers/tx-harness";
 
 const LEAN = (process.env.TINYCMP_WASM ?? DEFAULT_WASM).replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const E = {
@@ -64,15 +65,6 @@ async function idevidRequest(sn: string): Promise<Request> {
 }
 
 const macRequest = (extra: Partial<Request> = {}): Request => ({ secret: "trust-secret", ref: "trust-ref", subject: name("CN=mac device"), ...extra });
-
-async function expectRefused(p: Promise<unknown>, code: number): Promise<CmpError> {
-  try { await p; } catch (e) {
-    expect(e).toBeInstanceOf(CmpError);
-    expect((e as CmpError).code, (e as CmpError).detail).toBe(code);
-    return e as CmpError;
-  }
-  throw new Error("the rogue response was accepted");
-}
 
 /** status and failInfo bits of the certConf the device sent, if any (RFC 9810 5.3.18). */
 function certConfStatus(requests: Uint8Array[]): { status: number; failInfo: number } | undefined {

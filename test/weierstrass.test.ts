@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { p384, p521 } from "@noble/curves/nist.js";
-import { Core } from "../host/node/core";
-import { hex, wycheproof } from "./vectors";
+import { Core } from "../host/node/lib/core";
+import { hex, wycheproof } from "./helpers/vectors";
 
 const E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
 const HASH: Record<string, number> = { "SHA-256": 2, "SHA-384": 3, "SHA-512": 4 };

@@ -185,7 +185,7 @@ static int slot_range(int32_t slot, int32_t off, int32_t len) {
 #if TINYCMP_QEMU
 /* ARM semihosting (bkpt 0xAB; QEMU -semihosting-config enable=on,target=native): slot N is the
  * file slot-N.bin of SLOT_SIZE bytes in the emulator's working directory (the layout of
- * host/node/flash.ts), so that the factory image is written by the Node host and a reset or a
+ * host/node/lib/flash.ts), so that the factory image is written by the Node host and a reset or a
  * new QEMU process keeps it. A missing file reads as erased. */
 static int semihost(int op, void *arg) {
   register int r0 __asm__("r0") = op;

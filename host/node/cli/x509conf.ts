@@ -4,9 +4,9 @@
 // requests: subjectAltName (4.2.1.6), keyUsage (4.2.1.3), extendedKeyUsage (4.2.1.12),
 // basicConstraints (4.2.1.9), certificatePolicies (4.2.1.4), and any other by `OID = DER:hex`.
 import { isIP } from "node:net";
-import type { Conf } from "../opensslconf";
-import { der } from "../genp";
-import { nameDer } from "../files";
+import type { Conf } from "./opensslconf";
+import { der } from "../lib/genp";
+import { nameDer } from "../lib/files";
 
 export const OID_SAN = "2.5.29.17", OID_POLICIES = "2.5.29.32";
 

@@ -7,9 +7,9 @@
 // operations one after the other.
 import { parentPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
-import { CmpError, Device, type Request } from "../device";
-import { operationUrl, TransportError, type Operation } from "../transport";
-import { nameDer } from "../files";
+import { CmpError, Device, type Request } from "../lib/device";
+import { operationUrl, TransportError, type Operation } from "../lib/transport";
+import { nameDer } from "../lib/files";
 import { ownTid } from "./threads";
 import { deviceIndex, identity, lifecycleOf, OPERATIONS, startAt, type Lifecycle } from "./plan";
 import type { DeviceJob, Sample } from "./types";

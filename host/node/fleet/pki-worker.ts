@@ -2,7 +2,7 @@
 // Messages in: { idevids: [serialNumber, ...] } -> { idevids: [{ cert, chain, key }] };
 // { stop: true } -> { stopped, requests }.
 import { parentPort, workerData } from "node:worker_threads";
-import { pemOrDer, p256Scalar } from "../files";
+import { pemOrDer, p256Scalar } from "../lib/files";
 import { TestPki } from "../testpki/index";
 import { ownTid } from "./threads";
 

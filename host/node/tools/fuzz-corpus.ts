@@ -5,14 +5,14 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { X509Certificate } from "node:crypto";
-import { Device, type Request, type Transport } from "../host/node/device";
-import { HttpTransport } from "../host/node/transport";
-import { pemOrDer } from "../host/node/files";
-import { TestPki } from "../host/node/testpki/index";
-import { makeCreds, startServer, type Creds } from "../test/openssl-cmp";
+import { Device, type Request, type Transport } from "../lib/device";
+import { HttpTransport } from "../lib/transport";
+import { pemOrDer } from "../lib/files";
+import { TestPki } from "../testpki/index";
+import { makeCreds, startServer, type Creds } from "../../../test/helpers/openssl-cmp";
 import { parse, write } from "./fuzz-der";
 
-export const VECTORS = fileURLToPath(new URL("../../shared/vectors/", import.meta.url));
+export const VECTORS = fileURLToPath(new URL("../../../../shared/vectors/", import.meta.url));
 
 export interface Corpus {
   messages: Uint8Array[];   // PKIMessages (requests and responses)

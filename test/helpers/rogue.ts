@@ -6,16 +6,16 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, Certificate } from "@peculiar/asn1-x509";
 import { createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign, webcrypto } from "node:crypto";
-import * as x509 from "../host/node/testpki/x509";
-import { credential, type Credential, type Authority } from "../host/node/testpki/ca";
+import * as x509 from "../../host/node/testpki/x509";
+import { credential, type Credential, type Authority } from "../../host/node/testpki/ca";
 import {
   CMPCertificates, PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, bodyType,
-} from "../host/node/testpki/asn1";
-import { computeMac, protectedPart, tlv, u8 } from "../host/node/testpki/protection";
-import { generateKeyPair, protectionAlgorithm, signData, type KeyType } from "../host/node/testpki/keys";
-import * as oids from "../host/node/testpki/oids";
-import type { TestPki } from "../host/node/testpki/index";
-import type { Transport } from "../host/node/device";
+} from "../../host/node/testpki/asn1";
+import { computeMac, protectedPart, tlv, u8 } from "../../host/node/testpki/protection";
+import { generateKeyPair, protectionAlgorithm, signData, type KeyType } from "../../host/node/testpki/keys";
+import * as oids from "../../host/node/testpki/oids";
+import type { TestPki } from "../../host/node/testpki/index";
+import type { Transport } from "../../host/node/lib/device";
 
 const ab = (b: Uint8Array): ArrayBuffer => new Uint8Array(b).buffer as ArrayBuffer;
 const DAY = 86_400_000;

@@ -1,7 +1,7 @@
 // A CMP transaction of the core with a deterministic host random source and a fixed clock, so
 // that a restarted transaction sends the identical request (forgery and security tests).
 import { expect } from "vitest";
-import { FuzzCore } from "../scripts/fuzz";
+import { FuzzCore } from "../../host/node/tools/fuzzer";
 
 export const SEND = 1, WAIT = 2, DONE = 3, FAILED = 4;
 export const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,6 +1,6 @@
 // The CLI run in-process for tests: its exit status and what it printed.
 import { vi } from "vitest";
-import { main } from "../host/node/cli";
+import { main } from "../../host/node/cli/cli";
 
 export async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = "", stderr = "";

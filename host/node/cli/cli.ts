@@ -6,15 +6,15 @@
 import { accessSync, constants, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createPublicKey, X509Certificate } from "node:crypto";
 import { dirname } from "node:path";
-import { CmpError, Device, Options, type Outcome, type Request, type Transport } from "./device";
-import { HttpTransport, operationUrl, TransportError, type Operation } from "./transport";
-import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "./files";
-import { Core } from "./core";
-import { certSubject, children, parseItav, tlv } from "./der";
+import { CmpError, Device, Options, type Outcome, type Request, type Transport } from "../lib/device";
+import { HttpTransport, operationUrl, TransportError, type Operation } from "../lib/transport";
+import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "../lib/files";
+import { Core } from "../lib/core";
+import { certSubject, children, parseItav, tlv } from "../lib/der";
 import { confOptions, readConf } from "./opensslconf";
-import { type Extension, extensionDer, intDer, OID_POLICIES, OID_SAN, oidDer, policiesDer, sectionExtensions } from "./cli/x509conf";
-import { crlStatusListItav, decodeGenp, der, rootCaCertItav } from "./genp";
-import { Pkcs11Signer } from "./pkcs11";
+import { type Extension, extensionDer, intDer, OID_POLICIES, OID_SAN, oidDer, policiesDer, sectionExtensions } from "./x509conf";
+import { crlStatusListItav, decodeGenp, der, rootCaCertItav } from "../lib/genp";
+import { Pkcs11Signer } from "../lib/pkcs11";
 
 /** How an option's value is checked: flag (no value), text, int (with range), seconds (0 = no
  *  limit), one of `values`, infile(s) read before sending, outfile(s) probed before sending,
@@ -684,7 +684,7 @@ class CommandFailed extends Error {}
 export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === "testpki") {
-      const { testpkiMain } = await import("./testpki/main");
+      const { testpkiMain } = await import("../testpki/main");
       await testpkiMain(argv.slice(1));
       return 0;
     }
@@ -697,7 +697,7 @@ export async function main(argv: string[]): Promise<number> {
       return await bridgeMain(argv.slice(1));
     }
     if (argv[0] === "fleet") {
-      const { fleetMain } = await import("./fleet/merge");
+      const { fleetMain } = await import("../fleet/merge");
       return await fleetMain(argv.slice(1));
     }
     if (argv[0] === "inspect") {

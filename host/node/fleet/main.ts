@@ -9,16 +9,16 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
-import { Device } from "../host/node/device";
-import { nameDer, readCerts, readP256Key, secretArg } from "../host/node/files";
-import { HttpTransport } from "../host/node/transport";
-import { Progress } from "../host/node/fleet/progress";
-import { renderReport } from "../host/node/fleet/report";
-import { addSample, newTally, summarize, type RunInfo } from "../host/node/fleet/summary";
-import { FleetMetrics, publish } from "../host/node/fleet/metrics";
-import { deviceIndex, identity, parseMix, parseShard, SCENARIOS, shardSize, type Scenario } from "../host/node/fleet/plan";
-import { cpuDelta, machineCpu, threadCpu } from "../host/node/fleet/threads";
-import type { DeviceJob, Idevid, Sample } from "../host/node/fleet/types";
+import { Device } from "../lib/device";
+import { nameDer, readCerts, readP256Key, secretArg } from "../lib/files";
+import { HttpTransport } from "../lib/transport";
+import { Progress } from "./progress";
+import { renderReport } from "./report";
+import { addSample, newTally, summarize, type RunInfo } from "./summary";
+import { FleetMetrics, publish } from "./metrics";
+import { deviceIndex, identity, parseMix, parseShard, SCENARIOS, shardSize, type Scenario } from "./plan";
+import { cpuDelta, machineCpu, threadCpu } from "./threads";
+import type { DeviceJob, Idevid, Sample } from "./types";
 
 const USAGE = `usage: npm run fleet -- (--devices N | --duration S) [--concurrency C] [--workers W]
         [--scenario enroll|renew|revoke|root-update|mixed] [--mix enroll=70,renew=20,revoke=5,root-update=5]
@@ -99,7 +99,7 @@ if (o.server && o["response-protection"] !== "signature") usage("--response-prot
 const msgTimeoutMs = num("msg-timeout", o["msg-timeout"], 1);
 const say = (text: string) => (o.json ? process.stderr : process.stdout).write(text + "\n");
 const tsxApi = import.meta.resolve("tsx/esm/api");
-const version = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version as string;
+const version = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version as string;
 // the command line as given, secrets masked
 const command = ["npm run fleet --", ...process.argv.slice(2).map((a, i, all) => (all[i - 1] === "--secret" && !/^(env|file):/.test(a) ? "***" : a))].join(" ");
 
@@ -175,7 +175,7 @@ if (o.server) {
     idevid = { cert: chain[0], chain: chain.slice(1), key: readP256Key(o.key!) };
   }
 } else {
-  pki = tsWorker("../host/node/fleet/pki-worker.ts", { rootRollover: scenario === "root-update" || scenario === "mixed", responseProtection });
+  pki = tsWorker("./pki-worker.ts", { rootRollover: scenario === "root-update" || scenario === "mixed", responseProtection });
   const r = await receive(pki, (m) => (m.ready ? m : undefined));
   pkiTid = r.tid;
   url = `${r.url}/.well-known/cmp`;
@@ -217,7 +217,7 @@ for (let w = 0; w < workers; w++) {
     // this thread's devices only
     idevids: idevids && Object.fromEntries(Object.entries(idevids).filter((_, j) => j % workers === w)),
   };
-  threads.push(tsWorker("../host/node/fleet/device-worker.ts", job));
+  threads.push(tsWorker("./device-worker.ts", job));
 }
 const ready = await Promise.all(threads.map((t) => receive(t, (m) => (m.ready ? m : undefined))));
 const deviceTids = new Set(ready.map((r) => r.tid as number));

@@ -8,12 +8,12 @@
 // restarts the operation, and the result is checked.
 // Usage: npm run powercut [-- --json] [--tear-step N] [--rounds N] [--synthetic]
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from "node:crypto";
-import { Core } from "../host/node/core.js";
-import { Flash, PowerCut } from "../host/node/flash.js";
-import { KIND, Store, TAG, currentRecord } from "../host/node/store.js";
-import { HttpTransport } from "../host/node/transport.js";
-import { TestPki } from "../host/node/testpki/index.js";
-import * as x509 from "../host/node/testpki/x509.js";
+import { Core } from "../lib/core.js";
+import { Flash, PowerCut } from "../lib/flash.js";
+import { KIND, Store, TAG, currentRecord } from "../lib/store.js";
+import { HttpTransport } from "../lib/transport.js";
+import { TestPki } from "../testpki/index.js";
+import * as x509 from "../testpki/x509.js";
 import { CertFactory, keyMatchesCert } from "./storecerts.js";
 import { ITEM, kurItems, transact } from "./storecmp.js";
 

@@ -19,12 +19,12 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Device, type Request, type Transport } from "../host/node/device";
-import { HttpTransport } from "../host/node/transport";
+import { Device, type Request, type Transport } from "../lib/device";
+import { HttpTransport } from "../lib/transport";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { nodes, parse, pbmAlg, setProtectionAlg, write } from "./fuzz-der";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const B = join(ROOT, "build/fuzz-native");
 const SEEDS = join(B, "seeds");
 
@@ -222,7 +222,7 @@ function vectorWindows(): Set<string> {
       for (let i = 0; i + 32 <= b.length; i++) w.add(b.subarray(i, i + 32).toString("latin1"));
     }
   };
-  walk(fileURLToPath(new URL("../../shared/vectors/", import.meta.url)));
+  walk(fileURLToPath(new URL("../../../../shared/vectors/", import.meta.url)));
   return w;
 }
 

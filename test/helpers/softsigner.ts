@@ -3,8 +3,8 @@
 // digest, Ed25519 over the message), and lying variants of it.
 import { constants, createHash, createPrivateKey, createPublicKey, privateEncrypt, randomBytes, sign, type KeyObject } from "node:crypto";
 import { p256, p384 } from "@noble/curves/nist.js";
-import type { Signer } from "../host/node/device";
-import { SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RSA_PSS } from "../host/node/core";
+import type { Signer } from "../../host/node/lib/device";
+import { SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RSA_PSS } from "../../host/node/lib/core";
 
 const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex"); // RFC 8017 9.2 note 1
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-export const VECTORS = fileURLToPath(new URL("../../shared/vectors/", import.meta.url));
+export const VECTORS = fileURLToPath(new URL("../../../shared/vectors/", import.meta.url));
 
 export function vector(path: string): Uint8Array {
   return new Uint8Array(readFileSync(VECTORS + path));

@@ -6,11 +6,11 @@
 // usage, a permanent rejection, a decommissioned device): the log says what a person must do.
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Agent, type AgentConfig } from "./agent.js";
-import { Core } from "./core.js";
-import { nameDer } from "./files.js";
-import { Flash } from "./flash.js";
-import { KIND, Store, TAG } from "./store.js";
+import { Agent, type AgentConfig } from "../lib/agent.js";
+import { Core } from "../lib/core.js";
+import { nameDer } from "../lib/files.js";
+import { Flash } from "../lib/flash.js";
+import { KIND, Store, TAG } from "../lib/store.js";
 
 const USAGE = "usage: tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY.pem CERT.pem [CHAIN.pem]]";
 

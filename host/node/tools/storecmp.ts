@@ -1,9 +1,9 @@
 // A CMP transaction driven with keys from the store (store_use: never through the I/O buffer):
 // ir signed with the IDevID or kur signed with the current credential, the pending key as the
 // new key; returns the issued certificate and its validated chain (the caller commits them).
-import type { Store } from "../host/node/store.js";
-import { KIND, TAG } from "../host/node/store.js";
-import type { HttpTransport } from "../host/node/transport.js";
+import type { Store } from "../lib/store.js";
+import { KIND, TAG } from "../lib/store.js";
+import type { HttpTransport } from "../lib/transport.js";
 
 const SEND = 1, DONE = 3;
 export const ITEM = { CERT: 4, EXTRA: 5, TRUSTED: 6, SUBJECT: 9, OLDCERT: 11 } as const;

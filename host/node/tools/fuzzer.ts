@@ -1,4 +1,4 @@
-// `npm run fuzz -- --seconds S [--json] [--seed N] [--no-live]`: a mutation fuzzer (no coverage
+// A mutation fuzzer (run by `npm run fuzz`: host/node/tools/fuzz.ts; no coverage
 // guidance, deterministic PRNG) over every entry point that takes outside bytes: der_walk,
 // der_reencode, der_time, cert_parse + cert_verify_path, PEM/DER decoding of the Node host
 // (pemOrDer, readCerts, p256Scalar) and the full response path of a live transaction (tx_input in
@@ -10,13 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { Core, CorePanic } from "../host/node/core";
-import { p256Scalar, pemOrDer, readCerts } from "../host/node/files";
+import { Core, CorePanic } from "../lib/core";
+import { p256Scalar, pemOrDer, readCerts } from "../lib/files";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, type Node } from "./fuzz-der";
 
-export const CASES_DIR = fileURLToPath(new URL("../test/fuzz/", import.meta.url));
+export const CASES_DIR = fileURLToPath(new URL("../../../test/fuzz/", import.meta.url));
 const HANG_MS = 1000;
 const PAGE = 65536;
 const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
@@ -406,23 +405,4 @@ function continueWith(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array | nu
     while (a === Action.WAIT) a = x.tx_poll();
     return a === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
   } catch { fc.fresh(); return null; } // the trap shows again when runCase replays the case
-}
-
-// ---- CLI ----
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({
-    options: { seconds: { type: "string", default: "60" }, json: { type: "boolean" }, seed: { type: "string" }, "no-live": { type: "boolean" }, "save-dir": { type: "string" } },
-  });
-  const seconds = Number(values.seconds);
-  const log = (s: string) => console.error(s);
-  const t = performance.now();
-  const seed = values.seed ? Number(values.seed) : Date.now() % 2 ** 31;
-  log(`seed ${seed} (repeat with --seed ${seed})`);
-  const res = await runFuzz({ seconds, seed, live: !values["no-live"], saveDir: values["save-dir"], log });
-  const secs = (performance.now() - t) / 1000;
-  console.log(`execs ${res.execs} (${Object.entries(res.byTarget).map(([k, v]) => `${k} ${v}`).join(", ")}), ${(res.execs / seconds).toFixed(0)} execs/s over ${seconds} s (${secs.toFixed(1)} s with capture)`);
-  console.log(`accepted ${res.accepted}, traps ${res.traps}, hangs ${res.hangs}, slowest input ${res.maxMs.toFixed(1)} ms`);
-  console.log(`errors seen: ${Object.entries(res.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}:${v}`).join(" ")}`);
-  if (values.json) console.log(JSON.stringify({ execs: res.execs, traps: res.traps, hangs: res.hangs, errors: res.errors }));
-  process.exit(res.traps + res.hangs > 0 ? 1 : 0);
 }

@@ -7,8 +7,8 @@
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { crc32 } from "node:zlib";
-import type { Transport } from "./device.js";
-import { HttpTransport } from "./transport.js";
+import type { Transport } from "../lib/device.js";
+import { HttpTransport } from "../lib/transport.js";
 
 export const FRAME = { SOF: 0xa5, HELLO: 0x48, BOOT: 0x42, CMD: 0x43, REQUEST: 0x51, RESPONSE: 0x52, TRANSPORT_ERROR: 0x45, LOG: 0x4c, DONE: 0x44 } as const;
 export const COMMAND = { "ir-mac": 1, "ir-sig": 2, kur: 3, status: 4, reset: 5 } as const;
@@ -246,7 +246,7 @@ export async function bridgeMain(argv: string[]): Promise<number> {
   else if (secret?.startsWith("pass:")) secret = secret.slice(5);
   else if (secret !== undefined) { console.error("--secret must be pass:SECRET or env:VARIABLE"); return 2; }
   const dn = one("--subject");
-  const { Name } = await import("./testpki/x509.js");
+  const { Name } = await import("../testpki/x509.js");
   const subject = dn ? new Uint8Array(new Name(dn).toArrayBuffer()) : undefined;
   const bridge = await Bridge.connect({ serial, server, log: (l) => console.error(l) });
   await bridge.hello();

@@ -3,9 +3,9 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, GeneralName, Name } from "@peculiar/asn1-x509";
 import { randomBytes } from "node:crypto";
-import { PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, InfoTypeAndValue, InfoTypeAndValues } from "../host/node/testpki/asn1.js";
-import * as oids from "../host/node/testpki/oids.js";
-import { computeMac, protectedPart } from "../host/node/testpki/protection.js";
+import { PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, InfoTypeAndValue, InfoTypeAndValues } from "../../host/node/testpki/asn1.js";
+import * as oids from "../../host/node/testpki/oids.js";
+import { computeMac, protectedPart } from "../../host/node/testpki/protection.js";
 
 const ab = (b: Uint8Array) => new Uint8Array(b).buffer as ArrayBuffer;
 

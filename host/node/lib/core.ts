@@ -4,9 +4,9 @@ import { randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Flash } from "./flash.js";
 
-export const DEFAULT_WASM = fileURLToPath(new URL("../../build/tinycmp.wasm", import.meta.url));
+export const DEFAULT_WASM = fileURLToPath(new URL("../../../build/tinycmp.wasm", import.meta.url));
 /** The lean module (ir/kur, P-256, SHA-256, PBM only; docs/ABI.md). */
-export const LEAN_WASM = fileURLToPath(new URL("../../build/tinycmp-lean.wasm", import.meta.url));
+export const LEAN_WASM = fileURLToPath(new URL("../../../build/tinycmp-lean.wasm", import.meta.url));
 
 export interface CoreOptions {
   /** Path to the module or its bytes; default build/tinycmp.wasm or $TINYCMP_WASM. */

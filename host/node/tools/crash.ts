@@ -17,9 +17,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TestPki } from "../host/node/testpki/index.js";
+import { TestPki } from "../testpki/index.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const SYSCALLS = ["openat", "pwrite64", "fsync", "rename"] as const;
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -146,12 +146,13 @@ const NAMES = ["provision", "ir", "ir-poll", "ir-poll-confirm", "kur", "kur-poll
 
 export async function runCrash(opts: Options = {}): Promise<CrashResult> {
   const t0 = Date.now();
-  if (spawnSync("strace", ["-V"]).status !== 0) throw new Error("scripts/crash.ts needs strace (Debian: apt-get install strace)");
-  const bundle = join(root, "build", "crash", opts.mutate ? "agent-mutant.mjs" : "agent.mjs");
+  if (spawnSync("strace", ["-V"]).status !== 0) throw new Error("host/node/tools/crash.ts needs strace (Debian: apt-get install strace)");
+  // three levels below the root, as host/node/lib/core.ts is, so the bundled core finds build/tinycmp.wasm
+  const bundle = join(root, "build", "crash", "agent", opts.mutate ? "agent-mutant.mjs" : "agent.mjs");
   // the agent as one JavaScript file: a child starts in about the time of Node itself
   const { build } = await import("esbuild");
   const mutate = opts.mutate;
-  await build({ entryPoints: [join(root, "host/node/agent-main.ts")], bundle: true, platform: "node", format: "esm",
+  await build({ entryPoints: [join(root, "host/node/cli/agent-main.ts")], bundle: true, platform: "node", format: "esm",
     outfile: bundle, packages: "external", logLevel: "warning",
     plugins: mutate ? [{ name: "mutate", setup: (b) => b.onLoad({ filter: /host\/node\/.*\.ts$/ }, (a) => ({ contents: mutate(a.path, readFileSync(a.path, "utf8")), loader: "ts" })) }] : [] });
   // workers (default 2, one per core), each with its own test PKI, share the scenarios out

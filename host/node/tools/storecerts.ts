@@ -2,7 +2,7 @@
 // CA from the test PKI (host/node/testpki), leaf certificates for raw public keys, and a check
 // that a certificate's SubjectPublicKeyInfo holds a given key (node:crypto).
 import { X509Certificate, createPublicKey } from "node:crypto";
-import { Authority, createRoot } from "../host/node/testpki/ca.js";
+import { Authority, createRoot } from "../testpki/ca.js";
 
 // DER SubjectPublicKeyInfo of an id-ecPublicKey prime256v1 key, up to the 65-byte point.
 const SPKI_P256 = Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex");

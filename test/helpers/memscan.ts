@@ -11,9 +11,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Core } from "../host/node/core";
+import type { Core } from "../../host/node/lib/core";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new URL("../..", import.meta.url));
 
 interface Segment { start: number; bytes: Uint8Array }
 
