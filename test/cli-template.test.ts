@@ -176,6 +176,7 @@ describe("certTemplate extensions as openssl cmp sends them", () => {
         [["-geninfo", "abc:int:1"], /-geninfo: "abc" is not a dotted OID/],
         [["-geninfo", "1.2.3:int:9223372036854775808"], /must fit 64 bits/],
         [["-popo", "2"], /-popo 2 \(keyEncipherment.*cannot decrypt it; use -popo 1/],
+        [["-disable_confirm", "-popo", "2"], /^tinycmp: -popo 2/], // the warning only once the request is built
         [["-reqin", f("x.cnf")], /-reqin: .*x\.cnf: not a DER PKIMessage/],
         [["-trusted", f("srv.crt")], /-trusted .*srv\.crt: no self-signed certificate to end a path: give the root, or -partial_chain/],
         [["-out_trusted", f("srv.crt")], /-out_trusted .*: no self-signed certificate .*-partial_chain/],

@@ -378,10 +378,7 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (a.recipient) req.recipient = input("recipient", () => nameDer(str(a.recipient)!));
   if (a.ignore_keyusage) req.options = (req.options ?? 0) | Options.ignoreKeyUsage;
   if (a.geninfo) req.generalInfo = [geninfoItav(str(a.geninfo)!)];
-  if (a.disable_confirm) {
-    req.options = (req.options ?? 0) | Options.disableConfirm;
-    console.error("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18 (openssl cmp's manual warns so too)");
-  }
+  if (a.disable_confirm) req.options = (req.options ?? 0) | Options.disableConfirm;
   if (a.profile) req.profile = str(a.profile);
   if (a.implicit_confirm) req.implicitConfirm = true;
   if (a.unprotected_errors) req.options = (req.options ?? 0) | 2;
@@ -634,6 +631,9 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   if (!cmd) throw new UsageError("no -cmd given (ir, cr, kur, p10cr, rr or genm)");
   checkFiles(a);
   const req = buildRequest(cmd, a);
+  if (a.disable_confirm && cmd !== "rr" && cmd !== "genm") {
+    console.error("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18 (openssl cmp's manual warns so too)");
+  }
   const rspin = files(a.rspin);
   const expectSender = a.expect_sender ? input("expect_sender", () => nameDer(str(a.expect_sender)!)) : undefined;
   const outTrusted = a.out_trusted ? input("out_trusted", () => readCerts(...files(a.out_trusted))) : undefined;
