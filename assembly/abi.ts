@@ -171,7 +171,10 @@ export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, d
 }
 
 // ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----
-import { storeClear, storeCommit, storeGet, storeInfo, storePendingNew, storeProvision, storePublic, storeSave, storeSign, storeUse } from "./store/store";
+import { storeClear, storeCommit, storeGet, storeInfo, KEY, keyDone, storeLoadKey, storePendingNew, storeProvision, storePublic, storeSave, storeSign } from "./store/store";
+import { KIND_STATE } from "./store/record";
+import { txSet } from "./cmp/transaction";
+import { ITEM_KEY, ITEM_NEWKEY } from "./cmp/config";
 
 export function store_info(kind: i32): i32 { return storeInfo(kind); }
 export function store_get(kind: i32, tag: i32, index: i32, out: usize, cap: i32): i32 {
@@ -200,4 +203,13 @@ export function store_sign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: u
   if (!inMemory(msg, len) || !inMemory(sig, 72)) return E_ARG;
   return storeSign(kind, hashAlg, msg, len, sig);
 }
-export function store_use(kind: i32): i32 { return storeUse(kind); }
+
+// The store and the CMP transaction meet here, above both (docs/ARCHITECTURE.md): a stored key
+// is given to the transaction without passing through the I/O buffer: kind 1 (IDevID) or 2
+// (credential) as its KEY (signature protection of ir / kur / rr), kind 4 (the pending key) as
+// its NEWKEY. 0, or an error of the store or of tx_set; the store's KEY is wiped before returning.
+export function store_use(kind: i32): i32 {
+  let r = storeLoadKey(kind, KEY);
+  if (r == 0) r = txSet(kind == KIND_STATE ? ITEM_NEWKEY : ITEM_KEY, KEY, 32);
+  return keyDone(r);
+}

@@ -193,7 +193,7 @@ describe("testpki with openssl cmp as the client", () => {
 
   it("ir with signature by an IDevID chained to the manufacturer root, SANs kept", async () => {
     const key = newKey();
-    const r = await cmp("ir", "-cert", files.idevid_cert, "-key", files.idevid_key, "-newkey", key, "-subject", "/CN=ir-sig",
+    const r = await cmp("ir", "-cert", files.idevid_cert, "-key", files.idevid_key!, "-newkey", key, "-subject", "/CN=ir-sig",
       "-sans", "dev1.example 192.0.2.7", "-certout", join(dir, "ir-sig.pem"));
     expect(r.code, r.out).toBe(0);
     const cert = await checkIssued(join(dir, "ir-sig.pem"), key, "CN=ir-sig");
@@ -224,7 +224,7 @@ describe("testpki with openssl cmp as the client", () => {
   });
 
   it("cr signed with an IDevID is refused: cr needs an operational certificate of this PKI", async () => {
-    const r = await cmp("cr", "-cert", files.idevid_cert, "-key", files.idevid_key, "-newkey", newKey(), "-subject", "/CN=x", "-certout", join(dir, "x.pem"));
+    const r = await cmp("cr", "-cert", files.idevid_cert, "-key", files.idevid_key!, "-newkey", newKey(), "-subject", "/CN=x", "-certout", join(dir, "x.pem"));
     expect(r.code).not.toBe(0);
     expect(pki.requests.at(-1)).toMatchObject({ type: "cr", answer: "error", failInfo: PKIFailureInfo.signerNotTrusted });
   });

@@ -2,8 +2,9 @@
 // the table in docs/SECURITY.md. checkResponse is the entry for each response: the generic
 // validation of RFC 9483 3.5 (form, pvno, transactionID, nonces), the body type, the body's own
 // form, then the protection (RFC 9483 3.2, 3.5), which comes last because whether an unprotected
-// answer is acceptable depends on its PKIStatus. checkWaiting and checkCertificate check the certificate of a CertRepMessage once
-// its PKIStatus is known (RFC 9483 4.1.1, 4.4). The trust model of signers: verify.ts.
+// answer is acceptable depends on its PKIStatus. checkWaiting and checkCertificate check the
+// certificate of a CertRepMessage once its PKIStatus is known (RFC 9483 4.1.1, 4.4). The trust
+// model of signers: verify.ts.
 import {
   E_ALG, E_CMP_BODY, E_CMP_NO_CERT, E_CMP_PARSE, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_STATUS, E_CMP_STORE,
   E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_ITERATIONS,
@@ -77,7 +78,7 @@ function expected(t: i32): bool {
 // Checks the response [p, p+n) to our last request, its words in tx_detail: 0 when it may be
 // acted on; < 0 the code to refuse it with (RFC 9483 3.6.4); > 0 an error message that answers
 // no request of ours, its content said unverified, not to be answered: FAILED with minus that.
-// A refused response leaves no results.
+// The results its body added are dropped again when the body or its protection is refused.
 export function checkResponse(p: usize, n: i32): i32 {
   const committed = resCount;
   // one well-formed DER PKIMessage (RFC 9810 5.1, X.690 10), at most MAX_EXTRA_CERTS extraCerts

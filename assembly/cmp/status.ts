@@ -98,6 +98,5 @@ export function refusalBit(code: i32): i32 {
   if (code == E_ALG) return FAIL_BAD_ALG;
   if (code == E_CMP_TRANSACTION_ID || code == E_CMP_BODY || code == E_CMP_STATUS || code == E_CMP_NO_CERT) return FAIL_BAD_REQUEST;
   // a signer or a certificate of its path the checks refused (E_CERT_*)
-  if (code == E_CMP_SIGNER || code <= E_CERT_PARSE && code >= E_CERT_POOL) return FAIL_SIGNER_NOT_TRUSTED;
-  return FAIL_BAD_MESSAGE_CHECK;
+  return code == E_CMP_SIGNER || code <= E_CERT_PARSE && code >= E_CERT_POOL ? FAIL_SIGNER_NOT_TRUSTED : FAIL_BAD_MESSAGE_CHECK;
 }

@@ -1,21 +1,21 @@
 // The credential store (docs/STORE.md): the IDevID, the operational credential, trust anchors
 // and the state of an open transaction, one record each. Private keys enter from the host only
 // at provisioning (the IDevID), otherwise are generated here; they leave flash only into KEY
-// below, for the core's own signing code, and KEY is wiped before every return.
+// below, for the core's own code, and KEY is wiped before every return.
 import { host_flash_read } from "../host";
 import { E_ARG, E_STORE_EMPTY, E_STORE_FLASH, E_STORE_ITEM, E_STORE_MISMATCH, E_STORE_READONLY, E_STORE_SECRET } from "../errors";
 import { wipe } from "../crypto/ct";
 import { p256Keygen, p256Public, p256Sign } from "../crypto/p256";
 import { HEADER, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, current, curLen, curSlot, kindValid, writeRecord } from "./record";
-import { txSet } from "../cmp/transaction";
-import { ITEM_KEY, ITEM_NEWKEY } from "../cmp/config";
 import { ITEM_HEAD, TAG_CERT, TAG_KEY, TAG_PENDING, foundLen, itemIn, itemInSlot, listCheck, secretTag } from "./items";
 
 const SECRET = memory.data(35, 4); // ITEM_HEAD + 32: one key item: tag, length, 32-byte scalar
-const KEY = SECRET + ITEM_HEAD;
+// Where a private key leaves flash to, for the core's own code (here, and store_use in abi.ts,
+// which gives it to the CMP transaction); keyDone wipes it.
+export const KEY = SECRET + ITEM_HEAD;
 const SPK = memory.data(68, 4);  // BIT STRING 03 42 00 || 04 X Y: a P-256 subjectPublicKey
 
-function done(r: i32): i32 {
+export function keyDone(r: i32): i32 {
   wipe(SECRET, ITEM_HEAD + 32);
   return r;
 }
@@ -31,7 +31,7 @@ function keyTag(kind: i32): i32 {
 }
 
 // Copies the 32-byte private key of kind's current record to dst (core memory only: the
-// transaction's KEY, or the scratch here); 0 or error. The caller wipes dst after use.
+// scratch here, KEY); 0 or error. The caller wipes dst after use.
 export function storeLoadKey(kind: i32, dst: usize): i32 {
   if (!kindValid(kind) || kind == KIND_TRUST) return E_ARG;
   const r = current(kind);
@@ -100,7 +100,7 @@ export function storeProvision(p: usize, n: i32): i32 {
   }
   if (r == 0) r = writeRecord(KIND_IDEVID, 0, 0, p, n);
   wipe(p, n);
-  return done(r);
+  return keyDone(r);
 }
 
 // Replaces the trust anchors or the transaction state by the list [p, p+n) (no secrets); the
@@ -113,9 +113,9 @@ export function storeSave(kind: i32, p: usize, n: i32): i32 {
   if (kind == KIND_STATE) {
     r = storeLoadKey(KIND_STATE, KEY);
     if (r == 0) { keyItem(TAG_PENDING); pre = ITEM_HEAD + 32; }
-    else if (r != E_STORE_EMPTY && r != E_STORE_ITEM) return done(r);
+    else if (r != E_STORE_EMPTY && r != E_STORE_ITEM) return keyDone(r);
   }
-  return done(writeRecord(kind, SECRET, pre, p, n));
+  return keyDone(writeRecord(kind, SECRET, pre, p, n));
 }
 
 // Empties the trust anchors or the transaction state (dropping its pending key).
@@ -132,7 +132,7 @@ export function storePendingNew(): i32 {
     keyItem(TAG_PENDING);
     r = writeRecord(KIND_STATE, SECRET, ITEM_HEAD + 32, 0, 0);
   }
-  return done(r);
+  return keyDone(r);
 }
 
 // The certificate for the pending key was accepted: one record write makes pending key +
@@ -146,7 +146,7 @@ export function storeCommit(p: usize, n: i32): i32 {
     keyItem(TAG_KEY);
     r = writeRecord(KIND_CRED, SECRET, ITEM_HEAD + 32, p, n);
   }
-  done(0);
+  keyDone(0);
   if (r == 0) r = writeRecord(KIND_STATE, 0, 0, 0, 0);
   return r;
 }
@@ -155,21 +155,12 @@ export function storeCommit(p: usize, n: i32): i32 {
 export function storePublic(kind: i32, out: usize): i32 {
   let r = storeLoadKey(kind, KEY);
   if (r == 0) r = p256Public(KEY, out);
-  return done(r == 0 ? 65 : r);
+  return keyDone(r == 0 ? 65 : r);
 }
 
 // ECDSA P-256 signature with kind's key (see p256Sign); its length or error.
 export function storeSign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: usize): i32 {
   let r = storeLoadKey(kind, KEY);
   if (r == 0) r = p256Sign(KEY, hashAlg, msg, len, sig);
-  return done(r);
-}
-
-// Gives the CMP transaction a stored key without it passing through the I/O buffer: kind 1
-// (IDevID) or 2 (credential) as its KEY (signature protection of ir / kur / rr), kind 4 (the
-// pending key) as its NEWKEY. 0, or an error of the store or of tx_set.
-export function storeUse(kind: i32): i32 {
-  let r = storeLoadKey(kind, KEY);
-  if (r == 0) r = txSet(kind == KIND_STATE ? ITEM_NEWKEY : ITEM_KEY, KEY, 32);
-  return done(r);
+  return keyDone(r);
 }

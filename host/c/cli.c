@@ -7,6 +7,9 @@
 #include "host.h"
 #include "http.h"
 #include "pem.h"
+#ifdef TINYCMP_TPM
+#include "tpm.h"
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,10 +24,11 @@
 
 enum { A_SEND = 1, A_WAIT = 2, A_DONE = 3, A_FAILED = 4 };
 enum { I_REF = 1, I_SECRET, I_KEY, I_CERT, I_EXTRA, I_TRUSTED, I_UNTRUSTED, I_NEWKEY, I_SUBJECT, I_SANS,
-       I_OLDCERT, I_RECIPIENT, I_PROFILE, I_CSR, I_INFOTYPE, I_SENDER,
-       I_OPTIONS = 32, I_REVREASON, I_PBM_ITER, I_PBM_OWF, I_PBM_MAC, I_MAX_ITER, I_MAX_POLLS };
+       I_OLDCERT, I_RECIPIENT, I_PROFILE, I_CSR, I_INFOTYPE, I_SENDER, I_NEWPUBKEY,
+       I_OPTIONS = 32, I_REVREASON, I_PBM_ITER, I_PBM_OWF, I_PBM_MAC, I_MAX_ITER, I_MAX_POLLS,
+       I_KEY_HANDLE = 40, I_NEWKEY_HANDLE };
 enum { I_ISSUER = 19, I_GENINFO = 20, I_DAYS = 42 };
-enum { OPT_DISABLE_CONFIRM = 256, OPT_IGNORE_KEYUSAGE = 512 };
+enum { OPT_RSA_PSS = 128, OPT_DISABLE_CONFIRM = 256, OPT_IGNORE_KEYUSAGE = 512 };
 enum { R_CERT = 1, R_EXTRA, R_CAPUBS, R_NEWKEY, R_STATUS_STRING, R_GENP, R_CHAIN };
 
 static uint8_t arena[96 * 1024]; /* inputs, loaded once at start-up */
@@ -32,9 +36,11 @@ static size_t arena_used;
 static struct { int item; uint8_t *p; size_t len; } cfg[64];
 static int ncfg;
 static char errbuf[256];
+static void (*on_failure)(void); /* undoes what this run made before it fails (a key generated in the TPM) */
 
 static void die(int code, const char *fmt, ...) {
   va_list ap;
+  if (on_failure) { void (*f)(void) = on_failure; on_failure = NULL; f(); }
   va_start(ap, fmt);
   fputs("tinycmp: ", stderr);
   vfprintf(stderr, fmt, ap);
@@ -165,6 +171,85 @@ static const char *secret_value(const char *s) {
   return NULL;
 }
 
+/* ---- keys in a TPM 2.0: "tpm:0x81000001" (a persistent handle); "tpm:" alone for -newkey ---- */
+static const char *tpm_key, *tpm_newkey, *keypass, *newkeypass, *tpm_tcti, *newkeytype;
+static uint32_t tpm_newkey_handle;
+
+static int is_tpm(const char *v) { return strncmp(v, "tpm:", 4) == 0; }
+
+#ifdef TINYCMP_TPM
+/* The key's authValue from env:VAR or file:PATH (its first line); never from the command line.
+ * At most 64 bytes (a TPM2B_AUTH holds a SHA-512 digest's worth, TPM 2.0 Part 2, 10.4.5). */
+static const char *auth_value(const char *opt, const char *s) {
+  static char buf[2][128];
+  char *b = buf[strcmp(opt, "-newkeypass") == 0];
+  const char *v = b;
+  if (!s) return NULL;
+  if (strncmp(s, "env:", 4) == 0) {
+    v = getenv(s + 4);
+    if (!v) die(2, "%s: environment variable %s is not set", opt, s + 4);
+  } else if (strncmp(s, "file:", 5) == 0) {
+    FILE *f = fopen(s + 5, "r");
+    if (!f) die(2, "%s: cannot read %s: %s", opt, s + 5, strerror(errno));
+    if (!fgets(b, sizeof buf[0], f)) b[0] = 0;
+    fclose(f);
+    b[strcspn(b, "\r\n")] = 0;
+  } else {
+    die(2, "%s must be env:VARIABLE or file:PATH (a key's auth is not given on the command line)", opt);
+  }
+  if (strlen(v) > 64) die(2, "%s: an auth value of at most 64 bytes", opt);
+  return v;
+}
+
+static uint32_t tpm_handle_of(const char *opt, const char *ref, int may_be_empty) {
+  const char *h = ref + 4;
+  if (*h == 0 && may_be_empty) return 0;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(h, &end, 16);
+  if (strncmp(h, "0x", 2) != 0 || end == h + 2 || *end != 0 || errno != 0 || v < 0x81000000UL || v > 0x81ffffffUL)
+    die(2, "%s %s: a TPM key is tpm:0x81xxxxxx (a persistent handle)%s", opt, ref, may_be_empty ? ", or tpm: for a free one" : "");
+  return (uint32_t)v;
+}
+
+static int32_t tpm_signer(int32_t handle, int32_t alg, const uint8_t *in, int32_t len, uint8_t *out, int32_t cap) {
+  return tpm_sign(handle, alg, in, len, out, cap);
+}
+
+static uint8_t tpm_spki[1200];
+
+/* Opens the TPM keys of -key and -newkey (generating the new key when its handle is free) before
+ * anything is sent; a TPM absent, a key not found or unfit is an input error (exit 2). */
+static void tpm_setup(void) {
+  static const char *const types[] = { "P-256", "P-384", "RSA-2048", "RSA-3072" };
+  enum tpm_key_type type = 0; /* any, or P-256 when generated */
+  if (newkeytype) {
+    int t = 0;
+    for (int i = 0; i < 4; i++) if (!strcmp(newkeytype, types[i])) t = i + 1;
+    if (!strcmp(newkeytype, "Ed25519")) die(2, "-newkeytype Ed25519: Ed25519 is not in TPM 2.0 (P-256, P-384, RSA-2048, RSA-3072)");
+    if (!t) die(2, "-newkeytype must be P-256, P-384, RSA-2048 or RSA-3072");
+    type = (enum tpm_key_type)t;
+  }
+  uint32_t key = tpm_key ? tpm_handle_of("-key", tpm_key, 0) : 0;
+  tpm_newkey_handle = tpm_newkey ? tpm_handle_of("-newkey", tpm_newkey, 1) : 0;
+  const char *auth = auth_value("-keypass", keypass), *newauth = auth_value("-newkeypass", newkeypass);
+  if (tpm_connect(tpm_tcti) != 0) die(2, "%s", tpm_error);
+  size_t n;
+  if (tpm_key && tpm_open_key(1, &key, auth, 0, 0, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-key: %s", tpm_error);
+  if (tpm_newkey) {
+    on_failure = tpm_discard_generated;
+    if (tpm_open_key(2, &tpm_newkey_handle, newauth, 1, type, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-newkey: %s", tpm_error);
+    add(I_NEWPUBKEY, memcpy(take(n), tpm_spki, n), n);
+  }
+  host_signer = tpm_signer;
+  tpm_error[0] = 0;
+}
+#else
+static void tpm_setup(void) {
+  die(2, "%s: built without TPM support (host/c was built where pkg-config found no libtss2-esys)", tpm_key ? tpm_key : tpm_newkey);
+}
+#endif
+
 /* ---- calls into the core ---- */
 static uint32_t call(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c) {
   uint32_t args[3] = { a, b, c }, r = 0;
@@ -216,6 +301,9 @@ static void usage(void) {
   fputs("usage: tinycmp-native -cmd ir|cr|kur|p10cr|rr|genm -server host:port[/path] [-path PATH] [options]\n"
         "  -ref REF -secret pass:S|env:VAR   MAC protection (PBM)\n"
         "  -cert FILE -key FILE              signature protection (P-256)\n"
+        "  -key tpm:0x81xxxxxx -newkey tpm:[0x81xxxxxx]   keys in a TPM 2.0 (P-256, P-384, RSA)\n"
+        "  -keypass|-newkeypass env:VAR|file:PATH  their auth; -newkeytype P-256|P-384|RSA-2048|RSA-3072\n"
+        "  -tpm_tcti CONF (or TPM2TOOLS_TCTI, TSS2_TCTI) -rsa_pss\n"
         "  -trusted FILE -untrusted FILE -extracerts FILE   (repeatable; PEM bundles or DER)\n"
         "  -recipient DN -subject DN -newkey FILE -csr FILE -oldcert FILE\n"
         "  -revreason N (-1: none) -infotype NAME|OID -implicit_confirm -unprotected_errors\n"
@@ -235,6 +323,7 @@ int main(int argc, char **argv) {
     if (o[0] == '-' && o[1] == '-') o++;
     if (!strcmp(o, "-implicit_confirm")) { options |= 1; continue; }
     if (!strcmp(o, "-unprotected_errors")) { options |= 2; continue; }
+    if (!strcmp(o, "-rsa_pss")) { options |= OPT_RSA_PSS; continue; }
     if (!strcmp(o, "-disable_confirm")) { /* violates RFC 9810 5.3.18, as openssl cmp's manual warns */
       options |= OPT_DISABLE_CONFIRM;
       fputs("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18\n", stderr);
@@ -251,9 +340,16 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "-path")) path = v;
     else if (!strcmp(o, "-ref")) add_bytes(I_REF, v);
     else if (!strcmp(o, "-secret")) add_bytes(I_SECRET, secret_value(v));
-    else if (!strcmp(o, "-cert")) load_all(I_CERT, v, "CERTIFICATE") > 1 ? die(2, "-cert: one certificate") : (void)0;
-    else if (!strcmp(o, "-key")) load_key(I_KEY, v);
-    else if (!strcmp(o, "-newkey")) load_key(I_NEWKEY, v);
+    else if (!strcmp(o, "-cert")) { /* further certificates in the file go to extraCerts, as in the Node CLI */
+      int n = load_all(I_CERT, v, "CERTIFICATE");
+      for (int k = 1; k < n; k++) cfg[ncfg - k].item = I_EXTRA;
+    }
+    else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(I_KEY, v); }
+    else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(I_NEWKEY, v); }
+    else if (!strcmp(o, "-keypass")) keypass = v;
+    else if (!strcmp(o, "-newkeypass")) newkeypass = v;
+    else if (!strcmp(o, "-newkeytype")) newkeytype = v;
+    else if (!strcmp(o, "-tpm_tcti")) tpm_tcti = v;
     else if (!strcmp(o, "-trusted")) load_all(I_TRUSTED, v, "CERTIFICATE");
     else if (!strcmp(o, "-untrusted")) load_all(I_UNTRUSTED, v, "CERTIFICATE");
     else if (!strcmp(o, "-extracerts")) load_all(I_EXTRA, v, "CERTIFICATE");
@@ -327,6 +423,12 @@ int main(int argc, char **argv) {
     if (!have_subject && nl > 0) add(I_SUBJECT, (uint8_t *)name, (size_t)nl);
   }
 
+  if ((keypass && !tpm_key) || ((newkeypass || newkeytype) && !tpm_newkey))
+    die(2, "-keypass, -newkeypass and -newkeytype are for keys in a TPM (tpm:)");
+  if (tpm_newkey && !strcmp(tpm_newkey, "tpm:") && !newkeyout)
+    die(2, "-newkey tpm: makes the key at a free handle: give -newkeyout to learn which (or name the handle)");
+  if (tpm_key || tpm_newkey) tpm_setup();
+
   if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
   io = call(CF_IO_PTR, 0, 0, 0);
   io_size = call(CF_IO_SIZE, 0, 0, 0);
@@ -342,10 +444,14 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ncfg; i++) {
       mac |= cfg[i].item == I_SECRET; key |= cfg[i].item == I_KEY; trusted |= cfg[i].item == I_TRUSTED;
     }
+    key |= tpm_key != NULL;
     if (mac && !key && !trusted) options |= 4;
   }
   memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
   if ((int32_t)call(CF_TX_SET_INT, I_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
+  /* the TPM keys sign through env.sign as signer 1 (protection) and 2 (the new key's POP) */
+  if (tpm_key && (int32_t)call(CF_TX_SET_INT, I_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
+  if (tpm_newkey && (int32_t)call(CF_TX_SET_INT, I_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
   /* -revreason -1: no crlEntryDetails (the core's default is 0, unspecified, as RFC 9483 4.2 asks) */
   if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
   if (days > 0 && (int32_t)call(CF_TX_SET_INT, I_DAYS, (uint32_t)days, 0) < 0) die(2, "-days refused");
@@ -374,7 +480,11 @@ int main(int argc, char **argv) {
     } else if (action == A_FAILED) {
       uint32_t d = call(CF_TX_DETAIL, 0, 0, 0), dl = call(CF_TX_DETAIL_LEN, 0, 0, 0);
       int32_t code = (int32_t)call(CF_TX_ERROR, 0, 0, 0);
-      die(1, "%s failed (error %d): %.*s", cmd, (int)code, (int)dl, (const char *)mem_at(d, dl));
+      const char *why = "";
+#ifdef TINYCMP_TPM
+      if (code == -28 && tpm_error[0]) why = tpm_error; /* E_SIGNER: the TPM's reason */
+#endif
+      die(1, "%s failed (error %d): %.*s%s%s", cmd, (int)code, (int)dl, (const char *)mem_at(d, dl), *why ? ": " : "", why);
     } else {
       die(1, "core refused the step (error %d)", (int)action);
     }
@@ -384,7 +494,10 @@ int main(int argc, char **argv) {
   if (chainout) write_out(chainout, "CERTIFICATE", R_CHAIN, 1);
   if (cacertsout) write_out(cacertsout, "CERTIFICATE", R_CAPUBS, 1);
   if (extracertsout) write_out(extracertsout, "CERTIFICATE", R_EXTRA, 1);
-  if (newkeyout) {
+  if (newkeyout && tpm_newkey) { /* the reference only: the key never leaves the TPM */
+    FILE *f = fopen(newkeyout, "wb");
+    if (!f || fprintf(f, "tpm:0x%08x\n", (unsigned)tpm_newkey_handle) < 0 || fclose(f) != 0) die(1, "cannot write %s", newkeyout);
+  } else if (newkeyout) {
     int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_NEWKEY, 0, 0);
     if (n == 32) {
       uint8_t der[64];
@@ -413,5 +526,9 @@ int main(int argc, char **argv) {
     }
   }
   if (host_verbosity) fprintf(stderr, "tinycmp: %s done, PKIStatus %d (%s)\n", cmd, (int)call(CF_TX_STATUS, 0, 0, 0), core_runtime);
+  on_failure = NULL;
+#ifdef TINYCMP_TPM
+  if (tpm_key || tpm_newkey) tpm_close();
+#endif
   return 0;
 }

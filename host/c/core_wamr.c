@@ -49,7 +49,8 @@ static int32_t n_flash_write(wasm_exec_env_t e, int32_t slot, int32_t off, int32
 static int32_t n_flash_erase(wasm_exec_env_t e, int32_t slot) { (void)e; return host_flash_erase(slot); }
 
 static int32_t n_sign(wasm_exec_env_t e, int32_t h, int32_t alg, int32_t ptr, int32_t len, int32_t out, int32_t cap) {
-  (void)e; return host_sign(h, alg, ptr, len, out, cap);
+  uint32_t size; uint8_t *m = mem_of(e, &size);
+  return host_sign(m, size, h, alg, (uint32_t)ptr, len, (uint32_t)out, cap);
 }
 
 static NativeSymbol natives[] = {

@@ -34,7 +34,7 @@ u32 Z_envZ_flash_write(struct Z_env_instance_t *e, u32 slot, u32 off, u32 ptr, u
 }
 u32 Z_envZ_flash_erase(struct Z_env_instance_t *e, u32 slot) { (void)e; return (u32)host_flash_erase((int32_t)slot); }
 u32 Z_envZ_sign(struct Z_env_instance_t *e, u32 h, u32 alg, u32 ptr, u32 len, u32 out, u32 cap) {
-  (void)e; return (u32)host_sign((int32_t)h, (int32_t)alg, (int32_t)ptr, (int32_t)len, (int32_t)out, (int32_t)cap);
+  (void)e; return (u32)host_sign(MEM, SIZE, (int32_t)h, (int32_t)alg, ptr, (int32_t)len, out, (int32_t)cap);
 }
 
 int core_open(const char *wasm, char *err, size_t errlen) {

@@ -118,8 +118,7 @@ static m3ApiRawFunction(m_sign) {
   m3ApiGetArg(int32_t, len);
   m3ApiGetArg(int32_t, out);
   m3ApiGetArg(int32_t, cap);
-  (void)_mem;
-  m3ApiReturn(host_sign(h, alg, ptr, len, out, cap));
+  m3ApiReturn(host_sign(_mem, MEMSIZE, h, alg, (uint32_t)ptr, len, (uint32_t)out, cap));
 }
 
 static const struct { const char *name, *sig; M3RawCall f; } natives[] = {

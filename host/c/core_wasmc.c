@@ -55,7 +55,7 @@ static wasm_trap_t *callback(void *env, const wasm_val_vec_t *args, wasm_val_vec
     case IM_FLASH_READ: r = host_flash_read(m, size, a[0].of.i32, a[1].of.i32, (uint32_t)a[2].of.i32, a[3].of.i32); break;
     case IM_FLASH_WRITE: r = host_flash_write(m, size, a[0].of.i32, a[1].of.i32, (uint32_t)a[2].of.i32, a[3].of.i32); break;
     case IM_FLASH_ERASE: r = host_flash_erase(a[0].of.i32); break;
-    case IM_SIGN: r = host_sign(a[0].of.i32, a[1].of.i32, a[2].of.i32, a[3].of.i32, a[4].of.i32, a[5].of.i32); break;
+    case IM_SIGN: r = host_sign(m, size, a[0].of.i32, a[1].of.i32, (uint32_t)a[2].of.i32, a[3].of.i32, (uint32_t)a[4].of.i32, a[5].of.i32); break;
     default: return trap("unknown import");
   }
   results->data[0].kind = WASM_I32;

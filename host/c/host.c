@@ -144,7 +144,10 @@ int32_t host_flash_erase(int32_t slot) {
   return ok ? 0 : -1;
 }
 
-int32_t host_sign(int32_t handle, int32_t alg, int32_t ptr, int32_t len, int32_t out, int32_t cap) {
-  (void)handle; (void)alg; (void)ptr; (void)len; (void)out; (void)cap;
-  return -1;
+host_signer_fn host_signer;
+
+int32_t host_sign(uint8_t *mem, uint32_t size, int32_t handle, int32_t alg, uint32_t ptr, int32_t len, uint32_t out, int32_t cap) {
+  if (!host_signer || !host_in_memory(size, ptr, len) || !host_in_memory(size, out, cap)) return -1;
+  int32_t n = host_signer(handle, alg, mem + ptr, len, mem + out, cap);
+  return n > cap ? -1 : n;
 }

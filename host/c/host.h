@@ -21,9 +21,12 @@ extern int host_verbosity;
 int32_t host_flash_read(uint8_t *mem, uint32_t size, int32_t slot, int32_t off, uint32_t ptr, int32_t len);
 int32_t host_flash_write(uint8_t *mem, uint32_t size, int32_t slot, int32_t off, uint32_t ptr, int32_t len);
 int32_t host_flash_erase(int32_t slot);
-/* env.sign (full module, docs/ABI.md "Host signer"): this host has no signer and answers -1, so a
- * transaction configured with a key handle fails with E_SIGNER. */
-int32_t host_sign(int32_t handle, int32_t alg, int32_t ptr, int32_t len, int32_t out, int32_t cap);
+/* env.sign (full module, docs/ABI.md "Host signer"): hands the input and the output room, checked
+ * to lie in linear memory, to host_signer; without one (NULL) it answers -1, so a transaction
+ * configured with a key handle fails with E_SIGNER. The signature's length, or -1. */
+typedef int32_t (*host_signer_fn)(int32_t handle, int32_t alg, const uint8_t *in, int32_t len, uint8_t *out, int32_t cap);
+extern host_signer_fn host_signer;
+int32_t host_sign(uint8_t *mem, uint32_t size, int32_t handle, int32_t alg, uint32_t ptr, int32_t len, uint32_t out, int32_t cap);
 extern const char *host_flash_dir;
 extern int32_t host_flash_slots;
 extern int32_t host_flash_slot_size;

@@ -2,7 +2,7 @@
 //   root CA -> issuing CA -> { end-entity certificates, CMP signer (id-kp-cmcRA, RFC 9483 3.1) }
 //   manufacturer root -> manufacturer CA -> IDevIDs (the device's initial identity)
 import * as x509 from "./x509.js";
-import { Authority, createRoot, Credential, rootRollover } from "./ca.js";
+import { Authority, createRoot, Credential, pem, rootRollover } from "./ca.js";
 import { KeyType } from "./keys.js";
 import * as oids from "./oids.js";
 
@@ -40,10 +40,17 @@ export interface Idevid {
 
 let idevids = 0;
 
-/** A simulated device's IDevID (IEEE 802.1AR): P-256 key, subject with the device serial number. */
-export async function createIdevid(h: Hierarchy, serialNumber?: string): Promise<Idevid> {
+/** A simulated device's IDevID (IEEE 802.1AR): P-256 key, subject with the device serial number.
+ *  With publicKey (a DER SubjectPublicKeyInfo), the IDevID of a key held elsewhere (a TPM, a
+ *  token): keyPem is then empty. */
+export async function createIdevid(h: Hierarchy, serialNumber?: string, publicKey?: Uint8Array): Promise<Idevid> {
   const sn = serialNumber ?? `TC-${process.pid}-${++idevids}`;
-  const c = await h.manufacturerCa.endEntity(`CN=tinycmp test device,2.5.4.5=${sn}`, "P-256");
+  const subject = `CN=tinycmp test device,2.5.4.5=${sn}`;
+  if (publicKey) {
+    const cert = await h.manufacturerCa.issue({ subject, publicKey, notAfter: new Date(Date.now() + 5 * 365 * 86_400_000) });
+    return { certPem: pem("CERTIFICATE", cert.rawData), keyPem: "", chain: [h.manufacturerCa.cred.certPem, h.manufacturerRoot.cred.certPem], cert };
+  }
+  const c = await h.manufacturerCa.endEntity(subject, "P-256");
   return {
     certPem: c.certPem,
     keyPem: c.key.keyPem,

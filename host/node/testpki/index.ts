@@ -32,7 +32,8 @@ export interface TestPkiFiles {
   issuing_ca: string;
   manufacturer_root: string;
   idevid_cert: string;
-  idevid_key: string;
+  /** absent when the IDevID certifies a public key given (a key held in a TPM or token) */
+  idevid_key?: string;
 }
 
 export class TestPki {
@@ -105,8 +106,9 @@ export class TestPki {
     return r && { newWithNew: pem("CERTIFICATE", r.newWithNew.rawData), newWithOld: pem("CERTIFICATE", r.newWithOld.rawData), oldWithNew: pem("CERTIFICATE", r.oldWithNew.rawData) };
   }
 
-  createIdevid(serialNumber?: string): Promise<Idevid> {
-    return createIdevid(this.hierarchy, serialNumber);
+  /** An IDevID with a fresh P-256 key, or for publicKey (DER SubjectPublicKeyInfo of a key held elsewhere). */
+  createIdevid(serialNumber?: string, publicKey?: Uint8Array): Promise<Idevid> {
+    return createIdevid(this.hierarchy, serialNumber, publicKey);
   }
 
   /** Revocations recorded (rr, rejected certConf). */
@@ -124,11 +126,12 @@ export class TestPki {
     return this.responder.log;
   }
 
-  /** Write root, issuing CA, manufacturer root and one IDevID as PEM, plus testpki.json. */
-  async writeFiles(dir?: string): Promise<{ dir: string; files: TestPkiFiles }> {
+  /** Write root, issuing CA, manufacturer root and one IDevID as PEM, plus testpki.json; with
+   *  idevidPublicKey (DER SubjectPublicKeyInfo) the IDevID certifies that key and no idevid.key is written. */
+  async writeFiles(dir?: string, idevidPublicKey?: Uint8Array): Promise<{ dir: string; files: TestPkiFiles }> {
     const d = dir ?? mkdtempSync(join(tmpdir(), "testpki-"));
     mkdirSync(d, { recursive: true });
-    const idevid = await this.createIdevid();
+    const idevid = await this.createIdevid(undefined, idevidPublicKey);
     const w = (name: string, text: string, mode = 0o644) => {
       const p = join(d, name);
       writeFileSync(p, text, { mode });
@@ -143,8 +146,8 @@ export class TestPki {
       manufacturer_root: w("manufacturer_root.pem", this.manufacturerRoot.certPem),
       // the IDevID with its manufacturer CA, as a device would hold it
       idevid_cert: w("idevid.pem", idevid.certPem + idevid.chain[0]),
-      idevid_key: w("idevid.key", idevid.keyPem, 0o600),
     };
+    if (idevid.keyPem) files.idevid_key = w("idevid.key", idevid.keyPem, 0o600);
     w("testpki.json", JSON.stringify(files, null, 2) + "\n");
     return { dir: d, files };
   }

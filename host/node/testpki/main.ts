@@ -1,7 +1,9 @@
 // Standalone test PKI: tinycmp testpki [--port P] [--dir DIR] [--signer TYPE] [--ca TYPE]
-//   [--ref REF] [--secret SECRET] [--poll N] [--rollover]
+//   [--ref REF] [--secret SECRET] [--poll N] [--rollover] [--idevid-pubkey FILE]
 // TYPE: P-256, P-384, RSA-2048 (signer only), Ed25519, ML-DSA-44, ML-DSA-65, ML-DSA-87
 // Prints the URL, MAC reference and secret; writes PEMs and DIR/testpki.json; stops on Ctrl-C/SIGTERM.
+import { createPublicKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { TestPki } from "./index.js";
 import type { KeyType } from "./keys.js";
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     secret: { type: "string" },
     poll: { type: "string", default: "0" },
     rollover: { type: "boolean", default: false },
+    "idevid-pubkey": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -25,6 +28,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log("usage: testpki [--port P] [--dir DIR] [--signer P-256|P-384|RSA-2048|Ed25519|ML-DSA-44|ML-DSA-65|ML-DSA-87]");
   console.log("         [--ca P-256|Ed25519|ML-DSA-44|ML-DSA-65|ML-DSA-87] [--ref REF] [--secret S] [--poll N] [--rollover]");
+  console.log("         [--idevid-pubkey FILE: the IDevID certifies this public key (PEM or DER), e.g. one held in a TPM]");
   process.exit(0);
 }
 const PURE = ["Ed25519", "ML-DSA-44", "ML-DSA-65", "ML-DSA-87"];
@@ -37,6 +41,18 @@ if (!["P-256", ...PURE].includes(values.ca!)) {
   process.exit(2);
 }
 
+let idevidKey: Uint8Array | undefined;
+if (values["idevid-pubkey"]) {
+  try {
+    const raw = readFileSync(values["idevid-pubkey"]);
+    const k = raw.includes("-----BEGIN") ? createPublicKey(raw) : createPublicKey({ key: raw, format: "der", type: "spki" });
+    idevidKey = new Uint8Array(k.export({ format: "der", type: "spki" }));
+  } catch (e) {
+    console.error(`--idevid-pubkey ${values["idevid-pubkey"]}: not a public key (${(e as Error).message})`);
+    process.exit(2);
+  }
+}
+
 const pki = await TestPki.start({
   port: Number(values.port),
   signerKeyType: values.signer as KeyType,
@@ -46,7 +62,7 @@ const pki = await TestPki.start({
   pollCount: Number(values.poll),
   rootRollover: values.rollover,
 });
-const { dir, files } = await pki.writeFiles(values.dir);
+const { dir, files } = await pki.writeFiles(values.dir, idevidKey);
 console.log(`tinycmp test PKI listening on ${pki.url}`);
 console.log(`  CMP paths: ${pki.url}/pkix/ and ${pki.url}/.well-known/cmp/<operation>`);
 console.log(`  MAC reference: ${pki.ref}`);
