@@ -36,6 +36,7 @@ export const E_STORE_SECRET: i32 = -124;     // private keys never leave the sto
 export const E_STORE_ITEM: i32 = -125;       // item absent, or payload not a valid item list
 export const E_STORE_READONLY: i32 = -126;   // the IDevID is already provisioned
 export const E_STORE_MISMATCH: i32 = -127;   // certificate does not carry the key's public key
+export const E_STORE_KEYREF: i32 = -128;     // the record names a key held by the host: no key here to use (lean module, store_public)
 // cmp (assembly/cmp): the transaction API and checks on responses
 export const E_CMP_STATE: i32 = -80;         // call out of order (no transaction, or not expecting this)
 export const E_CMP_STORE: i32 = -81;         // configuration or result store full

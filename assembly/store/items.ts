@@ -2,8 +2,12 @@
 // (docs/STORE.md). Lists given by the host are checked here before anything is written.
 import { host_flash_read } from "../host";
 import { E_STORE_FLASH, E_STORE_ITEM, E_STORE_SECRET } from "../errors";
+import { LEAN } from "../features";
 
 export const TAG_KEY: i32 = 1, TAG_CERT: i32 = 2, TAG_CHAIN: i32 = 3, TAG_ANCHOR: i32 = 4, TAG_PENDING: i32 = 5;
+// A key held by the host (a token, a TPM): its reference (UTF-8, e.g. an RFC 7512 pkcs11: URI
+// without PIN, or "tpm:0x81000002") and its DER SubjectPublicKeyInfo; no key material.
+export const TAG_KEYREF: i32 = 6, TAG_PUBKEY: i32 = 7;
 export const ITEM_HEAD: i32 = 3;
 
 // Private keys: never read out, never taken from the host except at provisioning.
@@ -14,7 +18,8 @@ export function secretTag(tag: i32): bool {
 // Length of the item found by itemIn / itemInSlot.
 export let foundLen: i32 = 0;
 
-// Checks the list [p, p+n): every item within it, tag 1..255; secrets only when allowed.
+// Checks the list [p, p+n): every item within it, tag 1..255; secrets only when allowed, and a
+// key reference only then too (full module: only the core places one, docs/STORE.md).
 export function listCheck(p: usize, n: i32, secrets: bool): i32 {
   let off = 0;
   while (off < n) {
@@ -23,6 +28,7 @@ export function listCheck(p: usize, n: i32, secrets: bool): i32 {
     const len = <i32>load<u16>(p + off + 1);
     if (tag == 0 || len > n - off - ITEM_HEAD) return E_STORE_ITEM;
     if (!secrets && secretTag(tag)) return E_STORE_SECRET;
+    if (!LEAN && !secrets && (tag == TAG_KEYREF || tag == TAG_PUBKEY)) return E_STORE_ITEM;
     off += ITEM_HEAD + len;
   }
   return 0;

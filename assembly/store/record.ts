@@ -7,6 +7,7 @@ import { host_flash_erase, host_flash_read, host_flash_write } from "../host";
 import { HASH_CTX_SIZE, HASH_SHA256, hashFinal, hashInit, hashUpdate } from "../crypto/hash";
 import { ctEqual, wipe } from "../crypto/ct";
 import { E_STORE_EMPTY, E_STORE_FLASH, E_STORE_FULL, E_STORE_VERIFY } from "../errors";
+import { LEAN } from "../features";
 
 export const KIND_IDEVID: i32 = 1, KIND_CRED: i32 = 2, KIND_TRUST: i32 = 3, KIND_STATE: i32 = 4;
 export const SLOT_SIZE: i32 = 4096;
@@ -92,10 +93,31 @@ function put(p: usize, n: i32): void {
   }
 }
 
-// Writes the next record of kind, payload = [a, a+an) || [b, b+bn), into the slot that is not
-// current, with the next generation, and reads it back. After success it is current.
+// The copyFirst prefix, hashed (hash) or written, read from flash through SUM (free until the
+// read-back).
+function prefix(n: i32, hash: bool): void {
+  for (let off = 0; off < n; off += 32) {
+    const k = min(32, n - off);
+    if (host_flash_read(fromSlot, fromOff + off, SUM, k) != 0) wErr = true;
+    if (hash) hashUpdate(CTX, SUM, k);
+    else put(SUM, k);
+  }
+}
+
+// A payload prefix the next writeRecord copies from flash (full module: a key reference that a
+// new record of the same key keeps, docs/STORE.md); reset by writeRecord.
+let fromSlot: i32 = 0, fromOff: i32 = 0, fromLen: i32 = 0;
+export function copyFirst(slot: i32, off: i32, n: i32): void {
+  fromSlot = slot; fromOff = off; fromLen = n;
+}
+
+// Writes the next record of kind, payload = [a, a+an) || [b, b+bn) (after the copyFirst prefix),
+// into the slot that is not current, with the next generation, and reads it back. After success
+// it is current.
 export function writeRecord(kind: i32, a: usize, an: i32, b: usize, bn: i32): i32 {
-  const len = an + bn;
+  const pre = LEAN ? 0 : fromLen;
+  if (!LEAN) fromLen = 0;
+  const len = pre + an + bn;
   if (len > MAX_PAYLOAD) return E_STORE_FULL;
   const c = current(kind);
   if (c == E_STORE_FLASH) return c;
@@ -110,10 +132,12 @@ export function writeRecord(kind: i32, a: usize, an: i32, b: usize, bn: i32): i3
   wSlot = slot; wOff = 0; wFill = 0; wErr = false;
   hashInit(CTX, HASH_SHA256);
   hashUpdate(CTX, HDR, HEADER);
+  if (!LEAN) prefix(pre, true);
   hashUpdate(CTX, a, an);
   hashUpdate(CTX, b, bn);
   hashFinal(CTX, WROTE);
   put(HDR, HEADER);
+  if (!LEAN) prefix(pre, false);
   put(a, an);
   put(b, bn);
   put(WROTE, CHECK);

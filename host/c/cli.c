@@ -7,6 +7,7 @@
 #include "host.h"
 #include "http.h"
 #include "pem.h"
+#include "tinycmp_abi.h"
 #ifdef TINYCMP_TPM
 #include "tpm.h"
 #endif
@@ -22,14 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { A_SEND = 1, A_WAIT = 2, A_DONE = 3, A_FAILED = 4 };
-enum { I_REF = 1, I_SECRET, I_KEY, I_CERT, I_EXTRA, I_TRUSTED, I_UNTRUSTED, I_NEWKEY, I_SUBJECT, I_SANS,
-       I_OLDCERT, I_RECIPIENT, I_PROFILE, I_CSR, I_INFOTYPE, I_SENDER, I_NEWPUBKEY,
-       I_OPTIONS = 32, I_REVREASON, I_PBM_ITER, I_PBM_OWF, I_PBM_MAC, I_MAX_ITER, I_MAX_POLLS,
-       I_KEY_HANDLE = 40, I_NEWKEY_HANDLE };
-enum { I_ISSUER = 19, I_GENINFO = 20, I_DAYS = 42 };
-enum { OPT_RSA_PSS = 128, OPT_DISABLE_CONFIRM = 256, OPT_IGNORE_KEYUSAGE = 512 };
-enum { R_CERT = 1, R_EXTRA, R_CAPUBS, R_NEWKEY, R_STATUS_STRING, R_GENP, R_CHAIN };
 
 static uint8_t arena[96 * 1024]; /* inputs, loaded once at start-up */
 static size_t arena_used;
@@ -142,7 +135,7 @@ static void add_geninfo(const char *v) {
   memcpy(p + 4, o, (size_t)ol);
   p[4 + ol] = 0x02; p[5 + ol] = (uint8_t)il;
   memcpy(p + 6 + ol, in, (size_t)il);
-  add(I_GENINFO, p, len);
+  add(ITEM_GENINFO, p, len);
 }
 
 static long int_arg(const char *opt, const char *v, long lo, long hi) {
@@ -239,7 +232,7 @@ static void tpm_setup(void) {
   if (tpm_newkey) {
     on_failure = tpm_discard_generated;
     if (tpm_open_key(2, &tpm_newkey_handle, newauth, 1, type, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-newkey: %s", tpm_error);
-    add(I_NEWPUBKEY, memcpy(take(n), tpm_spki, n), n);
+    add(ITEM_NEWPUBKEY, memcpy(take(n), tpm_spki, n), n);
   }
   host_signer = tpm_signer;
   tpm_error[0] = 0;
@@ -321,8 +314,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (o[0] == '-' && o[1] == '-') o++;
-    if (!strcmp(o, "-implicit_confirm")) { options |= 1; continue; }
-    if (!strcmp(o, "-unprotected_errors")) { options |= 2; continue; }
+    if (!strcmp(o, "-implicit_confirm")) { options |= OPT_IMPLICIT_CONFIRM; continue; }
+    if (!strcmp(o, "-unprotected_errors")) { options |= OPT_ACCEPT_UNPROTECTED; continue; }
     if (!strcmp(o, "-rsa_pss")) { options |= OPT_RSA_PSS; continue; }
     if (!strcmp(o, "-disable_confirm")) { /* violates RFC 9810 5.3.18, as openssl cmp's manual warns */
       options |= OPT_DISABLE_CONFIRM;
@@ -338,33 +331,33 @@ int main(int argc, char **argv) {
     if (!strcmp(o, "-cmd")) cmd = v;
     else if (!strcmp(o, "-server")) server = v;
     else if (!strcmp(o, "-path")) path = v;
-    else if (!strcmp(o, "-ref")) add_bytes(I_REF, v);
-    else if (!strcmp(o, "-secret")) add_bytes(I_SECRET, secret_value(v));
+    else if (!strcmp(o, "-ref")) add_bytes(ITEM_REF, v);
+    else if (!strcmp(o, "-secret")) add_bytes(ITEM_SECRET, secret_value(v));
     else if (!strcmp(o, "-cert")) { /* further certificates in the file go to extraCerts, as in the Node CLI */
-      int n = load_all(I_CERT, v, "CERTIFICATE");
-      for (int k = 1; k < n; k++) cfg[ncfg - k].item = I_EXTRA;
+      int n = load_all(ITEM_CERT, v, "CERTIFICATE");
+      for (int k = 1; k < n; k++) cfg[ncfg - k].item = ITEM_EXTRA;
     }
-    else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(I_KEY, v); }
-    else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(I_NEWKEY, v); }
+    else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(ITEM_KEY, v); }
+    else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(ITEM_NEWKEY, v); }
     else if (!strcmp(o, "-keypass")) keypass = v;
     else if (!strcmp(o, "-newkeypass")) newkeypass = v;
     else if (!strcmp(o, "-newkeytype")) newkeytype = v;
     else if (!strcmp(o, "-tpm_tcti")) tpm_tcti = v;
-    else if (!strcmp(o, "-trusted")) load_all(I_TRUSTED, v, "CERTIFICATE");
-    else if (!strcmp(o, "-untrusted")) load_all(I_UNTRUSTED, v, "CERTIFICATE");
-    else if (!strcmp(o, "-extracerts")) load_all(I_EXTRA, v, "CERTIFICATE");
-    else if (!strcmp(o, "-oldcert")) load_all(I_OLDCERT, v, "CERTIFICATE");
-    else if (!strcmp(o, "-csr")) load_all(I_CSR, v, "CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST");
-    else if (!strcmp(o, "-subject")) add_dn(I_SUBJECT, v);
-    else if (!strcmp(o, "-recipient")) add_dn(I_RECIPIENT, v);
-    else if (!strcmp(o, "-issuer")) add_dn(I_ISSUER, v);
+    else if (!strcmp(o, "-trusted")) load_all(ITEM_TRUSTED, v, "CERTIFICATE");
+    else if (!strcmp(o, "-untrusted")) load_all(ITEM_UNTRUSTED, v, "CERTIFICATE");
+    else if (!strcmp(o, "-extracerts")) load_all(ITEM_EXTRA, v, "CERTIFICATE");
+    else if (!strcmp(o, "-oldcert")) load_all(ITEM_OLDCERT, v, "CERTIFICATE");
+    else if (!strcmp(o, "-csr")) load_all(ITEM_CSR, v, "CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST");
+    else if (!strcmp(o, "-subject")) add_dn(ITEM_SUBJECT, v);
+    else if (!strcmp(o, "-recipient")) add_dn(ITEM_RECIPIENT, v);
+    else if (!strcmp(o, "-issuer")) add_dn(ITEM_ISSUER, v);
     else if (!strcmp(o, "-days")) days = int_arg(o, v, 0, 1000000);
     else if (!strcmp(o, "-geninfo")) add_geninfo(v);
     else if (!strcmp(o, "-infotype")) {
       uint8_t *p = arena + arena_used;
       long l = oid_der(v, p, 64);
       if (l < 0) die(2, "unknown -infotype %s", v);
-      add(I_INFOTYPE, take((size_t)l), (size_t)l);
+      add(ITEM_INFOTYPE, take((size_t)l), (size_t)l);
     }
     else if (!strcmp(o, "-revreason")) {
       revreason = int_arg(o, v, -1, 10);
@@ -382,9 +375,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "-flash")) host_flash_dir = v;
     else die(2, "unknown option %s", o);
   }
-  static const char *const ops[] = { "ir", "cr", "kur", "p10cr", "rr", "genm" };
+  static const char *const ops[] = { "ir", "cr", "kur", "p10cr", "rr", "genm" }; /* OP_IR .. OP_GENM */
   int op = 0;
-  for (int i = 0; cmd && i < 6; i++) if (!strcmp(cmd, ops[i])) op = i + 1;
+  for (int i = 0; cmd && i < 6; i++) if (!strcmp(cmd, ops[i])) op = OP_IR + i;
   if (!op) die(2, "-cmd must be one of ir, cr, kur, p10cr, rr, genm");
   static struct http_conn conn;
   static char target[512];
@@ -402,25 +395,25 @@ int main(int argc, char **argv) {
     signal(SIGALRM, total_timeout_expired);
     alarm((unsigned)total_timeout);
   }
-  if (op <= 4 && !certout) die(2, "-cmd %s needs -certout", cmd);
+  if (op <= OP_P10CR && !certout) die(2, "-cmd %s needs -certout", cmd);
   { /* -issuer is also the recipient when no -recipient names one, as in openssl cmp */
     int issuer = -1, recipient = 0;
-    for (int i = 0; i < ncfg; i++) { if (cfg[i].item == I_ISSUER) issuer = i; recipient |= cfg[i].item == I_RECIPIENT; }
-    if (issuer >= 0 && !recipient) add(I_RECIPIENT, cfg[issuer].p, cfg[issuer].len);
+    for (int i = 0; i < ncfg; i++) { if (cfg[i].item == ITEM_ISSUER) issuer = i; recipient |= cfg[i].item == ITEM_RECIPIENT; }
+    if (issuer >= 0 && !recipient) add(ITEM_RECIPIENT, cfg[issuer].p, cfg[issuer].len);
   }
-  if (op == 3) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
+  if (op == OP_KUR) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
     int have_old = 0, have_subject = 0, cert = -1;
     for (int i = 0; i < ncfg; i++) {
-      have_old |= cfg[i].item == I_OLDCERT;
-      have_subject |= cfg[i].item == I_SUBJECT;
-      if (cfg[i].item == I_CERT) cert = i;
+      have_old |= cfg[i].item == ITEM_OLDCERT;
+      have_subject |= cfg[i].item == ITEM_SUBJECT;
+      if (cfg[i].item == ITEM_CERT) cert = i;
     }
     int from = cert;
-    for (int i = 0; i < ncfg; i++) if (cfg[i].item == I_OLDCERT) from = i;
-    if (!have_old && cert >= 0) add(I_OLDCERT, cfg[cert].p, cfg[cert].len);
+    for (int i = 0; i < ncfg; i++) if (cfg[i].item == ITEM_OLDCERT) from = i;
+    if (!have_old && cert >= 0) add(ITEM_OLDCERT, cfg[cert].p, cfg[cert].len);
     const uint8_t *name;
     long nl = from >= 0 ? cert_subject(cfg[from].p, cfg[from].len, &name) : -1;
-    if (!have_subject && nl > 0) add(I_SUBJECT, (uint8_t *)name, (size_t)nl);
+    if (!have_subject && nl > 0) add(ITEM_SUBJECT, (uint8_t *)name, (size_t)nl);
   }
 
   if ((keypass && !tpm_key) || ((newkeypass || newkeytype) && !tpm_newkey))
@@ -430,6 +423,9 @@ int main(int argc, char **argv) {
   if (tpm_key || tpm_newkey) tpm_setup();
 
   if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
+  /* the module's numbers are those of tinycmp_abi.h only when its ABI version is (docs/ABI.md) */
+  int32_t abi = (int32_t)call(CF_ABI_VERSION, 0, 0, 0);
+  if (abi != TINYCMP_ABI_VERSION) die(2, "the core has ABI version %d, this host needs %d: use the module built with this host", (int)abi, TINYCMP_ABI_VERSION);
   io = call(CF_IO_PTR, 0, 0, 0);
   io_size = call(CF_IO_SIZE, 0, 0, 0);
   call(CF_TX_RESET, 0, 0, 0);
@@ -442,23 +438,23 @@ int main(int argc, char **argv) {
   { /* a MAC and no -trusted: the caPubs of the MAC-protected answer are the anchors (RFC 9483 4.1.1) */
     int mac = 0, key = 0, trusted = 0;
     for (int i = 0; i < ncfg; i++) {
-      mac |= cfg[i].item == I_SECRET; key |= cfg[i].item == I_KEY; trusted |= cfg[i].item == I_TRUSTED;
+      mac |= cfg[i].item == ITEM_SECRET; key |= cfg[i].item == ITEM_KEY; trusted |= cfg[i].item == ITEM_TRUSTED;
     }
     key |= tpm_key != NULL;
-    if (mac && !key && !trusted) options |= 4;
+    if (mac && !key && !trusted) options |= OPT_CAPUBS_TRUSTED;
   }
   memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
-  if ((int32_t)call(CF_TX_SET_INT, I_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
+  if ((int32_t)call(CF_TX_SET_INT, INT_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
   /* the TPM keys sign through env.sign as signer 1 (protection) and 2 (the new key's POP) */
-  if (tpm_key && (int32_t)call(CF_TX_SET_INT, I_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
-  if (tpm_newkey && (int32_t)call(CF_TX_SET_INT, I_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
+  if (tpm_key && (int32_t)call(CF_TX_SET_INT, INT_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
+  if (tpm_newkey && (int32_t)call(CF_TX_SET_INT, INT_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
   /* -revreason -1: no crlEntryDetails (the core's default is 0, unspecified, as RFC 9483 4.2 asks) */
-  if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
-  if (days > 0 && (int32_t)call(CF_TX_SET_INT, I_DAYS, (uint32_t)days, 0) < 0) die(2, "-days refused");
+  if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, INT_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
+  if (days > 0 && (int32_t)call(CF_TX_SET_INT, INT_DAYS, (uint32_t)days, 0) < 0) die(2, "-days refused");
 
   int32_t action = (int32_t)call(CF_TX_START, (uint32_t)op, 0, 0);
   for (;;) {
-    if (action == A_SEND) {
+    if (action == ACTION_SEND) {
       uint32_t out = call(CF_TX_OUT, 0, 0, 0), len = call(CF_TX_OUT_LEN, 0, 0, 0);
       uint8_t *req = mem_at(out, len);
       if (host_verbosity) fprintf(stderr, "tinycmp: sending %u bytes\n", (unsigned)len);
@@ -466,7 +462,7 @@ int main(int argc, char **argv) {
       long n = http_post(&conn, req, len, mem_at(io, io_size), io_size, errbuf, sizeof errbuf);
       if (n < 0) die(1, "transfer to %s failed: %s", server, errbuf);
       action = (int32_t)call(CF_TX_INPUT, io, (uint32_t)n, 0);
-    } else if (action == A_WAIT) {
+    } else if (action == ACTION_WAIT) {
       int32_t s = (int32_t)call(CF_TX_WAIT, 0, 0, 0);
       if (s < 0) s = 0;
       if (s > max_wait) s = max_wait;
@@ -475,33 +471,35 @@ int main(int argc, char **argv) {
       struct timespec ts = { s, 0 };
       while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
       action = (int32_t)call(CF_TX_POLL, 0, 0, 0);
-    } else if (action == A_DONE) {
+    } else if (action == ACTION_DONE) {
       break;
-    } else if (action == A_FAILED) {
+    } else if (action == ACTION_FAILED) {
       uint32_t d = call(CF_TX_DETAIL, 0, 0, 0), dl = call(CF_TX_DETAIL_LEN, 0, 0, 0);
       int32_t code = (int32_t)call(CF_TX_ERROR, 0, 0, 0);
       const char *why = "";
 #ifdef TINYCMP_TPM
-      if (code == -28 && tpm_error[0]) why = tpm_error; /* E_SIGNER: the TPM's reason */
+      if (code == E_SIGNER && tpm_error[0]) why = tpm_error; /* the TPM's reason */
 #endif
-      die(1, "%s failed (error %d): %.*s%s%s", cmd, (int)code, (int)dl, (const char *)mem_at(d, dl), *why ? ": " : "", why);
+      const char *name = tinycmp_error_name(code);
+      die(1, "%s failed (error %d %s): %.*s%s%s", cmd, (int)code, name ? name : "?", (int)dl, (const char *)mem_at(d, dl),
+          *why ? ": " : "", why);
     } else {
       die(1, "core refused the step (error %d)", (int)action);
     }
   }
   http_close(&conn);
-  if (certout) write_out(certout, "CERTIFICATE", R_CERT, 0);
-  if (chainout) write_out(chainout, "CERTIFICATE", R_CHAIN, 1);
-  if (cacertsout) write_out(cacertsout, "CERTIFICATE", R_CAPUBS, 1);
-  if (extracertsout) write_out(extracertsout, "CERTIFICATE", R_EXTRA, 1);
+  if (certout) write_out(certout, "CERTIFICATE", RESULT_CERT, 0);
+  if (chainout) write_out(chainout, "CERTIFICATE", RESULT_CHAIN, 1);
+  if (cacertsout) write_out(cacertsout, "CERTIFICATE", RESULT_CA_PUB, 1);
+  if (extracertsout) write_out(extracertsout, "CERTIFICATE", RESULT_EXTRA_CERT, 1);
   if (newkeyout && tpm_newkey) { /* the reference only: the key never leaves the TPM */
     FILE *f = fopen(newkeyout, "wb");
     if (!f || fprintf(f, "tpm:0x%08x\n", (unsigned)tpm_newkey_handle) < 0 || fclose(f) != 0) die(1, "cannot write %s", newkeyout);
   } else if (newkeyout) {
-    int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_NEWKEY, 0, 0);
+    int32_t n = (int32_t)call(CF_TX_RESULT_LEN, RESULT_NEW_KEY, 0, 0);
     if (n == 32) {
       uint8_t der[64];
-      size_t l = key_p256_der(mem_at(call(CF_TX_RESULT, R_NEWKEY, 0, 0), 32), der);
+      size_t l = key_p256_der(mem_at(call(CF_TX_RESULT, RESULT_NEW_KEY, 0, 0), 32), der);
       long w = pem_write("EC PRIVATE KEY", der, l, outbuf, sizeof outbuf);
       memset(der, 0, sizeof der);
       /* a private key: 0600 from its creation on, never readable by other users */
@@ -511,11 +509,11 @@ int main(int argc, char **argv) {
       memset(outbuf, 0, (size_t)w);
     }
   }
-  if (op == 6) { /* genm: one line per InfoTypeAndValue: its infoType */
+  if (op == OP_GENM) { /* genm: one line per InfoTypeAndValue: its infoType */
     for (uint32_t i = 0;; i++) {
-      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_GENP, i, 0);
+      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, RESULT_GENP_ITAV, i, 0);
       if (n < 0) break;
-      const uint8_t *p = mem_at(call(CF_TX_RESULT, R_GENP, i, 0), (uint32_t)n);
+      const uint8_t *p = mem_at(call(CF_TX_RESULT, RESULT_GENP_ITAV, i, 0), (uint32_t)n);
       /* SEQUENCE { OBJECT IDENTIFIER, ... }: short lengths suffice for an OID */
       size_t h = (n > 1 && p[1] & 0x80) ? 2 + (p[1] & 0x7f) : 2;
       if ((size_t)n >= h + 2 && p[h] == 0x06 && h + 2 + p[h + 1] <= (size_t)n) {

@@ -78,6 +78,7 @@ int core_call(enum core_fn fn, const uint32_t *a, uint32_t *r, char *err, size_t
     case CF_TX_FAILINFO: *r = Z_tinycmpZ_tx_failinfo(&inst); break;
     case CF_TX_RESULT: *r = Z_tinycmpZ_tx_result(&inst, a[0], a[1]); break;
     case CF_TX_RESULT_LEN: *r = Z_tinycmpZ_tx_result_len(&inst, a[0], a[1]); break;
+    case CF_ABI_VERSION: *r = Z_tinycmpZ_abi_version(&inst); break;
     default: snprintf(err, errlen, "unknown export"); return -1;
   }
   return 0;

@@ -13,14 +13,26 @@
 // abandoned transaction and never saw confirmed is left to the CA (RFC 9483 4.1.1); with
 // implicitConfirm granted the CA counts it as confirmed, so it stays valid, unused, until it
 // expires. Only what a restart cannot fix is permanent (AgentStop; exit 2 with what to do).
-import { X509Certificate, createHash } from "node:crypto";
+//
+// Keys in a token (config newKey, README "The device agent with keys in a token"): each enrolment generates its
+// key in the token, and the store keeps only its reference (docs/STORE.md "Keys held by the
+// host"); the core signs with it through env.sign, handle = the store kind. After a commit and
+// after a new pending reference, token keys under newKey's label that the store no longer names
+// are destroyed (the old credential's, one generated before a crash cut the enrolment short).
+import { X509Certificate, createHash, createPublicKey } from "node:crypto";
 import { Core } from "./core.js";
 import type { Flash } from "./flash.js";
 import { KIND, Store, TAG } from "./store.js";
 import { HttpTransport, TransportError } from "./transport.js";
-import { children, parseItav, tlv, type Tlv } from "./der.js";
+import { certSubject, children, parseItav, tlv, type Tlv } from "./der.js";
 import { rootCaCertItav } from "./genp.js";
 import { nameDer } from "./files.js";
+import type { Signer } from "./device.js";
+import {
+  ACTION_DONE, ACTION_SEND, ACTION_WAIT, E_CERT_UNTRUSTED, INT_OPTIONS, ITEM_CERT, ITEM_EXTRA, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_REF,
+  ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED, OP_GENM, OP_IR, OP_KUR, OP_RR, OPT_CAPUBS_TRUSTED, OPT_IMPLICIT_CONFIRM,
+  OPT_RSA_PSS, RESULT_CA_PUB, RESULT_CERT, RESULT_CHAIN, RESULT_GENP_ITAV, STATUS_REJECTION,
+} from "./abi.js";
 
 export interface AgentConfig {
   /** CMP server URL (RFC 9811 HTTP transfer). */
@@ -43,6 +55,24 @@ export interface AgentConfig {
   checkInterval?: number;
   /** A polling suspension older than this is abandoned, not resumed, seconds (default 86400). */
   resumeWithin?: number;
+  /** The IDevID's key in a PKCS#11 token: an RFC 7512 pkcs11: URI (no pin-value); `--provision`
+   *  stores its reference. */
+  idevidKey?: string;
+  /** New keys are generated in a PKCS#11 token: pkcs11: URI naming the token, the label
+   *  (object=), module-path, x-key-type (P-256 default, P-384, RSA-2048, RSA-3072, Ed25519) and
+   *  pin-source (no pin-value, no id); absent: keys are made in the core. */
+  newKey?: string;
+  /** RSA keys sign RSASSA-PSS (RFC 8017 8.1, RFC 9481 3.2) instead of PKCS#1 v1.5. */
+  rsaPss?: boolean;
+}
+
+/** Keys held by the host: opens the key a stored reference names, generates new ones, and
+ *  destroys those the store no longer names (Pkcs11Keys of pkcs11.ts is one). */
+export interface KeyHolder {
+  open(ref: string): Signer;
+  generate(): { ref: string; signer: Signer };
+  sweep(keep: string[]): string[];
+  close(): void;
 }
 
 export interface Clock {
@@ -98,17 +128,19 @@ const PERMANENT_FAILINFO: [bit: number, action: string][] = [
 /** What a person must do about e, or undefined when a restart (exit status 1) may fix it. */
 export function permanentAction(e: unknown): string | undefined {
   if (e instanceof AgentStop) return e.action;
-  if (!(e instanceof CmpFailure) || e.status !== 2 /* rejection */) return undefined;
+  if (!(e instanceof CmpFailure) || e.status !== STATUS_REJECTION) return undefined;
   return PERMANENT_FAILINFO.find(([bit]) => (e.failInfo & (1 << bit)) !== 0)?.[1];
 }
 
 // RFC 9810 5.2.3 PKIFailureInfo bits (tx_failinfo: bit n = 1 << n).
 const FAIL_TRANSACTION_ID_IN_USE = 1 << 21, FAIL_SYSTEM_UNAVAIL = 1 << 24, FAIL_SYSTEM_FAILURE = 1 << 25;
-const SEND = 1, WAIT = 2, DONE = 3;
-const OP = { ir: 1, kur: 3, rr: 5, genm: 6 } as const;
-const ITEM = { REF: 1, SECRET: 2, CERT: 4, EXTRA: 5, TRUSTED: 6, SUBJECT: 9, OLDCERT: 11, INFOTYPE: 15 } as const;
-const INT_OPTIONS = 32, OPT_IMPLICIT_CONFIRM = 1, OPT_CAPUBS_TRUSTED = 4;
-const RESULT = { CERT: 1, CAPUBS: 3, GENP: 6, CHAIN: 7 } as const;
+const SEND = ACTION_SEND, WAIT = ACTION_WAIT, DONE = ACTION_DONE;
+const OP = { ir: OP_IR, kur: OP_KUR, rr: OP_RR, genm: OP_GENM } as const;
+const ITEM = {
+  REF: ITEM_REF, SECRET: ITEM_SECRET, CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED, SUBJECT: ITEM_SUBJECT,
+  OLDCERT: ITEM_OLDCERT, INFOTYPE: ITEM_INFOTYPE,
+} as const;
+const RESULT = { CERT: RESULT_CERT, CAPUBS: RESULT_CA_PUB, GENP: RESULT_GENP_ITAV, CHAIN: RESULT_CHAIN } as const;
 /** Host items of the transaction state (docs/STORE.md: tags 16..255). */
 export const STATE_OP = 16;
 /** The suspended CMP transaction while polling (tx_suspend), so a restart polls on (RFC 9483 4.4). */
@@ -131,6 +163,10 @@ const IT_CA_CERTS = OID_IT(17), IT_ROOT_CA_KEY_UPDATE = OID_IT(18), IT_ROOT_CA_C
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash("sha256").update(b).digest());
 const u32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n >>> 0, true); return b; };
 const same = (a?: Uint8Array, b?: Uint8Array) => !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
+const sameKey = (a: Uint8Array, b: Uint8Array) => {
+  const k = (d: Uint8Array) => createPublicKey({ key: Buffer.from(d), format: "der", type: "spki" });
+  try { return k(a).equals(k(b)); } catch { return false; }
+};
 const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: "der" });
 
 /**
@@ -158,10 +194,14 @@ export class Agent {
   private readonly clock: Clock;
   private readonly transport: Transport;
   private readonly log: (e: LogEvent) => void;
+  private readonly keys?: KeyHolder;
+  // env.sign handles of the transaction under way: the store kind whose referenced key signs
+  private readonly signers = new Map<number, Signer>();
 
-  constructor(readonly config: AgentConfig, opts: { flash: Flash; clock?: Clock; transport?: Transport; log?: (e: LogEvent) => void }) {
+  constructor(readonly config: AgentConfig, opts: { flash: Flash; clock?: Clock; transport?: Transport; log?: (e: LogEvent) => void; keys?: KeyHolder }) {
     this.clock = opts.clock ?? systemClock;
-    this.core = new Core({ flash: opts.flash, now: () => this.clock.now() / 1000 });
+    this.keys = opts.keys;
+    this.core = new Core({ flash: opts.flash, now: () => this.clock.now() / 1000, sign: (h, alg, input) => this.signers.get(h)?.sign(alg, input) });
     this.store = new Store(this.core);
     this.transport = opts.transport ?? new HttpTransport({ url: config.url });
     const sink = opts.log ?? ((e: LogEvent) => console.log(JSON.stringify(e)));
@@ -174,6 +214,7 @@ export class Agent {
 
   close(): void {
     this.transport.close?.();
+    this.keys?.close();
   }
 
   /** The current operational certificate, if any. */
@@ -197,9 +238,9 @@ export class Agent {
       throw new AgentStop(`the device is decommissioned${d === "started" ? " (revocation not confirmed)" : ""}`,
         d === "started" ? "run `tinycmp agent --decommission` again to finish it" : "provision the device again (a new store) to enroll it");
     }
-    const pending = this.store.publicKey(KIND.STATE);
+    const pending = this.store.keyId(KIND.STATE);
     if (pending) {
-      const cred = this.store.publicKey(KIND.CRED);
+      const cred = this.store.keyId(KIND.CRED);
       if (cred && Buffer.from(cred).equals(Buffer.from(pending))) {
         this.store.clear(KIND.STATE); // committed; only the state clear was cut off
         this.emit("info", "state.cleared");
@@ -288,9 +329,68 @@ export class Agent {
       this.emit("warn", "enrolment.abandoned", { op, reason, unconfirmed: "left to the CA (RFC 9483 4.1.1)" });
       op = this.certificate ? "kur" : "ir";
     }
-    this.store.pendingNew();
+    if (this.config.newKey) this.pendingInToken();
+    else this.store.pendingNew();
     this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)]]);
     await this.attempt(op, false);
+  }
+
+  // A new key generated in the token, its reference saved as the pending key. A crash between
+  // the two leaves a token key the store never names: the sweep below destroys it later.
+  private pendingInToken(): void {
+    const keys = this.keyHolder();
+    let k: { ref: string; signer: Signer };
+    try { k = keys.generate(); } catch (e) { throw this.keyFailure(KIND.STATE, this.config.newKey!, e); }
+    this.store.pendingRef(k.ref, k.signer.publicKey());
+    this.emit("info", "key.generated", { ref: k.ref });
+    this.sweep();
+  }
+
+  private keyHolder(): KeyHolder {
+    if (!this.keys) throw new AgentStop("the store names a key held in a token and the agent has no token access", "set newKey (a pkcs11: URI) in the configuration");
+    return this.keys;
+  }
+
+  // Token keys under newKey's label that no record names any more: destroyed (failures logged only).
+  private sweep(): void {
+    if (!this.keys || !this.config.newKey) return;
+    const keep = [KIND.IDEVID, KIND.CRED, KIND.STATE].map((k) => this.store.keyRef(k)?.ref).filter((r): r is string => !!r);
+    try {
+      const ids = this.keys.sweep(keep);
+      if (ids.length) this.emit("info", "token.keys.destroyed", { ids, why: "no record of the store names them" });
+    } catch (e) {
+      this.emit("warn", "token.sweep.failed", { error: String((e as Error).message ?? e) });
+    }
+  }
+
+  // The signer of kind's key reference for env.sign (handle = kind); nothing for a key in the core.
+  private bind(kind: number): void {
+    const r = this.store.keyRef(kind);
+    if (!r) return;
+    let s: Signer;
+    try { s = this.keyHolder().open(r.ref); } catch (e) { throw this.keyFailure(kind, r.ref, e); }
+    if (!sameKey(s.publicKey(), r.spki)) throw new AgentStop(`the token key ${r.ref} is not the key the store names (its public key differs)`, "restore the token the store was made with, or provision the device again (a new store)");
+    this.signers.set(kind, s);
+  }
+
+  // What a token failure means: a wrong PIN or a lost IDevID/credential key needs a person (a
+  // restart would only lock the PIN); a lost pending key abandons that enrolment; anything else
+  // (token absent, module missing) may pass: a restart.
+  private keyFailure(kind: number, ref: string, e: unknown): Error {
+    const msg = e instanceof Error ? e.message : String(e);
+    const what = kind === KIND.IDEVID ? "the IDevID" : kind === KIND.CRED ? "the credential" : "the new key";
+    if (/CKR_PIN_(INCORRECT|LOCKED|LEN_RANGE|EXPIRED)/.test(msg)) {
+      return new AgentStop(`token login for ${what} failed: ${msg}`, "fix the PIN: pin-source= of the configuration's pkcs11: URIs, or TINYCMP_PKCS11_PIN (the token locks after repeated wrong PINs)");
+    }
+    if (/no private key in the token matches/.test(msg)) {
+      if (kind === KIND.STATE) {
+        const f = new CmpFailure(-28, `the pending key ${ref} is no longer in the token`, -1, 0);
+        f.resumeRefused = true; // the enrolment cannot go on: abandoned, a new one starts
+        return f;
+      }
+      return new AgentStop(`the token no longer holds ${what}'s key ${ref}`, "restore the token, or provision the device again (a new store) to enroll it");
+    }
+    return new Error(`token unavailable for ${what}: ${msg}`);
   }
 
   private async attempt(op: "ir" | "kur", resume: boolean): Promise<void> {
@@ -302,8 +402,9 @@ export class Agent {
       return this.transaction(op, [], [], s);
     });
     // DONE: the core validated the certificate to an anchor (RFC 5280 6.1); its path is the chain
-    if (!out.cert || !out.validated) throw new CmpFailure(-54, "the core returned no validated certificate", -1, 0);
+    if (!out.cert || !out.validated) throw new CmpFailure(E_CERT_UNTRUSTED, "the core returned no validated certificate", -1, 0);
     this.store.commit(out.cert, out.chain);
+    this.sweep(); // the old credential's token key
     // caPubs become anchors only where they were the anchors of this validation: a MAC-protected
     // ir of a device that had none (RFC 9483 4.1.1)
     if (out.caPubs.length && out.caPubsAnchors) {
@@ -344,10 +445,12 @@ export class Agent {
       if (r < 0) throw new CmpFailure(r, `configuration item ${item} refused`, -1, 0);
     };
     const use = (kind: number) => {
+      this.bind(kind);
       const r = x.store_use(kind);
       if (r < 0) throw new CmpFailure(r, `store_use(${kind}) failed`, -1, 0);
     };
     x.tx_reset();
+    this.signers.clear();
     try {
       const idevid = this.store.get(KIND.IDEVID, TAG.CERT);
       if (op === "ir" && !idevid) {
@@ -363,11 +466,15 @@ export class Agent {
       }
       if (op === "ir" || op === "kur") use(KIND.STATE);
       if (op === "ir") set(ITEM.SUBJECT, nameDer(this.config.subject));
+      // kur: the template names the certificate's subject, so the POP signature covers it
+      // (RFC 4211 4.1: without poposkInput the certTemplate carries subject and publicKey)
+      if (op === "kur") set(ITEM.SUBJECT, certSubject(this.store.get(KIND.CRED, TAG.CERT)!));
       const anchors = this.trusted();
       for (const t of anchors) set(ITEM.TRUSTED, t);
       for (const [item, v] of extra) set(item, v);
       const caPubsAnchors = op === "ir" && !idevid && anchors.length === 0;
-      x.tx_set_int(INT_OPTIONS, (this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM) | (caPubsAnchors ? OPT_CAPUBS_TRUSTED : 0));
+      x.tx_set_int(INT_OPTIONS, (this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM) | (caPubsAnchors ? OPT_CAPUBS_TRUSTED : 0)
+        | (this.config.rsaPss ? OPT_RSA_PSS : 0));
       for (const [item, v] of ints) x.tx_set_int(item, v);
       let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
       if (suspended && action < 0) {
@@ -400,12 +507,14 @@ export class Agent {
           const path = results(RESULT.CHAIN);
           return { cert: results(RESULT.CERT)[0], chain: path.slice(1), validated: path.length > 0, caPubsAnchors, caPubs: results(RESULT.CAPUBS), genp: results(RESULT.GENP) };
         } else {
-          const detail = dec.decode(c.read(x.tx_detail(), x.tx_detail_len()));
+          let detail = dec.decode(c.read(x.tx_detail(), x.tx_detail_len()));
+          if (x.tx_error() === -28 && c.signError) detail += `: ${c.signError}`; // E_SIGNER: the token's reason
           throw new CmpFailure(action < 0 ? action : x.tx_error(), detail, x.tx_status(), x.tx_failinfo());
         }
       }
     } finally {
       x.tx_reset(); // wipes the keys given with store_use
+      this.signers.clear();
     }
   }
 

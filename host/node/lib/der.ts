@@ -33,6 +33,14 @@ export function certSubject(cert: Uint8Array): Uint8Array {
   return cert.slice(fields[i].start, fields[i].end);
 }
 
+/** The subjectPublicKeyInfo element of a certificate, its bytes as the certificate has them. */
+export function certSpki(cert: Uint8Array): Uint8Array {
+  const tbs = children(cert, tlv(cert, 0))[0];
+  const fields = children(cert, tbs);
+  const i = fields[0].tag === 0xa0 ? 6 : 5;
+  return cert.slice(fields[i].start, fields[i].end);
+}
+
 /** An InfoTypeAndValue (RFC 9810 5.3.19): its infoType OID contents and infoValue element, if any. */
 export function parseItav(itav: Uint8Array): { type: Uint8Array; value?: Uint8Array } {
   const [oid, value] = children(itav, tlv(itav, 0));

@@ -3,8 +3,10 @@
 // Keys are named by RFC 7512 `pkcs11:` URIs; the query attributes module-path and pin-value
 // (RFC 7512 2.3) make one URI all a script needs:
 //   pkcs11:token=dev;object=idevid?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1234
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RSA_PSS } from "./core.js";
 import type { Signer } from "./device.js";
 
@@ -22,13 +24,47 @@ const PATH_ATTRS = new Set(["token", "manufacturer", "serial", "model", "library
   "library-version", "object", "type", "id", "slot-description", "slot-manufacturer", "slot-id"]);
 const QUERY_ATTRS = new Set(["module-path", "module-name", "pin-value", "pin-source", "x-key-type"]);
 
-function pctDecode(v: string, uri: string): string {
-  try { return decodeURIComponent(v); } catch { throw new Pkcs11Error(`${redact(uri)}: bad percent-encoding in "${v}"`); }
+// RFC 7512 2.3: values are percent-encoded bytes; id is any bytes (kept as a latin1 string),
+// the others UTF-8 text.
+function pctDecode(v: string, uri: string, name: string, bytes: boolean): string {
+  const out: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] !== "%") { out.push(...Buffer.from(v[i])); continue; }
+    const h = v.slice(i + 1, i + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new Pkcs11Error(`${redact(uri)}: bad percent-encoding in ${name}`);
+    out.push(parseInt(h, 16));
+    i += 2;
+  }
+  return Buffer.from(out).toString(bytes ? "latin1" : "utf8");
 }
 
 /** The URI with its pin-value hidden, for messages. */
 export function redact(uri: string): string {
   return uri.replace(/(pin-value=)[^&]*/g, "$1***");
+}
+
+/** The PIN of a URI: pin-value, else the file pin-source names (RFC 7512 2.3: a file: URI or an
+ *  absolute path; the file's first line); undefined when the URI gives none. */
+export function uriPin(u: Pkcs11Uri, uri: string): string | undefined {
+  if (u.query["pin-value"] !== undefined) return u.query["pin-value"];
+  const src = u.query["pin-source"];
+  if (src === undefined) return undefined;
+  let file: string;
+  try { file = src.startsWith("file:") ? fileURLToPath(src) : src; } catch { file = ""; }
+  if (!file.startsWith("/")) throw new Pkcs11Error(`${redact(uri)}: pin-source must be a file: URI or an absolute path`);
+  try { return readFileSync(file, "utf8").split(/\r?\n/)[0]; } catch (e) {
+    throw new Pkcs11Error(`${redact(uri)}: cannot read the PIN from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+const pct = (v: string) => [...Buffer.from(v, "latin1")].map((b) => /[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : "%" + b.toString(16).padStart(2, "0")).join("");
+
+/** The URI that names the key and nothing secret: its path attributes and module-path (no
+ *  pin-value, pin-source, x-key-type), as a credential store keeps it (docs/STORE.md). */
+export function keyReference(u: Pkcs11Uri): string {
+  const path = Object.entries(u.path).map(([k, v]) => `${k}=${k === "id" ? pct(v) : encodeURIComponent(v)}`).join(";");
+  const mod = u.query["module-path"];
+  return `pkcs11:${path}${mod !== undefined ? `?module-path=${encodeURIComponent(mod).replace(/%2F/g, "/")}` : ""}`;
 }
 
 /** Parses a `pkcs11:` URI; unknown attributes are refused (RFC 7512 2.3 lets a consumer refuse
@@ -45,7 +81,7 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
       const k = kv.slice(0, i).toLowerCase();
       if (!known.has(k)) throw new Pkcs11Error(`${redact(uri)}: unknown attribute "${k}"`);
       if (k in into) throw new Pkcs11Error(`${redact(uri)}: attribute "${k}" given twice`);
-      into[k] = pctDecode(kv.slice(i + 1), uri);
+      into[k] = pctDecode(kv.slice(i + 1), uri, k, into === out.path && k === "id");
     }
   }
   if (out.path.type !== undefined && out.path.type !== "private") throw new Pkcs11Error(`${redact(uri)}: type must be private (a key that signs)`);
@@ -125,7 +161,7 @@ export class Pkcs11Signer implements Signer {
   /** Opens the token and finds the private key the URI names. With `generate` (ir/cr/kur/p10cr
    *  `-newkey`), a key pair is made in the token when none matches: label object, CKA_ID id,
    *  type x-key-type (default P-256), sensitive and never extractable. */
-  constructor(readonly uri: string, opts: { generate?: boolean } = {}) {
+  constructor(readonly uri: string, opts: { generate?: boolean; pin?: string } = {}) {
     const u = parsePkcs11Uri(uri);
     const path = u.query["module-path"];
     if (!path) throw new Pkcs11Error(`${redact(uri)}: module-path= is needed (the PKCS#11 library)`);
@@ -133,7 +169,8 @@ export class Pkcs11Signer implements Signer {
     const m = (this.m = openModule(path));
     const slot = this.findSlot(u);
     try { this.session = m.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION); } catch (e) { throw pk(e, "C_OpenSession"); }
-    const pin = u.query["pin-value"];
+    let pin: string | undefined;
+    try { pin = opts.pin ?? uriPin(u, uri); } catch (e) { this.close(); throw e; }
     if (pin !== undefined) {
       try { m.C_Login(this.session, p.CKU_USER, pin); } catch (e) {
         if (!/CKR_USER_ALREADY_LOGGED_IN/.test((e as Error).message)) { this.close(); throw pk(e, "C_Login"); }
@@ -247,8 +284,108 @@ export class Pkcs11Signer implements Signer {
     } catch (e) { throw pk(e, "C_Sign"); }
   }
 
+  /** Destroys the key pairs of the token labelled `label` that none of `keep` names (a URI of
+   *  that label without id keeps them all); returns the CKA_IDs destroyed, hex. */
+  destroyUnreferenced(label: string, keep: Pkcs11Uri[]): string[] {
+    const p = lib();
+    if (keep.some((k) => k.path.object === label && k.path.id === undefined)) return [];
+    const ids = new Set(keep.filter((k) => k.path.object === label).map((k) => k.path.id));
+    const destroyed: string[] = [];
+    try {
+      this.m.C_FindObjectsInit(this.session, [{ type: p.CKA_LABEL, value: Buffer.from(label) }]);
+      const found: any[] = [];
+      for (let batch; (batch = this.m.C_FindObjects(this.session, 16)).length;) found.push(...batch);
+      this.m.C_FindObjectsFinal(this.session);
+      for (const o of found) {
+        const [cls, id] = this.m.C_GetAttributeValue(this.session, o, [{ type: p.CKA_CLASS }, { type: p.CKA_ID }]).map((a: any) => a.value as Buffer);
+        const c = cls.readUInt32LE(0);
+        if ((c !== p.CKO_PRIVATE_KEY && c !== p.CKO_PUBLIC_KEY) || ids.has(id.toString("latin1"))) continue;
+        this.m.C_DestroyObject(this.session, o);
+        if (c === p.CKO_PRIVATE_KEY) destroyed.push(id.toString("hex"));
+      }
+    } catch (e) { throw pk(e, "C_DestroyObject"); }
+    return destroyed;
+  }
+
   /** Closes the session (logging out with it). */
   close(): void {
     try { this.m.C_CloseSession(this.session); } catch { /* already closed */ }
+  }
+}
+
+/** Environment variable holding the token PIN when no URI names a pin-source. */
+export const PIN_ENV = "TINYCMP_PKCS11_PIN";
+
+/**
+ * The device agent's keys in PKCS#11 tokens (README "The device agent with keys in a token"): opens the keys a
+ * credential store references (docs/STORE.md: URIs without PIN) and generates new ones under the
+ * configured label. The PIN never sits in the store: it comes from the pin-source (or pin-value)
+ * of a configured URI naming the same module and token, else from $TINYCMP_PKCS11_PIN.
+ */
+export class Pkcs11Keys {
+  private readonly open_ = new Map<string, Pkcs11Signer>();
+  private readonly configured: { uri: string; u: Pkcs11Uri }[];
+
+  /** newKey: the token and label (object=) of new keys, x-key-type their type; no id (each new
+   *  key gets a fresh random CKA_ID). idevidKey: the IDevID's key. */
+  constructor(readonly newKey?: string, readonly idevidKey?: string, private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.configured = [newKey, idevidKey].filter((x): x is string => !!x).map((uri) => ({ uri, u: parsePkcs11Uri(uri) }));
+    if (newKey && this.configured[0].u.path.id !== undefined) throw new Pkcs11Error(`${redact(newKey)}: newKey names the label (object=) only: each new key gets its own id`);
+  }
+
+  /** The PIN for the token u names (undefined: no login). */
+  pinFor(u: Pkcs11Uri, uri: string): string | undefined {
+    const own = uriPin(u, uri);
+    if (own !== undefined) return own;
+    const same = this.configured.find((c) => c.u.query["module-path"] === u.query["module-path"]
+      && (c.u.path.token === undefined || c.u.path.token === u.path.token) && uriPin(c.u, c.uri) !== undefined);
+    return same ? uriPin(same.u, same.uri) : this.env[PIN_ENV];
+  }
+
+  /** The key a stored reference (or a configured URI) names, opened once per agent. */
+  open(ref: string): Pkcs11Signer {
+    let s = this.open_.get(ref);
+    if (!s) {
+      const u = parsePkcs11Uri(ref);
+      s = new Pkcs11Signer(ref, { pin: this.pinFor(u, ref) });
+      this.open_.set(ref, s);
+    }
+    return s;
+  }
+
+  /** A new key pair in the newKey token (label object=, a fresh 16-byte CKA_ID, type x-key-type):
+   *  its reference for the store, and its signer. */
+  generate(): { ref: string; signer: Pkcs11Signer } {
+    if (!this.newKey) throw new Pkcs11Error("no newKey configured");
+    const u = parsePkcs11Uri(this.newKey);
+    const id = randomBytes(16).toString("latin1");
+    const fresh: Pkcs11Uri = { path: { ...u.path, id }, query: u.query };
+    const ref = keyReference(fresh);
+    const signer = new Pkcs11Signer(`${ref}${u.query["x-key-type"] ? `&x-key-type=${u.query["x-key-type"]}` : ""}`, { generate: true, pin: this.pinFor(u, this.newKey) });
+    this.open_.set(ref, signer);
+    return { ref, signer };
+  }
+
+  /** Destroys the key pairs under newKey's label that no reference in keep names (the old
+   *  credential's after a renewal, ones a crash or an abandoned enrolment left), through the
+   *  session of a key of that token that keep names and this agent opened; their ids, hex. */
+  sweep(keep: string[]): string[] {
+    if (!this.newKey) return [];
+    const u = parsePkcs11Uri(this.newKey);
+    const sameToken = (r: Pkcs11Uri) => r.query["module-path"] === u.query["module-path"] && r.path.token === u.path.token;
+    const refs = keep.filter((r) => r.startsWith("pkcs11:")).map(parsePkcs11Uri).filter(sameToken);
+    const via = keep.map((r) => this.open_.get(r)).find((s) => s && sameToken(parsePkcs11Uri(s.uri)));
+    if (!via) return [];
+    const gone = via.destroyUnreferenced(u.path.object!, refs);
+    for (const [ref, k] of this.open_) {
+      const id = parsePkcs11Uri(ref).path.id;
+      if (id !== undefined && gone.includes(Buffer.from(id, "latin1").toString("hex")) && parsePkcs11Uri(ref).path.object === u.path.object) { k.close(); this.open_.delete(ref); }
+    }
+    return gone;
+  }
+
+  close(): void {
+    for (const s of this.open_.values()) s.close();
+    this.open_.clear();
   }
 }

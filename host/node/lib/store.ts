@@ -3,10 +3,13 @@
 import { createHash } from "node:crypto";
 import type { Core } from "./core.js";
 import type { Flash } from "./flash.js";
+import { E_STORE_EMPTY, E_STORE_KEYREF, HASH_SHA256, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, TAG_ANCHOR, TAG_CERT, TAG_CHAIN, TAG_KEY, TAG_KEYREF, TAG_PENDING, TAG_PUBKEY } from "./abi.js";
 
-export const KIND = { IDEVID: 1, CRED: 2, TRUST: 3, STATE: 4 } as const;
-export const TAG = { KEY: 1, CERT: 2, CHAIN: 3, ANCHOR: 4, PENDING: 5 } as const;
-export const E_STORE_EMPTY = -120;
+export const KIND = { IDEVID: KIND_IDEVID, CRED: KIND_CRED, TRUST: KIND_TRUST, STATE: KIND_STATE } as const;
+/** KEYREF and PUBKEY: a key held by the host (a token, a TPM), named, never stored (docs/STORE.md). */
+export const TAG = { KEY: TAG_KEY, CERT: TAG_CERT, CHAIN: TAG_CHAIN, ANCHOR: TAG_ANCHOR, PENDING: TAG_PENDING, KEYREF: TAG_KEYREF, PUBKEY: TAG_PUBKEY } as const;
+/** E_STORE_KEYREF: the record names a key held by the host (store_public, the lean module's store_use). */
+export { E_STORE_EMPTY, E_STORE_KEYREF };
 
 export type Item = [tag: number, value: Uint8Array];
 
@@ -91,6 +94,12 @@ export class Store {
       (p, n) => this.core.exports.store_provision(p, n), "store_provision");
   }
 
+  /** The IDevID whose key stays in a token or TPM: its reference (no PIN), public key, certificate. */
+  provisionRef(ref: string, spki: Uint8Array, cert: Uint8Array, chain: Uint8Array[] = []): void {
+    this.list([[TAG.KEYREF, new TextEncoder().encode(ref)], [TAG.PUBKEY, spki], [TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])],
+      (p, n) => this.core.exports.store_provision(p, n), "store_provision");
+  }
+
   save(kind: number, items: Item[]): void {
     this.list(items, (p, n) => this.core.exports.store_save(kind, p, n), "store_save");
   }
@@ -103,6 +112,24 @@ export class Store {
   pendingNew(): Uint8Array {
     check(this.core.exports.store_pending_new(), "store_pending_new");
     return this.publicKey(KIND.STATE)!;
+  }
+
+  /** A new transaction state whose pending key the host made (a token, a TPM): its reference and public key. */
+  pendingRef(ref: string, spki: Uint8Array): void {
+    this.list([[TAG.KEYREF, new TextEncoder().encode(ref)], [TAG.PUBKEY, spki]],
+      (p, n) => this.core.exports.store_pending_ref(p, n), "store_pending_ref");
+  }
+
+  /** The key reference of kind's record (IDevID, credential, pending), undefined when it holds none. */
+  keyRef(kind: number): { ref: string; spki: Uint8Array } | undefined {
+    const ref = this.get(kind, TAG.KEYREF), spki = this.get(kind, TAG.PUBKEY);
+    return ref && spki ? { ref: new TextDecoder().decode(ref), spki } : undefined;
+  }
+
+  /** What identifies kind's key: its 65-byte public key in the store, or a key reference's
+   *  SubjectPublicKeyInfo; undefined without a key. */
+  keyId(kind: number): Uint8Array | undefined {
+    return this.publicKey(kind) ?? this.keyRef(kind)?.spki;
   }
 
   commit(cert: Uint8Array, chain: Uint8Array[] = []): void {
@@ -118,7 +145,7 @@ export class Store {
     });
   }
 
-  sign(kind: number, msg: Uint8Array, hashAlg = 2): Uint8Array {
+  sign(kind: number, msg: Uint8Array, hashAlg = HASH_SHA256): Uint8Array {
     return this.call((c) => {
       const m = c.put(msg);
       const sig = c.reserve(72);
