@@ -4,37 +4,18 @@
 // from errors.ts.
 import "./panic";
 
-// ---- I/O buffer: where hosts place inputs and read outputs ----
-export { io_ptr, io_reserve, io_size } from "./tx";
+// ---- ABI version (docs/ABI.md "Compatibility"); I/O buffer: where hosts place inputs and read outputs ----
+export { abi_version, io_ptr, io_reserve, io_size } from "./tx";
 
 // ---- hashes and MACs (assembly/crypto: hash, hmac, pbm, pbkdf2) ----
 import { E_ARG, E_ALG } from "./errors";
 import { LEAN } from "./features";
 import { inMemory } from "./mem";
-import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "./crypto/hash";
+import { hashSize } from "./crypto/hash";
 import { hmacOnce } from "./crypto/hmac";
 import { passwordBasedMac } from "./crypto/pbm";
 import { pbkdf2Hmac } from "./crypto/pbkdf2";
 
-// Context of the streaming hash_init / hash_update / hash_final.
-const HASH_STREAM = memory.data(HASH_CTX_SIZE, 8);
-
-export function hash(alg: i32, data: usize, len: i32, out: usize): i32 {
-  if (!inMemory(data, len) || !inMemory(out, hashSize(alg))) return E_ARG;
-  return hashOnce(alg, data, len, out);
-}
-export function hash_init(alg: i32): i32 {
-  return hashInit(HASH_STREAM, alg);
-}
-export function hash_update(data: usize, len: i32): i32 {
-  if (!inMemory(data, len)) return E_ARG;
-  hashUpdate(HASH_STREAM, data, len);
-  return 0;
-}
-export function hash_final(out: usize): i32 {
-  if (!inMemory(out, hashSize(load<i32>(HASH_STREAM)))) return E_ARG;
-  return hashFinal(HASH_STREAM, out);
-}
 export function hmac(alg: i32, key: usize, keyLen: i32, data: usize, len: i32, out: usize): i32 {
   if (hashSize(alg) == 0) return E_ALG;
   if (!inMemory(key, keyLen) || !inMemory(data, len) || !inMemory(out, hashSize(alg))) return E_ARG;
@@ -53,51 +34,12 @@ export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen
   return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
 }
 
-// ---- DER (assembly/der): checks of the reader and writer on whole inputs ----
-import { derReencode, derTimeOf, derWalk } from "./der/tools";
+// ---- P-256 keys (assembly/crypto/p256) ----
+import { p256Public } from "./crypto/p256";
 
-// Walks one DER element: (tag, offset, value length, depth) as 4 i32 per element; count or error.
-export function der_walk(input: usize, len: i32, out: usize, cap: i32): i32 {
-  return derWalk(input, len, out, cap);
-}
-
-// Parses one DER element and writes it again with the writer; output length or error.
-export function der_reencode(input: usize, len: i32, out: usize, cap: i32): i32 {
-  return derReencode(input, len, out, cap);
-}
-
-// One UTCTime / GeneralizedTime element to i64 seconds since 1970 at out; 0 or error.
-export function der_time(input: usize, len: i32, out: usize): i32 {
-  return derTimeOf(input, len, out);
-}
-
-// ---- ECDSA: P-256 keys and signatures, verification on every curve (assembly/crypto: p256, ecdsa) ----
-import { p256Keygen, p256Public, p256PubCompress, p256PubDecode, p256Sign } from "./crypto/p256";
-import { ecdsaVerify } from "./crypto/ecdsa";
-
-export function p256_keygen(priv: usize, pub: usize): i32 {
-  if (!inMemory(priv, 32) || !inMemory(pub, 65)) return E_ARG;
-  return p256Keygen(priv, pub);
-}
 export function p256_public(priv: usize, pub: usize): i32 {
   if (!inMemory(priv, 32) || !inMemory(pub, 65)) return E_ARG;
   return p256Public(priv, pub);
-}
-export function p256_sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig: usize): i32 {
-  if (!inMemory(priv, 32) || !inMemory(msg, msgLen) || !inMemory(sig, 72)) return E_ARG;
-  return p256Sign(priv, hashAlg, msg, msgLen, sig);
-}
-export function p256_pub_decode(input: usize, len: i32, out: usize): i32 {
-  if (!inMemory(input, len) || !inMemory(out, 65)) return E_ARG;
-  return p256PubDecode(input, len, out);
-}
-export function p256_pub_compress(pub: usize, out: usize): i32 {
-  if (!inMemory(pub, 65) || !inMemory(out, 33)) return E_ARG;
-  return p256PubCompress(pub, out);
-}
-export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
-  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
-  return ecdsaVerify(curve, hashAlg, pub, pubLen, msg, msgLen, sig, sigLen);
 }
 
 // ---- CMP transaction (assembly/cmp): the sans-IO step API (tx.ts, shared with lean.ts) ----
@@ -105,40 +47,6 @@ export {
   tx_reset, tx_set, tx_set_int, tx_start, tx_input, tx_poll, tx_suspend, tx_resume, tx_out, tx_out_len, tx_wait, tx_error, tx_detail,
   tx_detail_len, tx_status, tx_failinfo, tx_result, tx_result_len,
 } from "./tx";
-// ---- signature verification: RSA, ECDSA P-384 / P-521 (assembly/crypto: bignum, rsa, weierstrass) ----
-import { rsaVerify } from "./crypto/rsa";
-// RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
-export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
-  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
-  if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
-  return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
-}
-
-// ---- SHA-3, EdDSA, ML-DSA (assembly/crypto: sha3, eddsa, mldsa) ----
-import { sha3Once } from "./crypto/sha3";
-import { eddsaVerify } from "./crypto/eddsa";
-import { mldsaVerify } from "./crypto/mldsa";
-
-// FIPS 202: kind 1 SHA3-256, 2 SHA3-512 (outLen 32 / 64), 3 SHAKE128, 4 SHAKE256 (any outLen).
-export function sha3(kind: i32, data: usize, len: i32, out: usize, outLen: i32): i32 {
-  if (kind < 1 || kind > 4) return E_ALG;
-  if (kind <= 2 && outLen != (kind == 1 ? 32 : 64)) return E_ARG;
-  if (!inMemory(data, len) || !inMemory(out, outLen)) return E_ARG;
-  sha3Once(kind == 1 || kind == 4 ? 136 : kind == 2 ? 72 : 168, kind <= 2 ? 0x06 : 0x1f, data, len, out, outLen);
-  return outLen;
-}
-// RFC 8032 pure Ed25519 (curve 1) / Ed448 (curve 2) verification: 0 or an error code.
-export function eddsa_verify(curve: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
-  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
-  return eddsaVerify(curve, pub, pubLen, msg, msgLen, sig, sigLen);
-}
-// FIPS 204 ML-DSA-44/65/87 (set 44, 65, 87) verification with context ctx: 0 or an error code.
-export function mldsa_verify(set: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, ctx: usize, ctxLen: i32,
-  sig: usize, sigLen: i32): i32 {
-  if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(ctx, ctxLen) || !inMemory(sig, sigLen)) return E_ARG;
-  return mldsaVerify(set, pub, pubLen, msg, msgLen, ctx, ctxLen, sig, sigLen);
-}
-
 // ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----
 import { CERT_RANGES, CERT_VIEW, certParse } from "./pkix/cert";
 import { verifySignature } from "./pkix/signature";

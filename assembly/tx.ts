@@ -2,6 +2,10 @@
 // full module) and lean.ts. Thin wrappers over assembly/cmp/transaction.ts (docs/ABI.md).
 import { ioBase, ioEnd } from "./io";
 
+// The version of this ABI (docs/ABI.md "Compatibility"): hosts refuse a module whose number differs.
+export const ABI_VERSION: i32 = 1;
+export function abi_version(): i32 { return ABI_VERSION; }
+
 export function io_ptr(): usize { return ioBase; }
 export function io_size(): i32 { return <i32>(ioEnd - ioBase); }
 export function io_reserve(n: i32): i32 { return txReserve(n); }

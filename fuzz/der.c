@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   memcpy(MEM + io, d, n);
   int32_t r = (int32_t)X(der_reencode, io, (u32)n, out, IN_MAX);
   if (w >= 0 && (r != (int32_t)n || memcmp(MEM + out, d, n) != 0)) disagree("der_walk accepts, der_reencode differs", n);
-  if (r >= 0 && w < 0 && w != -11) disagree("der_reencode accepts what der_walk refuses", n);
+  if (r >= 0 && w < 0 && w != E_DER_BUFFER) disagree("der_reencode accepts what der_walk refuses", n);
   if (w > 0) {
     char why[160] = "";
     const uint8_t *p = d;

@@ -5,6 +5,7 @@
 #ifndef FUZZ_MOD_H
 #define FUZZ_MOD_H
 #include "tinycmp.h"
+#include "../host/c/tinycmp_abi.h" /* the ABI's names (generated from the core) */
 #include "wasm-rt-impl.h"
 #include <stdio.h>
 #include <stdlib.h>

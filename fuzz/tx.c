@@ -55,7 +55,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     if (it.item == 100 && it.len == 8) memcpy(&mod_now, it.v, 8);
     else if (it.item == 101) { prefix_conf = it.v; prefix_conf_len = it.len; }
     else if (it.item == 102) { prefix_wait = it.v; prefix_wait_len = it.len; }
-    else if (it.item == 2 && it.cfg == 1) { secret = it.v; secret_len = it.len; items[nitems++] = it; }
+    else if (it.item == ITEM_SECRET && it.cfg == 1) { secret = it.v; secret_len = it.len; items[nitems++] = it; }
     else items[nitems++] = it;
     if (it.cfg == 2) have_sig = 1;
   }
@@ -73,7 +73,7 @@ static void configure(int cfg) {
   for (int i = 0; i < nitems; i++) {
     const struct item *it = &items[i];
     if (it->cfg != 0 && it->cfg != (sig ? 2 : 1)) continue;
-    if (it->item >= 32) {
+    if (it->item >= INT_OPTIONS) {
       int32_t v;
       memcpy(&v, it->v, 4);
       X(tx_set_int, (u32)it->item, (u32)v);
@@ -82,10 +82,11 @@ static void configure(int cfg) {
       X(tx_set, (u32)it->item, io, it->len);
     }
   }
-  X(tx_set_int, 34, 1);     /* cheap request MACs */
-  X(tx_set_int, 37, 10000); /* bounded work per response */
-  X(tx_set_int, 38, 3);
-  if (cfg & 1) X(tx_set_int, 32, sig ? 2 | 4 | 16 | 32 : 1 | 2 | 4 | 16 | 32);
+  X(tx_set_int, INT_PBM_ITERATIONS, 1);     /* cheap request MACs */
+  X(tx_set_int, INT_MAX_ITERATIONS, 10000); /* bounded work per response */
+  X(tx_set_int, INT_MAX_POLLS, 3);
+  /* the lenient options, and bit 5 (unused: must change nothing) */
+  if (cfg & 1) X(tx_set_int, INT_OPTIONS, (sig ? 0 : OPT_IMPLICIT_CONFIRM) | OPT_ACCEPT_UNPROTECTED | OPT_CAPUBS_TRUSTED | OPT_LEGACY | 32);
 }
 
 static void take_request(void) {
@@ -108,7 +109,7 @@ static int32_t feed(const uint8_t *rsp, size_t n, int flags) {
 }
 
 static void check_results(void) {
-  for (int kind = 1; kind <= 7; kind++)
+  for (int kind = RESULT_CERT; kind <= RESULT_CHAIN; kind++)
     for (int i = 0; i < 66; i++) {
       int32_t len = (int32_t)X(tx_result_len, (u32)kind, (u32)i);
       u32 p = X(tx_result, (u32)kind, (u32)i);
@@ -132,14 +133,14 @@ static int reach(int op, int cfg, int state) {
     configure(cfg);
     mod_seed(0x5eed + (uint32_t)k);
     int32_t a = (int32_t)X(tx_start, (u32)op);
-    if (a == 1) take_request();
-    if (a == 1 && (state == 1 || state == 2) && !(state == 1 ? prefix_conf : prefix_wait)) a = 0; /* not captured */
-    if (a == 1 && (state == 1 || state == 2)) {
+    if (a == ACTION_SEND) take_request();
+    if (a == ACTION_SEND && (state == 1 || state == 2) && !(state == 1 ? prefix_conf : prefix_wait)) a = 0; /* not captured */
+    if (a == ACTION_SEND && (state == 1 || state == 2)) {
       a = state == 1 ? feed(prefix_conf, prefix_conf_len, 3) : feed(prefix_wait, prefix_wait_len, 3);
-      while (a == 2) a = (int32_t)X(tx_poll);
-      if (a == 1) take_request();
+      while (a == ACTION_WAIT) a = (int32_t)X(tx_poll);
+      if (a == ACTION_SEND) take_request();
     }
-    s->ok = a == 1;
+    s->ok = a == ACTION_SEND;
     if (!s->ok && debug) {
       u32 dp = X(tx_detail), dl = X(tx_detail_len);
       fprintf(stderr, "tx harness: op %d configuration %d state %d not reached: action %d, error %d: %.*s\n", op, cfg,
@@ -163,24 +164,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
   GUARD();
   int op = 1 + d[0] % 6, cfg = (d[0] >> 3) & 3, flags = d[1], state = (flags >> 2) & 3;
   if (!have_sig) cfg &= 1;
-  else if (op == 3) cfg |= 2; /* kur is signed with the current key */
-  if (state == 1 || state == 2) op = 1; /* the prefix responses answer an ir */
+  else if (op == OP_KUR) cfg |= 2; /* kur is signed with the current key */
+  if (state == 1 || state == 2) op = OP_IR; /* the prefix responses answer an ir */
 #ifdef LEAN
-  if (op != 3) op = 1; /* the lean module does ir and kur only */
+  if (op != OP_KUR) op = OP_IR; /* the lean module does ir and kur only */
 #endif
   if (!reach(op, cfg, state)) { outcome[state][0]++; return 0; }
   int32_t a = feed(d + 2, n - 2, flags);
-  while (a == 2) a = (int32_t)X(tx_poll);
-  if (state == 3 && a == 1) {
+  while (a == ACTION_WAIT) a = (int32_t)X(tx_poll);
+  if (state == 3 && a == ACTION_SEND) {
     take_request();
     a = feed(d + 2, n - 2, flags);
-    while (a == 2) a = (int32_t)X(tx_poll);
+    while (a == ACTION_WAIT) a = (int32_t)X(tx_poll);
   }
-  outcome[state][a >= 1 && a <= 4 ? a : 0]++;
+  outcome[state][a >= ACTION_SEND && a <= ACTION_FAILED ? a : 0]++;
   if (debug) {
     u32 dp = X(tx_detail), dl = X(tx_detail_len);
     fprintf(stderr, "tx harness: op %d configuration %d state %d: action %d, error %d: %.*s\n", op, cfg, state, a,
-            a == 4 ? (int32_t)X(tx_error) : 0, a == 4 ? (int)dl : 0, (const char *)MEM + dp);
+            a == ACTION_FAILED ? (int32_t)X(tx_error) : 0, a == ACTION_FAILED ? (int)dl : 0, (const char *)MEM + dp);
   }
   check_results();
   return 0;

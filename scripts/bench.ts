@@ -7,9 +7,11 @@ import { ed448 } from "@noble/curves/ed448.js";
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { Core } from "../host/node/lib/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { Device } from "../host/node/lib/device";
 import { makeCreds, opensslClient, startServer } from "../test/helpers/openssl-cmp";
+import { ITEM_CERT, ITEM_EXTRA, OP_IR } from "../host/node/lib/abi";
 
 type Impl = "tinycmp" | "noble" | "node" | "openssl";
 interface Row { op: string; impl: Impl; median_us: number }
@@ -36,7 +38,7 @@ function check(r: number, what: string): number {
   return r;
 }
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const x = core.exports;
 const SHA256 = 2, SHA384 = 3, P384 = 2;
 const kib = crypto.randomBytes(1024);
@@ -216,7 +218,7 @@ for (const op of Object.keys(cases)) {
   const dev = await pki.createIdevid("BENCH-1");
   const derOf = (pem: string) => new Uint8Array(new crypto.X509Certificate(pem).raw);
   const d = Buffer.from(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d!, "base64url");
-  const items: [number, Uint8Array][] = [[3, d], [4, derOf(dev.certPem)], [5, derOf(dev.chain[0])], [6, pki.root.der],
+  const items: [number, Uint8Array][] = [[3, d], [ITEM_CERT, derOf(dev.certPem)], [ITEM_EXTRA, derOf(dev.chain[0])], [6, pki.root.der],
     [9, new Uint8Array(dev.cert.subjectName.toArrayBuffer())]];
   const fc = new FuzzCore(Math.floor(Date.now() / 1000));
   const tx = fc.core.exports;
@@ -224,7 +226,7 @@ for (const op of Object.keys(cases)) {
     tx.tx_reset();
     for (const [k, v] of items) { fc.core.reset(); check(tx.tx_set(k, fc.core.put(v), v.length), "tx_set"); }
     fc.reseed(7);
-    if (tx.tx_start(1) !== 1) throw new Error("tx_start");
+    if (tx.tx_start(OP_IR) !== 1) throw new Error("tx_start");
     return fc.core.read(tx.tx_out(), tx.tx_out_len());
   };
   const honest = await pki.responder.handle(start());

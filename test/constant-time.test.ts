@@ -2,12 +2,14 @@
 // instrument-memory pass, so every load and store reports its address. An operation on secret data
 // must touch the same addresses in the same order whatever the secret is (no early exit, no
 // secret-dependent table index): the traces for different secrets must be identical.
+// p256_sign and p256_keygen are exports of the test module only (docs/ABI.md "Test module"): the
+// same source compiled with the release options; the release module signs with that code (POP).
 import { describe, expect, it } from "vitest";
 import binaryen from "binaryen";
 import { readFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import asc from "assemblyscript/asc";
-import { DEFAULT_WASM } from "../host/node/lib/core";
+import { DEFAULT_WASM, TEST_WASM } from "../host/node/lib/core";
 
 /** The module with every memory access reported; `trace` collects a digest of the addresses. */
 function instrumented(bin: Uint8Array, env: Record<string, unknown> = {}) {
@@ -83,7 +85,7 @@ describe("memory access pattern independent of secrets", () => {
 
   it("P-256 signing: keys and hedging bytes differ, the accesses do not (signatures of equal DER layout)", () => {
     let next = randomBytes(32);
-    const t = instrumented(readFileSync(DEFAULT_WASM), {
+    const t = instrumented(readFileSync(TEST_WASM), {
       random: (p: number, n: number) => { t.mem().set(next.subarray(0, n), p); return 0; }, time: () => 0n,
     });
     const io = t.x.io_ptr();
@@ -108,7 +110,7 @@ describe("memory access pattern independent of secrets", () => {
   });
 
   it("control: verification (public data, variable time by design) does show different traces", () => {
-    const t = instrumented(readFileSync(DEFAULT_WASM), { random: (p: number, n: number) => { t.mem().set(randomBytes(n), p); return 0; }, time: () => 0n });
+    const t = instrumented(readFileSync(TEST_WASM), { random: (p: number, n: number) => { t.mem().set(randomBytes(n), p); return 0; }, time: () => 0n });
     const io = t.x.io_ptr();
     const msg = Buffer.from("message");
     t.mem().set(msg, io + 256);

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { X509Certificate, verify } from "node:crypto";
 import asc from "assemblyscript/asc";
-import { Core } from "../host/node/lib/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, toHex, VECTORS, vector } from "./helpers/vectors";
 
 const E = {
@@ -14,7 +15,7 @@ const E = {
 };
 const MAX_DEPTH = 24;
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 const x = core.exports;
 
 type Rec = [number, number, number, number];

@@ -5,10 +5,12 @@ import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verif
 import { p256 } from "@noble/curves/nist.js";
 import { sha1 } from "@noble/hashes/legacy.js";
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
-import { Core } from "../host/node/lib/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, toHex, wycheproof } from "./helpers/vectors";
+import { expectCode } from "./helpers/codes";
 
-const E_ALG = -21, E_RANDOM = -22, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
+import { E_ALG, E_RANDOM, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../host/node/lib/abi";
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
 const ROUNDS = 1000;
@@ -67,12 +69,12 @@ function counterRandom() {
   return { fill, state };
 }
 
-function verify(c: Core, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, hashAlg = 2, curve = 1): number {
+function verify(c: Core<TestCoreExports>, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, hashAlg = 2, curve = 1): number {
   c.reset();
   return c.exports.ecdsa_verify(curve, hashAlg, c.put(pub), pub.length, c.put(msg), msg.length, c.put(sig), sig.length);
 }
 
-function sign(c: Core, sk: Uint8Array, msg: Uint8Array, hashAlg = 2): Uint8Array | number {
+function sign(c: Core<TestCoreExports>, sk: Uint8Array, msg: Uint8Array, hashAlg = 2): Uint8Array | number {
   c.reset();
   const sig = c.reserve(72);
   const n = c.exports.p256_sign(c.put(sk), hashAlg, c.put(msg), msg.length, sig);
@@ -81,7 +83,7 @@ function sign(c: Core, sk: Uint8Array, msg: Uint8Array, hashAlg = 2): Uint8Array
 
 describe("Wycheproof ecdsa_secp256r1_sha256_test.json", () => {
   const data = wycheproof("ecdsa_secp256r1_sha256_test.json");
-  const c = new Core();
+  const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
   const tests = data.testGroups.flatMap((g: any) => g.tests.map((t: any) => ({ ...t, pub: hex(g.publicKey.uncompressed) })));
 
   it("has no 'acceptable' cases (so none needs a policy here)", () => {
@@ -102,7 +104,7 @@ describe("Wycheproof ecdsa_secp256r1_sha256_test.json", () => {
 
 describe("P-256 against @noble/curves and node:crypto", () => {
   it(`keygen and public key derivation equal noble's getPublicKey (${ROUNDS} each)`, () => {
-    const c = new Core();
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
     const priv = c.reserve(32), pub = c.reserve(65);
     for (let i = 0; i < ROUNDS; i++) {
       expect(c.exports.p256_keygen(priv, pub)).toBe(0);
@@ -118,7 +120,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
 
   it(`signatures equal noble's hedged RFC 6979 ones and verify with noble and node:crypto (${ROUNDS})`, () => {
     const rnd = counterRandom();
-    const c = new Core({ random: rnd.fill });
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM, random: rnd.fill });
     for (let i = 0; i < ROUNDS; i++) {
       const { sk, full: pk, node } = POOL[i % POOL.length];
       const msg = randomBytes(i % 200);
@@ -134,7 +136,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
   });
 
   it(`verifies node:crypto signatures, low and high s, and rejects tampering (${ROUNDS})`, () => {
-    const c = new Core();
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
     for (let i = 0; i < ROUNDS; i++) {
       const key = POOL[i % POOL.length];
       const pub = i % 2 === 0 ? key.short : key.full; // compressed keys half of the time
@@ -156,12 +158,12 @@ describe("P-256 against @noble/curves and node:crypto", () => {
         () => verify(c, pub, msg, sig, h.id === 2 ? 4 : 2), // another hash
         () => verify(c, pub, msg, flipped, h.id) === 0 ? 0 : E_SIG_INVALID, // any error
       ];
-      expect(tampered[i % 5]()).toBe(E_SIG_INVALID);
+      expectCode(tampered[i % 5](), E_SIG_INVALID);
     }
   });
 
   it(`compresses and decompresses public keys like noble (${ROUNDS})`, () => {
-    const c = new Core();
+    const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
     let q = p256.Point.BASE.multiply(num(p256.utils.randomSecretKey()));
     for (let i = 0; i < ROUNDS; i++) {
       q = q.add(i % 3 ? p256.Point.BASE : q); // a random walk: cheaper than fresh keys
@@ -179,7 +181,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
 });
 
 describe("P-256 edge cases and errors", () => {
-  const c = new Core();
+  const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
   const sk = p256.utils.randomSecretKey();
   const full = p256.getPublicKey(sk, false);
   const decode = (b: Uint8Array): number => {
@@ -203,32 +205,32 @@ describe("P-256 edge cases and errors", () => {
       Uint8Array.of(4, ...be(x), ...be(P)), // y >= p
       Uint8Array.of(2, ...be(P)), Uint8Array.of(4, ...new Uint8Array(64)),
     ];
-    for (const b of bad) expect(decode(b), toHex(b)).toBe(E_KEY);
+    for (const b of bad) expectCode(decode(b), E_KEY, toHex(b));
     // compressed x with no square root for x^3 - 3x + b: find one
     let nonResidue = 0n;
     for (let t = 1n; ; t++) {
       try { p256.Point.fromBytes(Uint8Array.of(2, ...be(t))); } catch { nonResidue = t; break; }
     }
-    expect(decode(Uint8Array.of(2, ...be(nonResidue)))).toBe(E_KEY);
-    expect(decode(Uint8Array.of(3, ...be(nonResidue)))).toBe(E_KEY);
+    expectCode(decode(Uint8Array.of(2, ...be(nonResidue))), E_KEY);
+    expectCode(decode(Uint8Array.of(3, ...be(nonResidue))), E_KEY);
     const msg = Uint8Array.of(1, 2, 3);
     const sig = sign(c, sk, msg) as Uint8Array;
     expect(verify(c, full, msg, sig)).toBe(0);
-    expect(verify(c, Uint8Array.of(4, ...be(x), ...be((y + 1n) % P)), msg, sig)).toBe(E_KEY);
+    expectCode(verify(c, Uint8Array.of(4, ...be(x), ...be((y + 1n) % P)), msg, sig), E_KEY);
   });
 
   it("rejects private keys 0, n and above; unknown hashes and curves", () => {
     for (const d of [0n, N, N + 1n, 2n ** 256n - 1n]) {
       c.reset();
-      expect(c.exports.p256_public(c.put(be(d)), c.reserve(65))).toBe(E_KEY);
-      expect(sign(c, be(d), Uint8Array.of(1))).toBe(E_KEY);
+      expectCode(c.exports.p256_public(c.put(be(d)), c.reserve(65)), E_KEY);
+      expectCode(sign(c, be(d), Uint8Array.of(1)), E_KEY);
     }
     c.reset();
     expect(c.exports.p256_public(c.put(be(N - 1n)), c.reserve(65))).toBe(0);
-    expect(sign(c, sk, Uint8Array.of(1), 5)).toBe(E_ALG);
+    expectCode(sign(c, sk, Uint8Array.of(1), 5), E_ALG);
     const sig = sign(c, sk, Uint8Array.of(1)) as Uint8Array;
-    expect(verify(c, full, Uint8Array.of(1), sig, 0)).toBe(E_ALG);
-    for (const curve of [0, 4]) expect(verify(c, full, Uint8Array.of(1), sig, 2, curve)).toBe(E_ALG); // 2, 3: weierstrass.ts
+    expectCode(verify(c, full, Uint8Array.of(1), sig, 0), E_ALG);
+    for (const curve of [0, 4]) expectCode(verify(c, full, Uint8Array.of(1), sig, 2, curve), E_ALG); // 2, 3: weierstrass.ts
   });
 
   it("parses DER signatures strictly", () => {
@@ -250,22 +252,22 @@ describe("P-256 edge cases and errors", () => {
       enc(0x30, 0x80, 2, 1, 1, 2, 1, 1, 0, 0), // indefinite length
       new Uint8Array(0), enc(0x30), enc(0x30, 0),
     ];
-    for (const b of bad) expect(verify(c, full, msg, b), toHex(b)).toBe(E_SIG_ENCODING);
-    expect(verify(c, full, msg, enc(0x30, 6, 2, 1, 0, 2, 1, 1))).toBe(E_SIG_INVALID); // r = 0
-    expect(verify(c, full, msg, derSig(r, N))).toBe(E_SIG_INVALID); // s = n
-    if (r + N < 2n ** 256n) expect(verify(c, full, msg, derSig(r + N, s))).toBe(E_SIG_INVALID); // r + n
+    for (const b of bad) expectCode(verify(c, full, msg, b), E_SIG_ENCODING, toHex(b));
+    expectCode(verify(c, full, msg, enc(0x30, 6, 2, 1, 0, 2, 1, 1)), E_SIG_INVALID); // r = 0
+    expectCode(verify(c, full, msg, derSig(r, N)), E_SIG_INVALID); // s = n
+    if (r + N < 2n ** 256n) expectCode(verify(c, full, msg, derSig(r + N, s)), E_SIG_INVALID); // r + n
   });
 
   it("fails with E_RANDOM and writes nothing when the host has no entropy", () => {
-    const dry = new Core({ random: () => false });
+    const dry = new Core<TestCoreExports>({ wasm: TEST_WASM, random: () => false });
     const priv = dry.reserve(32), pub = dry.reserve(65);
     new Uint8Array(dry.memory.buffer, priv, 32 + 65 + 3).fill(0xaa);
-    expect(dry.exports.p256_keygen(priv, pub)).toBe(E_RANDOM);
+    expectCode(dry.exports.p256_keygen(priv, pub), E_RANDOM);
     expect(dry.read(priv, 32).every((b) => b === 0xaa)).toBe(true);
     expect(dry.read(pub, 65).every((b) => b === 0xaa)).toBe(true);
     const k = dry.put(sk), m = dry.put(Uint8Array.of(1, 2)), sig = dry.reserve(72);
     new Uint8Array(dry.memory.buffer, sig, 72).fill(0xaa);
-    expect(dry.exports.p256_sign(k, 2, m, 2, sig)).toBe(E_RANDOM);
+    expectCode(dry.exports.p256_sign(k, 2, m, 2, sig), E_RANDOM);
     expect(dry.read(sig, 72).every((b) => b === 0xaa)).toBe(true);
   });
 });

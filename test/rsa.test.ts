@@ -3,16 +3,18 @@
 import { describe, expect, it } from "vitest";
 import { constants, generateKeyPair, generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import { Core } from "../host/node/lib/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, wycheproof } from "./helpers/vectors";
+import { expectCode } from "./helpers/codes";
 
-const E_ARG = -20, E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26, E_LEGACY = -27;
+import { E_ARG, E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID, E_LEGACY } from "../host/node/lib/abi";
 const PKCS1 = 1, PSS = 2;
 const HASH: Record<string, number> = { "SHA-1": 1, "SHA-256": 2, "SHA-384": 3, "SHA-512": 4 };
 const NODE_HASH = ["", "sha1", "sha256", "sha384", "sha512"];
 const H_LEN = [0, 20, 32, 48, 64];
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 function verify(scheme: number, alg: number, n: Uint8Array, e: Uint8Array, msg: Uint8Array, sig: Uint8Array,
   saltLen = -1, flags = 0): number {
   core.reset();
@@ -91,14 +93,14 @@ describe("cross-check with node:crypto signatures", () => {
         const sl = scheme === PSS && i % 2 ? -1 : saltLen;
         expect(verify(scheme, alg, n, e, msg, sig, sl), `scheme ${scheme} alg ${alg}`).toBe(0);
         const badMsg = Buffer.concat([msg, Buffer.from([i & 255])]);
-        expect(verify(scheme, alg, n, e, badMsg, sig, sl)).toBe(E_SIG_INVALID);
+        expectCode(verify(scheme, alg, n, e, badMsg, sig, sl), E_SIG_INVALID);
         const badSig = Buffer.from(sig);
         badSig[randomInt(sig.length)] ^= 1 << randomInt(8);
         expect(verify(scheme, alg, n, e, msg, badSig, sl)).toBeLessThan(0);
         if (scheme === PSS && saltLen !== H_LEN[alg]) {
-          expect(verify(scheme, alg, n, e, msg, sig, H_LEN[alg])).toBe(E_SIG_INVALID); // salt length pinned
+          expectCode(verify(scheme, alg, n, e, msg, sig, H_LEN[alg]), E_SIG_INVALID); // salt length pinned
         }
-        if (scheme === PKCS1 && alg !== 2) expect(verify(scheme, 2, n, e, msg, sig)).toBe(E_SIG_INVALID);
+        if (scheme === PKCS1 && alg !== 2) expectCode(verify(scheme, 2, n, e, msg, sig), E_SIG_INVALID);
         total++;
       }
     }
@@ -110,10 +112,10 @@ describe("cross-check with node:crypto signatures", () => {
     const [n, e] = publicNE(publicKey);
     const msg = randomBytes(33);
     const sig = sign("sha1", msg, privateKey);
-    expect(verify(PKCS1, 1, n, e, msg, sig)).toBe(E_LEGACY);
+    expectCode(verify(PKCS1, 1, n, e, msg, sig), E_LEGACY);
     expect(verify(PKCS1, 1, n, e, msg, sig, -1, 1)).toBe(0);
     const pss = sign("sha1", msg, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 });
-    expect(verify(PSS, 1, n, e, msg, pss, 20)).toBe(E_LEGACY);
+    expectCode(verify(PSS, 1, n, e, msg, pss, 20), E_LEGACY);
     expect(verify(PSS, 1, n, e, msg, pss, 20, 1)).toBe(0);
   });
 
@@ -122,30 +124,30 @@ describe("cross-check with node:crypto signatures", () => {
     const [n, e] = publicNE(publicKey);
     const msg = randomBytes(10), sig = sign("sha256", msg, privateKey);
     expect(verify(PKCS1, 2, Buffer.concat([Buffer.alloc(3), n]), Buffer.concat([Buffer.alloc(2), e]), msg, sig)).toBe(0);
-    expect(verify(PKCS1, 2, n, e, msg, Buffer.concat([Buffer.alloc(1), sig]))).toBe(E_SIG_ENCODING);
-    expect(verify(PKCS1, 2, n, e, msg, sig.subarray(1))).toBe(E_SIG_ENCODING);
-    expect(verify(PKCS1, 2, n, e, msg, n)).toBe(E_SIG_INVALID); // s = n is out of range
-    expect(verify(PKCS1, 2, n, e, msg, Buffer.alloc(256, 0xff))).toBe(E_SIG_INVALID);
-    expect(verify(PKCS1, 2, n, Uint8Array.of(1), msg, sig)).toBe(E_KEY);
-    expect(verify(PKCS1, 2, n, Uint8Array.of(2), msg, sig)).toBe(E_KEY);
-    expect(verify(PKCS1, 2, n, Uint8Array.of(1, 0, 0), msg, sig)).toBe(E_KEY);
-    expect(verify(PKCS1, 2, n, new Uint8Array(0), msg, sig)).toBe(E_KEY);
-    expect(verify(PKCS1, 2, n, n, msg, sig)).toBe(E_KEY); // e >= n
+    expectCode(verify(PKCS1, 2, n, e, msg, Buffer.concat([Buffer.alloc(1), sig])), E_SIG_ENCODING);
+    expectCode(verify(PKCS1, 2, n, e, msg, sig.subarray(1)), E_SIG_ENCODING);
+    expectCode(verify(PKCS1, 2, n, e, msg, n), E_SIG_INVALID); // s = n is out of range
+    expectCode(verify(PKCS1, 2, n, e, msg, Buffer.alloc(256, 0xff)), E_SIG_INVALID);
+    expectCode(verify(PKCS1, 2, n, Uint8Array.of(1), msg, sig), E_KEY);
+    expectCode(verify(PKCS1, 2, n, Uint8Array.of(2), msg, sig), E_KEY);
+    expectCode(verify(PKCS1, 2, n, Uint8Array.of(1, 0, 0), msg, sig), E_KEY);
+    expectCode(verify(PKCS1, 2, n, new Uint8Array(0), msg, sig), E_KEY);
+    expectCode(verify(PKCS1, 2, n, n, msg, sig), E_KEY); // e >= n
     const even = Buffer.from(n); even[255] &= 0xfe;
-    expect(verify(PKCS1, 2, even, e, msg, sig)).toBe(E_KEY);
+    expectCode(verify(PKCS1, 2, even, e, msg, sig), E_KEY);
     const small = publicNE(generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey); // 1024: fast
-    expect(verify(PKCS1, 2, small[0], small[1], msg, sig.subarray(0, 128))).toBe(E_KEY);
-    expect(verify(PKCS1, 2, n.subarray(0, 255), e, msg, sig.subarray(1))).toBe(E_KEY); // 2040 bits
-    expect(verify(PKCS1, 2, Buffer.alloc(513, 0xff), e, msg, sig)).toBe(E_KEY);
+    expectCode(verify(PKCS1, 2, small[0], small[1], msg, sig.subarray(0, 128)), E_KEY);
+    expectCode(verify(PKCS1, 2, n.subarray(0, 255), e, msg, sig.subarray(1)), E_KEY); // 2040 bits
+    expectCode(verify(PKCS1, 2, Buffer.alloc(513, 0xff), e, msg, sig), E_KEY);
     const pss = sign("sha256", msg, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
-    for (const sl of [0x7fffffff, 0x7ffffffe, 256, 223, 222]) expect(verify(PSS, 2, n, e, msg, pss, sl)).toBe(E_SIG_INVALID);
+    for (const sl of [0x7fffffff, 0x7ffffffe, 256, 223, 222]) expectCode(verify(PSS, 2, n, e, msg, pss, sl), E_SIG_INVALID);
     expect(verify(PSS, 2, n, e, msg, pss, -2)).toBe(0); // any negative: any salt length
-    expect(verify(3, 2, n, e, msg, sig)).toBe(E_ALG);
-    expect(verify(PKCS1, 5, n, e, msg, sig)).toBe(E_ALG);
-    expect(verify(PKCS1, 0, n, e, msg, sig)).toBe(E_ALG);
+    expectCode(verify(3, 2, n, e, msg, sig), E_ALG);
+    expectCode(verify(PKCS1, 5, n, e, msg, sig), E_ALG);
+    expectCode(verify(PKCS1, 0, n, e, msg, sig), E_ALG);
     core.reset();
-    expect(core.exports.rsa_verify(PKCS1, 2, core.io, -1, core.io, 3, core.io, 0, core.io, 256, -1, 0)).toBe(E_ARG);
-    expect(core.exports.rsa_verify(PKCS1, 2, core.io, 256, core.io, 3, 0xfff0, 0x100, core.io, 256, -1, 0)).toBe(E_ARG);
+    expectCode(core.exports.rsa_verify(PKCS1, 2, core.io, -1, core.io, 3, core.io, 0, core.io, 256, -1, 0), E_ARG);
+    expectCode(core.exports.rsa_verify(PKCS1, 2, core.io, 256, core.io, 3, 0xfff0, 0x100, core.io, 256, -1, 0), E_ARG);
   });
 });
 

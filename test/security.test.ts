@@ -15,8 +15,9 @@ import { answerTo, contents, headerField, parse, remacNode, requestIds, setProte
 import { makeCreds, startServer, type Creds } from "./helpers/openssl-cmp";
 import { vector } from "./helpers/vectors";
 import { cn, enc, FAILED, SEND, transaction } from "./helpers/tx-harness";
+import { expectAction, expectCode } from "./helpers/codes";
 
-const E_CMP_NO_CERT = -95, E_RANDOM = -22, E_CMP_PROTECTION = -88, E_CERT_UNTRUSTED = -54, E_CERT_SIGNATURE = -51;
+import { E_CERT_SIGNATURE, E_CERT_UNTRUSTED, E_CMP_NO_CERT, E_CMP_PROTECTION, E_RANDOM, INT_MAX_ITERATIONS, INT_PBM_ITERATIONS, ITEM_CERT, ITEM_KEY, ITEM_NEWKEY, ITEM_REF, ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED, OP_GENM, OP_IR } from "../host/node/lib/abi";
 const now = Math.floor(Date.now() / 1000);
 const derInt = (v: number) => { const b: number[] = []; do { b.unshift(v & 255); v = Math.floor(v / 256); } while (v > 0); if (b[0] & 0x80) b.unshift(0); return tlv(0x02, new Uint8Array(b)); };
 const oid = (hex: string) => tlv(0x06, Buffer.from(hex, "hex"));
@@ -34,7 +35,7 @@ const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 
 describe("iteration counts from the server are bounded (DoS)", () => {
   const secret = enc("1234-5678-1234-5678");
-  const items: [number, Uint8Array][] = [[1, enc("ref")], [2, secret], [8, new Uint8Array(32).fill(3)], [9, cn("iterations")]];
+  const items: [number, Uint8Array][] = [[ITEM_REF, enc("ref")], [ITEM_SECRET, secret], [ITEM_NEWKEY, new Uint8Array(32).fill(3)], [ITEM_SUBJECT, cn("iterations")]];
   // a real PBM ip (RustCrypto's openssl capture), answered to our request and protected with `alg`
   function answer(t: ReturnType<typeof transaction>, alg: ReturnType<typeof pbm>, remac: boolean): Uint8Array {
     const ids = requestIds(t.start())!;
@@ -47,14 +48,14 @@ describe("iteration counts from the server are bounded (DoS)", () => {
 
   for (const [name, alg] of [["PBM", pbm], ["PBMAC1", pbmac1]] as const) {
     it(`${name}: 10^9 and 2^31-1 iterations refused at once; the limit (option 37) is exact`, () => {
-      const t = transaction(items, [[37, 1000]], now);
+      const t = transaction(items, [[INT_MAX_ITERATIONS, 1000]], now);
       for (const n of [1e9, 2 ** 31 - 1, 2 ** 40, 1001]) {
         const rsp = answer(t, alg(n), false);
         t.start();
         const t0 = performance.now();
-        expect(t.input(rsp)).toBe(FAILED);
+        expectAction(t.input(rsp), FAILED);
         expect(performance.now() - t0).toBeLessThan(50);
-        expect(t.error()).toBe(E_CMP_PROTECTION);
+        expectCode(t.error(), E_CMP_PROTECTION);
         // E_ITERATIONS (-23), or E_DER_VALUE (-8) for a count beyond 31 bits
         expect(new TextDecoder().decode(t.fc.core.read(t.fc.core.exports.tx_detail(), t.fc.core.exports.tx_detail_len()))).toMatch(n < 2 ** 31 ? /^response MAC uses \d+ iterations, more than the limit of \d+$/ : /error -8$/);
       }
@@ -62,8 +63,8 @@ describe("iteration counts from the server are bounded (DoS)", () => {
       t.start();
       // at the limit the MAC is computed and verifies: the response is refused only for its content
       // (RustCrypto's ip holds no certificate for us)
-      expect(t.input(ok)).toBe(FAILED);
-      expect(t.error()).toBe(E_CMP_NO_CERT);
+      expectAction(t.input(ok), FAILED);
+      expectCode(t.error(), E_CMP_NO_CERT);
     });
   }
 
@@ -71,8 +72,8 @@ describe("iteration counts from the server are bounded (DoS)", () => {
     const t = transaction(items, [], now);
     const rsp = answer(t, pbm(100_001), false);
     t.start();
-    expect(t.input(rsp)).toBe(FAILED);
-    expect(t.error()).toBe(E_CMP_PROTECTION);
+    expectAction(t.input(rsp), FAILED);
+    expectCode(t.error(), E_CMP_PROTECTION);
   });
 });
 
@@ -83,15 +84,15 @@ describe("transactionIDs and nonces are never reused", () => {
     const run = (c: Core) => {
       const x = c.exports;
       x.tx_reset();
-      for (const [k, v] of [[1, enc("ref")], [2, enc("s")], [8, new Uint8Array(32).fill(5)]] as const) { c.reset(); expect(x.tx_set(k, c.put(v), v.length)).toBe(0); }
-      expect(x.tx_start(6)).toBe(SEND);
+      for (const [k, v] of [[ITEM_REF, enc("ref")], [ITEM_SECRET, enc("s")], [ITEM_NEWKEY, new Uint8Array(32).fill(5)]] as const) { c.reset(); expect(x.tx_set(k, c.put(v), v.length)).toBe(0); }
+      expectAction(x.tx_start(OP_GENM), SEND);
       const req = c.read(x.tx_out(), x.tx_out_len());
       const m = parse(req)!;
       add(contents(headerField(m, 4)!.kids![0])); // transactionID
       add(contents(headerField(m, 5)!.kids![0])); // senderNonce
       add(contents(headerField(m, 1)!.kids![0].kids![1].kids![0])); // PBM salt
       c.reset();
-      expect(x.tx_input(c.put(new Uint8Array([0x30, 0])), 2)).toBe(FAILED); // end it
+      expectAction(x.tx_input(c.put(new Uint8Array([0x30, 0])), 2), FAILED); // end it
     };
     const one = new Core();
     for (let i = 0; i < 50; i++) run(one);
@@ -100,12 +101,12 @@ describe("transactionIDs and nonces are never reused", () => {
   });
 
   it("within a transaction: certConf has the same transactionID and a new senderNonce", async () => {
-    const t = transaction([[1, enc(pki.ref)], [2, enc(pki.secret)], [8, new Uint8Array(32).fill(6)], [9, cn("nonces")], [6, der(pki.root.certPem)]], [[34, 1]], now, 1, 1000);
+    const t = transaction([[ITEM_REF, enc(pki.ref)], [ITEM_SECRET, enc(pki.secret)], [ITEM_NEWKEY, new Uint8Array(32).fill(6)], [ITEM_SUBJECT, cn("nonces")], [ITEM_TRUSTED, der(pki.root.certPem)]], [[INT_PBM_ITERATIONS, 1]], now, 1, 1000);
     const ir = t.start();
     const http = new HttpTransport({ url: pki.url + "/pkix/" });
     const ip = await http.transfer(ir);
     http.close();
-    expect(t.input(ip)).toBe(SEND);
+    expectAction(t.input(ip), SEND);
     const x = t.fc.core.exports;
     const certConf = t.fc.core.read(x.tx_out(), x.tx_out_len());
     const a = requestIds(ir)!, b = requestIds(certConf)!;
@@ -115,20 +116,20 @@ describe("transactionIDs and nonces are never reused", () => {
 });
 
 describe("a failing random source aborts the transaction", () => {
-  const cfg = () => [[1, enc(pki.ref)], [2, enc(pki.secret)], [8, new Uint8Array(32).fill(7)], [9, cn("entropy")], [6, der(pki.root.certPem)]] as [number, Uint8Array][];
+  const cfg = () => [[ITEM_REF, enc(pki.ref)], [ITEM_SECRET, enc(pki.secret)], [ITEM_NEWKEY, new Uint8Array(32).fill(7)], [ITEM_SUBJECT, cn("entropy")], [ITEM_TRUSTED, der(pki.root.certPem)]] as [number, Uint8Array][];
   for (const [name, behaviour] of [["certConf", {}], ["pollReq", { pollCount: 1, checkAfter: 0 }]] as const) {
     it(`entropy gone before the ${name}: FAILED with E_RANDOM, nothing to send`, async () => {
       pki.reset();
       pki.configure(behaviour);
-      const t = transaction(cfg(), [[34, 1]], now, 1, name.length); // a transactionID of its own
+      const t = transaction(cfg(), [[INT_PBM_ITERATIONS, 1]], now, 1, name.length); // a transactionID of its own
       const req = t.start();
       const http = new HttpTransport({ url: pki.url + "/pkix/" });
       const rsp = await http.transfer(req);
       http.close();
       pki.reset();
       t.fc.randomFails = true;
-      expect(t.input(rsp)).toBe(FAILED);
-      expect(t.error()).toBe(E_RANDOM);
+      expectAction(t.input(rsp), FAILED);
+      expectCode(t.error(), E_RANDOM);
       expect(t.fc.core.exports.tx_out_len()).toBe(0);
     });
   }
@@ -137,9 +138,9 @@ describe("a failing random source aborts the transaction", () => {
     const c = new Core({ random: () => false });
     const x = c.exports;
     x.tx_reset();
-    for (const [k, v] of [[3, creds.scalar("dev.key")], [4, creds.der("dev.crt")], [8, new Uint8Array(32).fill(8)]] as const) { c.reset(); expect(x.tx_set(k, c.put(v), v.length)).toBe(0); }
-    expect(x.tx_start(1)).toBe(FAILED);
-    expect(x.tx_error()).toBe(E_RANDOM);
+    for (const [k, v] of [[ITEM_KEY, creds.scalar("dev.key")], [ITEM_CERT, creds.der("dev.crt")], [ITEM_NEWKEY, new Uint8Array(32).fill(8)]] as const) { c.reset(); expect(x.tx_set(k, c.put(v), v.length)).toBe(0); }
+    expectAction(x.tx_start(OP_IR), FAILED);
+    expectCode(x.tx_error(), E_RANDOM);
     expect(x.tx_out_len()).toBe(0);
   });
 });
@@ -147,7 +148,7 @@ describe("a failing random source aborts the transaction", () => {
 describe("trust is never taken from the response itself", () => {
   // The device trusts `pki`'s root; another PKI answers (a valid, correctly signed response).
   async function foreign(edit: (m: NonNullable<ReturnType<typeof parse>>) => void, ints: [number, number][] = []) {
-    const t = transaction([[1, enc(attacker.ref)], [2, enc(attacker.secret)], [8, new Uint8Array(32).fill(9)], [9, cn("trust")], [6, der(pki.root.certPem)]], [[34, 1], ...ints], now);
+    const t = transaction([[ITEM_REF, enc(attacker.ref)], [ITEM_SECRET, enc(attacker.secret)], [ITEM_NEWKEY, new Uint8Array(32).fill(9)], [ITEM_SUBJECT, cn("trust")], [ITEM_TRUSTED, der(pki.root.certPem)]], [[INT_PBM_ITERATIONS, 1], ...ints], now);
     const http = new HttpTransport({ url: attacker.url + "/pkix/" });
     const rsp = await http.transfer(t.start());
     http.close();
@@ -165,20 +166,20 @@ describe("trust is never taken from the response itself", () => {
 
   it("its self-signed root added to extraCerts (not protected): still refused", async () => {
     const r = await foreign((m) => { m.kids![3].kids![0].kids!.push(attackerRoot()); });
-    expect(r.a).toBe(FAILED);
+    expectAction(r.a, FAILED);
     expect([E_CERT_UNTRUSTED, E_CERT_SIGNATURE]).toContain(r.error); // both roots are named "tinycmp test root": tried, its signature fails
   });
 
   it("its root as extraCerts[0] and the rest after it: refused", async () => {
     const r = await foreign((m) => { m.kids![3].kids![0].kids!.unshift(attackerRoot()); });
-    expect(r.a).toBe(FAILED);
+    expectAction(r.a, FAILED);
   });
 
   it("a foreign signer that sends its own root in caPubs (openssl -rsp_capubs): refused, with option 2 too", async () => {
     const s = await startServer(creds, []);
     try {
       const run = async (ints: [number, number][]) => {
-        const t = transaction([[3, creds.scalar("dev.key")], [4, creds.der("dev.crt")], [8, creds.scalar("rsp.key")], [9, creds.subjectDer("rsp.crt")],
+        const t = transaction([[ITEM_KEY, creds.scalar("dev.key")], [ITEM_CERT, creds.der("dev.crt")], [ITEM_NEWKEY, creds.scalar("rsp.key")], [ITEM_SUBJECT, creds.subjectDer("rsp.crt")],
           [6, der(pki.root.certPem)]], ints, now + 60, 1, 7 + ints.length);
         const http = new HttpTransport({ url: s.url });
         const rsp = await http.transfer(t.start());
@@ -201,7 +202,7 @@ describe("trust is never taken from the response itself", () => {
       "-addext", "keyUsage=critical,digitalSignature", "-addext", "extendedKeyUsage=1.3.6.1.5.5.7.3.28", "-out", "self.crt"], { cwd: creds.dir, env, stdio: "ignore" });
     const s = await startServer(creds, [], { srv: "self" });
     try {
-      const t = transaction([[3, creds.scalar("dev.key")], [4, creds.der("dev.crt")], [8, creds.scalar("rsp.key")], [9, creds.subjectDer("rsp.crt")], [6, creds.der("root.crt")]], [], Math.floor(Date.now() / 1000) + 60);
+      const t = transaction([[ITEM_KEY, creds.scalar("dev.key")], [ITEM_CERT, creds.der("dev.crt")], [ITEM_NEWKEY, creds.scalar("rsp.key")], [ITEM_SUBJECT, creds.subjectDer("rsp.crt")], [ITEM_TRUSTED, creds.der("root.crt")]], [], Math.floor(Date.now() / 1000) + 60);
       const http = new HttpTransport({ url: s.url });
       const rsp = await http.transfer(t.start());
       http.close();
@@ -209,8 +210,8 @@ describe("trust is never taken from the response itself", () => {
       const m = parse(rsp)!;
       m.kids![3].kids![0].kids!.unshift(parse(creds.der("self.crt"))!);
       t.start();
-      expect(t.input(write(m))).toBe(FAILED);
-      expect(t.error()).toBe(E_CERT_UNTRUSTED);
+      expectAction(t.input(write(m)), FAILED);
+      expectCode(t.error(), E_CERT_UNTRUSTED);
     } finally { await s.stop(); }
   });
 });

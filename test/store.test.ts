@@ -10,9 +10,9 @@ import { Flash, PowerCut } from "../host/node/lib/flash";
 import { KIND, Store, TAG, currentRecord, decodeItems, encodeItems, encodeRecord, slotsOf } from "../host/node/lib/store";
 import { CertFactory, keyMatchesCert } from "../host/node/tools/storecerts";
 import { runPowercut } from "../host/node/tools/powercut";
+import { expectCode } from "./helpers/codes";
 
-const E_ARG = -20, E_STORE_EMPTY = -120, E_STORE_FULL = -123, E_STORE_SECRET = -124, E_STORE_ITEM = -125,
-  E_STORE_READONLY = -126, E_STORE_MISMATCH = -127;
+import { E_ARG, E_STORE_EMPTY, E_STORE_FULL, E_STORE_SECRET, E_STORE_ITEM, E_STORE_READONLY, E_STORE_MISMATCH } from "../host/node/lib/abi";
 
 let pki: CertFactory;
 beforeAll(async () => { pki = await CertFactory.create(); });
@@ -42,9 +42,9 @@ function put(s: Store, kind: number, slot: 0 | 1, generation: number, items: [nu
 describe("store: records", () => {
   it("an empty flash has no records", () => {
     const s = device();
-    for (const k of [1, 2, 3, 4]) expect(s.info(k)).toBe(E_STORE_EMPTY);
-    expect(s.info(0)).toBe(E_ARG);
-    expect(s.info(5)).toBe(E_ARG);
+    for (const k of [1, 2, 3, 4]) expectCode(s.info(k), E_STORE_EMPTY);
+    expectCode(s.info(0), E_ARG);
+    expectCode(s.info(5), E_ARG);
     expect(s.publicKey(KIND.CRED)).toBeUndefined();
   });
 
@@ -55,7 +55,7 @@ describe("store: records", () => {
     s.provision(k.d, cert, pki.chain);
     expect(s.get(KIND.IDEVID, TAG.CERT)).toEqual(cert);
     expect(s.all(KIND.IDEVID, TAG.CHAIN)).toEqual(pki.chain);
-    expect(s.core.exports.store_get(KIND.IDEVID, TAG.KEY, 0, s.core.io, 100)).toBe(E_STORE_SECRET);
+    expectCode(s.core.exports.store_get(KIND.IDEVID, TAG.KEY, 0, s.core.io, 100), E_STORE_SECRET);
     expect(s.publicKey(KIND.IDEVID)).toEqual(new Uint8Array(k.point));
     const msg = new TextEncoder().encode("signed by the IDevID");
     const sig = s.sign(KIND.IDEVID, msg);
@@ -64,7 +64,7 @@ describe("store: records", () => {
     // A key whose certificate is another key's is refused.
     const t = device();
     expect(() => t.provision(idevidKey().d, cert)).toThrow(String(E_STORE_MISMATCH));
-    expect(t.info(KIND.IDEVID)).toBe(E_STORE_EMPTY);
+    expectCode(t.info(KIND.IDEVID), E_STORE_EMPTY);
   });
 
   it("ir then kur: the pending key becomes current only at commit, in one write", async () => {
@@ -93,21 +93,21 @@ describe("store: records", () => {
 
   it("refuses a certificate of another key, secrets from the host, and commit without pending", async () => {
     const s = device();
-    expect(s.core.exports.store_commit(s.core.io, 0)).toBe(E_STORE_EMPTY); // no pending key
+    expectCode(s.core.exports.store_commit(s.core.io, 0), E_STORE_EMPTY); // no pending key
     const other = await pki.leaf(idevidKey().point);
     s.pendingNew();
     expect(() => s.commit(other)).toThrow(String(E_STORE_MISMATCH));
-    expect(s.info(KIND.CRED)).toBe(E_STORE_EMPTY);
+    expectCode(s.info(KIND.CRED), E_STORE_EMPTY);
     expect(() => s.save(KIND.STATE, [[TAG.PENDING, new Uint8Array(32)]])).toThrow(String(E_STORE_SECRET));
     expect(() => s.save(KIND.TRUST, [[TAG.KEY, new Uint8Array(32)]])).toThrow(String(E_STORE_SECRET));
     expect(() => s.save(KIND.CRED, [])).toThrow(String(E_ARG));
     expect(() => s.save(KIND.IDEVID, [])).toThrow(String(E_ARG));
-    expect(s.core.exports.store_save(KIND.TRUST, s.core.io, -1)).toBe(E_ARG);
-    expect(s.core.exports.store_save(KIND.TRUST, 65536 - 2, 3)).toBe(E_ARG);
+    expectCode(s.core.exports.store_save(KIND.TRUST, s.core.io, -1), E_ARG);
+    expectCode(s.core.exports.store_save(KIND.TRUST, 65536 - 2, 3), E_ARG);
     // malformed lists
     const bad = s.core.put(new Uint8Array([4, 5, 0, 1, 2]));
-    expect(s.core.exports.store_save(KIND.TRUST, bad, 5)).toBe(E_STORE_ITEM);
-    expect(s.core.exports.store_save(KIND.TRUST, bad, 2)).toBe(E_STORE_ITEM);
+    expectCode(s.core.exports.store_save(KIND.TRUST, bad, 5), E_STORE_ITEM);
+    expectCode(s.core.exports.store_save(KIND.TRUST, bad, 2), E_STORE_ITEM);
   });
 
   it("slot full: a payload larger than 4064 bytes is refused, 4064 fit", () => {
@@ -150,7 +150,7 @@ describe("store: records", () => {
     s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array([1, 2, 3])], [TAG.ANCHOR, new Uint8Array([4])]]);
     const slot = currentRecord(s.core.flash, KIND.TRUST)!.slot;
     s.core.flash.slots[slot][16 + 7] ^= 1; // the second item's value
-    expect(s.info(KIND.TRUST)).toBe(E_STORE_EMPTY);
+    expectCode(s.info(KIND.TRUST), E_STORE_EMPTY);
     expect(s.get(KIND.TRUST, TAG.ANCHOR, 0)).toBeUndefined();
   });
 
@@ -176,7 +176,7 @@ describe("store: records", () => {
     const s = device();
     const f = s.core.flash.slots[slotsOf(KIND.CRED)[0]];
     f.set(encodeRecord(KIND.CRED, 1, new Uint8Array([TAG.KEY, 32, 0, 1, 2])));
-    expect(s.core.exports.store_sign(KIND.CRED, 2, s.core.io, 0, s.core.io + 100)).toBe(E_STORE_ITEM);
+    expectCode(s.core.exports.store_sign(KIND.CRED, 2, s.core.io, 0, s.core.io + 100), E_STORE_ITEM);
     expect(s.publicKey(KIND.CRED)).toBeUndefined();
     expect(s.get(KIND.CRED, TAG.CERT)).toBeUndefined();
   });

@@ -55,6 +55,22 @@ describe("HttpTransport", () => {
     expect(sockets.size).toBe(1);
   });
 
+  it("transports on a shared agent reuse its connection and leave it open on close()", async () => {
+    const { url, sockets } = await serve((_req, body, res) => cmp(res, body));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const text of ["a", "b", "c"]) {
+        const t = new HttpTransport({ url, msgTimeoutMs: 5000, agent });
+        expect(Buffer.from(await t.transfer(Buffer.from(text))).toString()).toBe(text);
+        t.close(); // the pool is not this transport's
+      }
+      expect(sockets.size).toBe(1); // one connection for the three transports
+      expect(Object.values(agent.freeSockets).flat().length).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it.each([
     ["a redirect", (res: http.ServerResponse) => { res.writeHead(302, { Location: "http://127.0.0.1:1/" }); res.end(); }, /302 redirect/],
     ["an HTTP error", (res: http.ServerResponse) => { res.writeHead(503); res.end(); }, /HTTP 503/],

@@ -23,6 +23,8 @@ import {
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { bodyType } from "../host/node/testpki/asn1";
 import { transaction, cn, enc, FAILED, SEND, DONE } from "./helpers/tx-harness";
+import { E_ARG, E_CERT_SIGNATURE, E_CMP_REJECTED, INT_OPTIONS, ITEM_REF, ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED, OP_GENM, RESULT_STATUS_STRING } from "../host/node/lib/abi";
+import { expectAction, expectCode } from "./helpers/codes";
 
 const LEAN = (process.env.TINYCMP_WASM ?? DEFAULT_WASM).replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const E = {
@@ -284,7 +286,7 @@ describe("MAC parameters are bounded both ways", () => {
 
   it("a man in the middle without the secret tries all 256 one-byte PBMAC1 keys: the one that is right is refused too", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const t = transaction([[1, enc("trust-ref")], [2, enc("trust-secret")], [9, cn("mac device")]], [[32, Options.caPubsTrusted]], now);
+    const t = transaction([[ITEM_REF, enc("trust-ref")], [ITEM_SECRET, enc("trust-secret")], [ITEM_SUBJECT, cn("mac device")]], [[INT_OPTIONS, Options.caPubsTrusted]], now);
     const req = t.start();
     const honest = parse(await pki.responder.handle(req));
     const alg = pbmac1Alg({ keyLength: 1, iterations: 1000 });
@@ -294,7 +296,7 @@ describe("MAC parameters are bounded both ways", () => {
       const rsp = protect(honest, { alg, extra: [], value: (data) => new Uint8Array(createHmac("sha256", Uint8Array.of(k)).update(data).digest()) });
       if (k === hit) wouldVerify++;
       t.start();
-      expect(t.input(rsp)).toBe(FAILED);
+      expectAction(t.input(rsp), FAILED);
       expect(t.error()).toBe(E.PROTECTION);
     }
     expect(wouldVerify).toBe(1); // exactly one candidate carried the right MAC: without the bound it would be installed
@@ -329,7 +331,7 @@ describe("verification work is bounded", () => {
   it("the costliest response the limits allow stops at the per-response signature budget", async () => {
     const req = await idevidRequest("RSA-COST");
     const few = await run(null, req, "ir", { custom: async (_q, honest) => costliest(honest, issuingCa, 3) });
-    expect(few.err!.code).toBe(-51); // 1 + 3 checks: every decoy tried, none verifies
+    expectCode(few.err!.code, E_CERT_SIGNATURE); // 1 + 3 checks: every decoy tried, none verifies
     const many = await run(null, req, "ir", { custom: async (_q, honest) => costliest(honest, issuingCa, 15) });
     expect(many.err!.code, many.err!.detail).toBe(E.CERT_POOL); // the budget (12) ran out before the decoys did
   }, 60_000);
@@ -340,23 +342,23 @@ describe("nothing of one transaction leaks into the next", () => {
     const now = Math.floor(Date.now() / 1000);
     pki.configure({ reject: { status: 2, failInfo: [2], statusString: "go away" } });
     try {
-      const t = transaction([[1, enc("trust-ref")], [2, enc("trust-secret")], [9, cn("stale")], [6, root.der]], [], now);
+      const t = transaction([[ITEM_REF, enc("trust-ref")], [ITEM_SECRET, enc("trust-secret")], [ITEM_SUBJECT, cn("stale")], [ITEM_TRUSTED, root.der]], [], now);
       const x = t.fc.core.exports;
-      expect(t.input(await pki.responder.handle(t.start()))).toBe(FAILED);
+      expectAction(t.input(await pki.responder.handle(t.start())), FAILED);
       expect(x.tx_status()).toBe(2);
       expect(x.tx_failinfo()).not.toBe(0);
-      expect(x.tx_result_len(5, 0)).toBeGreaterThan(0); // the statusString
+      expect(x.tx_result_len(RESULT_STATUS_STRING, 0)).toBeGreaterThan(0); // the statusString
       expect(x.tx_detail_len()).toBeGreaterThan(0);
       pki.configure({ reject: undefined });
-      expect(x.tx_start(99)).toBe(-20); // even a refused start leaves nothing of the last transaction
+      expectCode(x.tx_start(99), E_ARG); // even a refused start leaves nothing of the last transaction
       fresh(x);
-      expect(x.tx_start(6)).toBe(SEND); // genm, same configuration
+      expectAction(x.tx_start(OP_GENM), SEND); // genm, same configuration
       fresh(x);
       t.fc.core.reset();
       const rsp = await pki.responder.handle(t.fc.core.read(x.tx_out(), x.tx_out_len()));
-      expect(x.tx_input(t.fc.core.put(rsp), rsp.length)).toBe(DONE);
+      expectAction(x.tx_input(t.fc.core.put(rsp), rsp.length), DONE);
       expect(x.tx_status()).toBe(-1); // a genp carries no PKIStatus
-      expect(x.tx_result_len(5, 0)).toBe(-1);
+      expect(x.tx_result_len(RESULT_STATUS_STRING, 0)).toBe(-1);
     } finally {
       pki.configure({ reject: undefined });
     }
@@ -366,7 +368,7 @@ describe("nothing of one transaction leaks into the next", () => {
     const d = new Device(new Rogue(pki));
     pki.configure({ reject: { status: 2, failInfo: [2], statusString: "go away" } });
     try {
-      await expectRefused(d.enroll(macRequest({ trusted: [root.der] })), -91);
+      await expectRefused(d.enroll(macRequest({ trusted: [root.der] })), E_CMP_REJECTED);
     } finally {
       pki.configure({ reject: undefined });
     }

@@ -4,10 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync, randomBytes, randomInt, sign, type KeyObject } from "node:crypto";
 import { p384, p521 } from "@noble/curves/nist.js";
-import { Core } from "../host/node/lib/core";
+import { Core, TEST_WASM } from "../host/node/lib/core";
+import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, wycheproof } from "./helpers/vectors";
+import { expectCode } from "./helpers/codes";
 
-const E_ALG = -21, E_KEY = -24, E_SIG_ENCODING = -25, E_SIG_INVALID = -26;
+import { E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID } from "../host/node/lib/abi";
 const HASH: Record<string, number> = { "SHA-256": 2, "SHA-384": 3, "SHA-512": 4 };
 const NODE_HASH = ["", "sha1", "sha256", "sha384", "sha512"];
 const CURVES = [
@@ -15,7 +17,7 @@ const CURVES = [
   { id: 3, name: "P-521", size: 66, hashes: [4, 4, 2, 3], noble: p521 },
 ];
 
-const core = new Core();
+const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
 function verify(curve: number, alg: number, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): number {
   core.reset();
   const pp = core.put(pub), pm = core.put(msg), ps = core.put(sig);
@@ -81,10 +83,10 @@ for (const c of CURVES) {
         const [r, s] = parseSig(sig);
         if (i & 3) continue; // one tampered or twin variant on every 4th sample (test time)
         switch ((i >> 4) & 3) {
-          case 0: expect(verify(c.id, alg, pubs[k], Buffer.concat([msg, Buffer.from([1])]), sig)).toBe(E_SIG_INVALID); break;
+          case 0: expectCode(verify(c.id, alg, pubs[k], Buffer.concat([msg, Buffer.from([1])]), sig), E_SIG_INVALID); break;
           case 1: expect(verify(c.id, alg, pubs[k], msg, derSig(r, N - s))).toBe(0); break; // high-s / low-s twin
-          case 2: expect(verify(c.id, alg, pubs[k], msg, derSig(r, s ^ (1n << BigInt(randomInt(c.size * 8 - 8)))))).toBe(E_SIG_INVALID); break;
-          case 3: expect(verify(c.id, alg, pubs[(k + 1) & 7], msg, sig)).toBe(E_SIG_INVALID); break;
+          case 2: expectCode(verify(c.id, alg, pubs[k], msg, derSig(r, s ^ (1n << BigInt(randomInt(c.size * 8 - 8))))), E_SIG_INVALID); break;
+          case 3: expectCode(verify(c.id, alg, pubs[(k + 1) & 7], msg, sig), E_SIG_INVALID); break;
         }
       }
     });
@@ -96,10 +98,10 @@ for (const c of CURVES) {
         const sig = c.noble.sign(msg, sk, { format: "der", lowS: false });
         const alg = c.id === 2 ? 3 : 4;
         expect(verify(c.id, alg, pub, msg, sig), `d = ${d}`).toBe(0);
-        expect(verify(c.id, alg, pub, randomBytes(32), sig)).toBe(E_SIG_INVALID);
+        expectCode(verify(c.id, alg, pub, randomBytes(32), sig), E_SIG_INVALID);
         const [r, s] = parseSig(sig);
         for (const [rr, ss] of [[0n, s], [r, 0n], [r + N, s], [r, s + N], [N, s], [r, N]]) {
-          expect(verify(c.id, alg, pub, msg, derSig(rr, ss))).toBe(E_SIG_INVALID);
+          expectCode(verify(c.id, alg, pub, msg, derSig(rr, ss)), E_SIG_INVALID);
         }
       }
     });
@@ -112,17 +114,17 @@ for (const c of CURVES) {
       const x = toBig(pub.subarray(1, 1 + c.size)), y = toBig(pub.subarray(1 + c.size));
       const point = (px: bigint, py: bigint, tag = 4) => Buffer.concat([Buffer.from([tag]),
         hex(px.toString(16).padStart(c.size * 2, "0")), hex(py.toString(16).padStart(c.size * 2, "0"))]);
-      expect(verify(c.id, alg, point(x, (y + 1n) % P), msg, sig)).toBe(E_KEY); // off the curve
+      expectCode(verify(c.id, alg, point(x, (y + 1n) % P), msg, sig), E_KEY); // off the curve
       expect(verify(c.id, alg, point(x, y + P), msg, sig)).toBeLessThan(0);     // y >= p (too long for P-384)
-      expect(verify(c.id, alg, point(x, P - y), msg, sig)).toBe(E_SIG_INVALID); // -Q: on the curve
-      expect(verify(c.id, alg, point(x, y, 2), msg, sig)).toBe(E_KEY);
-      expect(verify(c.id, alg, pub.subarray(0, 1 + c.size), msg, sig)).toBe(E_KEY); // compressed-size
-      expect(verify(c.id, alg, pub.subarray(0, pub.length - 1), msg, sig)).toBe(E_KEY);
-      expect(verify(c.id, alg, new Uint8Array(0), msg, sig)).toBe(E_KEY);
-      expect(verify(c.id, alg, point(0n, 0n), msg, sig)).toBe(E_KEY);
-      if (c.id === 3) expect(verify(c.id, alg, point(x + (1n << 521n), y), msg, sig)).toBe(E_KEY); // X >= p
-      else expect(verify(c.id, alg, point(P + x < 1n << 384n ? P + x : P, y), msg, sig)).toBe(E_KEY);
-      expect(verify(4, alg, pub, msg, sig)).toBe(E_ALG);
+      expectCode(verify(c.id, alg, point(x, P - y), msg, sig), E_SIG_INVALID); // -Q: on the curve
+      expectCode(verify(c.id, alg, point(x, y, 2), msg, sig), E_KEY);
+      expectCode(verify(c.id, alg, pub.subarray(0, 1 + c.size), msg, sig), E_KEY); // compressed-size
+      expectCode(verify(c.id, alg, pub.subarray(0, pub.length - 1), msg, sig), E_KEY);
+      expectCode(verify(c.id, alg, new Uint8Array(0), msg, sig), E_KEY);
+      expectCode(verify(c.id, alg, point(0n, 0n), msg, sig), E_KEY);
+      if (c.id === 3) expectCode(verify(c.id, alg, point(x + (1n << 521n), y), msg, sig), E_KEY); // X >= p
+      else expectCode(verify(c.id, alg, point(P + x < 1n << 384n ? P + x : P, y), msg, sig), E_KEY);
+      expectCode(verify(4, alg, pub, msg, sig), E_ALG);
     });
   });
 }

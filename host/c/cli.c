@@ -7,6 +7,7 @@
 #include "host.h"
 #include "http.h"
 #include "pem.h"
+#include "tinycmp_abi.h"
 #ifdef TINYCMP_TPM
 #include "tpm.h"
 #endif
@@ -21,13 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { A_SEND = 1, A_WAIT = 2, A_DONE = 3, A_FAILED = 4 };
-enum { I_REF = 1, I_SECRET, I_KEY, I_CERT, I_EXTRA, I_TRUSTED, I_UNTRUSTED, I_NEWKEY, I_SUBJECT, I_SANS,
-       I_OLDCERT, I_RECIPIENT, I_PROFILE, I_CSR, I_INFOTYPE, I_SENDER, I_NEWPUBKEY,
-       I_OPTIONS = 32, I_REVREASON, I_PBM_ITER, I_PBM_OWF, I_PBM_MAC, I_MAX_ITER, I_MAX_POLLS,
-       I_KEY_HANDLE = 40, I_NEWKEY_HANDLE };
-enum { OPT_RSA_PSS = 128 };
-enum { R_CERT = 1, R_EXTRA, R_CAPUBS, R_NEWKEY, R_STATUS_STRING, R_GENP, R_CHAIN };
 
 static uint8_t arena[96 * 1024]; /* inputs, loaded once at start-up */
 static size_t arena_used;
@@ -220,7 +214,7 @@ static void tpm_setup(void) {
   if (tpm_newkey) {
     on_failure = tpm_discard_generated;
     if (tpm_open_key(2, &tpm_newkey_handle, newauth, 1, type, tpm_spki, sizeof tpm_spki, &n) != 0) die(2, "-newkey: %s", tpm_error);
-    add(I_NEWPUBKEY, memcpy(take(n), tpm_spki, n), n);
+    add(ITEM_NEWPUBKEY, memcpy(take(n), tpm_spki, n), n);
   }
   host_signer = tpm_signer;
   tpm_error[0] = 0;
@@ -231,16 +225,13 @@ static void tpm_setup(void) {
  * no key material is ever stored. store_use(kind) makes the core call env.sign with handle = kind:
  * 1 (IDevID) and 2 (credential) sign with the TPM key opened as signer 1, 4 (pending) with the
  * new key opened as signer 2. ---- */
-enum { K_IDEVID = 1, K_CRED = 2, K_STATE = 4 };
-enum { T_CERT = 2, T_CHAIN = 3, T_KEYREF = 6, T_PUBKEY = 7 };
-enum { E_STORE_EMPTY = -120, E_STORE_ITEM = -125 };
 static uint8_t list[16 * 1024];
 static size_t list_len;
 static int pending_saved;
 
 static int32_t store_signer(int32_t handle, int32_t alg, const uint8_t *in, int32_t len, uint8_t *out, int32_t cap) {
-  if (handle == K_IDEVID || handle == K_CRED) return tpm_sign(1, alg, in, len, out, cap);
-  if (handle == K_STATE) return tpm_sign(2, alg, in, len, out, cap);
+  if (handle == KIND_IDEVID || handle == KIND_CRED) return tpm_sign(1, alg, in, len, out, cap);
+  if (handle == KIND_STATE) return tpm_sign(2, alg, in, len, out, cap);
   return -1;
 }
 
@@ -270,7 +261,7 @@ static int32_t item(int kind, int tag, int index) {
  * anything is sent). */
 static uint32_t open_stored(int kind, const char *what, const char *auth) {
   static char ref[64];
-  int32_t n = item(kind, T_KEYREF, 0);
+  int32_t n = item(kind, TAG_KEYREF, 0);
   if (n == E_STORE_ITEM) die(2, "-store: the stored %s key is not in a TPM (no key reference)", what);
   if (n < 0 || n >= (int32_t)sizeof ref || strncmp((const char *)mem_at(io, (uint32_t)n), "tpm:", 4) != 0)
     die(2, "-store: the stored %s key is not a TPM key (error %d)", what, (int)n);
@@ -279,7 +270,7 @@ static uint32_t open_stored(int kind, const char *what, const char *auth) {
   uint32_t h = tpm_handle_of("-store", ref, 0);
   size_t sl;
   if (tpm_open_key(1, &h, auth, 0, 0, tpm_spki, sizeof tpm_spki, &sl) != 0) die(2, "-store (%s %s): %s", what, ref, tpm_error);
-  n = item(kind, T_PUBKEY, 0);
+  n = item(kind, TAG_PUBKEY, 0);
   if (n < 0 || (size_t)n != sl || memcmp(mem_at(io, (uint32_t)n), tpm_spki, sl) != 0)
     die(2, "-store: the TPM key at %s is not the stored %s key", ref, what);
   return h;
@@ -288,7 +279,7 @@ static uint32_t open_stored(int kind, const char *what, const char *auth) {
 /* A failed ir/kur: the pending reference is dropped, then the new TPM key evicted; the credential
  * stays as it was (one record write never happened). */
 static void store_abandon(void) {
-  if (pending_saved) call(CF_STORE_CLEAR, K_STATE, 0, 0);
+  if (pending_saved) call(CF_STORE_CLEAR, KIND_STATE, 0, 0);
   tpm_discard_generated();
 }
 
@@ -297,14 +288,14 @@ static void store_abandon(void) {
  * configures its certificate and chain (as extraCerts, RFC 9483 3.3), makes the new key in the
  * TPM and saves its reference as the pending key before anything is sent. */
 static void store_setup(int op, const char *wasm, const char *certfile) {
-  int kind = op == 1 ? K_IDEVID : K_CRED;
-  const char *what = op == 1 ? "IDevID" : "credential";
+  int kind = op == OP_IR ? KIND_IDEVID : KIND_CRED;
+  const char *what = op == OP_IR ? "IDevID" : "credential";
   enum tpm_key_type type = newkey_type();
   const char *auth = auth_value("-keypass", keypass), *newauth = auth_value("-newkeypass", newkeypass);
   core_load(wasm);
   if (tpm_connect(tpm_tcti) != 0) die(2, "%s", tpm_error);
   int32_t info = (int32_t)call(CF_STORE_INFO, (uint32_t)kind, 0, 0);
-  if (info == E_STORE_EMPTY && op == 1) { /* the IDevID by reference (docs/STORE.md) */
+  if (info == E_STORE_EMPTY && op == OP_IR) { /* the IDevID by reference (docs/STORE.md) */
     if (!tpm_key || !certfile) die(2, "-store: the store has no IDevID: give -key tpm:0x81xxxxxx -cert FILE to provision it");
     uint32_t h = tpm_handle_of("-key", tpm_key, 0);
     size_t sl;
@@ -312,15 +303,15 @@ static void store_setup(int op, const char *wasm, const char *certfile) {
     if (tpm_open_key(1, &h, auth, 0, 0, tpm_spki, sizeof tpm_spki, &sl) != 0) die(2, "-key: %s", tpm_error);
     snprintf(ref, sizeof ref, "tpm:0x%08x", (unsigned)h);
     list_len = 0;
-    list_add(T_KEYREF, (const uint8_t *)ref, strlen(ref));
-    list_add(T_PUBKEY, tpm_spki, sl);
-    for (int k = 0; k < cert_n; k++) list_add(k ? T_CHAIN : T_CERT, cfg[cert_at + k].p, cfg[cert_at + k].len);
+    list_add(TAG_KEYREF, (const uint8_t *)ref, strlen(ref));
+    list_add(TAG_PUBKEY, tpm_spki, sl);
+    for (int k = 0; k < cert_n; k++) list_add(k ? TAG_CHAIN : TAG_CERT, cfg[cert_at + k].p, cfg[cert_at + k].len);
     int32_t r = list_call(CF_STORE_PROVISION);
     if (r != 0) die(2, "-store: provisioning the IDevID refused (error %d): does %s certify tpm:0x%08x?", (int)r, certfile, (unsigned)h);
     tpm_close(); /* opened again below as the store names it */
     if (tpm_connect(tpm_tcti) != 0) die(2, "%s", tpm_error);
   } else if (info < 0) {
-    die(2, "-store: no %s in the store %s (error %d)%s", what, host_flash_dir, (int)info, op == 3 ? ": enroll with -cmd ir -store first" : "");
+    die(2, "-store: no %s in the store %s (error %d)%s", what, host_flash_dir, (int)info, op == OP_KUR ? ": enroll with -cmd ir -store first" : "");
   } else if (tpm_key || certfile) {
     die(2, "-store: the %s comes from the store %s: no -key or -cert", what, host_flash_dir);
   }
@@ -330,10 +321,10 @@ static void store_setup(int op, const char *wasm, const char *certfile) {
   }
   open_stored(kind, what, auth);
   for (int i = 0;; i++) { /* the certificate, then its chain as extraCerts */
-    int32_t n = item(kind, i ? T_CHAIN : T_CERT, i ? i - 1 : 0);
+    int32_t n = item(kind, i ? TAG_CHAIN : TAG_CERT, i ? i - 1 : 0);
     if (n == E_STORE_ITEM && i) break;
     if (n < 0) die(2, "-store: the stored %s has no certificate (error %d)", what, (int)n);
-    add(i ? I_EXTRA : I_CERT, memcpy(take((size_t)n), mem_at(io, (uint32_t)n), (size_t)n), (size_t)n);
+    add(i ? ITEM_EXTRA : ITEM_CERT, memcpy(take((size_t)n), mem_at(io, (uint32_t)n), (size_t)n), (size_t)n);
   }
   /* the new key, made in the TPM; its reference pending before the request is sent */
   tpm_newkey_handle = tpm_newkey ? tpm_handle_of("-newkey", tpm_newkey, 1) : 0;
@@ -343,13 +334,13 @@ static void store_setup(int op, const char *wasm, const char *certfile) {
   char ref[16];
   snprintf(ref, sizeof ref, "tpm:0x%08x", (unsigned)tpm_newkey_handle);
   list_len = 0;
-  list_add(T_KEYREF, (const uint8_t *)ref, strlen(ref));
-  list_add(T_PUBKEY, tpm_spki, sl);
+  list_add(TAG_KEYREF, (const uint8_t *)ref, strlen(ref));
+  list_add(TAG_PUBKEY, tpm_spki, sl);
   int32_t r = list_call(CF_STORE_PENDING_REF);
   if (r != 0) die(1, "-store: saving the new key's reference failed (error %d)", (int)r);
   pending_saved = 1;
   /* env.sign for handle 4 must be the key the pending record names */
-  int32_t n = item(K_STATE, T_KEYREF, 0);
+  int32_t n = item(KIND_STATE, TAG_KEYREF, 0);
   if (n != (int32_t)strlen(ref) || memcmp(mem_at(io, (uint32_t)n), ref, (size_t)n) != 0) die(1, "-store: the pending key reads back wrong");
   host_signer = store_signer;
   tpm_error[0] = 0;
@@ -359,17 +350,18 @@ static void store_setup(int op, const char *wasm, const char *certfile) {
  * the certificate carries the pending key), in one record write. */
 static void store_finish(void) {
   list_len = 0;
-  for (int kind = 1; kind <= 7; kind += 6) /* R_CERT, then every R_CHAIN */
+  for (int chain = 0; chain < 2; chain++) /* the certificate, then every chain certificate */
     for (uint32_t i = 0;; i++) {
-      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, (uint32_t)kind, i, 0);
+      uint32_t kind = chain ? RESULT_CHAIN : RESULT_CERT;
+      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, kind, i, 0);
       if (n < 0) break;
-      list_add(kind == 1 ? T_CERT : T_CHAIN, mem_at(call(CF_TX_RESULT, (uint32_t)kind, i, 0), (uint32_t)n), (size_t)n);
-      if (kind == 1) break;
+      list_add(chain ? TAG_CHAIN : TAG_CERT, mem_at(call(CF_TX_RESULT, kind, i, 0), (uint32_t)n), (size_t)n);
+      if (!chain) break;
     }
   int32_t r = list_call(CF_STORE_COMMIT);
   if (r != 0) { /* the credential written but the state not cleared still counts: the key stays */
     char ref[16];
-    int32_t n = item(K_CRED, T_KEYREF, 0);
+    int32_t n = item(KIND_CRED, TAG_KEYREF, 0);
     snprintf(ref, sizeof ref, "tpm:0x%08x", (unsigned)tpm_newkey_handle);
     if (n == (int32_t)strlen(ref) && memcmp(mem_at(io, (uint32_t)n), ref, (size_t)n) == 0) on_failure = NULL;
     die(1, "-store: committing the new credential failed (error %d)", (int)r);
@@ -399,6 +391,9 @@ static void core_load(const char *wasm) {
   static int loaded;
   if (loaded) return;
   if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
+  /* the module's numbers are those of tinycmp_abi.h only when its ABI version is (docs/ABI.md) */
+  int32_t abi = (int32_t)call(CF_ABI_VERSION, 0, 0, 0);
+  if (abi != TINYCMP_ABI_VERSION) die(2, "the core has ABI version %d, this host needs %d: use the module built with this host", (int)abi, TINYCMP_ABI_VERSION);
   io = call(CF_IO_PTR, 0, 0, 0);
   io_size = call(CF_IO_SIZE, 0, 0, 0);
   loaded = 1;
@@ -467,8 +462,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (o[0] == '-' && o[1] == '-') o++;
-    if (!strcmp(o, "-implicit_confirm")) { options |= 1; continue; }
-    if (!strcmp(o, "-unprotected_errors")) { options |= 2; continue; }
+    if (!strcmp(o, "-implicit_confirm")) { options |= OPT_IMPLICIT_CONFIRM; continue; }
+    if (!strcmp(o, "-unprotected_errors")) { options |= OPT_ACCEPT_UNPROTECTED; continue; }
     if (!strcmp(o, "-rsa_pss")) { options |= OPT_RSA_PSS; continue; }
     if (!strcmp(o, "-v")) { host_verbosity++; continue; }
     if (!strcmp(o, "-store")) { store_mode = 1; continue; }
@@ -478,32 +473,32 @@ int main(int argc, char **argv) {
     if (!strcmp(o, "-cmd")) cmd = v;
     else if (!strcmp(o, "-server")) server = v;
     else if (!strcmp(o, "-path")) path = v;
-    else if (!strcmp(o, "-ref")) add_bytes(I_REF, v);
-    else if (!strcmp(o, "-secret")) add_bytes(I_SECRET, secret_value(v));
+    else if (!strcmp(o, "-ref")) add_bytes(ITEM_REF, v);
+    else if (!strcmp(o, "-secret")) add_bytes(ITEM_SECRET, secret_value(v));
     else if (!strcmp(o, "-cert")) { /* further certificates in the file go to extraCerts, as in the Node CLI */
       certfile = v;
       cert_at = ncfg;
-      cert_n = load_all(I_CERT, v, "CERTIFICATE");
-      for (int k = 1; k < cert_n; k++) cfg[ncfg - k].item = I_EXTRA;
+      cert_n = load_all(ITEM_CERT, v, "CERTIFICATE");
+      for (int k = 1; k < cert_n; k++) cfg[ncfg - k].item = ITEM_EXTRA;
     }
-    else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(I_KEY, v); }
-    else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(I_NEWKEY, v); }
+    else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(ITEM_KEY, v); }
+    else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(ITEM_NEWKEY, v); }
     else if (!strcmp(o, "-keypass")) keypass = v;
     else if (!strcmp(o, "-newkeypass")) newkeypass = v;
     else if (!strcmp(o, "-newkeytype")) newkeytype = v;
     else if (!strcmp(o, "-tpm_tcti")) tpm_tcti = v;
-    else if (!strcmp(o, "-trusted")) load_all(I_TRUSTED, v, "CERTIFICATE");
-    else if (!strcmp(o, "-untrusted")) load_all(I_UNTRUSTED, v, "CERTIFICATE");
-    else if (!strcmp(o, "-extracerts")) load_all(I_EXTRA, v, "CERTIFICATE");
-    else if (!strcmp(o, "-oldcert")) load_all(I_OLDCERT, v, "CERTIFICATE");
-    else if (!strcmp(o, "-csr")) load_all(I_CSR, v, "CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST");
-    else if (!strcmp(o, "-subject")) add_dn(I_SUBJECT, v);
-    else if (!strcmp(o, "-recipient")) add_dn(I_RECIPIENT, v);
+    else if (!strcmp(o, "-trusted")) load_all(ITEM_TRUSTED, v, "CERTIFICATE");
+    else if (!strcmp(o, "-untrusted")) load_all(ITEM_UNTRUSTED, v, "CERTIFICATE");
+    else if (!strcmp(o, "-extracerts")) load_all(ITEM_EXTRA, v, "CERTIFICATE");
+    else if (!strcmp(o, "-oldcert")) load_all(ITEM_OLDCERT, v, "CERTIFICATE");
+    else if (!strcmp(o, "-csr")) load_all(ITEM_CSR, v, "CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST");
+    else if (!strcmp(o, "-subject")) add_dn(ITEM_SUBJECT, v);
+    else if (!strcmp(o, "-recipient")) add_dn(ITEM_RECIPIENT, v);
     else if (!strcmp(o, "-infotype")) {
       uint8_t *p = arena + arena_used;
       long l = oid_der(v, p, 64);
       if (l < 0) die(2, "unknown -infotype %s", v);
-      add(I_INFOTYPE, take((size_t)l), (size_t)l);
+      add(ITEM_INFOTYPE, take((size_t)l), (size_t)l);
     }
     else if (!strcmp(o, "-revreason")) {
       revreason = int_arg(o, v, -1, 10);
@@ -521,9 +516,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "-flash")) host_flash_dir = v;
     else die(2, "unknown option %s", o);
   }
-  static const char *const ops[] = { "ir", "cr", "kur", "p10cr", "rr", "genm" };
+  static const char *const ops[] = { "ir", "cr", "kur", "p10cr", "rr", "genm" }; /* OP_IR .. OP_GENM */
   int op = 0;
-  for (int i = 0; cmd && i < 6; i++) if (!strcmp(cmd, ops[i])) op = i + 1;
+  for (int i = 0; cmd && i < 6; i++) if (!strcmp(cmd, ops[i])) op = OP_IR + i;
   if (!op) die(2, "-cmd must be one of ir, cr, kur, p10cr, rr, genm");
   static struct http_conn conn;
   static char target[512];
@@ -542,24 +537,24 @@ int main(int argc, char **argv) {
     alarm((unsigned)total_timeout);
   }
   if (store_mode) {
-    if (op != 1 && op != 3) die(2, "-store is for -cmd ir and kur");
+    if (op != OP_IR && op != OP_KUR) die(2, "-store is for -cmd ir and kur");
     if (!tpm_newkey) tpm_newkey = "tpm:";
     store_setup(op, wasm, certfile);
   }
-  if (op <= 4 && !certout && !store_mode) die(2, "-cmd %s needs -certout", cmd);
-  if (op == 3) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
+  if (op <= OP_P10CR && !certout && !store_mode) die(2, "-cmd %s needs -certout", cmd);
+  if (op == OP_KUR) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
     int have_old = 0, have_subject = 0, cert = -1;
     for (int i = 0; i < ncfg; i++) {
-      have_old |= cfg[i].item == I_OLDCERT;
-      have_subject |= cfg[i].item == I_SUBJECT;
-      if (cfg[i].item == I_CERT) cert = i;
+      have_old |= cfg[i].item == ITEM_OLDCERT;
+      have_subject |= cfg[i].item == ITEM_SUBJECT;
+      if (cfg[i].item == ITEM_CERT) cert = i;
     }
     int from = cert;
-    for (int i = 0; i < ncfg; i++) if (cfg[i].item == I_OLDCERT) from = i;
-    if (!have_old && cert >= 0) add(I_OLDCERT, cfg[cert].p, cfg[cert].len);
+    for (int i = 0; i < ncfg; i++) if (cfg[i].item == ITEM_OLDCERT) from = i;
+    if (!have_old && cert >= 0) add(ITEM_OLDCERT, cfg[cert].p, cfg[cert].len);
     const uint8_t *name;
     long nl = from >= 0 ? cert_subject(cfg[from].p, cfg[from].len, &name) : -1;
-    if (!have_subject && nl > 0) add(I_SUBJECT, (uint8_t *)name, (size_t)nl);
+    if (!have_subject && nl > 0) add(ITEM_SUBJECT, (uint8_t *)name, (size_t)nl);
   }
 
   if ((keypass && !tpm_key && !store_mode) || ((newkeypass || newkeytype) && !tpm_newkey))
@@ -579,25 +574,25 @@ int main(int argc, char **argv) {
   { /* a MAC and no -trusted: the caPubs of the MAC-protected answer are the anchors (RFC 9483 4.1.1) */
     int mac = 0, key = 0, trusted = 0;
     for (int i = 0; i < ncfg; i++) {
-      mac |= cfg[i].item == I_SECRET; key |= cfg[i].item == I_KEY; trusted |= cfg[i].item == I_TRUSTED;
+      mac |= cfg[i].item == ITEM_SECRET; key |= cfg[i].item == ITEM_KEY; trusted |= cfg[i].item == ITEM_TRUSTED;
     }
     key |= tpm_key != NULL || store_mode;
-    if (mac && !key && !trusted) options |= 4;
+    if (mac && !key && !trusted) options |= OPT_CAPUBS_TRUSTED;
   }
   memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
-  if ((int32_t)call(CF_TX_SET_INT, I_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
+  if ((int32_t)call(CF_TX_SET_INT, INT_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
   /* -store: the stored keys, by reference: env.sign with handle = the store kind */
-  if (store_mode && ((int32_t)call(CF_STORE_USE, op == 1 ? 1 : 2, 0, 0) != 0 || (int32_t)call(CF_STORE_USE, 4, 0, 0) != 0))
+  if (store_mode && ((int32_t)call(CF_STORE_USE, op == OP_IR ? KIND_IDEVID : KIND_CRED, 0, 0) != 0 || (int32_t)call(CF_STORE_USE, KIND_STATE, 0, 0) != 0))
     die(2, "-store: the stored keys refused by the core (a module without env.sign?)");
   /* the TPM keys sign through env.sign as signer 1 (protection) and 2 (the new key's POP) */
-  else if (tpm_key && (int32_t)call(CF_TX_SET_INT, I_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
-  if (tpm_newkey && !store_mode && (int32_t)call(CF_TX_SET_INT, I_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
+  else if (tpm_key && (int32_t)call(CF_TX_SET_INT, INT_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
+  if (tpm_newkey && !store_mode && (int32_t)call(CF_TX_SET_INT, INT_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
   /* -revreason -1: no crlEntryDetails (the core's default is 0, unspecified, as RFC 9483 4.2 asks) */
-  if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, I_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
+  if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, INT_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
 
   int32_t action = (int32_t)call(CF_TX_START, (uint32_t)op, 0, 0);
   for (;;) {
-    if (action == A_SEND) {
+    if (action == ACTION_SEND) {
       uint32_t out = call(CF_TX_OUT, 0, 0, 0), len = call(CF_TX_OUT_LEN, 0, 0, 0);
       uint8_t *req = mem_at(out, len);
       if (host_verbosity) fprintf(stderr, "tinycmp: sending %u bytes\n", (unsigned)len);
@@ -605,7 +600,7 @@ int main(int argc, char **argv) {
       long n = http_post(&conn, req, len, mem_at(io, io_size), io_size, errbuf, sizeof errbuf);
       if (n < 0) die(1, "transfer to %s failed: %s", server, errbuf);
       action = (int32_t)call(CF_TX_INPUT, io, (uint32_t)n, 0);
-    } else if (action == A_WAIT) {
+    } else if (action == ACTION_WAIT) {
       int32_t s = (int32_t)call(CF_TX_WAIT, 0, 0, 0);
       if (s < 0) s = 0;
       if (s > max_wait) s = max_wait;
@@ -614,34 +609,36 @@ int main(int argc, char **argv) {
       struct timespec ts = { s, 0 };
       while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
       action = (int32_t)call(CF_TX_POLL, 0, 0, 0);
-    } else if (action == A_DONE) {
+    } else if (action == ACTION_DONE) {
       break;
-    } else if (action == A_FAILED) {
+    } else if (action == ACTION_FAILED) {
       uint32_t d = call(CF_TX_DETAIL, 0, 0, 0), dl = call(CF_TX_DETAIL_LEN, 0, 0, 0);
       int32_t code = (int32_t)call(CF_TX_ERROR, 0, 0, 0);
       const char *why = "";
 #ifdef TINYCMP_TPM
-      if (code == -28 && tpm_error[0]) why = tpm_error; /* E_SIGNER: the TPM's reason */
+      if (code == E_SIGNER && tpm_error[0]) why = tpm_error; /* the TPM's reason */
 #endif
-      die(1, "%s failed (error %d): %.*s%s%s", cmd, (int)code, (int)dl, (const char *)mem_at(d, dl), *why ? ": " : "", why);
+      const char *name = tinycmp_error_name(code);
+      die(1, "%s failed (error %d %s): %.*s%s%s", cmd, (int)code, name ? name : "?", (int)dl, (const char *)mem_at(d, dl),
+          *why ? ": " : "", why);
     } else {
       die(1, "core refused the step (error %d)", (int)action);
     }
   }
   http_close(&conn);
   if (store_mode) store_finish();
-  if (certout) write_out(certout, "CERTIFICATE", R_CERT, 0);
-  if (chainout) write_out(chainout, "CERTIFICATE", R_CHAIN, 1);
-  if (cacertsout) write_out(cacertsout, "CERTIFICATE", R_CAPUBS, 1);
-  if (extracertsout) write_out(extracertsout, "CERTIFICATE", R_EXTRA, 1);
+  if (certout) write_out(certout, "CERTIFICATE", RESULT_CERT, 0);
+  if (chainout) write_out(chainout, "CERTIFICATE", RESULT_CHAIN, 1);
+  if (cacertsout) write_out(cacertsout, "CERTIFICATE", RESULT_CA_PUB, 1);
+  if (extracertsout) write_out(extracertsout, "CERTIFICATE", RESULT_EXTRA_CERT, 1);
   if (newkeyout && tpm_newkey) { /* the reference only: the key never leaves the TPM */
     FILE *f = fopen(newkeyout, "wb");
     if (!f || fprintf(f, "tpm:0x%08x\n", (unsigned)tpm_newkey_handle) < 0 || fclose(f) != 0) die(1, "cannot write %s", newkeyout);
   } else if (newkeyout) {
-    int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_NEWKEY, 0, 0);
+    int32_t n = (int32_t)call(CF_TX_RESULT_LEN, RESULT_NEW_KEY, 0, 0);
     if (n == 32) {
       uint8_t der[64];
-      size_t l = key_p256_der(mem_at(call(CF_TX_RESULT, R_NEWKEY, 0, 0), 32), der);
+      size_t l = key_p256_der(mem_at(call(CF_TX_RESULT, RESULT_NEW_KEY, 0, 0), 32), der);
       long w = pem_write("EC PRIVATE KEY", der, l, outbuf, sizeof outbuf);
       memset(der, 0, sizeof der);
       /* a private key: 0600 from its creation on, never readable by other users */
@@ -651,11 +648,11 @@ int main(int argc, char **argv) {
       memset(outbuf, 0, (size_t)w);
     }
   }
-  if (op == 6) { /* genm: one line per InfoTypeAndValue: its infoType */
+  if (op == OP_GENM) { /* genm: one line per InfoTypeAndValue: its infoType */
     for (uint32_t i = 0;; i++) {
-      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, R_GENP, i, 0);
+      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, RESULT_GENP_ITAV, i, 0);
       if (n < 0) break;
-      const uint8_t *p = mem_at(call(CF_TX_RESULT, R_GENP, i, 0), (uint32_t)n);
+      const uint8_t *p = mem_at(call(CF_TX_RESULT, RESULT_GENP_ITAV, i, 0), (uint32_t)n);
       /* SEQUENCE { OBJECT IDENTIFIER, ... }: short lengths suffice for an OID */
       size_t h = (n > 1 && p[1] & 0x80) ? 2 + (p[1] & 0x7f) : 2;
       if ((size_t)n >= h + 2 && p[h] == 0x06 && h + 2 + p[h + 1] <= (size_t)n) {

@@ -9,7 +9,7 @@
 enum core_fn {
   CF_IO_PTR, CF_IO_SIZE, CF_TX_RESET, CF_TX_SET, CF_TX_SET_INT, CF_TX_START, CF_TX_INPUT, CF_TX_POLL,
   CF_TX_OUT, CF_TX_OUT_LEN, CF_TX_WAIT, CF_TX_ERROR, CF_TX_DETAIL, CF_TX_DETAIL_LEN, CF_TX_STATUS,
-  CF_TX_FAILINFO, CF_TX_RESULT, CF_TX_RESULT_LEN,
+  CF_TX_FAILINFO, CF_TX_RESULT, CF_TX_RESULT_LEN, CF_ABI_VERSION,
   /* the credential store (docs/STORE.md), for -store; optional: the lean module lacks some, and a
    * runtime adapter loads a module without them (calling one then fails) */
   CF_STORE_INFO, CF_STORE_GET, CF_STORE_PROVISION, CF_STORE_CLEAR, CF_STORE_PENDING_REF, CF_STORE_COMMIT,

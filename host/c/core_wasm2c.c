@@ -78,6 +78,7 @@ int core_call(enum core_fn fn, const uint32_t *a, uint32_t *r, char *err, size_t
     case CF_TX_FAILINFO: *r = Z_tinycmpZ_tx_failinfo(&inst); break;
     case CF_TX_RESULT: *r = Z_tinycmpZ_tx_result(&inst, a[0], a[1]); break;
     case CF_TX_RESULT_LEN: *r = Z_tinycmpZ_tx_result_len(&inst, a[0], a[1]); break;
+    case CF_ABI_VERSION: *r = Z_tinycmpZ_abi_version(&inst); break;
     case CF_STORE_INFO: *r = Z_tinycmpZ_store_info(&inst, a[0]); break;
     case CF_STORE_GET: *r = Z_tinycmpZ_store_get(&inst, a[0], a[1], a[2], a[3], a[4]); break;
     case CF_STORE_PROVISION: *r = Z_tinycmpZ_store_provision(&inst, a[0], a[1]); break;

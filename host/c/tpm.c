@@ -5,6 +5,7 @@
  * unsalted HMAC session, never in the clear on the TPM's bus. */
 #define _DEFAULT_SOURCE
 #include "tpm.h"
+#include "tinycmp_abi.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,8 +97,8 @@ static int put_fixed(uint8_t *p, const uint8_t *v, size_t n, size_t size) {
 }
 
 static const uint8_t ALG_EC[] = { 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-static const uint8_t CURVE_P256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t CURVE_P384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const uint8_t OID_P256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t OID_P384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
 static const uint8_t ALG_RSA[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
 
 static int spki_of(const TPMT_PUBLIC *pub, uint8_t *out, size_t cap, size_t *len) {
@@ -105,8 +106,8 @@ static int spki_of(const TPMT_PUBLIC *pub, uint8_t *out, size_t cap, size_t *len
   if (cap < 1100) return fail("SubjectPublicKeyInfo buffer too small");
   if (pub->type == TPM2_ALG_ECC) {
     size_t size = pub->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256 ? 32 : 48;
-    const uint8_t *curve = size == 32 ? CURVE_P256 : CURVE_P384;
-    size_t cl = size == 32 ? sizeof CURVE_P256 : sizeof CURVE_P384;
+    const uint8_t *curve = size == 32 ? OID_P256 : OID_P384;
+    size_t cl = size == 32 ? sizeof OID_P256 : sizeof OID_P384;
     memcpy(out, ALG_EC, sizeof ALG_EC);
     memcpy(out + sizeof ALG_EC, curve, cl);
     n = wrap(out, sizeof ALG_EC + cl, 0x30);
@@ -319,9 +320,9 @@ void tpm_discard_generated(void) {
 int32_t tpm_sign(int slot, int32_t alg, const uint8_t *in, int32_t len, uint8_t *out, int32_t cap) {
   if (slot < 1 || slot > 2 || keys[slot].obj == 0) return fail("no TPM key for signer handle %d", slot);
   static const char *const alg_name[] = { "", "ECDSA P-256", "ECDSA P-384", "RSA PKCS#1 v1.5", "RSASSA-PSS", "Ed25519" };
-  if (alg == 5) return fail("Ed25519 is not in TPM 2.0: a TPM cannot sign with an Ed25519 key");
-  int ec = alg == 1 || alg == 2, want_len = alg == 2 ? 48 : 32;
-  TPMI_ECC_CURVE curve = alg == 1 ? TPM2_ECC_NIST_P256 : TPM2_ECC_NIST_P384;
+  if (alg == SIGN_ED25519) return fail("Ed25519 is not in TPM 2.0: a TPM cannot sign with an Ed25519 key");
+  int ec = alg == SIGN_ECDSA_P256 || alg == SIGN_ECDSA_P384, want_len = alg == SIGN_ECDSA_P384 ? 48 : 32;
+  TPMI_ECC_CURVE curve = alg == SIGN_ECDSA_P256 ? TPM2_ECC_NIST_P256 : TPM2_ECC_NIST_P384;
   if (alg < 1 || alg > 4) return fail("signing algorithm %d unknown", (int)alg);
   if (ec ? keys[slot].type != TPM2_ALG_ECC || keys[slot].curve != curve : keys[slot].type != TPM2_ALG_RSA)
     return fail("tpm:0x%08x is a %s key, asked to sign %s", (unsigned)keys[slot].handle,
@@ -331,8 +332,8 @@ int32_t tpm_sign(int slot, int32_t alg, const uint8_t *in, int32_t len, uint8_t 
   TPM2B_DIGEST digest = { .size = (UINT16)len };
   memcpy(digest.buffer, in, (size_t)len);
   TPMT_SIG_SCHEME scheme = { 0 };
-  scheme.scheme = ec ? TPM2_ALG_ECDSA : alg == 3 ? TPM2_ALG_RSASSA : TPM2_ALG_RSAPSS;
-  scheme.details.any.hashAlg = alg == 2 ? TPM2_ALG_SHA384 : TPM2_ALG_SHA256;
+  scheme.scheme = ec ? TPM2_ALG_ECDSA : alg == SIGN_RSA_PKCS1 ? TPM2_ALG_RSASSA : TPM2_ALG_RSAPSS;
+  scheme.details.any.hashAlg = alg == SIGN_ECDSA_P384 ? TPM2_ALG_SHA384 : TPM2_ALG_SHA256;
   /* a digest the TPM did not hash itself: the null ticket, which unrestricted keys accept */
   TPMT_TK_HASHCHECK ticket = { .tag = TPM2_ST_HASHCHECK, .hierarchy = TPM2_RH_NULL, .digest = { .size = 0 } };
   TPMT_SYM_DEF none = { .algorithm = TPM2_ALG_NULL };

@@ -5,6 +5,7 @@
  * Keys stay in the core's store (docs/STORE.md). Static memory only. */
 #include "fw.h"
 #include "tinycmp.h"
+#include "tinycmp_abi.h"
 #include <string.h>
 
 #ifndef FW_MODULE
@@ -18,13 +19,8 @@ enum { F_HELLO = 'H', F_BOOT = 'B', F_CMD = 'C', F_REQUEST = 'Q', F_RESPONSE = '
 /* errors of the firmware host (the core's own codes are in docs/ABI.md) */
 enum { FW_TIMEOUT = -200, FW_FRAME = -201, FW_SEQUENCE = -202, FW_TRANSPORT = -203, FW_TOO_LONG = -204,
        FW_TRAP = -205, FW_PROTOCOL = -206, FW_CMD = -207 };
-enum { OP_IR_MAC = 1, OP_IR_SIG = 2, OP_KUR = 3, OP_STATUS = 4, OP_RESET = 5 };
-enum { A_SEND = 1, A_WAIT = 2, A_DONE = 3, A_FAILED = 4 };
-enum { I_REF = 1, I_SECRET = 2, I_CERT = 4, I_EXTRA = 5, I_TRUSTED = 6, I_SUBJECT = 9, I_OLDCERT = 11, I_OPTIONS = 32 };
-enum { K_IDEVID = 1, K_CRED = 2, K_TRUST = 3, K_STATE = 4 };
-enum { T_CERT = 2, T_CHAIN = 3, T_ANCHOR = 4 };
-enum { R_CERT = 1, R_CHAIN = 7 };
-enum { E_STORE_EMPTY = -120, E_STORE_FULL = -123, E_STORE_ITEM = -125 };
+/* commands of the bridge (protocol.md); the core's numbers are those of tinycmp_abi.h */
+enum { CMD_IR_MAC = 1, CMD_IR_SIG = 2, CMD_KUR = 3, CMD_STATUS = 4, CMD_RESET = 5 };
 enum { CMD_REF = 1, CMD_SECRET = 2, CMD_SUBJECT = 3 };
 
 static struct Z_env_instance_t { int unused; } env;
@@ -234,9 +230,9 @@ static uint32_t list_put(uint32_t at, int tag, uint32_t ptr, int32_t n) {
 
 /* The issued certificate and its chain (without itself) as the new credential (store_commit). */
 static int32_t commit(void) {
-  uint32_t at = list_put(0, T_CERT, X(tx_result, R_CERT, 0), (int32_t)X(tx_result_len, R_CERT, 0));
-  for (uint32_t i = 1; at != UINT32_MAX && (int32_t)X(tx_result_len, R_CHAIN, i) >= 0; i++) {
-    at = list_put(at, T_CHAIN, X(tx_result, R_CHAIN, i), (int32_t)X(tx_result_len, R_CHAIN, i));
+  uint32_t at = list_put(0, TAG_CERT, X(tx_result, RESULT_CERT, 0), (int32_t)X(tx_result_len, RESULT_CERT, 0));
+  for (uint32_t i = 1; at != UINT32_MAX && (int32_t)X(tx_result_len, RESULT_CHAIN, i) >= 0; i++) {
+    at = list_put(at, TAG_CHAIN, X(tx_result, RESULT_CHAIN, i), (int32_t)X(tx_result_len, RESULT_CHAIN, i));
   }
   if (at == UINT32_MAX) return E_STORE_FULL;
   uint32_t io = io_ptr();
@@ -278,39 +274,39 @@ static struct outcome transaction(int op, uint32_t n, uint32_t timeout_ms) {
   int32_t r;
   XV(tx_reset);
   if ((r = X(store_pending_new)) < 0) return fail(r, "no new key (store_pending_new)");
-  if (op == OP_IR_MAC) {
+  if (op == CMD_IR_MAC) {
     if (!ref || !secret) return fail(FW_CMD, "ir with MAC needs ref and secret");
-    if ((r = set_bytes(I_REF, ref, l1)) < 0 || (r = set_bytes(I_SECRET, secret, l2)) < 0) return fail(r, "MAC configuration refused");
+    if ((r = set_bytes(ITEM_REF, ref, l1)) < 0 || (r = set_bytes(ITEM_SECRET, secret, l2)) < 0) return fail(r, "MAC configuration refused");
   } else {
-    int kind = op == OP_IR_SIG ? K_IDEVID : K_CRED;
-    if ((r = X(store_use, (u32)kind)) < 0) return fail(r, op == OP_IR_SIG ? "no IDevID in the store" : "no credential to renew");
-    if ((r = set_from_store(I_CERT, kind, T_CERT, 0)) < 0) return fail(r, "signer certificate missing");
-    if ((r = set_from_store(I_EXTRA, kind, T_CHAIN, 1)) < 0) return fail(r, "signer chain refused");
-    if (op == OP_KUR && (r = set_from_store(I_OLDCERT, K_CRED, T_CERT, 0)) < 0) return fail(r, "old certificate refused");
+    int kind = op == CMD_IR_SIG ? KIND_IDEVID : KIND_CRED;
+    if ((r = X(store_use, (u32)kind)) < 0) return fail(r, op == CMD_IR_SIG ? "no IDevID in the store" : "no credential to renew");
+    if ((r = set_from_store(ITEM_CERT, kind, TAG_CERT, 0)) < 0) return fail(r, "signer certificate missing");
+    if ((r = set_from_store(ITEM_EXTRA, kind, TAG_CHAIN, 1)) < 0) return fail(r, "signer chain refused");
+    if (op == CMD_KUR && (r = set_from_store(ITEM_OLDCERT, KIND_CRED, TAG_CERT, 0)) < 0) return fail(r, "old certificate refused");
   }
-  if ((r = X(store_use, K_STATE)) < 0) return fail(r, "pending key unusable");
-  if (op != OP_KUR && subject && (r = set_bytes(I_SUBJECT, subject, l3)) < 0) return fail(r, "subject refused");
-  if ((r = set_from_store(I_TRUSTED, K_TRUST, T_ANCHOR, 1)) < 0) return fail(r, "trust anchors refused");
-  X(tx_set_int, I_OPTIONS, 0); /* explicit certConf (RFC 9483 4.1.1) */
-  int32_t action = (int32_t)X(tx_start, op == OP_KUR ? 3u : 1u);
+  if ((r = X(store_use, KIND_STATE)) < 0) return fail(r, "pending key unusable");
+  if (op != CMD_KUR && subject && (r = set_bytes(ITEM_SUBJECT, subject, l3)) < 0) return fail(r, "subject refused");
+  if ((r = set_from_store(ITEM_TRUSTED, KIND_TRUST, TAG_ANCHOR, 1)) < 0) return fail(r, "trust anchors refused");
+  X(tx_set_int, INT_OPTIONS, 0); /* explicit certConf (RFC 9483 4.1.1) */
+  int32_t action = (int32_t)X(tx_start, op == CMD_KUR ? (u32)OP_KUR : (u32)OP_IR);
   uint32_t sends = 0;
   for (;;) {
-    if (action == A_SEND) {
+    if (action == ACTION_SEND) {
       const char *why = "";
       int32_t len = exchange(timeout_ms, &why);
       if (len < 0) return fail(len, why);
       sends++;
       action = (int32_t)X(tx_input, io_ptr(), (u32)len);
-    } else if (action == A_WAIT) {
+    } else if (action == ACTION_WAIT) {
       uint32_t s = X(tx_wait);
       uint32_t until = board_ms() + (s > 60 ? 60 : s) * 1000u;
       while ((int32_t)(board_ms() - until) < 0) board_idle();
       action = (int32_t)X(tx_poll);
-    } else if (action == A_DONE) {
+    } else if (action == ACTION_DONE) {
       if ((r = commit()) < 0) return fail(r, "certificate accepted but not stored (store_commit)");
       struct outcome o = { 0, sends >= 2, "", 0 };
       return o;
-    } else if (action == A_FAILED) {
+    } else if (action == ACTION_FAILED) {
       struct outcome o = { (int32_t)X(tx_error), 0, 0, X(tx_detail_len) };
       uint32_t d = X(tx_detail);
       o.detail = in_mem(d, o.detail_len) ? (const char *)MEM + d : "";
@@ -354,17 +350,17 @@ static void run_command(uint8_t seq, uint32_t n) {
     done(seq, op, fail(FW_TRAP, "the core trapped"), 0, 0);
     return;
   }
-  if (op == OP_IR_MAC || op == OP_IR_SIG || op == OP_KUR) {
+  if (op == CMD_IR_MAC || op == CMD_IR_SIG || op == CMD_KUR) {
     struct outcome o = transaction(op, n, timeout_ms);
     memset(cmd, 0, sizeof cmd); /* the shared secret */
     done(seq, op, o, 0, 0);
     XV(tx_reset); /* wipes the keys the store lent the transaction */
-  } else if (op == OP_STATUS) {
+  } else if (op == CMD_STATUS) {
     uint32_t io = io_ptr();
-    int32_t l = (int32_t)X(store_get, K_CRED, T_CERT, 0, io, io_size());
+    int32_t l = (int32_t)X(store_get, KIND_CRED, TAG_CERT, 0, io, io_size());
     struct outcome o = l < 0 ? fail(l, "no credential") : (struct outcome){ 0, 0, "", 0 };
     done(seq, op, o, l < 0 ? 0 : MEM + io, l < 0 ? 0 : (uint32_t)l);
-  } else if (op == OP_RESET) {
+  } else if (op == CMD_RESET) {
     done(seq, op, fail(0, "reset"), 0, 0);
     board_reset();
   } else {
@@ -395,6 +391,7 @@ int main(void) {
   wasm_rt_init();
   Z_tinycmp_init_module();
   Z_tinycmp_instantiate(&core, &env);
+  if (X(abi_version) != TINYCMP_ABI_VERSION) fw_fatal("the core's ABI version is not this firmware's (tinycmp_abi.h)");
   uint32_t io_bytes = io_size();
   char num[12], *p = num + sizeof num;
   *--p = 0;

@@ -2,8 +2,10 @@
 // that a restarted transaction sends the identical request (forgery and security tests).
 import { expect } from "vitest";
 import { FuzzCore } from "../../host/node/tools/fuzzer";
+import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE } from "../../host/node/lib/abi";
+import { expectAction } from "./codes";
 
-export const SEND = 1, WAIT = 2, DONE = 3, FAILED = 4;
+export const SEND = ACTION_SEND, WAIT = ACTION_WAIT, DONE = ACTION_DONE, FAILED = ACTION_FAILED;
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const cn = (s: string) => {
   const v = Buffer.from(s);
@@ -25,8 +27,8 @@ export function transaction(items: [number, Uint8Array][], ints: [number, number
   const start = (): Uint8Array => {
     fc.reseed(seed);
     let a = x.tx_start(op);
-    if (a === -80) { configure(); fc.reseed(seed); a = x.tx_start(op); }
-    expect(a).toBe(SEND);
+    if (a === E_CMP_STATE) { configure(); fc.reseed(seed); a = x.tx_start(op); }
+    expectAction(a, SEND);
     return fc.core.read(x.tx_out(), x.tx_out_len());
   };
   const input = (rsp: Uint8Array): number => {

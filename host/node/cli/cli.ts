@@ -14,6 +14,7 @@ import { certSubject, children, parseItav, tlv } from "../lib/der";
 import { confOptions, readConf } from "./opensslconf";
 import { crlStatusListItav, decodeGenp, rootCaCertItav } from "../lib/genp";
 import { Pkcs11Signer } from "../lib/pkcs11";
+import { E_CMP_PROTECTION, HASH_SHA1, HASH_SHA256, HASH_SHA384, HASH_SHA512 } from "../lib/abi.js";
 
 /** How an option's value is checked: flag (no value), text, int (with range), seconds (0 = no
  *  limit), one of `values`, infile(s) read before sending, outfile(s) probed before sending,
@@ -191,8 +192,10 @@ const INFOTYPES: Record<string, string> = {
 };
 
 /** `-mac` (openssl cmp names) and `-digest` as the core's hash ids (docs/ABI.md). */
-const MACS: Record<string, number> = { "hmac-sha1": 1, hmacWithSHA1: 1, hmacWithSHA256: 2, hmacWithSHA384: 3, hmacWithSHA512: 4 };
-const DIGESTS: Record<string, number> = { sha1: 1, sha256: 2, sha384: 3, sha512: 4 };
+const MACS: Record<string, number> = {
+  "hmac-sha1": HASH_SHA1, hmacWithSHA1: HASH_SHA1, hmacWithSHA256: HASH_SHA256, hmacWithSHA384: HASH_SHA384, hmacWithSHA512: HASH_SHA512,
+};
+const DIGESTS: Record<string, number> = { sha1: HASH_SHA1, sha256: HASH_SHA256, sha384: HASH_SHA384, sha512: HASH_SHA512 };
 
 /** A positive integer option. */
 function count(v: string | true | undefined, what: string): number | undefined {
@@ -533,7 +536,7 @@ function proxyFor(a: Args, url: string): string | undefined {
 export function failureLine(cmd: string, e: unknown, macProtected: boolean): string {
   if (e instanceof CmpError) {
     // only a MAC that was computed and differs points at the secret; bounds and algorithms say their own words
-    if (e.code === -88 && macProtected && /MAC does not verify/.test(e.detail)) return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
+    if (e.code === E_CMP_PROTECTION && macProtected && /MAC does not verify/.test(e.detail)) return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
     const detail = e.detail.replace(/:? ?\(?error -?\d+\)?$/, "");
     return `${cmd} failed: ${detail} (error ${e.code})`;
   }

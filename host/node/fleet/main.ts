@@ -1,5 +1,5 @@
-// `npm run fleet`: many simulated devices run CMP lifecycles at once, each operation with its own
-// instance of the core. Devices run in worker threads (all cores); the built-in test PKI runs in a
+// `npm run fleet`: many simulated devices run CMP lifecycles at once, each lane of a device thread
+// with its own instance of the core, reset between the devices it runs (device-worker.ts). Devices run in worker threads (all cores); the built-in test PKI runs in a
 // thread of its own so the CPU time of each side is measured apart (Linux /proc per-thread times).
 // A fleet too large for one machine is cut into shards (--shard I/N), one process each, and the
 // shards' --json summaries are added up by `tinycmp fleet merge`.
@@ -11,7 +11,6 @@ import { runInNewContext } from "node:vm";
 import { Worker } from "node:worker_threads";
 import { Device } from "../lib/device";
 import { nameDer, readCerts, readP256Key, secretArg } from "../lib/files";
-import { HttpTransport } from "../lib/transport";
 import { Progress } from "./progress";
 import { renderReport } from "./report";
 import { addSample, newTally, summarize, type RunInfo } from "./summary";
@@ -129,16 +128,16 @@ const gc = runInNewContext("gc") as () => void;
 async function memoryPerDevice(k: number): Promise<{ perDeviceKiB: number; wasmKiB: number }> {
   if (k < 4) return { perDeviceKiB: NaN, wasmKiB: NaN };
   // each instance builds a MAC-protected ir (new key, POP, PBM) up to the point of sending it, so
-  // its memory is touched as in a real enrollment; the HTTP transport is kept alive beside it
+  // its memory is touched as in a real enrollment (a lane's Device; the lanes share one HTTP pool)
   const stop = { transfer: () => Promise.reject(new Error("calibration")) };
   const build = (d: Device) => d.enroll({ op: "ir", ref: "calibration", secret: "calibration", subject: nameDer("/CN=calibration") }).catch(() => undefined);
   await build(new Device(stop)); // compile and warm up outside the measurement
-  const alive: { device: Device; transport: HttpTransport }[] = [];
+  const alive: { device: Device }[] = [];
   const rssWith = async (n: number) => {
     while (alive.length < n) {
       const device = new Device(stop);
       await build(device);
-      alive.push({ device, transport: new HttpTransport({ url: "http://127.0.0.1:9/" }) });
+      alive.push({ device });
     }
     gc();
     return process.memoryUsage().rss;
@@ -147,7 +146,6 @@ async function memoryPerDevice(k: number): Promise<{ perDeviceKiB: number; wasmK
   const before = await rssWith(Math.floor(k / 4));
   const after = await rssWith(k);
   const wasmKiB = alive[0].device.core.memory.buffer.byteLength / 1024;
-  alive.forEach((a) => a.transport.close());
   return { perDeviceKiB: (after - before) / 1024 / (k - Math.floor(k / 4)), wasmKiB };
 }
 const mem = await memoryPerDevice(num("calibrate", o.calibrate, 0));
@@ -335,7 +333,7 @@ const lines = [
   ...opLines,
   `memory: peak RSS ${summary.rss_mb} MB; per device instance ` +
     (Number.isFinite(mem.perDeviceKiB)
-      ? `${summary.device_kib} KiB (RSS growth from ${Math.floor(Number(o.calibrate) / 4)} to ${o.calibrate} instances alive, each after building an ir; its linear memory is ${mem.wasmKiB} KiB, of which RSS counts the pages touched)`
+      ? `${summary.device_kib} KiB (RSS growth from ${Math.floor(Number(o.calibrate) / 4)} to ${o.calibrate} instances alive, each after building an ir; its linear memory is ${mem.wasmKiB} KiB, of which RSS counts the pages touched); this run kept ${concurrency} alive, one per lane`
       : "not measured (--calibrate K, K >= 4)"),
   `CPU per operation: devices ${summary.cpu_ms_per_enrollment_devices} ms` +
     (pki ? `, test PKI ${summary.cpu_ms_per_enrollment_pki} ms (its thread busy ${(pkiUtil * 100).toFixed(0)}%)` : "") +

@@ -28,6 +28,11 @@ import { certSubject, children, parseItav, tlv, type Tlv } from "./der.js";
 import { rootCaCertItav } from "./genp.js";
 import { nameDer } from "./files.js";
 import type { Signer } from "./device.js";
+import {
+  ACTION_DONE, ACTION_SEND, ACTION_WAIT, E_CERT_UNTRUSTED, INT_OPTIONS, ITEM_CERT, ITEM_EXTRA, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_REF,
+  ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED, OP_GENM, OP_IR, OP_KUR, OP_RR, OPT_CAPUBS_TRUSTED, OPT_IMPLICIT_CONFIRM,
+  OPT_RSA_PSS, RESULT_CA_PUB, RESULT_CERT, RESULT_CHAIN, RESULT_GENP_ITAV, STATUS_REJECTION,
+} from "./abi.js";
 
 export interface AgentConfig {
   /** CMP server URL (RFC 9811 HTTP transfer). */
@@ -123,17 +128,19 @@ const PERMANENT_FAILINFO: [bit: number, action: string][] = [
 /** What a person must do about e, or undefined when a restart (exit status 1) may fix it. */
 export function permanentAction(e: unknown): string | undefined {
   if (e instanceof AgentStop) return e.action;
-  if (!(e instanceof CmpFailure) || e.status !== 2 /* rejection */) return undefined;
+  if (!(e instanceof CmpFailure) || e.status !== STATUS_REJECTION) return undefined;
   return PERMANENT_FAILINFO.find(([bit]) => (e.failInfo & (1 << bit)) !== 0)?.[1];
 }
 
 // RFC 9810 5.2.3 PKIFailureInfo bits (tx_failinfo: bit n = 1 << n).
 const FAIL_TRANSACTION_ID_IN_USE = 1 << 21, FAIL_SYSTEM_UNAVAIL = 1 << 24, FAIL_SYSTEM_FAILURE = 1 << 25;
-const SEND = 1, WAIT = 2, DONE = 3;
-const OP = { ir: 1, kur: 3, rr: 5, genm: 6 } as const;
-const ITEM = { REF: 1, SECRET: 2, CERT: 4, EXTRA: 5, TRUSTED: 6, SUBJECT: 9, OLDCERT: 11, INFOTYPE: 15 } as const;
-const INT_OPTIONS = 32, OPT_IMPLICIT_CONFIRM = 1, OPT_CAPUBS_TRUSTED = 4, OPT_RSA_PSS = 128;
-const RESULT = { CERT: 1, CAPUBS: 3, GENP: 6, CHAIN: 7 } as const;
+const SEND = ACTION_SEND, WAIT = ACTION_WAIT, DONE = ACTION_DONE;
+const OP = { ir: OP_IR, kur: OP_KUR, rr: OP_RR, genm: OP_GENM } as const;
+const ITEM = {
+  REF: ITEM_REF, SECRET: ITEM_SECRET, CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED, SUBJECT: ITEM_SUBJECT,
+  OLDCERT: ITEM_OLDCERT, INFOTYPE: ITEM_INFOTYPE,
+} as const;
+const RESULT = { CERT: RESULT_CERT, CAPUBS: RESULT_CA_PUB, GENP: RESULT_GENP_ITAV, CHAIN: RESULT_CHAIN } as const;
 /** Host items of the transaction state (docs/STORE.md: tags 16..255). */
 export const STATE_OP = 16;
 /** The suspended CMP transaction while polling (tx_suspend), so a restart polls on (RFC 9483 4.4). */
@@ -395,7 +402,7 @@ export class Agent {
       return this.transaction(op, [], [], s);
     });
     // DONE: the core validated the certificate to an anchor (RFC 5280 6.1); its path is the chain
-    if (!out.cert || !out.validated) throw new CmpFailure(-54, "the core returned no validated certificate", -1, 0);
+    if (!out.cert || !out.validated) throw new CmpFailure(E_CERT_UNTRUSTED, "the core returned no validated certificate", -1, 0);
     this.store.commit(out.cert, out.chain);
     this.sweep(); // the old credential's token key
     // caPubs become anchors only where they were the anchors of this validation: a MAC-protected

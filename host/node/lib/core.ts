@@ -3,10 +3,14 @@ import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Flash } from "./flash.js";
+import { ABI_VERSION, SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RSA_PSS, type CoreExports } from "./abi.js";
 
 export const DEFAULT_WASM = fileURLToPath(new URL("../../../build/tinycmp.wasm", import.meta.url));
 /** The lean module (ir/kur, P-256, SHA-256, PBM only; docs/ABI.md). */
 export const LEAN_WASM = fileURLToPath(new URL("../../../build/tinycmp-lean.wasm", import.meta.url));
+/** The test module: the release module's exports and those only tests, fuzzers and benchmarks
+ *  use (docs/ABI.md "Test module"); load it as `new Core<TestCoreExports>({ wasm: TEST_WASM })`. */
+export const TEST_WASM = fileURLToPath(new URL("../../../build/tinycmp-test.wasm", import.meta.url));
 
 export interface CoreOptions {
   /** Path to the module or its bytes; default build/tinycmp.wasm or $TINYCMP_WASM. */
@@ -24,11 +28,15 @@ export interface CoreOptions {
 }
 
 /** env.sign's algorithms (docs/ABI.md "Host signer"). */
-export const SIGN_ECDSA_P256 = 1, SIGN_ECDSA_P384 = 2, SIGN_RSA_PKCS1 = 3, SIGN_RSA_PSS = 4, SIGN_ED25519 = 5;
+export { SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_RSA_PKCS1, SIGN_RSA_PSS, SIGN_ED25519 };
 export type HostSign = (handle: number, alg: number, input: Uint8Array) => Uint8Array | undefined;
 
 /** Thrown when the core calls `panic` (a broken invariant inside the module, never bad input). */
 export class CorePanic extends Error {}
+
+/** Thrown when a module's abi_version() is not the one this host was built for (docs/ABI.md
+ *  "Compatibility"): the host refuses it rather than misread its numbers. */
+export class AbiMismatch extends Error {}
 
 const compiled = new Map<string, WebAssembly.Module>();
 
@@ -39,9 +47,10 @@ function compile(wasm: string | Uint8Array): WebAssembly.Module {
   return m;
 }
 
-/** One instance of the core with its own linear memory. */
-export class Core {
-  readonly exports: any;
+/** One instance of the core with its own linear memory; X: the exports of the module loaded
+ *  (CoreExports of the release module, TestCoreExports of the test module). */
+export class Core<X extends CoreExports = CoreExports> {
+  readonly exports: X;
   readonly memory: WebAssembly.Memory;
   io: number;
   ioSize: number;
@@ -87,11 +96,15 @@ export class Core {
         throw new CorePanic(`tinycmp core panic at ${line}:${col}`);
       },
     };
-    const instance = new WebAssembly.Instance(
-      compile(opts.wasm ?? process.env.TINYCMP_WASM ?? DEFAULT_WASM),
-      { env },
-    );
-    this.exports = instance.exports;
+    const wasm = opts.wasm ?? process.env.TINYCMP_WASM ?? DEFAULT_WASM;
+    const instance = new WebAssembly.Instance(compile(wasm), { env });
+    const x = instance.exports as unknown as X;
+    const version = typeof x.abi_version === "function" ? x.abi_version() : undefined;
+    if (version !== ABI_VERSION) {
+      throw new AbiMismatch(`the tinycmp module ${typeof wasm === "string" ? wasm : "given"} has ABI version ` +
+        `${version ?? "none (no abi_version export)"}, this host needs ${ABI_VERSION}: use the module built with this host`);
+    }
+    this.exports = x;
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.io = this.exports.io_ptr();
     this.ioSize = this.exports.io_size();

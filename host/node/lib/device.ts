@@ -2,21 +2,37 @@
 // The core does all CMP work; this class only moves bytes and waits when the core says WAIT.
 import { Core, type CoreOptions } from "./core";
 import { HttpTransport, type HttpTransportOptions } from "./transport";
+import {
+  ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_SIGNER, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_MAX_POLLS,
+  INT_NEWKEY_HANDLE, INT_OPTIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, INT_POPO, INT_REVREASON, ITEM_CERT, ITEM_CSR,
+  ITEM_EXTENSION, ITEM_EXTRA, ITEM_INFOTYPE, ITEM_KEY, ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_OLDCERT, ITEM_PROFILE,
+  ITEM_RECIPIENT, ITEM_REF, ITEM_SANS, ITEM_SECRET, ITEM_SENDER, ITEM_SUBJECT, ITEM_TRUSTED, ITEM_UNTRUSTED, OP_CR,
+  OP_GENM, OP_IR, OP_KUR, OP_P10CR, OP_RR, OPT_ACCEPT_UNPROTECTED, OPT_CAPUBS_TRUSTED, OPT_IMPLICIT_CONFIRM, OPT_LEGACY,
+  OPT_PBMAC1, OPT_RSA_PSS, OPT_UNPROTECTED_REQUESTS, RESULT_CA_PUB, RESULT_CERT, RESULT_CHAIN, RESULT_EXTRA_CERT,
+  RESULT_GENP_ITAV, RESULT_NEW_KEY, RESULT_STATUS_STRING,
+} from "./abi.js";
 
-export const Op = { ir: 1, cr: 2, kur: 3, p10cr: 4, rr: 5, genm: 6 } as const;
+export const Op = { ir: OP_IR, cr: OP_CR, kur: OP_KUR, p10cr: OP_P10CR, rr: OP_RR, genm: OP_GENM } as const;
 export type OpName = keyof typeof Op;
-const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
+const Action = { SEND: ACTION_SEND, WAIT: ACTION_WAIT, DONE: ACTION_DONE, FAILED: ACTION_FAILED } as const;
 const Item = {
-  ref: 1, secret: 2, key: 3, cert: 4, extra: 5, trusted: 6, untrusted: 7, newKey: 8, subject: 9, sans: 10,
-  oldCert: 11, recipient: 12, profile: 13, csr: 14, infoType: 15, sender: 16, newPublicKey: 17, extension: 18,
+  ref: ITEM_REF, secret: ITEM_SECRET, key: ITEM_KEY, cert: ITEM_CERT, extra: ITEM_EXTRA, trusted: ITEM_TRUSTED,
+  untrusted: ITEM_UNTRUSTED, newKey: ITEM_NEWKEY, subject: ITEM_SUBJECT, sans: ITEM_SANS, oldCert: ITEM_OLDCERT,
+  recipient: ITEM_RECIPIENT, profile: ITEM_PROFILE, csr: ITEM_CSR, infoType: ITEM_INFOTYPE, sender: ITEM_SENDER,
+  newPublicKey: ITEM_NEWPUBKEY, extension: ITEM_EXTENSION,
 } as const;
 const IntItem = {
-  options: 32, revReason: 33, pbmIterations: 34, pbmOwf: 35, pbmMac: 36, maxIterations: 37, maxPolls: 38, popo: 39, keyHandle: 40, newKeyHandle: 41,
+  options: INT_OPTIONS, revReason: INT_REVREASON, pbmIterations: INT_PBM_ITERATIONS, pbmOwf: INT_PBM_OWF, pbmMac: INT_PBM_MAC,
+  maxIterations: INT_MAX_ITERATIONS, maxPolls: INT_MAX_POLLS, popo: INT_POPO, keyHandle: INT_KEY_HANDLE, newKeyHandle: INT_NEWKEY_HANDLE,
 } as const;
 export const Options = {
-  implicitConfirm: 1, acceptUnprotected: 2, caPubsTrusted: 4, pbmac1: 8, legacy: 16, unprotectedRequests: 64, rsaPss: 128,
+  implicitConfirm: OPT_IMPLICIT_CONFIRM, acceptUnprotected: OPT_ACCEPT_UNPROTECTED, caPubsTrusted: OPT_CAPUBS_TRUSTED,
+  pbmac1: OPT_PBMAC1, legacy: OPT_LEGACY, unprotectedRequests: OPT_UNPROTECTED_REQUESTS, rsaPss: OPT_RSA_PSS,
 } as const;
-const Result = { cert: 1, extraCert: 2, caPub: 3, newKey: 4, statusString: 5, genpItav: 6, chain: 7 } as const;
+const Result = {
+  cert: RESULT_CERT, extraCert: RESULT_EXTRA_CERT, caPub: RESULT_CA_PUB, newKey: RESULT_NEW_KEY,
+  statusString: RESULT_STATUS_STRING, genpItav: RESULT_GENP_ITAV, chain: RESULT_CHAIN,
+} as const;
 
 /** Something that carries one request to the server and returns its response. */
 export interface Transport {
@@ -248,7 +264,7 @@ export class Device {
         };
       } else if (action === Action.FAILED) {
         let detail = new TextDecoder().decode(this.core.read(x.tx_detail(), x.tx_detail_len()));
-        if (x.tx_error() === -28 && this.core.signError) detail += `: ${this.core.signError}`; // E_SIGNER: the signer's reason
+        if (x.tx_error() === E_SIGNER && this.core.signError) detail += `: ${this.core.signError}`; // the signer's reason
         const err = new CmpError(x.tx_error(), detail, x.tx_status(), x.tx_failinfo());
         err.messages = messages;
         if (x.tx_out_len() > 0) err.errorMessage = this.core.read(x.tx_out(), x.tx_out_len());

@@ -4,6 +4,7 @@
 // exports), the same code a device runs.
 import { Core } from "./core";
 import { children, tlv, type Tlv } from "./der";
+import { errorName, HASH_SHA1, HASH_SHA256, HASH_SHA384, HASH_SHA512 } from "./abi.js";
 
 function oid(b: Uint8Array, t: Tlv): string {
   const arcs: number[] = [];
@@ -26,10 +27,12 @@ export const BODY_NAMES = [
 ];
 
 const HASH_IDS: Record<string, number> = {
-  "1.3.14.3.2.26": 1, "2.16.840.1.101.3.4.2.1": 2, "2.16.840.1.101.3.4.2.2": 3, "2.16.840.1.101.3.4.2.3": 4,
+  "1.3.14.3.2.26": HASH_SHA1, "2.16.840.1.101.3.4.2.1": HASH_SHA256, "2.16.840.1.101.3.4.2.2": HASH_SHA384,
+  "2.16.840.1.101.3.4.2.3": HASH_SHA512,
 };
 const HMAC_IDS: Record<string, number> = {
-  "1.3.6.1.5.5.8.1.2": 1, "1.2.840.113549.2.7": 1, "1.2.840.113549.2.9": 2, "1.2.840.113549.2.10": 3, "1.2.840.113549.2.11": 4,
+  "1.3.6.1.5.5.8.1.2": HASH_SHA1, "1.2.840.113549.2.7": HASH_SHA1, "1.2.840.113549.2.9": HASH_SHA256,
+  "1.2.840.113549.2.10": HASH_SHA384, "1.2.840.113549.2.11": HASH_SHA512,
 };
 const PBM = "1.2.840.113533.7.66.13";
 const PBMAC1 = "1.2.840.113549.1.5.14";
@@ -195,7 +198,7 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   const pAlg = core.put(bytesOf(msg, protAlg)), pData = core.put(protectedPart), pSig = core.put(sig);
   const rc = x.sig_verify(pAlg, protAlg.end - protAlg.start, pSigner + spkiOff, spkiLen, pData, protectedPart.length, pSig, sig.length, 0);
   result.protection.verified = rc === 0;
-  if (rc !== 0) result.protection.note = `signature check failed (error ${rc})`;
+  if (rc !== 0) result.protection.note = `signature check failed (error ${rc} ${errorName(rc)})`;
   if (opts.trusted && opts.trusted.length) {
     const table = (certs: Uint8Array[]) => {
       const ptrs = certs.map((c) => [core.put(c), c.length]);
@@ -210,7 +213,7 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
     const at = BigInt(seconds);
     const prc = x.cert_verify_path(pSigner, signer.length, table(pool), pool.length, table(opts.trusted), opts.trusted.length, at, 0);
     result.trusted = prc === 0;
-    if (prc !== 0) result.protection.note = `${result.protection.note ? result.protection.note + "; " : ""}signer path check failed (error ${prc})`;
+    if (prc !== 0) result.protection.note = `${result.protection.note ? result.protection.note + "; " : ""}signer path check failed (error ${prc} ${errorName(prc)})`;
   }
   return result;
 }
@@ -247,7 +250,7 @@ function pbmac1(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uin
   if (oid(msg, kdfOid) !== PBKDF2) return undefined;
   const p = children(msg, kdfParams);
   const salt = p[0], iter = p[1];
-  let keyLen = 0, prf = 1;
+  let keyLen = 0, prf = HASH_SHA1;
   for (const f of p.slice(2)) {
     if (f.tag === 0x02) keyLen = intValue(msg, f);
     if (f.tag === 0x30) prf = HMAC_IDS[oid(msg, children(msg, f)[0])] ?? 0;

@@ -3,13 +3,13 @@
 import { createHash } from "node:crypto";
 import type { Core } from "./core.js";
 import type { Flash } from "./flash.js";
+import { E_STORE_EMPTY, E_STORE_KEYREF, HASH_SHA256, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, TAG_ANCHOR, TAG_CERT, TAG_CHAIN, TAG_KEY, TAG_KEYREF, TAG_PENDING, TAG_PUBKEY } from "./abi.js";
 
-export const KIND = { IDEVID: 1, CRED: 2, TRUST: 3, STATE: 4 } as const;
+export const KIND = { IDEVID: KIND_IDEVID, CRED: KIND_CRED, TRUST: KIND_TRUST, STATE: KIND_STATE } as const;
 /** KEYREF and PUBKEY: a key held by the host (a token, a TPM), named, never stored (docs/STORE.md). */
-export const TAG = { KEY: 1, CERT: 2, CHAIN: 3, ANCHOR: 4, PENDING: 5, KEYREF: 6, PUBKEY: 7 } as const;
-export const E_STORE_EMPTY = -120;
-/** The record names a key held by the host (store_public, the lean module's store_use). */
-export const E_STORE_KEYREF = -128;
+export const TAG = { KEY: TAG_KEY, CERT: TAG_CERT, CHAIN: TAG_CHAIN, ANCHOR: TAG_ANCHOR, PENDING: TAG_PENDING, KEYREF: TAG_KEYREF, PUBKEY: TAG_PUBKEY } as const;
+/** E_STORE_KEYREF: the record names a key held by the host (store_public, the lean module's store_use). */
+export { E_STORE_EMPTY, E_STORE_KEYREF };
 
 export type Item = [tag: number, value: Uint8Array];
 
@@ -145,7 +145,7 @@ export class Store {
     });
   }
 
-  sign(kind: number, msg: Uint8Array, hashAlg = 2): Uint8Array {
+  sign(kind: number, msg: Uint8Array, hashAlg = HASH_SHA256): Uint8Array {
     return this.call((c) => {
       const m = c.put(msg);
       const sig = c.reserve(72);

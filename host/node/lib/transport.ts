@@ -51,6 +51,9 @@ export interface HttpTransportOptions {
   /** HTTPS client authentication (PEM). */
   tlsCert?: string | Buffer;
   tlsKey?: string | Buffer;
+  /** A keep-alive connection pool shared with other transports (many simulated devices); it
+   *  stays open on close(). Default: a pool of one connection owned by this transport. */
+  agent?: http.Agent;
 }
 
 export class TransportError extends Error {}
@@ -59,6 +62,7 @@ class StaleConnection extends TransportError {}
 export class HttpTransport {
   private readonly url: URL;
   private readonly agent: http.Agent;
+  private readonly ownAgent: boolean;
   private readonly started = Date.now();
   private readonly opts: HttpTransportOptions;
 
@@ -76,9 +80,10 @@ export class HttpTransport {
       if (this.url.protocol === "https:") throw new TransportError("HTTPS through a proxy (CONNECT) is not supported");
     }
     const agentOpts = { keepAlive: true, maxSockets: 1 };
-    this.agent = this.url.protocol === "https:"
+    this.ownAgent = !opts.agent;
+    this.agent = opts.agent ?? (this.url.protocol === "https:"
       ? new https.Agent({ ...agentOpts, ca: opts.tlsTrusted, cert: opts.tlsCert, key: opts.tlsKey, rejectUnauthorized: true })
-      : new http.Agent(agentOpts);
+      : new http.Agent(agentOpts));
   }
 
   /** POST one DER PKIMessage, return the DER response. A kept-alive connection that the
@@ -162,9 +167,9 @@ export class HttpTransport {
     });
   }
 
-  /** Close kept-alive connections. */
+  /** Close kept-alive connections (not those of a shared agent). */
   close(): void {
-    this.agent.destroy();
+    if (this.ownAgent) this.agent.destroy();
   }
 }
 

@@ -1,13 +1,22 @@
 // Certificate authorities of the test PKI, built on @peculiar/x509: each Authority has a key, a
 // certificate, issues certificates and (for the issuing CA) keeps revocations and a CRL.
 import * as x509 from "./x509.js";
-import { randomBytes, X509Certificate as NodeX509 } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign, X509Certificate as NodeX509 } from "node:crypto";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, Certificate } from "@peculiar/asn1-x509";
 import { generateKeyPair, KeyPair, KeyType, PURE_OIDS, signData, signingAlgorithm } from "./keys.js";
 import * as oids from "./oids.js";
+import { children, contents, readTlv, whole } from "./reader.js";
 
 const DAY = 86_400_000;
+const protectionDigest = "sha256"; // ecdsa-with-SHA256 (RFC 5758 3.2), the P-256 CA's algorithm
+
+/** Extension DER as the schema classes write it: critical FALSE (the DEFAULT) left out (X.690 11.5). */
+function normalExtension(e: Uint8Array): Uint8Array {
+  const f = children(e, readTlv(e, 0));
+  if (f.length === 3 && f[1].tag === 0x01 && e[f[1].value] === 0) return tlv(0x30, whole(e, f[0]), whole(e, f[2]));
+  return e;
+}
 
 /** A positive 127-bit serial number in hex (RFC 5280 4.1.2.2: at most 20 octets, positive). */
 export function newSerial(): string {
@@ -59,8 +68,45 @@ export interface IssueParams {
   keyUsage?: number;
 }
 
+/** An issued certificate: its DER and serial number (hex). */
+export interface IssuedCert {
+  der: Uint8Array;
+  serialNumber: string;
+}
+
+/** DER TLV with a definite minimal length. */
+function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const len = parts.reduce((a, p) => a + p.length, 0);
+  const head = len < 0x80 ? [tag, len] : len < 0x100 ? [tag, 0x81, len] : len < 0x10000 ? [tag, 0x82, len >> 8, len & 0xff] : [tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
+  const out = new Uint8Array(head.length + len);
+  out.set(head);
+  let at = head.length;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, whole seconds. */
+function timeDer(d: Date): Uint8Array {
+  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const digits = iso.slice(0, 19).replace(/[-T:]/g, "") + "Z";
+  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), "latin1")) : tlv(0x18, Buffer.from(digits, "latin1"));
+}
+
+/** The parts of a TBSCertificate (RFC 5280 4.1) that are the same in every end-entity certificate
+ *  of a CA, cut from one that @peculiar/x509 issued: version, signature algorithm, issuer, and the
+ *  extensions before the subject key identifier (basicConstraints, keyUsage) and after it
+ *  (authorityKeyIdentifier, cRLDistributionPoints), verbatim. */
+interface TbsTemplate {
+  version: Uint8Array;
+  signature: Uint8Array;
+  issuer: Uint8Array;
+  before: Uint8Array[];
+  after: Uint8Array[];
+}
+
 export class Authority {
   readonly revocations = new Map<string, Revocation>();
+  private template?: Promise<TbsTemplate | undefined>;
   private crl?: x509.X509Crl;
   /** the same for every certificate this CA issues: made once */
   private aki?: Promise<x509.AuthorityKeyIdentifierExtension>;
@@ -104,6 +150,54 @@ export class Authority {
       signingAlgorithm: signingAlgorithm(this.cred.key.type),
       extensions: ext,
     }));
+  }
+
+  /** An end-entity certificate as issue() makes it (same extensions, same order, same encoding),
+   *  built from a TBSCertificate template and signed with node:crypto: the test PKI's path for
+   *  enrollments. CAs with other keys than P-256 go through issue(). */
+  async issueEndEntity(p: { subject: Uint8Array; publicKey: Uint8Array; notAfter: Date; extensions: Uint8Array[] }): Promise<IssuedCert> {
+    const t = await (this.template ??= this.makeTemplate());
+    if (!t) {
+      const cert = await this.issue({ ...p, extensions: p.extensions.map((e) => new x509.Extension(new Uint8Array(e).buffer as ArrayBuffer)) });
+      return { der: new Uint8Array(cert.rawData), serialNumber: cert.serialNumber };
+    }
+    const serial = newSerial();
+    const spki = children(p.publicKey, readTlv(p.publicKey, 0));
+    // RFC 5280 4.2.1.2 method (1), as @peculiar/x509 computes it: SHA-1 of the subjectPublicKey bits
+    const bits = contents(p.publicKey, spki[1]).subarray(1);
+    const ski = tlv(0x30, Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x0e), tlv(0x04, tlv(0x04, createHash("sha1").update(bits).digest())));
+    const now = Date.now();
+    const tbs = tlv(0x30,
+      t.version,
+      tlv(0x02, Buffer.from(serial, "hex")),
+      t.signature,
+      t.issuer,
+      tlv(0x30, timeDer(new Date(now - 60_000)), timeDer(p.notAfter)),
+      p.subject,
+      p.publicKey,
+      tlv(0xa3, tlv(0x30, ...t.before, ski, ...t.after, ...p.extensions.map(normalExtension))),
+    );
+    const sig = nodeSign(protectionDigest, tbs, this.cred.key.privateKey);
+    return { der: tlv(0x30, tbs, t.signature, tlv(0x03, Uint8Array.of(0), sig)), serialNumber: serial };
+  }
+
+  /** The template from a certificate issue() made for a throwaway key (P-256 CAs only). */
+  private async makeTemplate(): Promise<TbsTemplate | undefined> {
+    if (this.cred.key.type !== "P-256") return undefined;
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" });
+    const proto = await this.issue({ subject: "CN=template", publicKey: new Uint8Array(key) });
+    const der = new Uint8Array(proto.rawData);
+    const [tbs] = children(der, readTlv(der, 0));
+    const f = children(der, tbs);
+    const exts = children(der, children(der, f[7])[0]).map((e) => whole(der, e));
+    const skiAt = exts.findIndex((e) => e[4] === 0x55 && e[5] === 0x1d && e[6] === 0x0e);
+    return {
+      version: whole(der, f[0]).slice(),
+      signature: whole(der, f[2]).slice(),
+      issuer: whole(der, f[3]).slice(),
+      before: exts.slice(0, skiAt).map((e) => e.slice()),
+      after: exts.slice(skiAt + 1).map((e) => e.slice()),
+    };
   }
 
   /** An ML-DSA CA (RFC 9881 3): the certificate @peculiar/x509 signed with the stand-in key,

@@ -1,7 +1,7 @@
 // The CMP server side (RA + CA in one): every check on a received PKIMessage, transaction
 // state, and building and protecting the response (RFC 9810 5, RFC 9483 3-4).
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { AlgorithmIdentifier, Certificate, GeneralName, Name } from "@peculiar/asn1-x509";
+import { AlgorithmIdentifier, Certificate, GeneralName } from "@peculiar/asn1-x509";
 import { randomBytes, X509Certificate as NodeX509, createHash } from "node:crypto";
 import {
   bodyType,
@@ -15,11 +15,10 @@ import {
   InfoTypeAndValues,
   PKIBody,
   PKIBodyType,
+  PKIBodyTypes,
   PKIFailureInfo,
   PKIFailureInfoBits,
   PKIFreeText,
-  PKIHeader,
-  PKIMessage,
   PKIStatus,
   PKIStatusInfo,
   PollRep,
@@ -34,17 +33,19 @@ import { Hierarchy } from "./hierarchy.js";
 import { protectionAlgorithm, signData } from "./keys.js";
 import * as oids from "./oids.js";
 import {
-  computeMac,
-  freshMacAlgorithm,
+  freshMacDer,
   isMacAlgorithm,
+  parseCert,
   protectedPart,
   tlv,
   u8,
   validatePath,
-  verifyMac,
+  verifyMacDer,
   verifySignature,
 } from "./protection.js";
 import * as x509 from "./x509.js";
+import type { IssuedCert } from "./ca.js";
+import { algId, children, readTlv, Request, type AlgId } from "./reader.js";
 import { derViolation, headerIds } from "./strict.js";
 
 /** The hash a signature algorithm names for certHash (RFC 9810 5.3.18): SHA-2 of ECDSA/RSA (SHA-256
@@ -71,7 +72,7 @@ const REP: Partial<Record<PKIBodyType, RepType>> = { ir: "ip", cr: "cp", p10cr: 
 /** How a request was protected, once verified. */
 interface Auth {
   kind: "mac" | "signature" | "none";
-  macAlg?: AlgorithmIdentifier;
+  macAlg?: AlgId;
   signer?: NodeX509;
 }
 
@@ -90,7 +91,7 @@ interface Parsed {
 interface Transaction {
   repType: RepType;
   certReqId: number;
-  cert: x509.X509Certificate;
+  cert: IssuedCert;
   caPubs: boolean;
   implicitConfirm: boolean;
   /** our last senderNonce: the client's next recipNonce must equal it */
@@ -114,18 +115,27 @@ export interface ResponderSecrets {
 
 export class Responder {
   readonly transactions = new Map<string, Transaction>();
-  readonly issued = new Map<string, x509.X509Certificate>();
+  readonly issued = new Map<string, IssuedCert>();
   readonly log: RequestRecord[] = [];
-  private readonly logged = new WeakSet<PKIMessage>();
-  private readonly signerName: Name;
+  private readonly logged = new WeakSet<Request>();
   private readonly ca: Parsed;
+  /** DER of the parts of every response header that are the same each time (RFC 9810 5.1.1) */
+  private readonly der: { sender: Uint8Array; signatureAlg: Uint8Array; signerKid?: Uint8Array; rootCert: Uint8Array };
 
   constructor(
     readonly h: Hierarchy,
     readonly behaviour: Behaviour,
     readonly secrets: ResponderSecrets,
   ) {
-    this.signerName = AsnConvert.parse(h.cmpSigner.der, Certificate).tbsCertificate.subject;
+    const signerName = AsnConvert.parse(h.cmpSigner.der, Certificate).tbsCertificate.subject;
+    const sig = protectionAlgorithm(h.cmpSigner.key.type);
+    const ski = h.cmpSigner.cert.getExtension(x509.SubjectKeyIdentifierExtension);
+    this.der = {
+      sender: u8(AsnConvert.serialize(new GeneralName({ directoryName: signerName }))),
+      signatureAlg: u8(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: sig.oid, parameters: sig.oid.startsWith("1.2.840.113549") ? null : undefined }))),
+      signerKid: ski ? Buffer.from(ski.keyId, "hex") : undefined,
+      rootCert: h.root.cred.der,
+    };
     const node = (c: { der: Uint8Array }) => new NodeX509(Buffer.from(c.der));
     this.ca = {
       root: node(h.root.cred),
@@ -139,20 +149,26 @@ export class Responder {
 
   /** One request in, one response out; never throws. */
   async handle(der: Uint8Array): Promise<Uint8Array> {
-    let req: PKIMessage;
+    let req: Request;
     // strict DER first (strict.ts); the error copies transactionID and senderNonce where it can
     // read them, so that the client sees this answer and not a transactionID mismatch
     const violation = derViolation(der);
     try {
       if (violation) throw new Error(violation);
-      req = AsnConvert.parse(der, PKIMessage, { berOptions: { maxDepth: 40, maxNodes: 5000 } });
-      bodyType(req.body);
+      req = new Request(der);
+      req.sender(); // echoed as the answer's recipient: a GeneralName
+      req.checkRecipient();
+      // the body is read now, so that one that does not parse is badDataFormat like the rest;
+      // template fields, regInfo and poposkInput that the reader does not read: the schema's check
+      if (req.type === "certConf") req.certStatuses();
+      else if (req.type !== "ir" && req.type !== "cr" && req.type !== "kur") bodyType(req.body);
+      else if (req.certReqs().some((m) => m.template.unusual || m.regInfo || (m.popo && "signature" in m.popo && m.popo.signature.poposkInput))) bodyType(req.body);
     } catch (e) {
       const text = violation ?? `request is not a PKIMessage: ${(e as Error).message}`.slice(0, 200);
       this.log.push({ type: "garbage", answer: "error", failInfo: PKIFailureInfo.badDataFormat, text });
       return this.errorResponse(undefined, { kind: "none" }, PKIFailureInfo.badDataFormat, text, undefined, undefined, headerIds(der));
     }
-    const type = bodyType(req.body);
+    const type = req.type;
     let auth: Auth = { kind: "none" };
     try {
       this.expire();
@@ -162,7 +178,7 @@ export class Responder {
       if (inj) return this.errorResponse(req, auth, inj.failInfo?.[0] ?? PKIFailureInfo.systemUnavail, inj.statusString ?? "injected error", inj);
       const { body, generalInfo } = await this.dispatch(req, type, auth);
       // requests answered concurrently may log meanwhile: only what dispatch did for this one counts
-      if (!this.logged.delete(req)) this.log.push({ type, answer: bodyType(body) });
+      if (!this.logged.delete(req)) this.log.push({ type, answer: body instanceof Uint8Array ? PKIBodyTypes[body[0] & 0x1f] : bodyType(body) });
       return this.respond(req, auth, body, generalInfo);
     } catch (e) {
       const f = e instanceof CmpFailure ? e : new CmpFailure(PKIFailureInfo.systemFailure, `internal error: ${(e as Error).message}`);
@@ -171,7 +187,7 @@ export class Responder {
   }
 
   /** Log a request's outcome from inside dispatch (handle then logs nothing more for it). */
-  private record(req: PKIMessage, r: RequestRecord): void {
+  private record(req: Request, r: RequestRecord): void {
     this.log.push(r);
     this.logged.add(req);
   }
@@ -182,17 +198,17 @@ export class Responder {
   }
 
   /** RFC 9810 5.1.1, RFC 9483 3.1: header fields every request must have. */
-  private checkHeader(req: PKIMessage, type: PKIBodyType): void {
+  private checkHeader(req: Request, type: PKIBodyType): void {
     const hdr = req.header;
     if (hdr.pvno !== 2 && hdr.pvno !== 3) fail(PKIFailureInfo.unsupportedVersion, `pvno ${hdr.pvno} not supported`);
-    if (!hdr.transactionID || hdr.transactionID.byteLength < 1) fail(PKIFailureInfo.badRequest, "transactionID missing");
-    if (!hdr.senderNonce || hdr.senderNonce.byteLength < 16) fail(PKIFailureInfo.badSenderNonce, "senderNonce missing or shorter than 128 bits");
+    if (!hdr.transactionID || hdr.transactionID.length < 1) fail(PKIFailureInfo.badRequest, "transactionID missing");
+    if (!hdr.senderNonce || hdr.senderNonce.length < 16) fail(PKIFailureInfo.badSenderNonce, "senderNonce missing or shorter than 128 bits");
     const tx = this.transactions.get(hex(hdr.transactionID));
     const first = ["ir", "cr", "kur", "p10cr", "rr", "genm"].includes(type);
     if (first && tx) fail(PKIFailureInfo.transactionIdInUse, "transactionID is in use by an open transaction");
     if (!first && (type === "certConf" || type === "pollReq")) {
       if (!tx) fail(PKIFailureInfo.badRequest, `${type} for no open transaction`);
-      if (!hdr.recipNonce || !tx.lastNonce.equals(Buffer.from(u8(hdr.recipNonce)))) {
+      if (!hdr.recipNonce || !tx.lastNonce.equals(hdr.recipNonce)) {
         this.transactions.delete(hex(hdr.transactionID));
         fail(PKIFailureInfo.badRecipientNonce, "recipNonce does not match our last senderNonce");
       }
@@ -200,27 +216,27 @@ export class Responder {
   }
 
   /** RFC 9810 5.1.3, RFC 9483 3.2: MAC by senderKID = reference, or signature by extraCerts[0]. */
-  private verifyProtection(req: PKIMessage, type: PKIBodyType): Auth {
+  private verifyProtection(req: Request, type: PKIBodyType): Auth {
     const alg = req.header.protectionAlg;
     if (!alg || !req.protection) {
       if (this.behaviour.acceptUnprotected) return { kind: "none" };
       return fail(PKIFailureInfo.badMessageCheck, "request is not protected");
     }
     if (isMacAlgorithm(alg.algorithm)) {
-      const kid = req.header.senderKID ? Buffer.from(u8(req.header.senderKID)).toString("utf8") : undefined;
+      const kid = req.header.senderKID ? Buffer.from(req.header.senderKID).toString("utf8") : undefined;
       if (kid !== this.secrets.ref) fail(PKIFailureInfo.badMessageCheck, "senderKID is not a known reference");
       if (this.behaviour.macSenderIsRef) {
-        const cn = req.header.sender.directoryName?.flat().find((a) => a.type === "2.5.4.3")?.value.toString();
+        const cn = req.sender().directoryName?.flat().find((a) => a.type === "2.5.4.3")?.value.toString();
         if (cn !== kid) fail(PKIFailureInfo.badMessageCheck, `sender CN "${cn ?? ""}" is not the senderKID "${kid}"`);
       }
-      verifyMac(req, Buffer.from(this.secrets.secret, "utf8"));
+      verifyMacDer(alg, req.protection, req.headerRaw, req.bodyRaw, Buffer.from(this.secrets.secret, "utf8"));
       return { kind: "mac", macAlg: alg };
     }
-    const certs = (req.extraCerts ?? []).map((c) => new NodeX509(Buffer.from(AsnConvert.serialize(c))));
+    const certs = req.extraCerts.map(parseCert);
     if (certs.length === 0) fail(PKIFailureInfo.badMessageCheck, "signature protection without the signer certificate in extraCerts");
     const signer = certs[0];
-    const data = protectedPart(u8(req.headerRaw!), u8(req.bodyRaw!));
-    if (!verifySignature(alg.algorithm, signer.publicKey, data, u8(req.protection)))
+    const data = protectedPart(req.headerRaw, req.bodyRaw);
+    if (!verifySignature(alg.algorithm, signer.publicKey, data, req.protection))
       fail(PKIFailureInfo.badMessageCheck, "protection signature does not verify");
     // RFC 9483 4.1.1: ir with an IDevID chains to the manufacturer; operational certs to our root
     const { root, manufacturerRoot, issuingCa, manufacturerCa } = this.ca;
@@ -231,7 +247,7 @@ export class Responder {
     return { kind: "signature", signer };
   }
 
-  private async dispatch(req: PKIMessage, type: PKIBodyType, auth: Auth): Promise<{ body: PKIBody; generalInfo?: InfoTypeAndValue[] }> {
+  private async dispatch(req: Request, type: PKIBodyType, auth: Auth): Promise<Answer> {
     switch (type) {
       case "ir":
       case "cr":
@@ -249,7 +265,7 @@ export class Responder {
       case "error": {
         // RFC 9810 5.3.21: the client gives up; close its transaction and confirm
         this.transactions.delete(hex(req.header.transactionID));
-        return { body: new PKIBody({ pkiconf: null }) };
+        return { body: PKICONF };
       }
       default:
         return fail(PKIFailureInfo.badRequest, `${type} is not supported by this server`);
@@ -264,14 +280,22 @@ export class Responder {
     });
   }
 
-  private certRep(repType: RepType, certReqId: number, status: PKIStatusInfo, cert?: x509.X509Certificate, caPubs = false): PKIBody {
+  private certRep(repType: RepType, certReqId: number, status: PKIStatusInfo, cert?: IssuedCert, caPubs = false): PKIBody | Uint8Array {
+    if (cert && status.status === PKIStatus.accepted && !status.statusString && !status.failInfo) {
+      // RFC 9810 5.3.4 CertRepMessage { caPubs [1] OPTIONAL, response { CertResponse { certReqId,
+      // status, certifiedKeyPair { certOrEncCert: certificate [0] } } } }, the certificates as issued
+      const response = tlv(0x30, tlv(0x30, intDer(certReqId), ACCEPTED, tlv(0x30, tlv(0xa0, cert.der))));
+      // RFC 9483 4.1.1: caPubs may carry the trust anchor when the request was MAC-protected
+      const rep = caPubs ? tlv(0x30, tlv(0xa1, tlv(0x30, this.der.rootCert)), response) : tlv(0x30, response);
+      return u8(tlv(0xa0 | PKIBodyTypes.indexOf(repType), rep));
+    }
     const rep = new CertRepMessage({
       response: [
         new CertResponse({
           certReqId,
           status,
           certifiedKeyPair: cert
-            ? new CertifiedKeyPair({ certOrEncCert: new CertOrEncCert({ certificate: AsnConvert.parse(cert.rawData, Certificate) }) })
+            ? new CertifiedKeyPair({ certOrEncCert: new CertOrEncCert({ certificate: AsnConvert.parse(cert.der, Certificate) }) })
             : undefined,
         }),
       ],
@@ -282,10 +306,10 @@ export class Responder {
   }
 
   /** ir/cr/kur/p10cr -> ip/cp/kup (RFC 9483 4.1), or waiting with polling (RFC 9483 4.4). */
-  private async enroll(req: PKIMessage, type: "ir" | "cr" | "kur" | "p10cr", auth: Auth) {
+  private async enroll(req: Request, type: "ir" | "cr" | "kur" | "p10cr", auth: Auth): Promise<Answer> {
     const repType = REP[type]!;
     const b = this.behaviour;
-    const certReqId0 = type === "p10cr" ? b.p10crCertReqId : (req.body[type]![0]?.certReq.certReqId ?? 0);
+    const certReqId0 = type === "p10cr" ? b.p10crCertReqId : (req.certReqs()[0]?.certReqId ?? 0);
     if (b.reject) {
       const r: InjectedStatus = b.reject;
       const st = this.statusInfo(r.status ?? PKIStatus.rejection, r.failInfo ?? [PKIFailureInfo.badRequest], r.statusString);
@@ -298,7 +322,7 @@ export class Responder {
       approved =
         type === "p10cr"
           ? await approveP10cr(req.body.p10crRaw!, b.p10crCertReqId)
-          : approveCertReqMsg(req.body[type]!, type, { acceptRaVerified: b.acceptRaVerified, oldCert: type === "kur" ? auth.signer : undefined });
+          : approveCertReqMsg(req.certReqs(), type, { acceptRaVerified: b.acceptRaVerified, oldCert: type === "kur" ? auth.signer : undefined });
       if (type === "kur") {
         if (!auth.signer!.checkIssued(this.ca.issuingCa)) fail(PKIFailureInfo.badCertId, "kur for a certificate this CA did not issue");
       }
@@ -310,14 +334,14 @@ export class Responder {
     const now = Date.now();
     let notAfter = new Date(now + b.validitySeconds * 1000);
     if (approved.notAfter && approved.notAfter < notAfter && approved.notAfter.getTime() > now) notAfter = approved.notAfter;
-    const cert = await this.h.issuingCa.issue({
+    const cert = await this.h.issuingCa.issueEndEntity({
       subject: approved.subject,
       publicKey: approved.publicKey,
       notAfter,
       extensions: approved.extensions,
     });
     this.issued.set(cert.serialNumber.toLowerCase().replace(/^(00)+/, ""), cert);
-    const wantsImplicit = !!req.header.generalInfo?.some((i) => i.infoType === oids.id_it_implicitConfirm);
+    const wantsImplicit = req.header.generalInfo.includes(oids.id_it_implicitConfirm);
     const tx: Transaction = {
       repType,
       certReqId: approved.certReqId,
@@ -333,7 +357,7 @@ export class Responder {
   }
 
   /** The answer carrying the certificate, or "waiting" while polls are left. */
-  private deliver(req: PKIMessage, tx: Transaction): { body: PKIBody; generalInfo?: InfoTypeAndValue[] } {
+  private deliver(req: Request, tx: Transaction): Answer {
     const id = hex(req.header.transactionID);
     if (tx.pollsLeft > 0) {
       this.transactions.set(id, tx);
@@ -351,7 +375,7 @@ export class Responder {
   }
 
   /** RFC 9810 5.3.22: pollReq -> pollRep (checkAfter) until the certificate is ready. */
-  private pollReq(req: PKIMessage): { body: PKIBody; generalInfo?: InfoTypeAndValue[] } {
+  private pollReq(req: Request): Answer {
     const tx = this.transactions.get(hex(req.header.transactionID))!;
     if (tx.pollsLeft <= 0) fail(PKIFailureInfo.badRequest, "pollReq but the answer was already given");
     const ids = req.body.pollReq!.map((p) => p.certReqId);
@@ -363,41 +387,41 @@ export class Responder {
   }
 
   /** RFC 9810 5.3.18: certConf -> pkiConf; a rejected certificate is revoked. */
-  private certConf(req: PKIMessage): PKIBody {
+  private certConf(req: Request): Uint8Array {
     const id = hex(req.header.transactionID);
     const tx = this.transactions.get(id)!;
     if (tx.pollsLeft > 0) fail(PKIFailureInfo.badRequest, "certConf before the certificate was delivered");
     this.transactions.delete(id);
-    const statuses = req.body.certConf!;
+    const statuses = req.certStatuses();
     if (statuses.length === 0) {
       // RFC 9810 5.3.18: an empty certConf rejects all certificates
       this.h.issuingCa.revoke(tx.cert.serialNumber, 4 /* superseded */);
-      return new PKIBody({ pkiconf: null });
+      return PKICONF;
     }
     const st = statuses[0];
     if (st.certReqId !== tx.certReqId) fail(PKIFailureInfo.badRequest, "certConf for an unknown certReqId");
     // RFC 9810 5.3.18, RFC 9480 2.10: certHash with the hash the certificate's signature algorithm
     // names, else with hashAlg, which needs pvno 3 (cmp2021)
-    const sigAlg = AsnConvert.parse(tx.cert.rawData, Certificate).signatureAlgorithm.algorithm;
+    const sigAlg = certSignatureAlgorithm(tx.cert.der);
     let hashName = certHashName(sigAlg);
     if (st.hashAlg) {
       if (req.header.pvno !== 3) fail(PKIFailureInfo.unsupportedVersion, "certConf with hashAlg needs pvno 3 (cmp2021)");
-      hashName = ({ [oids.id_sha256]: "sha256", [oids.id_sha384]: "sha384", [oids.id_sha512]: "sha512" } as Record<string, string>)[st.hashAlg.algorithm];
-      if (!hashName) fail(PKIFailureInfo.badAlg, `certConf hashAlg ${st.hashAlg.algorithm} not supported`);
+      hashName = ({ [oids.id_sha256]: "sha256", [oids.id_sha384]: "sha384", [oids.id_sha512]: "sha512" } as Record<string, string>)[st.hashAlg];
+      if (!hashName) fail(PKIFailureInfo.badAlg, `certConf hashAlg ${st.hashAlg} not supported`);
     } else if (!hashName) {
       fail(PKIFailureInfo.badCertId, `certConf without hashAlg for a certificate signed with ${sigAlg}, which names no hash`);
     }
     const expected = hashName === "shake256"
-      ? createHash("shake256", { outputLength: 64 }).update(new Uint8Array(tx.cert.rawData)).digest()
-      : createHash(hashName!).update(new Uint8Array(tx.cert.rawData)).digest();
-    if (!expected.equals(Buffer.from(u8(st.certHash)))) fail(PKIFailureInfo.badCertId, "certHash does not match the issued certificate");
-    if (st.statusInfo && st.statusInfo.status === PKIStatus.rejection) this.h.issuingCa.revoke(tx.cert.serialNumber, 4);
+      ? createHash("shake256", { outputLength: 64 }).update(tx.cert.der).digest()
+      : createHash(hashName!).update(tx.cert.der).digest();
+    if (!expected.equals(st.certHash)) fail(PKIFailureInfo.badCertId, "certHash does not match the issued certificate");
+    if (st.status === PKIStatus.rejection) this.h.issuingCa.revoke(tx.cert.serialNumber, 4);
     else tx.confirmed = true;
-    return new PKIBody({ pkiconf: null });
+    return PKICONF;
   }
 
   /** RFC 9483 4.2: rr -> rp; records the revocation for the CRL. */
-  private revoke(req: PKIMessage, auth: Auth): PKIBody {
+  private revoke(req: Request, auth: Auth): PKIBody {
     const rp = (st: PKIStatusInfo) => new PKIBody({ rp: new RevRepContent({ status: [st] }) });
     try {
       if (this.behaviour.reject) {
@@ -432,7 +456,7 @@ export class Responder {
   }
 
   private errorResponse(
-    req: PKIMessage | undefined,
+    req: Request | undefined,
     auth: Auth,
     failInfo: PKIFailureInfo,
     text: string,
@@ -455,49 +479,74 @@ export class Responder {
   }
 
   /** RFC 9810 5.1.1 header for a response, then protection (RFC 9810 5.1.3) and extraCerts. */
-  private respond(req: PKIMessage | undefined, auth: Auth, body: PKIBody, generalInfo?: InfoTypeAndValue[],
+  private respond(req: Request | undefined, auth: Auth, body: PKIBody | Uint8Array, generalInfo?: InfoTypeAndValue[],
     ids?: { transactionID?: Uint8Array; senderNonce?: Uint8Array }): Uint8Array {
     const b = this.behaviour;
     const senderNonce = randomBytes(16);
     const useMac = b.responseProtection === "mac" && auth.kind === "mac" && auth.macAlg;
-    const signer = this.h.cmpSigner;
-    const sig = protectionAlgorithm(signer.key.type);
-    const header = new PKIHeader({
-      pvno: req?.header.pvno === 3 ? 3 : 2,
-      sender: new GeneralName({ directoryName: this.signerName }),
-      recipient: req?.header.sender ?? new GeneralName({ directoryName: new Name() }),
-      messageTime: new Date(Math.floor(Date.now() / 1000) * 1000),
-      transactionID: b.wrongTransactionID ? ab(randomBytes(16)) : req?.header.transactionID ?? (ids?.transactionID && ab(ids.transactionID)),
-      senderNonce: ab(senderNonce),
-      recipNonce: b.wrongRecipNonce ? ab(randomBytes(16)) : req?.header.senderNonce ?? (ids?.senderNonce && ab(ids.senderNonce)),
-      generalInfo: generalInfo?.length ? new InfoTypeAndValues(generalInfo) : undefined,
-    });
-    if (!b.unprotected) {
-      if (useMac) {
-        header.protectionAlg = freshMacAlgorithm(auth.macAlg!);
-        header.senderKID = ab(Buffer.from(this.secrets.ref, "utf8"));
-      } else {
-        header.protectionAlg = new AlgorithmIdentifier({ algorithm: sig.oid, parameters: sig.oid.startsWith("1.2.840.113549") ? null : undefined });
-        const ski = signer.cert.getExtension(x509.SubjectKeyIdentifierExtension);
-        if (ski) header.senderKID = ab(Buffer.from(ski.keyId, "hex"));
-      }
-    }
+    const secret = Buffer.from(this.secrets.secret, "utf8");
+    const fresh = useMac && !b.unprotected ? freshMacDer(auth.macAlg!, secret) : undefined;
+    const octets = (tag: number, v: Uint8Array | undefined) => (v ? [tlv(tag, tlv(0x04, v))] : []);
+    const kid = b.unprotected ? undefined : useMac ? Buffer.from(this.secrets.ref, "utf8") : this.der.signerKid;
+    // PKIHeader (RFC 9810 5.1.1; EXPLICIT TAGS), DER built field by field
+    const headerDer = tlv(0x30,
+      intDer(req?.header.pvno === 3 ? 3 : 2),
+      this.der.sender,
+      req?.header.senderDer ?? EMPTY_DIRECTORY_NAME,
+      tlv(0xa0, generalizedTime(new Date())),
+      ...(b.unprotected ? [] : [tlv(0xa1, fresh ? fresh.der : this.der.signatureAlg)]),
+      ...octets(0xa2, kid),
+      ...octets(0xa4, b.wrongTransactionID ? randomBytes(16) : req?.header.transactionID ?? ids?.transactionID),
+      ...octets(0xa5, senderNonce),
+      ...octets(0xa6, b.wrongRecipNonce ? randomBytes(16) : req?.header.senderNonce ?? ids?.senderNonce),
+      ...(generalInfo?.length ? [tlv(0xa8, u8(AsnConvert.serialize(new InfoTypeAndValues(generalInfo))))] : []),
+    );
     // remember our nonce for the next message of the transaction (recipNonce check)
     const tx = req?.header.transactionID ? this.transactions.get(hex(req.header.transactionID)) : undefined;
     if (tx) tx.lastNonce = senderNonce;
 
-    const headerDer = u8(AsnConvert.serialize(header));
-    const bodyDer = u8(AsnConvert.serialize(body));
+    const bodyDer = body instanceof Uint8Array ? body : u8(AsnConvert.serialize(body));
     // RFC 9810 5.1 (explicit tags): PKIMessage ::= SEQUENCE { header, body, [0] protection BIT STRING,
     // [1] extraCerts }, assembled from the DER of its parts; the certificates are copied as they are
     let protection: Uint8Array[] = [];
     if (!b.unprotected) {
       const data = protectedPart(headerDer, bodyDer);
-      const value = useMac ? computeMac(header.protectionAlg!, Buffer.from(this.secrets.secret, "utf8"), data) : signData(signer.key, data);
+      const value = fresh ? fresh.mac(data) : signData(this.h.cmpSigner.key, data);
       protection = [tlv(0xa0, tlv(0x03, Uint8Array.of(0), value))];
     }
     // RFC 9483 3.3: the CMP signer certificate first, then its chain (the issuing CA)
-    const extra = useMac || b.unprotected ? [this.h.issuingCa.cred.der] : [signer.der, this.h.issuingCa.cred.der];
+    const extra = useMac || b.unprotected ? [this.h.issuingCa.cred.der] : [this.h.cmpSigner.der, this.h.issuingCa.cred.der];
     return u8(tlv(0x30, headerDer, bodyDer, ...protection, tlv(0xa1, tlv(0x30, ...extra))));
   }
+}
+
+/** What dispatch answers: the body (DER when built by hand) and generalInfo for the header. */
+type Answer = { body: PKIBody | Uint8Array; generalInfo?: InfoTypeAndValue[] };
+
+/** pkiconf [19] PKIConfirmContent ::= NULL (RFC 9810 5.3.17) */
+const PKICONF = Uint8Array.of(0xb3, 0x02, 0x05, 0x00);
+/** PKIStatusInfo { status accepted } */
+const ACCEPTED = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00);
+/** GeneralName directoryName [4] of an empty Name: the recipient when none is known */
+const EMPTY_DIRECTORY_NAME = Uint8Array.of(0xa4, 0x02, 0x30, 0x00);
+
+/** INTEGER, minimal two's complement (X.690 8.3.2), for safe integers. */
+function intDer(n: number): Uint8Array {
+  const out: number[] = [];
+  let v = BigInt(n);
+  do {
+    out.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  } while (!((v === 0n && (out[0] & 0x80) === 0) || (v === -1n && (out[0] & 0x80) !== 0)));
+  return tlv(0x02, Uint8Array.from(out));
+}
+
+/** GeneralizedTime YYYYMMDDHHMMSSZ, whole seconds (X.690 11.7). */
+function generalizedTime(d: Date): Uint8Array {
+  return tlv(0x18, Buffer.from(d.toISOString().slice(0, 19).replace(/[-T:]/g, "") + "Z", "latin1"));
+}
+
+/** The signatureAlgorithm OID of a certificate's DER (RFC 5280 4.1.1.2). */
+function certSignatureAlgorithm(der: Uint8Array): string {
+  return algId(der, children(der, readTlv(der, 0))[1], "signatureAlgorithm").algorithm;
 }

@@ -10,7 +10,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 // then leaves every x509.Name undefined in the npm package's JavaScript).
 export {
   AuthorityKeyIdentifierExtension, BasicConstraintsExtension, CRLDistributionPointsExtension, ExtendedKeyUsageExtension,
-  Extension, GeneralNames, KeyUsageFlags, KeyUsagesExtension, Name, Pkcs10CertificateRequest, SubjectKeyIdentifierExtension,
+  Extension, GeneralNames, KeyUsageFlags, KeyUsagesExtension, Name, Pkcs10CertificateRequest, SubjectAlternativeNameExtension, SubjectKeyIdentifierExtension,
   X509Certificate, X509CertificateGenerator, X509Crl, X509CrlGenerator, X509CrlReason,
 } from "@peculiar/x509";
 export type { JsonGeneralName, PublicKeyType } from "@peculiar/x509";

@@ -1,6 +1,6 @@
 // `npm run fuzz:native -- --seconds S [--json] [--only der,cert,...] [--jobs N] [--no-live] [--no-nice]`:
 // coverage-guided fuzzing at native speed. Builds the libFuzzer harnesses of fuzz/ (make -C fuzz:
-// clang, ASan + UBSan, over the wasm2c translation of build/tinycmp.wasm and build/tinycmp-lean.wasm,
+// clang, ASan + UBSan, over the wasm2c translation of build/tinycmp.wasm, build/tinycmp-lean.wasm and (DER harness) build/tinycmp-test.wasm,
 // and the C host's HTTP and PEM readers), writes seeds (../shared/vectors read at run time, and
 // responses captured from `openssl cmp` as mock server and from the test PKI) to
 // build/fuzz-native/seeds/, replays the saved regressions (fuzz/regress/), then runs each
@@ -23,6 +23,7 @@ import { Device, type Request, type Transport } from "../lib/device";
 import { HttpTransport } from "../lib/transport";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { nodes, parse, pbmAlg, setProtectionAlg, write } from "./fuzz-der";
+import { ITEM_CERT, ITEM_INFOTYPE, ITEM_KEY, ITEM_NEWKEY, ITEM_OLDCERT, ITEM_REF, ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED } from "../lib/abi";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const B = join(ROOT, "build/fuzz-native");
@@ -155,21 +156,21 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     const now = Buffer.alloc(8);
     now.writeBigUInt64LE(BigInt(Math.floor(Date.now() / 1000)));
     cfg.push(rec(0, 100, now));
-    cfg.push(rec(1, 1, u8("ref")), rec(1, 2, u8("fuzz-secret")));
-    cfg.push(rec(0, 15, new Uint8Array([0x2b, 6, 1, 5, 5, 7, 4, 17])));
+    cfg.push(rec(1, ITEM_REF, u8("ref")), rec(1, ITEM_SECRET, u8("fuzz-secret")));
+    cfg.push(rec(0, ITEM_INFOTYPE, new Uint8Array([0x2b, 6, 1, 5, 5, 7, 4, 17])));
     if (cap) {
       const c = cap.creds;
-      cfg.push(rec(0, 8, c.scalar("rsp.key")), rec(0, 9, c.subjectDer("rsp.crt")), rec(0, 11, c.der("rsp.crt")));
-      cfg.push(rec(0, 6, c.der("root.crt")), rec(0, 6, new Uint8Array(new X509Certificate(cap.pki.root.certPem).raw)));
-      cfg.push(rec(2, 3, c.scalar("dev.key")), rec(2, 4, c.der("dev.crt")));
+      cfg.push(rec(0, ITEM_NEWKEY, c.scalar("rsp.key")), rec(0, ITEM_SUBJECT, c.subjectDer("rsp.crt")), rec(0, ITEM_OLDCERT, c.der("rsp.crt")));
+      cfg.push(rec(0, ITEM_TRUSTED, c.der("root.crt")), rec(0, ITEM_TRUSTED, new Uint8Array(new X509Certificate(cap.pki.root.certPem).raw)));
+      cfg.push(rec(2, ITEM_KEY, c.scalar("dev.key")), rec(2, ITEM_CERT, c.der("dev.crt")));
       if (extra.conf[0]) cfg.push(rec(0, 101, extra.conf[0]));
       if (extra.wait[0]) cfg.push(rec(0, 102, extra.wait[0]));
       if (extra.conf[0]) leanCfg.push(rec(0, 101, leanMac(extra.conf[0])));
       if (extra.wait[0]) leanCfg.push(rec(0, 102, leanMac(extra.wait[0])));
     } else {
-      cfg.push(rec(0, 8, new Uint8Array(32).fill(0x11)), rec(0, 9, new Uint8Array([0x30, 0])));
+      cfg.push(rec(0, ITEM_NEWKEY, new Uint8Array(32).fill(0x11)), rec(0, ITEM_SUBJECT, new Uint8Array([0x30, 0])));
     }
-    for (const r of corpus.roots.slice(-4)) cfg.push(rec(0, 6, r));
+    for (const r of corpus.roots.slice(-4)) cfg.push(rec(0, ITEM_TRUSTED, r));
     writeFileSync(join(SEEDS, "tx.cfg"), cat(...cfg));
     writeFileSync(join(SEEDS, "tx-lean.cfg"), cat(...cfg.filter((r) => r[1] !== 101 && r[1] !== 102), ...leanCfg));
   } finally {

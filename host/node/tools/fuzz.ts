@@ -1,6 +1,7 @@
 // `npm run fuzz -- --seconds S [--json] [--seed N] [--no-live] [--save-dir D]`: runs the mutation
 // fuzzer (host/node/tools/fuzzer.ts) for S seconds and prints what it found; exits 1 on any trap or hang.
 import { parseArgs } from "node:util";
+import { errorName } from "../lib/abi";
 import { runFuzz } from "./fuzzer";
 
 const { values } = parseArgs({
@@ -15,6 +16,6 @@ const res = await runFuzz({ seconds, seed, live: !values["no-live"], saveDir: va
 const secs = (performance.now() - t) / 1000;
 console.log(`execs ${res.execs} (${Object.entries(res.byTarget).map(([k, v]) => `${k} ${v}`).join(", ")}), ${(res.execs / seconds).toFixed(0)} execs/s over ${seconds} s (${secs.toFixed(1)} s with capture)`);
 console.log(`accepted ${res.accepted}, traps ${res.traps}, hangs ${res.hangs}, slowest input ${res.maxMs.toFixed(1)} ms`);
-console.log(`errors seen: ${Object.entries(res.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}:${v}`).join(" ")}`);
+console.log(`errors seen: ${Object.entries(res.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${/^-\d+$/.test(k) ? errorName(Number(k)) : k}:${v}`).join(" ")}`);
 if (values.json) console.log(JSON.stringify({ execs: res.execs, traps: res.traps, hangs: res.hangs, errors: res.errors }));
 process.exit(res.traps + res.hangs > 0 ? 1 : 0);

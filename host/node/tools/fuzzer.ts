@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Core, CorePanic } from "../lib/core";
+import { Core, CorePanic, TEST_WASM } from "../lib/core";
+import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE, type TestCoreExports } from "../lib/abi";
 import { p256Scalar, pemOrDer, readCerts } from "../lib/files";
 import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
 import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, type Node } from "./fuzz-der";
@@ -18,7 +19,7 @@ import { answerTo, isMacProtected, nodes, parse, remacNode, requestIds, write, t
 export const CASES_DIR = fileURLToPath(new URL("../../../test/fuzz/", import.meta.url));
 const HANG_MS = 1000;
 const PAGE = 65536;
-const Action = { SEND: 1, WAIT: 2, DONE: 3, FAILED: 4 } as const;
+const Action = { SEND: ACTION_SEND, WAIT: ACTION_WAIT, DONE: ACTION_DONE, FAILED: ACTION_FAILED } as const;
 
 // ---- deterministic PRNG (xorshift128+ on two 32-bit halves is overkill: mulberry32) ----
 export class Rng {
@@ -118,14 +119,14 @@ export interface Stats { execs: number; traps: number; hangs: number; errors: Re
 
 /** A core whose random source replays a seed (so that a transaction restarted with it sends the same request). */
 export class FuzzCore {
-  core!: Core;
+  core!: Core<TestCoreExports>;
   private rng = new Rng(1);
   configured = "";
   /** When set, the host has no entropy (env.random fails). */
   randomFails = false;
   constructor(public now: number) { this.fresh(); }
   fresh(): void {
-    this.core = new Core({ random: (out) => { if (this.randomFails) return false; for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
+    this.core = new Core<TestCoreExports>({ wasm: TEST_WASM, random: (out) => { if (this.randomFails) return false; for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
     this.configured = "";
   }
   reseed(s: number): void { this.rng = new Rng(s); }
@@ -191,7 +192,7 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
     configure(fc, c.config);
     fc.reseed(c.rngSeed);
     let a = x.tx_start(c.op);
-    if (a === -80) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
+    if (a === E_CMP_STATE) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
     if (a !== Action.SEND) codes.push(a === Action.FAILED ? x.tx_error() : a);
     for (const hex of a === Action.SEND ? c.inputs : []) {
       const rsp = unh(hex).subarray(0, core.ioSize);
@@ -391,7 +392,7 @@ function startAndRequest(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array |
     configure(fc, c.config);
     fc.reseed(c.rngSeed);
     let a = x.tx_start(c.op);
-    if (a === -80) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
+    if (a === E_CMP_STATE) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
     return a === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
   } catch { fc.fresh(); return null; }
 }
