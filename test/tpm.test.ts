@@ -355,7 +355,7 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     // a failed kur: without the credential key's auth the TPM refuses to sign, the new key is evicted
     const noAuth = await run(kurArgs);
     expect(noAuth.code).toBe(1);
-    expect(noAuth.stderr).toMatch(/error -28\).*TPM2_Sign/);
+    expect(noAuth.stderr).toMatch(/error -28 E_SIGNER\).*TPM2_Sign/);
     tpm2("dictionarylockout", ["--clear-lockout"]); // swtpm locks out after 3 auth failures; the other cases make two
     expect(slots()).toEqual(was);
     expect(persistent()).toEqual(held);
