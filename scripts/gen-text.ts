@@ -69,6 +69,7 @@ export const TEXTS: Record<string, string> = {
   CERT_HASH_ALG: "no certHash for the certificate's signature algorithm ",
   UNMATCHED_ERROR: "error message not answering this request (the server could not read it?): ",
   CRL_STATUS_VALUE: "genm crlStatusList needs its CRLStatusListValue",
+  REQIN_BODY: "REQIN is not a PKIMessage whose body is the request of this operation (ir, cr, kur: one CertReqMsg, certReqId 0)",
   TOO_MANY_EXTRA: "response has more extraCerts than the 16 this module keeps",
   SIG_ALG_UNSUPPORTED: "response signature not supported: algorithm ",
   SIG_KEY: ", signer key ",
@@ -82,6 +83,7 @@ export const FAIL_NAMES = "badAlg,badMessageCheck,badRequest,badTime,badCertId,b
 // apart in textFull(), which the lean module never compiles, so it carries none of their bytes.
 export const FULL_ONLY = new Set([
   "SIGNER_KEY", "SIGNER_FAILED", "SIGNER_INVALID", "CRL_STATUS_VALUE", "RP_REJECTED", "TOO_MANY_POLLS", "WAITING_WITH_CERT",
+  "REQIN_BODY",
 ]);
 const FULL = 1 << 30;
 

@@ -293,6 +293,41 @@ suite("C host (wasm2c) against openssl cmp", () => {
       });
     }
   });
+
+  it("-issuer, -days, -geninfo and -disable_confirm: the ir as openssl asn1parse reads it, no certConf", async () => {
+    await withServer([], async (s) => {
+      // a forwarder that keeps each request the C host sends
+      const sent: Buffer[] = [];
+      const fwd = createServer((q, r) => {
+        const body: Buffer[] = [];
+        q.on("data", (d) => body.push(d)).on("end", () => {
+          sent.push(Buffer.concat(body));
+          const up = request({ host: "127.0.0.1", port: s.port, path: q.url, method: "POST", headers: { "content-type": "application/pkixcmp" } }, (res) => {
+            r.writeHead(res.statusCode!, res.headers);
+            res.pipe(r);
+          });
+          up.end(Buffer.concat(body));
+        });
+      });
+      const port = await listen(fwd);
+      try {
+        const r = await run([...ir(s).map((a) => (a === server(s) ? server(port) : a)), "-issuer", "/CN=tinycmp test root", "-days", "10", "-geninfo", "1.2.3.4:int:-5", "-disable_confirm"]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(/warning: -disable_confirm/);
+      } finally {
+        fwd.closeAllConnections();
+        fwd.close();
+      }
+      expect(sent).toHaveLength(1); // the ir; no certConf
+      writeFileSync(join(creds.dir, "c-ir.der"), sent[0]);
+      const asn1 = spawnSync("openssl", ["asn1parse", "-inform", "DER", "-in", "c-ir.der", "-i"], { cwd: creds.dir, encoding: "utf8" }).stdout;
+      // header: recipient is the issuer; generalInfo [8] { { 1.2.3.4, INTEGER -5 } }
+      expect(asn1).toMatch(/d=2 .*cont \[ 4 \]\s*\n.*\n.*\n.*\n.*\n.*UTF8STRING\s*:tinycmp device\s*\n.*d=2 .*cont \[ 4 \]\s*\n.*\n.*\n.*\n.*\n.*UTF8STRING\s*:tinycmp test root/);
+      expect(sent[0].toString("hex")).toContain("a80c300a300806032a03040201fb");
+      // certTemplate: issuer [3], validity [4] { [0] UTCTime, [1] UTCTime } before subject [5]
+      expect(asn1).toMatch(/d=6 .*cont \[ 3 \]\s*\n(.*\n){4}.*:tinycmp test root\s*\n.*d=6 .*cont \[ 4 \]\s*\n.*d=7 .*cont \[ 0 \]\s*\n.*UTCTIME.*\n.*d=7 .*cont \[ 1 \]\s*\n.*UTCTIME.*\n.*d=6 .*cont \[ 5 \]/);
+    });
+  });
 });
 
 function listen(s: Server): Promise<number> {

@@ -264,7 +264,8 @@ describe("openssl cmp command lines", () => {
       const args = [...server(s), ...pbm, "-cmd", "ir", "-newkey", f("rsp.key"), "-subject", "/CN=x"];
       const good = await cli([...args, "-out_trusted", f("root.crt"), "-certout", join(out, "ot.pem")]);
       expect(good.status, good.stderr).toBe(0);
-      const wrong = await cli([...args, "-out_trusted", f("other.crt"), "-certout", join(out, "ot2.pem")]);
+      // other.crt is no root: it may end a path only with -partial_chain, and rsp.crt does not chain to it
+      const wrong = await cli([...args, "-out_trusted", f("other.crt"), "-partial_chain", "-certout", join(out, "ot2.pem")]);
       expect(wrong.status).toBe(1);
       expect(wrong.stderr).toMatch(/does not chain to -out_trusted/);
       expect(existsSync(join(out, "ot2.pem"))).toBe(false);
@@ -275,17 +276,12 @@ describe("openssl cmp command lines", () => {
     });
   });
 
-  it("accepted no-ops and refusals of what the core cannot do", async () => {
+  it("accepted no-ops", async () => {
     await withMockServer(creds, [], async (s) => {
       const r = await cli([...server(s), ...pbm, "-cmd", "ir", "-newkey", f("rsp.key"), "-keyform", "PEM", "-certform", "PEM", "-batch",
         "-san_nodefault", "-keep_alive", "1", "-digest", "sha256", "-mac", "hmac-sha1", "-subject", "/CN=x", "-certout", join(out, "noop.pem")]);
       expect(r.status, r.stderr).toBe(0);
     });
-    for (const o of ["-days 30", "-reqexts x", "-policies p", "-policy_oids 1.2.3", "-issuer /CN=x", "-disable_confirm", "-geninfo 1.2.3:int:1", "-ignore_keyusage", "-partial_chain"]) {
-      const r = await cli(o.split(" "));
-      expect(r.status, o).toBe(2);
-      expect(r.stderr, o).toMatch(/is not supported/);
-    }
   });
 
   it("-proxy: the request goes to the proxy in absolute form; -no_proxy bypasses it", async () => {

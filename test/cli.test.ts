@@ -141,7 +141,7 @@ describe("tinycmp CLI: signature protection and the other operations", () => {
 
   it("ir signed but the signer is not under -trusted: refused", async () => {
     await withServer([], async (s) => {
-      const r = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("other.crt"), ...enroll("ir", join(out, "untrusted.pem"))]);
+      const r = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("other.crt"), "-partial_chain", ...enroll("ir", join(out, "untrusted.pem"))]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/not trusted/);
     });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { Core } from "../host/node/lib/core";
 import { expectAction, expectCode } from "./helpers/codes";
-import { ACTION_FAILED as FAILED, ACTION_SEND as SEND, E_ARG, E_CMP_CONFIG, E_CMP_STATE, E_CMP_STORE, E_RANDOM, INT_MAX_POLLS, ITEM_NEWKEY, ITEM_REF, ITEM_SECRET, ITEM_TRUSTED, OP_GENM, OP_IR, RESULT_CERT, RESULT_NEW_KEY } from "../host/node/lib/abi";
+import { ACTION_FAILED as FAILED, ACTION_SEND as SEND, E_ARG, E_CMP_CONFIG, E_CMP_STATE, E_CMP_STORE, E_RANDOM, INT_MAX_POLLS, ITEM_NEWKEY, ITEM_REF, ITEM_REQIN, ITEM_SECRET, ITEM_TRUSTED, OP_GENM, OP_IR, RESULT_CERT, RESULT_NEW_KEY } from "../host/node/lib/abi";
 
 function setup(core: Core, items: [number, Uint8Array][]) {
   const x = core.exports;
@@ -37,7 +37,7 @@ describe("tx_* API", () => {
     const p = c.put(text("again"));
     expectCode(x.tx_set(ITEM_SECRET, p, 5), E_CMP_CONFIG);
     expectCode(x.tx_set(0, p, 5), E_ARG);
-    expectCode(x.tx_set(19, p, 5), E_ARG); // 18 EXTENSION is the last item
+    expectCode(x.tx_set(ITEM_REQIN + 1, p, 5), E_ARG); // REQIN is the last item
     expectCode(x.tx_set(ITEM_TRUSTED, 65530, 100), E_ARG);
     const big = c.reserve(2000);
     let r = 0, n = 0;

@@ -4,11 +4,12 @@ import { E_CMP_CONFIG, E_KEY } from "../errors";
 import { HASH_SHA256 } from "../crypto/hash";
 import { p256Sign } from "../crypto/p256";
 import {
-  derMark, derPutBitString, derPutByte, derPutBytes, derPutPrimitive, derPutUint, derWrap, derWriterPtr,
+  derMark, derPutBitString, derPutByte, derPutBytes, derPutPrimitive, derPutTime, derPutUint, derWrap, derWriterPtr,
 } from "../der/writer";
-import { CONSTRUCTED, CONTEXT, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET } from "../der/tags";
+import { CONSTRUCTED, CONTEXT, TAG_GENERALIZED_TIME, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET, TAG_UTC_TIME } from "../der/tags";
+import { host_time } from "../host";
 import {
-  getInt, INT_NEWKEY_HANDLE, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_EXTENSION, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
+  getInt, INT_DAYS, INT_NEWKEY_HANDLE, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_EXTENSION, ITEM_INFOTYPE, ITEM_ISSUER, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
 import { putDirectoryName } from "./header";
@@ -76,6 +77,35 @@ function putSignatureAfter(start: usize, end: usize): i32 {
   return 0;
 }
 
+// Time (RFC 5280 4.1.2.5): UTCTime through 2049, GeneralizedTime from 2050.
+function putTime(t: i64): void {
+  derPutTime(t < 2524608000 ? TAG_UTC_TIME : TAG_GENERALIZED_TIME, t);
+}
+
+// certTemplate issuer [3] Name (EXPLICIT: a CHOICE) from ISSUER, and validity [4] IMPLICIT
+// OptionalValidity { notBefore [0] Time, notAfter [1] Time } (EXPLICIT: Time is a CHOICE) from now
+// to DAYS days later (RFC 4211 5, as openssl cmp -days), back to front.
+function putIssuerValidity(): void {
+  const days = getInt(INT_DAYS);
+  if (days > 0) {
+    const now = host_time();
+    const mv = derMark();
+    let m = derMark();
+    putTime(now + <i64>days * 86400);
+    wrapExplicit(1, m);
+    m = derMark();
+    putTime(now);
+    wrapExplicit(0, m);
+    derWrap(CONTEXT | CONSTRUCTED | 4, mv);
+  }
+  const issuer = item(ITEM_ISSUER);
+  if (issuer != 0) {
+    const mi = derMark();
+    derPutBytes(issuer, itemLen);
+    wrapExplicit(3, mi);
+  }
+}
+
 // ir / cr / kur: CertReqMessages with one CertReqMsg, certReqId 0 (RFC 9483 4.1.1-4.1.3).
 export function putCertReqMessages(bodyType: i32): i32 {
   const m = derMark();
@@ -110,6 +140,7 @@ export function putCertReqMessages(bodyType: i32): i32 {
     derPutBytes(subject, itemLen);
     wrapExplicit(5, ms); // Name is a CHOICE: the tag is explicit
   }
+  if (!LEAN) putIssuerValidity();
   derWrap(TAG_SEQUENCE, mt);
   derPutUint(0); // certReqId
   derWrap(TAG_SEQUENCE, mReq); // CertRequest

@@ -178,7 +178,9 @@ export function checkCertificate(): i32 {
   if (certPtr == 0) return refused(E_CMP_NO_CERT, T_NO_CERT);
   const cert = certPtr;
   if (certInfo(cert, certLen) != 0) return refused(E_CMP_PARSE, T_CERT_MALFORMED);
-  const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki, reqSpki, reqSpkiLen);
+  // the tag aside (full module): a REQIN template's publicKey is [6] IMPLICIT SubjectPublicKeyInfo
+  const t: i32 = LEAN ? 0 : 1;
+  const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki + t, reqSpki + t, reqSpkiLen - t);
   const ha = certHashAlg();
   if (ha < 0) { // a certificate we cannot confirm: say so rather than send a wrong certHash
     derInit(ciSigAlg, ciSigAlgLen);

@@ -4,8 +4,9 @@ import { host_random, host_time } from "../host";
 import { derMark, derPutBytes, derPutNull, derPutPrimitive, derPutTime, derPutUint, derWrap } from "../der/writer";
 import { TAG_GENERALIZED_TIME, TAG_SEQUENCE, TAG_UTF8_STRING } from "../der/tags";
 import {
-  item, itemLen, ITEM_PROFILE, ITEM_RECIPIENT, ITEM_REF, ITEM_SENDER, ITEM_SUBJECT, option, OPT_IMPLICIT_CONFIRM,
+  item, itemLen, ITEM_GENINFO, ITEM_PROFILE, ITEM_RECIPIENT, ITEM_REF, ITEM_SENDER, ITEM_SUBJECT, option, OPT_IMPLICIT_CONFIRM,
 } from "./config";
+import { LEAN } from "../features";
 import { IT_CERT_PROFILE, IT_IMPLICIT_CONFIRM, OID_IT } from "./oids";
 import { putOctets, putOid, wrapExplicit } from "./put";
 import { PROT_NONE, PROT_SIG } from "./constants";
@@ -46,8 +47,14 @@ export function putHeader(firstCertRequest: bool): i32 {
   // generalInfo [8] (RFC 9483 3.1: implicitConfirm, certProfile)
   const profile = item(ITEM_PROFILE), profileLen = itemLen;
   const implicit = firstCertRequest && option(OPT_IMPLICIT_CONFIRM);
-  if (implicit || (firstCertRequest && profile != 0)) {
+  const geninfo = !LEAN && item(ITEM_GENINFO) != 0;
+  if (implicit || (firstCertRequest && profile != 0) || geninfo) {
     const mg = derMark();
+    if (geninfo) { // the GENINFO InfoTypeAndValues, last, in every request (RFC 9810 5.1.1)
+      let n = 0;
+      while (item(ITEM_GENINFO, n) != 0) n++;
+      for (let i = n - 1; i >= 0; i--) { const g = item(ITEM_GENINFO, i); derPutBytes(g, itemLen); }
+    }
     if (firstCertRequest && profile != 0) {
       const mi = derMark();
       const ms = derMark();

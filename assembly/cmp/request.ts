@@ -5,12 +5,12 @@ import { E_CMP_CONFIG, E_CMP_STORE, E_ALG } from "../errors";
 import { bytesEqual } from "../mem";
 import { HASH_SHA1, HASH_SHA256, HASH_SHA512, HASH_SHAKE256 } from "../crypto/hash";
 import { p256Keygen, p256Public } from "../crypto/p256";
-import { derEnter, derErr, derFinish, derInit, derLeave, derLen, derPtr, derRead, derStart } from "../der/reader";
+import { derDepth, derEnter, derErr, derFinish, derInit, derLeave, derLen, derNext, derPeek, derPtr, derRead, derStart } from "../der/reader";
 import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWriterInit, derWriterPtr, derWriterRewind } from "../der/writer";
-import { TAG_BIT_STRING, TAG_INTEGER, TAG_OID, TAG_SEQUENCE } from "../der/tags";
+import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { signatureHash } from "../pkix/signature";
 import { LEAN } from "../features";
-import { getInt, INT_NEWKEY_HANDLE, INT_POPO, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA, ITEM_NEWKEY, ITEM_NEWPUBKEY, POPO_SIGNATURE } from "./config";
+import { getInt, INT_NEWKEY_HANDLE, INT_POPO, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA, ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_REQIN, POPO_SIGNATURE } from "./config";
 import { ciSigAlg, ciSigAlgLen } from "./certinfo";
 import { putHeader, setHeaderPvno } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -19,7 +19,8 @@ import { computeProtection, protValue } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { NEW_KEY, resAdd, RESULT_NEW_KEY } from "./results";
 import {
-  BODY_CERT_CONF, BODY_CR, BODY_ERROR, BODY_GENM, BODY_IR, BODY_KUR, BODY_P10CR, BODY_RR, OP_P10CR, PROT_NONE, PROT_SIG,
+  BODY_CERT_CONF, BODY_CR, BODY_ERROR, BODY_GENM, BODY_IR, BODY_KUR, BODY_P10CR, BODY_RR, OP_CR, OP_IR, OP_KUR, OP_P10CR,
+  OP_RR, PROT_NONE, PROT_SIG,
 } from "./constants";
 import {
   CERT_HASH, certHashId, certHashLen, op, OUT, OUT_SIZE, pendingError, pendingFailBit, protKind, REQ_SPKI, refusal,
@@ -33,7 +34,8 @@ export function build(bodyType: i32): i32 {
   derWriterInit(OUT, OUT_SIZE);
   const end = derMark();
   let r = 0;
-  if (bodyType == BODY_IR || bodyType == BODY_CR || bodyType == BODY_KUR) r = putCertReqMessages(bodyType);
+  if (!LEAN && reqinLen > 0 && bodyType == reqinType) derPutBytes(reqinPtr, reqinLen);
+  else if (bodyType == BODY_IR || bodyType == BODY_CR || bodyType == BODY_KUR) r = putCertReqMessages(bodyType);
   else if (!LEAN && bodyType == BODY_P10CR) r = putP10cr();
   else if (!LEAN && bodyType == BODY_RR) r = putRr();
   else if (!LEAN && bodyType == BODY_GENM) r = putGenm();
@@ -138,8 +140,51 @@ function csrSpki(csr: usize, n: i32): i32 {
 // The requested public key (REQ_SPKI): from the CSR of a p10cr, else of NEWKEY (generated if
 // absent). 0 or an error code.
 export function requestKey(o: i32): i32 {
+  if (!LEAN && reqinLen > 0) return 0; // set by reqinBody
   const csr = item(ITEM_CSR);
   return !LEAN && o == OP_P10CR && csr != 0 ? csrSpki(csr, itemLen) : newKeySpki();
+}
+
+// REQIN (full module): a PKIMessage whose body is sent as the first request under our own header
+// and protection. The fresh transactionID and senderNonce are ours, so every check of the response
+// holds as for a body built here; the file's header is not used. reqinLen 0: none.
+let reqinPtr: usize = 0, reqinLen = 0, reqinType = -1;
+
+// Takes REQIN's body when it is the request of operation o (RFC 9810 5.1.2); ir/cr/kur: one
+// CertReqMsg with certReqId 0 (certConf and pollReq say 0), whose template's publicKey [6] becomes
+// REQ_SPKI, the key the issued certificate must carry; p10cr: the CSR's. 0 or E_CMP_CONFIG.
+export function reqinBody(o: i32): i32 {
+  reqinLen = 0;
+  const p = item(ITEM_REQIN), n = itemLen;
+  if (p == 0) return 0;
+  const t = o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : o == OP_P10CR ? BODY_P10CR : o == OP_RR ? BODY_RR : BODY_GENM;
+  derInit(p, n);
+  derEnter(TAG_SEQUENCE);             // PKIMessage
+  derRead(TAG_SEQUENCE);              //   header
+  derRead(CONTEXT | CONSTRUCTED | t); //   body
+  if (derErr != 0) return E_CMP_CONFIG;
+  const b = derStart, bl = <i32>(derPtr + derLen - derStart);
+  if (t == BODY_P10CR) {
+    if (csrSpki(derPtr, derLen) < 0) return E_CMP_CONFIG;
+  } else if (t == BODY_IR || t == BODY_CR || t == BODY_KUR) {
+    derInit(derPtr, derLen);
+    derEnter(TAG_SEQUENCE);           // CertReqMessages: one CertReqMsg (RFC 9483 4.1.1)
+    derEnter(TAG_SEQUENCE);           //   CertReqMsg
+    derEnter(TAG_SEQUENCE);           //     certReq
+    derRead(TAG_INTEGER);             //       certReqId
+    if (derErr != 0 || derLen != 1 || load<u8>(derPtr) != 0) return E_CMP_CONFIG;
+    derEnter(TAG_SEQUENCE);           //       certTemplate (RFC 4211 5)
+    while (derPeek() >= 0 && derPeek() != (CONTEXT | CONSTRUCTED | 6) && derNext() >= 0) { /* the fields before */ }
+    derRead(CONTEXT | CONSTRUCTED | 6); //       publicKey [6] IMPLICIT SubjectPublicKeyInfo
+    if (derErr != 0) return E_CMP_CONFIG;
+    setReqSpki(derStart, <i32>(derPtr + derLen - derStart));
+    setNewKey(0);
+    // no second CertReqMsg: skip to the end of CertReqMessages
+    while (derDepth() > 1 && derErr == 0) { while (derPeek() >= 0 && derNext() >= 0) { /* skip */ } derLeave(); }
+    if (derPeek() >= 0 || derErr != 0) return E_CMP_CONFIG;
+  }
+  reqinPtr = b; reqinLen = bl; reqinType = t;
+  return 0;
 }
 
 // Hash of the certificate for certConf (RFC 9810 5.3.18, RFC 9480 2.10): the hash its signature

@@ -33,6 +33,17 @@ export function resTruncate(n: i32): void {
   resCount = n;
 }
 
+// Polling keeps constant room (RFC 9483 4.4 sets no bound on the polls): each response to a
+// pollReq replaces the results (statusString, extraCerts) and kept bytes of the pollRep before
+// it; what was kept when polling began stays.
+let markCount: i32 = 0, markKept: usize = 0;
+export function resMark(): void {
+  markCount = resCount; markKept = keepTop - keepFloor;
+}
+export function resBackToMark(): void {
+  resCount = markCount; keepFloor = keepTop - markKept;
+}
+
 export function resAdd(kind: i32, p: usize, n: i32): bool {
   if (resCount == RES_MAX) return false;
   const e = RES + <usize>resCount * 12;

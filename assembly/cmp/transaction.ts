@@ -8,14 +8,15 @@ import { wipe } from "../crypto/ct";
 import {
   CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_KEY, ITEM_LAST,
   ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_OLDCERT, ITEM_SECRET, intValid, itemRepeatable, option, OPT_CAPUBS_TRUSTED,
-  OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS, setInt,
+  OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS, setInt, ITEM_GENINFO, ITEM_REQIN, OPT_DISABLE_CONFIRM,
 } from "./config";
+import { isItav } from "./body";
 import { certInfo, ciIssuer, ciIssuerLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, detailLen, say, sayInt, sayName } from "./detail";
 import {
   T_BODY_NAMES, T_BUILD_FAILED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_ERROR_MESSAGE, T_KEY_WITHOUT_CERT,
   T_NEW_KEY_FAILED, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_REJECTED, T_RP_REJECTED, T_TOO_LARGE,
-  T_TOO_LARGE_LIMIT, T_TOO_MANY_POLLS,
+  T_TOO_LARGE_LIMIT, T_TOO_MANY_POLLS, T_REQIN_BODY,
 } from "./text";
 import { setSigner } from "./header";
 import { LEAN } from "../features";
@@ -29,7 +30,7 @@ import { INT_KEY_HANDLE } from "./config";
 import { E_SIGNER, E_SIGNER_INVALID } from "../errors";
 import { T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY } from "./text";
 import {
-  CA_PUB_PENDING, keepFloor, keepRebase, keepResults, keepTop, overlapsKept, resAdd, resClear, resFind, resLen, resRetag,
+  CA_PUB_PENDING, keepFloor, keepRebase, keepResults, keepTop, overlapsKept, resAdd, resBackToMark, resClear, resMark, resFind, resLen, resRetag,
   RESULT_CA_PUB, RESULT_EXTRA_CERT,
 } from "./results";
 import { rspBodyType, rspExtraCount, RSP_EXTRA, rspImplicitConfirm, rspSenderNonce, rspSenderNonceLen } from "./response";
@@ -44,7 +45,7 @@ import {
   S_RP, S_WAIT, TID,
 } from "./state";
 import { clearStatus, failInfo, FAIL_INCORRECT_DATA, refusalBit, sayStatus, status, STATUS_GRANTED_WITH_MODS, STATUS_REJECTION, STATUS_WAITING } from "./status";
-import { build, requestKey } from "./request";
+import { build, reqinBody, requestKey } from "./request";
 import { checkAfter, clearBody, sayError } from "./decode";
 import { checkCertificate, checkResponse, checkWaiting, clearChecks, macProtected, parsed } from "./checks";
 import { restoreSuspended, suspendedOp, suspendedPolls, suspendedWait, writeSuspended } from "./suspend";
@@ -87,6 +88,7 @@ export function txSet(kind: i32, p: usize, n: i32): i32 {
   if (busy()) return E_CMP_STATE;
   if (kind < 1 || kind > ITEM_LAST || !inMemory(p, n)) return E_ARG;
   if (!itemRepeatable(kind) && item(kind) != 0) return E_CMP_CONFIG;
+  if (!LEAN && kind == ITEM_GENINFO && !isItav(p, n)) return E_CMP_CONFIG; // an InfoTypeAndValue (RFC 9810 5.1.1)
   return recAdd(CONFIG, CONFIG_SIZE, kind, p, n) != 0 ? 0 : E_CMP_STORE;
 }
 
@@ -118,6 +120,7 @@ export function txSetInt(kind: i32, v: i32): i32 {
 export function txStart(o: i32): i32 {
   const r = prepare(o);
   if (r != 0) return r;
+  if (!LEAN && reqinBody(o) < 0) { say(T_REQIN_BODY); return fail(E_CMP_CONFIG); } // a prebuilt body (request.ts)
   if (host_random(TID, 16) != 0) { say(T_NO_ENTROPY); return fail(E_RANDOM); }
   setRecipNonceLen(0);
   polls = 0;
@@ -190,12 +193,14 @@ export function txResume(p: usize, n: i32): i32 {
   const o = suspendedOp(p, n);
   if (o < 0) return o;
   // the key must be the one requested before: a generated one would not match
-  if (item(ITEM_NEWKEY) == 0 && item(ITEM_NEWPUBKEY) == 0 && (o != OP_P10CR || item(ITEM_CSR) == 0)) return E_CMP_CONFIG;
+  if (item(ITEM_NEWKEY) == 0 && item(ITEM_NEWPUBKEY) == 0 && item(ITEM_REQIN) == 0 && (o != OP_P10CR || item(ITEM_CSR) == 0)) return E_CMP_CONFIG;
   const r = prepare(o);
   if (r != 0) return r;
+  if (reqinBody(o) < 0) return E_CMP_CONFIG;
   const k = requestedKey(o);
   if (k != 0) return k;
   restoreSuspended(p);
+  resMark();
   polls = suspendedPolls(p);
   waitSeconds = suspendedWait(p);
   setState(S_WAIT);
@@ -227,6 +232,8 @@ export function txInput(p: usize, n: i32): i32 {
   if (!inMemory(p, n)) return E_ARG;
   detailClear();
   trustBegin();
+  const polling = !LEAN && state == S_POLL_REP;
+  if (polling) resBackToMark();
   if (overlapsKept(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
   const r = checkResponse(p, n);
   if (r > 0) return fail(-r);
@@ -243,6 +250,7 @@ export function txInput(p: usize, n: i32): i32 {
   resRetag(CA_PUB_PENDING, macProtected || option(OPT_CAPUBS_TRUSTED) ? RESULT_CA_PUB : 0);
   // another response follows: keep what results point into out of its way
   if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  if (!LEAN && !polling && state == S_POLL_REP) resMark(); // polling begins
   return a;
 }
 
@@ -293,7 +301,9 @@ function next(): i32 {
   const c = checkCertificate();
   if (c < 0) return refuse(c);
   if (c > 0) return fail(-c);
-  if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) { // granted: no certConf (RFC 9483 4.1.1)
+  // no certConf when implicitConfirm was granted (RFC 9483 4.1.1), or by option (full module),
+  // against RFC 9810 5.3.18; the certificate was checked all the same
+  if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm || !LEAN && option(OPT_DISABLE_CONFIRM)) {
     return pendingError != 0 ? fail(pendingError) : done();
   }
   setState(S_PKICONF);

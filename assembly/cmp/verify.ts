@@ -15,7 +15,7 @@ import {
 import { OID_KP_CMC_CA, OID_KP_CMC_RA } from "../pkix/oids";
 import { verifySignature, SIG_LEGACY } from "../pkix/signature";
 import { setSigBudget, spendSig, validatePath } from "../pkix/path";
-import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_LEGACY } from "./config";
+import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_IGNORE_KEYUSAGE, OPT_LEGACY } from "./config";
 import { say, sayAlgOid, sayInt } from "./detail";
 import {
   T_BAD_SIGNATURE, T_NO_SIGNER, T_SIG_ALG_UNSUPPORTED, T_SIG_KEY, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
@@ -101,8 +101,12 @@ export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32,
     say(T_SENDER_KID);
     return E_CMP_SENDER_KID;
   }
+  // keyUsage digitalSignature (RFC 5280 4.2.1.3), unless the option relaxes this one check
   const ku = certKeyUsage(SIGNER);
-  if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0) { say(T_SIGNER_KEY_USAGE); return E_CERT_KEY_USAGE; }
+  if (ku >= 0 && (ku & KU_DIGITAL_SIGNATURE) == 0 && (LEAN || !option(OPT_IGNORE_KEYUSAGE))) {
+    say(T_SIGNER_KEY_USAGE);
+    return E_CERT_KEY_USAGE;
+  }
   let r = checkSignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen);
   if (r == E_ALG) { // say which: the OIDs of the signature algorithm and of the signer's key
     say(T_SIG_ALG_UNSUPPORTED); sayAlgOid(alg, algLen);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,6 +110,34 @@ static void add_bytes(int item, const char *s) {
 }
 
 /* A whole number in [lo, hi], as the option's value; anything else is a usage error. */
+/* -geninfo OID:int:N (openssl cmp 3.0): InfoTypeAndValue { OID, INTEGER N } (RFC 9810 5.1.1). */
+static void add_geninfo(const char *v) {
+  char oid[128];
+  const char *colon = strchr(v, ':');
+  if (!colon || (size_t)(colon - v) >= sizeof oid || strncasecmp(colon + 1, "int:", 4) != 0) die(2, "-geninfo %s: use OID:int:N", v);
+  memcpy(oid, v, (size_t)(colon - v));
+  oid[colon - v] = 0;
+  char *end;
+  errno = 0;
+  long long n = strtoll(colon + 5, &end, 10);
+  if (colon[5] == 0 || *end != 0 || errno != 0) die(2, "-geninfo %s: N must be a 64-bit whole number", v);
+  uint8_t o[64], be[8];
+  long ol = oid_der(oid, o, sizeof o);
+  if (ol < 0) die(2, "-geninfo %s: bad OID", v);
+  for (int k = 0; k < 8; k++) be[k] = (uint8_t)((unsigned long long)n >> (56 - 8 * k));
+  int s = 0; /* drop leading bytes that only repeat the sign (X.690 8.3.2) */
+  while (s < 7 && ((be[s] == 0 && !(be[s + 1] & 0x80)) || (be[s] == 0xff && (be[s + 1] & 0x80)))) s++;
+  int il = 8 - s;
+  const uint8_t *in = be + s;
+  size_t len = 4 + (size_t)ol + 2 + (size_t)il;
+  uint8_t *p = take(len);
+  p[0] = 0x30; p[1] = (uint8_t)(len - 2); p[2] = 0x06; p[3] = (uint8_t)ol;
+  memcpy(p + 4, o, (size_t)ol);
+  p[4 + ol] = 0x02; p[5 + ol] = (uint8_t)il;
+  memcpy(p + 6 + ol, in, (size_t)il);
+  add(ITEM_GENINFO, p, len);
+}
+
 static long int_arg(const char *opt, const char *v, long lo, long hi) {
   char *end;
   errno = 0;
@@ -447,6 +476,7 @@ static void usage(void) {
         "  -trusted FILE -untrusted FILE -extracerts FILE   (repeatable; PEM bundles or DER)\n"
         "  -recipient DN -subject DN -newkey FILE -csr FILE -oldcert FILE\n"
         "  -revreason N (-1: none) -infotype NAME|OID -implicit_confirm -unprotected_errors\n"
+        "  -issuer DN -days N -geninfo OID:int:N -disable_confirm -ignore_keyusage -partial_chain\n"
         "  -certout FILE -chainout FILE -cacertsout FILE -extracertsout FILE -newkeyout FILE\n"
         "  -msg_timeout SECONDS -total_timeout SECONDS (0: no limit) -max_wait SECONDS\n"
         "  -store   ir/kur keeping the credential in the store of -flash DIR, TPM keys by reference\n"
@@ -458,13 +488,20 @@ int main(int argc, char **argv) {
   const char *cmd = NULL, *server = NULL, *certout = NULL, *chainout = NULL, *cacertsout = NULL;
   const char *extracertsout = NULL, *newkeyout = NULL, *wasm = "build/tinycmp.wasm", *path = NULL;
   const char *certfile = NULL;
-  long options = 0, revreason = LONG_MIN, msg_timeout = 10, total_timeout = 0, max_wait = 60;
+  long options = 0, revreason = LONG_MIN, msg_timeout = 10, total_timeout = 0, max_wait = 60, days = 0;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (o[0] == '-' && o[1] == '-') o++;
     if (!strcmp(o, "-implicit_confirm")) { options |= OPT_IMPLICIT_CONFIRM; continue; }
     if (!strcmp(o, "-unprotected_errors")) { options |= OPT_ACCEPT_UNPROTECTED; continue; }
     if (!strcmp(o, "-rsa_pss")) { options |= OPT_RSA_PSS; continue; }
+    if (!strcmp(o, "-disable_confirm")) { /* violates RFC 9810 5.3.18, as openssl cmp's manual warns */
+      options |= OPT_DISABLE_CONFIRM;
+      fputs("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18\n", stderr);
+      continue;
+    }
+    if (!strcmp(o, "-ignore_keyusage")) { options |= OPT_IGNORE_KEYUSAGE; continue; }
+    if (!strcmp(o, "-partial_chain")) continue; /* every -trusted certificate may end a path here */
     if (!strcmp(o, "-v")) { host_verbosity++; continue; }
     if (!strcmp(o, "-store")) { store_mode = 1; continue; }
     if (!strcmp(o, "-help") || !strcmp(o, "-h")) usage();
@@ -494,6 +531,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "-csr")) load_all(ITEM_CSR, v, "CERTIFICATE REQUEST|NEW CERTIFICATE REQUEST");
     else if (!strcmp(o, "-subject")) add_dn(ITEM_SUBJECT, v);
     else if (!strcmp(o, "-recipient")) add_dn(ITEM_RECIPIENT, v);
+    else if (!strcmp(o, "-issuer")) add_dn(ITEM_ISSUER, v);
+    else if (!strcmp(o, "-days")) days = int_arg(o, v, 0, 1000000);
+    else if (!strcmp(o, "-geninfo")) add_geninfo(v);
     else if (!strcmp(o, "-infotype")) {
       uint8_t *p = arena + arena_used;
       long l = oid_der(v, p, 64);
@@ -542,6 +582,11 @@ int main(int argc, char **argv) {
     store_setup(op, wasm, certfile);
   }
   if (op <= OP_P10CR && !certout && !store_mode) die(2, "-cmd %s needs -certout", cmd);
+  { /* -issuer is also the recipient when no -recipient names one, as in openssl cmp */
+    int issuer = -1, recipient = 0;
+    for (int i = 0; i < ncfg; i++) { if (cfg[i].item == ITEM_ISSUER) issuer = i; recipient |= cfg[i].item == ITEM_RECIPIENT; }
+    if (issuer >= 0 && !recipient) add(ITEM_RECIPIENT, cfg[issuer].p, cfg[issuer].len);
+  }
   if (op == OP_KUR) { /* kur (RFC 9483 4.1.3): oldCertID and subject default to those of -cert */
     int have_old = 0, have_subject = 0, cert = -1;
     for (int i = 0; i < ncfg; i++) {
@@ -589,6 +634,7 @@ int main(int argc, char **argv) {
   if (tpm_newkey && !store_mode && (int32_t)call(CF_TX_SET_INT, INT_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
   /* -revreason -1: no crlEntryDetails (the core's default is 0, unspecified, as RFC 9483 4.2 asks) */
   if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, INT_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
+  if (days > 0 && (int32_t)call(CF_TX_SET_INT, INT_DAYS, (uint32_t)days, 0) < 0) die(2, "-days refused");
 
   int32_t action = (int32_t)call(CF_TX_START, (uint32_t)op, 0, 0);
   for (;;) {

@@ -103,6 +103,9 @@
 #define ITEM_SENDER 16
 #define ITEM_NEWPUBKEY 17
 #define ITEM_EXTENSION 18
+#define ITEM_ISSUER 19
+#define ITEM_GENINFO 20
+#define ITEM_REQIN 21
 
 /* integer items: tx_set_int(item, value) */
 #define INT_OPTIONS 32
@@ -115,6 +118,7 @@
 #define INT_POPO 39
 #define INT_KEY_HANDLE 40
 #define INT_NEWKEY_HANDLE 41
+#define INT_DAYS 42
 
 /* bits of the OPTIONS integer item */
 #define OPT_IMPLICIT_CONFIRM 1
@@ -124,6 +128,8 @@
 #define OPT_LEGACY 16
 #define OPT_UNPROTECTED_REQUESTS 64
 #define OPT_RSA_PSS 128
+#define OPT_DISABLE_CONFIRM 256
+#define OPT_IGNORE_KEYUSAGE 512
 
 /* values of the POPO integer item (RFC 4211 4) */
 #define POPO_NONE (-1)

@@ -12,7 +12,8 @@ import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts,
 import { Core } from "../lib/core";
 import { certSubject, children, parseItav, tlv } from "../lib/der";
 import { confOptions, readConf } from "./opensslconf";
-import { crlStatusListItav, decodeGenp, rootCaCertItav } from "../lib/genp";
+import { type Extension, extensionDer, intDer, OID_POLICIES, OID_SAN, oidDer, policiesDer, sectionExtensions } from "./x509conf";
+import { crlStatusListItav, decodeGenp, der, rootCaCertItav } from "../lib/genp";
 import { Pkcs11Signer } from "../lib/pkcs11";
 import { E_CMP_PROTECTION, HASH_SHA1, HASH_SHA256, HASH_SHA384, HASH_SHA512 } from "../lib/abi.js";
 
@@ -25,11 +26,8 @@ interface Opt {
   help: string;
   values?: string[];
   range?: [number, number];
-  /** Accepted by `openssl cmp`, refused here with this reason. */
-  unsupported?: string;
 }
 
-const CORE_ONLY = "the tinycmp core has no such setting";
 /** The options, as `openssl cmp` names them. To add one: an entry here, then its use below. */
 export const OPTIONS: Record<string, Opt> = {
   help: { kind: "flag", help: "this summary" },
@@ -54,8 +52,8 @@ export const OPTIONS: Record<string, Opt> = {
   untrusted: { kind: "infiles", help: "intermediate certificates for path building" },
   out_trusted: { kind: "infiles", help: "trust anchors the newly enrolled certificate must chain to" },
   attime: { kind: "int", range: [0, 253402300799], help: "check certificates at this time (seconds since 1970)" },
-  ignore_keyusage: { kind: "flag", help: "", unsupported: CORE_ONLY },
-  partial_chain: { kind: "flag", help: "", unsupported: CORE_ONLY },
+  ignore_keyusage: { kind: "flag", help: "a response signer's certificate need not allow digitalSignature (only that check is relaxed)" },
+  partial_chain: { kind: "flag", help: "a -trusted or -out_trusted certificate that is not self-signed may end a path" },
   unprotected_errors: { kind: "flag", help: "accept unprotected error responses" },
   ref: { kind: "text", help: "MAC reference (senderKID)" },
   secret: { kind: "secret", help: "MAC secret pass:TEXT | env:VAR | file:PATH" },
@@ -81,15 +79,16 @@ export const OPTIONS: Record<string, Opt> = {
   popo: { kind: "int", range: [-1, 2], help: "proof of possession: -1 none, 0 raVerified, 1 signature (default)" },
   csr: { kind: "infile", help: "PKCS#10 request for p10cr" },
   implicit_confirm: { kind: "flag", help: "request implicit confirmation" },
-  days: { kind: "int", range: [0, 2 ** 31 - 1], help: "", unsupported: CORE_ONLY },
-  reqexts: { kind: "text", help: "", unsupported: CORE_ONLY },
-  policies: { kind: "text", help: "", unsupported: CORE_ONLY },
-  policy_oids: { kind: "text", help: "", unsupported: CORE_ONLY },
-  policy_oids_critical: { kind: "flag", help: "", unsupported: CORE_ONLY },
-  issuer: { kind: "text", help: "", unsupported: CORE_ONLY },
-  disable_confirm: { kind: "flag", help: "", unsupported: "certificates are always confirmed (RFC 9483 4.1.1)" },
-  geninfo: { kind: "text", help: "", unsupported: CORE_ONLY },
-  reqin: { kind: "infiles", help: "", unsupported: "the core builds every request (use -rspin to replay responses)" },
+  days: { kind: "int", range: [0, 1000000], help: "validity asked for in the certTemplate: now to now + N days (0: none)" },
+  reqexts: { kind: "text", help: "-config section of extensions for the certTemplate (subjectAltName, keyUsage, extendedKeyUsage, basicConstraints, certificatePolicies, OID = DER:hex)" },
+  policies: { kind: "text", help: "-config section with the certificatePolicies extension for the certTemplate" },
+  policy_oids: { kind: "text", help: "certificatePolicies of these OIDs (comma- or space-separated)" },
+  policy_oids_critical: { kind: "flag", help: "mark the -policy_oids extension critical" },
+  issuer: { kind: "text", help: "issuer name for the certTemplate; the recipient when no -recipient" },
+  disable_confirm: { kind: "flag", help: "send no certConf and ask for no implicitConfirm (violates RFC 9810)" },
+  geninfo: { kind: "text", help: "generalInfo InfoTypeAndValue of every request: OID:int:N" },
+  reqin: { kind: "infile", help: "send the request body of this DER PKIMessage under a fresh header (transactionID, nonces) and our protection" },
+  reqin_new_tid: { kind: "flag", help: "accepted; -reqin always gets a fresh transactionID" },
   oldcert: { kind: "infile", help: "certificate to update (kur) or revoke (rr), default -cert" },
   revreason: { kind: "int", range: [-1, 10], help: "CRLReason for rr, -1: none (default)" },
   infotype: { kind: "text", help: "genm infoType: caCerts, rootCaCert, certReqTemplate, crlStatusList, signKeyPairTypes or an OID" },
@@ -121,10 +120,9 @@ const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT [-p
        tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]`;
 
 function help(): string {
-  const rows = Object.entries(OPTIONS).filter(([, o]) => !o.unsupported)
+  const rows = Object.entries(OPTIONS)
     .map(([n, o]) => `  -${n.padEnd(18)} ${o.help}${o.kind === "choice" ? ` (${o.values!.filter((v) => v === v.toLowerCase() || !o.values!.includes(v.toLowerCase())).join("|")})` : ""}`);
-  const refused = Object.keys(OPTIONS).filter((n) => OPTIONS[n].unsupported).map((n) => `-${n}`).join(" ");
-  return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}\nrefused (not supported): ${refused}`;
+  return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}`;
 }
 
 /** A mistake in the command line or its input files: nothing was sent; exit status 2. */
@@ -151,7 +149,6 @@ export function parseArgs(argv: string[]): Args {
     const name = a.replace(/^--?/, "");
     const o = OPTIONS[name];
     if (!a.startsWith("-") || !o) throw new UsageError(`unknown option ${a} (tinycmp -help lists them)`);
-    if (o.unsupported) throw new UsageError(`-${name} is not supported: ${o.unsupported}`);
     if (o.kind === "flag") { args[name] = true; continue; }
     if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
     const v = argv[++i];
@@ -161,14 +158,15 @@ export function parseArgs(argv: string[]): Args {
   if (typeof args.config === "string" && args.config !== "") {
     let conf;
     try {
-      conf = confOptions(readConf(args.config), typeof args.section === "string" ? args.section : "cmp", (k) => k in OPTIONS);
+      const c = readConf(args.config);
+      // no -section and no [cmp]: the default section alone (openssl cmp warns and goes on)
+      conf = confOptions(c, typeof args.section === "string" ? args.section : c.has("cmp") ? "cmp" : "", (k) => k in OPTIONS);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
     for (const [k, v] of conf) {
       const o = OPTIONS[k];
       if (k in args || k === "config" || k === "section") continue;
-      if (o.unsupported) throw new UsageError(`-config: ${k} is not supported: ${o.unsupported}`);
       if (o.kind === "flag") {
         if (!/^[01]$/.test(v)) throw new UsageError(`-config: ${k} = ${v}: a flag takes 0 or 1`);
         if (v === "1") args[k] = true;
@@ -372,10 +370,18 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (a.unprotected_requests) req.options = (req.options ?? 0) | Options.unprotectedRequests;
   if (a.sender) req.sender = input("sender", () => nameDer(str(a.sender)!));
   if (a.srvcert && a.trusted) throw new UsageError("-srvcert and -trusted exclude each other");
-  if (a.trusted) req.trusted = input("trusted", () => readCerts(...files(a.trusted)));
-  if (a.srvcert) req.trusted = input("srvcert", () => readCerts(str(a.srvcert)!).slice(0, 1));
   if (a.untrusted) req.untrusted = input("untrusted", () => readCerts(...files(a.untrusted)));
+  if (a.trusted) {
+    const { anchors, intermediates } = splitAnchors(input("trusted", () => readCerts(...files(a.trusted))), a.partial_chain === true);
+    if (anchors.length === 0) throw new UsageError(`-trusted ${a.trusted}: no self-signed certificate to end a path: give the root, or -partial_chain`);
+    req.trusted = anchors;
+    if (intermediates.length) req.untrusted = [...(req.untrusted ?? []), ...intermediates];
+  }
+  if (a.srvcert) req.trusted = input("srvcert", () => readCerts(str(a.srvcert)!).slice(0, 1));
   if (a.recipient) req.recipient = input("recipient", () => nameDer(str(a.recipient)!));
+  if (a.ignore_keyusage) req.options = (req.options ?? 0) | Options.ignoreKeyUsage;
+  if (a.geninfo) req.generalInfo = [geninfoItav(str(a.geninfo)!)];
+  if (a.disable_confirm) req.options = (req.options ?? 0) | Options.disableConfirm;
   if (a.profile) req.profile = str(a.profile);
   if (a.implicit_confirm) req.implicitConfirm = true;
   if (a.unprotected_errors) req.options = (req.options ?? 0) | 2;
@@ -386,7 +392,9 @@ export function buildRequest(cmd: Op, a: Args): Request {
     else if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
     if (a.popo !== undefined) {
       const popo = Number(a.popo);
-      if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment) is not supported: use -1, 0 or 1");
+      // RFC 4211 4.2: the CA would return the certificate encrypted to the new key, which tinycmp
+      // cannot decrypt; openssl cmp 3.0's own server refuses this POPO too (badPOP)
+      if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment, the certificate returned encrypted) is not supported: tinycmp cannot decrypt it; use -popo 1 (signature), 0 or -1");
       req.popo = popo as -1 | 0 | 1;
     }
     if (req.newPublicKey && (req.popo ?? 1) === 1) {
@@ -394,10 +402,19 @@ export function buildRequest(cmd: Op, a: Args): Request {
     }
     if (req.newPublicKey && cmd === "p10cr") throw new UsageError("p10cr needs a private -newkey (or -csr) to sign the request");
     if (a.subject) req.subject = input("subject", () => nameDer(str(a.subject)!));
-    if (a.sans) req.sans = input("sans", () => sansDer(str(a.sans)!));
+    // certTemplate issuer [3] and validity [4] (RFC 4211 5); openssl cmp sets them for ir, cr and kur
+    if (a.issuer || a.days !== undefined) {
+      if (cmd === "p10cr") throw new UsageError(`-${a.issuer ? "issuer" : "days"} applies to ir, cr and kur, not p10cr (put it in the -csr)`);
+      if (a.issuer) req.issuer = input("issuer", () => nameDer(str(a.issuer)!));
+      if (a.days !== undefined && Number(a.days) > 0) req.days = Number(a.days);
+      // the recipient: -recipient, else -issuer (as openssl cmp, where no -srvcert names one)
+      if (req.issuer && !a.recipient && !a.srvcert) req.recipient = req.issuer;
+    }
+    const exts = requestExtensions(a, !!a.subject || cmd === "kur");
+    if (exts) req.extensions = exts;
     if (cmd === "p10cr" && a.csr) req.csr = input("csr", () => pemCsr(str(a.csr)!));
-    if (cmd === "ir" && !req.subject && !req.csr) throw new UsageError("ir needs -subject");
-    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
+    if (cmd === "ir" && !req.subject && !req.csr && !a.reqin) throw new UsageError("ir needs -subject");
+    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.reqin && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
     if (!a.certout) throw new UsageError(`${cmd} needs -certout`);
   }
   if (cmd === "kur" || cmd === "rr") {
@@ -412,6 +429,7 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (r === 7) throw new UsageError("-revreason 7 is not a CRLReason (RFC 5280 5.3.1)");
     req.revReason = r; // -1: no crlEntryDetails, as openssl cmp
   }
+  if (a.reqin) req.reqin = input("reqin", () => reqinMessage(str(a.reqin)!, cmd));
   if (cmd === "genm") {
     // RFC 9483 4.3: rootCaCert carries the current root, crlStatusList the CRL status list
     req.infoTypes = files(a.infotype).map((t) => {
@@ -428,6 +446,73 @@ export function buildRequest(cmd: Op, a: Args): Request {
     });
   }
   return req;
+}
+
+/** -reqin: a DER PKIMessage whose body is the request of `cmd` (RFC 9810 5.1). The core sends that
+ *  body under a header of its own (fresh transactionID and senderNonce, our protection), so every
+ *  check of the response holds as for a request it built; the file's header is not used. */
+function reqinMessage(file: string, cmd: Op): Uint8Array {
+  const msg = new Uint8Array(readFileSync(file));
+  const body: Record<Op, number> = { ir: 0, cr: 2, kur: 7, p10cr: 4, rr: 11, genm: 21 };
+  let tag: number;
+  try {
+    const top = tlv(msg, 0);
+    if (top.tag !== 0x30 || top.end !== msg.length) throw new Error();
+    tag = children(msg, top)[1].tag;
+  } catch {
+    throw new Error(`${file}: not a DER PKIMessage`);
+  }
+  if (tag !== (0xa0 | body[cmd])) throw new Error(`${file}: its body [${tag & 0x1f}] is not a ${cmd} [${body[cmd]}] (RFC 9810 5.1.2)`);
+  return msg;
+}
+
+/** OpenSSL's trust store without -partial_chain: only a self-signed certificate ends a path, the
+ *  others serve as intermediates; X509_V_FLAG_PARTIAL_CHAIN lets any of them end it. */
+function splitAnchors(certs: Uint8Array[], partial: boolean): { anchors: Uint8Array[]; intermediates: Uint8Array[] } {
+  if (partial) return { anchors: certs, intermediates: [] };
+  const selfSigned = (d: Uint8Array) => {
+    const c = new X509Certificate(d);
+    return c.checkIssued(c) && c.verify(c.publicKey);
+  };
+  return { anchors: certs.filter(selfSigned), intermediates: certs.filter((c) => !selfSigned(c)) };
+}
+
+/** -geninfo OID:int:N (openssl cmp 3.0): InfoTypeAndValue { OID, INTEGER N } (RFC 9810 5.1.1). */
+function geninfoItav(v: string): Uint8Array {
+  const m = /^([^:]*):int:([+-]?\d+)$/i.exec(v);
+  if (!m) throw new UsageError(`-geninfo ${v}: use OID:int:N, e.g. 1.2.3.4:int:56789`);
+  const n = BigInt(m[2]);
+  if (n < -(2n ** 63n) || n >= 2n ** 63n) throw new UsageError(`-geninfo ${v}: the integer must fit 64 bits`);
+  return der(0x30, input("geninfo", () => oidDer(m[1])), intDer(n));
+}
+
+/** The certTemplate extensions as openssl cmp 3.0 composes them (OSSL_CMP_CTX_setup_CRM): -reqexts
+ *  then -policies, a later one replacing an earlier one; -sans, then -policy_oids, each put first.
+ *  subjectAltName is critical when the subject is empty (RFC 5280 4.2.1.6). Undefined: none. */
+function requestExtensions(a: Args, hasSubject: boolean): Uint8Array[] | undefined {
+  if (a.policy_oids_critical && !a.policy_oids) throw new UsageError("-policy_oids_critical needs -policy_oids");
+  if (!a.reqexts && !a.policies && !a.policy_oids && !a.sans) return undefined;
+  if (a.policies && a.policy_oids) throw new UsageError("-policies and -policy_oids exclude each other (as in openssl cmp)");
+  const exts: Extension[] = [];
+  for (const opt of ["reqexts", "policies"] as const) {
+    const section = str(a[opt]);
+    if (section === undefined) continue;
+    if (!str(a.config)) throw new UsageError(`-${opt} ${section} needs -config: the file holding that section`);
+    const conf = input("config", () => readConf(str(a.config)!));
+    try { sectionExtensions(conf, section, `-${opt}`, exts); } catch (e) { throw new UsageError((e as Error).message); }
+  }
+  const has = (oid: string) => exts.some((e) => e.oid === oid);
+  if (a.sans) {
+    if (has(OID_SAN)) throw new UsageError("-sans and a subjectAltName of -reqexts exclude each other (as in openssl cmp)");
+    exts.unshift({ oid: OID_SAN, der: extensionDer(OID_SAN, !hasSubject, input("sans", () => sansDer(str(a.sans)!))) });
+  }
+  if (a.policy_oids) {
+    if (has(OID_POLICIES)) throw new UsageError("-policy_oids and a certificatePolicies of -reqexts exclude each other (RFC 5280 4.2: one instance per extension)");
+    const oids = files(a.policy_oids);
+    if (oids.length === 0) throw new UsageError("-policy_oids: give one or more OIDs");
+    exts.unshift({ oid: OID_POLICIES, der: extensionDer(OID_POLICIES, a.policy_oids_critical === true, input("policy_oids", () => policiesDer(oids))) });
+  }
+  return exts.map((e) => e.der);
 }
 
 /** A DER file, or the first PEM block labelled `label`. */
@@ -549,9 +634,15 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   if (!cmd) throw new UsageError("no -cmd given (ir, cr, kur, p10cr, rr or genm)");
   checkFiles(a);
   const req = buildRequest(cmd, a);
+  if (a.disable_confirm && cmd !== "rr" && cmd !== "genm") {
+    console.error("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18 (openssl cmp's manual warns so too)");
+  }
   const rspin = files(a.rspin);
   const expectSender = a.expect_sender ? input("expect_sender", () => nameDer(str(a.expect_sender)!)) : undefined;
   const outTrusted = a.out_trusted ? input("out_trusted", () => readCerts(...files(a.out_trusted))) : undefined;
+  if (outTrusted && splitAnchors(outTrusted, a.partial_chain === true).anchors.length === 0) {
+    throw new UsageError(`-out_trusted ${a.out_trusted}: no self-signed certificate to end a path: give the root, or -partial_chain`);
+  }
   const tlsFile = (n: "tls_trusted" | "tls_cert" | "tls_key") => (a[n] ? readFileSync(str(a[n])!) : undefined);
   const tls = a.tls_used === true || /^https:/i.test(str(a.server) ?? "");
   if ((a.tls_cert || a.tls_key || a.tls_trusted) && !tls) console.error("tinycmp: warning: -tls_cert, -tls_key and -tls_trusted are ignored without -tls_used");
@@ -579,7 +670,8 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
       out.messages.request.forEach((m, i) => console.error(`tinycmp: info: request ${i + 1}: ${m.length} bytes, response ${out.messages.response[i]?.length ?? 0} bytes`));
     }
     if (outTrusted && out.cert) {
-      checkOutTrusted(out.cert, outTrusted, [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? [])], new Date((at ?? Date.now() / 1000) * 1000));
+      const { anchors, intermediates } = splitAnchors(outTrusted, a.partial_chain === true);
+      checkOutTrusted(out.cert, anchors, [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? []), ...intermediates], new Date((at ?? Date.now() / 1000) * 1000));
     }
     log(writeOutputs(cmd, a, out, device.core));
     return 0;

@@ -106,8 +106,11 @@ export const ITEM_INFOTYPE = 15;
 export const ITEM_SENDER = 16;
 export const ITEM_NEWPUBKEY = 17;
 export const ITEM_EXTENSION = 18;
+export const ITEM_ISSUER = 19;
+export const ITEM_GENINFO = 20;
+export const ITEM_REQIN = 21;
 /** The names of the ITEM group by value. */
-export const ITEM_NAMES: Readonly<Record<number, string>> = { 1: "ITEM_REF", 2: "ITEM_SECRET", 3: "ITEM_KEY", 4: "ITEM_CERT", 5: "ITEM_EXTRA", 6: "ITEM_TRUSTED", 7: "ITEM_UNTRUSTED", 8: "ITEM_NEWKEY", 9: "ITEM_SUBJECT", 10: "ITEM_SANS", 11: "ITEM_OLDCERT", 12: "ITEM_RECIPIENT", 13: "ITEM_PROFILE", 14: "ITEM_CSR", 15: "ITEM_INFOTYPE", 16: "ITEM_SENDER", 17: "ITEM_NEWPUBKEY", 18: "ITEM_EXTENSION" };
+export const ITEM_NAMES: Readonly<Record<number, string>> = { 1: "ITEM_REF", 2: "ITEM_SECRET", 3: "ITEM_KEY", 4: "ITEM_CERT", 5: "ITEM_EXTRA", 6: "ITEM_TRUSTED", 7: "ITEM_UNTRUSTED", 8: "ITEM_NEWKEY", 9: "ITEM_SUBJECT", 10: "ITEM_SANS", 11: "ITEM_OLDCERT", 12: "ITEM_RECIPIENT", 13: "ITEM_PROFILE", 14: "ITEM_CSR", 15: "ITEM_INFOTYPE", 16: "ITEM_SENDER", 17: "ITEM_NEWPUBKEY", 18: "ITEM_EXTENSION", 19: "ITEM_ISSUER", 20: "ITEM_GENINFO", 21: "ITEM_REQIN" };
 
 // integer items: tx_set_int(item, value)
 export const INT_OPTIONS = 32;
@@ -120,8 +123,9 @@ export const INT_MAX_POLLS = 38;
 export const INT_POPO = 39;
 export const INT_KEY_HANDLE = 40;
 export const INT_NEWKEY_HANDLE = 41;
+export const INT_DAYS = 42;
 /** The names of the INT group by value. */
-export const INT_NAMES: Readonly<Record<number, string>> = { 32: "INT_OPTIONS", 33: "INT_REVREASON", 34: "INT_PBM_ITERATIONS", 35: "INT_PBM_OWF", 36: "INT_PBM_MAC", 37: "INT_MAX_ITERATIONS", 38: "INT_MAX_POLLS", 39: "INT_POPO", 40: "INT_KEY_HANDLE", 41: "INT_NEWKEY_HANDLE" };
+export const INT_NAMES: Readonly<Record<number, string>> = { 32: "INT_OPTIONS", 33: "INT_REVREASON", 34: "INT_PBM_ITERATIONS", 35: "INT_PBM_OWF", 36: "INT_PBM_MAC", 37: "INT_MAX_ITERATIONS", 38: "INT_MAX_POLLS", 39: "INT_POPO", 40: "INT_KEY_HANDLE", 41: "INT_NEWKEY_HANDLE", 42: "INT_DAYS" };
 
 // bits of the OPTIONS integer item
 export const OPT_IMPLICIT_CONFIRM = 1;
@@ -131,8 +135,10 @@ export const OPT_PBMAC1 = 8;
 export const OPT_LEGACY = 16;
 export const OPT_UNPROTECTED_REQUESTS = 64;
 export const OPT_RSA_PSS = 128;
+export const OPT_DISABLE_CONFIRM = 256;
+export const OPT_IGNORE_KEYUSAGE = 512;
 /** The names of the OPT group by value. */
-export const OPT_NAMES: Readonly<Record<number, string>> = { 1: "OPT_IMPLICIT_CONFIRM", 2: "OPT_ACCEPT_UNPROTECTED", 4: "OPT_CAPUBS_TRUSTED", 8: "OPT_PBMAC1", 16: "OPT_LEGACY", 64: "OPT_UNPROTECTED_REQUESTS", 128: "OPT_RSA_PSS" };
+export const OPT_NAMES: Readonly<Record<number, string>> = { 1: "OPT_IMPLICIT_CONFIRM", 2: "OPT_ACCEPT_UNPROTECTED", 4: "OPT_CAPUBS_TRUSTED", 8: "OPT_PBMAC1", 16: "OPT_LEGACY", 64: "OPT_UNPROTECTED_REQUESTS", 128: "OPT_RSA_PSS", 256: "OPT_DISABLE_CONFIRM", 512: "OPT_IGNORE_KEYUSAGE" };
 
 // values of the POPO integer item (RFC 4211 4)
 export const POPO_NONE = -1;

@@ -3,11 +3,11 @@
 import { Core, type CoreOptions } from "./core";
 import { HttpTransport, type HttpTransportOptions } from "./transport";
 import {
-  ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_SIGNER, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_MAX_POLLS,
+  ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_SIGNER, INT_DAYS, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_MAX_POLLS,
   INT_NEWKEY_HANDLE, INT_OPTIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, INT_POPO, INT_REVREASON, ITEM_CERT, ITEM_CSR,
-  ITEM_EXTENSION, ITEM_EXTRA, ITEM_INFOTYPE, ITEM_KEY, ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_OLDCERT, ITEM_PROFILE,
-  ITEM_RECIPIENT, ITEM_REF, ITEM_SANS, ITEM_SECRET, ITEM_SENDER, ITEM_SUBJECT, ITEM_TRUSTED, ITEM_UNTRUSTED, OP_CR,
-  OP_GENM, OP_IR, OP_KUR, OP_P10CR, OP_RR, OPT_ACCEPT_UNPROTECTED, OPT_CAPUBS_TRUSTED, OPT_IMPLICIT_CONFIRM, OPT_LEGACY,
+  ITEM_EXTENSION, ITEM_EXTRA, ITEM_GENINFO, ITEM_INFOTYPE, ITEM_ISSUER, ITEM_KEY, ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_OLDCERT, ITEM_PROFILE,
+  ITEM_RECIPIENT, ITEM_REF, ITEM_REQIN, ITEM_SANS, ITEM_SECRET, ITEM_SENDER, ITEM_SUBJECT, ITEM_TRUSTED, ITEM_UNTRUSTED, OP_CR,
+  OP_GENM, OP_IR, OP_KUR, OP_P10CR, OP_RR, OPT_ACCEPT_UNPROTECTED, OPT_CAPUBS_TRUSTED, OPT_DISABLE_CONFIRM, OPT_IGNORE_KEYUSAGE, OPT_IMPLICIT_CONFIRM, OPT_LEGACY,
   OPT_PBMAC1, OPT_RSA_PSS, OPT_UNPROTECTED_REQUESTS, RESULT_CA_PUB, RESULT_CERT, RESULT_CHAIN, RESULT_EXTRA_CERT,
   RESULT_GENP_ITAV, RESULT_NEW_KEY, RESULT_STATUS_STRING,
 } from "./abi.js";
@@ -19,15 +19,20 @@ const Item = {
   ref: ITEM_REF, secret: ITEM_SECRET, key: ITEM_KEY, cert: ITEM_CERT, extra: ITEM_EXTRA, trusted: ITEM_TRUSTED,
   untrusted: ITEM_UNTRUSTED, newKey: ITEM_NEWKEY, subject: ITEM_SUBJECT, sans: ITEM_SANS, oldCert: ITEM_OLDCERT,
   recipient: ITEM_RECIPIENT, profile: ITEM_PROFILE, csr: ITEM_CSR, infoType: ITEM_INFOTYPE, sender: ITEM_SENDER,
-  newPublicKey: ITEM_NEWPUBKEY, extension: ITEM_EXTENSION,
+  newPublicKey: ITEM_NEWPUBKEY, extension: ITEM_EXTENSION, issuer: ITEM_ISSUER, generalInfo: ITEM_GENINFO, reqin: ITEM_REQIN,
 } as const;
 const IntItem = {
   options: INT_OPTIONS, revReason: INT_REVREASON, pbmIterations: INT_PBM_ITERATIONS, pbmOwf: INT_PBM_OWF, pbmMac: INT_PBM_MAC,
   maxIterations: INT_MAX_ITERATIONS, maxPolls: INT_MAX_POLLS, popo: INT_POPO, keyHandle: INT_KEY_HANDLE, newKeyHandle: INT_NEWKEY_HANDLE,
+  days: INT_DAYS,
 } as const;
 export const Options = {
   implicitConfirm: OPT_IMPLICIT_CONFIRM, acceptUnprotected: OPT_ACCEPT_UNPROTECTED, caPubsTrusted: OPT_CAPUBS_TRUSTED,
   pbmac1: OPT_PBMAC1, legacy: OPT_LEGACY, unprotectedRequests: OPT_UNPROTECTED_REQUESTS, rsaPss: OPT_RSA_PSS,
+  /** No certConf and no implicitConfirm request (violates RFC 9810 5.3.18; full module only). */
+  disableConfirm: OPT_DISABLE_CONFIRM,
+  /** A response signer's certificate need not allow digitalSignature (full module only). */
+  ignoreKeyUsage: OPT_IGNORE_KEYUSAGE,
 } as const;
 const Result = {
   cert: RESULT_CERT, extraCert: RESULT_EXTRA_CERT, caPub: RESULT_CA_PUB, newKey: RESULT_NEW_KEY,
@@ -75,6 +80,15 @@ export interface Request {
   sans?: Uint8Array;    // DER GeneralNames
   /** Further certTemplate extensions (ir/cr/kur; p10cr extensionRequest): DER Extension each. */
   extensions?: Uint8Array[];
+  /** certTemplate issuer [3] (DER Name) and validity [4] of `days` from now (RFC 4211 5; ir/cr/kur, full module). */
+  issuer?: Uint8Array;
+  days?: number;
+  /** generalInfo InfoTypeAndValue elements (DER) added to the header of every request (RFC 9810 5.1.1; full module). */
+  generalInfo?: Uint8Array[];
+  /** A whole DER PKIMessage whose body is sent as the first request, under the core's own header
+   *  and protection (fresh transactionID and senderNonce); ir/cr/kur: one CertReqMsg, certReqId 0,
+   *  the issued certificate must carry its template's publicKey (full module). */
+  reqin?: Uint8Array;
   oldCert?: Uint8Array;
   recipient?: Uint8Array;
   sender?: Uint8Array;
@@ -173,6 +187,9 @@ export class Device {
     if (req.subject) this.set(Item.subject, req.subject);
     if (req.sans) this.set(Item.sans, req.sans);
     for (const e of req.extensions ?? []) this.set(Item.extension, e);
+    if (req.issuer) this.set(Item.issuer, req.issuer);
+    for (const g of req.generalInfo ?? []) this.set(Item.generalInfo, g);
+    if (req.reqin) this.set(Item.reqin, req.reqin);
     if (req.oldCert) this.set(Item.oldCert, req.oldCert);
     if (req.recipient) this.set(Item.recipient, req.recipient);
     if (req.sender) this.set(Item.sender, req.sender);
@@ -191,6 +208,7 @@ export class Device {
     if (req.maxIterations !== undefined) this.setInt(IntItem.maxIterations, req.maxIterations);
     if (req.maxPolls !== undefined) this.setInt(IntItem.maxPolls, req.maxPolls);
     if (req.popo !== undefined) this.setInt(IntItem.popo, req.popo);
+    if (req.days !== undefined) this.setInt(IntItem.days, req.days);
   }
 
   private results(kind: number): Uint8Array[] {
