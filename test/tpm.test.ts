@@ -323,6 +323,15 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     writeFileSync(join(dir, "store-idevid.pem"), cert.certPem + cert.chain[0]); // IDevID, then its CA
     const base = [...testPki(), "-tpm_tcti", tcti, "-trusted", "root.pem", "-flash", flash, "-store"];
     const before = persistent();
+    // an IDevID certificate for another key: the store refuses to provision it, nothing is made or sent
+    const n0 = pki.requests.length;
+    const wrong = await run(["-cmd", "ir", ...base, "-key", `tpm:${hex(idevid)}`, "-cert", join(creds.dir, "dev.crt"), "-subject", "/CN=x"]);
+    expect(wrong.code).toBe(2);
+    oneLine(wrong);
+    expect(wrong.stderr).toMatch(/provisioning the IDevID refused/);
+    expect(existsSync(flash) ? storeRecords(flash) : []).toEqual([]);
+    expect(persistent()).toEqual(before);
+    expect(pki.requests.length).toBe(n0);
     const env = { OP_AUTH: "store op auth" };
     const ir = await run(["-cmd", "ir", ...base, "-key", `tpm:${hex(idevid)}`, "-cert", "store-idevid.pem", "-newkey", "tpm:",
       "-newkeypass", "env:OP_AUTH", "-subject", "/CN=tpm store device", "-certout", "store-op.crt"], env);
@@ -347,6 +356,10 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     const twice = await run(["-cmd", "ir", ...base, "-key", `tpm:${hex(idevid)}`, "-cert", "store-idevid.pem", "-subject", "/CN=x"]);
     expect(twice.code).toBe(2);
     expect(twice.stderr).toMatch(/comes from the store/);
+    // a key file (key material the store would have to hold) is refused
+    const soft = await run(["-cmd", "kur", ...base, "-newkey", join(creds.dir, "rsp.key")]);
+    expect(soft.code).toBe(2);
+    expect(soft.stderr).toMatch(/-store keeps keys in the TPM/);
 
     // kur signed by the stored credential's TPM key; the new key made in the TPM; nothing on the command line names a key
     const slots = () => [0, 1, 2].map((n) => readFileSync(join(flash, `slot${n}.bin`)));

@@ -578,6 +578,8 @@ int main(int argc, char **argv) {
   }
   if (store_mode) {
     if (op != OP_IR && op != OP_KUR) die(2, "-store is for -cmd ir and kur");
+    for (int i = 0; i < ncfg; i++)
+      if (cfg[i].item == ITEM_KEY || cfg[i].item == ITEM_NEWKEY) die(2, "-store keeps keys in the TPM: -key and -newkey name tpm: keys");
     if (!tpm_newkey) tpm_newkey = "tpm:";
     store_setup(op, wasm, certfile);
   }
