@@ -6,14 +6,14 @@
 // absent, key not found, wrong auth, a signature that does not verify, a failed enrolment.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createPublicKey, X509Certificate } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash, createPublicKey, X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, makeCreds, withMockServer, type Creds } from "./helpers/openssl-cmp";
-import { TestPki } from "../host/node/testpki/index.js";
+import { PKIFailureInfo, PKIStatus, TestPki } from "../host/node/testpki/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const NATIVE = join(root, "build", "tinycmp-native");
@@ -124,6 +124,32 @@ function opensslIdevid(handle: number, name: string): void {
     "-CA", join(creds.dir, "root.crt"), "-CAkey", join(creds.dir, "root.key"), "-CAcreateserial", "-days", "30", "-sha256",
     "-extfile", join(creds.dir, "ext.cnf"), "-extensions", "ee", "-out", `${name}.crt`], { cwd: dir, env: osslEnv, stdio: "pipe" });
 }
+
+
+/** The valid records in the slot files of a -flash directory, parsed as docs/STORE.md "Record"
+ * says (independently of the core): kind, generation and items (tag, value). */
+interface Rec { slot: number; kind: number; gen: number; items: { tag: number; value: Buffer }[] }
+function storeRecords(flash: string): Rec[] {
+  const out: Rec[] = [];
+  for (const f of readdirSync(flash)) {
+    const b = readFileSync(join(flash, f));
+    if (b.readUInt32LE(0) !== 0x31534354) continue;
+    const kind = b.readUInt32LE(4), gen = b.readUInt32LE(8), n = b.readUInt32LE(12);
+    if (n > 4064 || !createHash("sha256").update(b.subarray(0, 16 + n)).digest().subarray(0, 16).equals(b.subarray(16 + n, 32 + n))) continue;
+    const items: Rec["items"] = [];
+    for (let p = 16; p < 16 + n;) {
+      const len = b.readUInt16LE(p + 1);
+      items.push({ tag: b[p], value: b.subarray(p + 3, p + 3 + len) });
+      p += 3 + len;
+    }
+    out.push({ slot: Number(/\d+/.exec(f)![0]), kind, gen, items });
+  }
+  return out;
+}
+/** The current record of kind (the valid one with the newer generation, RFC 1982). */
+const current = (flash: string, kind: number) =>
+  storeRecords(flash).filter((r) => r.kind === kind).sort((a, b) => ((b.gen - a.gen) | 0))[0];
+const itemOf = (r: Rec, tag: number) => r.items.filter((i) => i.tag === tag).map((i) => i.value);
 
 suite("C host: keys in a TPM 2.0 (swtpm)", () => {
   beforeAll(async () => {
@@ -288,6 +314,104 @@ suite("C host: keys in a TPM 2.0 (swtpm)", () => {
     });
     expect(persistent()).toContain(h);
   });
+
+
+  it("-store: the IDevID provisioned by reference, ir and kur with keys made in the TPM; the store holds references and certificates, never key material; a failed kur changes nothing", async () => {
+    const idevid = 0x81060000, flash = join(dir, "flash");
+    createKey(idevid, "P-256");
+    const cert = await pki.createIdevid("TPM-store", tpmSpki(idevid));
+    writeFileSync(join(dir, "store-idevid.pem"), cert.certPem + cert.chain[0]); // IDevID, then its CA
+    const base = [...testPki(), "-tpm_tcti", tcti, "-trusted", "root.pem", "-flash", flash, "-store"];
+    const before = persistent();
+    // an IDevID certificate for another key: the store refuses to provision it, nothing is made or sent
+    const n0 = pki.requests.length;
+    const wrong = await run(["-cmd", "ir", ...base, "-key", `tpm:${hex(idevid)}`, "-cert", join(creds.dir, "dev.crt"), "-subject", "/CN=x"]);
+    expect(wrong.code).toBe(2);
+    oneLine(wrong);
+    expect(wrong.stderr).toMatch(/provisioning the IDevID refused/);
+    expect(existsSync(flash) ? storeRecords(flash) : []).toEqual([]);
+    expect(persistent()).toEqual(before);
+    expect(pki.requests.length).toBe(n0);
+    const env = { OP_AUTH: "store op auth" };
+    const ir = await run(["-cmd", "ir", ...base, "-key", `tpm:${hex(idevid)}`, "-cert", "store-idevid.pem", "-newkey", "tpm:",
+      "-newkeypass", "env:OP_AUTH", "-subject", "/CN=tpm store device", "-certout", "store-op.crt"], env);
+    expect(ir.code, ir.stderr).toBe(0);
+    const opHandle = persistent().find((h) => !before.includes(h))!;
+    expect(persistent()).toEqual([...before, opHandle].sort((a, b) => a - b));
+    const idRec = current(flash, 1), cred = current(flash, 2);
+    expect(itemOf(idRec, 6).map(String)).toEqual([`tpm:${hex(idevid)}`]);
+    expect(itemOf(idRec, 7)).toEqual([tpmSpki(idevid)]);
+    expect(itemOf(idRec, 2)).toEqual([Buffer.from(new X509Certificate(cert.certPem).raw)]);
+    expect(itemOf(idRec, 3)).toEqual([Buffer.from(new X509Certificate(cert.chain[0]).raw)]);
+    expect(itemOf(cred, 6).map(String)).toEqual([`tpm:${hex(opHandle)}`]);
+    expect(itemOf(cred, 7)).toEqual([tpmSpki(opHandle)]);
+    expect(itemOf(cred, 2)).toEqual([Buffer.from(new X509Certificate(readFileSync(join(dir, "store-op.crt"))).raw)]);
+    expect(certSpki("store-op.crt")).toEqual(tpmSpki(opHandle));
+    const noSecrets = () => {
+      for (const r of storeRecords(flash)) expect(r.items.filter((i) => i.tag === 1 || i.tag === 5), `kind ${r.kind}`).toEqual([]);
+      expect(current(flash, 4)?.items ?? [], "no pending key after the run").toEqual([]);
+    };
+    noSecrets();
+    // a second ir finds the IDevID in the store: -key/-cert are refused, not silently ignored
+    const twice = await run(["-cmd", "ir", ...base, "-key", `tpm:${hex(idevid)}`, "-cert", "store-idevid.pem", "-subject", "/CN=x"]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/comes from the store/);
+    // a key file (key material the store would have to hold) is refused
+    const soft = await run(["-cmd", "kur", ...base, "-newkey", join(creds.dir, "rsp.key")]);
+    expect(soft.code).toBe(2);
+    expect(soft.stderr).toMatch(/-store keeps keys in the TPM/);
+
+    // kur signed by the stored credential's TPM key; the new key made in the TPM; nothing on the command line names a key
+    const slots = () => [0, 1, 2].map((n) => readFileSync(join(flash, `slot${n}.bin`)));
+    const kurArgs = ["-cmd", "kur", ...base, "-certout", "store-kur.crt"];
+    const was = slots(), held = persistent();
+    // a failed kur: without the credential key's auth the TPM refuses to sign, the new key is evicted
+    const noAuth = await run(kurArgs);
+    expect(noAuth.code).toBe(1);
+    expect(noAuth.stderr).toMatch(/error -28 E_SIGNER\).*TPM2_Sign/);
+    tpm2("dictionarylockout", ["--clear-lockout"]); // swtpm locks out after 3 auth failures; the other cases make two
+    expect(slots()).toEqual(was);
+    expect(persistent()).toEqual(held);
+    noSecrets();
+    // ... and the test PKI refusing the kur: the same
+    pki.configure({ reject: { status: PKIStatus.rejection, failInfo: [PKIFailureInfo.badRequest], statusString: "not now" } });
+    try {
+      const refused = await run([...kurArgs, "-keypass", "env:OP_AUTH"], env);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toMatch(/not now/);
+    } finally {
+      pki.reset();
+    }
+    expect(slots()).toEqual(was);
+    expect(persistent()).toEqual(held);
+    expect(existsSync(join(dir, "store-kur.crt"))).toBe(false);
+    noSecrets();
+
+    const kur = await run([...kurArgs, "-keypass", "env:OP_AUTH"], env);
+    expect(kur.code, kur.stderr).toBe(0);
+    const kurHandle = persistent().find((h) => !held.includes(h))!;
+    const cred2 = current(flash, 2);
+    expect(cred2.gen).toBe(cred.gen + 1);
+    expect(itemOf(cred2, 6).map(String)).toEqual([`tpm:${hex(kurHandle)}`]);
+    expect(itemOf(cred2, 7)).toEqual([tpmSpki(kurHandle)]);
+    expect(itemOf(cred2, 2)).toEqual([Buffer.from(new X509Certificate(readFileSync(join(dir, "store-kur.crt"))).raw)]);
+    expect(certSpki("store-kur.crt")).toEqual(tpmSpki(kurHandle));
+    expect(pki.requests.filter((q) => q.type === "kur").at(-1)!.answer).toBe("kup");
+    expect(current(flash, 1)).toEqual(idRec); // the IDevID record untouched
+    noSecrets();
+
+    // a TPM key swapped behind the store's back (its PUBKEY no longer matches): refused before anything is made or sent
+    tpm2("evictcontrol", ["-C", "o", "-c", hex(kurHandle), "-Q"]);
+    createKey(kurHandle, "P-256");
+    const n = pki.requests.length, held2 = persistent(), was2 = slots();
+    const swapped = await run(kurArgs);
+    expect(swapped.code).toBe(2);
+    oneLine(swapped);
+    expect(swapped.stderr).toMatch(/is not the stored credential key/);
+    expect(pki.requests.length).toBe(n);
+    expect(persistent()).toEqual(held2);
+    expect(slots()).toEqual(was2);
+  }, 180_000);
 
   describe("failures: a defined error, no output file, no key left behind", () => {
     const ecKey = 0x81040000, authKey = 0x81040001, rsaKey = 0x81040002;

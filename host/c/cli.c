@@ -167,6 +167,14 @@ static const char *secret_value(const char *s) {
 /* ---- keys in a TPM 2.0: "tpm:0x81000001" (a persistent handle); "tpm:" alone for -newkey ---- */
 static const char *tpm_key, *tpm_newkey, *keypass, *newkeypass, *tpm_tcti, *newkeytype;
 static uint32_t tpm_newkey_handle;
+static int store_mode; /* -store: the credential in the core's store (-flash DIR), keys by reference */
+static int cert_at, cert_n; /* the items of -cert FILE in cfg */
+
+static uint32_t call(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c);
+static uint32_t call5(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e);
+static uint8_t *mem_at(uint32_t ptr, uint32_t len);
+static void core_load(const char *wasm);
+static uint32_t io, io_size;
 
 static int is_tpm(const char *v) { return strncmp(v, "tpm:", 4) == 0; }
 
@@ -211,18 +219,21 @@ static int32_t tpm_signer(int32_t handle, int32_t alg, const uint8_t *in, int32_
 
 static uint8_t tpm_spki[1200];
 
+/* -newkeytype: any (0), or P-256 when generated */
+static enum tpm_key_type newkey_type(void) {
+  static const char *const types[] = { "P-256", "P-384", "RSA-2048", "RSA-3072" };
+  int t = 0;
+  if (!newkeytype) return 0;
+  for (int i = 0; i < 4; i++) if (!strcmp(newkeytype, types[i])) t = i + 1;
+  if (!strcmp(newkeytype, "Ed25519")) die(2, "-newkeytype Ed25519: Ed25519 is not in TPM 2.0 (P-256, P-384, RSA-2048, RSA-3072)");
+  if (!t) die(2, "-newkeytype must be P-256, P-384, RSA-2048 or RSA-3072");
+  return (enum tpm_key_type)t;
+}
+
 /* Opens the TPM keys of -key and -newkey (generating the new key when its handle is free) before
  * anything is sent; a TPM absent, a key not found or unfit is an input error (exit 2). */
 static void tpm_setup(void) {
-  static const char *const types[] = { "P-256", "P-384", "RSA-2048", "RSA-3072" };
-  enum tpm_key_type type = 0; /* any, or P-256 when generated */
-  if (newkeytype) {
-    int t = 0;
-    for (int i = 0; i < 4; i++) if (!strcmp(newkeytype, types[i])) t = i + 1;
-    if (!strcmp(newkeytype, "Ed25519")) die(2, "-newkeytype Ed25519: Ed25519 is not in TPM 2.0 (P-256, P-384, RSA-2048, RSA-3072)");
-    if (!t) die(2, "-newkeytype must be P-256, P-384, RSA-2048 or RSA-3072");
-    type = (enum tpm_key_type)t;
-  }
+  enum tpm_key_type type = newkey_type();
   uint32_t key = tpm_key ? tpm_handle_of("-key", tpm_key, 0) : 0;
   tpm_newkey_handle = tpm_newkey ? tpm_handle_of("-newkey", tpm_newkey, 1) : 0;
   const char *auth = auth_value("-keypass", keypass), *newauth = auth_value("-newkeypass", newkeypass);
@@ -237,20 +248,185 @@ static void tpm_setup(void) {
   host_signer = tpm_signer;
   tpm_error[0] = 0;
 }
+
+/* ---- -store: the core's credential store over the flash slots of -flash DIR (docs/STORE.md
+ * "Keys held by the host"). Records name TPM keys by KEYREF "tpm:0x81xxxxxx" with their PUBKEY;
+ * no key material is ever stored. store_use(kind) makes the core call env.sign with handle = kind:
+ * 1 (IDevID) and 2 (credential) sign with the TPM key opened as signer 1, 4 (pending) with the
+ * new key opened as signer 2. ---- */
+static uint8_t list[16 * 1024];
+static size_t list_len;
+static int pending_saved;
+
+static int32_t store_signer(int32_t handle, int32_t alg, const uint8_t *in, int32_t len, uint8_t *out, int32_t cap) {
+  if (handle == KIND_IDEVID || handle == KIND_CRED) return tpm_sign(1, alg, in, len, out, cap);
+  if (handle == KIND_STATE) return tpm_sign(2, alg, in, len, out, cap);
+  return -1;
+}
+
+static void list_add(int tag, const uint8_t *v, size_t n) {
+  if (list_len + 3 + n > sizeof list || n > 0xffff) die(2, "-store: record too large");
+  list[list_len] = (uint8_t)tag;
+  list[list_len + 1] = (uint8_t)n;
+  list[list_len + 2] = (uint8_t)(n >> 8);
+  memcpy(list + list_len + 3, v, n);
+  list_len += 3 + n;
+}
+
+/* Copies the list into the I/O buffer and calls fn(io, len). */
+static int32_t list_call(enum core_fn fn) {
+  if (list_len > io_size) die(2, "-store: record too large");
+  memcpy(mem_at(io, (uint32_t)list_len), list, list_len);
+  return (int32_t)call(fn, io, (uint32_t)list_len, 0);
+}
+
+/* The index-th item with tag of kind's current record, in the I/O buffer; its length or an error. */
+static int32_t item(int kind, int tag, int index) {
+  return (int32_t)call5(CF_STORE_GET, (uint32_t)kind, (uint32_t)tag, (uint32_t)index, io, io_size);
+}
+
+/* The TPM handle the KEYREF of kind's record names, opened as signer slot with auth; the TPM's
+ * public key there must be the record's PUBKEY (a key swapped in the TPM is refused before
+ * anything is sent). */
+static uint32_t open_stored(int kind, const char *what, const char *auth) {
+  static char ref[64];
+  int32_t n = item(kind, TAG_KEYREF, 0);
+  if (n == E_STORE_ITEM) die(2, "-store: the stored %s key is not in a TPM (no key reference)", what);
+  if (n < 0 || n >= (int32_t)sizeof ref || strncmp((const char *)mem_at(io, (uint32_t)n), "tpm:", 4) != 0)
+    die(2, "-store: the stored %s key is not a TPM key (error %d)", what, (int)n);
+  memcpy(ref, mem_at(io, (uint32_t)n), (size_t)n);
+  ref[n] = 0;
+  uint32_t h = tpm_handle_of("-store", ref, 0);
+  size_t sl;
+  if (tpm_open_key(1, &h, auth, 0, 0, tpm_spki, sizeof tpm_spki, &sl) != 0) die(2, "-store (%s %s): %s", what, ref, tpm_error);
+  n = item(kind, TAG_PUBKEY, 0);
+  if (n < 0 || (size_t)n != sl || memcmp(mem_at(io, (uint32_t)n), tpm_spki, sl) != 0)
+    die(2, "-store: the TPM key at %s is not the stored %s key", ref, what);
+  return h;
+}
+
+/* A failed ir/kur: the pending reference is dropped, then the new TPM key evicted; the credential
+ * stays as it was (one record write never happened). */
+static void store_abandon(void) {
+  if (pending_saved) call(CF_STORE_CLEAR, KIND_STATE, 0, 0);
+  tpm_discard_generated();
+}
+
+/* ir: provisions the IDevID by reference when the store has none (-key tpm:..., -cert FILE: the
+ * IDevID certificate first, then its chain); ir and kur: opens the signing key the store names,
+ * configures its certificate and chain (as extraCerts, RFC 9483 3.3), makes the new key in the
+ * TPM and saves its reference as the pending key before anything is sent. */
+static void store_setup(int op, const char *wasm, const char *certfile) {
+  int kind = op == OP_IR ? KIND_IDEVID : KIND_CRED;
+  const char *what = op == OP_IR ? "IDevID" : "credential";
+  enum tpm_key_type type = newkey_type();
+  const char *auth = auth_value("-keypass", keypass), *newauth = auth_value("-newkeypass", newkeypass);
+  core_load(wasm);
+  if (tpm_connect(tpm_tcti) != 0) die(2, "%s", tpm_error);
+  int32_t info = (int32_t)call(CF_STORE_INFO, (uint32_t)kind, 0, 0);
+  if (info == E_STORE_EMPTY && op == OP_IR) { /* the IDevID by reference (docs/STORE.md) */
+    if (!tpm_key || !certfile) die(2, "-store: the store has no IDevID: give -key tpm:0x81xxxxxx -cert FILE to provision it");
+    uint32_t h = tpm_handle_of("-key", tpm_key, 0);
+    size_t sl;
+    char ref[16];
+    if (tpm_open_key(1, &h, auth, 0, 0, tpm_spki, sizeof tpm_spki, &sl) != 0) die(2, "-key: %s", tpm_error);
+    snprintf(ref, sizeof ref, "tpm:0x%08x", (unsigned)h);
+    list_len = 0;
+    list_add(TAG_KEYREF, (const uint8_t *)ref, strlen(ref));
+    list_add(TAG_PUBKEY, tpm_spki, sl);
+    for (int k = 0; k < cert_n; k++) list_add(k ? TAG_CHAIN : TAG_CERT, cfg[cert_at + k].p, cfg[cert_at + k].len);
+    int32_t r = list_call(CF_STORE_PROVISION);
+    if (r != 0) die(2, "-store: provisioning the IDevID refused (error %d): does %s certify tpm:0x%08x?", (int)r, certfile, (unsigned)h);
+    tpm_close(); /* opened again below as the store names it */
+    if (tpm_connect(tpm_tcti) != 0) die(2, "%s", tpm_error);
+  } else if (info < 0) {
+    die(2, "-store: no %s in the store %s (error %d)%s", what, host_flash_dir, (int)info, op == OP_KUR ? ": enroll with -cmd ir -store first" : "");
+  } else if (tpm_key || certfile) {
+    die(2, "-store: the %s comes from the store %s: no -key or -cert", what, host_flash_dir);
+  }
+  if (certfile) { /* the IDevID now comes from the store like every later run's */
+    memmove(cfg + cert_at, cfg + cert_at + cert_n, (size_t)(ncfg - cert_at - cert_n) * sizeof cfg[0]);
+    ncfg -= cert_n;
+  }
+  open_stored(kind, what, auth);
+  for (int i = 0;; i++) { /* the certificate, then its chain as extraCerts */
+    int32_t n = item(kind, i ? TAG_CHAIN : TAG_CERT, i ? i - 1 : 0);
+    if (n == E_STORE_ITEM && i) break;
+    if (n < 0) die(2, "-store: the stored %s has no certificate (error %d)", what, (int)n);
+    add(i ? ITEM_EXTRA : ITEM_CERT, memcpy(take((size_t)n), mem_at(io, (uint32_t)n), (size_t)n), (size_t)n);
+  }
+  /* the new key, made in the TPM; its reference pending before the request is sent */
+  tpm_newkey_handle = tpm_newkey ? tpm_handle_of("-newkey", tpm_newkey, 1) : 0;
+  on_failure = store_abandon;
+  size_t sl;
+  if (tpm_open_key(2, &tpm_newkey_handle, newauth, 1, type, tpm_spki, sizeof tpm_spki, &sl) != 0) die(2, "-newkey: %s", tpm_error);
+  char ref[16];
+  snprintf(ref, sizeof ref, "tpm:0x%08x", (unsigned)tpm_newkey_handle);
+  list_len = 0;
+  list_add(TAG_KEYREF, (const uint8_t *)ref, strlen(ref));
+  list_add(TAG_PUBKEY, tpm_spki, sl);
+  int32_t r = list_call(CF_STORE_PENDING_REF);
+  if (r != 0) die(1, "-store: saving the new key's reference failed (error %d)", (int)r);
+  pending_saved = 1;
+  /* env.sign for handle 4 must be the key the pending record names */
+  int32_t n = item(KIND_STATE, TAG_KEYREF, 0);
+  if (n != (int32_t)strlen(ref) || memcmp(mem_at(io, (uint32_t)n), ref, (size_t)n) != 0) die(1, "-store: the pending key reads back wrong");
+  host_signer = store_signer;
+  tpm_error[0] = 0;
+}
+
+/* After DONE: the issued certificate and chain become the credential (store_commit checks that
+ * the certificate carries the pending key), in one record write. */
+static void store_finish(void) {
+  list_len = 0;
+  for (int chain = 0; chain < 2; chain++) /* the certificate, then every chain certificate */
+    for (uint32_t i = 0;; i++) {
+      uint32_t kind = chain ? RESULT_CHAIN : RESULT_CERT;
+      int32_t n = (int32_t)call(CF_TX_RESULT_LEN, kind, i, 0);
+      if (n < 0) break;
+      list_add(chain ? TAG_CHAIN : TAG_CERT, mem_at(call(CF_TX_RESULT, kind, i, 0), (uint32_t)n), (size_t)n);
+      if (!chain) break;
+    }
+  int32_t r = list_call(CF_STORE_COMMIT);
+  if (r != 0) { /* the credential written but the state not cleared still counts: the key stays */
+    char ref[16];
+    int32_t n = item(KIND_CRED, TAG_KEYREF, 0);
+    snprintf(ref, sizeof ref, "tpm:0x%08x", (unsigned)tpm_newkey_handle);
+    if (n == (int32_t)strlen(ref) && memcmp(mem_at(io, (uint32_t)n), ref, (size_t)n) == 0) on_failure = NULL;
+    die(1, "-store: committing the new credential failed (error %d)", (int)r);
+  }
+  on_failure = NULL; /* the new key is the credential's now */
+}
 #else
 static void tpm_setup(void) {
   die(2, "%s: built without TPM support (host/c was built where pkg-config found no libtss2-esys)", tpm_key ? tpm_key : tpm_newkey);
 }
+static void store_setup(int op, const char *wasm, const char *certfile) {
+  (void)op; (void)wasm; (void)certfile;
+  die(2, "-store: built without TPM support (host/c was built where pkg-config found no libtss2-esys)");
+}
+static void store_finish(void) {}
 #endif
 
 /* ---- calls into the core ---- */
-static uint32_t call(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c) {
-  uint32_t args[3] = { a, b, c }, r = 0;
+static uint32_t call5(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e) {
+  uint32_t args[CORE_MAX_PARAMS] = { a, b, c, d, e }, r = 0;
   if (core_call(fn, args, &r, errbuf, sizeof errbuf) != 0) die(1, "core %s failed: %s", core_fn_name[fn], errbuf);
   return r;
 }
+static uint32_t call(enum core_fn fn, uint32_t a, uint32_t b, uint32_t c) { return call5(fn, a, b, c, 0, 0); }
 
-static uint32_t io, io_size;
+static void core_load(const char *wasm) {
+  static int loaded;
+  if (loaded) return;
+  if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
+  /* the module's numbers are those of tinycmp_abi.h only when its ABI version is (docs/ABI.md) */
+  int32_t abi = (int32_t)call(CF_ABI_VERSION, 0, 0, 0);
+  if (abi != TINYCMP_ABI_VERSION) die(2, "the core has ABI version %d, this host needs %d: use the module built with this host", (int)abi, TINYCMP_ABI_VERSION);
+  io = call(CF_IO_PTR, 0, 0, 0);
+  io_size = call(CF_IO_SIZE, 0, 0, 0);
+  loaded = 1;
+}
 
 static uint8_t *mem_at(uint32_t ptr, uint32_t len) {
   uint32_t size;
@@ -303,6 +479,7 @@ static void usage(void) {
         "  -issuer DN -days N -geninfo OID:int:N -disable_confirm -ignore_keyusage -partial_chain\n"
         "  -certout FILE -chainout FILE -cacertsout FILE -extracertsout FILE -newkeyout FILE\n"
         "  -msg_timeout SECONDS -total_timeout SECONDS (0: no limit) -max_wait SECONDS\n"
+        "  -store   ir/kur keeping the credential in the store of -flash DIR, TPM keys by reference\n"
         "  -wasm FILE -flash DIR -v\n", stderr);
   exit(2);
 }
@@ -310,6 +487,7 @@ static void usage(void) {
 int main(int argc, char **argv) {
   const char *cmd = NULL, *server = NULL, *certout = NULL, *chainout = NULL, *cacertsout = NULL;
   const char *extracertsout = NULL, *newkeyout = NULL, *wasm = "build/tinycmp.wasm", *path = NULL;
+  const char *certfile = NULL;
   long options = 0, revreason = LONG_MIN, msg_timeout = 10, total_timeout = 0, max_wait = 60, days = 0;
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -325,6 +503,7 @@ int main(int argc, char **argv) {
     if (!strcmp(o, "-ignore_keyusage")) { options |= OPT_IGNORE_KEYUSAGE; continue; }
     if (!strcmp(o, "-partial_chain")) continue; /* every -trusted certificate may end a path here */
     if (!strcmp(o, "-v")) { host_verbosity++; continue; }
+    if (!strcmp(o, "-store")) { store_mode = 1; continue; }
     if (!strcmp(o, "-help") || !strcmp(o, "-h")) usage();
     if (!v) die(2, "option %s needs a value (or is unknown)", o);
     i++;
@@ -334,8 +513,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "-ref")) add_bytes(ITEM_REF, v);
     else if (!strcmp(o, "-secret")) add_bytes(ITEM_SECRET, secret_value(v));
     else if (!strcmp(o, "-cert")) { /* further certificates in the file go to extraCerts, as in the Node CLI */
-      int n = load_all(ITEM_CERT, v, "CERTIFICATE");
-      for (int k = 1; k < n; k++) cfg[ncfg - k].item = ITEM_EXTRA;
+      certfile = v;
+      cert_at = ncfg;
+      cert_n = load_all(ITEM_CERT, v, "CERTIFICATE");
+      for (int k = 1; k < cert_n; k++) cfg[ncfg - k].item = ITEM_EXTRA;
     }
     else if (!strcmp(o, "-key")) { if (is_tpm(v)) tpm_key = v; else load_key(ITEM_KEY, v); }
     else if (!strcmp(o, "-newkey")) { if (is_tpm(v)) tpm_newkey = v; else load_key(ITEM_NEWKEY, v); }
@@ -395,7 +576,14 @@ int main(int argc, char **argv) {
     signal(SIGALRM, total_timeout_expired);
     alarm((unsigned)total_timeout);
   }
-  if (op <= OP_P10CR && !certout) die(2, "-cmd %s needs -certout", cmd);
+  if (store_mode) {
+    if (op != OP_IR && op != OP_KUR) die(2, "-store is for -cmd ir and kur");
+    for (int i = 0; i < ncfg; i++)
+      if (cfg[i].item == ITEM_KEY || cfg[i].item == ITEM_NEWKEY) die(2, "-store keeps keys in the TPM: -key and -newkey name tpm: keys");
+    if (!tpm_newkey) tpm_newkey = "tpm:";
+    store_setup(op, wasm, certfile);
+  }
+  if (op <= OP_P10CR && !certout && !store_mode) die(2, "-cmd %s needs -certout", cmd);
   { /* -issuer is also the recipient when no -recipient names one, as in openssl cmp */
     int issuer = -1, recipient = 0;
     for (int i = 0; i < ncfg; i++) { if (cfg[i].item == ITEM_ISSUER) issuer = i; recipient |= cfg[i].item == ITEM_RECIPIENT; }
@@ -416,18 +604,13 @@ int main(int argc, char **argv) {
     if (!have_subject && nl > 0) add(ITEM_SUBJECT, (uint8_t *)name, (size_t)nl);
   }
 
-  if ((keypass && !tpm_key) || ((newkeypass || newkeytype) && !tpm_newkey))
+  if ((keypass && !tpm_key && !store_mode) || ((newkeypass || newkeytype) && !tpm_newkey))
     die(2, "-keypass, -newkeypass and -newkeytype are for keys in a TPM (tpm:)");
-  if (tpm_newkey && !strcmp(tpm_newkey, "tpm:") && !newkeyout)
+  if (tpm_newkey && !strcmp(tpm_newkey, "tpm:") && !newkeyout && !store_mode)
     die(2, "-newkey tpm: makes the key at a free handle: give -newkeyout to learn which (or name the handle)");
-  if (tpm_key || tpm_newkey) tpm_setup();
+  if ((tpm_key || tpm_newkey) && !store_mode) tpm_setup();
 
-  if (core_open(wasm, errbuf, sizeof errbuf) != 0) die(2, "cannot load the core (%s): %s", core_runtime, errbuf);
-  /* the module's numbers are those of tinycmp_abi.h only when its ABI version is (docs/ABI.md) */
-  int32_t abi = (int32_t)call(CF_ABI_VERSION, 0, 0, 0);
-  if (abi != TINYCMP_ABI_VERSION) die(2, "the core has ABI version %d, this host needs %d: use the module built with this host", (int)abi, TINYCMP_ABI_VERSION);
-  io = call(CF_IO_PTR, 0, 0, 0);
-  io_size = call(CF_IO_SIZE, 0, 0, 0);
+  core_load(wasm);
   call(CF_TX_RESET, 0, 0, 0);
   for (int i = 0; i < ncfg; i++) {
     if (cfg[i].len > io_size) die(2, "input of %lu bytes exceeds the I/O buffer", (unsigned long)cfg[i].len);
@@ -440,14 +623,17 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ncfg; i++) {
       mac |= cfg[i].item == ITEM_SECRET; key |= cfg[i].item == ITEM_KEY; trusted |= cfg[i].item == ITEM_TRUSTED;
     }
-    key |= tpm_key != NULL;
+    key |= tpm_key != NULL || store_mode;
     if (mac && !key && !trusted) options |= OPT_CAPUBS_TRUSTED;
   }
   memset(arena, 0, sizeof arena); /* keys and secrets now live only in the core */
   if ((int32_t)call(CF_TX_SET_INT, INT_OPTIONS, (uint32_t)options, 0) < 0) die(2, "options refused");
+  /* -store: the stored keys, by reference: env.sign with handle = the store kind */
+  if (store_mode && ((int32_t)call(CF_STORE_USE, op == OP_IR ? KIND_IDEVID : KIND_CRED, 0, 0) != 0 || (int32_t)call(CF_STORE_USE, KIND_STATE, 0, 0) != 0))
+    die(2, "-store: the stored keys refused by the core (a module without env.sign?)");
   /* the TPM keys sign through env.sign as signer 1 (protection) and 2 (the new key's POP) */
-  if (tpm_key && (int32_t)call(CF_TX_SET_INT, INT_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
-  if (tpm_newkey && (int32_t)call(CF_TX_SET_INT, INT_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
+  else if (tpm_key && (int32_t)call(CF_TX_SET_INT, INT_KEY_HANDLE, 1, 0) < 0) die(2, "-key %s refused by the core (a module without env.sign?)", tpm_key);
+  if (tpm_newkey && !store_mode && (int32_t)call(CF_TX_SET_INT, INT_NEWKEY_HANDLE, 2, 0) < 0) die(2, "-newkey %s refused by the core (a module without env.sign?)", tpm_newkey);
   /* -revreason -1: no crlEntryDetails (the core's default is 0, unspecified, as RFC 9483 4.2 asks) */
   if (revreason != LONG_MIN && (int32_t)call(CF_TX_SET_INT, INT_REVREASON, (uint32_t)revreason, 0) < 0) die(2, "-revreason refused");
   if (days > 0 && (int32_t)call(CF_TX_SET_INT, INT_DAYS, (uint32_t)days, 0) < 0) die(2, "-days refused");
@@ -488,6 +674,7 @@ int main(int argc, char **argv) {
     }
   }
   http_close(&conn);
+  if (store_mode) store_finish();
   if (certout) write_out(certout, "CERTIFICATE", RESULT_CERT, 0);
   if (chainout) write_out(chainout, "CERTIFICATE", RESULT_CHAIN, 1);
   if (cacertsout) write_out(cacertsout, "CERTIFICATE", RESULT_CA_PUB, 1);
@@ -525,6 +712,7 @@ int main(int argc, char **argv) {
   }
   if (host_verbosity) fprintf(stderr, "tinycmp: %s done, PKIStatus %d (%s)\n", cmd, (int)call(CF_TX_STATUS, 0, 0, 0), core_runtime);
   on_failure = NULL;
+  if (store_mode) call(CF_TX_RESET, 0, 0, 0); /* wipes the configuration (docs/STORE.md) */
 #ifdef TINYCMP_TPM
   if (tpm_key || tpm_newkey) tpm_close();
 #endif

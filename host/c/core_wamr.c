@@ -92,7 +92,7 @@ int core_open(const char *wasm, char *err, size_t errlen) {
   if (!(inst = wasm_runtime_instantiate(module, stack, 0, err, (uint32_t)errlen))) return -1;
   if (!(exec_env = wasm_runtime_create_exec_env(inst, stack))) { snprintf(err, errlen, "no exec env"); return -1; }
   for (int i = 0; i < CF_COUNT; i++)
-    if (!(funcs[i] = wasm_runtime_lookup_function(inst, core_fn_name[i]))) {
+    if (!(funcs[i] = wasm_runtime_lookup_function(inst, core_fn_name[i])) && !CORE_FN_OPTIONAL(i)) {
       snprintf(err, errlen, "export %s missing", core_fn_name[i]);
       return -1;
     }
@@ -105,7 +105,8 @@ uint8_t *core_memory(uint32_t *size) {
 }
 
 int core_call(enum core_fn fn, const uint32_t *a, uint32_t *r, char *err, size_t errlen) {
-  uint32_t argv[4] = { 0, 0, 0, 0 };
+  uint32_t argv[CORE_MAX_PARAMS] = { 0 };
+  if (!funcs[fn]) { snprintf(err, errlen, "export %s missing", core_fn_name[fn]); return -1; }
   for (int i = 0; i < core_fn_params[fn]; i++) argv[i] = a[i];
   if (!wasm_runtime_call_wasm(exec_env, funcs[fn], core_fn_params[fn], argv)) {
     const char *x = wasm_runtime_get_exception(inst);

@@ -79,6 +79,13 @@ int core_call(enum core_fn fn, const uint32_t *a, uint32_t *r, char *err, size_t
     case CF_TX_RESULT: *r = Z_tinycmpZ_tx_result(&inst, a[0], a[1]); break;
     case CF_TX_RESULT_LEN: *r = Z_tinycmpZ_tx_result_len(&inst, a[0], a[1]); break;
     case CF_ABI_VERSION: *r = Z_tinycmpZ_abi_version(&inst); break;
+    case CF_STORE_INFO: *r = Z_tinycmpZ_store_info(&inst, a[0]); break;
+    case CF_STORE_GET: *r = Z_tinycmpZ_store_get(&inst, a[0], a[1], a[2], a[3], a[4]); break;
+    case CF_STORE_PROVISION: *r = Z_tinycmpZ_store_provision(&inst, a[0], a[1]); break;
+    case CF_STORE_CLEAR: *r = Z_tinycmpZ_store_clear(&inst, a[0]); break;
+    case CF_STORE_PENDING_REF: *r = Z_tinycmpZ_store_pending_ref(&inst, a[0], a[1]); break;
+    case CF_STORE_COMMIT: *r = Z_tinycmpZ_store_commit(&inst, a[0], a[1]); break;
+    case CF_STORE_USE: *r = Z_tinycmpZ_store_use(&inst, a[0]); break;
     default: snprintf(err, errlen, "unknown export"); return -1;
   }
   return 0;

@@ -151,7 +151,7 @@ int core_open(const char *wasm, char *err, size_t errlen) {
     if (r && r != m3Err_functionLookupFailed) { snprintf(err, errlen, "%s: %s", natives[i].name, r); return -1; }
   }
   for (int i = 0; i < CF_COUNT; i++)
-    if ((r = m3_FindFunction(&funcs[i], rt, core_fn_name[i]))) {
+    if ((r = m3_FindFunction(&funcs[i], rt, core_fn_name[i])) && !CORE_FN_OPTIONAL(i)) {
       snprintf(err, errlen, "export %s: %s", core_fn_name[i], r);
       return -1;
     }
@@ -163,7 +163,9 @@ uint8_t *core_memory(uint32_t *size) {
 }
 
 int core_call(enum core_fn fn, const uint32_t *a, uint32_t *res, char *err, size_t errlen) {
-  const void *argp[3] = { &a[0], &a[1], &a[2] };
+  const void *argp[CORE_MAX_PARAMS];
+  if (!funcs[fn]) { snprintf(err, errlen, "export %s missing", core_fn_name[fn]); return -1; }
+  for (int i = 0; i < core_fn_params[fn]; i++) argp[i] = &a[i];
   host_panic_msg[0] = 0;
   M3Result r = m3_Call(funcs[fn], core_fn_params[fn], argp);
   if (!r && !CORE_FN_VOID(fn)) r = m3_GetResultsV(funcs[fn], res);

@@ -108,7 +108,7 @@ int core_open(const char *wasm, char *err, size_t errlen) {
   }
   wasm_exporttype_vec_delete(&ets);
   for (int j = 0; j < CF_COUNT; j++)
-    if (!funcs[j]) { snprintf(err, errlen, "export %s missing", core_fn_name[j]); return -1; }
+    if (!funcs[j] && !CORE_FN_OPTIONAL(j)) { snprintf(err, errlen, "export %s missing", core_fn_name[j]); return -1; }
   if (!memory) { snprintf(err, errlen, "memory not exported"); return -1; }
   return 0;
 }
@@ -119,8 +119,9 @@ uint8_t *core_memory(uint32_t *size) {
 }
 
 int core_call(enum core_fn fn, const uint32_t *a, uint32_t *r, char *err, size_t errlen) {
-  wasm_val_t av[3];
+  wasm_val_t av[CORE_MAX_PARAMS];
   wasm_val_vec_t args, res;
+  if (!funcs[fn]) { snprintf(err, errlen, "export %s missing", core_fn_name[fn]); return -1; }
   for (int i = 0; i < core_fn_params[fn]; i++) { av[i].kind = WASM_I32; av[i].of.i32 = (int32_t)a[i]; }
   wasm_val_vec_new(&args, core_fn_params[fn], av);
   wasm_val_vec_new_uninitialized(&res, CORE_FN_VOID(fn) ? 0 : 1);

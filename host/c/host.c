@@ -17,8 +17,9 @@ const char *const core_fn_name[CF_COUNT] = {
   "io_ptr", "io_size", "tx_reset", "tx_set", "tx_set_int", "tx_start", "tx_input", "tx_poll",
   "tx_out", "tx_out_len", "tx_wait", "tx_error", "tx_detail", "tx_detail_len", "tx_status",
   "tx_failinfo", "tx_result", "tx_result_len", "abi_version",
+  "store_info", "store_get", "store_provision", "store_clear", "store_pending_ref", "store_commit", "store_use",
 };
-const uint8_t core_fn_params[CF_COUNT] = { 0, 0, 0, 3, 2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0 };
+const uint8_t core_fn_params[CF_COUNT] = { 0, 0, 0, 3, 2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 1, 5, 2, 1, 2, 2, 1 };
 
 char host_panic_msg[96];
 int host_verbosity = 0;
