@@ -144,7 +144,10 @@ export async function runImage(pki: TestPki, module: Module): Promise<ImageResul
       return s.code === 0 ? new X509Certificate(s.data) : undefined;
     };
     const enrol = async (op: string, cmd: "ir-mac" | "ir-sig" | "kur", cn: string, previous?: X509Certificate) => {
-      const d = await emu!.bridge.command(cmd, cmd === "ir-mac" ? { ref: pki.ref, secret: pki.secret, subject: subject(cn) } : { subject: subject(cn) });
+      // a device-side deadline of 120 s per exchange: idle emulated time runs at the host's pace
+      // (-icount), and on a loaded machine the bridge and the CA can take longer than the default 30 s
+      const opts = { subject: subject(cn), timeout: 120 };
+      const d = await emu!.bridge.command(cmd, cmd === "ir-mac" ? { ref: pki.ref, secret: pki.secret, ...opts } : opts);
       res.stack_peak_bytes = Math.max(res.stack_peak_bytes, d.stackPeak);
       res.instructions[op] = Math.round(d.cycles / CYCLES_PER_INSTRUCTION);
       const cert = d.code === 0 ? await status() : undefined;
