@@ -21,15 +21,24 @@ export function hmac(alg: i32, key: usize, keyLen: i32, data: usize, len: i32, o
   if (!inMemory(key, keyLen) || !inMemory(data, len) || !inMemory(out, hashSize(alg))) return E_ARG;
   return hmacOnce(alg, key, keyLen, data, len, out);
 }
-export function pbm(owf: i32, mac: i32, secret: usize, secretLen: i32, salt: usize, saltLen: i32,
-  iterations: i32, maxIterations: i32, data: usize, len: i32, out: usize): i32 {
+export function pbm(
+  owf: i32,
+  mac: i32,
+  secret: usize,
+  secretLen: i32,
+  salt: usize,
+  saltLen: i32,
+  iterations: i32,
+  maxIterations: i32,
+  data: usize,
+  len: i32,
+  out: usize,
+): i32 {
   if (hashSize(mac) == 0) return E_ALG;
-  if (!inMemory(secret, secretLen) || !inMemory(salt, saltLen) || !inMemory(data, len)
-    || !inMemory(out, hashSize(mac))) return E_ARG;
+  if (!inMemory(secret, secretLen) || !inMemory(salt, saltLen) || !inMemory(data, len) || !inMemory(out, hashSize(mac))) return E_ARG;
   return passwordBasedMac(owf, mac, secret, secretLen, salt, saltLen, iterations, maxIterations, data, len, out);
 }
-export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen: i32,
-  iterations: i32, maxIterations: i32, out: usize, outLen: i32): i32 {
+export function pbkdf2(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen: i32, iterations: i32, maxIterations: i32, out: usize, outLen: i32): i32 {
   if (!inMemory(pass, passLen) || !inMemory(salt, saltLen) || !inMemory(out, outLen)) return E_ARG;
   return pbkdf2Hmac(prf, pass, passLen, salt, saltLen, iterations, maxIterations, out, outLen);
 }
@@ -44,8 +53,24 @@ export function p256_public(priv: usize, pub: usize): i32 {
 
 // ---- CMP transaction (assembly/cmp): the sans-IO step API (tx.ts, shared with lean.ts) ----
 export {
-  tx_reset, tx_set, tx_set_int, tx_start, tx_input, tx_poll, tx_suspend, tx_resume, tx_out, tx_out_len, tx_wait, tx_error, tx_detail,
-  tx_detail_len, tx_status, tx_failinfo, tx_result, tx_result_len,
+  tx_reset,
+  tx_set,
+  tx_set_int,
+  tx_start,
+  tx_input,
+  tx_poll,
+  tx_suspend,
+  tx_resume,
+  tx_out,
+  tx_out_len,
+  tx_wait,
+  tx_error,
+  tx_detail,
+  tx_detail_len,
+  tx_status,
+  tx_failinfo,
+  tx_result,
+  tx_result_len,
 } from "./tx";
 // ---- pkix: certificates, signatures under AlgorithmIdentifiers, path validation (assembly/pkix) ----
 import { CERT_RANGES, CERT_VIEW, certParse } from "./pkix/cert";
@@ -66,13 +91,11 @@ export function cert_parse(der: usize, len: i32, out: usize): i32 {
   }
   return 0;
 }
-export function cert_verify_path(target: usize, targetLen: i32, pool: usize, poolCount: i32,
-  anchors: usize, anchorCount: i32, now: i64, flags: i32): i32 {
+export function cert_verify_path(target: usize, targetLen: i32, pool: usize, poolCount: i32, anchors: usize, anchorCount: i32, now: i64, flags: i32): i32 {
   setSigBudget(SIG_BUDGET);
   return validatePath(target, targetLen, pool, poolCount, anchors, anchorCount, now, flags);
 }
-export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32,
-  sig: usize, sigLen: i32, flags: i32): i32 {
+export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
   if (!inMemory(alg, algLen) || !inMemory(spki, spkiLen) || !inMemory(data, dataLen) || !inMemory(sig, sigLen)) {
     return E_ARG;
   }
@@ -80,14 +103,30 @@ export function sig_verify(alg: usize, algLen: i32, spki: usize, spkiLen: i32, d
 }
 
 // ---- credential store on host flash slots (assembly/store; docs/STORE.md) ----
-import { storeClear, storeCommit, storeGet, storeInfo, KEY, keyDone, storeLoadKey, storePendingNew, storePendingRef, storeProvision, storePublic, storeSave, storeSign } from "./store/store";
+import {
+  storeClear,
+  storeCommit,
+  storeGet,
+  storeInfo,
+  KEY,
+  keyDone,
+  storeLoadKey,
+  storePendingNew,
+  storePendingRef,
+  storeProvision,
+  storePublic,
+  storeSave,
+  storeSign,
+} from "./store/store";
 import { KIND_STATE, KIND_TRUST, kindValid } from "./store/record";
 import { keyRef, listPub, listPubLen, refInList } from "./store/keyref";
 import { keyRefSignable, signKeyRef, useKeyRef } from "./cmp/storekey";
 import { txSet } from "./cmp/transaction";
 import { ITEM_KEY, ITEM_NEWKEY } from "./cmp/config";
 
-export function store_info(kind: i32): i32 { return storeInfo(kind); }
+export function store_info(kind: i32): i32 {
+  return storeInfo(kind);
+}
 export function store_get(kind: i32, tag: i32, index: i32, out: usize, cap: i32): i32 {
   if (!inMemory(out, cap)) return E_ARG;
   return storeGet(kind, tag, index, out, cap);
@@ -100,8 +139,12 @@ export function store_save(kind: i32, list: usize, len: i32): i32 {
   if (!inMemory(list, len)) return E_ARG;
   return storeSave(kind, list, len);
 }
-export function store_clear(kind: i32): i32 { return storeClear(kind); }
-export function store_pending_new(): i32 { return storePendingNew(); }
+export function store_clear(kind: i32): i32 {
+  return storeClear(kind);
+}
+export function store_pending_new(): i32 {
+  return storePendingNew();
+}
 export function store_pending_ref(list: usize, len: i32): i32 {
   if (!inMemory(list, len)) return E_ARG;
   const r = refInList(list, len);
@@ -118,7 +161,8 @@ export function store_public(kind: i32, out: usize): i32 {
 }
 export function store_sign(kind: i32, hashAlg: i32, msg: usize, len: i32, sig: usize): i32 {
   if (!inMemory(msg, len) || !inMemory(sig, 72)) return E_ARG;
-  if (!LEAN && kindValid(kind) && kind != KIND_TRUST) { // a key reference: the host signer signs
+  if (!LEAN && kindValid(kind) && kind != KIND_TRUST) {
+    // a key reference: the host signer signs
     const ref = keyRef(kind);
     if (ref < 0) return ref;
     if (ref > 0) return signKeyRef(kind, hashAlg, msg, len, sig);

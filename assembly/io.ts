@@ -8,9 +8,9 @@ import { LEAN } from "./features";
 
 export const IO_SIZE: i32 = 16384;
 export const IO_STATIC = memory.data(IO_SIZE, 16);
-export const IO_MAX: i32 = 65536;           // largest response accepted (full module)
-export const IO_PAGES: i32 = 2;             // pages above the first one that the region may use
-const REGION: usize = 65536;                // the large region starts at the second page
+export const IO_MAX: i32 = 65536; // largest response accepted (full module)
+export const IO_PAGES: i32 = 2; // pages above the first one that the region may use
+const REGION: usize = 65536; // the large region starts at the second page
 
 // The current buffer [ioBase, ioEnd).
 export let ioBase: usize = IO_STATIC;
@@ -31,6 +31,6 @@ export function ioGrow(need: i32): bool {
   const have = memory.size() - 1;
   if (pages > have && memory.grow(pages - have) < 0) return false;
   ioBase = REGION;
-  ioEnd = REGION + (<usize>(memory.size() - 1) << 16);
+  ioEnd = REGION + ((<usize>(memory.size() - 1)) << 16);
   return true;
 }

@@ -2,7 +2,7 @@
 
 // [ptr, ptr + len) lies in linear memory (computed in 64 bits: no wrap-around).
 export function inMemory(ptr: usize, len: i32): bool {
-  return len >= 0 && <u64>ptr + <u64>len <= (<u64>memory.size() << 16);
+  return len >= 0 && <u64>ptr + <u64>len <= (<u64>memory.size()) << 16;
 }
 
 // a[0..n) == b[0..n) (not constant time: for public values).

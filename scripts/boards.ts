@@ -19,23 +19,51 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 export const FEATURES = ["mutable-globals", "sign-extension", "saturating-float-to-int", "bulk-memory", "multi-value", "reference-types", "simd"];
 /** The credential store (docs/STORE.md): slot 0 IDevID, A/B pairs for the credential, the trust
  *  anchors and the transaction state: seven slots of at least 4 KiB. */
-const MIN_SLOTS = 7, MIN_SLOT_BYTES = 4096;
+const MIN_SLOTS = 7,
+  MIN_SLOT_BYTES = 4096;
 
-export interface Slot { offset: number; size: number }
+export interface Slot {
+  offset: number;
+  size: number;
+}
 export interface Board {
-  board: string; description?: string; runtime: string; features: string[]; host_imports: string[];
-  memory_pages: number; stack_bytes: number; ram_bytes: number; ram_budget_bytes?: number; flash_bytes?: number;
-  module_budget_bytes: number; transport: string; module?: "full" | "lean";
+  board: string;
+  description?: string;
+  runtime: string;
+  features: string[];
+  host_imports: string[];
+  memory_pages: number;
+  stack_bytes: number;
+  ram_bytes: number;
+  ram_budget_bytes?: number;
+  flash_bytes?: number;
+  module_budget_bytes: number;
+  transport: string;
+  module?: "full" | "lean";
   flash: { region_offset?: number; region_bytes: number; erase_block_bytes?: number; slots: Slot[]; backing?: string };
   /** wasm2c-firmware: the image whose ELF sizes are its RAM */
   firmware_elf?: string;
 }
 export interface BoardResult {
-  board: string; runtime: string; fits: boolean; module_bytes: number; module_budget_bytes: number;
-  memory_pages: number; memory_pages_max: number; memory_pages_allowed: number; features_used: string[]; features_missing: string[];
-  imports: string[]; slots: number; slot_bytes: number; problems: string[]; module?: string;
+  board: string;
+  runtime: string;
+  fits: boolean;
+  module_bytes: number;
+  module_budget_bytes: number;
+  memory_pages: number;
+  memory_pages_max: number;
+  memory_pages_allowed: number;
+  features_used: string[];
+  features_missing: string[];
+  imports: string[];
+  slots: number;
+  slot_bytes: number;
+  problems: string[];
+  module?: string;
   /** RAM the runtime needs, from measured figures (see ramMeasured), and how it was obtained */
-  ram_measured_bytes?: number; ram_source: string; ram_budget: number;
+  ram_measured_bytes?: number;
+  ram_source: string;
+  ram_budget: number;
 }
 
 /** Measured RAM of a board's runtime with its module: the firmware ELF's data + bss + stack
@@ -56,9 +84,13 @@ export function ramMeasured(b: Board, moduleBytes: number): { bytes?: number; so
   const rows: { module: string; module_bytes: number; high_mark_smallest_stack?: number; smallest_stack?: number }[] =
     (existsSync(f) ? JSON.parse(readFileSync(f, "utf8"))[runtime] : undefined) ?? [];
   const m = Array.isArray(rows) ? rows.find((x) => x.module === (b.module ?? "full") && x.module_bytes === moduleBytes) : undefined;
-  if (!m || m.high_mark_smallest_stack === undefined) return { source: `${runtime} not measured for this module (npm run footprint with build/tinycmp-${runtime})` };
+  if (!m || m.high_mark_smallest_stack === undefined)
+    return { source: `${runtime} not measured for this module (npm run footprint with build/tinycmp-${runtime})` };
   return runtime === "wamr"
-    ? { bytes: m.high_mark_smallest_stack + 65536 + moduleBytes, source: `WAMR pool high mark at a ${m.smallest_stack} B stack (npm run footprint) + 64 KiB linear memory + module` }
+    ? {
+        bytes: m.high_mark_smallest_stack + 65536 + moduleBytes,
+        source: `WAMR pool high mark at a ${m.smallest_stack} B stack (npm run footprint) + 64 KiB linear memory + module`,
+      }
     : { bytes: m.high_mark_smallest_stack + moduleBytes, source: `wasm3 heap high mark at a ${m.smallest_stack} B stack (npm run footprint) + module` };
 }
 
@@ -105,7 +137,8 @@ export function checkBoard(b: Board, file: string, bin: Uint8Array, used: string
   if (bin.length > b.module_budget_bytes) problems.push(`module ${bin.length} B > budget ${b.module_budget_bytes} B`);
   // flash slots: inside the region and the flash, no overlap, erase-block aligned, enough of them
   const f = b.flash;
-  const lo = f.region_offset ?? 0, hi = lo + f.region_bytes;
+  const lo = f.region_offset ?? 0,
+    hi = lo + f.region_bytes;
   if (b.flash_bytes !== undefined && hi > b.flash_bytes) problems.push(`flash region ends at ${hi} > flash ${b.flash_bytes}`);
   const slots = [...f.slots].sort((x, y) => x.offset - y.offset);
   slots.forEach((s, k) => {
@@ -122,17 +155,30 @@ export function checkBoard(b: Board, file: string, bin: Uint8Array, used: string
   if (ram.bytes !== undefined && ram.bytes > budget) problems.push(`RAM ${ram.bytes} B (${ram.source}) > budget ${budget} B`);
   void file;
   return {
-    board: b.board, runtime: b.runtime, fits: problems.length === 0, module_bytes: bin.length,
-    module_budget_bytes: b.module_budget_bytes, memory_pages: info.memory?.initial ?? 0,
+    board: b.board,
+    runtime: b.runtime,
+    fits: problems.length === 0,
+    module_bytes: bin.length,
+    module_budget_bytes: b.module_budget_bytes,
+    memory_pages: info.memory?.initial ?? 0,
     memory_pages_max: info.memory?.maximum ?? 0,
-    memory_pages_allowed: b.memory_pages, features_used: used ?? [], features_missing: missing,
-    imports: info.imports.map((i) => `${i.module}.${i.name}`), slots: slots.length,
-    slot_bytes: slots.reduce((n, s) => n + s.size, 0), problems, ram_measured_bytes: ram.bytes, ram_source: ram.source, ram_budget: budget,
+    memory_pages_allowed: b.memory_pages,
+    features_used: used ?? [],
+    features_missing: missing,
+    imports: info.imports.map((i) => `${i.module}.${i.name}`),
+    slots: slots.length,
+    slot_bytes: slots.reduce((n, s) => n + s.size, 0),
+    problems,
+    ram_measured_bytes: ram.bytes,
+    ram_source: ram.source,
+    ram_budget: budget,
   };
 }
 
 export function loadBoards(dir = join(root, "boards")): Board[] {
-  return readdirSync(dir).filter((n) => n.endsWith(".json")).sort()
+  return readdirSync(dir)
+    .filter((n) => n.endsWith(".json"))
+    .sort()
     .map((n) => JSON.parse(readFileSync(join(dir, n), "utf8")) as Board);
 }
 
@@ -158,9 +204,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const row = (c: string[]) => console.log(c.map((x, i) => x.padEnd([18, 16, 5, 15, 7, 26, 12, 6, 15][i] ?? 0)).join(" "));
     row(["board", "runtime", "fits", "module/budget", "pages", "features used", "slots", "module", "RAM/budget"]);
     for (const r of results) {
-      row([r.board, r.runtime, r.fits ? "yes" : "NO", `${r.module_bytes}/${r.module_budget_bytes}`,
-        `${r.memory_pages}/${r.memory_pages_allowed}`, r.features_used.join(",") || "mvp", `${r.slots}×${r.slot_bytes / r.slots}`, r.module ?? "",
-        r.ram_measured_bytes === undefined ? "not measured" : `${r.ram_measured_bytes}/${r.ram_budget}`]);
+      row([
+        r.board,
+        r.runtime,
+        r.fits ? "yes" : "NO",
+        `${r.module_bytes}/${r.module_budget_bytes}`,
+        `${r.memory_pages}/${r.memory_pages_allowed}`,
+        r.features_used.join(",") || "mvp",
+        `${r.slots}×${r.slot_bytes / r.slots}`,
+        r.module ?? "",
+        r.ram_measured_bytes === undefined ? "not measured" : `${r.ram_measured_bytes}/${r.ram_budget}`,
+      ]);
       if (r.ram_measured_bytes === undefined) console.log(`    (RAM: ${r.ram_source})`);
       for (const p of r.problems) console.log(`    - ${p}`);
     }

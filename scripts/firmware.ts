@@ -30,8 +30,12 @@ export const CYCLES_PER_INSTRUCTION = 0.168;
 /** True when the cross compiler, newlib, QEMU and wasm2c are installed. */
 export function toolchainPresent(): boolean {
   const ok = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
-  return ok("arm-none-eabi-gcc", ["--version"]) && ok("qemu-system-arm", ["--version"]) && ok("wasm2c", ["--version"])
-    && spawnSync("arm-none-eabi-gcc", ["-print-file-name=libc.a"], { encoding: "utf8" }).stdout.trim() !== "libc.a";
+  return (
+    ok("arm-none-eabi-gcc", ["--version"]) &&
+    ok("qemu-system-arm", ["--version"]) &&
+    ok("wasm2c", ["--version"]) &&
+    spawnSync("arm-none-eabi-gcc", ["-print-file-name=libc.a"], { encoding: "utf8" }).stdout.trim() !== "libc.a"
+  );
 }
 
 export function buildFirmware(): void {
@@ -80,21 +84,48 @@ export async function factoryFlash(pki: TestPki, dir: string, serial: string): P
   store.save(KIND.TRUST, [[TAG.ANCHOR, pki.root.der]]);
 }
 
-export interface Qemu { qemu: ChildProcess; port: number; output(): string; stop(): Promise<void> }
+export interface Qemu {
+  qemu: ChildProcess;
+  port: number;
+  output(): string;
+  stop(): Promise<void>;
+}
 
 /** Starts QEMU with an image, its flash in dir (the working directory, for semihosting) and its
  *  USART1 on tcp:127.0.0.1:port (QEMU waits for the bridge before it runs the image). */
 export async function startQemu(elf: string, dir: string): Promise<Qemu> {
   const port = await freePort();
-  const qemu = spawn("qemu-system-arm", ["-M", "netduinoplus2", "-nographic", "-monitor", "none", "-icount", "shift=0",
-    "-semihosting-config", "enable=on,target=native", "-serial", `tcp:127.0.0.1:${port},server=on,wait=on`, "-kernel", elf],
-  { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const qemu = spawn(
+    "qemu-system-arm",
+    [
+      "-M",
+      "netduinoplus2",
+      "-nographic",
+      "-monitor",
+      "none",
+      "-icount",
+      "shift=0",
+      "-semihosting-config",
+      "enable=on,target=native",
+      "-serial",
+      `tcp:127.0.0.1:${port},server=on,wait=on`,
+      "-kernel",
+      elf,
+    ],
+    { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
-  qemu.stdout!.on("data", (c) => { out += c; });
-  qemu.stderr!.on("data", (c) => { out += c; });
+  qemu.stdout!.on("data", (c) => {
+    out += c;
+  });
+  qemu.stderr!.on("data", (c) => {
+    out += c;
+  });
   const exited = new Promise<void>((r) => qemu.once("exit", () => r()));
   return {
-    qemu, port, output: () => out,
+    qemu,
+    port,
+    output: () => out,
     stop: async () => {
       if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill("SIGKILL");
       await exited;
@@ -102,7 +133,12 @@ export async function startQemu(elf: string, dir: string): Promise<Qemu> {
   };
 }
 
-export interface Emulator { qemu: ChildProcess; bridge: Bridge; port: number; stop(): Promise<void> }
+export interface Emulator {
+  qemu: ChildProcess;
+  bridge: Bridge;
+  port: number;
+  stop(): Promise<void>;
+}
 
 /** Boots an image in QEMU with its flash in dir and connects a bridge to its USART. */
 export async function boot(elf: string, dir: string, bridge: Omit<BridgeOptions, "serial">): Promise<Emulator> {
@@ -110,7 +146,15 @@ export async function boot(elf: string, dir: string, bridge: Omit<BridgeOptions,
   try {
     const b = await Bridge.connect({ ...bridge, serial: `tcp:127.0.0.1:${q.port}`, connectTimeoutMs: 20_000 });
     await b.hello(60_000);
-    return { qemu: q.qemu, bridge: b, port: q.port, stop: async () => { b.close(); await q.stop(); } };
+    return {
+      qemu: q.qemu,
+      bridge: b,
+      port: q.port,
+      stop: async () => {
+        b.close();
+        await q.stop();
+      },
+    };
   } catch (e) {
     await q.stop();
     throw new Error(`${(e as Error).message}; qemu: ${q.output().trim()}`);
@@ -118,16 +162,32 @@ export async function boot(elf: string, dir: string, bridge: Omit<BridgeOptions,
 }
 
 export interface ImageResult {
-  module: Module; elf: string; flash_bytes: number; ram_bytes: number; stack_peak_bytes: number;
-  ok: string[]; failed: string[]; instructions: Record<string, number>; details: Record<string, string>;
+  module: Module;
+  elf: string;
+  flash_bytes: number;
+  ram_bytes: number;
+  stack_peak_bytes: number;
+  ok: string[];
+  failed: string[];
+  instructions: Record<string, number>;
+  details: Record<string, string>;
 }
 
 /** Runs the operations on one image and the reboot; every outcome checked against the PKI. */
 export async function runImage(pki: TestPki, module: Module): Promise<ImageResult> {
   const elf = elfOf(module);
   const sizes = elfSizes(elf);
-  const res: ImageResult = { module, elf: elf.slice(root.length), flash_bytes: sizes.flash_bytes, ram_bytes: sizes.ram_bytes,
-    stack_peak_bytes: 0, ok: [], failed: [], instructions: {}, details: {} };
+  const res: ImageResult = {
+    module,
+    elf: elf.slice(root.length),
+    flash_bytes: sizes.flash_bytes,
+    ram_bytes: sizes.ram_bytes,
+    stack_peak_bytes: 0,
+    ok: [],
+    failed: [],
+    instructions: {},
+    details: {},
+  };
   const dir = mkdtempSync(join(tmpdir(), `tinycmp-fw-${module}-`));
   const issuing = new X509Certificate(pki.issuingCa.der);
   const subject = (cn: string) => new Uint8Array(new x509.Name(`CN=${cn}`).toArrayBuffer());
@@ -190,9 +250,13 @@ async function main(): Promise<number> {
   const mhz = 168;
   console.log("image  flash B  RAM B   stack B  operations                            instructions (time at 168 MHz, 1 instruction/cycle)");
   for (const r of results) {
-    const ins = Object.entries(r.instructions).map(([k, v]) => `${k} ${v} (${(v / (mhz * 1e6)).toFixed(3)} s)`).join(", ");
-    console.log(`${r.module.padEnd(6)} ${String(r.flash_bytes).padStart(7)} ${String(r.ram_bytes).padStart(6)} ${String(r.stack_peak_bytes).padStart(8)}  `
-      + `${r.ok.length} ok, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join("; ")})` : ""}  ${ins}`);
+    const ins = Object.entries(r.instructions)
+      .map(([k, v]) => `${k} ${v} (${(v / (mhz * 1e6)).toFixed(3)} s)`)
+      .join(", ");
+    console.log(
+      `${r.module.padEnd(6)} ${String(r.flash_bytes).padStart(7)} ${String(r.ram_bytes).padStart(6)} ${String(r.stack_peak_bytes).padStart(8)}  ` +
+        `${r.ok.length} ok, ${r.failed.length} failed${r.failed.length ? ` (${r.failed.join("; ")})` : ""}  ${ins}`,
+    );
     for (const [op, d] of Object.entries(r.details)) console.log(`       ${op}: ${d}`);
   }
   const rows = results.map(({ details: _d, ...r }) => r);
@@ -202,5 +266,13 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then((c) => { process.exitCode = c; }, (e) => { console.error(e); process.exitCode = 1; });
+  main().then(
+    (c) => {
+      process.exitCode = c;
+    },
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -10,8 +10,8 @@ export const TEXTS: Record<string, string> = {
   PLUS: "+",
   STATUS_STRING: "statusString",
   COMMA: ", ",
-  QUOTE_OPEN: " \"",
-  QUOTE: "\"",
+  QUOTE_OPEN: ' "',
+  QUOTE: '"',
   NO_SIGNER: "response is signed but has no extraCerts: signer unknown",
   SIGNER_MALFORMED: "response signer certificate is malformed",
   SENDER_KID: "response senderKID does not match the signer's subjectKeyIdentifier",
@@ -77,12 +77,19 @@ export const TEXTS: Record<string, string> = {
 
 // Names of the PKIFailureInfo bits (RFC 9810 5.2.3), apart from TEXT in a function: the lean
 // module prints bit numbers instead and carries none of them.
-export const FAIL_NAMES = "badAlg,badMessageCheck,badRequest,badTime,badCertId,badDataFormat,wrongAuthority,incorrectData,missingTimeStamp,badPOP,certRevoked,certConfirmed,wrongIntegrity,badRecipientNonce,timeNotAvailable,unacceptedPolicy,unacceptedExtension,addInfoNotAvailable,badSenderNonce,badCertTemplate,signerNotTrusted,transactionIdInUse,unsupportedVersion,notAuthorized,systemUnavail,systemFailure,duplicateCertReq";
+export const FAIL_NAMES =
+  "badAlg,badMessageCheck,badRequest,badTime,badCertId,badDataFormat,wrongAuthority,incorrectData,missingTimeStamp,badPOP,certRevoked,certConfirmed,wrongIntegrity,badRecipientNonce,timeNotAvailable,unacceptedPolicy,unacceptedExtension,addInfoNotAvailable,badSenderNonce,badCertTemplate,signerNotTrusted,transactionIdInUse,unsupportedVersion,notAuthorized,systemUnavail,systemFailure,duplicateCertReq";
 
 // Texts said only in code the lean module leaves out (polling, rp, genm, the host signer): kept
 // apart in textFull(), which the lean module never compiles, so it carries none of their bytes.
 export const FULL_ONLY = new Set([
-  "SIGNER_KEY", "SIGNER_FAILED", "SIGNER_INVALID", "CRL_STATUS_VALUE", "RP_REJECTED", "TOO_MANY_POLLS", "WAITING_WITH_CERT",
+  "SIGNER_KEY",
+  "SIGNER_FAILED",
+  "SIGNER_INVALID",
+  "CRL_STATUS_VALUE",
+  "RP_REJECTED",
+  "TOO_MANY_POLLS",
+  "WAITING_WITH_CERT",
   "REQIN_BODY",
 ]);
 const FULL = 1 << 30;

@@ -10,8 +10,12 @@ import { oidContents } from "../host/node/cli/cli";
 
 const { values: o } = parseArgs({
   options: {
-    server: { type: "string" }, ref: { type: "string" }, secret: { type: "string" },
-    cert: { type: "string" }, key: { type: "string" }, trusted: { type: "string" },
+    server: { type: "string" },
+    ref: { type: "string" },
+    secret: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
+    trusted: { type: "string" },
     subject: { type: "string", default: "/CN=tinycmp demo device" },
   },
 });
@@ -27,14 +31,18 @@ const elapsed = (t: number) => `${(performance.now() - t).toFixed(0)} ms`;
 const t0 = performance.now();
 let pki: TestPki | undefined;
 let url: string, ref: string, secret: string, trusted: Uint8Array[];
-let idevKey: Uint8Array | undefined, idevChain: Uint8Array[] = [];
+let idevKey: Uint8Array | undefined,
+  idevChain: Uint8Array[] = [];
 
 if (o.server) {
   url = o.server.includes("://") ? o.server : `http://${o.server}`;
   ref = o.ref ?? "";
   secret = o.secret ?? "";
   trusted = o.trusted ? readCerts(...o.trusted.split(",")) : [];
-  if (o.cert && o.key) { idevChain = readCerts(o.cert); idevKey = readP256Key(o.key); }
+  if (o.cert && o.key) {
+    idevChain = readCerts(o.cert);
+    idevKey = readP256Key(o.key);
+  }
   console.log(`tinycmp against ${url}`);
 } else {
   pki = await TestPki.start({ responseProtection: "signature" });

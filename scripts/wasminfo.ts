@@ -2,9 +2,21 @@
 // straight from the binary, for the ABI test, the size report and the board checks.
 const VALTYPES: Record<number, string> = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64" };
 
-export interface FuncSig { params: string[]; results: string[] }
-export interface WasmImport { module: string; name: string; kind: string; sig?: FuncSig }
-export interface WasmExport { name: string; kind: string; sig?: FuncSig }
+export interface FuncSig {
+  params: string[];
+  results: string[];
+}
+export interface WasmImport {
+  module: string;
+  name: string;
+  kind: string;
+  sig?: FuncSig;
+}
+export interface WasmExport {
+  name: string;
+  kind: string;
+  sig?: FuncSig;
+}
 export interface WasmInfo {
   imports: WasmImport[];
   exports: WasmExport[];
@@ -18,12 +30,27 @@ export function sigText(s: FuncSig): string {
 export function wasmInfo(bin: Uint8Array): WasmInfo {
   let p = 8;
   const u32 = (): number => {
-    let r = 0, shift = 0, b: number;
-    do { b = bin[p++]; r |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+    let r = 0,
+      shift = 0,
+      b: number;
+    do {
+      b = bin[p++];
+      r |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
     return r >>> 0;
   };
-  const name = (): string => { const n = u32(); const s = new TextDecoder().decode(bin.subarray(p, p + n)); p += n; return s; };
-  const limits = () => { const flag = u32(); const initial = u32(); return flag & 1 ? { initial, maximum: u32() } : { initial }; };
+  const name = (): string => {
+    const n = u32();
+    const s = new TextDecoder().decode(bin.subarray(p, p + n));
+    p += n;
+    return s;
+  };
+  const limits = () => {
+    const flag = u32();
+    const initial = u32();
+    return flag & 1 ? { initial, maximum: u32() } : { initial };
+  };
   const types: FuncSig[] = [];
   const funcs: FuncSig[] = [];
   const info: WasmInfo = { imports: [], exports: [] };
@@ -41,12 +68,20 @@ export function wasmInfo(bin: Uint8Array): WasmInfo {
       }
     } else if (id === 2) {
       for (let n = u32(); n > 0; n--) {
-        const module = name(), field = name(), kind = kinds[bin[p++]];
+        const module = name(),
+          field = name(),
+          kind = kinds[bin[p++]];
         const imp: WasmImport = { module, name: field, kind };
-        if (kind === "func") { imp.sig = types[u32()]; funcs.push(imp.sig); }
-        else if (kind === "table") { p++; limits(); }
-        else if (kind === "memory") info.memory = limits();
-        else { p += 2; }
+        if (kind === "func") {
+          imp.sig = types[u32()];
+          funcs.push(imp.sig);
+        } else if (kind === "table") {
+          p++;
+          limits();
+        } else if (kind === "memory") info.memory = limits();
+        else {
+          p += 2;
+        }
         info.imports.push(imp);
       }
     } else if (id === 3) {
@@ -55,7 +90,9 @@ export function wasmInfo(bin: Uint8Array): WasmInfo {
       for (let n = u32(); n > 0; n--) info.memory = limits();
     } else if (id === 7) {
       for (let n = u32(); n > 0; n--) {
-        const field = name(), kind = kinds[bin[p++]], index = u32();
+        const field = name(),
+          kind = kinds[bin[p++]],
+          index = u32();
         info.exports.push(kind === "func" ? { name: field, kind, sig: funcs[index] } : { name: field, kind });
       }
     }

@@ -40,7 +40,8 @@ function numbers(text: string, intro: string, prefix: string): Map<string, numbe
   for (; i < lines.length && lines[i].startsWith("|"); i++) {
     const m = /^\| (-?\d+) \| `?([A-Z0-9_]+)`? \|/.exec(lines[i]);
     if (!m) continue; // header and rule
-    const name = m[2].startsWith(prefix) ? m[2] : prefix + m[2], v = Number(m[1]);
+    const name = m[2].startsWith(prefix) ? m[2] : prefix + m[2],
+      v = Number(m[1]);
     if (rows.has(name)) throw new Error(`docs/ABI.md "${intro}": ${name} listed twice`);
     if (values.has(v)) throw new Error(`docs/ABI.md "${intro}": ${v} listed twice`);
     rows.set(name, v);
@@ -59,8 +60,7 @@ const TABLES: [group: string, intro: string][] = [
   ["RESULT", "Results (`tx_result(kind, index)`)"],
 ];
 
-const sigs = (wasm: string) =>
-  Object.fromEntries(wasmInfo(readFileSync(wasm)).exports.map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]));
+const sigs = (wasm: string) => Object.fromEntries(wasmInfo(readFileSync(wasm)).exports.map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]));
 
 describe("module ABI", () => {
   const info = wasmInfo(readFileSync(DEFAULT_WASM));
@@ -145,16 +145,24 @@ describe("numbers of the ABI: one source", () => {
     };
     // every group present once, so that only the planted fault can fail the scan
     const base = readFileSync(join(ROOT, "host/node/lib/abi.ts"), "utf8")
-      .split("\n").filter((l) => /^export const [A-Z][A-Z0-9_]* = -?\d+;$/.test(l))
+      .split("\n")
+      .filter((l) => /^export const [A-Z][A-Z0-9_]* = -?\d+;$/.test(l))
       .map((l) => l.replace(/^export const (\w+) = (-?\d+);$/, "export const $1: i32 = $2;"))
-      .map((l) => (/ (TAG_|ABI_VERSION)/.test(l) ? "" : l)).join("\n");
+      .map((l) => (/ (TAG_|ABI_VERSION)/.test(l) ? "" : l))
+      .join("\n");
     const files = (extra: Record<string, string>) => ({
-      "all.ts": base, "store/items.ts": "export const TAG_KEY: i32 = 1, TAG_CERT: i32 = 2;\n",
-      "tx.ts": "export const ABI_VERSION: i32 = 7;\n", ...extra,
+      "all.ts": base,
+      "store/items.ts": "export const TAG_KEY: i32 = 1, TAG_CERT: i32 = 2;\n",
+      "tx.ts": "export const ABI_VERSION: i32 = 7;\n",
+      ...extra,
     });
     const attempt = (extra: Record<string, string>) => {
       const dir = tree(files(extra));
-      try { return scan(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+      try {
+        return scan(dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     };
 
     it("accepts the plain tree (the control case)", () => {
@@ -176,7 +184,11 @@ describe("numbers of the ABI: one source", () => {
     });
     it("a group that vanished (renamed declarations)", () => {
       const dir = tree({ "tx.ts": "export const ABI_VERSION: i32 = 1;\n" });
-      try { expect(() => scan(dir)).toThrow(/group E is empty/); } finally { rmSync(dir, { recursive: true, force: true }); }
+      try {
+        expect(() => scan(dir)).toThrow(/group E is empty/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
     it("DER tags are not store tags (TAG_ outside assembly/store)", () => {
       const { groups } = attempt({ "der/tags.ts": "export const TAG_BOOLEAN: i32 = 0x01;\n" });
@@ -192,7 +204,14 @@ describe("ABI version", () => {
     const section = (id: number, body: number[]) => [id, body.length, ...body];
     const exports = [...name("memory"), 2, 0, ...(version === undefined ? [] : [...name("abi_version"), 0, 0])];
     return Uint8Array.from([
-      0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0,
       ...(version === undefined ? [] : [...section(1, [1, 0x60, 0, 1, 0x7f]), ...section(3, [1, 0])]),
       ...section(5, [1, 0, 1]),
       ...section(7, [version === undefined ? 1 : 2, ...exports]),
@@ -223,9 +242,9 @@ describe("ABI version", () => {
 describe("plain WebAssembly", () => {
   it("validates with bulk-memory, sign-extension and saturating float-to-int disabled", () => {
     // wasm-validate is Debian's wabt (installed by .ci/run); a missing tool is a failure, not a skip.
-    const r = spawnSync("wasm-validate", [
-      "--disable-bulk-memory", "--disable-sign-extension", "--disable-saturating-float-to-int", DEFAULT_WASM,
-    ], { encoding: "utf8" });
+    const r = spawnSync("wasm-validate", ["--disable-bulk-memory", "--disable-sign-extension", "--disable-saturating-float-to-int", DEFAULT_WASM], {
+      encoding: "utf8",
+    });
     expect(r.error, "wasm-validate (apt-get install wabt)").toBeUndefined();
     expect(r.stderr + r.stdout).toBe("");
     expect(r.status).toBe(0);

@@ -32,7 +32,8 @@ const config = (o: unknown, name = "c.json") => file(name, typeof o === "string"
 
 /** agentMain in this process: exit status and what it printed. */
 async function agent(...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   const log = vi.spyOn(console, "log").mockImplementation((s) => void out.push(String(s)));
   const error = vi.spyOn(console, "error").mockImplementation((s) => void err.push(String(s)));
   try {
@@ -46,7 +47,7 @@ async function agent(...argv: string[]) {
 describe("agent configuration", () => {
   const good = { url: "http://127.0.0.1:1/pkix/", subject: "CN=x" };
   const refused: [unknown, RegExp][] = [
-    ["{ \"url\": ", /malformed JSON/],
+    ['{ "url": ', /malformed JSON/],
     ["[1]", /must be a JSON object/],
     [{ ...good, renewshare: 0.5 }, /unknown key "renewshare"/],
     [{ ...good, renewShare: "0.5" }, /"renewShare" must be a number between 0 and 1/],
@@ -86,21 +87,42 @@ describe("agent configuration", () => {
   });
 
   it("accepts every documented key; subjects parse as the CLI's do", () => {
-    const c = loadConfig(config({
-      url: "https://ca.example/.well-known/cmp", subject: "/CN=device-42/O=Acme/C=DE", trusted: join(dir, "root.pem"),
-      renewShare: 0.333, implicitConfirm: true, attempts: 5, backoffBase: 2, backoffMax: 300, checkInterval: 3600, resumeWithin: 600,
-      ref: "r", secret: "s",
-    }), {});
+    const c = loadConfig(
+      config({
+        url: "https://ca.example/.well-known/cmp",
+        subject: "/CN=device-42/O=Acme/C=DE",
+        trusted: join(dir, "root.pem"),
+        renewShare: 0.333,
+        implicitConfirm: true,
+        attempts: 5,
+        backoffBase: 2,
+        backoffMax: 300,
+        checkInterval: 3600,
+        resumeWithin: 600,
+        ref: "r",
+        secret: "s",
+      }),
+      {},
+    );
     expect(c.trusted).toEqual([pki.root.der]);
     // the CLI's parser (openssl's /type=value syntax and its string types)
-    expect(Buffer.from(nameDer(c.subject))).toEqual(Buffer.from(buildRequest("ir", { subject: c.subject, secret: "pass:s", newkeyout: "k", certout: "c" }).subject!));
+    expect(Buffer.from(nameDer(c.subject))).toEqual(
+      Buffer.from(buildRequest("ir", { subject: c.subject, secret: "pass:s", newkeyout: "k", certout: "c" }).subject!),
+    );
     expect(loadConfig(config({}), { TINYCMP_URL: "http://127.0.0.1:9/" }).url).toBe("http://127.0.0.1:9/");
     expect(() => loadConfig(config({}), { TINYCMP_URL: "127.0.0.1:9" })).toThrow(/"url"/);
   });
 
   it("unknown options and missing values are usage errors (exit 2)", async () => {
-    for (const argv of [["--store", "x", "--onse"], ["--store"], ["--once"], ["--store", "x", "--config"], ["--store", "x", "--provision", "k.pem"],
-      ["--store", "x", "--once", "--decommission"], ["--store", "x", "extra"]]) {
+    for (const argv of [
+      ["--store", "x", "--onse"],
+      ["--store"],
+      ["--once"],
+      ["--store", "x", "--config"],
+      ["--store", "x", "--provision", "k.pem"],
+      ["--store", "x", "--once", "--decommission"],
+      ["--store", "x", "extra"],
+    ]) {
       expect(() => parseArgs(argv), argv.join(" ")).toThrow(ConfigError);
       const r = await agent(...argv);
       expect(r.code, argv.join(" ")).toBe(2);
@@ -111,10 +133,16 @@ describe("agent configuration", () => {
 
 describe("agent command", () => {
   it("provisioning twice says what exists; another IDevID is refused; a key that is not the certificate's too", async () => {
-    const dev = await pki.createIdevid("SN-M1"), other = await pki.createIdevid("SN-M2");
-    const key = file("m1.key", dev.keyPem), cert = file("m1.pem", dev.certPem), chain = file("m1-chain.pem", dev.chain.join(""));
+    const dev = await pki.createIdevid("SN-M1"),
+      other = await pki.createIdevid("SN-M2");
+    const key = file("m1.key", dev.keyPem),
+      cert = file("m1.pem", dev.certPem),
+      chain = file("m1-chain.pem", dev.chain.join(""));
     const store = join(dir, "prov");
-    expect(await agent("--store", store, "--provision", file("m2.key", other.keyPem), cert)).toMatchObject({ code: 2, err: expect.stringMatching(/does not match the certificate/) });
+    expect(await agent("--store", store, "--provision", file("m2.key", other.keyPem), cert)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/does not match the certificate/),
+    });
     const first = await agent("--store", store, "--provision", key, cert, chain);
     expect(first.code).toBe(0);
     expect(statSync(store).mode & 0o777).toBe(0o700);

@@ -15,7 +15,7 @@ import { Agent, AgentStop, CmpFailure, type Clock, type KeyHolder, type LogEvent
 import { agentMain } from "../host/node/cli/agent-main";
 import type { Signer } from "../host/node/lib/device";
 import { Flash } from "../host/node/lib/flash";
-import { closeAll, keyReference, parsePkcs11Uri, Pkcs11Keys, Pkcs11Signer } from "../host/node/lib/pkcs11";
+import { closeAll, parsePkcs11Uri, Pkcs11Keys, Pkcs11Signer } from "../host/node/lib/pkcs11";
 import { KIND, Store, TAG, currentRecord, decodeItems, slotsOf } from "../host/node/lib/store";
 import { Core } from "../host/node/lib/core";
 import { HttpTransport } from "../host/node/lib/transport";
@@ -23,13 +23,22 @@ import { TestPki } from "../host/node/testpki/index";
 import { makeCreds, withMockServer } from "./helpers/openssl-cmp";
 
 const MODULE = "/usr/lib/softhsm/libsofthsm2.so"; // Debian softhsm2 (.ci/run installs it)
-const PIN = "271828", SO_PIN = "314159";
+const PIN = "271828",
+  SO_PIN = "314159";
 
 // Skip the whole file, with the reason, where the token or the addon is missing.
 function missing(): string | undefined {
   if (!existsSync(MODULE)) return `${MODULE} absent (apt-get install softhsm2)`;
-  try { execFileSync("softhsm2-util", ["--version"], { stdio: "pipe" }); } catch { return "softhsm2-util absent (apt-get install softhsm2)"; }
-  try { createRequire(import.meta.url)("pkcs11js"); } catch (e) { return `the pkcs11js addon does not load: ${(e as Error).message}`; }
+  try {
+    execFileSync("softhsm2-util", ["--version"], { stdio: "pipe" });
+  } catch {
+    return "softhsm2-util absent (apt-get install softhsm2)";
+  }
+  try {
+    createRequire(import.meta.url)("pkcs11js");
+  } catch (e) {
+    return `the pkcs11js addon does not load: ${(e as Error).message}`;
+  }
   return undefined;
 }
 const skip = missing();
@@ -39,7 +48,6 @@ let dir: string, pinFile: string;
 const TOKEN = "agent";
 const q = (extra = "") => `?module-path=${MODULE}&pin-source=file:${pinFile}${extra}`;
 const newKeyUri = (type = "P-256", label = "op") => `pkcs11:token=${TOKEN};object=${label}${q(`&x-key-type=${type}`)}`;
-const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 const spkiOf = (cert: Uint8Array) => Buffer.from(new X509Certificate(cert).publicKey.export({ format: "der", type: "spki" }));
 const sameKey = (a: Uint8Array, b: Uint8Array) =>
   createPublicKey({ key: Buffer.from(a), format: "der", type: "spki" }).equals(createPublicKey({ key: Buffer.from(b), format: "der", type: "spki" }));
@@ -47,17 +55,27 @@ const sameKey = (a: Uint8Array, b: Uint8Array) =>
 /** Private keys in the token under a label: their CKA_IDs (hex), listed by OpenSC's pkcs11-tool in
  *  its own process (another PKCS#11 instance than the agent's). */
 function idsUnder(label: string): string[] {
-  const out = execFileSync("pkcs11-tool", ["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "--list-objects", "--type", "privkey"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return out.split(/^Private Key Object/m).slice(1)
+  const out = execFileSync("pkcs11-tool", ["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "--list-objects", "--type", "privkey"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return out
+    .split(/^Private Key Object/m)
+    .slice(1)
     .filter((o) => o.match(/label:\s*(.*)$/m)?.[1].trim() === label)
-    .map((o) => o.match(/ID:\s*([0-9a-f]+)/m)![1]).sort();
+    .map((o) => o.match(/ID:\s*([0-9a-f]+)/m)![1])
+    .sort();
 }
 const idOf = (ref: string) => Buffer.from(parsePkcs11Uri(ref).path.id!, "latin1").toString("hex");
 
 class FakeClock implements Clock {
   t = Date.now();
-  now(): number { return this.t; }
-  async sleep(ms: number): Promise<void> { this.t += ms; }
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.t += ms;
+  }
 }
 
 /** The whole store directory: no private key item, no given secret bytes anywhere in any file. */
@@ -120,10 +138,16 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
 
   /** agentMain in this process: exit status and what it printed. */
   async function main(...argv: string[]) {
-    const out: string[] = [], err: string[] = [];
+    const out: string[] = [],
+      err: string[] = [];
     const log = vi.spyOn(console, "log").mockImplementation((s) => void out.push(String(s)));
     const error = vi.spyOn(console, "error").mockImplementation((s) => void err.push(String(s)));
-    try { return { code: await agentMain(argv), out: out.join("\n"), err: err.join("\n") }; } finally { log.mockRestore(); error.mockRestore(); }
+    try {
+      return { code: await agentMain(argv), out: out.join("\n"), err: err.join("\n") };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+    }
   }
 
   /** A store directory provisioned through `tinycmp agent --provision` with the token IDevID. */
@@ -137,12 +161,18 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
     return { store, cfg };
   }
 
-  function agent(store: string, config: Record<string, unknown>, opts: { keys?: KeyHolder; clock?: FakeClock; transport?: { transfer(r: Uint8Array): Promise<Uint8Array> } } = {}) {
+  function agent(
+    store: string,
+    config: Record<string, unknown>,
+    opts: { keys?: KeyHolder; clock?: FakeClock; transport?: { transfer(r: Uint8Array): Promise<Uint8Array> } } = {},
+  ) {
     const logs: LogEvent[] = [];
     const clock = opts.clock ?? new FakeClock();
     const keys = opts.keys ?? new Pkcs11Keys(config.newKey as string | undefined, idevidUri());
-    const a = new Agent({ url: pki.url, subject: "CN=token device", trusted: [pki.root.der], backoffBase: 0.001, attempts: 2, ...config },
-      { flash: new Flash({ dir: store }), clock, transport: opts.transport ?? net, keys, log: (e) => logs.push(e) });
+    const a = new Agent(
+      { url: pki.url, subject: "CN=token device", trusted: [pki.root.der], backoffBase: 0.001, attempts: 2, ...config },
+      { flash: new Flash({ dir: store }), clock, transport: opts.transport ?? net, keys, log: (e) => logs.push(e) },
+    );
     return { a, logs, clock };
   }
 
@@ -185,14 +215,28 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
 
   // Key types of the token against the test PKI: ir and kur each with a new key of this type,
   // generated in the token (the test PKI signs P-256, P-384 and RSA PKCS#1 v1.5 requests).
-  for (const [type, algOid] of [["P-384", "06082a8648ce3d040303"], ["RSA-2048", "06092a864886f70d01010b"]] as const) {
+  for (const [type, algOid] of [
+    ["P-384", "06082a8648ce3d040303"],
+    ["RSA-2048", "06092a864886f70d01010b"],
+  ] as const) {
     it(`${type}: ir and kur with keys generated in the token (test PKI)`, async () => {
       pki.configure({ validitySeconds: 3000 });
       const label = `op-${type}`;
       const newKey = newKeyUri(type, label);
       const { store } = await provisioned(`s-${label}`, { newKey });
       const sent: Uint8Array[] = [];
-      const { a, clock } = agent(store, { newKey }, { transport: { transfer: (r) => { sent.push(r); return net.transfer(r); } } });
+      const { a, clock } = agent(
+        store,
+        { newKey },
+        {
+          transport: {
+            transfer: (r) => {
+              sent.push(r);
+              return net.transfer(r);
+            },
+          },
+        },
+      );
       expect(await a.step()).toBe("enrolled");
       const irCount = sent.length;
       clock.t = a.renewalTime()! + 1;
@@ -227,17 +271,43 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
       const creds = makeCreds();
       const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "pipe" });
       const certFor = (name: string, s: Pkcs11Signer) => {
-        writeFileSync(join(creds.dir, `${name}.pub`), createPublicKey({ key: Buffer.from(s.publicKey()), format: "der", type: "spki" }).export({ format: "pem", type: "spki" }));
+        writeFileSync(
+          join(creds.dir, `${name}.pub`),
+          createPublicKey({ key: Buffer.from(s.publicKey()), format: "der", type: "spki" }).export({ format: "pem", type: "spki" }),
+        );
         ossl(["req", "-new", "-key", "other.key", "-subj", `/CN=tinycmp ${name}`, "-out", `${name}.csr`]);
-        ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30",
-          "-force_pubkey", `${name}.pub`, "-sha256", "-extfile", "ext.cnf", "-extensions", "ee", "-out", `${name}.crt`]);
+        ossl([
+          "x509",
+          "-req",
+          "-in",
+          `${name}.csr`,
+          "-CA",
+          "root.crt",
+          "-CAkey",
+          "root.key",
+          "-CAcreateserial",
+          "-days",
+          "30",
+          "-force_pubkey",
+          `${name}.pub`,
+          "-sha256",
+          "-extfile",
+          "ext.cnf",
+          "-extensions",
+          "ee",
+          "-out",
+          `${name}.crt`,
+        ]);
         return creds.der(`${name}.crt`);
       };
       const label = `ossl-${idevType}-${nextType}`;
       const tokenKey = (object: string, id: string, type: string) => {
         const ref = `pkcs11:token=${TOKEN};object=${object};id=${id}?module-path=${MODULE}`;
-        try { return { ref, signer: new Pkcs11Signer(`${ref}&pin-source=file:${pinFile}&x-key-type=${type}`, { generate: true }) }; } catch (e) {
-          if (type === "Ed25519" && /CKR_MECHANISM/.test((e as Error).message)) ctx.skip(`this SoftHSM2 build cannot generate Ed25519 keys: ${(e as Error).message}`);
+        try {
+          return { ref, signer: new Pkcs11Signer(`${ref}&pin-source=file:${pinFile}&x-key-type=${type}`, { generate: true }) };
+        } catch (e) {
+          if (type === "Ed25519" && /CKR_MECHANISM/.test((e as Error).message))
+            ctx.skip(`this SoftHSM2 build cannot generate Ed25519 keys: ${(e as Error).message}`);
           throw e;
         }
       };
@@ -254,8 +324,21 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
         const http = new HttpTransport({ url: s.url });
         const clock = new FakeClock();
         clock.t = Date.now() + 60_000; // the preset certificate was made a moment ago
-        const a = new Agent({ url: s.url, subject: "CN=tinycmp token", trusted: [creds.der("root.crt")], attempts: 1, newKey: newKeyUri(nextType, label), ...extra },
-          { flash: new Flash({ dir: store }), keys, clock, log: () => {}, transport: { transfer: (r) => { sent.push(r); return http.transfer(r); } } });
+        const a = new Agent(
+          { url: s.url, subject: "CN=tinycmp token", trusted: [creds.der("root.crt")], attempts: 1, newKey: newKeyUri(nextType, label), ...extra },
+          {
+            flash: new Flash({ dir: store }),
+            keys,
+            clock,
+            log: () => {},
+            transport: {
+              transfer: (r) => {
+                sent.push(r);
+                return http.transfer(r);
+              },
+            },
+          },
+        );
         expect(await a.step()).toBe("enrolled");
         expect(Buffer.from(a.certificate!)).toEqual(Buffer.from(creds.der("next.crt")));
         expect(a.store.keyRef(KIND.CRED)!.ref).toBe(next.ref);
@@ -320,7 +403,11 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
       const { a: a0 } = agent(e.store, { newKey: e.newKey });
       const credRef = a0.store.keyRef(KIND.CRED)!.ref;
       a0.close();
-      execFileSync("pkcs11-tool", ["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "--delete-object", "--type", "privkey", "--id", idOf(credRef)], { stdio: "pipe" });
+      execFileSync(
+        "pkcs11-tool",
+        ["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "--delete-object", "--type", "privkey", "--id", idOf(credRef)],
+        { stdio: "pipe" },
+      );
       closeAll();
       const { a, clock } = agent(e.store, { newKey: e.newKey });
       clock.t = e.renewAt;
@@ -334,14 +421,22 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
 
     it("a pending token key deleted while its enrolment is open: abandoned, a new key enrolls", async () => {
       const e = await enrolled("pending");
-      const down = { transfer: async () => { throw new (await import("../host/node/lib/transport")).TransportError("connection refused"); } };
+      const down = {
+        transfer: async () => {
+          throw new (await import("../host/node/lib/transport")).TransportError("connection refused");
+        },
+      };
       const { a, clock } = agent(e.store, { newKey: e.newKey }, { transport: down as any });
       clock.t = e.renewAt;
       await expect(a.step()).rejects.toThrow(/connection refused/);
       const pending = a.store.keyRef(KIND.STATE)!.ref;
       expect(e.snapshot()).toEqual(e.before);
       a.close();
-      execFileSync("pkcs11-tool", ["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "--delete-object", "--type", "privkey", "--id", idOf(pending)], { stdio: "pipe" });
+      execFileSync(
+        "pkcs11-tool",
+        ["--module", MODULE, "--token-label", TOKEN, "--login", "--pin", PIN, "--delete-object", "--type", "privkey", "--id", idOf(pending)],
+        { stdio: "pipe" },
+      );
       closeAll();
       const { a: b, logs, clock: c2 } = agent(e.store, { newKey: e.newKey });
       c2.t = e.renewAt;
@@ -357,9 +452,29 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
       const e = await enrolled("garbage");
       const base = new Pkcs11Keys(e.newKey, idevidUri());
       const liar = (s: Signer): Signer => ({ publicKey: () => s.publicKey(), sign: (_alg, _input) => new Uint8Array(64).fill(0x5a) });
-      const keys: KeyHolder = { open: (r) => liar(base.open(r)), generate: () => { const g = base.generate(); return { ref: g.ref, signer: liar(g.signer) }; }, sweep: (k) => base.sweep(k), close: () => base.close() };
+      const keys: KeyHolder = {
+        open: (r) => liar(base.open(r)),
+        generate: () => {
+          const g = base.generate();
+          return { ref: g.ref, signer: liar(g.signer) };
+        },
+        sweep: (k) => base.sweep(k),
+        close: () => base.close(),
+      };
       let sent = 0;
-      const { a, clock } = agent(e.store, { newKey: e.newKey }, { keys, transport: { transfer: (r) => { sent++; return net.transfer(r); } } });
+      const { a, clock } = agent(
+        e.store,
+        { newKey: e.newKey },
+        {
+          keys,
+          transport: {
+            transfer: (r) => {
+              sent++;
+              return net.transfer(r);
+            },
+          },
+        },
+      );
       clock.t = e.renewAt;
       const err = await a.step().catch((x) => x);
       expect(err).toBeInstanceOf(CmpFailure);
@@ -373,7 +488,15 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
       const e = await enrolled("crash");
       const base = new Pkcs11Keys(e.newKey, idevidUri());
       let orphan = "";
-      const crashing: KeyHolder = { open: (r) => base.open(r), generate: () => { orphan = idOf(base.generate().ref); throw new Error("killed"); }, sweep: (k) => base.sweep(k), close: () => base.close() };
+      const crashing: KeyHolder = {
+        open: (r) => base.open(r),
+        generate: () => {
+          orphan = idOf(base.generate().ref);
+          throw new Error("killed");
+        },
+        sweep: (k) => base.sweep(k),
+        close: () => base.close(),
+      };
       const { a, clock } = agent(e.store, { newKey: e.newKey }, { keys: crashing });
       clock.t = e.renewAt;
       await expect(a.step()).rejects.toThrow(/killed/);
@@ -394,7 +517,11 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
     it("a kur cut short after its token key was named (transport down): the credential stays; the restart resumes with that same key", async () => {
       const e = await enrolled("resume");
       const { TransportError } = await import("../host/node/lib/transport");
-      const down = { transfer: async (): Promise<Uint8Array> => { throw new TransportError("connection refused"); } };
+      const down = {
+        transfer: async (): Promise<Uint8Array> => {
+          throw new TransportError("connection refused");
+        },
+      };
       const { a, clock } = agent(e.store, { newKey: e.newKey }, { transport: down });
       clock.t = e.renewAt;
       await expect(a.step()).rejects.toThrow(/connection refused/);
@@ -416,9 +543,26 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
       const e = await enrolled("swapped");
       const base = new Pkcs11Keys(e.newKey, idevidUri());
       const other = new Pkcs11Signer(`pkcs11:token=${TOKEN};object=other;id=%77${q()}`, { generate: true });
-      const keys: KeyHolder = { open: (r) => (r.includes("object=op-swapped") ? other : base.open(r)), generate: () => base.generate(), sweep: (k) => base.sweep(k), close: () => base.close() };
+      const keys: KeyHolder = {
+        open: (r) => (r.includes("object=op-swapped") ? other : base.open(r)),
+        generate: () => base.generate(),
+        sweep: (k) => base.sweep(k),
+        close: () => base.close(),
+      };
       let sent = 0;
-      const { a, clock } = agent(e.store, { newKey: e.newKey }, { keys, transport: { transfer: (r) => { sent++; return net.transfer(r); } } });
+      const { a, clock } = agent(
+        e.store,
+        { newKey: e.newKey },
+        {
+          keys,
+          transport: {
+            transfer: (r) => {
+              sent++;
+              return net.transfer(r);
+            },
+          },
+        },
+      );
       clock.t = e.renewAt;
       const err = await a.step().catch((x) => x);
       expect(err).toBeInstanceOf(AgentStop);
@@ -430,8 +574,12 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
     }, 60_000);
 
     it("pin-source: a relative path or an unreadable file is refused, naming the file, not the PIN", () => {
-      expect(() => new Pkcs11Keys(undefined, undefined, {}).open(`pkcs11:token=${TOKEN};object=idevid?module-path=${MODULE}&pin-source=pin.txt`)).toThrow(/pin-source must be a file: URI or an absolute path/);
-      expect(() => new Pkcs11Keys(undefined, undefined, {}).open(`pkcs11:token=${TOKEN};object=idevid?module-path=${MODULE}&pin-source=file:${dir}/nope`)).toThrow(/cannot read the PIN from .*nope: ENOENT/);
+      expect(() => new Pkcs11Keys(undefined, undefined, {}).open(`pkcs11:token=${TOKEN};object=idevid?module-path=${MODULE}&pin-source=pin.txt`)).toThrow(
+        /pin-source must be a file: URI or an absolute path/,
+      );
+      expect(() =>
+        new Pkcs11Keys(undefined, undefined, {}).open(`pkcs11:token=${TOKEN};object=idevid?module-path=${MODULE}&pin-source=file:${dir}/nope`),
+      ).toThrow(/cannot read the PIN from .*nope: ENOENT/);
       // no PIN source at all: TINYCMP_PKCS11_PIN
       const k = new Pkcs11Keys(undefined, undefined, { TINYCMP_PKCS11_PIN: PIN });
       expect(k.pinFor(parsePkcs11Uri(`pkcs11:token=${TOKEN};object=x?module-path=${MODULE}`), "")).toBe(PIN);

@@ -14,8 +14,14 @@ import { keyMatchesCert } from "../host/node/tools/storecerts";
 
 let pki: TestPki;
 let net: HttpTransport;
-beforeAll(async () => { pki = await TestPki.start(); net = new HttpTransport({ url: pki.url }); });
-afterAll(async () => { net?.close(); await pki?.close(); });
+beforeAll(async () => {
+  pki = await TestPki.start();
+  net = new HttpTransport({ url: pki.url });
+});
+afterAll(async () => {
+  net?.close();
+  await pki?.close();
+});
 beforeEach(() => pki.reset());
 
 const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
@@ -24,8 +30,14 @@ class FakeClock implements Clock {
   t = Date.now();
   slept: number[] = [];
   onSleep?: (ms: number) => void;
-  now(): number { return this.t; }
-  async sleep(ms: number): Promise<void> { this.slept.push(ms); this.onSleep?.(ms); this.t += ms; }
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.slept.push(ms);
+    this.onSleep?.(ms);
+    this.t += ms;
+  }
 }
 
 /** A device with its IDevID provisioned, and an agent for it. */
@@ -37,7 +49,12 @@ async function device(sn: string) {
   const clock = new FakeClock();
   const logs: LogEvent[] = [];
   let transfers = 0;
-  const transport = { transfer: (r: Uint8Array) => { transfers++; return net.transfer(r); } };
+  const transport = {
+    transfer: (r: Uint8Array) => {
+      transfers++;
+      return net.transfer(r);
+    },
+  };
   const agent = (t: typeof transport = transport) =>
     new Agent({ url: pki.url, subject: `CN=agent ${sn}`, trusted: [pki.root.der], backoffBase: 1 }, { flash, clock, transport: t, log: (e) => logs.push(e) });
   return { flash, clock, logs, agent, transfers: () => transfers };
@@ -71,7 +88,9 @@ describe("agent", () => {
     pki.configure({ pollCount: 2, checkAfter: 5 });
     const { clock, agent, logs } = await device("SN-A2");
     const seen = pki.requests.length;
-    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    clock.onSleep = () => {
+      throw new Error("power lost while waiting");
+    };
     await expect(agent().step()).rejects.toThrow("power lost");
     const pending = agent().store.publicKey(KIND.STATE)!;
     expect(pending).toBeDefined();
@@ -134,7 +153,9 @@ describe("agent: recovery after a crash", () => {
   it("a restart after the CA delivered the certificate but before the commit abandons the finished transaction and enrolls anew", async () => {
     pki.configure({ pollCount: 2, checkAfter: 5 });
     const { flash, clock, agent, logs } = await device("SN-C1");
-    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    clock.onSleep = () => {
+      throw new Error("power lost while waiting");
+    };
     await expect(agent().step()).rejects.toThrow("power lost");
     const crashed = flash.snapshot(); // pending key + suspended transaction
     clock.onSleep = undefined;
@@ -156,7 +177,9 @@ describe("agent: recovery after a crash", () => {
   it("a suspension older than resumeWithin is abandoned without polling", async () => {
     pki.configure({ pollCount: 2, checkAfter: 5 });
     const { clock, agent, logs } = await device("SN-C2");
-    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    clock.onSleep = () => {
+      throw new Error("power lost while waiting");
+    };
     await expect(agent().step()).rejects.toThrow("power lost");
     clock.onSleep = undefined;
     clock.t += 86_401_000; // a day and a second later
@@ -172,7 +195,9 @@ describe("agent: recovery after a crash", () => {
   it("a saved polling state the core refuses is abandoned; a garbled answer keeps the enrolment", async () => {
     pki.configure({ pollCount: 2, checkAfter: 5 });
     const { flash, clock, agent, logs } = await device("SN-C8");
-    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    clock.onSleep = () => {
+      throw new Error("power lost while waiting");
+    };
     await expect(agent().step()).rejects.toThrow("power lost");
     clock.onSleep = undefined;
     const crashed = flash.snapshot();
@@ -186,7 +211,10 @@ describe("agent: recovery after a crash", () => {
     const s = agent().store;
     const tx = s.get(KIND.STATE, STATE_TX)!.slice();
     tx[0] ^= 0xff;
-    s.save(KIND.STATE, [[STATE_OP, new TextEncoder().encode("ir")], [STATE_TX, tx]]);
+    s.save(KIND.STATE, [
+      [STATE_OP, new TextEncoder().encode("ir")],
+      [STATE_TX, tx],
+    ]);
     const a = agent();
     expect(await a.step()).toBe("resumed");
     expect(logs.find((l) => l.event === "enrolment.abandoned")!.reason).toMatch(/saved polling state is refused/);
@@ -196,7 +224,9 @@ describe("agent: recovery after a crash", () => {
   it("a permanent rejection of a resumed enrolment is not abandoned: exit status 2 with what to do", async () => {
     pki.configure({ pollCount: 2, checkAfter: 5 });
     const { clock, agent, logs } = await device("SN-C3");
-    clock.onSleep = () => { throw new Error("power lost while waiting"); };
+    clock.onSleep = () => {
+      throw new Error("power lost while waiting");
+    };
     await expect(agent().step()).rejects.toThrow("power lost");
     clock.onSleep = undefined;
     pki.configure({ pollCount: 0, errorMessage: { status: PKIStatus.rejection, failInfo: [PKIFailureInfo.notAuthorized] } });
@@ -237,7 +267,12 @@ describe("agent: recovery after a crash", () => {
     await a.step();
     const cert = a.certificate!;
     // the rr reaches the CA, the answer is lost with the process
-    const dying = { transfer: async (r: Uint8Array) => { await net.transfer(r); throw new Error("killed"); } };
+    const dying = {
+      transfer: async (r: Uint8Array) => {
+        await net.transfer(r);
+        throw new Error("killed");
+      },
+    };
     await expect(agent(dying).decommission()).rejects.toThrow("killed");
     expect(agent().decommissionState()).toBe("started");
     await expect(agent().step()).rejects.toThrow(AgentStop); // the agent must not renew a credential being revoked
@@ -265,7 +300,12 @@ describe("agent: recovery after a crash", () => {
     const { flash } = await device("SN-C9");
     const stop = new AbortController();
     const never: Clock = { now: () => Date.now(), sleep: () => new Promise(() => {}) };
-    const transport = { transfer: (r: Uint8Array) => { stop.abort(); return net.transfer(r); } };
+    const transport = {
+      transfer: (r: Uint8Array) => {
+        stop.abort();
+        return net.transfer(r);
+      },
+    };
     const a = new Agent({ url: pki.url, subject: "CN=stop", trusted: [pki.root.der] }, { flash, clock: never, transport, log: () => {} });
     expect(await a.run(stop.signal)).toBe(0);
   });
@@ -297,8 +337,14 @@ describe("agent: recovery after a crash", () => {
 describe("agent: trust anchors", () => {
   let rpki: TestPki;
   let rnet: HttpTransport;
-  beforeAll(async () => { rpki = await TestPki.start({ rootRollover: true }); rnet = new HttpTransport({ url: rpki.url }); });
-  afterAll(async () => { rnet?.close(); await rpki?.close(); });
+  beforeAll(async () => {
+    rpki = await TestPki.start({ rootRollover: true });
+    rnet = new HttpTransport({ url: rpki.url });
+  });
+  afterAll(async () => {
+    rnet?.close();
+    await rpki?.close();
+  });
 
   async function enrolled(p: TestPki, t: HttpTransport, sn: string) {
     const flash = new Flash();
@@ -306,7 +352,7 @@ describe("agent: trust anchors", () => {
     const d = Buffer.from(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d!, "base64url");
     new Store(new Core({ flash })).provision(d, der(dev.certPem), dev.chain.map(der));
     const logs: LogEvent[] = [];
-    const a = new Agent({ url: p.url, subject: `CN=${sn}` , trusted: [p.root.der] }, { flash, transport: t, log: (e) => logs.push(e) });
+    const a = new Agent({ url: p.url, subject: `CN=${sn}`, trusted: [p.root.der] }, { flash, transport: t, log: (e) => logs.push(e) });
     expect(await a.step()).toBe("enrolled");
     return { a, logs };
   }

@@ -16,7 +16,14 @@ function module(code: number[], pages = 1, imp?: string): Uint8Array {
   const sec = (id: number, body: number[]) => [id, body.length, ...body];
   const body = [0, ...code, 0x0b];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
     ...sec(1, [1, 0x60, 0, 0]),
     ...(imp ? sec(2, [1, ...str("env"), ...str(imp), 0, 0]) : []),
     ...sec(3, [1, 0]),
@@ -77,7 +84,17 @@ describe("boards", () => {
 
   it("overlapping or out-of-flash slots are reported", () => {
     const b = byName("cortex-m7-wamr");
-    const bad = { ...b, flash: { ...b.flash, slots: [{ offset: b.flash.region_offset!, size: 65536 }, { offset: b.flash.region_offset! + 32768, size: 32768 }, { offset: 2097152, size: 32768 }] } };
+    const bad = {
+      ...b,
+      flash: {
+        ...b.flash,
+        slots: [
+          { offset: b.flash.region_offset!, size: 65536 },
+          { offset: b.flash.region_offset! + 32768, size: 32768 },
+          { offset: 2097152, size: 32768 },
+        ],
+      },
+    };
     const bin = module([]);
     const r = checkBoard(bad, "", bin, [], abiImports());
     expect(r.fits).toBe(false);
@@ -86,14 +103,17 @@ describe("boards", () => {
     expect(r.problems.join("\n")).toMatch(/3 flash slots < 7/);
   });
 
-  it.skipIf(!existsSync(join(__dirname, "../build/firmware/tinycmp-fw-lean.elf")))("the firmware's RAM is its ELF's data + bss + stack, refused above the budget", () => {
-    const b = byName("stm32f405-wasm2c");
-    const ram = ramMeasured(b, 0);
-    expect(ram.bytes).toBeGreaterThan(65536); // the static page at least
-    const tight = { ...b, ram_budget_bytes: ram.bytes! - 1 };
-    expect(check(module([]), "stm32f405-wasm2c").problems).toEqual([]);
-    const file = join(mkdtempSync(join(tmpdir(), "boards-")), "m.wasm");
-    writeFileSync(file, module([]));
-    expect(checkBoard(tight, file, module([]), featuresUsed(file), abiImports()).problems.join()).toMatch(/RAM \d+ B .* > budget/);
-  });
+  it.skipIf(!existsSync(join(__dirname, "../build/firmware/tinycmp-fw-lean.elf")))(
+    "the firmware's RAM is its ELF's data + bss + stack, refused above the budget",
+    () => {
+      const b = byName("stm32f405-wasm2c");
+      const ram = ramMeasured(b, 0);
+      expect(ram.bytes).toBeGreaterThan(65536); // the static page at least
+      const tight = { ...b, ram_budget_bytes: ram.bytes! - 1 };
+      expect(check(module([]), "stm32f405-wasm2c").problems).toEqual([]);
+      const file = join(mkdtempSync(join(tmpdir(), "boards-")), "m.wasm");
+      writeFileSync(file, module([]));
+      expect(checkBoard(tight, file, module([]), featuresUsed(file), abiImports()).problems.join()).toMatch(/RAM \d+ B .* > budget/);
+    },
+  );
 });

@@ -11,9 +11,7 @@ import { createServer, request, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeCreds, startServer, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
-import {
-  E_CMP_ERROR_MSG, E_CMP_PROTECTION, E_CMP_REJECTED, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_RANDOM, errorName,
-} from "../host/node/lib/abi";
+import { E_CMP_ERROR_MSG, E_CMP_PROTECTION, E_CMP_REJECTED, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_RANDOM, errorName } from "../host/node/lib/abi";
 
 /** How the C host names a failure: "(error -88 E_CMP_PROTECTION)". */
 const failed = (code: number) => `(error ${code} ${errorName(code)})`;
@@ -32,13 +30,21 @@ if (process.env.WAMR_ROOT) binaries.push(["wamr", join(build, "tinycmp-wamr")], 
 if (process.env.WASM3_ROOT) binaries.push(["wasm3", join(build, "tinycmp-wasm3")]);
 if (process.env.WASMTIME_ROOT) binaries.push(["wasm-c-api/wasmtime", join(build, "tinycmp-wasmtime")]);
 
-interface Run { code: number; stdout: string; stderr: string; ms: number }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 function run(args: string[], opts: { bin?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
   const t = performance.now();
   return new Promise((resolve) => {
-    execFile(opts.bin ?? NATIVE, ["-wasm", join(build, "tinycmp.wasm"), ...args],
+    execFile(
+      opts.bin ?? NATIVE,
+      ["-wasm", join(build, "tinycmp.wasm"), ...args],
       { cwd: opts.cwd ?? creds.dir, env: { ...process.env, ...opts.env }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr, ms: performance.now() - t }));
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr, ms: performance.now() - t }),
+    );
   });
 }
 
@@ -48,8 +54,20 @@ const pemDer = (file: string) => new Uint8Array(new X509Certificate(readFileSync
 const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
 const server = (s: MockServer | number, path = "/pkix/") => `127.0.0.1:${typeof s === "number" ? s : s.port}${path}`;
 const mac = ["-ref", "ref", "-secret", "pass:secret"];
-const ir = (s: MockServer, extra: string[] = []) =>
-  ["-cmd", "ir", "-server", server(s), ...mac, "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "out.crt", ...extra];
+const ir = (s: MockServer, extra: string[] = []) => [
+  "-cmd",
+  "ir",
+  "-server",
+  server(s),
+  ...mac,
+  "-newkey",
+  "rsp.key",
+  "-subject",
+  "/CN=tinycmp device",
+  "-certout",
+  "out.crt",
+  ...extra,
+];
 
 suite("C host (wasm2c) against openssl cmp", () => {
   beforeAll(() => {
@@ -75,14 +93,33 @@ suite("C host (wasm2c) against openssl cmp", () => {
     try {
       const dir = mkdtempSync(join(tmpdir(), "tinycmp-newkey-"));
       const u = new URL(pki.url);
-      const args = ["-cmd", "ir", "-server", `${u.host}${u.pathname}`, "-ref", pki.ref, "-secret", `pass:${pki.secret}`,
-        "-subject", "/CN=c host newkey", "-trusted", join(dir, "root.pem"), "-certout", "new.crt", "-newkeyout", "new.key"];
+      const args = [
+        "-cmd",
+        "ir",
+        "-server",
+        `${u.host}${u.pathname}`,
+        "-ref",
+        pki.ref,
+        "-secret",
+        `pass:${pki.secret}`,
+        "-subject",
+        "/CN=c host newkey",
+        "-trusted",
+        join(dir, "root.pem"),
+        "-certout",
+        "new.crt",
+        "-newkeyout",
+        "new.key",
+      ];
       writeFileSync(join(dir, "root.pem"), pki.root.certPem);
       const r = await run(args, { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       expect(statSync(join(dir, "new.key")).mode & 0o777).toBe(0o600);
       pki.configure({ reject: { status: 2 } });
-      const refused = await run(args.map((a) => (a === "new.key" ? "refused.key" : a)), { cwd: dir });
+      const refused = await run(
+        args.map((a) => (a === "new.key" ? "refused.key" : a)),
+        { cwd: dir },
+      );
       expect(refused.code).toBe(1);
       expect(existsSync(join(dir, "refused.key"))).toBe(false);
     } finally {
@@ -101,11 +138,31 @@ suite("C host (wasm2c) against openssl cmp", () => {
 
   it("-server host:port with -path, as openssl cmp takes them; non-numbers refused", async () => {
     await withServer([], async (s) => {
-      const r = await run(["-cmd", "ir", "-server", `127.0.0.1:${s.port}`, "-path", "pkix/", ...mac, "-newkey", "rsp.key",
-        "-subject", "/CN=tinycmp device", "-certout", "path.crt", "-msg_timeout", "20"]);
+      const r = await run([
+        "-cmd",
+        "ir",
+        "-server",
+        `127.0.0.1:${s.port}`,
+        "-path",
+        "pkix/",
+        ...mac,
+        "-newkey",
+        "rsp.key",
+        "-subject",
+        "/CN=tinycmp device",
+        "-certout",
+        "path.crt",
+        "-msg_timeout",
+        "20",
+      ]);
       expect(r.code, r.stderr).toBe(0);
     });
-    for (const bad of [["-msg_timeout", "abc"], ["-total_timeout", "-1"], ["-revreason", "7"], ["-revreason", "x"]]) {
+    for (const bad of [
+      ["-msg_timeout", "abc"],
+      ["-total_timeout", "-1"],
+      ["-revreason", "7"],
+      ["-revreason", "x"],
+    ]) {
       const r = await run(["-cmd", "genm", "-server", "127.0.0.1:1", ...mac, ...bad]);
       expect(r.code, bad.join(" ")).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -114,7 +171,10 @@ suite("C host (wasm2c) against openssl cmp", () => {
 
   it("-secret env: reads the secret from the environment", async () => {
     await withServer([], async (s) => {
-      const r = await run(ir(s).map((a) => (a === "pass:secret" ? "env:CMP_SECRET" : a)), { env: { CMP_SECRET: "secret" } });
+      const r = await run(
+        ir(s).map((a) => (a === "pass:secret" ? "env:CMP_SECRET" : a)),
+        { env: { CMP_SECRET: "secret" } },
+      );
       expect(r.code, r.stderr).toBe(0);
     });
   });
@@ -208,7 +268,8 @@ suite("C host (wasm2c) against openssl cmp", () => {
 
   it("keep-alive: ir and certConf go over one connection (counting proxy)", async () => {
     await withServer([], async (s) => {
-      let sockets = 0, requests = 0;
+      let sockets = 0,
+        requests = 0;
       const proxy = createServer((req, res) => {
         requests++;
         const up = request({ host: "127.0.0.1", port: s.port, path: "/pkix/", method: "POST", headers: req.headers }, (ur) => {
@@ -224,7 +285,10 @@ suite("C host (wasm2c) against openssl cmp", () => {
         expect(r.code, r.stderr).toBe(0);
         expect(requests).toBe(2);
         expect(sockets).toBe(1);
-      } finally { proxy.close(); proxy.closeAllConnections(); }
+      } finally {
+        proxy.close();
+        proxy.closeAllConnections();
+      }
     });
   });
 
@@ -235,8 +299,19 @@ suite("C host (wasm2c) against openssl cmp", () => {
   });
 
   const signedBy = (key: string, cert: string) => ["-key", key, "-cert", cert, "-trusted", "root.crt"];
-  const enrol = (cmd: string, s: MockServer, extra: string[]) =>
-    ["-cmd", cmd, "-server", server(s), "-newkey", "rsp.key", "-subject", "/CN=tinycmp device", "-certout", "out.crt", ...extra];
+  const enrol = (cmd: string, s: MockServer, extra: string[]) => [
+    "-cmd",
+    cmd,
+    "-server",
+    server(s),
+    "-newkey",
+    "rsp.key",
+    "-subject",
+    "/CN=tinycmp device",
+    "-certout",
+    "out.crt",
+    ...extra,
+  ];
 
   for (const rsa of [false, true]) {
     it(`ir signed with the IDevID, ${rsa ? "RSA" : "ECDSA"}-signed responses: chain written`, async () => {
@@ -246,7 +321,9 @@ suite("C host (wasm2c) against openssl cmp", () => {
         expect(r.code, r.stderr).toBe(0);
         expect(pemDer(join(creds.dir, "out.crt"))).toEqual(creds.der("rsp.crt"));
         expect(readFileSync(join(creds.dir, "chain.pem"), "utf8").match(/BEGIN CERTIFICATE/g)!.length).toBeGreaterThanOrEqual(1);
-      } finally { await s.stop(); }
+      } finally {
+        await s.stop();
+      }
     });
   }
 
@@ -283,9 +360,14 @@ suite("C host (wasm2c) against openssl cmp", () => {
   });
 
   it("p10cr with PBM: the core builds the CSR from -newkey/-subject, or takes -csr (PEM)", async () => {
-    spawnSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-out", "rsp.csr.pem"],
-      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
-    for (const extra of [["-newkey", "rsp.key", "-subject", "/CN=tinycmp device"], ["-csr", "rsp.csr.pem"]]) {
+    spawnSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-out", "rsp.csr.pem"], {
+      cwd: creds.dir,
+      env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+    });
+    for (const extra of [
+      ["-newkey", "rsp.key", "-subject", "/CN=tinycmp device"],
+      ["-csr", "rsp.csr.pem"],
+    ]) {
       await withServer([], async (s) => {
         const r = await run(["-cmd", "p10cr", "-server", server(s), ...mac, "-trusted", "root.crt", ...extra, "-certout", "out.crt"]);
         expect(r.code, r.stderr).toBe(0);
@@ -311,7 +393,16 @@ suite("C host (wasm2c) against openssl cmp", () => {
       });
       const port = await listen(fwd);
       try {
-        const r = await run([...ir(s).map((a) => (a === server(s) ? server(port) : a)), "-issuer", "/CN=tinycmp test root", "-days", "10", "-geninfo", "1.2.3.4:int:-5", "-disable_confirm"]);
+        const r = await run([
+          ...ir(s).map((a) => (a === server(s) ? server(port) : a)),
+          "-issuer",
+          "/CN=tinycmp test root",
+          "-days",
+          "10",
+          "-geninfo",
+          "1.2.3.4:int:-5",
+          "-disable_confirm",
+        ]);
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).toMatch(/warning: -disable_confirm/);
       } finally {
@@ -322,10 +413,14 @@ suite("C host (wasm2c) against openssl cmp", () => {
       writeFileSync(join(creds.dir, "c-ir.der"), sent[0]);
       const asn1 = spawnSync("openssl", ["asn1parse", "-inform", "DER", "-in", "c-ir.der", "-i"], { cwd: creds.dir, encoding: "utf8" }).stdout;
       // header: recipient is the issuer; generalInfo [8] { { 1.2.3.4, INTEGER -5 } }
-      expect(asn1).toMatch(/d=2 .*cont \[ 4 \]\s*\n.*\n.*\n.*\n.*\n.*UTF8STRING\s*:tinycmp device\s*\n.*d=2 .*cont \[ 4 \]\s*\n.*\n.*\n.*\n.*\n.*UTF8STRING\s*:tinycmp test root/);
+      expect(asn1).toMatch(
+        /d=2 .*cont \[ 4 \]\s*\n.*\n.*\n.*\n.*\n.*UTF8STRING\s*:tinycmp device\s*\n.*d=2 .*cont \[ 4 \]\s*\n.*\n.*\n.*\n.*\n.*UTF8STRING\s*:tinycmp test root/,
+      );
       expect(sent[0].toString("hex")).toContain("a80c300a300806032a03040201fb");
       // certTemplate: issuer [3], validity [4] { [0] UTCTime, [1] UTCTime } before subject [5]
-      expect(asn1).toMatch(/d=6 .*cont \[ 3 \]\s*\n(.*\n){4}.*:tinycmp test root\s*\n.*d=6 .*cont \[ 4 \]\s*\n.*d=7 .*cont \[ 0 \]\s*\n.*UTCTIME.*\n.*d=7 .*cont \[ 1 \]\s*\n.*UTCTIME.*\n.*d=6 .*cont \[ 5 \]/);
+      expect(asn1).toMatch(
+        /d=6 .*cont \[ 3 \]\s*\n(.*\n){4}.*:tinycmp test root\s*\n.*d=6 .*cont \[ 4 \]\s*\n.*d=7 .*cont \[ 0 \]\s*\n.*UTCTIME.*\n.*d=7 .*cont \[ 1 \]\s*\n.*UTCTIME.*\n.*d=6 .*cont \[ 5 \]/,
+      );
     });
   });
 });
@@ -346,13 +441,19 @@ suite("C host HTTP client and CLI refusals", () => {
     srv = createServer((req, res) => req.on("data", () => {}).on("end", () => behave(req, res)));
     port = await listen(srv);
   }, 120_000);
-  afterAll(() => { srv?.closeAllConnections(); srv?.close(); });
+  afterAll(() => {
+    srv?.closeAllConnections();
+    srv?.close();
+  });
 
   const post = (extra: string[] = []) => run(["-cmd", "genm", "-server", `127.0.0.1:${port}/pkix/`, ...mac, ...extra]);
 
   it("sends POST with application/pkixcmp and Content-Length to the path", async () => {
     let seen: any;
-    behave = (req, res) => { seen = { method: req.method, url: req.url, type: req.headers["content-type"], len: req.headers["content-length"] }; res.writeHead(500).end(); };
+    behave = (req, res) => {
+      seen = { method: req.method, url: req.url, type: req.headers["content-type"], len: req.headers["content-length"] };
+      res.writeHead(500).end();
+    };
     const r = await post();
     expect(r.code).toBe(1);
     expect(seen.method).toBe("POST");
@@ -377,7 +478,10 @@ suite("C host HTTP client and CLI refusals", () => {
   });
 
   it("refuses an oversize response by its Content-Length", async () => {
-    behave = (_req, res) => { res.writeHead(200, { "content-type": "application/pkixcmp", "content-length": 1_000_000 }); res.write(Buffer.alloc(1000)); };
+    behave = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/pkixcmp", "content-length": 1_000_000 });
+      res.write(Buffer.alloc(1000));
+    };
     const r = await post();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/exceeds the limit/);
@@ -392,7 +496,10 @@ suite("C host HTTP client and CLI refusals", () => {
   });
 
   it("times out in a stalled body", async () => {
-    behave = (_req, res) => { res.writeHead(200, { "content-type": "application/pkixcmp", "content-length": 100 }); res.write(Buffer.alloc(10)); };
+    behave = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/pkixcmp", "content-length": 100 });
+      res.write(Buffer.alloc(10));
+    };
     const r = await post(["-msg_timeout", "1"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/timed out/);
@@ -424,8 +531,8 @@ suite("C host HTTP client and CLI refusals", () => {
   it("usage and input errors exit 2 with one line", async () => {
     const cases = [
       ["-cmd", "xx", "-server", "127.0.0.1:1"],
-      ["-cmd", "ir", "-server", "127.0.0.1:1", ...mac],              // no -certout
-      ["-cmd", "genm", "-server", "nowhere", ...mac],                  // no port
+      ["-cmd", "ir", "-server", "127.0.0.1:1", ...mac], // no -certout
+      ["-cmd", "genm", "-server", "nowhere", ...mac], // no port
       ["-cmd", "genm", "-server", "127.0.0.1:1", "-secret", "plain"],
       ["-cmd", "ir", "-server", "127.0.0.1:1", "-key", "root.crt", "-certout", "x"],
       ["-cmd", "ir", "-server", "127.0.0.1:1", "-subject", "CN=no-slash", "-certout", "x"],
@@ -441,8 +548,11 @@ suite("C host HTTP client and CLI refusals", () => {
   it("flash slots, randomness and clock of host/c/host.c (test/c/flash_test.c)", () => {
     const dir = mkdtempSync(join(tmpdir(), "tinycmp-flash-"));
     const exe = join(dir, "flash_test");
-    const cc = spawnSync("cc", ["-std=c99", "-Wall", "-Werror", "-I", join(root, "host/c"), join(root, "test/c/flash_test.c"),
-      join(root, "host/c/host.c"), "-o", exe], { encoding: "utf8" });
+    const cc = spawnSync(
+      "cc",
+      ["-std=c99", "-Wall", "-Werror", "-I", join(root, "host/c"), join(root, "test/c/flash_test.c"), join(root, "host/c/host.c"), "-o", exe],
+      { encoding: "utf8" },
+    );
     expect(cc.status, cc.stderr).toBe(0);
     const r = spawnSync(exe, [dir], { encoding: "utf8" });
     expect(r.stdout.trim()).toBe("ok");
@@ -452,13 +562,38 @@ suite("C host HTTP client and CLI refusals", () => {
   it("its PEM, key, certificate, name and OID readers survive 20,000 mutated inputs under ASan and UBSan (test/c/pem_fuzz.c)", () => {
     const dir = mkdtempSync(join(tmpdir(), "tinycmp-pemfuzz-"));
     const exe = join(dir, "pem_fuzz");
-    const cc = spawnSync("cc", ["-std=c99", "-g", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", join(root, "host/c"),
-      join(root, "test/c/pem_fuzz.c"), join(root, "host/c/pem.c"), "-o", exe], { encoding: "utf8" });
+    const cc = spawnSync(
+      "cc",
+      [
+        "-std=c99",
+        "-g",
+        "-O1",
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        "-I",
+        join(root, "host/c"),
+        join(root, "test/c/pem_fuzz.c"),
+        join(root, "host/c/pem.c"),
+        "-o",
+        exe,
+      ],
+      { encoding: "utf8" },
+    );
     expect(cc.status, cc.stderr).toBe(0);
-    spawnSync("openssl", ["pkey", "-in", "rsp.key", "-outform", "DER", "-out", join(dir, "rsp.p8.der")], { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    spawnSync("openssl", ["pkey", "-in", "rsp.key", "-outform", "DER", "-out", join(dir, "rsp.p8.der")], {
+      cwd: creds.dir,
+      env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+    });
     writeFileSync(join(dir, "dn.txt"), "/CN=tinycmp device/O=Acme/C=DE");
     writeFileSync(join(dir, "oid.txt"), "1.3.6.1.5.5.7.4.17");
-    const seeds = [join(creds.dir, "rsp.key"), join(creds.dir, "rsp.crt"), join(creds.dir, "root.crt"), join(dir, "rsp.p8.der"), join(dir, "dn.txt"), join(dir, "oid.txt")];
+    const seeds = [
+      join(creds.dir, "rsp.key"),
+      join(creds.dir, "rsp.crt"),
+      join(creds.dir, "root.crt"),
+      join(dir, "rsp.p8.der"),
+      join(dir, "dn.txt"),
+      join(dir, "oid.txt"),
+    ];
     const r = spawnSync(exe, seeds, { encoding: "utf8", timeout: 120_000 });
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("ok 20000");

@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "./helpers/cli-run";
 import { CmpError, Device } from "../host/node/lib/device";
-import { certSubject } from "../host/node/lib/der";
 import { nameDer, sansDer } from "../host/node/lib/files";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -22,7 +21,8 @@ import { expectCode } from "./helpers/codes";
 let creds: Creds;
 let out: string;
 const f = (n: string) => creds.file(n);
-const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: ["ignore", "pipe", "pipe"] });
+const ossl = (args: string[]) =>
+  execFileSync("openssl", args, { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: ["ignore", "pipe", "pipe"] });
 
 beforeAll(() => {
   creds = makeCreds();
@@ -32,7 +32,6 @@ beforeAll(() => {
   writeFileSync(f("capubs.pem"), readFileSync(f("root.crt")));
 }, 30_000);
 
-
 const oneLine = (r: { stderr: string }) => expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
 const server = (s: MockServer) => ["-server", `127.0.0.1:${s.port}`, "-path", "pkix/"];
 const pbm = ["-ref", "ref", "-secret", "pass:secret"];
@@ -40,15 +39,26 @@ const pbm = ["-ref", "ref", "-secret", "pass:secret"];
 /** A plain HTTP server counting requests, answering 404: shows whether anything was sent. */
 async function withCounter<T>(fn: (port: number, count: () => number) => Promise<T>): Promise<T> {
   let n = 0;
-  const srv = http.createServer((q, r) => { n++; r.writeHead(404); r.end(); });
+  const srv = http.createServer((_q, r) => {
+    n++;
+    r.writeHead(404);
+    r.end();
+  });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  try { return await fn((srv.address() as any).port, () => n); } finally { srv.closeAllConnections(); srv.close(); }
+  try {
+    return await fn((srv.address() as any).port, () => n);
+  } finally {
+    srv.closeAllConnections();
+    srv.close();
+  }
 }
 
 describe("openssl cmp command lines", () => {
   // acme2certifier's CMPv2 handler: an RA enrolling a public key it holds no private key for
   const acme = (s: MockServer, popo: string, certout: string) =>
-    `-cmd ir -server 127.0.0.1:${s.port} -path pkix/ -ref ref -secret pass:secret -recipient /C=DE/CN=tst_sub_ca -newkey ${f("pubkey.pem")} -cert ${f("ra_cert.pem")} -trusted ${f("capubs.pem")} -popo ${popo} -subject /CN=test-cert -extracertsout ${join(out, "ca_certs.pem")} -certout ${certout}`.split(" ");
+    `-cmd ir -server 127.0.0.1:${s.port} -path pkix/ -ref ref -secret pass:secret -recipient /C=DE/CN=tst_sub_ca -newkey ${f("pubkey.pem")} -cert ${f("ra_cert.pem")} -trusted ${f("capubs.pem")} -popo ${popo} -subject /CN=test-cert -extracertsout ${join(out, "ca_certs.pem")} -certout ${certout}`.split(
+      " ",
+    );
 
   it("the acme2certifier line works verbatim: public -newkey, -popo 0 (raVerified)", async () => {
     const certout = join(out, "test-cert.pem");
@@ -98,19 +108,25 @@ describe("openssl cmp command lines", () => {
   it("the core refuses NEWPUBKEY with a signature POPO, in p10cr, or malformed, before sending", async () => {
     const spki = new Uint8Array(Buffer.from(readFileSync(f("pubkey.pem"), "latin1").replace(/-----[A-Z ]+-----|\s/g, ""), "base64"));
     let sent = 0;
-    const device = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } });
+    const device = new Device({
+      transfer: async () => {
+        sent++;
+        return new Uint8Array(0);
+      },
+    });
     const base = { ref: "ref", secret: "secret", subject: nameDer("/CN=x") };
     const refused = async (req: Parameters<Device["run"]>[1], op: "ir" | "p10cr" = "ir") => {
       const e = await device.run(op, req).catch((x) => x);
       expect(e).toBeInstanceOf(CmpError);
       expectCode((e as CmpError).code, E_CMP_CONFIG);
     };
-    await refused({ ...base, newPublicKey: spki });                       // default POPO: signature
+    await refused({ ...base, newPublicKey: spki }); // default POPO: signature
     await refused({ ...base, newPublicKey: spki, popo: 1 });
     await refused({ ...base, newPublicKey: spki, popo: 0 }, "p10cr");
-    await refused({ ...base, newPublicKey: new Uint8Array([...spki, 0]), popo: 0 });           // trailing byte
-    await refused({ ...base, newPublicKey: spki.subarray(0, spki.length - 1), popo: 0 });     // truncated
-    const noBitString = new Uint8Array(spki); noBitString[spki.length - 68] = 0x04;            // BIT STRING -> OCTET STRING
+    await refused({ ...base, newPublicKey: new Uint8Array([...spki, 0]), popo: 0 }); // trailing byte
+    await refused({ ...base, newPublicKey: spki.subarray(0, spki.length - 1), popo: 0 }); // truncated
+    const noBitString = new Uint8Array(spki);
+    noBitString[spki.length - 68] = 0x04; // BIT STRING -> OCTET STRING
     await refused({ ...base, newPublicKey: noBitString, popo: 0 });
     expect(sent).toBe(0);
     device.close();
@@ -121,28 +137,34 @@ describe("openssl cmp command lines", () => {
     expect(r.status).toBe(2);
     oneLine(r);
     expect(r.stderr).toMatch(/public key.*-popo 0/);
-    expect((await cli(["-cmd", "ir", "-server", "127.0.0.1:1", ...pbm, "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "x.pem"), "-popo", "2"])).stderr).toMatch(/-popo 2.*not supported/);
+    expect(
+      (await cli(["-cmd", "ir", "-server", "127.0.0.1:1", ...pbm, "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "x.pem"), "-popo", "2"]))
+        .stderr,
+    ).toMatch(/-popo 2.*not supported/);
   });
 
   it("-config/-section: OpenSSL config file values, the command line wins, [default] fills in", async () => {
     const conf = join(out, "cmp.cnf");
-    writeFileSync(conf, [
-      "# as openssl cmp reads it",
-      "dir = " + creds.dir,
-      "[default]",
-      "msg_timeout = 10",
-      "HOME = .            # a setting of another tool: ignored",
-      "[ir-common]",
-      "cmd = ir",
-      "ref = ref",
-      'secret = "pass:secret"',
-      "newkey = ${dir}/rsp.key",
-      "subject = /CN=from \\",
-      "  config",
-      "implicit_confirm = 0",
-      "[mine]",
-      "certout = " + join(out, "conf.pem"),
-    ].join("\n"));
+    writeFileSync(
+      conf,
+      [
+        "# as openssl cmp reads it",
+        "dir = " + creds.dir,
+        "[default]",
+        "msg_timeout = 10",
+        "HOME = .            # a setting of another tool: ignored",
+        "[ir-common]",
+        "cmd = ir",
+        "ref = ref",
+        'secret = "pass:secret"',
+        "newkey = ${dir}/rsp.key",
+        "subject = /CN=from \\",
+        "  config",
+        "implicit_confirm = 0",
+        "[mine]",
+        "certout = " + join(out, "conf.pem"),
+      ].join("\n"),
+    );
     await withMockServer(creds, [], async (s) => {
       const r = await cli([...server(s), "-config", conf, "-section", "ir-common, mine"]);
       expect(r.status, r.stderr).toBe(0);
@@ -165,14 +187,28 @@ describe("openssl cmp command lines", () => {
       expect(r.status, r.stderr).toBe(0);
     });
     const asn1 = ossl(["asn1parse", "-inform", "DER", "-in", req]).toString();
-    expect(asn1).toMatch(/:tinycmp idevid/);              // sender: the subject of -cert
-    expect(asn1).toMatch(/:password based MAC/);          // PBM protection, not a signature
+    expect(asn1).toMatch(/:tinycmp idevid/); // sender: the subject of -cert
+    expect(asn1).toMatch(/:password based MAC/); // PBM protection, not a signature
   });
 
   it("-msg_timeout 0 and -total_timeout 0 mean no limit; non-numbers are refused", async () => {
     await withMockServer(creds, [], async (s) => {
-      const r = await cli([...server(s), ...pbm, "-cmd", "ir", "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "t0.pem"),
-        "-msg_timeout", "0", "-total_timeout", "0"]);
+      const r = await cli([
+        ...server(s),
+        ...pbm,
+        "-cmd",
+        "ir",
+        "-newkey",
+        f("rsp.key"),
+        "-subject",
+        "/CN=x",
+        "-certout",
+        join(out, "t0.pem"),
+        "-msg_timeout",
+        "0",
+        "-total_timeout",
+        "0",
+      ]);
       expect(r.status, r.stderr).toBe(0);
     });
     for (const bad of ["abc", "1.5", "-3", ""]) {
@@ -185,8 +221,23 @@ describe("openssl cmp command lines", () => {
   it("-trusted takes OpenSSL's list syntax (commas and/or spaces); a file with no certificate is an error", async () => {
     const list = `${f("other.crt")}, ${f("srv.crt")} ${f("root.crt")}`;
     await withMockServer(creds, [], async (s) => {
-      const r = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", list, "-cmd", "cr",
-        "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "tl.pem")]);
+      const r = await cli([
+        ...server(s),
+        "-cert",
+        f("dev.crt"),
+        "-key",
+        f("dev.key"),
+        "-trusted",
+        list,
+        "-cmd",
+        "cr",
+        "-newkey",
+        f("rsp.key"),
+        "-subject",
+        "/CN=x",
+        "-certout",
+        join(out, "tl.pem"),
+      ]);
       expect(r.status, r.stderr).toBe(0);
     });
     await withCounter(async (port, count) => {
@@ -200,10 +251,28 @@ describe("openssl cmp command lines", () => {
 
   it("-revreason -1 sends no reasonCode; 7 and 11 are refused", async () => {
     await withMockServer(creds, [], async (s) => {
-      for (const [reason, has] of [["-1", false], ["1", true]] as const) {
+      for (const [reason, has] of [
+        ["-1", false],
+        ["1", true],
+      ] as const) {
         const req = join(out, `rr${reason}.der`);
-        const r = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("root.crt"), "-cmd", "rr",
-          "-oldcert", f("rsp.crt"), "-revreason", reason, "-reqout", req]);
+        const r = await cli([
+          ...server(s),
+          "-cert",
+          f("dev.crt"),
+          "-key",
+          f("dev.key"),
+          "-trusted",
+          f("root.crt"),
+          "-cmd",
+          "rr",
+          "-oldcert",
+          f("rsp.crt"),
+          "-revreason",
+          reason,
+          "-reqout",
+          req,
+        ]);
         expect(r.status, r.stderr).toBe(0);
         // id-ce-reasonCode 2.5.29.21 (RFC 5280 5.3.1)
         expect(readFileSync(req).includes(Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x15])), reason).toBe(has);
@@ -213,10 +282,11 @@ describe("openssl cmp command lines", () => {
   });
 
   it("subject names: every attribute OpenSSL knows and '+' for multi-valued RDNs, encoded as openssl encodes them", () => {
-    const subj = "/C=DE/ST=Bayern/L=M\\/nchen/O=Org/OU=Unit/CN=a+UID=u1/serialNumber=123/emailAddress=a@b.c/title=T/GN=G/SN=S"
-      + "/street=Main 1/postalCode=80331/DC=example/initials=I/pseudonym=P/dnQualifier=q/businessCategory=B/description=D"
-      + "/name=N/role=R/organizationIdentifier=VATDE-1/telephoneNumber=\\+49 1/postOfficeBox=1/generationQualifier=Jr"
-      + "/jurisdictionC=DE/unstructuredName=un";
+    const subj =
+      "/C=DE/ST=Bayern/L=M\\/nchen/O=Org/OU=Unit/CN=a+UID=u1/serialNumber=123/emailAddress=a@b.c/title=T/GN=G/SN=S" +
+      "/street=Main 1/postalCode=80331/DC=example/initials=I/pseudonym=P/dnQualifier=q/businessCategory=B/description=D" +
+      "/name=N/role=R/organizationIdentifier=VATDE-1/telephoneNumber=\\+49 1/postOfficeBox=1/generationQualifier=Jr" +
+      "/jurisdictionC=DE/unstructuredName=un";
     ossl(["req", "-new", "-key", "rsp.key", "-multivalue-rdn", "-subj", subj, "-outform", "DER", "-out", "subj.der"]);
     const csr = new Uint8Array(readFileSync(f("subj.der")));
     // CertificationRequestInfo: version, subject (RFC 2986 4.1)
@@ -233,10 +303,35 @@ describe("openssl cmp command lines", () => {
 
   it("-sans: DNS names, IPv4/IPv6 addresses, URIs and e-mail addresses, as @peculiar/x509 encodes them; RFC 4514 names too", () => {
     const cases: [string, x509.JsonGeneralName[]][] = [
-      ["a.example b.example", [{ type: "dns", value: "a.example" }, { type: "dns", value: "b.example" }]],
-      ["10.0.0.1,::1", [{ type: "ip", value: "10.0.0.1" }, { type: "ip", value: "::1" }]],
-      ["2001:db8::8:800:200c:417a fe80::1:2:3:4 1::", [{ type: "ip", value: "2001:db8::8:800:200c:417a" }, { type: "ip", value: "fe80::1:2:3:4" }, { type: "ip", value: "1::" }]],
-      ["https://x.example/p u@x.example", [{ type: "url", value: "https://x.example/p" }, { type: "email", value: "u@x.example" }]],
+      [
+        "a.example b.example",
+        [
+          { type: "dns", value: "a.example" },
+          { type: "dns", value: "b.example" },
+        ],
+      ],
+      [
+        "10.0.0.1,::1",
+        [
+          { type: "ip", value: "10.0.0.1" },
+          { type: "ip", value: "::1" },
+        ],
+      ],
+      [
+        "2001:db8::8:800:200c:417a fe80::1:2:3:4 1::",
+        [
+          { type: "ip", value: "2001:db8::8:800:200c:417a" },
+          { type: "ip", value: "fe80::1:2:3:4" },
+          { type: "ip", value: "1::" },
+        ],
+      ],
+      [
+        "https://x.example/p u@x.example",
+        [
+          { type: "url", value: "https://x.example/p" },
+          { type: "email", value: "u@x.example" },
+        ],
+      ],
     ];
     for (const [text, json] of cases) {
       expect(Buffer.from(sansDer(text)).toString("hex"), text).toBe(Buffer.from(new x509.GeneralNames(json).rawData).toString("hex"));
@@ -249,11 +344,33 @@ describe("openssl cmp command lines", () => {
 
   it("-expect_sender: a response from another sender is refused before the core takes it", async () => {
     await withMockServer(creds, [], async (s) => {
-      const ok = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("root.crt"), "-cmd", "genm",
-        "-expect_sender", "/CN=tinycmp test server"]);
+      const ok = await cli([
+        ...server(s),
+        "-cert",
+        f("dev.crt"),
+        "-key",
+        f("dev.key"),
+        "-trusted",
+        f("root.crt"),
+        "-cmd",
+        "genm",
+        "-expect_sender",
+        "/CN=tinycmp test server",
+      ]);
       expect(ok.status, ok.stderr).toBe(0);
-      const bad = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("root.crt"), "-cmd", "genm",
-        "-expect_sender", "/CN=someone else"]);
+      const bad = await cli([
+        ...server(s),
+        "-cert",
+        f("dev.crt"),
+        "-key",
+        f("dev.key"),
+        "-trusted",
+        f("root.crt"),
+        "-cmd",
+        "genm",
+        "-expect_sender",
+        "/CN=someone else",
+      ]);
       expect(bad.status).toBe(1);
       expect(bad.stderr).toMatch(/-expect_sender/);
     });
@@ -278,8 +395,30 @@ describe("openssl cmp command lines", () => {
 
   it("accepted no-ops", async () => {
     await withMockServer(creds, [], async (s) => {
-      const r = await cli([...server(s), ...pbm, "-cmd", "ir", "-newkey", f("rsp.key"), "-keyform", "PEM", "-certform", "PEM", "-batch",
-        "-san_nodefault", "-keep_alive", "1", "-digest", "sha256", "-mac", "hmac-sha1", "-subject", "/CN=x", "-certout", join(out, "noop.pem")]);
+      const r = await cli([
+        ...server(s),
+        ...pbm,
+        "-cmd",
+        "ir",
+        "-newkey",
+        f("rsp.key"),
+        "-keyform",
+        "PEM",
+        "-certform",
+        "PEM",
+        "-batch",
+        "-san_nodefault",
+        "-keep_alive",
+        "1",
+        "-digest",
+        "sha256",
+        "-mac",
+        "hmac-sha1",
+        "-subject",
+        "/CN=x",
+        "-certout",
+        join(out, "noop.pem"),
+      ]);
       expect(r.status, r.stderr).toBe(0);
     });
   });
@@ -359,7 +498,10 @@ describe("errors that say what to fix", () => {
   });
 
   it("a TLS server without -tls_used says so", async () => {
-    const srv = https.createServer({ cert: readFileSync(f("srv.crt")), key: readFileSync(f("srv.key")) }, (q, r) => { r.writeHead(404); r.end(); });
+    const srv = https.createServer({ cert: readFileSync(f("srv.crt")), key: readFileSync(f("srv.key")) }, (_q, r) => {
+      r.writeHead(404);
+      r.end();
+    });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
     try {
       const r = await cli(["-cmd", "genm", "-server", `127.0.0.1:${(srv.address() as any).port}`, ...pbm, "-msg_timeout", "5"]);
@@ -378,17 +520,21 @@ describe("errors that say what to fix", () => {
   });
 
   it("inspect shows the PKIStatus, failInfo and statusString of error and rejection messages", async () => {
-    const err = join(out, "err-rsp.der"), rej = join(out, "rej-rsp.der");
+    const err = join(out, "err-rsp.der"),
+      rej = join(out, "rej-rsp.der");
     const ir = ["-cmd", "ir", "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "e.pem")];
-    await withMockServer(creds, ["-send_error"], async (s) => { await cli([...server(s), ...pbm, ...ir, "-rspout", err]); });
+    await withMockServer(creds, ["-send_error"], async (s) => {
+      await cli([...server(s), ...pbm, ...ir, "-rspout", err]);
+    });
     await withMockServer(creds, ["-pkistatus", "2", "-failure", "9", "-statusstring", "not today"], async (s) => {
       await cli([...server(s), ...pbm, ...ir, "-rspout", rej]);
     });
     const r = await cli(["inspect", err, "-secret", "pass:secret"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/: error\n  PKIStatus: rejection, failInfo: badRequest, statusString: "error processing message"\n  errorCode: \d+, errorDetails: /);
+    expect(r.stdout).toMatch(
+      /: error\n  PKIStatus: rejection, failInfo: badRequest, statusString: "error processing message"\n  errorCode: \d+, errorDetails: /,
+    );
     const j = await cli(["inspect", rej, "--json"]);
     expect(JSON.parse(j.stdout)).toMatchObject({ body: "ip", status: { status: "rejection", failInfo: ["badPOP"], statusString: ["not today"] } });
   });
 });
-

@@ -79,13 +79,35 @@ beforeAll(() => {
   const issue = (n: string, ca: string, extfile: string, ext: string) => {
     key(n);
     ossl(["req", "-new", "-key", `${n}.key`, "-subj", `/CN=tinycmp ${n}`, "-out", `${n}.csr`]);
-    ossl(["x509", "-req", "-in", `${n}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "30", "-extfile", extfile, "-extensions", ext, "-out", `${n}.crt`]);
+    ossl([
+      "x509",
+      "-req",
+      "-in",
+      `${n}.csr`,
+      "-CA",
+      `${ca}.crt`,
+      "-CAkey",
+      `${ca}.key`,
+      "-CAcreateserial",
+      "-days",
+      "30",
+      "-extfile",
+      extfile,
+      "-extensions",
+      ext,
+      "-out",
+      `${n}.crt`,
+    ]);
   };
-  writeFileSync(f("more.cnf"), [
-    "[sub]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid",
-    // CMP signers without digitalSignature: an RA (id-kp-cmcRA) and another end entity
-    "[nokura]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,keyAgreement\nextendedKeyUsage=1.3.6.1.5.5.7.3.28\nsubjectKeyIdentifier=hash",
-    "[nokuee]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,keyAgreement\nsubjectKeyIdentifier=hash\n"].join("\n"));
+  writeFileSync(
+    f("more.cnf"),
+    [
+      "[sub]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid",
+      // CMP signers without digitalSignature: an RA (id-kp-cmcRA) and another end entity
+      "[nokura]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,keyAgreement\nextendedKeyUsage=1.3.6.1.5.5.7.3.28\nsubjectKeyIdentifier=hash",
+      "[nokuee]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,keyAgreement\nsubjectKeyIdentifier=hash\n",
+    ].join("\n"),
+  );
   // root -> sub CA -> CMP signer (id-kp-cmcRA); another root that signed nothing here
   issue("sub", "root", "more.cnf", "sub");
   issue("subsrv", "sub", "ext.cnf", "ra");
@@ -96,12 +118,20 @@ beforeAll(() => {
 }, 60_000);
 
 /** One element of `openssl asn1parse -i`: offset, depth, header and content length, tag text. */
-interface El { off: number; depth: number; hl: number; len: number; tag: string }
+interface El {
+  off: number;
+  depth: number;
+  hl: number;
+  len: number;
+  tag: string;
+}
 function asn1(file: string): El[] {
-  return ossl(["asn1parse", "-inform", "DER", "-in", file, "-i"]).split("\n").flatMap((l) => {
-    const m = /^\s*(\d+):d=(\d+)\s+hl=(\d+)\s+l=\s*(\d+)\s+(?:prim|cons):\s*(.*?)\s*(?::|$)/.exec(l);
-    return m ? [{ off: +m[1], depth: +m[2], hl: +m[3], len: +m[4], tag: m[5].trim() }] : [];
-  });
+  return ossl(["asn1parse", "-inform", "DER", "-in", file, "-i"])
+    .split("\n")
+    .flatMap((l) => {
+      const m = /^\s*(\d+):d=(\d+)\s+hl=(\d+)\s+l=\s*(\d+)\s+(?:prim|cons):\s*(.*?)\s*(?::|$)/.exec(l);
+      return m ? [{ off: +m[1], depth: +m[2], hl: +m[3], len: +m[4], tag: m[5].trim() }] : [];
+    });
 }
 /** The bytes of the first element with this tag at this depth (openssl's parse), or undefined. */
 function element(file: string, tag: string, depth: number, nth = 0): Buffer | undefined {
@@ -119,7 +149,8 @@ const ir = (certout: string) => ["-cmd", "ir", "-newkey", f("rsp.key"), "-subjec
 /** Sends the same command line with `openssl cmp` and with tinycmp; the request files of each. */
 async function both(s: MockServer, name: string, args: string[], n = 1): Promise<{ ossl: string[]; ours: string[] }> {
   const files = (who: string) => Array.from({ length: n }, (_, i) => join(out, `${name}-${who}-${i}.der`));
-  const o = files("ossl"), t = files("ours");
+  const o = files("ossl"),
+    t = files("ours");
   ossl(["cmp", "-config", f("x.cnf"), "-section", "", ...server(s), ...pbm, ...ir(join(out, `${name}-o.pem`)), ...args, "-reqout", o.join(",")]);
   const r = await cli([...server(s), ...pbm, ...ir(join(out, `${name}-t.pem`)), "-config", f("x.cnf"), ...args, "-reqout", t.join(",")]);
   expect(r.status, r.stderr).toBe(0);
@@ -129,9 +160,18 @@ async function both(s: MockServer, name: string, args: string[], n = 1): Promise
 /** A plain HTTP server counting requests, answering 404: shows whether anything was sent. */
 async function withCounter<T>(fn: (port: number, count: () => number) => Promise<T>): Promise<T> {
   let n = 0;
-  const srv = http.createServer((q, r) => { n++; r.writeHead(404); r.end(); });
+  const srv = http.createServer((_q, r) => {
+    n++;
+    r.writeHead(404);
+    r.end();
+  });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  try { return await fn((srv.address() as any).port, () => n); } finally { srv.closeAllConnections(); srv.close(); }
+  try {
+    return await fn((srv.address() as any).port, () => n);
+  } finally {
+    srv.closeAllConnections();
+    srv.close();
+  }
 }
 
 describe("certTemplate extensions as openssl cmp sends them", () => {
@@ -146,7 +186,8 @@ describe("certTemplate extensions as openssl cmp sends them", () => {
       ];
       for (const [name, args] of cases) {
         const r = await both(s, name, args);
-        const theirs = templateField(r.ossl[0], 9), ours = templateField(r.ours[0], 9);
+        const theirs = templateField(r.ossl[0], 9),
+          ours = templateField(r.ours[0], 9);
         expect(theirs, name).toBeDefined();
         expect(hex(ours), name).toBe(hex(theirs));
       }
@@ -187,7 +228,21 @@ describe("certTemplate extensions as openssl cmp sends them", () => {
         expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
         expect(r.stderr, args.join(" ")).toMatch(msg);
       }
-      const p10 = await cli(["-cmd", "p10cr", "-server", `127.0.0.1:${port}`, ...pbm, "-newkey", f("rsp.key"), "-subject", "/CN=x", "-certout", join(out, "no.pem"), "-days", "3"]);
+      const p10 = await cli([
+        "-cmd",
+        "p10cr",
+        "-server",
+        `127.0.0.1:${port}`,
+        ...pbm,
+        "-newkey",
+        f("rsp.key"),
+        "-subject",
+        "/CN=x",
+        "-certout",
+        join(out, "no.pem"),
+        "-days",
+        "3",
+      ]);
       expect(p10.status).toBe(2);
       expect(p10.stderr).toMatch(/-days applies to ir, cr and kur, not p10cr/);
       expect(count()).toBe(0);
@@ -196,20 +251,24 @@ describe("certTemplate extensions as openssl cmp sends them", () => {
 });
 
 describe("-partial_chain: which -trusted certificates may end a path", () => {
-
   it("a sub CA ends the path only with -partial_chain; without it, it is an intermediate to a self-signed root", async () => {
-    await withMockServer(creds, [], async (s) => {
-      const genm = (...args: string[]) => cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-cmd", "genm", ...args]);
-      const partial = await genm("-trusted", f("sub.crt"), "-partial_chain");
-      expect(partial.status, partial.stderr).toBe(0);
-      const viaRoot = await genm("-trusted", `${f("sub.crt")},${f("root.crt")}`);
-      expect(viaRoot.status, viaRoot.stderr).toBe(0);
-      // without -partial_chain the sub CA no longer ends the path: with a root that did not sign it, refused
-      const wrongRoot = await genm("-trusted", `${f("sub.crt")},${f("root2.crt")}`);
-      expect(wrongRoot.status).toBe(1);
-      expect(wrongRoot.stderr).toMatch(/genm failed: response signer is not trusted/);
-      expect((await genm("-trusted", `${f("sub.crt")},${f("root2.crt")}`, "-partial_chain")).status).toBe(0);
-    }, { srv: "subsrv" });
+    await withMockServer(
+      creds,
+      [],
+      async (s) => {
+        const genm = (...args: string[]) => cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-cmd", "genm", ...args]);
+        const partial = await genm("-trusted", f("sub.crt"), "-partial_chain");
+        expect(partial.status, partial.stderr).toBe(0);
+        const viaRoot = await genm("-trusted", `${f("sub.crt")},${f("root.crt")}`);
+        expect(viaRoot.status, viaRoot.stderr).toBe(0);
+        // without -partial_chain the sub CA no longer ends the path: with a root that did not sign it, refused
+        const wrongRoot = await genm("-trusted", `${f("sub.crt")},${f("root2.crt")}`);
+        expect(wrongRoot.status).toBe(1);
+        expect(wrongRoot.stderr).toMatch(/genm failed: response signer is not trusted/);
+        expect((await genm("-trusted", `${f("sub.crt")},${f("root2.crt")}`, "-partial_chain")).status).toBe(0);
+      },
+      { srv: "subsrv" },
+    );
   });
 });
 
@@ -217,16 +276,22 @@ describe("-partial_chain: which -trusted certificates may end a path", () => {
 function times(file: string, within: Buffer): number[] {
   const all = readFileSync(file);
   const start = all.indexOf(within);
-  return asn1(file).filter((e) => e.off > start && e.off < start + within.length && /TIME$/.test(e.tag)).map((e) => {
-    const s = all.subarray(e.off + e.hl, e.off + e.hl + e.len).toString("latin1");
-    const y = e.tag === "UTCTIME" ? 2000 + +s.slice(0, 2) : +s.slice(0, 4);
-    const r = s.slice(e.tag === "UTCTIME" ? 2 : 4);
-    return Date.UTC(y, +r.slice(0, 2) - 1, +r.slice(2, 4), +r.slice(4, 6), +r.slice(6, 8), +r.slice(8, 10)) / 1000;
-  });
+  return asn1(file)
+    .filter((e) => e.off > start && e.off < start + within.length && /TIME$/.test(e.tag))
+    .map((e) => {
+      const s = all.subarray(e.off + e.hl, e.off + e.hl + e.len).toString("latin1");
+      const y = e.tag === "UTCTIME" ? 2000 + +s.slice(0, 2) : +s.slice(0, 4);
+      const r = s.slice(e.tag === "UTCTIME" ? 2 : 4);
+      return Date.UTC(y, +r.slice(0, 2) - 1, +r.slice(2, 4), +r.slice(4, 6), +r.slice(6, 8), +r.slice(8, 10)) / 1000;
+    });
 }
 const shape = (file: string, el: Buffer) => {
-  const start = readFileSync(file).indexOf(el), base = asn1(file).find((e) => e.off === start)!;
-  return asn1(file).filter((e) => e.off >= start && e.off < start + el.length).map((e) => `${e.depth - base.depth}:${e.tag}`).join(" ");
+  const start = readFileSync(file).indexOf(el),
+    base = asn1(file).find((e) => e.off === start)!;
+  return asn1(file)
+    .filter((e) => e.off >= start && e.off < start + el.length)
+    .map((e) => `${e.depth - base.depth}:${e.tag}`)
+    .join(" ");
 };
 
 describe("-days, -issuer, -geninfo as openssl cmp sends them", () => {
@@ -238,7 +303,8 @@ describe("-days, -issuer, -geninfo as openssl cmp sends them", () => {
       expect(hex(templateField(r.ours[0], 3))).toContain(Buffer.from(nameDer("/CN=tinycmp test root")).toString("hex"));
       // recipient: the header's second [4] (sender, recipient; transactionID is [4] too)
       expect(hex(element(r.ours[0], "cont [ 4 ]", 2, 1))).toBe(hex(element(r.ossl[0], "cont [ 4 ]", 2, 1)));
-      const ours = templateField(r.ours[0], 4)!, theirs = templateField(r.ossl[0], 4)!;
+      const ours = templateField(r.ours[0], 4)!,
+        theirs = templateField(r.ossl[0], 4)!;
       expect(shape(r.ours[0], ours)).toBe(shape(r.ossl[0], theirs)); // [4] { [0] { UTCTime } [1] { UTCTime } }
       expect(shape(r.ours[0], ours)).toBe("0:cont [ 4 ] 1:cont [ 0 ] 2:UTCTIME 1:cont [ 1 ] 2:UTCTIME");
       const [nb, na] = times(r.ours[0], ours);
@@ -258,11 +324,42 @@ describe("-days, -issuer, -geninfo as openssl cmp sends them", () => {
       const { dir, files } = await pki.writeFiles();
       const conf = join(dir, "x.cnf");
       writeFileSync(conf, CONF);
-      const req = join(dir, "ir.der"), cert = join(dir, "days.crt");
-      const r = await cli(["-server", `${pki.url.replace("http://", "")}/pkix/`, "-ref", files.ref, "-secret", `pass:${files.secret}`,
-        "-trusted", files.root, "-cmd", "ir", "-subject", "/CN=days device", "-newkeyout", join(dir, "days.key"), "-certout", cert,
-        "-days", "10", "-issuer", "/CN=tinycmp Test Issuing CA", "-geninfo", "1.3.6.1.4.1.99:int:70000",
-        "-config", conf, "-reqexts", "ku_only", "-sans", "d.example", "-policy_oids", "1.2.3.4", "-reqout", req]);
+      const req = join(dir, "ir.der"),
+        cert = join(dir, "days.crt");
+      const r = await cli([
+        "-server",
+        `${pki.url.replace("http://", "")}/pkix/`,
+        "-ref",
+        files.ref,
+        "-secret",
+        `pass:${files.secret}`,
+        "-trusted",
+        files.root,
+        "-cmd",
+        "ir",
+        "-subject",
+        "/CN=days device",
+        "-newkeyout",
+        join(dir, "days.key"),
+        "-certout",
+        cert,
+        "-days",
+        "10",
+        "-issuer",
+        "/CN=tinycmp Test Issuing CA",
+        "-geninfo",
+        "1.3.6.1.4.1.99:int:70000",
+        "-config",
+        conf,
+        "-reqexts",
+        "ku_only",
+        "-sans",
+        "d.example",
+        "-policy_oids",
+        "1.2.3.4",
+        "-reqout",
+        req,
+      ]);
       expect(r.status, r.stderr).toBe(0);
       const validTo = new Date(new X509Certificate(readFileSync(cert)).validTo).getTime() / 1000;
       expect(Math.abs(validTo - (Date.now() / 1000 + 10 * 86400))).toBeLessThan(600);
@@ -282,7 +379,6 @@ describe("-days, -issuer, -geninfo as openssl cmp sends them", () => {
 });
 
 describe("-disable_confirm and -ignore_keyusage", () => {
-
   it("-disable_confirm: no certConf, a warning; a certificate for another key is still refused and not written", async () => {
     await withMockServer(creds, [], async (s) => {
       const reqs = [join(out, "dc-0.der"), join(out, "dc-1.der")];
@@ -293,7 +389,14 @@ describe("-disable_confirm and -ignore_keyusage", () => {
       expect(asn1(reqs[0]).some((e) => e.tag === "cont [ 8 ]" && e.depth === 2)).toBe(false); // no implicitConfirm asked
       // the server answers rsp.crt: not the key of other.key
       const wrong = [join(out, "dcw-0.der"), join(out, "dcw-1.der")];
-      const w = await cli([...server(s), ...pbm, ...ir(join(out, "dcw.pem")).map((a) => (a === f("rsp.key") ? f("other.key") : a)), "-disable_confirm", "-reqout", wrong.join(",")]);
+      const w = await cli([
+        ...server(s),
+        ...pbm,
+        ...ir(join(out, "dcw.pem")).map((a) => (a === f("rsp.key") ? f("other.key") : a)),
+        "-disable_confirm",
+        "-reqout",
+        wrong.join(","),
+      ]);
       expect(w.status).toBe(1);
       expect(w.stderr).toMatch(/error -93/);
       expect(existsSync(join(out, "dcw.pem"))).toBe(false);
@@ -303,21 +406,31 @@ describe("-disable_confirm and -ignore_keyusage", () => {
 
   it("-ignore_keyusage relaxes only the signer's digitalSignature: trust and authorization are still checked", async () => {
     const genm = (s: MockServer, ...args: string[]) => cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-cmd", "genm", ...args]);
-    await withMockServer(creds, [], async (s) => {
-      const strict = await genm(s, "-trusted", f("root.crt"));
-      expect(strict.status).toBe(1);
-      expect(strict.stderr).toMatch(/error -57/);
-      const relaxed = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
-      expect(relaxed.status, relaxed.stderr).toBe(0);
-      const other = await genm(s, "-trusted", f("root2.crt"), "-ignore_keyusage");
-      expect(other.status).toBe(1);
-      expect(other.stderr).toMatch(/not trusted/);
-    }, { srv: "nokura" });
-    await withMockServer(creds, [], async (s) => {
-      const r = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/response signer is neither the issuing CA nor an RA or CA/);
-    }, { srv: "nokuee" });
+    await withMockServer(
+      creds,
+      [],
+      async (s) => {
+        const strict = await genm(s, "-trusted", f("root.crt"));
+        expect(strict.status).toBe(1);
+        expect(strict.stderr).toMatch(/error -57/);
+        const relaxed = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
+        expect(relaxed.status, relaxed.stderr).toBe(0);
+        const other = await genm(s, "-trusted", f("root2.crt"), "-ignore_keyusage");
+        expect(other.status).toBe(1);
+        expect(other.stderr).toMatch(/not trusted/);
+      },
+      { srv: "nokura" },
+    );
+    await withMockServer(
+      creds,
+      [],
+      async (s) => {
+        const r = await genm(s, "-trusted", f("root.crt"), "-ignore_keyusage");
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/response signer is neither the issuing CA nor an RA or CA/);
+      },
+      { srv: "nokuee" },
+    );
   });
 });
 
@@ -325,15 +438,42 @@ describe("-reqin: a prebuilt request body under a fresh header", () => {
   const hdr = (file: string, n: number) => element(file, `cont [ ${n} ]`, 2);
 
   it("the body of openssl's ir goes out unchanged under a new transactionID and senderNonce; the answer is checked as usual", async () => {
-    const prebuilt = join(out, "prebuilt-ir.der"), oldRsp = join(out, "prebuilt-ip.der"), otherKey = join(out, "prebuilt-other.der");
+    const prebuilt = join(out, "prebuilt-ir.der"),
+      oldRsp = join(out, "prebuilt-ip.der"),
+      otherKey = join(out, "prebuilt-other.der");
     await withMockServer(creds, [], async (s) => {
       ossl(["cmp", "-config", "", ...server(s), ...pbm, ...ir(join(out, "pre.pem")), "-reqout", prebuilt, "-rspout", oldRsp]);
       // a template for other.key: openssl's own client refuses the answer (rsp.crt), but its request is kept
-      try { ossl(["cmp", "-config", "", ...server(s), ...pbm, ...ir(join(out, "pre2.pem")).map((a) => (a === f("rsp.key") ? f("other.key") : a)), "-reqout", otherKey]); } catch { /* expected */ }
+      try {
+        ossl([
+          "cmp",
+          "-config",
+          "",
+          ...server(s),
+          ...pbm,
+          ...ir(join(out, "pre2.pem")).map((a) => (a === f("rsp.key") ? f("other.key") : a)),
+          "-reqout",
+          otherKey,
+        ]);
+      } catch {
+        /* expected */
+      }
     });
     await withMockServer(creds, [], async (s) => {
       const sent = [join(out, "reqin-0.der"), join(out, "reqin-1.der")];
-      const r = await cli([...server(s), ...pbm, "-cmd", "ir", "-reqin", prebuilt, "-reqin_new_tid", "-certout", join(out, "reqin.pem"), "-reqout", sent.join(",")]);
+      const r = await cli([
+        ...server(s),
+        ...pbm,
+        "-cmd",
+        "ir",
+        "-reqin",
+        prebuilt,
+        "-reqin_new_tid",
+        "-certout",
+        join(out, "reqin.pem"),
+        "-reqout",
+        sent.join(","),
+      ]);
       expect(r.status, r.stderr).toBe(0);
       expect(existsSync(sent[1])).toBe(true); // certConf
       // body [0] byte for byte; transactionID [4] (third [4] of the header) and senderNonce [5] fresh
@@ -365,7 +505,9 @@ describe("-reqin: a prebuilt request body under a fresh header", () => {
 describe("the core's items behind these options refuse what would slip past them", () => {
   const LEAN_WASM = join(__dirname, "..", "build", "tinycmp-lean.wasm");
   const refused = async (d: Device, op: "ir" | "cr" | "genm", req: Request) => {
-    const e = await Promise.resolve().then(() => d.run(op, req)).catch((x) => x);
+    const e = await Promise.resolve()
+      .then(() => d.run(op, req))
+      .catch((x) => x);
     expect(e).toBeInstanceOf(CmpError);
     return e as CmpError;
   };
@@ -373,12 +515,30 @@ describe("the core's items behind these options refuse what would slip past them
 
   it("GENINFO must be an InfoTypeAndValue; the lean module refuses ISSUER, GENINFO, REQIN and DAYS", async () => {
     let sent = 0;
-    const d = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } });
+    const d = new Device({
+      transfer: async () => {
+        sent++;
+        return new Uint8Array(0);
+      },
+    });
     const e = await refused(d, "genm", { ...base, generalInfo: [Uint8Array.of(0x04, 0x01, 0x00)] });
     expect(e.code).toBe(-82); // E_CMP_CONFIG
     d.close();
-    const lean = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } }, { wasm: LEAN_WASM });
-    for (const req of [{ issuer: nameDer("/CN=i") }, { generalInfo: [Uint8Array.of(0x30, 0x03, 0x06, 0x01, 0x2a)] }, { reqin: Uint8Array.of(0x30, 0x00) }, { days: 1 }]) {
+    const lean = new Device(
+      {
+        transfer: async () => {
+          sent++;
+          return new Uint8Array(0);
+        },
+      },
+      { wasm: LEAN_WASM },
+    );
+    for (const req of [
+      { issuer: nameDer("/CN=i") },
+      { generalInfo: [Uint8Array.of(0x30, 0x03, 0x06, 0x01, 0x2a)] },
+      { reqin: Uint8Array.of(0x30, 0x00) },
+      { days: 1 },
+    ]) {
       expect((await refused(lean, "ir", { ...base, ...req })).code, Object.keys(req)[0]).toBe(-20); // E_ARG
     }
     lean.close();
@@ -387,18 +547,31 @@ describe("the core's items behind these options refuse what would slip past them
 
   it("REQIN: a body of another request, a second CertReqMsg or a certReqId other than 0 is refused before sending", async () => {
     const prebuilt = new Uint8Array(readFileSync(join(out, "prebuilt-ir.der"))); // written by the -reqin test above
-    const top = tlv(prebuilt, 0), [hdr, body] = children(prebuilt, top);
+    const top = tlv(prebuilt, 0),
+      [hdr, body] = children(prebuilt, top);
     const reqs = children(prebuilt, children(prebuilt, body)[0]);
     const msg = prebuilt.slice(reqs[0].start, reqs[0].end);
     const pkiMessage = (bodyContent: Uint8Array) => der(0x30, prebuilt.slice(hdr.start, hdr.end), der(0xa0, der(0x30, bodyContent)));
     const twoMsgs = pkiMessage(Buffer.concat([msg, msg]));
     // certReqId 1: CertReqMsg { CertRequest { INTEGER 0 ... } }: the INTEGER's value octet
-    const m = tlv(msg, 0), certReq = children(msg, m)[0], id = children(msg, certReq)[0];
-    const other = new Uint8Array(msg); other[id.value] = 1;
+    const m = tlv(msg, 0),
+      certReq = children(msg, m)[0],
+      id = children(msg, certReq)[0];
+    const other = new Uint8Array(msg);
+    other[id.value] = 1;
     let sent = 0;
-    const d = new Device({ transfer: async () => { sent++; return new Uint8Array(0); } });
-    for (const [what, reqin, op] of [["an ir for cr", prebuilt, "cr"], ["two CertReqMsgs", twoMsgs, "ir"], ["certReqId 1", pkiMessage(other), "ir"],
-      ["no PKIMessage", Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00), "ir"]] as const) {
+    const d = new Device({
+      transfer: async () => {
+        sent++;
+        return new Uint8Array(0);
+      },
+    });
+    for (const [what, reqin, op] of [
+      ["an ir for cr", prebuilt, "cr"],
+      ["two CertReqMsgs", twoMsgs, "ir"],
+      ["certReqId 1", pkiMessage(other), "ir"],
+      ["no PKIMessage", Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00), "ir"],
+    ] as const) {
       const e = await refused(d, op, { ref: "ref", secret: "secret", reqin });
       expect(e.code, what).toBe(-82);
       expect(e.detail, what).toMatch(/REQIN is not a PKIMessage whose body is the request of this operation/);

@@ -1,6 +1,6 @@
 // The `tinycmp` CLI against `openssl cmp` 3.0 as mock server (../shared/INTEROP.md): the same
 // options as `openssl cmp`, exit status 0 on success, one line naming the failure otherwise.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,8 +11,10 @@ import { makeCreds, type Creds, type MockServer, withMockServer } from "./helper
 
 let creds: Creds;
 let out: string;
-beforeAll(() => { creds = makeCreds(); out = mkdtempSync(join(tmpdir(), "tinycmp-cli-")); }, 30_000);
-
+beforeAll(() => {
+  creds = makeCreds();
+  out = mkdtempSync(join(tmpdir(), "tinycmp-cli-"));
+}, 30_000);
 
 const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
 
@@ -25,7 +27,9 @@ const sameCert = (file: string, name: string) =>
 
 describe("tinycmp CLI against openssl cmp", () => {
   it("ir with PBM writes the certificate, caPubs and extraCerts", async () => {
-    const cert = join(out, "ir.pem"), capubs = join(out, "capubs.pem"), extra = join(out, "extra.pem");
+    const cert = join(out, "ir.pem"),
+      capubs = join(out, "capubs.pem"),
+      extra = join(out, "extra.pem");
     await withServer([], async (s) => {
       const r = await cli([...server(s), ...pbm(), ...enroll("ir", cert), "-cacertsout", capubs, "-extracertsout", extra]);
       expect(r.status, r.stderr).toBe(0);
@@ -88,7 +92,18 @@ describe("tinycmp CLI against openssl cmp", () => {
 
   it("a certificate for another key is refused (the core made a new key, the server ignored it)", async () => {
     await withServer([], async (s) => {
-      const r = await cli([...server(s), ...pbm(), "-cmd", "ir", "-subject", "/CN=x", "-certout", join(out, "other.pem"), "-newkeyout", join(out, "other.key")]);
+      const r = await cli([
+        ...server(s),
+        ...pbm(),
+        "-cmd",
+        "ir",
+        "-subject",
+        "/CN=x",
+        "-certout",
+        join(out, "other.pem"),
+        "-newkeyout",
+        join(out, "other.key"),
+      ]);
       expect(r.status).toBe(1);
       expect(existsSync(join(out, "other.pem"))).toBe(false);
       expect(existsSync(join(out, "other.key"))).toBe(false);
@@ -96,7 +111,8 @@ describe("tinycmp CLI against openssl cmp", () => {
   });
 
   it("-reqout/-rspout record the messages, -rspin replays them offline", async () => {
-    const req = [0, 1].map((i) => join(out, `req${i}.der`)), rsp = [0, 1].map((i) => join(out, `rsp${i}.der`));
+    const req = [0, 1].map((i) => join(out, `req${i}.der`)),
+      rsp = [0, 1].map((i) => join(out, `rsp${i}.der`));
     await withServer([], async (s) => {
       const r = await cli([...server(s), ...pbm(), ...enroll("ir", join(out, "rec.pem")), "-reqout", req.join(","), "-rspout", rsp.join(",")]);
       expect(r.status, r.stderr).toBe(0);
@@ -129,11 +145,16 @@ describe("tinycmp CLI: signature protection and the other operations", () => {
 
   for (const rsa of [false, true]) {
     it(`ir signed with the IDevID, ${rsa ? "RSA" : "EC"}-signed responses checked against -trusted`, async () => {
-      const cert = join(out, `sig-ir-${rsa}.pem`), chain = join(out, `sig-chain-${rsa}.pem`);
-      await withServer([], async (s) => {
-        const r = await cli([...server(s), ...idevid(), ...enroll("ir", cert), "-chainout", chain]);
-        expect(r.status, r.stderr).toBe(0);
-      }, { rsa });
+      const cert = join(out, `sig-ir-${rsa}.pem`),
+        chain = join(out, `sig-chain-${rsa}.pem`);
+      await withServer(
+        [],
+        async (s) => {
+          const r = await cli([...server(s), ...idevid(), ...enroll("ir", cert), "-chainout", chain]);
+          expect(r.status, r.stderr).toBe(0);
+        },
+        { rsa },
+      );
       sameCert(cert, "rsp.crt");
       expect(readFileSync(chain, "utf8")).toContain("BEGIN CERTIFICATE");
     });
@@ -141,7 +162,17 @@ describe("tinycmp CLI: signature protection and the other operations", () => {
 
   it("ir signed but the signer is not under -trusted: refused", async () => {
     await withServer([], async (s) => {
-      const r = await cli([...server(s), "-cert", f("dev.crt"), "-key", f("dev.key"), "-trusted", f("other.crt"), "-partial_chain", ...enroll("ir", join(out, "untrusted.pem"))]);
+      const r = await cli([
+        ...server(s),
+        "-cert",
+        f("dev.crt"),
+        "-key",
+        f("dev.key"),
+        "-trusted",
+        f("other.crt"),
+        "-partial_chain",
+        ...enroll("ir", join(out, "untrusted.pem")),
+      ]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/not trusted/);
     });
@@ -168,17 +199,35 @@ describe("tinycmp CLI: signature protection and the other operations", () => {
   it("kur signed with the current key (-oldcert defaults to -cert)", async () => {
     const cert = join(out, "kur.pem");
     await withServer([], async (s) => {
-      const r = await cli([...server(s), "-cert", f("rsp.crt"), "-key", f("rsp.key"), "-trusted", f("root.crt"), "-cmd", "kur",
-        "-newkey", f("rsp.key"), "-certout", cert]);
+      const r = await cli([
+        ...server(s),
+        "-cert",
+        f("rsp.crt"),
+        "-key",
+        f("rsp.key"),
+        "-trusted",
+        f("root.crt"),
+        "-cmd",
+        "kur",
+        "-newkey",
+        f("rsp.key"),
+        "-certout",
+        cert,
+      ]);
       expect(r.status, r.stderr).toBe(0);
     });
     sameCert(cert, "rsp.crt");
   });
 
   it("p10cr with -csr, and with a request the core builds", async () => {
-    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-out", "cli.csr"],
-      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
-    for (const extra of [["-csr", f("cli.csr")], ["-newkey", f("rsp.key"), "-subject", "/CN=tinycmp device"]]) {
+    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-out", "cli.csr"], {
+      cwd: creds.dir,
+      env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+    });
+    for (const extra of [
+      ["-csr", f("cli.csr")],
+      ["-newkey", f("rsp.key"), "-subject", "/CN=tinycmp device"],
+    ]) {
       const cert = join(out, `p10cr-${extra[0]}.pem`);
       await withServer([], async (s) => {
         // a cp carries no caPubs: the certificate validates to -trusted

@@ -3,7 +3,25 @@
 import { describe, expect, it } from "vitest";
 import { Core } from "../host/node/lib/core";
 import { expectAction, expectCode } from "./helpers/codes";
-import { ACTION_FAILED as FAILED, ACTION_SEND as SEND, E_ARG, E_CMP_CONFIG, E_CMP_STATE, E_CMP_STORE, E_RANDOM, INT_MAX_POLLS, ITEM_NEWKEY, ITEM_REF, ITEM_REQIN, ITEM_SECRET, ITEM_TRUSTED, OP_GENM, OP_IR, RESULT_CERT, RESULT_NEW_KEY } from "../host/node/lib/abi";
+import {
+  ACTION_FAILED as FAILED,
+  ACTION_SEND as SEND,
+  E_ARG,
+  E_CMP_CONFIG,
+  E_CMP_STATE,
+  E_CMP_STORE,
+  E_RANDOM,
+  INT_MAX_POLLS,
+  ITEM_NEWKEY,
+  ITEM_REF,
+  ITEM_REQIN,
+  ITEM_SECRET,
+  ITEM_TRUSTED,
+  OP_GENM,
+  OP_IR,
+  RESULT_CERT,
+  RESULT_NEW_KEY,
+} from "../host/node/lib/abi";
 
 function setup(core: Core, items: [number, Uint8Array][]) {
   const x = core.exports;
@@ -40,7 +58,8 @@ describe("tx_* API", () => {
     expectCode(x.tx_set(ITEM_REQIN + 1, p, 5), E_ARG); // REQIN is the last item
     expectCode(x.tx_set(ITEM_TRUSTED, 65530, 100), E_ARG);
     const big = c.reserve(2000);
-    let r = 0, n = 0;
+    let r = 0,
+      n = 0;
     while ((r = x.tx_set(ITEM_TRUSTED, big, 2000)) === 0) n++;
     expectCode(r, E_CMP_STORE);
     expect(n).toBe(3); // 6 KiB configuration store
@@ -58,15 +77,28 @@ describe("tx_* API", () => {
 
   it("no entropy: FAILED with E_RANDOM", () => {
     const c = new Core({ random: () => false });
-    setup(c, [[ITEM_SECRET, text("secret")], [ITEM_NEWKEY, new Uint8Array(32).fill(1)]]);
+    setup(c, [
+      [ITEM_SECRET, text("secret")],
+      [ITEM_NEWKEY, new Uint8Array(32).fill(1)],
+    ]);
     expectAction(c.exports.tx_start(OP_IR), FAILED);
     expectCode(c.exports.tx_error(), E_RANDOM);
   });
 
   it("messageTime comes from env.time; transactionID and senderNonce from env.random", () => {
     let fill = 0;
-    const c = new Core({ now: () => 1_700_000_000, random: (b) => { b.fill(++fill); return true; } });
-    setup(c, [[ITEM_SECRET, text("secret")], [ITEM_REF, text("ref")], [ITEM_NEWKEY, new Uint8Array(32).fill(1)]]);
+    const c = new Core({
+      now: () => 1_700_000_000,
+      random: (b) => {
+        b.fill(++fill);
+        return true;
+      },
+    });
+    setup(c, [
+      [ITEM_SECRET, text("secret")],
+      [ITEM_REF, text("ref")],
+      [ITEM_NEWKEY, new Uint8Array(32).fill(1)],
+    ]);
     expectAction(c.exports.tx_start(OP_GENM), SEND); // genm
     const req = Buffer.from(c.read(c.exports.tx_out(), c.exports.tx_out_len()));
     expect(req.includes(Buffer.from("20231114221320Z"))).toBe(true); // 1_700_000_000 s
@@ -78,7 +110,10 @@ describe("tx_* API", () => {
   it("tx_reset wipes the secret, the keys and the request", () => {
     const c = new Core();
     const secret = text("very-secret-value-1234");
-    setup(c, [[ITEM_SECRET, secret], [ITEM_REF, text("ref")]]);
+    setup(c, [
+      [ITEM_SECRET, secret],
+      [ITEM_REF, text("ref")],
+    ]);
     expectAction(c.exports.tx_start(OP_IR), SEND); // generates a key (result 4)
     const key = c.read(c.exports.tx_result(RESULT_NEW_KEY, 0), 32);
     c.exports.tx_reset();

@@ -10,10 +10,18 @@ import { HttpTransport } from "../host/node/lib/transport";
 import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 
 let creds: Creds;
-beforeAll(() => { creds = makeCreds(); }, 30_000);
+beforeAll(() => {
+  creds = makeCreds();
+}, 30_000);
 
 const E = {
-  PROTECTION: -88, UNPROTECTED: -87, REJECTED: -91, ERROR_MSG: -92, WRONG_KEY: -93, TID: -85, NONCE: -86,
+  PROTECTION: -88,
+  UNPROTECTED: -87,
+  REJECTED: -91,
+  ERROR_MSG: -92,
+  WRONG_KEY: -93,
+  TID: -85,
+  NONCE: -86,
 };
 
 const withServer = <T>(extra: string[], f: (s: MockServer) => Promise<T>, opts = {}) => withMockServer(creds, extra, f, opts);
@@ -25,13 +33,23 @@ function mac(extra: Record<string, unknown> = {}) {
 // Minimal DER walk for mutating responses: children of the element at off.
 function children(b: Uint8Array, off: number): { tag: number; start: number; hl: number; end: number }[] {
   const head = (p: number) => {
-    let n = b[p + 1], hl = 2;
-    if (n & 0x80) { const k = n & 0x7f; n = 0; for (let i = 0; i < k; i++) n = n * 256 + b[p + 2 + i]; hl += k; }
+    let n = b[p + 1],
+      hl = 2;
+    if (n & 0x80) {
+      const k = n & 0x7f;
+      n = 0;
+      for (let i = 0; i < k; i++) n = n * 256 + b[p + 2 + i];
+      hl += k;
+    }
     return { tag: b[p], start: p, hl, end: p + hl + n };
   };
   const outer = head(off);
   const out = [];
-  for (let p = off + outer.hl; p < outer.end;) { const e = head(p); out.push(e); p = e.end; }
+  for (let p = off + outer.hl; p < outer.end; ) {
+    const e = head(p);
+    out.push(e);
+    p = e.end;
+  }
   return out;
 }
 
@@ -47,7 +65,9 @@ function remac(rsp: Uint8Array, secret: string, f: (header: Uint8Array, hdrStart
   const saltBytes = b.slice(salt.start + salt.hl, salt.end);
   let it = 0;
   for (let i = iter.start + iter.hl; i < iter.end; i++) it = it * 256 + b[i];
-  let key = createHash("sha256").update(Buffer.concat([Buffer.from(secret), saltBytes])).digest();
+  let key = createHash("sha256")
+    .update(Buffer.concat([Buffer.from(secret), saltBytes]))
+    .digest();
   for (let i = 1; i < it; i++) key = createHash("sha256").update(key).digest();
   const ppContent = b.slice(hdr.start, body.end);
   const len = ppContent.length;
@@ -59,9 +79,16 @@ function remac(rsp: Uint8Array, secret: string, f: (header: Uint8Array, hdrStart
 }
 
 class Mutating implements Transport {
-  constructor(readonly inner: HttpTransport, readonly f: (req: Uint8Array, rsp: Uint8Array) => Uint8Array) {}
-  async transfer(req: Uint8Array) { return this.f(req, await this.inner.transfer(req)); }
-  close() { this.inner.close(); }
+  constructor(
+    readonly inner: HttpTransport,
+    readonly f: (req: Uint8Array, rsp: Uint8Array) => Uint8Array,
+  ) {}
+  async transfer(req: Uint8Array) {
+    return this.f(req, await this.inner.transfer(req));
+  }
+  close() {
+    this.inner.close();
+  }
 }
 
 function findBytes(hay: Uint8Array, needle: Uint8Array, from = 0): number {
@@ -169,11 +196,14 @@ describe("ir with PBM against openssl cmp", () => {
 
   it("wrong transactionID in a correctly MACed response is refused", async () => {
     await withServer([], async (s) => {
-      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (req, rsp) =>
-        remac(rsp, "secret", (b, h) => {
-          const tidAt = findBytes(b, req.slice(findBytes(req, new Uint8Array([0xa4, 0x12, 0x04, 0x10])) + 4).slice(0, 16), h);
-          b[tidAt] ^= 1;
-        })));
+      const d = new Device(
+        new Mutating(new HttpTransport({ url: s.url }), (req, rsp) =>
+          remac(rsp, "secret", (b, h) => {
+            const tidAt = findBytes(b, req.slice(findBytes(req, new Uint8Array([0xa4, 0x12, 0x04, 0x10])) + 4).slice(0, 16), h);
+            b[tidAt] ^= 1;
+          }),
+        ),
+      );
       await expectRefused(d.enroll(mac()), E.TID);
       d.close();
     });
@@ -181,11 +211,14 @@ describe("ir with PBM against openssl cmp", () => {
 
   it("wrong recipNonce in a correctly MACed response is refused", async () => {
     await withServer([], async (s) => {
-      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (req, rsp) =>
-        remac(rsp, "secret", (b, h) => {
-          const nonce = req.slice(findBytes(req, new Uint8Array([0xa5, 0x12, 0x04, 0x10])) + 4).slice(0, 16);
-          b[findBytes(b, nonce, h)] ^= 1;
-        })));
+      const d = new Device(
+        new Mutating(new HttpTransport({ url: s.url }), (req, rsp) =>
+          remac(rsp, "secret", (b, h) => {
+            const nonce = req.slice(findBytes(req, new Uint8Array([0xa5, 0x12, 0x04, 0x10])) + 4).slice(0, 16);
+            b[findBytes(b, nonce, h)] ^= 1;
+          }),
+        ),
+      );
       const e = await expectRefused(d.enroll(mac()), E.NONCE);
       d.close();
       // the core's error message refusing the response: body error, status rejection, failInfo badRecipientNonce
@@ -210,21 +243,29 @@ describe("ir with PBM against openssl cmp", () => {
 
 describe("signature protection against openssl cmp", () => {
   const signed = (extra: Record<string, unknown> = {}) => ({
-    key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")],
-    newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt"), ...extra,
+    key: creds.scalar("dev.key"),
+    cert: creds.der("dev.crt"),
+    trusted: [creds.der("root.crt")],
+    newKey: creds.scalar("rsp.key"),
+    subject: creds.subjectDer("rsp.crt"),
+    ...extra,
   });
 
   for (const rsa of [false, true]) {
     it(`ir signed with the IDevID, ${rsa ? "RSA" : "EC"}-signed responses validated to TRUSTED`, async () => {
-      await withServer([], async (s) => {
-        const d = Device.http({ url: s.url });
-        const o = await d.enroll(signed());
-        d.close();
-        expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
-        expect(o.chain.map((c) => Buffer.from(c))).toEqual([Buffer.from(creds.der("rsp.crt")), Buffer.from(creds.der("root.crt"))]);
-        expect(o.caPubs.length).toBe(0); // caPubs under signature protection are not taken as trusted
-        expect(o.extraCerts.length).toBeGreaterThanOrEqual(1);
-      }, { rsa });
+      await withServer(
+        [],
+        async (s) => {
+          const d = Device.http({ url: s.url });
+          const o = await d.enroll(signed());
+          d.close();
+          expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
+          expect(o.chain.map((c) => Buffer.from(c))).toEqual([Buffer.from(creds.der("rsp.crt")), Buffer.from(creds.der("root.crt"))]);
+          expect(o.caPubs.length).toBe(0); // caPubs under signature protection are not taken as trusted
+          expect(o.extraCerts.length).toBeGreaterThanOrEqual(1);
+        },
+        { rsa },
+      );
     });
   }
 
@@ -274,24 +315,32 @@ describe("signature protection against openssl cmp", () => {
   });
 
   it("a signer that is neither the issuing CA nor an RA: refused, whatever the options", async () => {
-    await withServer([], async (s) => {
-      const d = Device.http({ url: s.url });
-      const e = await expectRefused(d.enroll(signed()), -96);
-      d.close();
-      expect(e.detail).toMatch(/neither the issuing CA nor an RA/);
-      const d2 = Device.http({ url: s.url });
-      await expectRefused(d2.enroll(signed({ options: 0x7fffffff & ~Options.implicitConfirm })), -96);
-      d2.close();
-    }, { srv: "srvee" });
+    await withServer(
+      [],
+      async (s) => {
+        const d = Device.http({ url: s.url });
+        const e = await expectRefused(d.enroll(signed()), -96);
+        d.close();
+        expect(e.detail).toMatch(/neither the issuing CA nor an RA/);
+        const d2 = Device.http({ url: s.url });
+        await expectRefused(d2.enroll(signed({ options: 0x7fffffff & ~Options.implicitConfirm })), -96);
+        d2.close();
+      },
+      { srv: "srvee" },
+    );
   });
 
   it("a signer whose keyUsage lacks digitalSignature (the root itself) is refused", async () => {
-    await withServer([], async (s) => {
-      const d = Device.http({ url: s.url });
-      const e = await expectRefused(d.enroll(signed()), -57);
-      d.close();
-      expect(e.detail).toMatch(/may not sign/);
-    }, { srv: "root" });
+    await withServer(
+      [],
+      async (s) => {
+        const d = Device.http({ url: s.url });
+        const e = await expectRefused(d.enroll(signed()), -57);
+        d.close();
+        expect(e.detail).toMatch(/may not sign/);
+      },
+      { srv: "root" },
+    );
   });
 
   it("a signed response without trust anchors is refused", async () => {
@@ -316,11 +365,19 @@ describe("p10cr, rr, genm against openssl cmp", () => {
   });
 
   it("p10cr with the host's CSR", async () => {
-    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-outform", "DER", "-out", "rsp.csr.der"],
-      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    execFileSync("openssl", ["req", "-new", "-key", "rsp.key", "-subj", "/CN=tinycmp device", "-outform", "DER", "-out", "rsp.csr.der"], {
+      cwd: creds.dir,
+      env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+    });
     await withServer([], async (s) => {
       const d = Device.http({ url: s.url });
-      const o = await d.enroll({ secret: "secret", ref: "ref", trusted: [creds.der("root.crt")], csr: new Uint8Array(readFileSync(creds.file("rsp.csr.der"))), op: "p10cr" });
+      const o = await d.enroll({
+        secret: "secret",
+        ref: "ref",
+        trusted: [creds.der("root.crt")],
+        csr: new Uint8Array(readFileSync(creds.file("rsp.csr.der"))),
+        op: "p10cr",
+      });
       d.close();
       expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
     });
@@ -328,17 +385,23 @@ describe("p10cr, rr, genm against openssl cmp", () => {
 
   it("the core's PKCS#10 request verifies with openssl req -verify", async () => {
     let csr: Uint8Array | undefined;
-    const capture: Transport = { async transfer(req) {
-      const [, body] = children(req, 0);
-      const inner = children(req, body.start)[0];
-      csr = req.slice(inner.start, inner.end);
-      throw new Error("captured");
-    } };
+    const capture: Transport = {
+      async transfer(req) {
+        const [, body] = children(req, 0);
+        const inner = children(req, body.start)[0];
+        csr = req.slice(inner.start, inner.end);
+        throw new Error("captured");
+      },
+    };
     const d = new Device(capture);
     await expect(d.enroll({ ...mac(), sans: new Uint8Array([0x30, 0x0b, 0x82, 0x09, ...Buffer.from("device.io")]), op: "p10cr" })).rejects.toThrow("captured");
     writeFileSync(creds.file("core.csr.der"), csr!);
-    const out = execFileSync("openssl", ["req", "-in", "core.csr.der", "-inform", "DER", "-verify", "-noout", "-text"],
-      { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("openssl", ["req", "-in", "core.csr.der", "-inform", "DER", "-verify", "-noout", "-text"], {
+      cwd: creds.dir,
+      env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     expect(out).toMatch(/CN ?= ?tinycmp device/);
     expect(out).toMatch(/DNS:device.io/);
   });
@@ -362,13 +425,18 @@ describe("p10cr, rr, genm against openssl cmp", () => {
   });
 
   // openssl 3.0's mock server answers one InfoTypeAndValue per genm (more: "error processing message").
-  for (const [name, n] of [["caCerts", 17], ["rootCaCert", 20], ["certReqTemplate", 19], ["crlStatusList", 22]] as const) {
+  for (const [name, n] of [
+    ["caCerts", 17],
+    ["rootCaCert", 20],
+    ["certReqTemplate", 19],
+    ["crlStatusList", 22],
+  ] as const) {
     it(`genm ${name}: genp echoes the infoType`, async () => {
       const oid = new Uint8Array([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n]);
       // RFC 9483 4.3.2 / 4.3.4: rootCaCert carries the current root, crlStatusList its status list
       const { rootCaCertItav, crlStatusListItav } = await import("../host/node/lib/genp");
-      const itav = name === "rootCaCert" ? rootCaCertItav(creds.der("root.crt"))
-        : name === "crlStatusList" ? crlStatusListItav({ cert: creds.der("rsp.crt") }) : oid;
+      const itav =
+        name === "rootCaCert" ? rootCaCertItav(creds.der("root.crt")) : name === "crlStatusList" ? crlStatusListItav({ cert: creds.der("rsp.crt") }) : oid;
       await withServer([], async (s) => {
         const d = Device.http({ url: s.url });
         const o = await d.general({ secret: "secret", ref: "ref", infoTypes: [itav] });
@@ -392,24 +460,53 @@ describe("p10cr, rr, genm against openssl cmp", () => {
     // a CA under the root whose key also signs CMP messages, as Bouncy Castle and EJBCA CAs do
     const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
     const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env, stdio: "ignore" });
-    writeFileSync(creds.file("cads.cnf"), "[cads]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+    writeFileSync(
+      creds.file("cads.cnf"),
+      "[cads]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    );
     ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "cads.key"]);
     ossl(["req", "-new", "-key", "cads.key", "-subj", "/CN=tinycmp signing CA", "-out", "cads.csr"]);
-    ossl(["x509", "-req", "-in", "cads.csr", "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30", "-sha256",
-      "-extfile", "cads.cnf", "-extensions", "cads", "-out", "cads.crt"]);
-    await withServer([], async (s) => {
-      const d = Device.http({ url: s.url });
-      const o = await d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] });
-      d.close();
-      expect(o.genp.length).toBe(0);
-      expect(Buffer.from(o.extraCerts[0])).toEqual(Buffer.from(creds.der("cads.crt"))); // the CA signed it
-    }, { srv: "cads" });
+    ossl([
+      "x509",
+      "-req",
+      "-in",
+      "cads.csr",
+      "-CA",
+      "root.crt",
+      "-CAkey",
+      "root.key",
+      "-CAcreateserial",
+      "-days",
+      "30",
+      "-sha256",
+      "-extfile",
+      "cads.cnf",
+      "-extensions",
+      "cads",
+      "-out",
+      "cads.crt",
+    ]);
+    await withServer(
+      [],
+      async (s) => {
+        const d = Device.http({ url: s.url });
+        const o = await d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] });
+        d.close();
+        expect(o.genp.length).toBe(0);
+        expect(Buffer.from(o.extraCerts[0])).toEqual(Buffer.from(creds.der("cads.crt"))); // the CA signed it
+      },
+      { srv: "cads" },
+    );
     // the same server with an end-entity certificate without id-kp-cmcRA: refused
-    await withServer([], async (s) => {
-      const d = Device.http({ url: s.url });
-      await expectRefused(d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] }), -96);
-      d.close();
-    }, { srv: "srvee" });
+    await withServer(
+      [],
+      async (s) => {
+        const d = Device.http({ url: s.url });
+        await expectRefused(d.general({ key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")] }), -96);
+        d.close();
+      },
+      { srv: "srvee" },
+    );
   });
 });
 
@@ -423,13 +520,21 @@ describe("PBMAC1 (RFC 9481 6.1.1)", () => {
   const oid = (...b: number[]) => tlv(0x06, Buffer.from(b));
   const int = (v: number) => tlv(0x02, Buffer.from(v < 128 ? [v] : v < 32768 ? [v >> 8, v & 255] : [0, v >> 16, (v >> 8) & 255, v & 255]));
   const HMAC_SHA256 = tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x09), Buffer.from([5, 0]));
-  const pbmac1Alg = (salt: Uint8Array, it: number) => tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0e),
-    tlv(0x30, tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c),
-      tlv(0x30, tlv(0x04, salt), int(it), int(32), HMAC_SHA256)), HMAC_SHA256));
+  const pbmac1Alg = (salt: Uint8Array, it: number) =>
+    tlv(
+      0x30,
+      oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0e),
+      tlv(0x30, tlv(0x30, oid(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c), tlv(0x30, tlv(0x04, salt), int(it), int(32), HMAC_SHA256)), HMAC_SHA256),
+    );
 
   it("requests carry a PBMAC1 MAC that node:crypto verifies", async () => {
     let req: Uint8Array | undefined;
-    const d = new Device({ async transfer(r) { req = r; throw new Error("captured"); } });
+    const d = new Device({
+      async transfer(r) {
+        req = r;
+        throw new Error("captured");
+      },
+    });
     await expect(d.enroll({ ...mac(), options: Options.pbmac1, pbmIterations: 1000 })).rejects.toThrow("captured");
     const b = req!;
     const [hdr, body, prot] = children(b, 0);
@@ -452,7 +557,9 @@ describe("PBMAC1 (RFC 9481 6.1.1)", () => {
     const header = tlv(0x30, ...fields);
     const bodyBytes = rsp.slice(body.start, body.end);
     const key = pbkdf2Sync(secret, salt, 1000, 32, "sha256");
-    const m = createHmac("sha256", key).update(tlv(0x30, header, bodyBytes)).digest();
+    const m = createHmac("sha256", key)
+      .update(tlv(0x30, header, bodyBytes))
+      .digest();
     return tlv(0x30, header, bodyBytes, tlv(0xa0, tlv(0x03, Buffer.from([0]), m)), ...rest.map((e) => rsp.slice(e.start, e.end)));
   }
 
@@ -488,8 +595,14 @@ describe("more checks on responses", () => {
 
   it("unexpected body type (ip turned into cp, re-MACed) refused", async () => {
     await withServer([], async (s) => {
-      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) =>
-        remac(rsp, "secret", (b) => { const [, body] = children(b, 0); b[body.start] = 0xa3; })));
+      const d = new Device(
+        new Mutating(new HttpTransport({ url: s.url }), (_q, rsp) =>
+          remac(rsp, "secret", (b) => {
+            const [, body] = children(b, 0);
+            b[body.start] = 0xa3;
+          }),
+        ),
+      );
       const e = await expectRefused(d.enroll(mac()), -89);
       d.close();
       expect(e.detail).toBe("unexpected cp in answer to the request");
@@ -497,7 +610,11 @@ describe("more checks on responses", () => {
   });
 
   it("a response that is no PKIMessage is refused with a DER error", async () => {
-    const d = new Device({ async transfer() { return new Uint8Array([0x30, 0x05, 0x01]); } });
+    const d = new Device({
+      async transfer() {
+        return new Uint8Array([0x30, 0x05, 0x01]);
+      },
+    });
     await expectRefused(d.enroll(mac()), -83);
   });
 });
@@ -507,26 +624,46 @@ describe("robustness: mutated responses never trap", () => {
     // a real ip from openssl, then replayed with the request's transactionID and nonces patched in
     let template: Uint8Array | undefined, tmplReq: Uint8Array | undefined;
     await withServer([], async (s) => {
-      const d = new Device(new Mutating(new HttpTransport({ url: s.url }), (q, r) => { if (!template) { template = r; tmplReq = q; } return r; }));
+      const d = new Device(
+        new Mutating(new HttpTransport({ url: s.url }), (q, r) => {
+          if (!template) {
+            template = r;
+            tmplReq = q;
+          }
+          return r;
+        }),
+      );
       await d.enroll(mac());
       d.close();
     });
-    const field = (b: Uint8Array, tag: number) => { const at = findBytes(b, new Uint8Array([tag, 0x12, 0x04, 0x10])); return b.slice(at + 4, at + 20); };
-    const oldTid = field(tmplReq!, 0xa4), oldNonce = field(tmplReq!, 0xa5);
+    const field = (b: Uint8Array, tag: number) => {
+      const at = findBytes(b, new Uint8Array([tag, 0x12, 0x04, 0x10]));
+      return b.slice(at + 4, at + 20);
+    };
+    const oldTid = field(tmplReq!, 0xa4),
+      oldNonce = field(tmplReq!, 0xa5);
     let seed = 12345;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
     const outcomes = { done: 0, failed: 0, skipped: 0 };
     const codes = new Map<number, number>();
     const d = new Device({
-        async transfer(req) {
-          const b = new Uint8Array(template!);
-          b.set(field(req, 0xa4), findBytes(b, oldTid));
-          b.set(field(req, 0xa5), findBytes(b, oldNonce));
-          const [, body] = children(b, 0);
-          const at = body.start + rnd(body.end - body.start);
-          b[at] = rnd(3) === 0 ? b[at] ^ (1 << rnd(8)) : rnd(256);
-          try { return remac(b, "secret", () => {}); } catch { outcomes.skipped++; throw new Error("skip"); }
-        },
+      async transfer(req) {
+        const b = new Uint8Array(template!);
+        b.set(field(req, 0xa4), findBytes(b, oldTid));
+        b.set(field(req, 0xa5), findBytes(b, oldNonce));
+        const [, body] = children(b, 0);
+        const at = body.start + rnd(body.end - body.start);
+        b[at] = rnd(3) === 0 ? b[at] ^ (1 << rnd(8)) : rnd(256);
+        try {
+          return remac(b, "secret", () => {});
+        } catch {
+          outcomes.skipped++;
+          throw new Error("skip");
+        }
+      },
     });
     for (let i = 0; i < 1000; i++) {
       try {

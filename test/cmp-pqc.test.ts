@@ -29,14 +29,23 @@ const sigAlgOid = (der: Uint8Array) => {
   const oid = children(der, c[1])[0];
   const b = der.subarray(oid.value, oid.end);
   const arcs = [Math.floor(b[0] / 40), b[0] % 40];
-  for (let i = 1, v = 0; i < b.length; i++) { v = v * 128 + (b[i] & 0x7f); if (!(b[i] & 0x80)) { arcs.push(v); v = 0; } }
+  for (let i = 1, v = 0; i < b.length; i++) {
+    v = v * 128 + (b[i] & 0x7f);
+    if (!(b[i] & 0x80)) {
+      arcs.push(v);
+      v = 0;
+    }
+  }
   return arcs.join(".");
 };
 
 /** Carries requests over HTTP and flips bit 0 of byte `at` of each response's protection
  * signature (Ed25519: 32, the low bit of S, which stays below L; ML-DSA: 0, in c~). */
 class Tamper implements Transport {
-  constructor(private readonly inner: HttpTransport, private readonly at: number) {}
+  constructor(
+    private readonly inner: HttpTransport,
+    private readonly at: number,
+  ) {}
   async transfer(request: Uint8Array): Promise<Uint8Array> {
     const rsp = Uint8Array.from(await this.inner.transfer(request));
     const prot = children(rsp, tlv(rsp, 0)).find((p) => p.tag === 0xa0)!;
@@ -44,11 +53,15 @@ class Tamper implements Transport {
     rsp[bits.value + 1 + this.at] ^= 0x01; // after the unused-bits octet
     return rsp;
   }
-  close(): void { this.inner.close?.(); }
+  close(): void {
+    this.inner.close?.();
+  }
 }
 
 const started: TestPki[] = [];
-afterAll(async () => { for (const p of started) await p.close(); });
+afterAll(async () => {
+  for (const p of started) await p.close();
+});
 
 const CASES: [KeyType, string][] = [
   ["Ed25519", "1.3.101.112"],
@@ -58,7 +71,13 @@ const CASES: [KeyType, string][] = [
 
 describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
   let pki: TestPki;
-  const request = () => ({ secret: pki.secret, ref: pki.ref, subject: cn(`tinycmp ${type} device`), trusted: [pemDer(pki.root.certPem)], implicitConfirm: true });
+  const request = () => ({
+    secret: pki.secret,
+    ref: pki.ref,
+    subject: cn(`tinycmp ${type} device`),
+    trusted: [pemDer(pki.root.certPem)],
+    implicitConfirm: true,
+  });
 
   it("ir: the signed ip and the certificate it carries are accepted, the chain validates to the root", async () => {
     pki = await TestPki.start({ caKeyType: type, signerKeyType: type });
@@ -67,7 +86,7 @@ describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
     try {
       const o = await d.enroll(request());
       expect(o.cert).toBeDefined();
-      expect(sigAlgOid(o.cert!)).toBe(oid);                        // issued by the pure-signature CA
+      expect(sigAlgOid(o.cert!)).toBe(oid); // issued by the pure-signature CA
       expect(new X509Certificate(o.cert!).subject).toMatch(new RegExp(`tinycmp ${type} device`));
       expect(o.chain.length).toBeGreaterThanOrEqual(2);
       expect(sigAlgOid(pemDer(pki.hierarchy.cmpSigner.certPem))).toBe(oid); // the signer's certificate too
@@ -80,10 +99,15 @@ describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
     const core = new Core();
     const path = (target: Uint8Array) => {
       core.reset();
-      const t = core.put(target), ca = core.put(pemDer(pki.hierarchy.issuingCa.cred.certPem)), root = core.put(pemDer(pki.root.certPem));
-      const tables = core.reserve(16), m = new DataView(core.memory.buffer);
-      m.setUint32(tables, ca, true); m.setUint32(tables + 4, pki.hierarchy.issuingCa.cred.der.length, true);
-      m.setUint32(tables + 8, root, true); m.setUint32(tables + 12, pemDer(pki.root.certPem).length, true);
+      const t = core.put(target),
+        ca = core.put(pemDer(pki.hierarchy.issuingCa.cred.certPem)),
+        root = core.put(pemDer(pki.root.certPem));
+      const tables = core.reserve(16),
+        m = new DataView(core.memory.buffer);
+      m.setUint32(tables, ca, true);
+      m.setUint32(tables + 4, pki.hierarchy.issuingCa.cred.der.length, true);
+      m.setUint32(tables + 8, root, true);
+      m.setUint32(tables + 12, pemDer(pki.root.certPem).length, true);
       return core.exports.cert_verify_path(t, target.length, tables, 1, tables + 8, 1, BigInt(Math.floor(Date.now() / 1000)), 0);
     };
     const signer = pemDer(pki.hierarchy.cmpSigner.certPem);
@@ -97,7 +121,10 @@ describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
   it("the lean module refuses the same ip: algorithm not supported", async () => {
     const d = Device.http({ url: pki.url + "/pkix/" }, { wasm: LEAN });
     try {
-      const err = await d.enroll(request()).then(() => undefined, (e) => e);
+      const err = await d.enroll(request()).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(CmpError);
       expectCode((err as CmpError).code, E_ALG);
       expect((err as CmpError).detail).toMatch(/not supported/);
@@ -109,7 +136,10 @@ describe.each(CASES)("issuing CA and CMP signer with %s keys", (type, oid) => {
   it("the same ip with one bit of its protection signature flipped is refused", async () => {
     const d = new Device(new Tamper(new HttpTransport({ url: pki.url + "/pkix/" }), type === "Ed25519" ? 32 : 0));
     try {
-      const err = await d.enroll(request()).then(() => undefined, (e) => e);
+      const err = await d.enroll(request()).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(CmpError);
       expectCode((err as CmpError).code, E_SIG_INVALID);
       expect((err as CmpError).detail).toMatch(/signature/i);
@@ -124,38 +154,50 @@ describe("sig_verify with EdDSA and ML-DSA AlgorithmIdentifiers", () => {
   const core = new Core();
   const sigVerify = (alg: Uint8Array, spki: Uint8Array, data: Uint8Array, sig: Uint8Array) => {
     core.reset();
-    const a = core.put(alg), k = core.put(spki), d = core.put(data), s = core.put(sig);
+    const a = core.put(alg),
+      k = core.put(spki),
+      d = core.put(data),
+      s = core.put(sig);
     return core.exports.sig_verify(a, alg.length, k, spki.length, d, data.length, s, sig.length, 0);
   };
-  const algId = (spki: Uint8Array) => { const c = children(spki, tlv(spki, 0)); return spki.slice(c[0].start, c[0].end); };
+  const algId = (spki: Uint8Array) => {
+    const c = children(spki, tlv(spki, 0));
+    return spki.slice(c[0].start, c[0].end);
+  };
   const withNull = (alg: Uint8Array) => Uint8Array.from([0x30, alg[1] + 2, ...alg.subarray(2), 0x05, 0x00]);
   const data = new Uint8Array(Buffer.from("tbsCertificate or ProtectedPart"));
 
   it("Ed25519 and Ed448 keys from node:crypto: valid, wrong data, NULL parameters, mismatched key", () => {
-    const k25519 = generateKeyPairSync("ed25519"), k448 = generateKeyPairSync("ed448");
+    const k25519 = generateKeyPairSync("ed25519"),
+      k448 = generateKeyPairSync("ed448");
     const spki25519 = new Uint8Array(k25519.publicKey.export({ format: "der", type: "spki" }));
     const spki448 = new Uint8Array(k448.publicKey.export({ format: "der", type: "spki" }));
-    const s25519 = new Uint8Array(nodeSign(null, data, k25519.privateKey)), s448 = new Uint8Array(nodeSign(null, data, k448.privateKey));
+    const s25519 = new Uint8Array(nodeSign(null, data, k25519.privateKey)),
+      s448 = new Uint8Array(nodeSign(null, data, k448.privateKey));
     expect(sigVerify(algId(spki25519), spki25519, data, s25519)).toBe(0);
     expect(sigVerify(algId(spki448), spki448, data, s448)).toBe(0);
     expectCode(sigVerify(algId(spki25519), spki25519, data.subarray(1), s25519), E_SIG_INVALID);
     expectCode(sigVerify(withNull(algId(spki25519)), spki25519, data, s25519), E_ALG); // RFC 8410 3: absent
-    expectCode(sigVerify(algId(spki25519), spki448, data, s448), E_ALG);              // key of another curve
+    expectCode(sigVerify(algId(spki25519), spki448, data, s448), E_ALG); // key of another curve
     expectCode(sigVerify(algId(spki448), spki25519, data, s25519), E_ALG);
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const ecSpki = new Uint8Array(ec.publicKey.export({ format: "der", type: "spki" }));
-    expectCode(sigVerify(algId(spki25519), ecSpki, data, s25519), E_ALG);            // an ECDSA key
+    expectCode(sigVerify(algId(spki25519), ecSpki, data, s25519), E_ALG); // an ECDSA key
   });
 
   it("ML-DSA-44 and -65 keys of the test PKI: valid, NULL parameters, key of the other set", async () => {
-    const k44 = await generateKeyPair("ML-DSA-44"), k65 = await generateKeyPair("ML-DSA-65");
-    const spki44 = new Uint8Array(k44.mlDsa!.spki), spki65 = new Uint8Array(k65.mlDsa!.spki);
-    const s44 = k44.mlDsa!.sign(data), s65 = k65.mlDsa!.sign(data);
+    const k44 = await generateKeyPair("ML-DSA-44"),
+      k65 = await generateKeyPair("ML-DSA-65");
+    const spki44 = new Uint8Array(k44.mlDsa!.spki),
+      spki65 = new Uint8Array(k65.mlDsa!.spki);
+    const s44 = k44.mlDsa!.sign(data),
+      s65 = k65.mlDsa!.sign(data);
     expect(sigVerify(algId(spki44), spki44, data, s44)).toBe(0);
     expect(sigVerify(algId(spki65), spki65, data, s65)).toBe(0);
-    const bad = Uint8Array.from(s44); bad[0] ^= 1;
+    const bad = Uint8Array.from(s44);
+    bad[0] ^= 1;
     expectCode(sigVerify(algId(spki44), spki44, data, bad), E_SIG_INVALID);
-    expectCode(sigVerify(withNull(algId(spki44)), spki44, data, s44), E_ALG);         // RFC 9881 2: absent
+    expectCode(sigVerify(withNull(algId(spki44)), spki44, data, s44), E_ALG); // RFC 9881 2: absent
     expectCode(sigVerify(algId(spki44), spki65, data, s65), E_ALG);
     expectCode(sigVerify(algId(spki65), spki44, data, s44), E_ALG);
   });

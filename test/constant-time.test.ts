@@ -18,25 +18,46 @@ function instrumented(bin: Uint8Array, env: Record<string, unknown> = {}) {
   m.runPasses(["instrument-memory"]);
   const out = m.emitBinary();
   m.dispose();
-  let h = createHash("sha256"), count = 0, on = false;
+  let h = createHash("sha256"),
+    count = 0,
+    on = false;
   const ptr = (_id: number, bytes: number, offset: number, address: number) => {
-    if (on) { h.update(`${bytes}:${(address + offset) >>> 0};`); count++; }
+    if (on) {
+      h.update(`${bytes}:${(address + offset) >>> 0};`);
+      count++;
+    }
     return address;
   };
   const val = (_id: number, v: number | bigint) => v;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(out as Uint8Array<ArrayBuffer>), {
     env: {
-      flash_read: () => -1, flash_write: () => -1, flash_erase: () => -1, sign: () => -1,
-      ...env, load_ptr: ptr, store_ptr: ptr, memory_grow_pre: (v: number) => v, memory_grow_post: (v: number) => v,
-      load_val_i32: val, load_val_i64: val, load_val_f32: val, load_val_f64: val,
-      store_val_i32: val, store_val_i64: val, store_val_f32: val, store_val_f64: val,
+      flash_read: () => -1,
+      flash_write: () => -1,
+      flash_erase: () => -1,
+      sign: () => -1,
+      ...env,
+      load_ptr: ptr,
+      store_ptr: ptr,
+      memory_grow_pre: (v: number) => v,
+      memory_grow_post: (v: number) => v,
+      load_val_i32: val,
+      load_val_i64: val,
+      load_val_f32: val,
+      load_val_f64: val,
+      store_val_i32: val,
+      store_val_i64: val,
+      store_val_f32: val,
+      store_val_f64: val,
     },
   });
   const x: any = instance.exports;
   return {
-    x, mem: () => new Uint8Array(x.memory.buffer),
+    x,
+    mem: () => new Uint8Array(x.memory.buffer),
     trace(f: () => unknown): { digest: string; count: number; result: unknown } {
-      h = createHash("sha256"); count = 0; on = true;
+      h = createHash("sha256");
+      count = 0;
+      on = true;
       const result = f();
       on = false;
       return { digest: h.digest("hex"), count, result };
@@ -47,8 +68,10 @@ function instrumented(bin: Uint8Array, env: Record<string, unknown> = {}) {
 describe("memory access pattern independent of secrets", () => {
   it("ctEqual (MAC and RSA encoding comparisons) reads every byte whatever differs", async () => {
     const src = readFileSync(new URL("../assembly/crypto/ct.ts", import.meta.url), "utf8");
-    const r = await asc.compileString({ "input.ts": 'export { ctEqual } from "./ct";', "ct.ts": src },
-      { runtime: "stub", optimizeLevel: 3, shrinkLevel: 2, initialMemory: 1 });
+    const r = await asc.compileString(
+      { "input.ts": 'export { ctEqual } from "./ct";', "ct.ts": src },
+      { runtime: "stub", optimizeLevel: 3, shrinkLevel: 2, initialMemory: 1 },
+    );
     expect(r.error).toBeNull();
     const t = instrumented(r.binary!, { abort() {} });
     const a = randomBytes(32);
@@ -86,7 +109,11 @@ describe("memory access pattern independent of secrets", () => {
   it("P-256 signing: keys and hedging bytes differ, the accesses do not (signatures of equal DER layout)", () => {
     let next = randomBytes(32);
     const t = instrumented(readFileSync(TEST_WASM), {
-      random: (p: number, n: number) => { t.mem().set(next.subarray(0, n), p); return 0; }, time: () => 0n,
+      random: (p: number, n: number) => {
+        t.mem().set(next.subarray(0, n), p);
+        return 0;
+      },
+      time: () => 0n,
     });
     const io = t.x.io_ptr();
     const msg = Buffer.from("the same message, different keys");
@@ -110,7 +137,13 @@ describe("memory access pattern independent of secrets", () => {
   });
 
   it("control: verification (public data, variable time by design) does show different traces", () => {
-    const t = instrumented(readFileSync(TEST_WASM), { random: (p: number, n: number) => { t.mem().set(randomBytes(n), p); return 0; }, time: () => 0n });
+    const t = instrumented(readFileSync(TEST_WASM), {
+      random: (p: number, n: number) => {
+        t.mem().set(randomBytes(n), p);
+        return 0;
+      },
+      time: () => 0n,
+    });
     const io = t.x.io_ptr();
     const msg = Buffer.from("message");
     t.mem().set(msg, io + 256);

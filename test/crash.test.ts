@@ -17,7 +17,10 @@ describe("crash harness (short)", () => {
 
   it("catches an agent that gives up on a resumed transaction the CA no longer knows", async () => {
     const r = await runCrash({
-      only: ["ir-poll"], syscalls: ["rename"], random: 0, workers: 1,
+      only: ["ir-poll"],
+      syscalls: ["rename"],
+      random: 0,
+      workers: 1,
       mutate: (path, src) => (path.endsWith("/agent.ts") ? src.replace("reason = e.message;", "throw e;") : src),
     });
     expect(r.stuck).toBeGreaterThan(0);

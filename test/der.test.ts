@@ -10,8 +10,18 @@ import type { TestCoreExports } from "../host/node/lib/abi";
 import { hex, toHex, VECTORS, vector } from "./helpers/vectors";
 
 const E = {
-  TRUNCATED: -1, INDEFINITE: -2, LENGTH: -3, LENGTH_HUGE: -4, DEPTH: -5, TAG: -6, TAG_FORM: -7,
-  VALUE: -8, TIME: -9, TRAILING: -10, BUFFER: -11, ARG: -20,
+  TRUNCATED: -1,
+  INDEFINITE: -2,
+  LENGTH: -3,
+  LENGTH_HUGE: -4,
+  DEPTH: -5,
+  TAG: -6,
+  TAG_FORM: -7,
+  VALUE: -8,
+  TIME: -9,
+  TRAILING: -10,
+  BUFFER: -11,
+  ARG: -20,
 };
 const MAX_DEPTH = 24;
 
@@ -47,8 +57,8 @@ function time(der: Uint8Array): bigint | number {
 }
 
 // Text forms for fast comparisons (deep equality of large arrays is slow in vitest).
-const recText = (r: Rec[] | number): string => (typeof r == "number" ? String(r) : r.join(" "));
-const derText = (d: Uint8Array | number): string => (typeof d == "number" ? String(d) : toHex(d));
+const recText = (r: Rec[] | number): string => (typeof r === "number" ? String(r) : r.join(" "));
+const derText = (d: Uint8Array | number): string => (typeof d === "number" ? String(d) : toHex(d));
 
 // ---- independent JS DER: TLV walker and encoder ----
 
@@ -56,7 +66,8 @@ function jsWalk(d: Uint8Array): Rec[] {
   const recs: Rec[] = [];
   const rec = (p: number, end: number, depth: number) => {
     while (p < end) {
-      const start = p, tag = d[p++];
+      const start = p,
+        tag = d[p++];
       let len = d[p++];
       if (len & 0x80) {
         let k = len & 0x7f;
@@ -112,20 +123,22 @@ function randomGeneralizedTime(r: (n: number) => number): number {
 
 function files(dir: string, re: RegExp): string[] {
   return readdirSync(VECTORS + dir, { recursive: true, withFileTypes: false } as any)
-    .map(String).filter((f) => re.test(f)).sort().map((f) => dir + "/" + f);
+    .map(String)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => dir + "/" + f);
 }
 
 function pemBlocks(path: string): Uint8Array[] {
   const text = readFileSync(VECTORS + path, "utf8");
-  return [...text.matchAll(/-----BEGIN [^-]+-----([^-]+)-----END/g)]
-    .map((m) => Uint8Array.from(Buffer.from(m[1].replace(/\s+/g, ""), "base64")));
+  return [...text.matchAll(/-----BEGIN [^-]+-----([^-]+)-----END/g)].map((m) => Uint8Array.from(Buffer.from(m[1].replace(/\s+/g, ""), "base64")));
 }
 
 const DER: [string, Uint8Array][] = [
-  ...["lwcmpra", "rustcrypto-cmpv2", "go-pkicmp"].flatMap((d) => files(d, /\.(der|bin)$/))
-    .map((f) => [f, vector(f)] as [string, Uint8Array]),
-  ...[...files("lwcmpra/roots", /\.pem$/), ...files("rustcrypto-cmpv2", /\.(pem|crt)$/)]
-    .flatMap((f) => pemBlocks(f).map((b, i) => [`${f}#${i}`, b] as [string, Uint8Array])),
+  ...["lwcmpra", "rustcrypto-cmpv2", "go-pkicmp"].flatMap((d) => files(d, /\.(der|bin)$/)).map((f) => [f, vector(f)] as [string, Uint8Array]),
+  ...[...files("lwcmpra/roots", /\.pem$/), ...files("rustcrypto-cmpv2", /\.(pem|crt)$/)].flatMap((f) =>
+    pemBlocks(f).map((b, i) => [`${f}#${i}`, b] as [string, Uint8Array]),
+  ),
 ];
 
 describe("vectors", () => {
@@ -156,10 +169,10 @@ function randomTree(r: (n: number) => number, budget: { bytes: number; elements:
   const bytes = (n: number) => Uint8Array.from({ length: n }, () => r(256));
   const len = () => {
     const form = r(4); // lengths in every form the 16 KiB buffer allows: short, 0x81, 0x82
-    const n = form == 0 ? r(128) : form == 1 ? 128 + r(128) : form == 2 ? r(16) : 256 + r(3000);
+    const n = form === 0 ? r(128) : form === 1 ? 128 + r(128) : form === 2 ? r(16) : 256 + r(3000);
     return Math.max(0, Math.min(n, budget.bytes));
   };
-  if (depth < MAX_DEPTH && budget.elements > 0 && r(3) != 0) {
+  if (depth < MAX_DEPTH && budget.elements > 0 && r(3) !== 0) {
     const tag = [0x30, 0x31, 0xa0 | r(31), 0x60 | r(31), 0xe0 | r(31)][r(5)];
     const kids: Uint8Array[] = [];
     for (let k = r(6); k > 0 && budget.elements > 0 && budget.bytes > 0; k--) {
@@ -169,28 +182,28 @@ function randomTree(r: (n: number) => number, budget: { bytes: number; elements:
   }
   const kind = r(12);
   let el: Uint8Array;
-  if (kind == 0) el = tlv(0x01, [r(2) ? 0xff : 0]);
-  else if (kind == 1) {
+  if (kind === 0) el = tlv(0x01, [r(2) ? 0xff : 0]);
+  else if (kind === 1) {
     // INTEGER: minimal two's complement of a random magnitude and sign
     let v = BigInt("0x0" + Buffer.from(bytes(r(3) ? 1 + r(9) : 1 + r(300))).toString("hex")) >> BigInt(r(8));
-    if (r(3) == 0) v = -v - 1n;
+    if (r(3) === 0) v = -v - 1n;
     const b: number[] = [];
     for (;;) {
       b.unshift(Number(v & 0xffn));
-      if ((v >= -128n && v < 128n)) break;
+      if (v >= -128n && v < 128n) break;
       v >>= 8n;
     }
     el = tlv(0x02, b);
-  } else if (kind == 2) el = tlv(0x05, []);
-  else if (kind == 3) {
+  } else if (kind === 2) el = tlv(0x05, []);
+  else if (kind === 3) {
     const unused = r(3) ? 0 : r(8);
     const c = bytes(1 + len());
     c[0] = unused;
-    if (c.length == 1) c[0] = 0;
+    if (c.length === 1) c[0] = 0;
     else c[c.length - 1] &= (0xff << unused) & 0xff;
     el = tlv(0x03, c);
-  } else if (kind == 4) {
-    const arcs = [r(3), r(40), ...Array.from({ length: r(8) }, () => r(2) ? r(128) : r(2 ** 31))];
+  } else if (kind === 4) {
+    const arcs = [r(3), r(40), ...Array.from({ length: r(8) }, () => (r(2) ? r(128) : r(2 ** 31)))];
     const c = [arcs[0] * 40 + arcs[1]];
     for (const a of arcs.slice(2)) {
       const b = [a & 0x7f];
@@ -198,12 +211,16 @@ function randomTree(r: (n: number) => number, budget: { bytes: number; elements:
       c.push(...b);
     }
     el = tlv(0x06, c);
-  } else if (kind == 5) {
+  } else if (kind === 5) {
     const set = "ABCXYZabcxyz0189 '()+,-./:=?";
     el = tlv(0x13, ascii(Array.from({ length: r(40) }, () => set[r(set.length)]).join("")));
-  } else if (kind == 6) el = tlv(0x16, bytes(len()).map((b) => b & 0x7f));
-  else if (kind == 7) el = tlv(0x17, ascii(timeText(-631152000 + r(3155760000), true)));
-  else if (kind == 8) el = tlv(0x18, ascii(timeText(randomGeneralizedTime(r), false)));
+  } else if (kind === 6)
+    el = tlv(
+      0x16,
+      bytes(len()).map((b) => b & 0x7f),
+    );
+  else if (kind === 7) el = tlv(0x17, ascii(timeText(-631152000 + r(3155760000), true)));
+  else if (kind === 8) el = tlv(0x18, ascii(timeText(randomGeneralizedTime(r), false)));
   else {
     const tag = [0x04, 0x0c, 0x80 | r(31), 0x40 | r(31), 0xc0 | r(31)][r(5)];
     el = tlv(tag, bytes(len()));
@@ -239,8 +256,17 @@ describe("writer on random trees", () => {
   });
 
   it("INTEGER re-encoding: positive values of every size, negative ones copied", () => {
-    for (const h of ["020100", "02017f", "02020080", "0202ff7f", "020180", "0208" + "7f".padEnd(16, "f"),
-      "020900" + "80".padEnd(16, "0"), "0209" + "01".padEnd(18, "0"), "0221" + "00" + "ff".repeat(32)]) {
+    for (const h of [
+      "020100",
+      "02017f",
+      "02020080",
+      "0202ff7f",
+      "020180",
+      "0208" + "7f".padEnd(16, "f"),
+      "020900" + "80".padEnd(16, "0"),
+      "0209" + "01".padEnd(18, "0"),
+      "0221" + "00" + "ff".repeat(32),
+    ]) {
       expect(reencode(hex(h)), h).toEqual(hex(h));
     }
   });
@@ -417,11 +443,11 @@ describe("random mutations", () => {
       const d = Uint8Array.from(msgs[r(msgs.length)]);
       let m: Uint8Array = d;
       const op = r(4);
-      if (op == 0) {
+      if (op === 0) {
         for (let k = 1 + r(3); k > 0; k--) d[r(d.length)] ^= 1 << r(8);
-      } else if (op == 1) {
+      } else if (op === 1) {
         m = d.subarray(0, r(d.length));
-      } else if (op == 2) {
+      } else if (op === 2) {
         const at = r(d.length + 1);
         m = concat([d.subarray(0, at), Uint8Array.from({ length: 1 + r(4) }, () => r(256)), d.subarray(at)]);
       } else {
@@ -430,11 +456,9 @@ describe("random mutations", () => {
       const w = walk(m, 16384 - 8000);
       const e = reencode(m);
       // valid: the JS walker's records and the same bytes; invalid: both an error code
-      const ok = typeof w != "number"
-        ? w.length > 0 && recText(w) == recText(jsWalk(m)) && derText(e) == toHex(m)
-        : w < 0 && typeof e == "number" && e < 0;
+      const ok = typeof w !== "number" ? w.length > 0 && recText(w) === recText(jsWalk(m)) && derText(e) === toHex(m) : w < 0 && typeof e === "number" && e < 0;
       if (!ok) bad.push(toHex(m));
-      if (typeof w != "number") valid++;
+      if (typeof w !== "number") valid++;
     }
     expect(bad.slice(0, 3)).toEqual([]);
     expect(valid).toBeGreaterThan(100);
@@ -446,7 +470,8 @@ describe("random mutations", () => {
 describe("internal reader/writer API (test/as/der_api.ts)", () => {
   let api: any;
   let mem: Uint8Array;
-  const IN = 8192, OUT = 32768;
+  const IN = 8192,
+    OUT = 32768;
   const load = (d: Uint8Array) => (mem.set(d, IN), d.length);
 
   beforeAll(async () => {
@@ -457,7 +482,9 @@ describe("internal reader/writer API (test/as/der_api.ts)", () => {
       },
     });
     if (r.error || !wasm) throw new Error(`test/as/der_api.ts: ${r.stderr}`);
-    const panic = () => { throw new Error("panic"); };
+    const panic = () => {
+      throw new Error("panic");
+    };
     api = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { env: { panic } }).exports;
     mem = new Uint8Array(api.memory.buffer);
   });
@@ -466,7 +493,8 @@ describe("internal reader/writer API (test/as/der_api.ts)", () => {
 
   it("reads every certificate like a pkix parser: fields equal node:crypto's", () => {
     expect(certs.length).toBeGreaterThanOrEqual(10);
-    let verified = 0, critical = 0;
+    let verified = 0,
+      critical = 0;
     for (const [name, der] of certs) {
       const n = load(der);
       expect(api.cert_view(IN, n, OUT), name).toBe(0);
@@ -475,22 +503,22 @@ describe("internal reader/writer API (test/as/der_api.ts)", () => {
       const c = new X509Certificate(der);
       const at = (o: number, l: number) => der.subarray(o, o + l);
       const recs = jsWalk(der);
-      expect(f[2], name).toBe(recs[2][0] == 0xa0 ? der[recs[3][1] + 2] : 0); // [0] EXPLICIT Version DEFAULT v1
+      expect(f[2], name).toBe(recs[2][0] === 0xa0 ? der[recs[3][1] + 2] : 0); // [0] EXPLICIT Version DEFAULT v1
       expect(BigInt("0x" + toHex(at(f[3], f[4]))), name).toBe(BigInt("0x" + c.serialNumber));
       expect(Number(times[0]) * 1000, name).toBe(Date.parse(c.validFrom));
       expect(Number(times[1]) * 1000, name).toBe(Date.parse(c.validTo));
-      expect(f[5], name).toBe(c.publicKey.asymmetricKeyType == "ec" ? 1 : 0);
+      expect(f[5], name).toBe(c.publicKey.asymmetricKeyType === "ec" ? 1 : 0);
       const spki = c.publicKey.export({ type: "spki", format: "der" });
       expect(toHex(at(f[6], f[7])), name).toBe(toHex(spki.subarray(spki.length - f[7])));
       // extensions and critical ones, from the JS walker: Extension SEQUENCEs at depth 4 in [3]
-      const a3 = recs.find(([t, , , d]) => t == 0xa3 && d == 2) ?? [0, der.length, 0, 0];
+      const a3 = recs.find(([t, , , d]) => t === 0xa3 && d === 2) ?? [0, der.length, 0, 0];
       const inside = recs.filter(([, o, , d]) => o > a3[1] && o < a3[1] + 4 + a3[2] && d >= 4);
-      expect(f[8], name).toBe(inside.filter(([t, , , d]) => t == 0x30 && d == 4).length);
+      expect(f[8], name).toBe(inside.filter(([t, , , d]) => t === 0x30 && d === 4).length);
       critical += f[9];
-      expect(f[9], name).toBe(inside.filter(([t, o, , d]) => t == 0x01 && d == 5 && der[o + 2] == 0xff).length);
+      expect(f[9], name).toBe(inside.filter(([t, o, , d]) => t === 0x01 && d === 5 && der[o + 2] === 0xff).length);
       // tbsCertificate and signatureValue ranges: a self-signed certificate verifies with them
       if (c.verify(c.publicKey)) {
-        const hash = c.publicKey.asymmetricKeyType == "ed25519" ? null : "sha256"; // all others: *-with-SHA256
+        const hash = c.publicKey.asymmetricKeyType === "ed25519" ? null : "sha256"; // all others: *-with-SHA256
         expect(verify(hash, at(f[0], f[1]), c.publicKey, at(f[10], f[11])), name).toBe(true);
         verified++;
       }
@@ -539,22 +567,34 @@ describe("internal reader/writer API (test/as/der_api.ts)", () => {
     const oid = hex("2a8648ce3d040302");
     const int = (b: number[]) => {
       let i = 0;
-      while (i < b.length - 1 && b[i] == 0) i++;
+      while (i < b.length - 1 && b[i] === 0) i++;
       const m = b.slice(i);
-      return tlv(0x02, m.length == 0 || m[0] & 0x80 ? [0, ...m] : m);
+      return tlv(0x02, m.length === 0 || m[0] & 0x80 ? [0, ...m] : m);
     };
     const uint = (v: bigint) => int([...Buffer.from(v.toString(16).padStart(2 * Math.ceil(v.toString(16).length / 2), "0"), "hex")]);
     const cases: [number[], bigint, number, number][] = [
-      [[], 0n, 0, 0], [[0, 0, 0x80], 127n, 2524607999, 200], [[0x7f], 128n, -631152000, 300],
-      [[0xff, 1, 2], 2n ** 63n - 1n, 1700000000, 1], [[0, 0, 0], 65535n, 86399, 127],
+      [[], 0n, 0, 0],
+      [[0, 0, 0x80], 127n, 2524607999, 200],
+      [[0x7f], 128n, -631152000, 300],
+      [[0xff, 1, 2], 2n ** 63n - 1n, 1700000000, 1],
+      [[0, 0, 0], 65535n, 86399, 127],
     ];
     for (const [mag, v, t, dl] of cases) {
       const data = Uint8Array.from({ length: dl }, (_, i) => i * 7);
-      const want = tlv(0x30, concat([
-        tlv(0x30, tlv(0x06, oid)), int(mag), uint(v), hex("0101ff"), hex("0500"),
-        tlv(0x18, ascii(timeText(t, false))), tlv(0x17, ascii(timeText(t, true))),
-        tlv(0x04, data), tlv(0x03, [0, ...data]),
-      ]));
+      const want = tlv(
+        0x30,
+        concat([
+          tlv(0x30, tlv(0x06, oid)),
+          int(mag),
+          uint(v),
+          hex("0101ff"),
+          hex("0500"),
+          tlv(0x18, ascii(timeText(t, false))),
+          tlv(0x17, ascii(timeText(t, true))),
+          tlv(0x04, data),
+          tlv(0x03, [0, ...data]),
+        ]),
+      );
       mem.set(mag, IN);
       mem.set(data, IN + 1024);
       const w = (cap: number, tt = t) => api.write_sample(OUT, cap, IN, mag.length, v, BigInt(tt), IN + 1024, dl);

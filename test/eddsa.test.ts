@@ -19,10 +19,19 @@ const CURVES = [
 
 function verify(curve: number, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array): number {
   core.reset();
-  const pp = core.put(pub), pm = core.put(msg), ps = core.put(sig);
+  const pp = core.put(pub),
+    pm = core.put(msg),
+    ps = core.put(sig);
   return core.exports.eddsa_verify(curve, pp, pub.length, pm, msg.length, ps, sig.length);
 }
-const le = (v: bigint, n: number) => { const b = new Uint8Array(n); for (let i = 0; i < n; i++) { b[i] = Number(v & 0xffn); v >>= 8n; } return b; };
+const le = (v: bigint, n: number) => {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    b[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return b;
+};
 const fromLe = (b: Uint8Array) => b.reduceRight((a, x) => (a << 8n) | BigInt(x), 0n);
 
 describe("RFC 8032 7.1 / 7.4 test vectors", () => {
@@ -38,10 +47,14 @@ describe("RFC 8032 7.1 / 7.4 test vectors", () => {
   });
   it("Ed448 blank and 1 octet", () => {
     const pub = hex("5fd7449b59b461fd2ce787ec616ad46a1da1342485a70e1f8a0ea75d80e96778edf124769b46c7061bd6783df1e50f6cd1fa1abeafe8256180");
-    const sig = hex("533a37f6bbe457251f023c0d88f976ae2dfb504a843e34d2074fd823d41a591f2b233f034f628281f2fd7a22ddd47d7828c59bd0a21bfd3980ff0d2028d4b18a9df63e006c5d1c2d345b925d8dc00b4104852db99ac5c7cdda8530a113a0f4dbb61149f05a7363268c71d95808ff2e652600");
+    const sig = hex(
+      "533a37f6bbe457251f023c0d88f976ae2dfb504a843e34d2074fd823d41a591f2b233f034f628281f2fd7a22ddd47d7828c59bd0a21bfd3980ff0d2028d4b18a9df63e006c5d1c2d345b925d8dc00b4104852db99ac5c7cdda8530a113a0f4dbb61149f05a7363268c71d95808ff2e652600",
+    );
     expect(verify(2, pub, new Uint8Array(0), sig)).toBe(0);
     const pub1 = hex("43ba28f430cdff456ae531545f7ecd0ac834a55d9358c0372bfa0c6c6798c0866aea01eb00742802b8438ea4cb82169c235160627b4c3a9480");
-    const sig1 = hex("26b8f91727bd62897af15e41eb43c377efb9c610d48f2335cb0bd0087810f4352541b143c4b981b7e18f62de8ccdf633fc1bf037ab7cd779805e0dbcc0aae1cbcee1afb2e027df36bc04dcecbf154336c19f0af7e0a6472905e799f1953d2a0ff3348ab21aa4adafd1d234441cf807c03a00");
+    const sig1 = hex(
+      "26b8f91727bd62897af15e41eb43c377efb9c610d48f2335cb0bd0087810f4352541b143c4b981b7e18f62de8ccdf633fc1bf037ab7cd779805e0dbcc0aae1cbcee1afb2e027df36bc04dcecbf154336c19f0af7e0a6472905e799f1953d2a0ff3348ab21aa4adafd1d234441cf807c03a00",
+    );
     expect(verify(2, pub1, hex("03"), sig1)).toBe(0);
     expectCode(verify(2, pub1, hex("04"), sig1), E_SIG_INVALID);
   });
@@ -69,12 +82,20 @@ for (const c of CURVES) {
   describe(`${c.name}: against @noble/curves`, () => {
     it("random keys and messages verify; any changed bit of message, key or signature is refused", () => {
       for (let i = 0; i < 12; i++) {
-        const priv = c.noble.utils.randomSecretKey(), pub = c.noble.getPublicKey(priv);
-        const msg = randomBytes(i * 37), sig = c.noble.sign(msg, priv);
+        const priv = c.noble.utils.randomSecretKey(),
+          pub = c.noble.getPublicKey(priv);
+        const msg = randomBytes(i * 37),
+          sig = c.noble.sign(msg, priv);
         expect(verify(c.id, pub, msg, sig)).toBe(0);
-        const bit = (b: Uint8Array) => { const o = Uint8Array.from(b); const k = Math.floor(Math.random() * o.length * 8); o[k >> 3] ^= 1 << (k & 7); return o; };
+        const bit = (b: Uint8Array) => {
+          const o = Uint8Array.from(b);
+          const k = Math.floor(Math.random() * o.length * 8);
+          o[k >> 3] ^= 1 << (k & 7);
+          return o;
+        };
         if (msg.length) expectCode(verify(c.id, pub, bit(msg), sig), E_SIG_INVALID);
-        const s2 = bit(sig), p2 = bit(pub);
+        const s2 = bit(sig),
+          p2 = bit(pub);
         expect(verify(c.id, pub, msg, s2)).toBeLessThan(0);
         expect(c.noble.verify(s2, msg, pub, { zip215: false })).toBe(false);
         expect(verify(c.id, p2, msg, sig)).toBeLessThan(0);
@@ -87,8 +108,10 @@ for (const c of CURVES) {
       expect(verify(c.id, raw, msg, sign(null, msg, privateKey))).toBe(0);
     });
     it("S + L (same residue, not canonical) is refused, noble agrees", () => {
-      const priv = c.noble.utils.randomSecretKey(), pub = c.noble.getPublicKey(priv);
-      const msg = randomBytes(20), sig = c.noble.sign(msg, priv);
+      const priv = c.noble.utils.randomSecretKey(),
+        pub = c.noble.getPublicKey(priv);
+      const msg = randomBytes(20),
+        sig = c.noble.sign(msg, priv);
       const L = c.noble.Point.CURVE().n;
       const s = fromLe(sig.subarray(c.b)) + L;
       const bad = Uint8Array.from([...sig.subarray(0, c.b), ...le(s, c.b)]);
@@ -100,11 +123,12 @@ for (const c of CURVES) {
       const p = c.noble.Point.CURVE().p;
       const enc = le(p + 1n, c.b);
       expectCode(verify(c.id, enc, new Uint8Array(0), new Uint8Array(2 * c.b)), E_KEY);
-      const priv = c.noble.utils.randomSecretKey(), pub = c.noble.getPublicKey(priv);
+      const priv = c.noble.utils.randomSecretKey(),
+        pub = c.noble.getPublicKey(priv);
       const sig = Uint8Array.from([...enc, ...new Uint8Array(c.b)]);
       expectCode(verify(c.id, pub, new Uint8Array(0), sig), E_SIG_ENCODING);
     });
-    it("x = 0 with the sign bit set (\"negative zero\") is refused, the canonical form is decoded", () => {
+    it('x = 0 with the sign bit set ("negative zero") is refused, the canonical form is decoded', () => {
       const enc = le(1n, c.b); // identity
       enc[c.b - 1] |= 0x80;
       expectCode(verify(c.id, enc, new Uint8Array(0), new Uint8Array(2 * c.b)), E_KEY);
@@ -115,15 +139,24 @@ for (const c of CURVES) {
       let refused = 0;
       for (let y = 2n; y < 40n && refused < 3; y++) {
         let ok = true;
-        try { c.noble.Point.fromBytes(le(y, c.b)); } catch { ok = false; }
+        try {
+          c.noble.Point.fromBytes(le(y, c.b));
+        } catch {
+          ok = false;
+        }
         const rc = verify(c.id, le(y, c.b), new Uint8Array(0), new Uint8Array(2 * c.b));
-        if (!ok) { expectCode(rc, E_KEY); refused++; } else expect(rc).not.toBe(E_KEY);
+        if (!ok) {
+          expectCode(rc, E_KEY);
+          refused++;
+        } else expect(rc).not.toBe(E_KEY);
       }
       expect(refused).toBe(3);
     });
     it("wrong lengths and unknown curves are refused without a trap", () => {
-      const priv = c.noble.utils.randomSecretKey(), pub = c.noble.getPublicKey(priv);
-      const msg = randomBytes(10), sig = c.noble.sign(msg, priv);
+      const priv = c.noble.utils.randomSecretKey(),
+        pub = c.noble.getPublicKey(priv);
+      const msg = randomBytes(10),
+        sig = c.noble.sign(msg, priv);
       expectCode(verify(c.id, pub.subarray(1), msg, sig), E_KEY);
       expectCode(verify(c.id, pub, msg, sig.subarray(1)), E_SIG_ENCODING);
       expectCode(verify(c.id, pub, msg, Uint8Array.from([...sig, 0])), E_SIG_ENCODING);

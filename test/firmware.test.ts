@@ -17,20 +17,30 @@ import { boot, buildFirmware, elfOf, elfSizes, factoryFlash, runImage, startQemu
 
 describe("bridge framing", () => {
   it("reads frames split anywhere and skips noise and frames failing their CRC", () => {
-    const a = encodeFrame(FRAME.REQUEST, 7, Uint8Array.of(1, 2, 3)), b = encodeFrame(FRAME.LOG, 0, Buffer.from("hi"));
+    const a = encodeFrame(FRAME.REQUEST, 7, Uint8Array.of(1, 2, 3)),
+      b = encodeFrame(FRAME.LOG, 0, Buffer.from("hi"));
     const bad = Buffer.from(a);
     bad[6] ^= 0x40; // one payload bit flipped: the CRC refuses it
     const r = new FrameReader();
     const stream = Buffer.concat([Buffer.from([0x00, 0xa5, 0x13]), bad, a, b]);
     const got = [...stream].flatMap((byte) => r.push(Buffer.from([byte])));
-    expect(got.map((f) => [f.type, f.seq, [...f.payload]])).toEqual([[FRAME.REQUEST, 7, [1, 2, 3]], [FRAME.LOG, 0, [0x68, 0x69]]]);
+    expect(got.map((f) => [f.type, f.seq, [...f.payload]])).toEqual([
+      [FRAME.REQUEST, 7, [1, 2, 3]],
+      [FRAME.LOG, 0, [0x68, 0x69]],
+    ]);
     expect(r.skipped).toBeGreaterThan(0);
   });
 
   it("parses the device's done frame", () => {
     const p = Buffer.alloc(20 + 2 + 1);
-    p[0] = 3; p.writeInt32LE(-201, 1); p.writeBigUInt64LE(123n, 5); p.writeUInt32LE(900, 13); p[17] = 0; p.writeUInt16LE(2, 18);
-    p.write("no", 20); p[22] = 9;
+    p[0] = 3;
+    p.writeInt32LE(-201, 1);
+    p.writeBigUInt64LE(123n, 5);
+    p.writeUInt32LE(900, 13);
+    p[17] = 0;
+    p.writeUInt16LE(2, 18);
+    p.write("no", 20);
+    p[22] = 9;
     expect(parseDone(p)).toEqual({ op: 3, code: -201, cycles: 123, stackPeak: 900, certConf: false, detail: "no", data: Uint8Array.of(9) });
     expect(() => parseDone(p.subarray(0, 19))).toThrow(/short/);
   });
@@ -44,7 +54,9 @@ describe.skipIf(!present)("firmware in QEMU", () => {
     buildFirmware();
     pki = await TestPki.start();
   }, 300_000);
-  afterAll(async () => { await pki?.close(); });
+  afterAll(async () => {
+    await pki?.close();
+  });
 
   const budgets = { full: { ram: 96 * 1024, flash: 160 * 1024 }, lean: { ram: 88 * 1024, flash: 112 * 1024 } };
 
@@ -88,17 +100,25 @@ describe.skipIf(!present)("firmware in QEMU", () => {
     // a connection per request, as a gateway without keep-alive: no socket outlives a fault case
     const once = async (r: Uint8Array) => {
       const t = new HttpTransport({ url: pki.url, msgTimeoutMs: 20_000 });
-      try { return await t.transfer(r); } finally { t.close(); }
+      try {
+        return await t.transfer(r);
+      } finally {
+        t.close();
+      }
     };
-    const start = () => boot(elfOf("lean"), dir, {
-      server: { transfer: (r) => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : once(r)) },
-      fault: () => {
-        const f = fault;
-        fault = undefined;
-        if (f === "reset") { void emu!.stop(); return "drop"; } // power cut while the request is out
-        return f;
-      },
-    });
+    const start = () =>
+      boot(elfOf("lean"), dir, {
+        server: { transfer: (r) => (down ? Promise.reject(new Error("connect ECONNREFUSED")) : once(r)) },
+        fault: () => {
+          const f = fault;
+          fault = undefined;
+          if (f === "reset") {
+            void emu!.stop();
+            return "drop";
+          } // power cut while the request is out
+          return f;
+        },
+      });
     try {
       await factoryFlash(pki, dir, `FW-fault-${process.pid}`);
       emu = await start();
@@ -110,8 +130,12 @@ describe.skipIf(!present)("firmware in QEMU", () => {
       const status = async () => Buffer.from((await emu!.bridge.command("status")).data);
       const cred = await status();
       expect(new X509Certificate(cred).subject).toContain("fw fault");
-      const cases: [Fault, number][] = [["corrupt", FW_ERROR.FRAME], ["wrong-seq", FW_ERROR.SEQUENCE],
-        ["garbage", FW_ERROR.TOO_LONG], ["drop", FW_ERROR.TIMEOUT]];
+      const cases: [Fault, number][] = [
+        ["corrupt", FW_ERROR.FRAME],
+        ["wrong-seq", FW_ERROR.SEQUENCE],
+        ["garbage", FW_ERROR.TOO_LONG],
+        ["drop", FW_ERROR.TIMEOUT],
+      ];
       for (const [f, code] of cases) {
         fault = f;
         const d = await emu.bridge.command("kur", { timeout: 2 });
@@ -146,16 +170,41 @@ describe.skipIf(!present)("firmware in QEMU", () => {
     const q = await startQemu(elfOf("lean"), dir);
     try {
       await factoryFlash(pki, dir, `FW-cli-${process.pid}`);
-      const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile("node", [join(__dirname, "../bin/tinycmp.mjs"), "bridge", ...args], { timeout: 120_000 },
-          (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
-      });
+      const cli = (args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile("node", [join(__dirname, "../bin/tinycmp.mjs"), "bridge", ...args], { timeout: 120_000 }, (err, stdout, stderr) =>
+            resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
+          );
+        });
       expect((await cli(["--server", pki.url])).code).toBe(2); // no --serial
-      const r = await cli(["--serial", `tcp:127.0.0.1:${q.port}`, "--server", pki.url, "--cmd", "status", "--cmd", "ir-mac",
-        "--ref", pki.ref, "--secret", `pass:${pki.secret}`, "--subject", "CN=fw cli", "--cmd", "status"]);
+      const r = await cli([
+        "--serial",
+        `tcp:127.0.0.1:${q.port}`,
+        "--server",
+        pki.url,
+        "--cmd",
+        "status",
+        "--cmd",
+        "ir-mac",
+        "--ref",
+        pki.ref,
+        "--secret",
+        `pass:${pki.secret}`,
+        "--subject",
+        "CN=fw cli",
+        "--cmd",
+        "status",
+      ]);
       expect(r.stderr).toMatch(/device: tinycmp firmware, lean module/);
-      const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-      expect(lines.map((l) => [l.cmd, l.code])).toEqual([["status", -120], ["ir-mac", 0], ["status", 0]]); // E_STORE_EMPTY first
+      const lines = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.cmd, l.code])).toEqual([
+        ["status", -120],
+        ["ir-mac", 0],
+        ["status", 0],
+      ]); // E_STORE_EMPTY first
       expect(lines[1].certConf).toBe(true);
       expect(new X509Certificate(Buffer.from(lines[2].cert, "base64")).subject).toContain("fw cli");
       expect(r.code).toBe(1); // the first status failed

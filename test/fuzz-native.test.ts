@@ -72,21 +72,30 @@ suite("native fuzz harnesses (fuzz/)", () => {
       writeFileSync(join(dir, "in"), input);
       const r = harness("tx", ["-runs=0", dir]);
       expect(r.code, r.out.slice(-2000)).toBe(0);
-      return r.out.match(/pkiConf (\d+) (\d+) (\d+) (\d+) (\d+);/)!.slice(1).map(Number);
+      return r.out
+        .match(/pkiConf (\d+) (\d+) (\d+) (\d+) (\d+);/)!
+        .slice(1)
+        .map(Number);
     };
-    const REMAC = 3 | (1 << 2), NO_REMAC = 1 | (1 << 2); // answered, in the pkiConf state, with / without the MAC recomputed
-    const seed = files(join(SEEDS, "tx")).map((f) => new Uint8Array(readFileSync(f)))
+    const REMAC = 3 | (1 << 2),
+      NO_REMAC = 1 | (1 << 2); // answered, in the pkiConf state, with / without the MAC recomputed
+    const seed = files(join(SEEDS, "tx"))
+      .map((f) => new Uint8Array(readFileSync(f)))
       .filter((b) => b[0] === 0 && b[1] === REMAC && parse(b.subarray(2))?.kids?.[1]?.tag[0] === 0xb3)
       .find((b) => outcome(b)[2] > 0);
     expect(seed, "a pkiConf seed that completes the transaction").toBeDefined();
     const m = parse(seed!.subarray(2))!;
     const hdr = m.kids![0].kids!;
     // freeText [7] PKIFreeText (RFC 9810 5.1.1), before generalInfo [8] when there is one
-    const free: Node = { tag: new Uint8Array([0xa7]), kids: [{ tag: new Uint8Array([0x30]), kids: [{ tag: new Uint8Array([0x0c]), val: new Uint8Array([0x78]) }] }] };
+    const free: Node = {
+      tag: new Uint8Array([0xa7]),
+      kids: [{ tag: new Uint8Array([0x30]), kids: [{ tag: new Uint8Array([0x0c]), val: new Uint8Array([0x78]) }] }],
+    };
     const at = hdr.findIndex((f) => f.tag[0] === 0xa8);
     hdr.splice(at < 0 ? hdr.length : at, 0, free);
     const changed = write(m);
-    const withMac = outcome(new Uint8Array([0, REMAC, ...changed])), without = outcome(new Uint8Array([0, NO_REMAC, ...changed]));
+    const withMac = outcome(new Uint8Array([0, REMAC, ...changed])),
+      without = outcome(new Uint8Array([0, NO_REMAC, ...changed]));
     expect(withMac[2], "DONE with the MAC recomputed").toBeGreaterThan(0);
     expect(without[2], "DONE without it").toBe(0);
     expect(without[3], "FAILED without it").toBeGreaterThan(0);

@@ -19,7 +19,9 @@ describe("fuzz", () => {
 
   it("a 20 s run: 0 traps, 0 hangs, memory one page", async () => {
     const res = await runFuzz({ seconds: 20, seed: 20260101, saveDir: null });
-    console.log(`fuzz: ${res.execs} execs (${JSON.stringify(res.byTarget)}), accepted ${res.accepted}, ${Object.keys(res.errors).length} distinct errors, slowest ${res.maxMs.toFixed(1)} ms`);
+    console.log(
+      `fuzz: ${res.execs} execs (${JSON.stringify(res.byTarget)}), accepted ${res.accepted}, ${Object.keys(res.errors).length} distinct errors, slowest ${res.maxMs.toFixed(1)} ms`,
+    );
     expect(res.execs).toBeGreaterThan(1000);
     expect(Object.keys(res.errors).length).toBeGreaterThan(10);
     expect(res.traps).toBe(0);

@@ -25,7 +25,8 @@ const rnd = (n: number) => Math.floor(Math.random() * n);
 
 function hash(id: number, msg: Uint8Array): Uint8Array {
   core.reset();
-  const p = core.put(msg), out = core.reserve(64);
+  const p = core.put(msg),
+    out = core.reserve(64);
   const n = x.hash(id, p, msg.length, out);
   expect(n).toBeGreaterThan(0);
   return core.read(out, n);
@@ -33,7 +34,8 @@ function hash(id: number, msg: Uint8Array): Uint8Array {
 
 function streamed(id: number, msg: Uint8Array, cuts: number[]): Uint8Array {
   core.reset();
-  const p = core.put(msg), out = core.reserve(64);
+  const p = core.put(msg),
+    out = core.reserve(64);
   expect(x.hash_init(id)).toBe(0);
   let at = 0;
   for (const c of [...cuts, msg.length]) {
@@ -45,7 +47,9 @@ function streamed(id: number, msg: Uint8Array, cuts: number[]): Uint8Array {
 
 function hmac(id: number, key: Uint8Array, msg: Uint8Array): Uint8Array {
   core.reset();
-  const k = core.put(key), m = core.put(msg), out = core.reserve(64);
+  const k = core.put(key),
+    m = core.put(msg),
+    out = core.reserve(64);
   const n = x.hmac(id, k, key.length, m, msg.length, out);
   expect(n).toBeGreaterThan(0);
   return core.read(out, n);
@@ -70,14 +74,23 @@ describe("hash", () => {
       for (const len of [1000, 4096, 10000, 16000]) {
         const msg = randomBytes(len);
         expect(toHex(hash(a.id, msg))).toBe(createHash(a.name).update(msg).digest("hex"));
-        expect(toHex(streamed(a.id, msg, [rnd(len), rnd(len)].sort((p, q) => p - q)))).toBe(toHex(a.noble(msg)));
+        expect(
+          toHex(
+            streamed(
+              a.id,
+              msg,
+              [rnd(len), rnd(len)].sort((p, q) => p - q),
+            ),
+          ),
+        ).toBe(toHex(a.noble(msg)));
       }
     });
   }
   it("rejects unknown algorithms and bad ranges", () => {
     core.reset();
     const p = core.reserve(64);
-    for (const id of [0, 6, -1]) { // 5 is SHAKE256 (test/sha3.test.ts)
+    for (const id of [0, 6, -1]) {
+      // 5 is SHAKE256 (test/sha3.test.ts)
       expectCode(x.hash(id, p, 0, p), E_ALG);
       expectCode(x.hash_init(id), E_ALG);
     }
@@ -92,7 +105,8 @@ describe("hmac", () => {
   for (const a of ALGS) {
     it(`${a.name}: 1000 random keys (0..200) and messages (0..300) equal node:crypto`, () => {
       for (let i = 0; i < 1000; i++) {
-        const key = randomBytes(rnd(201)), msg = randomBytes(rnd(301));
+        const key = randomBytes(rnd(201)),
+          msg = randomBytes(rnd(301));
         expect(toHex(hmac(a.id, key, msg))).toBe(createHmac(a.name, key).update(msg).digest("hex"));
       }
     });
@@ -100,7 +114,11 @@ describe("hmac", () => {
   // Wycheproof: a tag shorter than the full MAC (tagSize) is compared with the MAC's prefix.
   // `valid` must match, `invalid` must not; `acceptable` (none in these files) would be counted
   // as valid.
-  for (const [file, id] of [["hmac_sha1_test.json", 1], ["hmac_sha256_test.json", 2], ["hmac_sha512_test.json", 4]] as const) {
+  for (const [file, id] of [
+    ["hmac_sha1_test.json", 1],
+    ["hmac_sha256_test.json", 2],
+    ["hmac_sha512_test.json", 4],
+  ] as const) {
     it(`Wycheproof ${file}`, () => {
       let n = 0;
       for (const g of wycheproof(file).testGroups) {
@@ -119,10 +137,12 @@ describe("hmac", () => {
 
 const NAME: Record<number, string> = { 1: "sha1", 2: "sha256", 3: "sha384", 4: "sha512" };
 
-function pbm(owf: number, mac: number, secret: Uint8Array, salt: Uint8Array, it: number, max: number,
-  data: Uint8Array): Uint8Array | number {
+function pbm(owf: number, mac: number, secret: Uint8Array, salt: Uint8Array, it: number, max: number, data: Uint8Array): Uint8Array | number {
   core.reset();
-  const s = core.put(secret), t = core.put(salt), d = core.put(data), out = core.reserve(64);
+  const s = core.put(secret),
+    t = core.put(salt),
+    d = core.put(data),
+    out = core.reserve(64);
   const n = x.pbm(owf, mac, s, secret.length, t, salt.length, it, max, d, data.length, out);
   return n < 0 ? n : core.read(out, n);
 }
@@ -136,18 +156,26 @@ function pbmRef(owf: number, mac: number, secret: Uint8Array, salt: Uint8Array, 
 
 function pbkdf2(prf: number, pass: Uint8Array, salt: Uint8Array, it: number, max: number, dkLen: number): Uint8Array | number {
   core.reset();
-  const p = core.put(pass), s = core.put(salt), out = core.reserve(dkLen);
+  const p = core.put(pass),
+    s = core.put(salt),
+    out = core.reserve(dkLen);
   const r = x.pbkdf2(prf, p, pass.length, s, salt.length, it, max, out, dkLen);
   return r < 0 ? r : core.read(out, dkLen);
 }
 
 // A tiny DER walker: the TLVs directly inside [start, end).
-interface Tlv { tag: number; start: number; body: number; end: number }
+interface Tlv {
+  tag: number;
+  start: number;
+  body: number;
+  end: number;
+}
 function children(b: Uint8Array, start = 0, end = b.length): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = start; p < end;) {
+  for (let p = start; p < end; ) {
     const tag = b[p];
-    let len = b[p + 1], body = p + 2;
+    let len = b[p + 1],
+      body = p + 2;
     if (len & 0x80) {
       const n = len & 0x7f;
       len = 0;
@@ -166,7 +194,10 @@ function oid(v: Uint8Array): string {
   let n = 0;
   for (const c of v) {
     n = n * 128 + (c & 0x7f);
-    if (!(c & 0x80)) { arcs.push(n); n = 0; }
+    if (!(c & 0x80)) {
+      arcs.push(n);
+      n = 0;
+    }
   }
   const first = Math.min(2, Math.floor(arcs[0] / 40));
   return [first, arcs[0] - 40 * first, ...arcs.slice(1)].join(".");
@@ -174,10 +205,16 @@ function oid(v: Uint8Array): string {
 const int = (v: Uint8Array) => v.reduce((a, c) => a * 256 + c, 0);
 // Hash and HMAC algorithm OIDs to hash ids.
 const OWF: Record<string, number> = {
-  "1.3.14.3.2.26": 1, "2.16.840.1.101.3.4.2.1": 2, "2.16.840.1.101.3.4.2.2": 3, "2.16.840.1.101.3.4.2.3": 4,
+  "1.3.14.3.2.26": 1,
+  "2.16.840.1.101.3.4.2.1": 2,
+  "2.16.840.1.101.3.4.2.2": 3,
+  "2.16.840.1.101.3.4.2.3": 4,
 };
 const HMAC: Record<string, number> = {
-  "1.3.6.1.5.5.8.1.2": 1, "1.2.840.113549.2.7": 1, "1.2.840.113549.2.9": 2, "1.2.840.113549.2.10": 3,
+  "1.3.6.1.5.5.8.1.2": 1,
+  "1.2.840.113549.2.7": 1,
+  "1.2.840.113549.2.9": 2,
+  "1.2.840.113549.2.10": 3,
   "1.2.840.113549.2.11": 4,
 };
 
@@ -200,8 +237,12 @@ function protectedMessage(msg: Uint8Array) {
 describe("pbm (PasswordBasedMac)", () => {
   it("1000 random cases (iterations 1..50) equal the RFC text in JS", () => {
     for (let i = 0; i < 1000; i++) {
-      const owf = 1 + rnd(4), mac = 1 + rnd(4), it = 1 + rnd(50);
-      const secret = randomBytes(rnd(80)), salt = randomBytes(rnd(40)), data = randomBytes(rnd(500));
+      const owf = 1 + rnd(4),
+        mac = 1 + rnd(4),
+        it = 1 + rnd(50);
+      const secret = randomBytes(rnd(80)),
+        salt = randomBytes(rnd(40)),
+        data = randomBytes(rnd(500));
       const got = pbm(owf, mac, secret, salt, it, 50, data) as Uint8Array;
       expect(toHex(got)).toBe(toHex(pbmRef(owf, mac, secret, salt, it, data)));
     }
@@ -217,8 +258,10 @@ describe("pbm (PasswordBasedMac)", () => {
   });
   const files = [
     ...["cr", "ir", "kur", "p10cr"].map((n) => [`go-pkicmp/${n}_golden.der`, "pass"]),
-    ...["cr_req", "genm_req", "ir_req", "kur_req", "p10cr_req", "rr_req", "genm_rsp", "kur_rsp", "p10cr_rsp", "rr_rsp"]
-      .map((n) => [`rustcrypto-cmpv2/${n}_01.bin`, "1234-5678-1234-5678"]),
+    ...["cr_req", "genm_req", "ir_req", "kur_req", "p10cr_req", "rr_req", "genm_rsp", "kur_rsp", "p10cr_rsp", "rr_rsp"].map((n) => [
+      `rustcrypto-cmpv2/${n}_01.bin`,
+      "1234-5678-1234-5678",
+    ]),
   ];
   for (const [file, secret] of files) {
     it(`verifies ${file}`, () => {
@@ -262,7 +305,9 @@ describe("pbm (PasswordBasedMac)", () => {
     });
   }
   it("PBM with 10,000 SHA-256 iterations: time against noble (printed)", () => {
-    const secret = Buffer.from("1234-5678-1234-5678"), salt = randomBytes(16), data = randomBytes(1000);
+    const secret = Buffer.from("1234-5678-1234-5678"),
+      salt = randomBytes(16),
+      data = randomBytes(1000);
     const noblePbm = () => {
       let k = sha256(new Uint8Array([...secret, ...salt]));
       for (let i = 1; i < 10000; i++) k = sha256(k);
@@ -296,8 +341,11 @@ describe("pbkdf2", () => {
   });
   it("1000 random small cases equal node:crypto pbkdf2Sync (SHA-1/256/384/512)", () => {
     for (let i = 0; i < 1000; i++) {
-      const prf = 1 + rnd(4), it = 1 + rnd(20), dkLen = rnd(200);
-      const pass = randomBytes(rnd(150)), salt = randomBytes(rnd(40));
+      const prf = 1 + rnd(4),
+        it = 1 + rnd(20),
+        dkLen = rnd(200);
+      const pass = randomBytes(rnd(150)),
+        salt = randomBytes(rnd(40));
       const got = pbkdf2(prf, pass, salt, it, 20, dkLen) as Uint8Array;
       expect(toHex(got)).toBe(toHex(pbkdf2Sync(pass, salt, it, dkLen, NAME[prf])));
     }
@@ -315,8 +363,10 @@ describe("ct", () => {
   // ct.ts is internal (no module export): compile it alone into a small test module.
   it("ctEqual compares all bytes; wipe zeroes exactly its range", async () => {
     const src = readFileSync(new URL("../assembly/crypto/ct.ts", import.meta.url), "utf8");
-    const r = await asc.compileString({ "input.ts": 'export { ctEqual, wipe } from "./ct";', "ct.ts": src },
-      { runtime: "stub", optimizeLevel: 3, shrinkLevel: 2, initialMemory: 1 });
+    const r = await asc.compileString(
+      { "input.ts": 'export { ctEqual, wipe } from "./ct";', "ct.ts": src },
+      { runtime: "stub", optimizeLevel: 3, shrinkLevel: 2, initialMemory: 1 },
+    );
     expect(r.error).toBeNull();
     const ct: any = new WebAssembly.Instance(new WebAssembly.Module(r.binary! as Uint8Array<ArrayBuffer>), { env: { abort() {} } }).exports;
     const mem = new Uint8Array(ct.memory.buffer);
@@ -355,10 +405,15 @@ describe("secrets wiped", () => {
     return [secret, words(secret, 4), words(secret, 8)].some((p) => s.indexOf(p.subarray(0, 16)) >= 0);
   };
   it("pbm: BASEKEY and the HMAC pads", () => {
-    const secret = randomBytes(20), salt = randomBytes(16), data = randomBytes(100);
+    const secret = randomBytes(20),
+      salt = randomBytes(16),
+      data = randomBytes(100);
     pbm(2, 2, secret, salt, 100, 100, data);
     let k = createHash("sha256").update(secret).update(salt).digest();
-    const prev = () => { for (let i = 1; i < 100; i++) k = createHash("sha256").update(k).digest(); return k; };
+    const prev = () => {
+      for (let i = 1; i < 100; i++) k = createHash("sha256").update(k).digest();
+      return k;
+    };
     expect(leaks(prev())).toBe(false);
     expect(leaks(k.map((b) => b ^ 0x36))).toBe(false);
   });

@@ -17,9 +17,17 @@ import { expectCode } from "./helpers/codes";
 
 let pki: TestPki;
 let server: HostileServer | undefined;
-beforeAll(async () => { pki = await TestPki.start({}); }, 60_000);
-afterAll(async () => { await pki?.close(); });
-afterEach(async () => { await server?.close(); server = undefined; pki.reset(); });
+beforeAll(async () => {
+  pki = await TestPki.start({});
+}, 60_000);
+afterAll(async () => {
+  await pki?.close();
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  pki.reset();
+});
 
 const cn = (s: string) => {
   const v = Buffer.from(s);
@@ -28,8 +36,12 @@ const cn = (s: string) => {
   return new Uint8Array(Buffer.concat([Buffer.from([0x30, set.length]), set]));
 };
 const request = (extra: Partial<Request> = {}): Request => ({
-  secret: pki.secret, ref: pki.ref, subject: cn("hostile test"), newKey: new Uint8Array(32).fill(9),
-  trusted: [new Uint8Array(new X509Certificate(pki.root.certPem).raw)], ...extra,
+  secret: pki.secret,
+  ref: pki.ref,
+  subject: cn("hostile test"),
+  newKey: new Uint8Array(32).fill(9),
+  trusted: [new Uint8Array(new X509Certificate(pki.root.certPem).raw)],
+  ...extra,
 });
 const upstream = () => pki.url + "/pkix/";
 
@@ -43,7 +55,9 @@ async function enrollVia(script: Script, req: Partial<Request> = {}, opts: Parti
     return { ok: o, ms: performance.now() - t, err: undefined as unknown as Error };
   } catch (e) {
     return { ok: undefined, ms: performance.now() - t, err: e as Error };
-  } finally { d.close(); }
+  } finally {
+    d.close();
+  }
 }
 
 async function transportFails(script: Script, message: RegExp, bound = 10_000, opts: Partial<HttpTransportOptions> = {}) {
@@ -63,28 +77,48 @@ async function cmpFails(script: Script, code: number, req: Partial<Request> = {}
 }
 
 describe("hostile transport: a clear TransportError, never a hang", () => {
-  it("connection dropped without an answer", async () => { await transportFails(() => ({ kind: "drop" }), /socket hang up|closed|ECONNRESET/); });
-  it("connection reset", async () => { await transportFails(() => ({ kind: "reset" }), /ECONNRESET|socket hang up/); });
-  it("request read, never answered: message timeout", async () => { await transportFails(() => ({ kind: "stall" }), /no complete response within 500 ms/); });
-  it("slowloris: status line and headers trickle in", async () => { await transportFails(() => ({ kind: "slowloris", everyMs: 20 }), /no complete response within 500 ms/); });
+  it("connection dropped without an answer", async () => {
+    await transportFails(() => ({ kind: "drop" }), /socket hang up|closed|ECONNRESET/);
+  });
+  it("connection reset", async () => {
+    await transportFails(() => ({ kind: "reset" }), /ECONNRESET|socket hang up/);
+  });
+  it("request read, never answered: message timeout", async () => {
+    await transportFails(() => ({ kind: "stall" }), /no complete response within 500 ms/);
+  });
+  it("slowloris: status line and headers trickle in", async () => {
+    await transportFails(() => ({ kind: "slowloris", everyMs: 20 }), /no complete response within 500 ms/);
+  });
   it("partial body, then silence", async () => {
     await transportFails(() => ({ kind: "partial", body: new Uint8Array(300).fill(0x30), then: "stall" }), /no complete response within 500 ms/);
   });
   it("partial body, then the connection closes", async () => {
     await transportFails(() => ({ kind: "partial", body: new Uint8Array(300).fill(0x30), then: "close" }), /closed before the response was complete|aborted/);
   });
-  it("oversized body announced by Content-Length", async () => { await transportFails(() => ({ kind: "oversized" }), /exceeds the limit of 65536/); });
-  it("oversized chunked body without a length", async () => { await transportFails(() => ({ kind: "oversized", declared: false }), /exceeds the limit of 65536 bytes/); });
+  it("oversized body announced by Content-Length", async () => {
+    await transportFails(() => ({ kind: "oversized" }), /exceeds the limit of 65536/);
+  });
+  it("oversized chunked body without a length", async () => {
+    await transportFails(() => ({ kind: "oversized", declared: false }), /exceeds the limit of 65536 bytes/);
+  });
   it("wrong content type", async () => {
-    await transportFails(() => ({ kind: "respond", body: new Uint8Array([0x30, 0]), contentType: "text/html" }), /Content-Type "text\/html" is not application\/pkixcmp/);
+    await transportFails(
+      () => ({ kind: "respond", body: new Uint8Array([0x30, 0]), contentType: "text/html" }),
+      /Content-Type "text\/html" is not application\/pkixcmp/,
+    );
   });
   for (const code of [301, 302, 307, 308]) {
     it(`HTTP ${code} redirect refused`, async () => {
-      await transportFails(() => ({ kind: "status", code, headers: { Location: "http://127.0.0.1:1/evil" } }), new RegExp(`HTTP ${code} redirect to http://127.0.0.1:1/evil refused`));
+      await transportFails(
+        () => ({ kind: "status", code, headers: { Location: "http://127.0.0.1:1/evil" } }),
+        new RegExp(`HTTP ${code} redirect to http://127.0.0.1:1/evil refused`),
+      );
     });
   }
   for (const code of [400, 404, 413, 500, 503]) {
-    it(`HTTP ${code}`, async () => { await transportFails(() => ({ kind: "status", code, body: new Uint8Array([0x30, 0]) }), new RegExp(`HTTP ${code}`)); });
+    it(`HTTP ${code}`, async () => {
+      await transportFails(() => ({ kind: "status", code, body: new Uint8Array([0x30, 0]) }), new RegExp(`HTTP ${code}`));
+    });
   }
   it("bytes that are not HTTP", async () => {
     await transportFails(() => ({ kind: "raw", data: new Uint8Array(Buffer.from("SSH-2.0-OpenSSH\r\n\x00\xff garbage")) }), /Parse Error|HPE_|socket hang up/);
@@ -105,12 +139,24 @@ describe("hostile CMP answers: a clear CmpError", () => {
     const r = await cmpFails(() => ({ kind: "respond", body: new Uint8Array(Buffer.from("<html>hello</html>")) }), -83);
     expect((r.err as CmpError).detail).toMatch(/not a PKIMessage/i);
   });
-  it("an empty 200 response", async () => { await cmpFails(() => ({ kind: "respond", body: new Uint8Array(0) }), -83); });
+  it("an empty 200 response", async () => {
+    await cmpFails(() => ({ kind: "respond", body: new Uint8Array(0) }), -83);
+  });
 
   it("a valid response from another transaction (replay)", async () => {
     // first transaction through the proxy: its ip is recorded; the second transaction gets that ip again
     let ip: Uint8Array | undefined;
-    const script: Script = (n) => (ip && n >= 2 ? { kind: "respond", body: ip } : { kind: "proxy", url: upstream(), edit: (b) => { if (n === 0) ip = b; return b; } });
+    const script: Script = (n) =>
+      ip && n >= 2
+        ? { kind: "respond", body: ip }
+        : {
+            kind: "proxy",
+            url: upstream(),
+            edit: (b) => {
+              if (n === 0) ip = b;
+              return b;
+            },
+          };
     server = await startHostile(script);
     const d = new Device(new HttpTransport({ url: server.url, msgTimeoutMs: 2000 }));
     const first = await d.enroll(request());
@@ -126,8 +172,20 @@ describe("hostile CMP answers: a clear CmpError", () => {
   it("a stale nonce: the previous pollRep answered again", async () => {
     pki.configure({ pollCount: 5, checkAfter: 0 });
     let first: Uint8Array | undefined;
-    const r = await cmpFails((n) => (n === 2 && first ? { kind: "respond", body: first }
-      : { kind: "proxy", url: upstream(), edit: (b) => { if (n === 1) first = b; return b; } }), -86);
+    const r = await cmpFails(
+      (n) =>
+        n === 2 && first
+          ? { kind: "respond", body: first }
+          : {
+              kind: "proxy",
+              url: upstream(),
+              edit: (b) => {
+                if (n === 1) first = b;
+                return b;
+              },
+            },
+      -86,
+    );
     expect((r.err as CmpError).detail).toMatch(/recipNonce/);
     expect(server!.requests.length).toBe(3); // ir, pollReq, pollReq
   });
@@ -159,10 +217,14 @@ describe("hostile CMP answers: a clear CmpError", () => {
   });
 
   it("every fault above ends in CmpError or TransportError (no other exception type)", async () => {
-    for (const b of [{ kind: "raw", data: new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]) }, { kind: "respond", body: new Uint8Array([0x30, 0x80, 0, 0]) }] as const) {
+    for (const b of [
+      { kind: "raw", data: new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]) },
+      { kind: "respond", body: new Uint8Array([0x30, 0x80, 0, 0]) },
+    ] as const) {
       const r = await enrollVia(() => b);
       expect(r.err instanceof CmpError || r.err instanceof TransportError, String(r.err)).toBe(true);
-      await server!.close(); server = undefined;
+      await server!.close();
+      server = undefined;
     }
   });
 });
@@ -188,12 +250,20 @@ describe("the stored credential survives every fault (agent over emulated flash)
     const clock = { now: () => Date.now(), sleep: async () => {} };
     const first: { ip?: Uint8Array } = {};
     // bootstrap (MAC ir) through a recording proxy
-    server = await startHostile((n) => ({ kind: "proxy", url: upstream(), edit: (b) => { if (n === 0) first.ip = b; return b; } }));
+    server = await startHostile((n) => ({
+      kind: "proxy",
+      url: upstream(),
+      edit: (b) => {
+        if (n === 0) first.ip = b;
+        return b;
+      },
+    }));
     const config = { url: server.url, subject: "CN=hostile agent", ref: pki.ref, secret: pki.secret, trusted: [pki.root.der], attempts: 1, renewShare: 1 };
     const boot = new Agent({ ...config, renewShare: 1 / 3 }, { flash, clock, log: () => {} });
     expect(await boot.step()).toBe("enrolled");
     boot.close();
-    await server.close(); server = undefined;
+    await server.close();
+    server = undefined;
     const credSlots = () => slotsOf(KIND.CRED).map((i) => Buffer.from(flash.slots[i]).toString("hex"));
     const before = credSlots();
     const cert = Buffer.from(boot.certificate!);
@@ -204,13 +274,17 @@ describe("the stored credential survives every fault (agent over emulated flash)
       server = await startHostile(script(first));
       const a = new Agent(config, { flash, clock, log: () => {}, transport: new HttpTransport({ url: server.url, msgTimeoutMs: 400 }) });
       const t = performance.now();
-      const e = await a.step().then(() => undefined, (x) => x);
+      const e = await a.step().then(
+        () => undefined,
+        (x) => x,
+      );
       a.close();
       expect(e, name).toBeInstanceOf(Error);
       expect(performance.now() - t, name).toBeLessThan(15_000);
       expect(credSlots(), name).toEqual(before);
       expect(Buffer.from(a.certificate!).equals(cert), name).toBe(true);
-      await server.close(); server = undefined;
+      await server.close();
+      server = undefined;
     }
   }, 60_000);
 });

@@ -9,7 +9,8 @@ import { VECTORS } from "./helpers/vectors";
 import { E_CERT_EXPIRED } from "../host/node/lib/abi";
 
 // Rows of the table "What each message is": file | body | protection | protected by
-const rows = readFileSync(VECTORS + "README.md", "utf8").split("\n")
+const rows = readFileSync(VECTORS + "README.md", "utf8")
+  .split("\n")
   .map((l) => /^\| ((?:lwcmpra|rustcrypto-cmpv2|go-pkicmp)\/\S+) \| (\w+) \| ([^|]+) \| ([^|]+) \|$/.exec(l))
   .filter((m): m is RegExpExecArray => m !== null)
   .map(([, file, body, protection, by]) => ({ file, body, protection: protection.trim(), by: by.trim() }));
@@ -85,7 +86,10 @@ describe("tinycmp inspect on the shared vectors", () => {
 
   it("the command prints JSON and exits 0, or exits non-zero on a non-message", () => {
     const bin = new URL("../bin/tinycmp.mjs", import.meta.url).pathname;
-    const ok = spawnSync("node", [bin, "inspect", VECTORS + "go-pkicmp/ir_golden.der", "-secret", "pass:pass", "--json"], { encoding: "utf8", timeout: 30_000 });
+    const ok = spawnSync("node", [bin, "inspect", VECTORS + "go-pkicmp/ir_golden.der", "-secret", "pass:pass", "--json"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     expect(ok.status).toBe(0);
     const j = JSON.parse(ok.stdout.trim().split("\n").pop()!);
     expect(j).toMatchObject({ body: "ir", protection: { alg: "1.2.840.113533.7.66.13", verified: true }, trusted: null });

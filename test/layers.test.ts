@@ -26,7 +26,8 @@ function layerOf(file: string): string | undefined {
 function violation(file: string, spec: string): string | null {
   if (!spec.startsWith(".")) return `${file} imports ${spec}, outside assembly/`;
   const target = posix.normalize(posix.join(posix.dirname(file), spec)) + ".ts";
-  const from = layerOf(file), to = layerOf(target);
+  const from = layerOf(file),
+    to = layerOf(target);
   if (!from) return `${file} is in no layer`;
   if (!to) return `${file} imports ${target}, which is in no layer`;
   if (from === to || to === "base") return null;
@@ -58,9 +59,11 @@ describe("layers of the core", () => {
 
   it("der/, crypto/, pkix/ and store/ import nothing of cmp/ or the ABI layer", () => {
     for (const f of files.filter((f) => /^(der|crypto|pkix|store)\//.test(f))) {
-      const targets = importsOf(readFileSync(join(ROOT, f), "utf8"))
-        .map((s) => posix.normalize(posix.join(posix.dirname(f), s)));
-      expect(targets.filter((t) => t.startsWith("cmp/") || ABI.includes(t + ".ts")), f).toEqual([]);
+      const targets = importsOf(readFileSync(join(ROOT, f), "utf8")).map((s) => posix.normalize(posix.join(posix.dirname(f), s)));
+      expect(
+        targets.filter((t) => t.startsWith("cmp/") || ABI.includes(t + ".ts")),
+        f,
+      ).toEqual([]);
     }
   });
 
@@ -71,11 +74,11 @@ describe("layers of the core", () => {
       "store/store.ts (store) imports cmp/transaction.ts (cmp): a lower layer may not import a higher one or a peer",
       "store/store.ts (store) imports cmp/config.ts (cmp): a lower layer may not import a higher one or a peer",
     ]);
-    expect(violation("der/reader.ts", "../crypto/hash")).not.toBeNull();   // peers
+    expect(violation("der/reader.ts", "../crypto/hash")).not.toBeNull(); // peers
     expect(violation("crypto/p256.ts", "../der/reader")).not.toBeNull();
     expect(violation("pkix/cert.ts", "../store/items")).not.toBeNull();
     expect(violation("cmp/checks.ts", "../tx")).not.toBeNull();
-    expect(violation("mem.ts", "./cmp/state")).not.toBeNull();            // base imports nothing above
+    expect(violation("mem.ts", "./cmp/state")).not.toBeNull(); // base imports nothing above
     expect(violation("cmp/checks.ts", "../pkix/path")).toBeNull();
     expect(violation("store/store.ts", "../crypto/p256")).toBeNull();
     expect(violation("abi.ts", "./cmp/transaction")).toBeNull();

@@ -24,7 +24,10 @@ function violations(files: Record<string, string>): string[] {
   const bad: string[] = [];
   for (const [file, src] of Object.entries(files)) {
     const role = Object.keys(ALLOWED).find((r) => file.startsWith(r + "/"));
-    if (!role) { bad.push(`${file}: in no role folder`); continue; }
+    if (!role) {
+      bad.push(`${file}: in no role folder`);
+      continue;
+    }
     for (const spec of importsOf(src).filter((s) => s.startsWith("."))) {
       const target = normalize(join(dirname(file), spec));
       if (!ALLOWED[role].some((f) => target.startsWith(f + "/"))) bad.push(`${file}: ${spec}`);
@@ -41,7 +44,11 @@ describe("host/node folders by role", () => {
   it("every source sits in a role folder and imports only what its role allows", () => {
     const files = sources("host/node");
     expect(Object.keys(files).length).toBeGreaterThan(40);
-    expect(Object.values(files).flatMap((s) => importsOf(s)).filter((s) => s.startsWith(".")).length).toBeGreaterThan(100);
+    expect(
+      Object.values(files)
+        .flatMap((s) => importsOf(s))
+        .filter((s) => s.startsWith(".")).length,
+    ).toBeGreaterThan(100);
     expect(violations(files)).toEqual([]);
   });
 
@@ -51,15 +58,17 @@ describe("host/node folders by role", () => {
   });
 
   it("refuses the arrows that would blur the roles", () => {
-    expect(violations({
-      "host/node/lib/core.ts": `import { main } from "../cli/cli";`,
-      "host/node/lib/store.ts": `const { TestPki } = await import("../testpki/index");`,
-      "host/node/testpki/ca.ts": `export { Core } from "../lib/core";`,
-      "host/node/tools/fuzzer.ts": `import { size } from "../../../scripts/size";`,
-      "host/node/fleet/plan.ts": `import { fuzz } from "../tools/fuzzer";`,
-      "host/node/misc.ts": ``,
-      "host/node/cli/cli.ts": `import { Core } from "../lib/core";\nimport { parseArgs } from "node:util";`,
-    })).toEqual([
+    expect(
+      violations({
+        "host/node/lib/core.ts": `import { main } from "../cli/cli";`,
+        "host/node/lib/store.ts": `const { TestPki } = await import("../testpki/index");`,
+        "host/node/testpki/ca.ts": `export { Core } from "../lib/core";`,
+        "host/node/tools/fuzzer.ts": `import { size } from "../../../scripts/size";`,
+        "host/node/fleet/plan.ts": `import { fuzz } from "../tools/fuzzer";`,
+        "host/node/misc.ts": ``,
+        "host/node/cli/cli.ts": `import { Core } from "../lib/core";\nimport { parseArgs } from "node:util";`,
+      }),
+    ).toEqual([
       "host/node/lib/core.ts: ../cli/cli",
       "host/node/lib/store.ts: ../testpki/index",
       "host/node/testpki/ca.ts: ../lib/core",

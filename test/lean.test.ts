@@ -25,8 +25,9 @@ describe("lean module", () => {
   it("fits its 28 KiB budget and one page, validates as plain WebAssembly", () => {
     expect(readFileSync(LEAN).length).toBeLessThanOrEqual(28 * 1024);
     expect(lean.memory).toEqual({ initial: 1, maximum: 1 });
-    const r = spawnSync("wasm-validate", ["--disable-bulk-memory", "--disable-sign-extension",
-      "--disable-saturating-float-to-int", LEAN], { encoding: "utf8" });
+    const r = spawnSync("wasm-validate", ["--disable-bulk-memory", "--disable-sign-extension", "--disable-saturating-float-to-int", LEAN], {
+      encoding: "utf8",
+    });
     expect(r.stderr + r.stdout).toBe("");
     expect(r.status).toBe(0);
   });
@@ -34,8 +35,10 @@ describe("lean module", () => {
   it("imports a subset of docs/ABI.md and exports the full module's abi_version, tx_* API and the store calls of an ir/kur", () => {
     for (const i of lean.imports) expect(doc).toContain(`\`${i.module}.${i.name}\``);
     const store = /^store_(info|get|pending_new|use|commit)$/;
-    const sigs = (m: typeof lean) => Object.fromEntries(m.exports.filter((e) => /^(tx_|io_|memory$|abi_version$)/.test(e.name) || store.test(e.name))
-      .map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]));
+    const sigs = (m: typeof lean) =>
+      Object.fromEntries(
+        m.exports.filter((e) => /^(tx_|io_|memory$|abi_version$)/.test(e.name) || store.test(e.name)).map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]),
+      );
     expect(Object.fromEntries(lean.exports.map((e) => [e.name, e.sig ? sigText(e.sig) : e.kind]))).toEqual(sigs(full));
   });
 
@@ -51,8 +54,12 @@ describe("lean module", () => {
 
 describe("lean module against the test PKI", () => {
   let pki: TestPki;
-  beforeAll(async () => { pki = await TestPki.start({}); }, 60_000);
-  afterAll(async () => { await pki?.close(); });
+  beforeAll(async () => {
+    pki = await TestPki.start({});
+  }, 60_000);
+  afterAll(async () => {
+    await pki?.close();
+  });
   const cn = new Uint8Array([0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x04, 0x6c, 0x65, 0x61, 0x6e]);
 
   it("ir with PBM (HMAC-SHA256) and a generated key, MAC-protected responses, in one page", async () => {
@@ -68,16 +75,25 @@ describe("lean module against the test PKI", () => {
       const m = scan.result();
       expect(m.pages).toBe(1);
       console.log(`lean ir + certConf (PBM): ${m.used} B used, highest address ${m.highest}`);
-    } finally { d.close(); pki.reset(); }
+    } finally {
+      d.close();
+      pki.reset();
+    }
   });
 });
 
 describe("lean module against openssl cmp", () => {
   let creds: Creds;
-  beforeAll(() => { creds = makeCreds(); }, 60_000);
+  beforeAll(() => {
+    creds = makeCreds();
+  }, 60_000);
   const signed = (extra: object) => ({
-    key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), subject: creds.subjectDer("rsp.crt"),
-    newKey: creds.scalar("rsp.key"), trusted: [creds.der("root.crt")], ...extra,
+    key: creds.scalar("dev.key"),
+    cert: creds.der("dev.crt"),
+    subject: creds.subjectDer("rsp.crt"),
+    newKey: creds.scalar("rsp.key"),
+    trusted: [creds.der("root.crt")],
+    ...extra,
   });
 
   it("signed ir and kur, EC-signed responses validated to TRUSTED", async () => {
@@ -90,7 +106,9 @@ describe("lean module against openssl cmp", () => {
       const k = await d.enroll(signed({ op: "kur", key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt") }));
       expect(k.cert).toEqual(creds.der("rsp.crt"));
       d.close();
-    } finally { await s.stop(); }
+    } finally {
+      await s.stop();
+    }
   });
 
   it("an RSA-signed response is refused: algorithm not supported", async () => {
@@ -102,18 +120,21 @@ describe("lean module against openssl cmp", () => {
       expect(e).toBeInstanceOf(CmpError);
       expectCode(e.code, E_ALG);
       expect(e.detail).toMatch(/not supported/);
-    } finally { await s.stop(); }
+    } finally {
+      await s.stop();
+    }
   });
 
   it("openssl's PBM responses (HMAC-SHA1) are refused: no SHA-1 in the lean module", async () => {
     const s = await startServer(creds);
     try {
       const d = Device.http({ url: s.url }, { wasm: LEAN });
-      const e = await d.enroll({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") })
-        .catch((x) => x);
+      const e = await d.enroll({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") }).catch((x) => x);
       d.close();
       expect(e).toBeInstanceOf(CmpError);
       expect(e.detail).toBe("response MAC algorithm not supported: 1.3.6.1.5.5.8.1.2"); // id-hmacSHA1
-    } finally { await s.stop(); }
+    } finally {
+      await s.stop();
+    }
   });
 });

@@ -13,12 +13,14 @@ const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
 
 /** A PEM file of the root and `n` self-signed RSA-4096 certificates (about 1.3 KiB each). */
 export function bigExtraCerts(creds: Creds, n: number): string {
-  execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096", "-out", "fill.key"],
-    { cwd: creds.dir, env, stdio: "ignore" });
+  execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096", "-out", "fill.key"], { cwd: creds.dir, env, stdio: "ignore" });
   let pem = readFileSync(creds.file("root.crt"), "utf8");
   for (let i = 0; i < n; i++) {
-    execFileSync("openssl", ["req", "-x509", "-new", "-key", "fill.key", "-subj", `/CN=tinycmp filler certificate ${i}`,
-      "-days", "30", "-out", `fill${i}.crt`], { cwd: creds.dir, env, stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-new", "-key", "fill.key", "-subj", `/CN=tinycmp filler certificate ${i}`, "-days", "30", "-out", `fill${i}.crt`],
+      { cwd: creds.dir, env, stdio: "ignore" },
+    );
     pem += readFileSync(creds.file(`fill${i}.crt`), "utf8");
   }
   writeFileSync(creds.file("extra8k.pem"), pem);
@@ -31,15 +33,23 @@ export async function measured(url: string, req: object, wasm = "build/tinycmp.w
   const inner = new HttpTransport({ url });
   let biggest = 0;
   const transport: Transport = {
-    async transfer(r) { const rsp = await inner.transfer(r); biggest = Math.max(biggest, rsp.length); return rsp; },
-    close() { inner.close(); },
+    async transfer(r) {
+      const rsp = await inner.transfer(r);
+      biggest = Math.max(biggest, rsp.length);
+      return rsp;
+    },
+    close() {
+      inner.close();
+    },
   };
   const device = new Device(transport, { wasm });
   const scan = new MemScan(device.core, canary, mask);
   try {
     const outcome = await device.enroll(req as any);
     return { outcome, mem: scan.result(), biggest };
-  } finally { device.close(); }
+  } finally {
+    device.close();
+  }
 }
 
 describe("a transaction with an 8 KiB response fits one page", () => {
@@ -49,11 +59,17 @@ describe("a transaction with an 8 KiB response fits one page", () => {
     const extra = bigExtraCerts(creds, 6);
     srv = await startServer(creds, ["-rsp_extracerts", extra]);
   }, 60000);
-  afterAll(async () => { await srv?.stop(); });
+  afterAll(async () => {
+    await srv?.stop();
+  });
 
   it("ir with PBM and certConf", async () => {
     const { outcome, mem, biggest } = await measured(srv.url, {
-      op: "ir", secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt"),
+      op: "ir",
+      secret: "secret",
+      ref: "ref",
+      newKey: creds.scalar("rsp.key"),
+      subject: creds.subjectDer("rsp.crt"),
     });
     expect(biggest).toBeGreaterThanOrEqual(8000);
     expect(outcome.cert).toEqual(creds.der("rsp.crt"));
@@ -66,8 +82,13 @@ describe("a transaction with an 8 KiB response fits one page", () => {
 
   it("kur signed with the current key, chain validated", async () => {
     const { outcome, mem, biggest } = await measured(srv.url, {
-      op: "kur", key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt"),
-      subject: creds.subjectDer("rsp.crt"), newKey: creds.scalar("rsp.key"), trusted: [creds.der("root.crt")],
+      op: "kur",
+      key: creds.scalar("rsp.key"),
+      cert: creds.der("rsp.crt"),
+      oldCert: creds.der("rsp.crt"),
+      subject: creds.subjectDer("rsp.crt"),
+      newKey: creds.scalar("rsp.key"),
+      trusted: [creds.der("root.crt")],
     });
     expect(biggest).toBeGreaterThanOrEqual(8000);
     expect(outcome.cert).toEqual(creds.der("rsp.crt"));

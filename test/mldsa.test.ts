@@ -19,7 +19,10 @@ const SETS = [
 
 function verify(set: number, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array, ctx: Uint8Array = new Uint8Array(0)): number {
   core.reset();
-  const pp = core.put(pub), pm = core.put(msg), pc = core.put(ctx), ps = core.put(sig);
+  const pp = core.put(pub),
+    pm = core.put(msg),
+    pc = core.put(ctx),
+    ps = core.put(sig);
   return core.exports.mldsa_verify(set, pp, pub.length, pm, msg.length, pc, ctx.length, ps, sig.length);
 }
 
@@ -27,7 +30,8 @@ for (const s of SETS) {
   describe(`ML-DSA-${s.id}`, () => {
     const { publicKey, secretKey } = s.noble.keygen(randomBytes(32));
     const other = s.noble.keygen(randomBytes(32)).publicKey;
-    const msg = new Uint8Array(randomBytes(333)), sig = s.noble.sign(msg, secretKey);
+    const msg = new Uint8Array(randomBytes(333)),
+      sig = s.noble.sign(msg, secretKey);
 
     const data = wycheproofIfPresent(s.file);
     it.skipIf(!data)(`Wycheproof ${s.file} (skipped when ../shared/vectors/wycheproof lacks it)`, () => {
@@ -60,15 +64,18 @@ for (const s of SETS) {
     });
     it("wrong key, changed message, changed c~ / z / public key bits are refused; noble agrees", () => {
       expectCode(verify(s.id, other, msg, sig), E_SIG_INVALID);
-      const m2 = Uint8Array.from(msg); m2[100] ^= 4;
+      const m2 = Uint8Array.from(msg);
+      m2[100] ^= 4;
       expectCode(verify(s.id, publicKey, m2, sig), E_SIG_INVALID);
       for (const at of [0, s.lambda4 - 1, s.lambda4 + 5, s.sig - s.omega - s.k - 3]) {
-        const bad = Uint8Array.from(sig); bad[at] ^= 1;
+        const bad = Uint8Array.from(sig);
+        bad[at] ^= 1;
         expect(verify(s.id, publicKey, msg, bad), `byte ${at}`).toBeLessThan(0);
         expect(s.noble.verify(bad, msg, publicKey)).toBe(false);
       }
       for (const at of [0, 31, 32, 500, s.pk - 1]) {
-        const bad = Uint8Array.from(publicKey); bad[at] ^= 0x10;
+        const bad = Uint8Array.from(publicKey);
+        bad[at] ^= 0x10;
         expectCode(verify(s.id, bad, msg, sig), E_SIG_INVALID, `pk byte ${at}`);
       }
     });
@@ -85,13 +92,40 @@ for (const s of SETS) {
     it("malformed hints (HintBitUnpack) are refused: counts decreasing or above omega, positions not increasing, stray bytes", () => {
       const y = s.sig - s.omega - s.k;
       const cases: [string, (b: Uint8Array) => void][] = [
-        ["count above omega", (b) => { b[y + s.omega + s.k - 1] = s.omega + 1; }],
-        ["counts decreasing", (b) => { b[y + s.omega] = b[y + s.omega + 1] + 1; }],
-        ["positions not increasing", (b) => { const n = b[y + s.omega]; if (n >= 2) b[y + 1] = b[y]; else { b[y + s.omega] = 2; b[y] = 5; b[y + 1] = 5; } }],
-        ["stray byte after the last position", (b) => { b[y + s.omega - 1] = 1; }],
+        [
+          "count above omega",
+          (b) => {
+            b[y + s.omega + s.k - 1] = s.omega + 1;
+          },
+        ],
+        [
+          "counts decreasing",
+          (b) => {
+            b[y + s.omega] = b[y + s.omega + 1] + 1;
+          },
+        ],
+        [
+          "positions not increasing",
+          (b) => {
+            const n = b[y + s.omega];
+            if (n >= 2) b[y + 1] = b[y];
+            else {
+              b[y + s.omega] = 2;
+              b[y] = 5;
+              b[y + 1] = 5;
+            }
+          },
+        ],
+        [
+          "stray byte after the last position",
+          (b) => {
+            b[y + s.omega - 1] = 1;
+          },
+        ],
       ];
       for (const [name, f] of cases) {
-        const bad = Uint8Array.from(sig); f(bad);
+        const bad = Uint8Array.from(sig);
+        f(bad);
         if (bad.every((v, i) => v === sig[i])) continue;
         expectCode(verify(s.id, publicKey, msg, bad), E_SIG_ENCODING, name);
         expect(s.noble.verify(bad, msg, publicKey), name).toBe(false);
@@ -100,7 +134,9 @@ for (const s of SETS) {
     it("z with a coefficient at the norm bound gamma1 - beta is refused (E_SIG_ENCODING)", () => {
       const bad = Uint8Array.from(sig);
       // first packed z coefficient := 0, i.e. z = gamma1 (outside the bound)
-      bad[s.lambda4] = 0; bad[s.lambda4 + 1] = 0; bad[s.lambda4 + 2] &= s.id === 44 ? 0xfc : 0xf0;
+      bad[s.lambda4] = 0;
+      bad[s.lambda4 + 1] = 0;
+      bad[s.lambda4 + 2] &= s.id === 44 ? 0xfc : 0xf0;
       expectCode(verify(s.id, publicKey, msg, bad), E_SIG_ENCODING);
       expect(s.noble.verify(bad, msg, publicKey)).toBe(false);
     });

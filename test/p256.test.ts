@@ -105,7 +105,8 @@ describe("Wycheproof ecdsa_secp256r1_sha256_test.json", () => {
 describe("P-256 against @noble/curves and node:crypto", () => {
   it(`keygen and public key derivation equal noble's getPublicKey (${ROUNDS} each)`, () => {
     const c = new Core<TestCoreExports>({ wasm: TEST_WASM });
-    const priv = c.reserve(32), pub = c.reserve(65);
+    const priv = c.reserve(32),
+      pub = c.reserve(65);
     for (let i = 0; i < ROUNDS; i++) {
       expect(c.exports.p256_keygen(priv, pub)).toBe(0);
       const sk = c.read(priv, 32);
@@ -156,7 +157,7 @@ describe("P-256 against @noble/curves and node:crypto", () => {
         () => verify(c, pub, msg, derSig(r, (s + 1n) % N), h.id),
         () => verify(c, pub, msg, derSig((r + 1n) % N, s), h.id),
         () => verify(c, pub, msg, sig, h.id === 2 ? 4 : 2), // another hash
-        () => verify(c, pub, msg, flipped, h.id) === 0 ? 0 : E_SIG_INVALID, // any error
+        () => (verify(c, pub, msg, flipped, h.id) === 0 ? 0 : E_SIG_INVALID), // any error
       ];
       expectCode(tampered[i % 5](), E_SIG_INVALID);
     }
@@ -167,9 +168,12 @@ describe("P-256 against @noble/curves and node:crypto", () => {
     let q = p256.Point.BASE.multiply(num(p256.utils.randomSecretKey()));
     for (let i = 0; i < ROUNDS; i++) {
       q = q.add(i % 3 ? p256.Point.BASE : q); // a random walk: cheaper than fresh keys
-      const full = q.toBytes(false), short = q.toBytes(true);
+      const full = q.toBytes(false),
+        short = q.toBytes(true);
       c.reset();
-      const out = c.reserve(65), pf = c.put(full), ps = c.put(short);
+      const out = c.reserve(65),
+        pf = c.put(full),
+        ps = c.put(short);
       expect(c.exports.p256_pub_compress(pf, out)).toBe(33);
       expect(toHex(c.read(out, 33))).toBe(toHex(short));
       expect(c.exports.p256_pub_decode(ps, 33, out)).toBe(65);
@@ -193,23 +197,38 @@ describe("P-256 edge cases and errors", () => {
     // a point with a small x, so that x + p still fits 32 bytes
     let small = { x: 0n, y: 0n };
     for (let t = 1n; small.x === 0n; t++) {
-      try { small = p256.Point.fromBytes(Uint8Array.of(2, ...be(t))).toAffine(); } catch { /* not on the curve */ }
+      try {
+        small = p256.Point.fromBytes(Uint8Array.of(2, ...be(t))).toAffine();
+      } catch {
+        /* not on the curve */
+      }
     }
     expect(decode(Uint8Array.of(4, ...be(small.x), ...be(small.y)))).toBe(65);
     const y = num(full.subarray(33));
     const x = num(full.subarray(1, 33));
     const bad = [
-      new Uint8Array(0), Uint8Array.of(0), full.subarray(0, 64), Uint8Array.of(5, ...full.subarray(1)),
-      Uint8Array.of(6, ...full.subarray(1)), Uint8Array.of(4, ...be(x), ...be((y + 1n) % P)), // off the curve
-      Uint8Array.of(4, ...be(small.x + P), ...be(small.y)), Uint8Array.of(3, ...be(small.x + P)), // x >= p
+      new Uint8Array(0),
+      Uint8Array.of(0),
+      full.subarray(0, 64),
+      Uint8Array.of(5, ...full.subarray(1)),
+      Uint8Array.of(6, ...full.subarray(1)),
+      Uint8Array.of(4, ...be(x), ...be((y + 1n) % P)), // off the curve
+      Uint8Array.of(4, ...be(small.x + P), ...be(small.y)),
+      Uint8Array.of(3, ...be(small.x + P)), // x >= p
       Uint8Array.of(4, ...be(x), ...be(P)), // y >= p
-      Uint8Array.of(2, ...be(P)), Uint8Array.of(4, ...new Uint8Array(64)),
+      Uint8Array.of(2, ...be(P)),
+      Uint8Array.of(4, ...new Uint8Array(64)),
     ];
     for (const b of bad) expectCode(decode(b), E_KEY, toHex(b));
     // compressed x with no square root for x^3 - 3x + b: find one
     let nonResidue = 0n;
     for (let t = 1n; ; t++) {
-      try { p256.Point.fromBytes(Uint8Array.of(2, ...be(t))); } catch { nonResidue = t; break; }
+      try {
+        p256.Point.fromBytes(Uint8Array.of(2, ...be(t)));
+      } catch {
+        nonResidue = t;
+        break;
+      }
     }
     expectCode(decode(Uint8Array.of(2, ...be(nonResidue))), E_KEY);
     expectCode(decode(Uint8Array.of(3, ...be(nonResidue))), E_KEY);
@@ -238,7 +257,8 @@ describe("P-256 edge cases and errors", () => {
     const sig = sign(c, sk, msg) as Uint8Array;
     const { r, s } = parseDer(sig);
     expect(verify(c, full, msg, sig)).toBe(0);
-    const rb = Array.from(be(r)), sb = Array.from(be(s));
+    const rb = Array.from(be(r)),
+      sb = Array.from(be(s));
     const enc = (...b: number[]) => Uint8Array.from(b);
     const bad = [
       enc(...sig, 0), // trailing byte
@@ -250,7 +270,9 @@ describe("P-256 edge cases and errors", () => {
       enc(0x30, 6, 2, 1, 0x80, 2, 1, 1), // negative r
       enc(0x30, 4, 2, 0, 2, 0), // empty integers
       enc(0x30, 0x80, 2, 1, 1, 2, 1, 1, 0, 0), // indefinite length
-      new Uint8Array(0), enc(0x30), enc(0x30, 0),
+      new Uint8Array(0),
+      enc(0x30),
+      enc(0x30, 0),
     ];
     for (const b of bad) expectCode(verify(c, full, msg, b), E_SIG_ENCODING, toHex(b));
     expectCode(verify(c, full, msg, enc(0x30, 6, 2, 1, 0, 2, 1, 1)), E_SIG_INVALID); // r = 0
@@ -260,12 +282,15 @@ describe("P-256 edge cases and errors", () => {
 
   it("fails with E_RANDOM and writes nothing when the host has no entropy", () => {
     const dry = new Core<TestCoreExports>({ wasm: TEST_WASM, random: () => false });
-    const priv = dry.reserve(32), pub = dry.reserve(65);
+    const priv = dry.reserve(32),
+      pub = dry.reserve(65);
     new Uint8Array(dry.memory.buffer, priv, 32 + 65 + 3).fill(0xaa);
     expectCode(dry.exports.p256_keygen(priv, pub), E_RANDOM);
     expect(dry.read(priv, 32).every((b) => b === 0xaa)).toBe(true);
     expect(dry.read(pub, 65).every((b) => b === 0xaa)).toBe(true);
-    const k = dry.put(sk), m = dry.put(Uint8Array.of(1, 2)), sig = dry.reserve(72);
+    const k = dry.put(sk),
+      m = dry.put(Uint8Array.of(1, 2)),
+      sig = dry.reserve(72);
     new Uint8Array(dry.memory.buffer, sig, 72).fill(0xaa);
     expectCode(dry.exports.p256_sign(k, 2, m, 2, sig), E_RANDOM);
     expect(dry.read(sig, 72).every((b) => b === 0xaa)).toBe(true);

@@ -19,20 +19,31 @@ beforeAll(() => {
   creds = makeCreds();
   execFileSync(process.execPath, [join(root, "scripts/dist.mjs")], { cwd: root, stdio: "pipe", timeout: 240_000 });
   const pack = mkdtempSync(join(tmpdir(), "tinycmp-pack-"));
-  const info = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", pack], { cwd: root, encoding: "utf8", timeout: 120_000 }));
+  const info = JSON.parse(
+    execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", pack], { cwd: root, encoding: "utf8", timeout: 120_000 }),
+  );
   files = info[0].files.map((f: { path: string }) => f.path);
   app = mkdtempSync(join(tmpdir(), "tinycmp-app-"));
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", join(pack, info[0].filename)], { cwd: app, stdio: "pipe", timeout: 240_000 });
 }, 600_000);
 
-const npx = (args: string[], timeout = 60_000) =>
-  spawnSync("npx", ["--no-install", "tinycmp", ...args], { cwd: app, encoding: "utf8", timeout });
+const npx = (args: string[], timeout = 60_000) => spawnSync("npx", ["--no-install", "tinycmp", ...args], { cwd: app, encoding: "utf8", timeout });
 
 describe("the npm package", () => {
   it("ships the compiled CLI and library, their types and both modules, and no sources or tests", () => {
-    for (const f of ["bin/tinycmp.mjs", "dist/node/cli/cli.js", "dist/node/lib/index.js", "dist/node/testpki/index.js", "dist/types/lib/index.d.ts",
-      "dist/types/testpki/index.d.ts", "build/tinycmp.wasm", "build/tinycmp-lean.wasm", "package.json"]) expect(files).toContain(f);
+    for (const f of [
+      "bin/tinycmp.mjs",
+      "dist/node/cli/cli.js",
+      "dist/node/lib/index.js",
+      "dist/node/testpki/index.js",
+      "dist/types/lib/index.d.ts",
+      "dist/types/testpki/index.d.ts",
+      "build/tinycmp.wasm",
+      "build/tinycmp-lean.wasm",
+      "package.json",
+    ])
+      expect(files).toContain(f);
     expect(files.filter((f) => /^(test|assembly|host|scripts|boards)\/|\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(app, "node_modules/tinycmp/package.json"), "utf8"));
     expect(Object.keys(pkg.dependencies)).not.toContain("tsx");
@@ -44,8 +55,26 @@ describe("the npm package", () => {
     const dir = join(app, "out");
     mkdirSync(dir, { recursive: true });
     await withMockServer(creds, [], async (s) => {
-      const r = npx(["-cmd", "ir", "-server", `127.0.0.1:${s.port}`, "-path", "pkix/", "-ref", "ref", "-secret", "pass:secret",
-        "-newkey", creds.file("rsp.key"), "-subject", "/CN=tinycmp device", "-certout", "out/dev.pem", "-msg_timeout", "20"]);
+      const r = npx([
+        "-cmd",
+        "ir",
+        "-server",
+        `127.0.0.1:${s.port}`,
+        "-path",
+        "pkix/",
+        "-ref",
+        "ref",
+        "-secret",
+        "pass:secret",
+        "-newkey",
+        creds.file("rsp.key"),
+        "-subject",
+        "/CN=tinycmp device",
+        "-certout",
+        "out/dev.pem",
+        "-msg_timeout",
+        "20",
+      ]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^ir done: /);
     });
@@ -57,24 +86,43 @@ describe("the npm package", () => {
 
   it("tinycmp testpki runs outside the checkout", async () => {
     // its own process group: npx does not pass SIGTERM on to the node process it starts
-    const proc = spawn("npx", ["--no-install", "tinycmp", "testpki", "--port", "0", "--dir", join(app, "pki")], { cwd: app, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const proc = spawn("npx", ["--no-install", "tinycmp", "testpki", "--port", "0", "--dir", join(app, "pki")], {
+      cwd: app,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     let text = "";
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`testpki did not start: ${text}`)), 60_000);
-        const on = (d: Buffer) => { text += d; if (/listening on/.test(text)) { clearTimeout(timer); resolve(); } };
+        const on = (d: Buffer) => {
+          text += d;
+          if (/listening on/.test(text)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
         proc.stdout!.on("data", on);
         proc.stderr!.on("data", on);
-        proc.once("exit", () => { clearTimeout(timer); reject(new Error(`testpki exited: ${text}`)); });
+        proc.once("exit", () => {
+          clearTimeout(timer);
+          reject(new Error(`testpki exited: ${text}`));
+        });
       });
       expect(existsSync(join(app, "pki/testpki.json"))).toBe(true);
     } finally {
-      await new Promise<void>((r) => { if (proc.exitCode !== null) return r(); proc.once("exit", () => r()); process.kill(-proc.pid!, "SIGTERM"); });
+      await new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        proc.once("exit", () => r());
+        process.kill(-proc.pid!, "SIGTERM");
+      });
     }
   });
 
   it("the library: Device, Agent and Core from 'tinycmp', the test PKI from 'tinycmp/testpki'", () => {
-    writeFileSync(join(app, "lib.mjs"), `
+    writeFileSync(
+      join(app, "lib.mjs"),
+      `
       import { Device, Agent, Core, LEAN_WASM, pemOrDer } from "tinycmp";
       import { TestPki } from "tinycmp/testpki";
       const pki = await TestPki.start({ port: 0 });
@@ -84,7 +132,8 @@ describe("the npm package", () => {
       device.close();
       await pki.close();
       console.log(JSON.stringify({ agent: typeof Agent, io: new Core().ioSize, lean: new Core({ wasm: LEAN_WASM }).ioSize, status: out.status, genp: out.genp.length }));
-    `);
+    `,
+    );
     const r = spawnSync("node", ["lib.mjs"], { cwd: app, encoding: "utf8", timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ agent: "function", status: expect.any(Number), genp: expect.any(Number) });
@@ -93,7 +142,9 @@ describe("the npm package", () => {
   }, 90_000);
 
   it("its type declarations resolve under Node's ESM rules (tsc --moduleResolution nodenext)", () => {
-    writeFileSync(join(app, "types.ts"), `
+    writeFileSync(
+      join(app, "types.ts"),
+      `
       import { Device, Agent, Core, type Outcome } from "tinycmp";
       import { TestPki } from "tinycmp/testpki";
       const n: number = new Core().ioSize;
@@ -101,10 +152,28 @@ describe("the npm package", () => {
       const s: string = new Core().ioSize;
       let o: Outcome | undefined;
       export { Device, Agent, TestPki, n, s, o };
-    `);
-    const r = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "--strict", "--module", "nodenext",
-      "--moduleResolution", "nodenext", "--target", "es2022", "--typeRoots", join(root, "node_modules/@types"), "--types", "node", "types.ts"],
-    { cwd: app, encoding: "utf8", timeout: 180_000 });
+    `,
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, "node_modules/typescript/bin/tsc"),
+        "--noEmit",
+        "--strict",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--target",
+        "es2022",
+        "--typeRoots",
+        join(root, "node_modules/@types"),
+        "--types",
+        "node",
+        "types.ts",
+      ],
+      { cwd: app, encoding: "utf8", timeout: 180_000 },
+    );
     expect(r.status, r.stdout + r.stderr).toBe(0);
   }, 200_000);
 });

@@ -45,7 +45,11 @@ describe("pkcs11: URIs (RFC 7512)", () => {
     expect(() => parsePkcs11Uri("pkcs11:token=t")).toThrow(/names no key/);
     expect(() => parsePkcs11Uri("pkcs11:object=a;type=public")).toThrow(/type must be private/);
     expect(() => parsePkcs11Uri("file:key.pem")).toThrow(/not a pkcs11: URI/);
-    try { parsePkcs11Uri("pkcs11:token=t;bogus=1?pin-value=s3cret"); } catch (e) { expect((e as Error).message).not.toMatch(/s3cret/); }
+    try {
+      parsePkcs11Uri("pkcs11:token=t;bogus=1?pin-value=s3cret");
+    } catch (e) {
+      expect((e as Error).message).not.toMatch(/s3cret/);
+    }
   });
 });
 
@@ -69,7 +73,11 @@ describe("failures, each with a clear error before anything is sent", () => {
   it("a token key whose session is gone: the core ends with E_SIGNER, nothing sent", async () => {
     const s = new Pkcs11Signer(uri("closed", "&x-key-type=P-256"), { generate: true });
     s.close();
-    const d = new Device({ transfer: () => { throw new Error("a request was sent"); } });
+    const d = new Device({
+      transfer: () => {
+        throw new Error("a request was sent");
+      },
+    });
     const err = await d.enroll({ secret: "s", ref: "r", newSigner: s }).catch((e) => e);
     expect(err).toBeInstanceOf(CmpError);
     expectCode((err as CmpError).code, E_SIGNER);
@@ -79,16 +87,25 @@ describe("failures, each with a clear error before anything is sent", () => {
 
 describe("keys in the token against the test PKI", () => {
   let pki: TestPki;
-  beforeAll(async () => { pki = await TestPki.start({}); }, 60_000);
-  afterAll(async () => { await pki?.close(); });
+  beforeAll(async () => {
+    pki = await TestPki.start({});
+  }, 60_000);
+  afterAll(async () => {
+    await pki?.close();
+  });
   const trusted = () => [new Uint8Array(new X509Certificate(pki.root.certPem).raw)];
 
   it("ir with a P-256 key generated in the token, kur to an RSA-2048 token key, kur to P-384", async () => {
     const d = Device.http({ url: pki.url + "/pkix/" });
     const k1 = new Pkcs11Signer(uri("dev-p256"), { generate: true });
     expect(k1.keyType).toBe("P-256");
-    const ir = await d.enroll({ secret: pki.secret, ref: pki.ref, trusted: trusted(), newSigner: k1,
-      subject: new Uint8Array(Buffer.from("300f310d300b06035504030c04686d3031", "hex")) });
+    const ir = await d.enroll({
+      secret: pki.secret,
+      ref: pki.ref,
+      trusted: trusted(),
+      newSigner: k1,
+      subject: new Uint8Array(Buffer.from("300f310d300b06035504030c04686d3031", "hex")),
+    });
     expect(spkiOf(ir.cert!)).toEqual(Buffer.from(k1.publicKey()));
     // the key is in the token: opened again by the same URI, without generating
     const again = new Pkcs11Signer(uri("dev-p256"));
@@ -103,20 +120,40 @@ describe("keys in the token against the test PKI", () => {
   }, 60_000);
 
   it("CLI: ir with -newkey pkcs11:..., then kur with -key pkcs11:... and a new token key", async () => {
-    const root = join(dir, "root.pem"), c1 = join(dir, "cli1.pem"), c2 = join(dir, "cli2.pem");
+    const root = join(dir, "root.pem"),
+      c1 = join(dir, "cli1.pem"),
+      c2 = join(dir, "cli2.pem");
     writeFileSync(root, pki.root.certPem);
     const srv = ["-server", `127.0.0.1:${new URL(pki.url).port}/pkix/`, "-trusted", root];
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const err = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      expect(await main(["-cmd", "ir", ...srv, "-ref", pki.ref, "-secret", `pass:${pki.secret}`, "-subject", "/CN=tinycmp token device",
-        "-newkey", uri("cli-ir", "&x-key-type=RSA-2048"), "-certout", c1])).toBe(0);
+      expect(
+        await main([
+          "-cmd",
+          "ir",
+          ...srv,
+          "-ref",
+          pki.ref,
+          "-secret",
+          `pass:${pki.secret}`,
+          "-subject",
+          "/CN=tinycmp token device",
+          "-newkey",
+          uri("cli-ir", "&x-key-type=RSA-2048"),
+          "-certout",
+          c1,
+        ]),
+      ).toBe(0);
       expect(spkiOf(readFileSync(c1))).toEqual(Buffer.from(new Pkcs11Signer(uri("cli-ir")).publicKey()));
       expect(await main(["-cmd", "kur", ...srv, "-cert", c1, "-key", uri("cli-ir"), "-newkey", uri("cli-kur"), "-certout", c2])).toBe(0);
       expect(spkiOf(readFileSync(c2))).toEqual(Buffer.from(new Pkcs11Signer(uri("cli-kur")).publicKey()));
       // -key naming no key in the token: a usage error, nothing generated
       expect(await main(["-cmd", "kur", ...srv, "-cert", c2, "-key", uri("absent"), "-newkey", uri("cli-kur2"), "-certout", c2])).toBe(2);
-    } finally { log.mockRestore(); err.mockRestore(); }
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
   }, 60_000);
 });
 
@@ -127,21 +164,58 @@ describe("keys in the token against openssl cmp", () => {
     // a certificate from the mock server's root for a token key (a CSR of a throwaway key, the
     // token's public key forced in)
     const certFor = (name: string, s: Pkcs11Signer) => {
-      writeFileSync(join(creds.dir, `${name}.pub`), createPublicKey({ key: Buffer.from(s.publicKey()), format: "der", type: "spki" }).export({ format: "pem", type: "spki" }));
+      writeFileSync(
+        join(creds.dir, `${name}.pub`),
+        createPublicKey({ key: Buffer.from(s.publicKey()), format: "der", type: "spki" }).export({ format: "pem", type: "spki" }),
+      );
       ossl(["req", "-new", "-key", "other.key", "-subj", `/CN=tinycmp ${name}`, "-out", `${name}.csr`]);
-      ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30",
-        "-force_pubkey", `${name}.pub`, "-sha256", "-extfile", "ext.cnf", "-extensions", "ee", "-out", `${name}.crt`]);
+      ossl([
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "root.crt",
+        "-CAkey",
+        "root.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-force_pubkey",
+        `${name}.pub`,
+        "-sha256",
+        "-extfile",
+        "ext.cnf",
+        "-extensions",
+        "ee",
+        "-out",
+        `${name}.crt`,
+      ]);
     };
     const idevEc = new Pkcs11Signer(uri("ossl-idev-p256"), { generate: true });
     const newRsa = new Pkcs11Signer(uri("ossl-new-rsa", "&x-key-type=RSA-2048"), { generate: true });
     const idevRsa = new Pkcs11Signer(uri("ossl-idev-rsa", "&x-key-type=RSA-2048"), { generate: true });
     const newEc = new Pkcs11Signer(uri("ossl-new-p256"), { generate: true });
-    for (const [n, s] of [["idevec", idevEc], ["newrsa", newRsa], ["idevrsa", idevRsa], ["newec", newEc]] as const) certFor(n, s);
-    for (const [idev, idevName, nk, nkName] of [[idevEc, "idevec", newRsa, "newrsa"], [idevRsa, "idevrsa", newEc, "newec"]] as const) {
+    for (const [n, s] of [
+      ["idevec", idevEc],
+      ["newrsa", newRsa],
+      ["idevrsa", idevRsa],
+      ["newec", newEc],
+    ] as const)
+      certFor(n, s);
+    for (const [idev, idevName, nk, nkName] of [
+      [idevEc, "idevec", newRsa, "newrsa"],
+      [idevRsa, "idevrsa", newEc, "newec"],
+    ] as const) {
       await withMockServer(creds, ["-rsp_cert", `${nkName}.crt`], async (s) => {
         const d = Device.http({ url: s.url });
-        const o = await d.enroll({ signer: idev, cert: creds.der(`${idevName}.crt`), newSigner: nk, trusted: [creds.der("root.crt")],
-          subject: creds.subjectDer(`${nkName}.crt`) });
+        const o = await d.enroll({
+          signer: idev,
+          cert: creds.der(`${idevName}.crt`),
+          newSigner: nk,
+          trusted: [creds.der("root.crt")],
+          subject: creds.subjectDer(`${nkName}.crt`),
+        });
         d.close();
         expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der(`${nkName}.crt`)));
       });

@@ -12,13 +12,31 @@ import { Core } from "../host/node/lib/core";
 import { VECTORS, toHex, vector } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
-import { E_CERT_PARSE, E_CERT_SIGNATURE, E_CERT_EXPIRED, E_CERT_NOT_YET_VALID, E_CERT_UNTRUSTED, E_CERT_NOT_CA, E_CERT_PATH_LEN, E_CERT_NAME, E_CERT_UNSUPPORTED, E_CERT_POOL, E_LEGACY, E_SIG_INVALID } from "../host/node/lib/abi";
+import {
+  E_CERT_SIGNATURE,
+  E_CERT_EXPIRED,
+  E_CERT_NOT_YET_VALID,
+  E_CERT_UNTRUSTED,
+  E_CERT_NOT_CA,
+  E_CERT_PATH_LEN,
+  E_CERT_NAME,
+  E_CERT_UNSUPPORTED,
+  E_CERT_POOL,
+  E_LEGACY,
+  E_SIG_INVALID,
+} from "../host/node/lib/abi";
 import { E_ALG } from "../host/node/lib/abi";
 
 // ---- a small DER walker, independent of the core ----
-interface El { tag: number; start: number; vs: number; end: number }
+interface El {
+  tag: number;
+  start: number;
+  vs: number;
+  end: number;
+}
 function readEl(b: Uint8Array, off: number): El {
-  const start = off, tag = b[off++];
+  const start = off,
+    tag = b[off++];
   let len = b[off++];
   if (len & 0x80) {
     const k = len & 0x7f;
@@ -29,7 +47,7 @@ function readEl(b: Uint8Array, off: number): El {
 }
 function kids(b: Uint8Array, e: El): El[] {
   const out: El[] = [];
-  for (let p = e.vs; p < e.end;) {
+  for (let p = e.vs; p < e.end; ) {
     const c = readEl(b, p);
     if (c.end > e.end) break;
     out.push(c);
@@ -44,13 +62,15 @@ function findCerts(b: Uint8Array): Uint8Array[] {
   const found: Uint8Array[] = [];
   const visit = (e: El, depth: number) => {
     if (depth > 20) return;
-    const k = (e.tag & 0x20) ? kids(b, e) : [];
+    const k = e.tag & 0x20 ? kids(b, e) : [];
     if (e.tag === 0x30 && k.length === 3 && k[0].tag === 0x30 && k[1].tag === 0x30 && k[2].tag === 0x03) {
       try {
         new X509Certificate(whole(b, e));
         found.push(whole(b, e).slice());
         return;
-      } catch { /* not a certificate */ }
+      } catch {
+        /* not a certificate */
+      }
     }
     for (const c of k) visit(c, depth + 1);
   };
@@ -59,8 +79,7 @@ function findCerts(b: Uint8Array): Uint8Array[] {
 }
 
 const pem = (s: string): Uint8Array[] =>
-  [...s.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)].map(
-    (m) => new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64")));
+  [...s.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)].map((m) => new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ""), "base64")));
 
 // ---- the core ----
 const core = new Core();
@@ -68,21 +87,41 @@ const X = core.exports;
 const mem = () => new DataView(core.memory.buffer);
 
 interface Summary {
-  ranges: [number, number][]; notBefore: number; notAfter: number; ca: number; pathLen: number;
-  keyUsage: number; flags: number;
+  ranges: [number, number][];
+  notBefore: number;
+  notAfter: number;
+  ca: number;
+  pathLen: number;
+  keyUsage: number;
+  flags: number;
 }
-const TBS = 0, SERIAL = 1, ISSUER = 2, SUBJECT = 3, SPKI = 4, SKI = 5, AKI = 6, SIG_ALG = 7, SIG = 8, EKU = 9;
+const TBS = 0,
+  SERIAL = 1,
+  ISSUER = 2,
+  SUBJECT = 3,
+  SPKI = 4,
+  SKI = 5,
+  AKI = 6,
+  SIG_ALG = 7,
+  SIG = 8,
+  EKU = 9;
 
 function certParse(der: Uint8Array): number | Summary {
   core.reset();
-  const p = core.put(der), out = core.reserve(112);
+  const p = core.put(der),
+    out = core.reserve(112);
   const rc = X.cert_parse(p, der.length, out);
   if (rc !== 0) return rc;
-  const m = mem(), r: [number, number][] = [];
+  const m = mem(),
+    r: [number, number][] = [];
   for (let i = 0; i < 10; i++) r.push([m.getInt32(out + 8 * i, true), m.getInt32(out + 8 * i + 4, true)]);
   return {
-    ranges: r, notBefore: Number(m.getBigInt64(out + 80, true)), notAfter: Number(m.getBigInt64(out + 88, true)),
-    ca: m.getInt32(out + 96, true), pathLen: m.getInt32(out + 100, true), keyUsage: m.getInt32(out + 104, true),
+    ranges: r,
+    notBefore: Number(m.getBigInt64(out + 80, true)),
+    notAfter: Number(m.getBigInt64(out + 88, true)),
+    ca: m.getInt32(out + 96, true),
+    pathLen: m.getInt32(out + 100, true),
+    keyUsage: m.getInt32(out + 104, true),
     flags: m.getInt32(out + 108, true),
   };
 }
@@ -100,13 +139,17 @@ function table(list: Uint8Array[]): number {
 function verifyPath(target: Uint8Array, pool: Uint8Array[], anchors: Uint8Array[], now: number, flags = 0): number {
   core.reset();
   const t = core.put(target);
-  const pt = table(pool), at = table(anchors);
+  const pt = table(pool),
+    at = table(anchors);
   return X.cert_verify_path(t, target.length, pt, pool.length, at, anchors.length, BigInt(now), flags);
 }
 
 function sigVerify(alg: Uint8Array, spki: Uint8Array, data: Uint8Array, sig: Uint8Array, flags = 0): number {
   core.reset();
-  const a = core.put(alg), k = core.put(spki), d = core.put(data), s = core.put(sig);
+  const a = core.put(alg),
+    k = core.put(spki),
+    d = core.put(data),
+    s = core.put(sig);
   return X.sig_verify(a, alg.length, k, spki.length, d, data.length, s, sig.length, flags);
 }
 
@@ -116,17 +159,35 @@ function parts(der: Uint8Array) {
   const t = kids(der, c[0]);
   const i = t[0].tag === 0xa0 ? 1 : 0;
   return {
-    tbs: whole(der, c[0]), sigAlg: whole(der, c[1]), sig: der.subarray(c[2].vs + 1, c[2].end),
-    sigEl: c[2], tbsEl: c[0], serial: t[i], issuer: t[i + 2], subject: t[i + 4], spki: t[i + 5],
+    tbs: whole(der, c[0]),
+    sigAlg: whole(der, c[1]),
+    sig: der.subarray(c[2].vs + 1, c[2].end),
+    sigEl: c[2],
+    tbsEl: c[0],
+    serial: t[i],
+    issuer: t[i + 2],
+    subject: t[i + 4],
+    spki: t[i + 5],
   };
 }
 
 // SKI, AKI keyid, keyUsage bits, basicConstraints as openssl prints them.
-const KU_NAMES = ["Digital Signature", "Non Repudiation", "Key Encipherment", "Data Encipherment",
-  "Key Agreement", "Certificate Sign", "CRL Sign", "Encipher Only", "Decipher Only"];
+const KU_NAMES = [
+  "Digital Signature",
+  "Non Repudiation",
+  "Key Encipherment",
+  "Data Encipherment",
+  "Key Agreement",
+  "Certificate Sign",
+  "CRL Sign",
+  "Encipher Only",
+  "Decipher Only",
+];
 function opensslExt(der: Uint8Array) {
-  const text = execFileSync("openssl", ["x509", "-inform", "DER", "-noout", "-ext",
-    "subjectKeyIdentifier,authorityKeyIdentifier,keyUsage,basicConstraints"], { input: der, env: OSSL_ENV }).toString();
+  const text = execFileSync("openssl", ["x509", "-inform", "DER", "-noout", "-ext", "subjectKeyIdentifier,authorityKeyIdentifier,keyUsage,basicConstraints"], {
+    input: der,
+    env: OSSL_ENV,
+  }).toString();
   const after = (h: string) => {
     const m = text.match(new RegExp(h + "[^\\n]*\\n\\s*([^\\n]*)"));
     return m ? m[1].trim() : undefined;
@@ -137,7 +198,12 @@ function opensslExt(der: Uint8Array) {
   const bc = after("Basic Constraints");
   return {
     ski: ski ? ski.replace(/:/g, "").toLowerCase() : "",
-    aki: aki ? aki.replace(/^keyid:/, "").replace(/:/g, "").toLowerCase() : "",
+    aki: aki
+      ? aki
+          .replace(/^keyid:/, "")
+          .replace(/:/g, "")
+          .toLowerCase()
+      : "",
     keyUsage: ku === undefined ? -1 : KU_NAMES.reduce((a, n, i) => a | (ku.includes(n) ? 1 << i : 0), 0),
     pathLen: bc && /pathlen:(\d+)/.test(bc) ? Number(bc.match(/pathlen:(\d+)/)![1]) : -1,
     bc: bc !== undefined,
@@ -179,7 +245,10 @@ function messageInfo(b: Uint8Array) {
   const protAlg = header.find((e) => e.tag === 0xa1);
   const prot = top.slice(2).find((e) => e.tag === 0xa0);
   return {
-    time, extraCerts, header: top[0], body: top[1],
+    time,
+    extraCerts,
+    header: top[0],
+    body: top[1],
     protAlg: protAlg ? whole(b, kids(b, protAlg)[0]) : undefined,
     protection: prot ? b.subarray(kids(b, prot)[0].vs + 1, kids(b, prot)[0].end) : undefined,
   };
@@ -200,7 +269,9 @@ describe("cert_parse on every real certificate", () => {
     for (const der of real) {
       const s = certParse(der);
       expect(typeof s, toHex(der).slice(0, 40)).toBe("object");
-      const v = s as Summary, c = new X509Certificate(der), p = parts(der);
+      const v = s as Summary,
+        c = new X509Certificate(der),
+        p = parts(der);
       const range = (i: number) => der.subarray(v.ranges[i][0], v.ranges[i][0] + v.ranges[i][1]);
       expect(toHex(range(TBS))).toBe(toHex(p.tbs));
       expect(toHex(range(SIG_ALG))).toBe(toHex(p.sigAlg));
@@ -225,7 +296,8 @@ describe("cert_parse on every real certificate", () => {
   it("verifies the signature of every certificate whose issuer is known (sig_verify)", () => {
     let checked = 0;
     for (const der of real) {
-      const c = new X509Certificate(der), p = parts(der);
+      const c = new X509Certificate(der),
+        p = parts(der);
       for (const iss of real) {
         const ic = new X509Certificate(iss);
         if (!c.checkIssued(ic) || !c.verify(ic.publicKey)) continue;
@@ -274,9 +346,10 @@ describe("cert_verify_path on the real flows", () => {
   });
 
   it("validates the enrolled RSA certificates of the lwcmpra responses with the CA certificates in them", () => {
-    for (const f of ["CrWithSignatureProtection/downstream_CERT_REP", "IrWithMacProtection/downstream_INIT_REP",
-      "Kur/downstream_KEY_UPDATE_REP"]) {
-      const der = vector(`lwcmpra/${f}.der`), info = messageInfo(der), all = findCerts(der);
+    for (const f of ["CrWithSignatureProtection/downstream_CERT_REP", "IrWithMacProtection/downstream_INIT_REP", "Kur/downstream_KEY_UPDATE_REP"]) {
+      const der = vector(`lwcmpra/${f}.der`),
+        info = messageInfo(der),
+        all = findCerts(der);
       const ee = all.find((c) => new X509Certificate(c).subject === "CN=Subject")!;
       expect(verifyPath(ee, all, roots, info.time), f).toBe(0);
     }
@@ -298,16 +371,34 @@ describe("cert_verify_path on the real flows", () => {
 
 // ---- chains made with openssl ----
 type Kind = "P-256" | "P-384" | "P-521" | "RSA" | "RSA-PSS";
-interface Made { name: string; der: Uint8Array; key: string; file: string }
+interface Made {
+  name: string;
+  der: Uint8Array;
+  key: string;
+  file: string;
+}
 
 class Pki {
   readonly dir = mkdtempSync(join(tmpdir(), "tinycmp-pkix-"));
   private serial = 0x1000;
   constructor() {
-    writeFileSync(join(this.dir, "ca.cnf"), [
-      "[ca]", "default_ca = d", "[d]", "database = index.txt", "new_certs_dir = .", "policy = p",
-      "serial = serial", "unique_subject = no", "email_in_dn = no", "[p]", "commonName = supplied", "",
-    ].join("\n"));
+    writeFileSync(
+      join(this.dir, "ca.cnf"),
+      [
+        "[ca]",
+        "default_ca = d",
+        "[d]",
+        "database = index.txt",
+        "new_certs_dir = .",
+        "policy = p",
+        "serial = serial",
+        "unique_subject = no",
+        "email_in_dn = no",
+        "[p]",
+        "commonName = supplied",
+        "",
+      ].join("\n"),
+    );
     writeFileSync(join(this.dir, "index.txt"), "");
   }
   run(args: string[], input?: Uint8Array): Buffer {
@@ -315,24 +406,55 @@ class Pki {
   }
   key(name: string, kind: Kind): string {
     const file = `${name}.key`;
-    const opts = kind === "RSA" || kind === "RSA-PSS"
-      ? ["-algorithm", kind, "-pkeyopt", "rsa_keygen_bits:2048"]
-      : ["-algorithm", "EC", "-pkeyopt", `ec_paramgen_curve:${kind}`, "-pkeyopt", "ec_param_enc:named_curve"];
+    const opts =
+      kind === "RSA" || kind === "RSA-PSS"
+        ? ["-algorithm", kind, "-pkeyopt", "rsa_keygen_bits:2048"]
+        : ["-algorithm", "EC", "-pkeyopt", `ec_paramgen_curve:${kind}`, "-pkeyopt", "ec_param_enc:named_curve"];
     this.run(["genpkey", ...opts, "-out", file]);
     return file;
   }
   // A certificate for `name` with key `key`, signed by `issuer` (self-signed when absent).
-  cert(name: string, key: string, issuer: Made | undefined, ext: string[], o: {
-    start?: string; end?: string; md?: string; sigopt?: string[]; cn?: string;
-  } = {}): Made {
+  cert(
+    name: string,
+    key: string,
+    issuer: Made | undefined,
+    ext: string[],
+    o: {
+      start?: string;
+      end?: string;
+      md?: string;
+      sigopt?: string[];
+      cn?: string;
+    } = {},
+  ): Made {
     writeFileSync(join(this.dir, `${name}.ext`), ["[v3]", ...ext, ""].join("\n"));
     writeFileSync(join(this.dir, "serial"), (this.serial++).toString(16) + "\n");
     this.run(["req", "-new", "-key", key, "-subj", `/CN=${o.cn ?? name}`, "-out", `${name}.csr`]);
     const signer = issuer ? ["-cert", issuer.file, "-keyfile", issuer.key] : ["-selfsign", "-keyfile", key];
-    this.run(["ca", "-batch", "-config", "ca.cnf", "-notext", "-preserveDN", "-in", `${name}.csr`,
-      "-out", `${name}.pem`, "-startdate", o.start ?? "20200101000000Z", "-enddate", o.end ?? "20400101000000Z",
-      "-md", o.md ?? "sha256", "-extfile", `${name}.ext`, "-extensions", "v3", ...signer,
-      ...(o.sigopt ?? []).flatMap((s) => ["-sigopt", s])]);
+    this.run([
+      "ca",
+      "-batch",
+      "-config",
+      "ca.cnf",
+      "-notext",
+      "-preserveDN",
+      "-in",
+      `${name}.csr`,
+      "-out",
+      `${name}.pem`,
+      "-startdate",
+      o.start ?? "20200101000000Z",
+      "-enddate",
+      o.end ?? "20400101000000Z",
+      "-md",
+      o.md ?? "sha256",
+      "-extfile",
+      `${name}.ext`,
+      "-extensions",
+      "v3",
+      ...signer,
+      ...(o.sigopt ?? []).flatMap((s) => ["-sigopt", s]),
+    ]);
     return { name, key, file: `${name}.pem`, der: pem(readFileSync(join(this.dir, `${name}.pem`), "utf8"))[0] };
   }
   save(name: string, der: Uint8Array): string {
@@ -343,7 +465,10 @@ class Pki {
   // openssl verify of target with untrusted pool and trusted anchors at time t: accepted?
   verify(target: Uint8Array, pool: Uint8Array[], anchors: Uint8Array[], t: number, extra: string[] = []): boolean {
     const cat = (name: string, l: Uint8Array[]) => {
-      writeFileSync(join(this.dir, name), l.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c).toString("base64")}\n-----END CERTIFICATE-----\n`).join(""));
+      writeFileSync(
+        join(this.dir, name),
+        l.map((c) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(c).toString("base64")}\n-----END CERTIFICATE-----\n`).join(""),
+      );
       return name;
     };
     const args = ["verify", "-attime", String(t), "-CAfile", cat("anchors.pem", anchors), ...extra];
@@ -361,10 +486,13 @@ class Pki {
   }
 }
 
-const CA = ["basicConstraints = critical, CA:TRUE", "keyUsage = critical, keyCertSign, cRLSign",
-  "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"];
-const EE = ["basicConstraints = critical, CA:FALSE", "keyUsage = critical, digitalSignature",
-  "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"];
+const CA = [
+  "basicConstraints = critical, CA:TRUE",
+  "keyUsage = critical, keyCertSign, cRLSign",
+  "subjectKeyIdentifier = hash",
+  "authorityKeyIdentifier = keyid",
+];
+const EE = ["basicConstraints = critical, CA:FALSE", "keyUsage = critical, digitalSignature", "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"];
 const NOW = Date.UTC(2025, 5, 1) / 1000;
 
 describe("cert_verify_path on chains made with openssl", () => {
@@ -385,8 +513,7 @@ describe("cert_verify_path on chains made with openssl", () => {
   afterAll(() => pki?.done());
 
   // our verdict, and openssl's when `cross` (accept/refuse must agree)
-  function check(target: Uint8Array, pool: Uint8Array[], anchors: Uint8Array[], expected: number,
-    t = NOW, cross = true, extra: string[] = []): void {
+  function check(target: Uint8Array, pool: Uint8Array[], anchors: Uint8Array[], expected: number, t = NOW, cross = true, extra: string[] = []): void {
     expect(verifyPath(target, pool, anchors, t)).toBe(expected);
     if (cross) expect(pki.verify(target, pool, anchors, t, extra)).toBe(expected === 0);
   }
@@ -402,13 +529,13 @@ describe("cert_verify_path on chains made with openssl", () => {
     // extKeyUsage: the range is the SEQUENCE's contents (two OIDs)
     const e = pki.cert("leaf-eku", keys.ee, inter, [...EE, "extendedKeyUsage = serverAuth, 1.3.6.1.5.5.7.3.28"]);
     const es = certParse(e.der) as Summary;
-    expect(toHex(e.der.subarray(es.ranges[EKU][0], es.ranges[EKU][0] + es.ranges[EKU][1])))
-      .toBe("06082b06010505070301" + "06082b0601050507031c");
+    expect(toHex(e.der.subarray(es.ranges[EKU][0], es.ranges[EKU][0] + es.ranges[EKU][1]))).toBe("06082b06010505070301" + "06082b0601050507031c");
     expect(s.ranges[EKU]).toEqual([0, 0]);
   });
 
   it("accepts every algorithm: P-384/SHA-384, P-521/SHA-512, RSA PKCS#1, RSA-PSS (both key types), mixed", () => {
-    const cases: [string, string, string, string[]][] = [ // root key, inter key, md, sigopt
+    const cases: [string, string, string, string[]][] = [
+      // root key, inter key, md, sigopt
       ["P-384", "P-384", "sha384", []],
       ["P-521", "P-521", "sha512", []],
       ["RSA", "RSA", "sha256", []],
@@ -454,7 +581,11 @@ describe("cert_verify_path on chains made with openssl", () => {
     const noBc = pki.cert("nobc", keys.i2, root, ["keyUsage = critical, keyCertSign", "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"]);
     const notCa = pki.cert("notca", keys.i2, root, ["basicConstraints = critical, CA:FALSE", ...CA.slice(1)]);
     const noSign = pki.cert("nosign", keys.i2, root, [CA[0], "keyUsage = critical, digitalSignature, cRLSign", ...CA.slice(2)]);
-    for (const [i, name] of [[noBc, "nobc"], [notCa, "notca"], [noSign, "nosign"]] as [Made, string][]) {
+    for (const [i, name] of [
+      [noBc, "nobc"],
+      [notCa, "notca"],
+      [noSign, "nosign"],
+    ] as [Made, string][]) {
       const l = pki.cert(`leaf-${name}`, keys.ee, i, EE);
       check(l.der, [i.der], [root.der], E_CERT_NOT_CA);
     }
@@ -503,7 +634,7 @@ describe("cert_verify_path on chains made with openssl", () => {
   it("paths up to PATH_MAX (6) certificates; longer ones refused", () => {
     let up = root;
     const chain: Made[] = [];
-    for (let i = 0; i < 5; i++) chain.push(up = pki.cert(`deep-${i}`, i % 2 ? keys.i2 : keys["P-384"], up, CA));
+    for (let i = 0; i < 5; i++) chain.push((up = pki.cert(`deep-${i}`, i % 2 ? keys.i2 : keys["P-384"], up, CA)));
     const pool = chain.map((c) => c.der);
     const l4 = pki.cert("leaf-deep-4", keys.ee, chain[3], EE);
     check(l4.der, pool, [root.der], 0, NOW, true, ["-verify_depth", "4"]);
@@ -532,7 +663,8 @@ describe("cert_verify_path on chains made with openssl", () => {
     const mutate = (d: Uint8Array): Uint8Array => {
       let m = d.slice();
       for (let k = 1 + rnd(3); k > 0; k--) {
-        const op = rnd(4), i = rnd(m.length);
+        const op = rnd(4),
+          i = rnd(m.length);
         if (op === 0) m[i] = rnd(256);
         else if (op === 1) m[i] ^= 1 << rnd(8);
         else if (op === 2) m = m.slice(0, i);
@@ -541,7 +673,8 @@ describe("cert_verify_path on chains made with openssl", () => {
       }
       return m;
     };
-    let parsed = 0, accepted = 0;
+    let parsed = 0,
+      accepted = 0;
     for (let n = 0; n < 5000; n++) {
       const [t, pool, anchors] = chains[rnd(chains.length)];
       const which = rnd(3);

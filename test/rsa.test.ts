@@ -9,16 +9,19 @@ import { hex, wycheproof } from "./helpers/vectors";
 import { expectCode } from "./helpers/codes";
 
 import { E_ARG, E_ALG, E_KEY, E_SIG_ENCODING, E_SIG_INVALID, E_LEGACY } from "../host/node/lib/abi";
-const PKCS1 = 1, PSS = 2;
+const PKCS1 = 1,
+  PSS = 2;
 const HASH: Record<string, number> = { "SHA-1": 1, "SHA-256": 2, "SHA-384": 3, "SHA-512": 4 };
 const NODE_HASH = ["", "sha1", "sha256", "sha384", "sha512"];
 const H_LEN = [0, 20, 32, 48, 64];
 
 const core = new Core<TestCoreExports>({ wasm: TEST_WASM });
-function verify(scheme: number, alg: number, n: Uint8Array, e: Uint8Array, msg: Uint8Array, sig: Uint8Array,
-  saltLen = -1, flags = 0): number {
+function verify(scheme: number, alg: number, n: Uint8Array, e: Uint8Array, msg: Uint8Array, sig: Uint8Array, saltLen = -1, flags = 0): number {
   core.reset();
-  const pn = core.put(n), pe = core.put(e), pm = core.put(msg), ps = core.put(sig);
+  const pn = core.put(n),
+    pe = core.put(e),
+    pm = core.put(msg),
+    ps = core.put(sig);
   return core.exports.rsa_verify(scheme, alg, pn, n.length, pe, e.length, pm, msg.length, ps, sig.length, saltLen, flags);
 }
 
@@ -29,9 +32,18 @@ function publicNE(key: KeyObject): [Uint8Array, Uint8Array] {
 
 // Key generation is the slow part: three keys made in the background (thread pool) while the
 // vector tests run, many messages each (1,200 signatures in total).
-const KEYS = Promise.all(([[2048, 800], [3072, 250], [4096, 150]] as const).map(async ([bits, count]) => ({
-  ...(await promisify(generateKeyPair)("rsa", { modulusLength: bits })), count,
-})));
+const KEYS = Promise.all(
+  (
+    [
+      [2048, 800],
+      [3072, 250],
+      [4096, 150],
+    ] as const
+  ).map(async ([bits, count]) => ({
+    ...(await promisify(generateKeyPair)("rsa", { modulusLength: bits })),
+    count,
+  })),
+);
 
 describe("Wycheproof", () => {
   for (const name of ["rsa_signature_2048_sha256", "rsa_signature_3072_sha256", "rsa_signature_4096_sha256"]) {
@@ -42,11 +54,15 @@ describe("Wycheproof", () => {
       const count = { valid: 0, invalid: 0, acceptable: 0 };
       // Keys our policy rejects (modulus outside 2048..4096 bits, even e or e < 3) would have to
       // fail with E_KEY; these files have none (e is 3 or 65537, sizes 2048/3072/4096): counted.
-      const policy = data.testGroups.filter((g: any) => g.keySize < 2048 || g.keySize > 4096
-        || (BigInt("0x" + g.publicKey.publicExponent) & 1n) === 0n || BigInt("0x" + g.publicKey.publicExponent) < 3n);
+      const policy = data.testGroups.filter(
+        (g: any) =>
+          g.keySize < 2048 || g.keySize > 4096 || (BigInt("0x" + g.publicKey.publicExponent) & 1n) === 0n || BigInt("0x" + g.publicKey.publicExponent) < 3n,
+      );
       expect(policy.length).toBe(0);
       for (const g of data.testGroups) {
-        const n = hex(g.publicKey.modulus), e = hex(g.publicKey.publicExponent), alg = HASH[g.sha];
+        const n = hex(g.publicKey.modulus),
+          e = hex(g.publicKey.publicExponent),
+          alg = HASH[g.sha];
         for (const t of g.tests) {
           const rc = verify(PKCS1, alg, n, e, hex(t.msg), hex(t.sig));
           if (t.result === "valid") expect(rc, `tcId ${t.tcId}`).toBe(0);
@@ -64,7 +80,8 @@ describe("Wycheproof", () => {
     let n = 0;
     for (const g of data.testGroups) {
       expect([g.sha, g.mgf, g.mgfSha, g.sLen]).toEqual(["SHA-256", "MGF1", "SHA-256", 32]);
-      const mod = hex(g.publicKey.modulus), e = hex(g.publicKey.publicExponent);
+      const mod = hex(g.publicKey.modulus),
+        e = hex(g.publicKey.publicExponent);
       for (const t of g.tests) {
         expect(t.result).not.toBe("acceptable"); // none in this file
         const rc = verify(PSS, 2, mod, e, hex(t.msg), hex(t.sig), 32);
@@ -86,10 +103,15 @@ describe("cross-check with node:crypto signatures", () => {
     for (const { privateKey, publicKey, count } of keys) {
       const [n, e] = publicNE(publicKey);
       for (let i = 0; i < count; i++) {
-        const alg = 2 + randomInt(3), msg = randomBytes(randomInt(200)), scheme = 1 + randomInt(2);
+        const alg = 2 + randomInt(3),
+          msg = randomBytes(randomInt(200)),
+          scheme = 1 + randomInt(2);
         const saltLen = [0, H_LEN[alg], randomInt(100)][randomInt(3)];
-        const sig = sign(NODE_HASH[alg], msg, scheme === PKCS1 ? privateKey
-          : { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: saltLen });
+        const sig = sign(
+          NODE_HASH[alg],
+          msg,
+          scheme === PKCS1 ? privateKey : { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: saltLen },
+        );
         const sl = scheme === PSS && i % 2 ? -1 : saltLen;
         expect(verify(scheme, alg, n, e, msg, sig, sl), `scheme ${scheme} alg ${alg}`).toBe(0);
         const badMsg = Buffer.concat([msg, Buffer.from([i & 255])]);
@@ -122,7 +144,8 @@ describe("cross-check with node:crypto signatures", () => {
   it("enforces the key and length policy", async () => {
     const { privateKey, publicKey } = (await KEYS)[0];
     const [n, e] = publicNE(publicKey);
-    const msg = randomBytes(10), sig = sign("sha256", msg, privateKey);
+    const msg = randomBytes(10),
+      sig = sign("sha256", msg, privateKey);
     expect(verify(PKCS1, 2, Buffer.concat([Buffer.alloc(3), n]), Buffer.concat([Buffer.alloc(2), e]), msg, sig)).toBe(0);
     expectCode(verify(PKCS1, 2, n, e, msg, Buffer.concat([Buffer.alloc(1), sig])), E_SIG_ENCODING);
     expectCode(verify(PKCS1, 2, n, e, msg, sig.subarray(1)), E_SIG_ENCODING);
@@ -133,7 +156,8 @@ describe("cross-check with node:crypto signatures", () => {
     expectCode(verify(PKCS1, 2, n, Uint8Array.of(1, 0, 0), msg, sig), E_KEY);
     expectCode(verify(PKCS1, 2, n, new Uint8Array(0), msg, sig), E_KEY);
     expectCode(verify(PKCS1, 2, n, n, msg, sig), E_KEY); // e >= n
-    const even = Buffer.from(n); even[255] &= 0xfe;
+    const even = Buffer.from(n);
+    even[255] &= 0xfe;
     expectCode(verify(PKCS1, 2, even, e, msg, sig), E_KEY);
     const small = publicNE(generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey); // 1024: fast
     expectCode(verify(PKCS1, 2, small[0], small[1], msg, sig.subarray(0, 128)), E_KEY);
@@ -157,7 +181,8 @@ describe("bad input", () => {
     const [n0, e0] = publicNE(publicKey);
     for (let i = 0; i < 300; i++) {
       const len = [256, 384, 512, randomInt(600)][i & 3];
-      const n = i % 5 === 0 ? n0 : randomBytes(len), e = i % 3 === 0 ? e0 : randomBytes(randomInt(8));
+      const n = i % 5 === 0 ? n0 : randomBytes(len),
+        e = i % 3 === 0 ? e0 : randomBytes(randomInt(8));
       const sig = randomBytes(i % 2 ? n.length : randomInt(600));
       const rc = verify(1 + (i & 1), 1 + randomInt(4), n, e, randomBytes(randomInt(50)), sig, randomInt(80) - 1, i & 1);
       expect(rc).toBeLessThan(0);

@@ -15,21 +15,25 @@ const x = core.exports;
 
 function sha3(kind: number, msg: Uint8Array, outLen: number): Uint8Array {
   core.reset();
-  const p = core.put(msg), out = core.reserve(outLen);
+  const p = core.put(msg),
+    out = core.reserve(outLen);
   expect(x.sha3(kind, p, msg.length, out, outLen)).toBe(outLen);
   return core.read(out, outLen);
 }
 
 describe("FIPS 202 digests", () => {
-  const abc = new TextEncoder().encode("abc"), empty = new Uint8Array(0);
+  const abc = new TextEncoder().encode("abc"),
+    empty = new Uint8Array(0);
   it("SHA3-256, SHA3-512, SHAKE128, SHAKE256 of short messages", () => {
     expect(toHex(sha3(1, empty, 32))).toBe("a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a");
     expect(toHex(sha3(1, abc, 32))).toBe("3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532");
     expect(toHex(sha3(2, abc, 64))).toBe(
-      "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0");
+      "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0",
+    );
     expect(toHex(sha3(3, empty, 32))).toBe("7f9c2ba4e88f827d616045507605853ed73b8093f6efbc88eb1a6eacfa66ef26");
     expect(toHex(sha3(4, empty, 64))).toBe(
-      "46b9dd2b0ba88d13233b3feb743eeb243fcd52ea62b81b82b50c27646ed5762fd75dc4ddd8c0f200cb05019d67b592f6fc821c49479ab48640292eacb3b7c4be");
+      "46b9dd2b0ba88d13233b3feb743eeb243fcd52ea62b81b82b50c27646ed5762fd75dc4ddd8c0f200cb05019d67b592f6fc821c49479ab48640292eacb3b7c4be",
+    );
   });
   it("refuses unknown kinds, wrong fixed lengths and out-of-memory ranges", () => {
     core.reset();
@@ -62,7 +66,8 @@ describe("against @noble/hashes", () => {
     for (const n of [0, 5, 136, 137, 999]) {
       const m = randomBytes(n);
       core.reset();
-      const p = core.put(m), out = core.reserve(64);
+      const p = core.put(m),
+        out = core.reserve(64);
       expect(x.hash(HASH_SHAKE256, p, n, out)).toBe(64);
       expect(toHex(core.read(out, 64))).toBe(toHex(shake256(m, { dkLen: 64 })));
       expect(x.hash_init(HASH_SHAKE256)).toBe(0);
@@ -81,7 +86,10 @@ describe("against @noble/hashes", () => {
   });
   it("nor an ECDSA or RSA hash here (RFC 5758, RFC 4055 name SHA-1/SHA-2): sign and verify refuse it", () => {
     core.reset();
-    const priv = core.reserve(32), pub = core.reserve(65), sig = core.reserve(72), msg = core.put(new Uint8Array(10));
+    const priv = core.reserve(32),
+      pub = core.reserve(65),
+      sig = core.reserve(72),
+      msg = core.put(new Uint8Array(10));
     expect(x.p256_keygen(priv, pub)).toBe(0);
     expectCode(x.p256_sign(priv, HASH_SHAKE256, msg, 10, sig), E_ALG);
     const n = x.p256_sign(priv, 2, msg, 10, sig);

@@ -28,9 +28,12 @@ const cn = (s: string) => {
 
 type KeyType = "P-256" | "P-384" | "RSA-2048" | "RSA-3072" | "Ed25519";
 function newKeyPem(t: KeyType): string {
-  const k = t === "Ed25519" ? generateKeyPairSync("ed25519")
-    : t.startsWith("RSA") ? generateKeyPairSync("rsa", { modulusLength: Number(t.slice(4)) })
-    : generateKeyPairSync("ec", { namedCurve: t });
+  const k =
+    t === "Ed25519"
+      ? generateKeyPairSync("ed25519")
+      : t.startsWith("RSA")
+        ? generateKeyPairSync("rsa", { modulusLength: Number(t.slice(4)) })
+        : generateKeyPairSync("ec", { namedCurve: t });
   return k.privateKey.export({ format: "pem", type: "pkcs8" }) as string;
 }
 
@@ -42,8 +45,12 @@ function sigAlgOids(der: Uint8Array): string[] {
 
 describe("host signer against the test PKI", () => {
   let pki: TestPki;
-  beforeAll(async () => { pki = await TestPki.start({}); }, 60_000);
-  afterAll(async () => { await pki?.close(); });
+  beforeAll(async () => {
+    pki = await TestPki.start({});
+  }, 60_000);
+  afterAll(async () => {
+    await pki?.close();
+  });
   const device = () => Device.http({ url: pki.url + "/pkix/" });
   const trusted = () => [pemDer(pki.root.certPem)];
 
@@ -79,8 +86,14 @@ describe("host signer against the test PKI", () => {
     pki.reset();
     const idev = await pki.createIdevid("SN-HW-1");
     const d = device();
-    const o = await d.enroll({ signer: softSigner(idev.keyPem), cert: pemDer(idev.certPem), extraCerts: idev.chain.slice(0, 1).map(pemDer),
-      trusted: trusted(), subject: cn("tinycmp hw idevid"), newSigner: softSigner(newKeyPem("P-256")) });
+    const o = await d.enroll({
+      signer: softSigner(idev.keyPem),
+      cert: pemDer(idev.certPem),
+      extraCerts: idev.chain.slice(0, 1).map(pemDer),
+      trusted: trusted(),
+      subject: cn("tinycmp hw idevid"),
+      newSigner: softSigner(newKeyPem("P-256")),
+    });
     d.close();
     expect(o.cert).toBeDefined();
   });
@@ -93,14 +106,37 @@ describe("host signer against openssl cmp", () => {
   const issue = (name: string, t: KeyType, cnText: string) => {
     writeFileSync(join(creds.dir, `${name}.key`), newKeyPem(t));
     ossl(["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cnText}`, "-out", `${name}.csr`]);
-    ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial", "-days", "30",
-      "-sha256", "-extfile", "ext.cnf", "-extensions", "ee", "-out", `${name}.crt`]);
+    ossl([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "root.crt",
+      "-CAkey",
+      "root.key",
+      "-CAcreateserial",
+      "-days",
+      "30",
+      "-sha256",
+      "-extfile",
+      "ext.cnf",
+      "-extensions",
+      "ee",
+      "-out",
+      `${name}.crt`,
+    ]);
   };
-  beforeAll(() => { creds = makeCreds(); }, 60_000);
+  beforeAll(() => {
+    creds = makeCreds();
+  }, 60_000);
 
   const cases: [string, KeyType, number][] = [
-    ["P-256", "P-256", 0], ["P-384", "P-384", 0], ["RSA-2048 PKCS#1 v1.5", "RSA-2048", 0],
-    ["RSA-2048 PSS", "RSA-2048", Options.rsaPss], ["Ed25519", "Ed25519", 0],
+    ["P-256", "P-256", 0],
+    ["P-384", "P-384", 0],
+    ["RSA-2048 PKCS#1 v1.5", "RSA-2048", 0],
+    ["RSA-2048 PSS", "RSA-2048", Options.rsaPss],
+    ["Ed25519", "Ed25519", 0],
   ];
   for (const [label, t, options] of cases) {
     it(`${label}: ir protected by a signer-held IDevID, POP by a signer-held new key`, async () => {
@@ -111,11 +147,23 @@ describe("host signer against openssl cmp", () => {
       const newSigner = softSigner(readFileSync(join(creds.dir, `rsp${tag}.key`)));
       await withMockServer(creds, ["-rsp_cert", `rsp${tag}.crt`], async (s) => {
         const d = Device.http({ url: s.url });
-        const o = await d.enroll({ signer, cert: creds.der(`dev${tag}.crt`), newSigner, trusted: [creds.der("root.crt")],
-          subject: creds.subjectDer(`rsp${tag}.crt`), options });
+        const o = await d.enroll({
+          signer,
+          cert: creds.der(`dev${tag}.crt`),
+          newSigner,
+          trusted: [creds.der("root.crt")],
+          subject: creds.subjectDer(`rsp${tag}.crt`),
+          options,
+        });
         d.close();
         expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der(`rsp${tag}.crt`)));
-        const want = { "P-256": "ecdsa-with-SHA256", "P-384": "ecdsa-with-SHA384", "RSA-2048": options ? "rsassaPss" : "sha256WithRSAEncryption", "RSA-3072": "", Ed25519: "ED25519" }[t];
+        const want = {
+          "P-256": "ecdsa-with-SHA256",
+          "P-384": "ecdsa-with-SHA384",
+          "RSA-2048": options ? "rsassaPss" : "sha256WithRSAEncryption",
+          "RSA-3072": "",
+          Ed25519: "ED25519",
+        }[t];
         expect(sigAlgOids(o.messages!.request[0])).toEqual([want, want]);
       });
     }, 60_000);
@@ -124,15 +172,20 @@ describe("host signer against openssl cmp", () => {
 
 describe("a failing or lying signer", () => {
   // Nothing may be sent: the transport refuses to be used.
-  const noNetwork: Transport = { transfer: () => { throw new Error("a request was sent"); } };
+  const noNetwork: Transport = {
+    transfer: () => {
+      throw new Error("a request was sent");
+    },
+  };
   const idev = softSigner(newKeyPem("P-256"));
   const other = softSigner(newKeyPem("P-256"));
   // a self-signed certificate for idev's key is enough to configure CERT
   const selfCert = (pem: string) => {
     const dir = mkdtempSync(join(tmpdir(), "tinycmp-signer-"));
     writeFileSync(join(dir, "k.pem"), pem);
-    const out = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "k.pem"), "-subj", "/CN=signer test", "-days", "1", "-outform", "DER"],
-      { env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    const out = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "k.pem"), "-subj", "/CN=signer test", "-days", "1", "-outform", "DER"], {
+      env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+    });
     rmSync(dir, { recursive: true });
     return new Uint8Array(out);
   };
@@ -143,13 +196,23 @@ describe("a failing or lying signer", () => {
     const err = await expectRefused(new Device(noNetwork).enroll(req), code);
     if (detail) expect(err.detail).toMatch(detail);
   }
-  const lying = (base: Signer, f: (sig: Uint8Array) => Uint8Array | undefined): Signer =>
-    ({ publicKey: () => base.publicKey(), sign: (alg, input) => { const s = base.sign(alg, input); return s && f(s); } });
+  const lying = (base: Signer, f: (sig: Uint8Array) => Uint8Array | undefined): Signer => ({
+    publicKey: () => base.publicKey(),
+    sign: (alg, input) => {
+      const s = base.sign(alg, input);
+      return s && f(s);
+    },
+  });
   const withKey = (pub: Signer, priv: Signer): Signer => ({ publicKey: () => pub.publicKey(), sign: (a, i) => priv.sign(a, i) });
 
   it("the signer cannot sign (token absent, wrong PIN, key gone): E_SIGNER", async () => {
     const broken: Signer = { publicKey: () => idev.publicKey(), sign: () => undefined };
-    const throwing: Signer = { publicKey: () => idev.publicKey(), sign: () => { throw new Error("CKR_PIN_INCORRECT"); } };
+    const throwing: Signer = {
+      publicKey: () => idev.publicKey(),
+      sign: () => {
+        throw new Error("CKR_PIN_INCORRECT");
+      },
+    };
     await fails({ signer: broken, cert, newSigner: other }, E_SIGNER, /host signer.*failed/);
     await fails({ signer: throwing, cert, newSigner: other }, E_SIGNER, /failed: CKR_PIN_INCORRECT$/);
     await fails({ secret: "s", ref: "r", newSigner: broken }, E_SIGNER);
@@ -163,14 +226,23 @@ describe("a failing or lying signer", () => {
 
   it("wrong length, empty, too long, garbage, flipped bit: E_SIGNER_INVALID", async () => {
     for (const f of [
-      (s: Uint8Array) => s.subarray(0, 63), (s: Uint8Array) => Buffer.concat([s, Buffer.alloc(1)]), () => new Uint8Array(0),
-      () => new Uint8Array(600), () => new Uint8Array(64).fill(0x5a), (s: Uint8Array) => { const c = s.slice(); c[10] ^= 1; return c; },
+      (s: Uint8Array) => s.subarray(0, 63),
+      (s: Uint8Array) => Buffer.concat([s, Buffer.alloc(1)]),
+      () => new Uint8Array(0),
+      () => new Uint8Array(600),
+      () => new Uint8Array(64).fill(0x5a),
+      (s: Uint8Array) => {
+        const c = s.slice();
+        c[10] ^= 1;
+        return c;
+      },
     ]) {
       await fails({ signer: lying(idev, f), cert, newSigner: other }, E_SIGNER_INVALID);
       await fails({ secret: "s", ref: "r", newSigner: lying(idev, f) }, E_SIGNER_INVALID);
     }
     // an RSA signer returning a signature of the modulus length made with another RSA key
-    const rsa = softSigner(newKeyPem("RSA-2048")), rsa2 = softSigner(newKeyPem("RSA-2048"));
+    const rsa = softSigner(newKeyPem("RSA-2048")),
+      rsa2 = softSigner(newKeyPem("RSA-2048"));
     await fails({ secret: "s", ref: "r", newSigner: withKey(rsa, rsa2) }, E_SIGNER_INVALID);
     // a DER ECDSA-Sig-Value instead of r || s is refused too (wrong length)
     const ed = softSigner(newKeyPem("Ed25519"));
@@ -189,10 +261,18 @@ describe("a failing or lying signer", () => {
 describe("hosts without a signer", () => {
   it("the default stub answers -1: a key handle then ends in E_SIGNER; the lean module has no handles", async () => {
     const idev = softSigner(newKeyPem("P-256"));
-    const d = new Device({ transfer: () => { throw new Error("a request was sent"); } }, { sign: () => undefined });
+    const d = new Device(
+      {
+        transfer: () => {
+          throw new Error("a request was sent");
+        },
+      },
+      { sign: () => undefined },
+    );
     const err = await d.enroll({ secret: "s", ref: "r", newSigner: idev }).catch((e) => e);
     expectCode((err as CmpError).code, E_SIGNER);
-    const full = new Core(), lean = new Core({ wasm: LEAN_WASM });
+    const full = new Core(),
+      lean = new Core({ wasm: LEAN_WASM });
     expect(full.exports.tx_set_int(INT_KEY_HANDLE, 1)).toBe(0);
     expectCode(lean.exports.tx_set_int(INT_KEY_HANDLE, 1), E_ARG);
     expectCode(lean.exports.tx_set_int(INT_NEWKEY_HANDLE, 1), E_ARG);

@@ -20,8 +20,14 @@ const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 
 let pki: TestPki;
 let net: HttpTransport;
-beforeAll(async () => { pki = await TestPki.start(); net = new HttpTransport({ url: pki.url }); });
-afterAll(async () => { net?.close(); await pki?.close(); });
+beforeAll(async () => {
+  pki = await TestPki.start();
+  net = new HttpTransport({ url: pki.url });
+});
+afterAll(async () => {
+  net?.close();
+  await pki?.close();
+});
 
 describe("store with CMP against the test PKI", () => {
   it("ir with the IDevID, kur with the credential, resume after a reboot; no key left in memory", async () => {
@@ -36,8 +42,12 @@ describe("store with CMP against the test PKI", () => {
 
     // ir: pending key first, then the transaction, then one commit.
     s.pendingNew();
-    const ir = await transact(s, net, "ir", [[ITEM_CERT, idevid], ...dev.chain.map((p): [number, Uint8Array] => [ITEM_EXTRA, der(p)]),
-      [ITEM_TRUSTED, root], [ITEM_SUBJECT, subject]]);
+    const ir = await transact(s, net, "ir", [
+      [ITEM_CERT, idevid],
+      ...dev.chain.map((p): [number, Uint8Array] => [ITEM_EXTRA, der(p)]),
+      [ITEM_TRUSTED, root],
+      [ITEM_SUBJECT, subject],
+    ]);
     expectCode(s.info(KIND.CRED), E_STORE_EMPTY);
     s.commit(ir.cert, ir.chain);
     expect(keyMatchesCert(s.publicKey(KIND.CRED), s.get(KIND.CRED, TAG.CERT))).toBe(true);

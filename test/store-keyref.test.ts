@@ -11,29 +11,47 @@ import { KIND, Store, StoreError, TAG, currentRecord, decodeItems, encodeItems, 
 import { CertFactory } from "../host/node/tools/storecerts";
 import { softSigner, type SoftSigner } from "./helpers/softsigner";
 
-const E_ALG = -21, E_SIGNER = -28, E_SIGNER_INVALID = -29, E_STORE_ITEM = -125, E_STORE_MISMATCH = -127, E_STORE_KEYREF = -128;
+const E_ALG = -21,
+  E_SIGNER = -28,
+  E_SIGNER_INVALID = -29,
+  E_STORE_ITEM = -125,
+  E_STORE_MISMATCH = -127,
+  E_STORE_KEYREF = -128;
 const SEND = 1;
 const enc = new TextEncoder();
 
 let pki: CertFactory;
-beforeAll(async () => { pki = await CertFactory.create("Keyref Test"); });
+beforeAll(async () => {
+  pki = await CertFactory.create("Keyref Test");
+});
 
 type KeyType = "P-256" | "P-384" | "RSA-2048" | "Ed25519" | "P-521";
 function keyPair(t: KeyType): { priv: KeyObject; spki: Uint8Array; signer: SoftSigner } {
-  const k = t === "Ed25519" ? generateKeyPairSync("ed25519") : t === "RSA-2048" ? generateKeyPairSync("rsa", { modulusLength: 2048 })
-    : generateKeyPairSync("ec", { namedCurve: t });
-  return { priv: k.privateKey, spki: new Uint8Array(k.publicKey.export({ format: "der", type: "spki" })), signer: softSigner(k.privateKey.export({ format: "pem", type: "pkcs8" }) as string) };
+  const k =
+    t === "Ed25519"
+      ? generateKeyPairSync("ed25519")
+      : t === "RSA-2048"
+        ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+        : generateKeyPairSync("ec", { namedCurve: t });
+  return {
+    priv: k.privateKey,
+    spki: new Uint8Array(k.publicKey.export({ format: "der", type: "spki" })),
+    signer: softSigner(k.privateKey.export({ format: "pem", type: "pkcs8" }) as string),
+  };
 }
 const leaf = async (spki: Uint8Array, cn: string) => new Uint8Array((await pki.ca.issue({ subject: `CN=${cn}`, publicKey: spki })).rawData);
 
 /** A store whose core's env.sign maps handle = kind to the signers given. */
 function device(signers: Record<number, SoftSigner | ((alg: number, input: Uint8Array) => Uint8Array | undefined)> = {}, flash = new Flash()) {
   const handles: number[] = [];
-  const core = new Core({ flash, sign: (h, alg, input) => {
-    handles.push(h);
-    const s = signers[h];
-    return typeof s === "function" ? s(alg, input) : s?.sign(alg, input);
-  } });
+  const core = new Core({
+    flash,
+    sign: (h, alg, input) => {
+      handles.push(h);
+      const s = signers[h];
+      return typeof s === "function" ? s(alg, input) : s?.sign(alg, input);
+    },
+  });
   return { store: new Store(core), core, flash, handles };
 }
 
@@ -59,13 +77,17 @@ describe("store: key references", () => {
   });
 
   it("ir with the IDevID and a new key both by reference: the core asks the host signer with handles 1 and 4", async () => {
-    const idev = keyPair("P-256"), next = keyPair("RSA-2048");
+    const idev = keyPair("P-256"),
+      next = keyPair("RSA-2048");
     const { store, core, handles } = device({ 1: idev.signer, 4: next.signer });
     store.provisionRef(REF_IDEVID, idev.spki, await leaf(idev.spki, "idevid"));
     store.pendingRef(REF_NEW, next.spki);
     expect(store.keyRef(KIND.STATE)).toEqual({ ref: REF_NEW, spki: next.spki });
     store.save(KIND.STATE, [[16, enc.encode("ir")]]); // host items: the pending reference stays
-    store.save(KIND.STATE, [[16, enc.encode("ir")], [17, enc.encode("x")]]);
+    store.save(KIND.STATE, [
+      [16, enc.encode("ir")],
+      [17, enc.encode("x")],
+    ]);
     expect(store.keyRef(KIND.STATE)).toEqual({ ref: REF_NEW, spki: next.spki });
     expect(store.get(KIND.STATE, 17)).toEqual(enc.encode("x"));
     const x = core.exports;
@@ -87,7 +109,9 @@ describe("store: key references", () => {
   });
 
   it("commit makes the pending reference the credential's; kur by reference; the old credential survives a refused commit byte-identical", async () => {
-    const a = keyPair("P-384"), b = keyPair("Ed25519"), other = keyPair("Ed25519");
+    const a = keyPair("P-384"),
+      b = keyPair("Ed25519"),
+      other = keyPair("Ed25519");
     const { store, flash, core, handles } = device({ 2: a.signer, 4: b.signer });
     store.pendingRef(REF_NEW, a.spki);
     const certA = await leaf(a.spki, "cred a");
@@ -121,47 +145,123 @@ describe("store: key references", () => {
   });
 
   it("refuses what a host could slip in", async () => {
-    const k = keyPair("P-256"), k2 = keyPair("P-256");
+    const k = keyPair("P-256"),
+      k2 = keyPair("P-256");
     const cert = await leaf(k.spki, "dev");
-    const code = (f: () => void) => { try { f(); } catch (e) { return (e as StoreError).code; } return 0; };
+    const code = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as StoreError).code;
+      }
+      return 0;
+    };
     const { store, flash } = device();
     // a key reference inside host items (transaction state, trust anchors, a commit list)
     store.pendingRef(REF_NEW, k.spki);
-    expect(code(() => store.save(KIND.STATE, [[TAG.KEYREF, enc.encode("pkcs11:object=evil")], [TAG.PUBKEY, k2.spki]]))).toBe(E_STORE_ITEM);
-    expect(code(() => store.save(KIND.STATE, [[16, enc.encode("kur")], [TAG.PUBKEY, k2.spki]]))).toBe(E_STORE_ITEM);
+    expect(
+      code(() =>
+        store.save(KIND.STATE, [
+          [TAG.KEYREF, enc.encode("pkcs11:object=evil")],
+          [TAG.PUBKEY, k2.spki],
+        ]),
+      ),
+    ).toBe(E_STORE_ITEM);
+    expect(
+      code(() =>
+        store.save(KIND.STATE, [
+          [16, enc.encode("kur")],
+          [TAG.PUBKEY, k2.spki],
+        ]),
+      ),
+    ).toBe(E_STORE_ITEM);
     expect(code(() => store.save(KIND.TRUST, [[TAG.KEYREF, enc.encode("x")]]))).toBe(E_STORE_ITEM);
     expect(code(() => store.commit(cert, [pki.chain[0]]))).toBe(0);
     store.pendingRef(REF_NEW, k2.spki);
     const c2 = await leaf(k2.spki, "dev2");
-    const list = encodeItems([[TAG.CERT, c2], [TAG.KEYREF, enc.encode("pkcs11:object=evil")]]);
+    const list = encodeItems([
+      [TAG.CERT, c2],
+      [TAG.KEYREF, enc.encode("pkcs11:object=evil")],
+    ]);
     store.core.reset();
     expect(store.core.exports.store_commit(store.core.put(list), list.length)).toBe(E_STORE_ITEM);
     // pending references: malformed, another key type, trailing items, an empty reference
-    const pend = (items: [number, Uint8Array][]) => { const l = encodeItems(items); store.core.reset(); return store.core.exports.store_pending_ref(store.core.put(l), l.length); };
-    expect(pend([[TAG.KEYREF, enc.encode("r")], [TAG.PUBKEY, keyPair("P-521").spki]])).toBe(E_ALG);
-    expect(pend([[TAG.KEYREF, enc.encode("r")], [TAG.PUBKEY, k.spki], [16, enc.encode("x")]])).toBe(E_STORE_ITEM);
-    expect(pend([[TAG.KEYREF, new Uint8Array(0)], [TAG.PUBKEY, k.spki]])).toBe(E_STORE_ITEM);
-    expect(pend([[TAG.PUBKEY, k.spki], [TAG.KEYREF, enc.encode("r")]])).toBe(E_STORE_ITEM);
+    const pend = (items: [number, Uint8Array][]) => {
+      const l = encodeItems(items);
+      store.core.reset();
+      return store.core.exports.store_pending_ref(store.core.put(l), l.length);
+    };
+    expect(
+      pend([
+        [TAG.KEYREF, enc.encode("r")],
+        [TAG.PUBKEY, keyPair("P-521").spki],
+      ]),
+    ).toBe(E_ALG);
+    expect(
+      pend([
+        [TAG.KEYREF, enc.encode("r")],
+        [TAG.PUBKEY, k.spki],
+        [16, enc.encode("x")],
+      ]),
+    ).toBe(E_STORE_ITEM);
+    expect(
+      pend([
+        [TAG.KEYREF, new Uint8Array(0)],
+        [TAG.PUBKEY, k.spki],
+      ]),
+    ).toBe(E_STORE_ITEM);
+    expect(
+      pend([
+        [TAG.PUBKEY, k.spki],
+        [TAG.KEYREF, enc.encode("r")],
+      ]),
+    ).toBe(E_STORE_ITEM);
     expect(pend([[TAG.KEYREF, enc.encode("r")]])).toBe(E_STORE_ITEM);
-    expect(pend([[TAG.KEYREF, enc.encode("r")], [TAG.PUBKEY, k.spki.subarray(0, 40)]])).toBe(E_ALG);
+    expect(
+      pend([
+        [TAG.KEYREF, enc.encode("r")],
+        [TAG.PUBKEY, k.spki.subarray(0, 40)],
+      ]),
+    ).toBe(E_ALG);
     // provisioning: a certificate of another key, a reference beside a key
     const p2 = device().store;
     expect(code(() => p2.provisionRef(REF_IDEVID, k2.spki, cert))).toBe(E_STORE_MISMATCH);
-    const both = encodeItems([[TAG.KEYREF, enc.encode("r")], [TAG.PUBKEY, k.spki], [TAG.KEY, new Uint8Array(32).fill(7)], [TAG.CERT, cert]]);
+    const both = encodeItems([
+      [TAG.KEYREF, enc.encode("r")],
+      [TAG.PUBKEY, k.spki],
+      [TAG.KEY, new Uint8Array(32).fill(7)],
+      [TAG.CERT, cert],
+    ]);
     p2.core.reset();
     expect(p2.core.exports.store_provision(p2.core.put(both), both.length)).toBe(E_STORE_ITEM);
     expect(p2.info(KIND.IDEVID)).toBe(-120);
     // a record (written behind the core's back) whose KEYREF is not followed by its PUBKEY
     const f = flash.slots[slotsOf(KIND.STATE)[0]];
     f.fill(0xff);
-    f.set(encodeRecord(KIND.STATE, 1000, encodeItems([[TAG.KEYREF, enc.encode("r")], [16, enc.encode("x")], [TAG.PUBKEY, k.spki]])));
+    f.set(
+      encodeRecord(
+        KIND.STATE,
+        1000,
+        encodeItems([
+          [TAG.KEYREF, enc.encode("r")],
+          [16, enc.encode("x")],
+          [TAG.PUBKEY, k.spki],
+        ]),
+      ),
+    );
     store.core.exports.tx_reset();
     expect(store.core.exports.store_use(KIND.STATE)).toBe(E_STORE_ITEM);
   });
 
   it("a failing or lying host signer: E_SIGNER, E_SIGNER_INVALID; store_sign takes P-256 references only", async () => {
-    const k = keyPair("P-256"), r = keyPair("RSA-2048");
-    const { store } = device({ 1: () => { throw new Error("CKR_DEVICE_REMOVED"); }, 2: () => new Uint8Array(64).fill(1) });
+    const k = keyPair("P-256"),
+      r = keyPair("RSA-2048");
+    const { store } = device({
+      1: () => {
+        throw new Error("CKR_DEVICE_REMOVED");
+      },
+      2: () => new Uint8Array(64).fill(1),
+    });
     store.provisionRef(REF_IDEVID, k.spki, await leaf(k.spki, "idevid"));
     store.pendingRef(REF_NEW, k.spki);
     store.commit(await leaf(k.spki, "cred"));
@@ -174,9 +274,12 @@ describe("store: key references", () => {
   });
 
   it("power cut at every write and erase of a renewal by reference: the credential is the old or the new one, whole", async () => {
-    const a = keyPair("P-256"), b = keyPair("RSA-2048");
-    const refA = REF_NEW, refB = REF_NEW.replace("%01%02", "%0b");
-    const certA = await leaf(a.spki, "cred a"), certB = await leaf(b.spki, "cred b");
+    const a = keyPair("P-256"),
+      b = keyPair("RSA-2048");
+    const refA = REF_NEW,
+      refB = REF_NEW.replace("%01%02", "%0b");
+    const certA = await leaf(a.spki, "cred a"),
+      certB = await leaf(b.spki, "cred b");
     const flash = new Flash();
     const s0 = device({}, flash).store;
     s0.pendingRef(refA, a.spki);
@@ -185,12 +288,16 @@ describe("store: key references", () => {
     const renew = (s: Store) => {
       s.pendingRef(refB, b.spki);
       s.save(KIND.STATE, [[16, enc.encode("kur")]]);
-      s.save(KIND.STATE, [[16, enc.encode("kur")], [17, new Uint8Array(92).fill(3)]]);
+      s.save(KIND.STATE, [
+        [16, enc.encode("kur")],
+        [17, new Uint8Array(92).fill(3)],
+      ]);
       s.commit(certB, pki.chain);
     };
     flash.resetCounter();
     renew(device({}, flash).store);
-    const total = flash.ops, sizes = flash.sizes.slice();
+    const total = flash.ops,
+      sizes = flash.sizes.slice();
     expect(device({}, flash).store.keyRef(KIND.CRED)!.ref).toBe(refB);
     let cuts = 0;
     const seen = new Set<string>();

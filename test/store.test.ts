@@ -15,7 +15,9 @@ import { expectCode } from "./helpers/codes";
 import { E_ARG, E_STORE_EMPTY, E_STORE_FULL, E_STORE_SECRET, E_STORE_ITEM, E_STORE_READONLY, E_STORE_MISMATCH } from "../host/node/lib/abi";
 
 let pki: CertFactory;
-beforeAll(async () => { pki = await CertFactory.create(); });
+beforeAll(async () => {
+  pki = await CertFactory.create();
+});
 
 function device(flash = new Flash()): Store {
   return new Store(new Core({ flash }));
@@ -147,7 +149,10 @@ describe("store: records", () => {
 
   it("never trusts a record partially: a changed payload makes the whole record absent", () => {
     const s = device();
-    s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array([1, 2, 3])], [TAG.ANCHOR, new Uint8Array([4])]]);
+    s.save(KIND.TRUST, [
+      [TAG.ANCHOR, new Uint8Array([1, 2, 3])],
+      [TAG.ANCHOR, new Uint8Array([4])],
+    ]);
     const slot = currentRecord(s.core.flash, KIND.TRUST)!.slot;
     s.core.flash.slots[slot][16 + 7] ^= 1; // the second item's value
     expectCode(s.info(KIND.TRUST), E_STORE_EMPTY);
@@ -157,8 +162,15 @@ describe("store: records", () => {
   it("orders generations with wrap-around (RFC 1982) and writes the next one to the older slot", () => {
     const s = device();
     const one = (v: number): [number, Uint8Array][] => [[TAG.ANCHOR, new Uint8Array([v])]];
-    const cases: [number, number, number][] = [[1, 2, 2], [2, 1, 2], [0xffffffff, 0, 0], [0, 0xffffffff, 0],
-      [0xfffffffe, 0xffffffff, 0xffffffff], [0x7fffffff, 0x80000000, 0x80000000], [5, 5, 5]];
+    const cases: [number, number, number][] = [
+      [1, 2, 2],
+      [2, 1, 2],
+      [0xffffffff, 0, 0],
+      [0, 0xffffffff, 0],
+      [0xfffffffe, 0xffffffff, 0xffffffff],
+      [0x7fffffff, 0x80000000, 0x80000000],
+      [5, 5, 5],
+    ];
     for (const [a, b, want] of cases) {
       put(s, KIND.TRUST, 0, a, one(a & 0xff));
       put(s, KIND.TRUST, 1, b, one(b & 0xff));
@@ -207,9 +219,18 @@ describe("store: records", () => {
       const file = join(dir, "slot-4.bin");
       const before = readFileSync(file);
       const seen: Buffer[] = [];
-      const write = flash.write.bind(flash), erase = flash.erase.bind(flash);
-      flash.write = (slot, off, data) => { const r = write(slot, off, data); seen.push(readFileSync(file)); return r; };
-      flash.erase = (slot) => { const r = erase(slot); seen.push(readFileSync(file)); return r; };
+      const write = flash.write.bind(flash),
+        erase = flash.erase.bind(flash);
+      flash.write = (slot, off, data) => {
+        const r = write(slot, off, data);
+        seen.push(readFileSync(file));
+        return r;
+      };
+      flash.erase = (slot) => {
+        const r = erase(slot);
+        seen.push(readFileSync(file));
+        return r;
+      };
       s.save(KIND.TRUST, [[TAG.ANCHOR, new Uint8Array(600).fill(2)]]);
       expect(seen.length).toBeGreaterThan(5);
       for (const b of seen) expect(b.equals(before)).toBe(true);
@@ -292,7 +313,10 @@ describe("store: random flash corruption", () => {
     s.provision(k.d, await pki.leaf(k.point, "idevid"));
     await enrol(s);
     s.pendingNew();
-    s.save(KIND.TRUST, pki.chain.map((c): [number, Uint8Array] => [TAG.ANCHOR, c]));
+    s.save(
+      KIND.TRUST,
+      pki.chain.map((c): [number, Uint8Array] => [TAG.ANCHOR, c]),
+    );
     const good = flash.snapshot();
     const e = s.core.exports;
     for (let n = 0; n < 2000; n++) {
@@ -300,14 +324,21 @@ describe("store: random flash corruption", () => {
       const slot = n % 7;
       const img = flash.slots[slot];
       switch (n % 4) {
-        case 0: for (let i = 0; i < 1 + (n % 5); i++) img[randomBytes(2).readUInt16LE() % 4096] ^= 1 << (n % 8); break;
-        case 1: img.set(randomBytes(64), randomBytes(2).readUInt16LE() % 4000); break;
-        case 2: { // a valid checksum around random items
-          const kind = slot === 0 ? 1 : ((slot + 3) >> 1);
+        case 0:
+          for (let i = 0; i < 1 + (n % 5); i++) img[randomBytes(2).readUInt16LE() % 4096] ^= 1 << (n % 8);
+          break;
+        case 1:
+          img.set(randomBytes(64), randomBytes(2).readUInt16LE() % 4000);
+          break;
+        case 2: {
+          // a valid checksum around random items
+          const kind = slot === 0 ? 1 : (slot + 3) >> 1;
           img.fill(0xff).set(encodeRecord(kind, n, randomBytes(n % 300)));
           break;
         }
-        case 3: img.fill(randomBytes(1)[0]); break;
+        case 3:
+          img.fill(randomBytes(1)[0]);
+          break;
       }
       for (const kind of [0, 1, 2, 3, 4, 5]) {
         const r = e.store_info(kind);

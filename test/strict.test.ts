@@ -23,13 +23,25 @@ const E = { ERROR_MSG: -92, ALG: -21, TOO_LARGE: -99 };
 const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
 
 // ---- a small DER tree, to re-encode requests with one rule broken ----
-interface Node { tag: number; kids?: Node[]; value?: Uint8Array; longLen?: boolean; indefinite?: boolean }
+interface Node {
+  tag: number;
+  kids?: Node[];
+  value?: Uint8Array;
+  longLen?: boolean;
+  indefinite?: boolean;
+}
 function parse(b: Uint8Array, at = 0, end = b.length): Node[] {
   const out: Node[] = [];
   while (at < end) {
     const tag = b[at];
-    let len = b[at + 1], v = at + 2;
-    if (len & 0x80) { const n = len & 0x7f; len = 0; for (let i = 0; i < n; i++) len = len * 256 + b[v + i]; v += n; }
+    let len = b[at + 1],
+      v = at + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + b[v + i];
+      v += n;
+    }
     out.push(tag & 0x20 ? { tag, kids: parse(b, v, v + len) } : { tag, value: b.slice(v, v + len) });
     at = v + len;
   }
@@ -53,8 +65,14 @@ function editing(url: string, edit: (req: Uint8Array, n: number) => Uint8Array):
   const sent: Uint8Array[] = [];
   return {
     sent,
-    transfer(r) { const e = edit(r, n++); sent.push(e); return inner.transfer(e); },
-    close() { inner.close(); },
+    transfer(r) {
+      const e = edit(r, n++);
+      sent.push(e);
+      return inner.transfer(e);
+    },
+    close() {
+      inner.close();
+    },
   };
 }
 
@@ -77,11 +95,17 @@ function templateExtensions(req: Uint8Array): string[] {
 
 describe("certTemplate extensions [9] against openssl cmp (RFC 4211 IMPLICIT TAGS)", () => {
   let creds: Creds;
-  beforeAll(() => { creds = makeCreds(); }, 30_000);
+  beforeAll(() => {
+    creds = makeCreds();
+  }, 30_000);
   const mac = () => ({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
   const signed = (extra: Record<string, unknown> = {}) => ({
-    key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")],
-    newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt"), ...extra,
+    key: creds.scalar("dev.key"),
+    cert: creds.der("dev.crt"),
+    trusted: [creds.der("root.crt")],
+    newKey: creds.scalar("rsp.key"),
+    subject: creds.subjectDer("rsp.crt"),
+    ...extra,
   });
 
   for (const op of ["ir", "cr", "kur"] as const) {
@@ -89,8 +113,8 @@ describe("certTemplate extensions [9] against openssl cmp (RFC 4211 IMPLICIT TAG
       await withMockServer(creds, [], async (s) => {
         const t = editing(s.url, (r) => r);
         const d = new Device(t);
-        const base = op === "ir" ? mac() : op === "cr" ? signed()
-          : signed({ key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt") });
+        const base =
+          op === "ir" ? mac() : op === "cr" ? signed() : signed({ key: creds.scalar("rsp.key"), cert: creds.der("rsp.crt"), oldCert: creds.der("rsp.crt") });
         const o = await d.enroll({ ...base, op, sans: sansDer(SANS), extensions: [KEY_USAGE_EXT] });
         d.close();
         expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
@@ -120,11 +144,19 @@ describe("certTemplate extensions [9] against openssl cmp (RFC 4211 IMPLICIT TAG
 
 describe("the strict test PKI", () => {
   let pki: TestPki;
-  beforeAll(async () => { pki = await TestPki.start({}); }, 60_000);
-  afterAll(async () => { await pki?.close(); });
+  beforeAll(async () => {
+    pki = await TestPki.start({});
+  }, 60_000);
+  afterAll(async () => {
+    await pki?.close();
+  });
   const pemDer = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
   const macReq = (extra: Record<string, unknown> = {}) => ({
-    secret: pki.secret, ref: pki.ref, subject: cn("tinycmp strict device"), trusted: [pemDer(pki.root.certPem)], ...extra,
+    secret: pki.secret,
+    ref: pki.ref,
+    subject: cn("tinycmp strict device"),
+    trusted: [pemDer(pki.root.certPem)],
+    ...extra,
   });
   const url = () => pki.url + "/pkix/";
 
@@ -142,14 +174,33 @@ describe("the strict test PKI", () => {
     const { createPrivateKey } = await import("node:crypto");
     const scalar = (pem: string) => new Uint8Array(Buffer.from(createPrivateKey(pem).export({ format: "jwk" }).d as string, "base64url"));
     const d = Device.http({ url: url() });
-    const ir = await d.enroll({ key: scalar(idev.keyPem), cert: pemDer(idev.certPem), extraCerts: idev.chain.slice(0, 1).map(pemDer),
-      trusted: [pemDer(pki.root.certPem)], subject: cn("tinycmp strict ir"), sans: sansDer("a.example") });
+    const ir = await d.enroll({
+      key: scalar(idev.keyPem),
+      cert: pemDer(idev.certPem),
+      extraCerts: idev.chain.slice(0, 1).map(pemDer),
+      trusted: [pemDer(pki.root.certPem)],
+      subject: cn("tinycmp strict ir"),
+      sans: sansDer("a.example"),
+    });
     expect(new X509Certificate(ir.cert!).subjectAltName).toBe("DNS:a.example");
-    const cr = await d.enroll({ op: "cr", key: ir.newKey!, cert: ir.cert!, trusted: [pemDer(pki.root.certPem)],
-      subject: cn("tinycmp strict cr"), sans: sansDer("b.example") });
+    const cr = await d.enroll({
+      op: "cr",
+      key: ir.newKey!,
+      cert: ir.cert!,
+      trusted: [pemDer(pki.root.certPem)],
+      subject: cn("tinycmp strict cr"),
+      sans: sansDer("b.example"),
+    });
     expect(new X509Certificate(cr.cert!).subjectAltName).toBe("DNS:b.example");
-    const kur = await d.enroll({ op: "kur", key: ir.newKey!, cert: ir.cert!, oldCert: ir.cert!, trusted: [pemDer(pki.root.certPem)],
-      subject: cn("tinycmp strict ir"), sans: sansDer("c.example, 198.51.100.1") });
+    const kur = await d.enroll({
+      op: "kur",
+      key: ir.newKey!,
+      cert: ir.cert!,
+      oldCert: ir.cert!,
+      trusted: [pemDer(pki.root.certPem)],
+      subject: cn("tinycmp strict ir"),
+      sans: sansDer("c.example, 198.51.100.1"),
+    });
     d.close();
     expect(new X509Certificate(kur.cert!).subjectAltName).toBe("DNS:c.example, IP Address:198.51.100.1");
   });
@@ -157,25 +208,59 @@ describe("the strict test PKI", () => {
   // Each edit breaks one DER rule in a request the test PKI otherwise accepts (control first).
   const edits: [string, (m: Node) => void, RegExp][] = [
     ["control: re-encoded unchanged", () => {}, /^$/],
-    ["[9] { SEQUENCE { Extension } } (IMPLICIT tag kept the SEQUENCE)", (m) => {
-      const ext = template(m).kids!.find((k) => k.tag === 0xa9)!;
-      ext.kids = [{ tag: 0x30, kids: ext.kids }];
-    }, /certTemplate extensions \[9\] at offset \d+ must hold Extension elements directly/],
-    ["non-minimal length (0x81 for a short one)", (m) => { m.kids![0].kids![0].longLen = true; }, /not DER at offset \d+: length \d+ in long form/],
-    ["indefinite length", (m) => { m.kids![1].indefinite = true; }, /indefinite length/],
-    ["unsorted SET OF (a two-valued RDN in the subject)", (m) => {
-      const subject = template(m).kids!.find((k) => k.tag === 0xa5)!.kids![0];
-      const rdn = subject.kids![0];
-      const o = { tag: 0x30, kids: [{ tag: 0x06, value: Uint8Array.of(0x55, 0x04, 0x0a) }, { tag: 0x0c, value: Buffer.from("O") }] };
-      rdn.kids = [...rdn.kids!, o]; // DER order compares whole encodings: O (30 0a ...) before CN (30 1b ...)
-    }, /SET OF elements not sorted/],
-    ["BOOLEAN TRUE as 0x01", (m) => {
-      const ext = template(m).kids!.find((k) => k.tag === 0xa9)!;
-      ext.kids![1].kids![1].value = Uint8Array.of(0x01);
-    }, /BOOLEAN not 0x00 or 0xFF/],
-    ["INTEGER with a leading zero (certReqId)", (m) => {
-      m.kids![1].kids![0].kids![0].kids![0].kids![0].value = Uint8Array.of(0, 0);
-    }, /INTEGER not minimal/],
+    [
+      "[9] { SEQUENCE { Extension } } (IMPLICIT tag kept the SEQUENCE)",
+      (m) => {
+        const ext = template(m).kids!.find((k) => k.tag === 0xa9)!;
+        ext.kids = [{ tag: 0x30, kids: ext.kids }];
+      },
+      /certTemplate extensions \[9\] at offset \d+ must hold Extension elements directly/,
+    ],
+    [
+      "non-minimal length (0x81 for a short one)",
+      (m) => {
+        m.kids![0].kids![0].longLen = true;
+      },
+      /not DER at offset \d+: length \d+ in long form/,
+    ],
+    [
+      "indefinite length",
+      (m) => {
+        m.kids![1].indefinite = true;
+      },
+      /indefinite length/,
+    ],
+    [
+      "unsorted SET OF (a two-valued RDN in the subject)",
+      (m) => {
+        const subject = template(m).kids!.find((k) => k.tag === 0xa5)!.kids![0];
+        const rdn = subject.kids![0];
+        const o = {
+          tag: 0x30,
+          kids: [
+            { tag: 0x06, value: Uint8Array.of(0x55, 0x04, 0x0a) },
+            { tag: 0x0c, value: Buffer.from("O") },
+          ],
+        };
+        rdn.kids = [...rdn.kids!, o]; // DER order compares whole encodings: O (30 0a ...) before CN (30 1b ...)
+      },
+      /SET OF elements not sorted/,
+    ],
+    [
+      "BOOLEAN TRUE as 0x01",
+      (m) => {
+        const ext = template(m).kids!.find((k) => k.tag === 0xa9)!;
+        ext.kids![1].kids![1].value = Uint8Array.of(0x01);
+      },
+      /BOOLEAN not 0x00 or 0xFF/,
+    ],
+    [
+      "INTEGER with a leading zero (certReqId)",
+      (m) => {
+        m.kids![1].kids![0].kids![0].kids![0].kids![0].value = Uint8Array.of(0, 0);
+      },
+      /INTEGER not minimal/,
+    ],
   ];
   for (const [name, edit, why] of edits) {
     it(`refuses non-DER with badDataFormat and says why: ${name}`, async () => {
@@ -224,11 +309,18 @@ describe("the strict test PKI", () => {
       const o = await d.enroll(macReq({ sender: cn(pki.ref) }));
       expect(o.cert).toBeDefined();
       // genm (no subject): the sender is what SENDER says too
-      const g = await d.general({ secret: pki.secret, ref: pki.ref, sender: cn(pki.ref), trusted: [pemDer(pki.root.certPem)],
-        infoTypes: [Uint8Array.of(0x2b, 6, 1, 5, 5, 7, 4, 17)] });
+      const g = await d.general({
+        secret: pki.secret,
+        ref: pki.ref,
+        sender: cn(pki.ref),
+        trusted: [pemDer(pki.root.certPem)],
+        infoTypes: [Uint8Array.of(0x2b, 6, 1, 5, 5, 7, 4, 17)],
+      });
       expect(g.genp.length).toBe(1);
       d.close();
-    } finally { pki.reset(); }
+    } finally {
+      pki.reset();
+    }
   });
 
   it("an error message without errorDetails: statusString said once, no errorDetails label", async () => {
@@ -239,7 +331,9 @@ describe("the strict test PKI", () => {
       const err = await expectRefused(d.enroll(macReq()));
       d.close();
       expect(err.detail).toBe('error message received: status rejection, failInfo systemUnavail, statusString "maintenance window", errorCode 7');
-    } finally { pki.reset(); }
+    } finally {
+      pki.reset();
+    }
   });
 
   it("PBMAC1 with HMAC-SHA512 and 262,144 iterations: refused in words under the default limit, accepted with a higher one", async () => {
@@ -257,7 +351,9 @@ describe("the strict test PKI", () => {
       // the request's PBMAC1 parameters: PBKDF2 with hmacWithSHA512, messageAuthScheme hmacWithSHA512
       const alg = AsnConvert.parse(o.messages.request[0], PKIMessage).header.protectionAlg!;
       expect(Buffer.from(alg.parameters!).toString("hex")).toMatch(/06082a864886f70d020b/);
-    } finally { pki.reset(); }
+    } finally {
+      pki.reset();
+    }
   }, 60_000);
 });
 
@@ -269,8 +365,12 @@ describe("an error message that does not answer the request", () => {
       const err = await expectRefused(d.enroll({ secret: pki.secret, ref: pki.ref, subject: cn("x") }));
       d.close();
       expectCode(err.code, E_CMP_TRANSACTION_ID); // still refused
-      expect(err.detail).toBe('error message not answering this request (the server could not read it?): status rejection, failInfo badDataFormat, statusString "cannot parse"');
-    } finally { await pki.close(); }
+      expect(err.detail).toBe(
+        'error message not answering this request (the server could not read it?): status rejection, failInfo badDataFormat, statusString "cannot parse"',
+      );
+    } finally {
+      await pki.close();
+    }
   }, 60_000);
 });
 
@@ -296,12 +396,18 @@ async function macResponder(caType: KeyType, moreCerts: Uint8Array[]) {
   let cert: Uint8Array | undefined;
   const answer = (req: PKIMessage, body: InstanceType<typeof asn1.PKIBody>, pvno: number) => {
     const header = new asn1.PKIHeader({
-      pvno, sender: new GeneralName({ directoryName: new Name() }), recipient: req.header.sender,
-      messageTime: new Date(Math.floor(Date.now() / 1000) * 1000), protectionAlg: pbmAlgorithm(),
-      senderKID: ab(Buffer.from("ref")), transactionID: req.header.transactionID, senderNonce: ab(randomBytes(16)),
+      pvno,
+      sender: new GeneralName({ directoryName: new Name() }),
+      recipient: req.header.sender,
+      messageTime: new Date(Math.floor(Date.now() / 1000) * 1000),
+      protectionAlg: pbmAlgorithm(),
+      senderKID: ab(Buffer.from("ref")),
+      transactionID: req.header.transactionID,
+      senderNonce: ab(randomBytes(16)),
       recipNonce: req.header.senderNonce,
     });
-    const h = new Uint8Array(AsnConvert.serialize(header)), b = new Uint8Array(AsnConvert.serialize(body));
+    const h = new Uint8Array(AsnConvert.serialize(header)),
+      b = new Uint8Array(AsnConvert.serialize(body));
     const prot = computeMac(header.protectionAlg!, Buffer.from("secret"), protectedPart(h, b));
     const extraCerts = extra.length ? [tlv(0xa1, tlv(0x30, ...extra))] : [];
     return new Uint8Array(tlv(0x30, h, b, tlv(0xa0, tlv(0x03, Uint8Array.of(0), prot)), ...extraCerts));
@@ -311,11 +417,23 @@ async function macResponder(caType: KeyType, moreCerts: Uint8Array[]) {
       const req = AsnConvert.parse(r, PKIMessage);
       if (!req.body.ir) return answer(req, new asn1.PKIBody({ pkiconf: null }), 2);
       const t = req.body.ir[0].certReq.certTemplate;
-      cert = new Uint8Array((await ca.issue({
-        subject: new Uint8Array(AsnConvert.serialize(t.subject!)), publicKey: new Uint8Array(AsnConvert.serialize(t.publicKey!)),
-      })).rawData);
-      const rep = new asn1.CertRepMessage({ response: [new asn1.CertResponse({ certReqId: 0, status: new asn1.PKIStatusInfo({ status: 0 }),
-        certifiedKeyPair: new asn1.CertifiedKeyPair({ certOrEncCert: new asn1.CertOrEncCert({ certificate: AsnConvert.parse(cert, Certificate) }) }) })] });
+      cert = new Uint8Array(
+        (
+          await ca.issue({
+            subject: new Uint8Array(AsnConvert.serialize(t.subject!)),
+            publicKey: new Uint8Array(AsnConvert.serialize(t.publicKey!)),
+          })
+        ).rawData,
+      );
+      const rep = new asn1.CertRepMessage({
+        response: [
+          new asn1.CertResponse({
+            certReqId: 0,
+            status: new asn1.PKIStatusInfo({ status: 0 }),
+            certifiedKeyPair: new asn1.CertifiedKeyPair({ certOrEncCert: new asn1.CertOrEncCert({ certificate: AsnConvert.parse(cert, Certificate) }) }),
+          }),
+        ],
+      });
       return answer(req, new asn1.PKIBody({ ip: rep }), 2);
     },
   };
@@ -337,10 +455,42 @@ describe("certConf certHash per signature algorithm, openssl cmp as oracle", () 
     for (const alg of ["ED25519", "ED448"]) {
       const o = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env, stdio: "ignore" });
       o(["genpkey", "-algorithm", alg, "-out", `${alg}.key`]);
-      o(["req", "-x509", "-new", "-key", `${alg}.key`, "-subj", `/CN=tinycmp ${alg} CA`, "-days", "30",
-        "-config", "ext.cnf", "-extensions", "ca", "-out", `${alg}ca.crt`]);
-      o(["x509", "-req", "-in", "rsp.csr", "-CA", `${alg}ca.crt`, "-CAkey", `${alg}.key`, "-CAcreateserial", "-days", "30",
-        "-extfile", "ext.cnf", "-extensions", "ee", "-out", `rsp${alg}.crt`]);
+      o([
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        `${alg}.key`,
+        "-subj",
+        `/CN=tinycmp ${alg} CA`,
+        "-days",
+        "30",
+        "-config",
+        "ext.cnf",
+        "-extensions",
+        "ca",
+        "-out",
+        `${alg}ca.crt`,
+      ]);
+      o([
+        "x509",
+        "-req",
+        "-in",
+        "rsp.csr",
+        "-CA",
+        `${alg}ca.crt`,
+        "-CAkey",
+        `${alg}.key`,
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        "ext.cnf",
+        "-extensions",
+        "ee",
+        "-out",
+        `rsp${alg}.crt`,
+      ]);
     }
   }, 60_000);
   const mac = () => ({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
@@ -414,16 +564,29 @@ describe("responses up to 64 KiB", () => {
     let pem = "";
     for (let i = 0; i < N; i++) {
       const sans = Array.from({ length: 100 }, (_, k) => `DNS:host-${k}.filler-${i}.tinycmp.example`).join(",");
-      o(["req", "-x509", "-new", "-key", "fill.key", "-subj", `/CN=tinycmp filler ${i}`, "-days", "30",
-        "-addext", `subjectAltName=${sans}`, "-out", `fill${i}.crt`]);
+      o([
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "fill.key",
+        "-subj",
+        `/CN=tinycmp filler ${i}`,
+        "-days",
+        "30",
+        "-addext",
+        `subjectAltName=${sans}`,
+        "-out",
+        `fill${i}.crt`,
+      ]);
       pem += execFileSync("cat", [`fill${i}.crt`], { cwd: creds.dir, encoding: "utf8" });
     }
     execFileSync("sh", ["-c", `cat > big.pem`], { cwd: creds.dir, input: pem });
   }, 120_000);
   const mac = () => ({ secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
 
-  const fillers = () => Array.from({ length: N }, (_, i) =>
-    Buffer.from(new X509Certificate(execFileSync("cat", [`fill${i}.crt`], { cwd: creds.dir })).raw).toString("hex"));
+  const fillers = () =>
+    Array.from({ length: N }, (_, i) => Buffer.from(new X509Certificate(execFileSync("cat", [`fill${i}.crt`], { cwd: creds.dir })).raw).toString("hex"));
 
   it("full module: an ip of ~44 KiB; memory grows to 2 pages", async () => {
     await withMockServer(creds, ["-rsp_extracerts", "big.pem"], async (s) => {
@@ -506,23 +669,44 @@ describe("genm per RFC 9483 4.3 against the test PKI, through the CLI", () => {
     pki = await TestPki.start({ rootRollover: true });
     ({ dir, files } = await pki.writeFiles());
   }, 60_000);
-  afterAll(async () => { await pki?.close(); });
+  afterAll(async () => {
+    await pki?.close();
+  });
 
   async function cli(args: string[]): Promise<{ status: number; lines: string[]; errors: string[] }> {
     const { runCmd } = await import("../host/node/cli/cli");
-    const lines: string[] = [], errors: string[] = [];
+    const lines: string[] = [],
+      errors: string[] = [];
     const { parseArgs } = await import("../host/node/cli/cli");
     try {
       const status = await runCmd(parseArgs(args), (l) => lines.push(l));
       return { status, lines, errors };
-    } catch (e) { errors.push((e as Error).message); return { status: 1, lines, errors }; }
+    } catch (e) {
+      errors.push((e as Error).message);
+      return { status: 1, lines, errors };
+    }
   }
   const base = () => ["-server", `${pki.url.replace("http://", "")}/pkix/`, "-ref", files.ref, "-secret", `pass:${files.secret}`, "-trusted", files.root];
 
   it("rootCaCert carries the old root; rootCaKeyUpdate checked (newWithOld by the old root) and written", async () => {
     const { readFileSync } = await import("node:fs");
-    const r = await cli([...base(), "-cmd", "genm", "-infotype", "rootCaCert", "-oldwithold", files.root,
-      "-newwithnew", `${dir}/nwn.pem`, "-newwithold", `${dir}/nwo.pem`, "-oldwithnew", `${dir}/own.pem`, "-reqout", `${dir}/genm.der`]);
+    const r = await cli([
+      ...base(),
+      "-cmd",
+      "genm",
+      "-infotype",
+      "rootCaCert",
+      "-oldwithold",
+      files.root,
+      "-newwithnew",
+      `${dir}/nwn.pem`,
+      "-newwithold",
+      `${dir}/nwo.pem`,
+      "-oldwithnew",
+      `${dir}/own.pem`,
+      "-reqout",
+      `${dir}/genm.der`,
+    ]);
     expect(r.errors).toEqual([]);
     expect(r.lines[0]).toMatch(/^genm done: rootCaKeyUpdate: new root subject "[^"]+"/);
     expect(new X509Certificate(readFileSync(`${dir}/nwn.pem`)).raw).toEqual(new X509Certificate(pki.rollover!.newWithNew).raw);
@@ -579,7 +763,9 @@ describe("CLI MAC options and sender", () => {
     pki = await TestPki.start({ responseProtection: "mac", macSenderIsRef: true });
     ({ dir, files } = await pki.writeFiles());
   }, 60_000);
-  afterAll(async () => { await pki?.close(); });
+  afterAll(async () => {
+    await pki?.close();
+  });
   async function cli(args: string[]): Promise<string[]> {
     const { runCmd, parseArgs } = await import("../host/node/cli/cli");
     const lines: string[] = [];
@@ -590,9 +776,28 @@ describe("CLI MAC options and sender", () => {
     const { readFileSync } = await import("node:fs");
     return AsnConvert.parse(readFileSync(file), PKIMessage).header.protectionAlg!;
   };
-  const base = (n: string) => ["-server", `${pki.url.replace("http://", "")}/pkix/`, "-ref", files.ref, "-secret", `pass:${files.secret}`,
-    "-trusted", files.root, "-cmd", "ir", "-subject", "/CN=cli device", "-newkeyout", `${dir}/${n}.key`, "-certout", `${dir}/${n}.crt`,
-    "-sender", `/CN=${files.ref}`, "-reqout", `${dir}/${n}-ir.der`];
+  const base = (n: string) => [
+    "-server",
+    `${pki.url.replace("http://", "")}/pkix/`,
+    "-ref",
+    files.ref,
+    "-secret",
+    `pass:${files.secret}`,
+    "-trusted",
+    files.root,
+    "-cmd",
+    "ir",
+    "-subject",
+    "/CN=cli device",
+    "-newkeyout",
+    `${dir}/${n}.key`,
+    "-certout",
+    `${dir}/${n}.crt`,
+    "-sender",
+    `/CN=${files.ref}`,
+    "-reqout",
+    `${dir}/${n}-ir.der`,
+  ];
 
   it("PBM by default with HMAC-SHA256 (RFC 9481 6.2.1); -sender satisfies the strict CA", async () => {
     const lines = await cli(base("a"));
@@ -612,9 +817,9 @@ describe("CLI MAC options and sender", () => {
     const alg = await protAlg(`${dir}/c-ir.der`);
     expect(alg.algorithm).toBe("1.2.840.113549.1.5.14");
     const hex = Buffer.from(alg.parameters!).toString("hex");
-    expect(hex).toContain("02021000020140");            // iterationCount 4096, keyLength 64
-    expect(hex).toContain("06082a864886f70d020a0500");   // prf hmacWithSHA384
-    expect(hex).toContain("06082a864886f70d020b");       // messageAuthScheme hmacWithSHA512
+    expect(hex).toContain("02021000020140"); // iterationCount 4096, keyLength 64
+    expect(hex).toContain("06082a864886f70d020a0500"); // prf hmacWithSHA384
+    expect(hex).toContain("06082a864886f70d020b"); // messageAuthScheme hmacWithSHA512
   });
 
   it("-max_iter below the response's count: refused with both numbers", async () => {
@@ -629,12 +834,18 @@ describe("CLI MAC options and sender", () => {
 
 describe("-unprotected_requests against openssl cmp -accept_unprotected", () => {
   let creds: Creds;
-  beforeAll(() => { creds = makeCreds(); }, 30_000);
+  beforeAll(() => {
+    creds = makeCreds();
+  }, 30_000);
   it("ir without protectionAlg and protection; the signed ip validated to the root", async () => {
     await withMockServer(creds, ["-accept_unprotected"], async (s) => {
       const d = Device.http({ url: s.url });
-      const o = await d.enroll({ options: Options.unprotectedRequests, trusted: [creds.der("root.crt")],
-        newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") });
+      const o = await d.enroll({
+        options: Options.unprotectedRequests,
+        trusted: [creds.der("root.crt")],
+        newKey: creds.scalar("rsp.key"),
+        subject: creds.subjectDer("rsp.crt"),
+      });
       d.close();
       expect(Buffer.from(o.cert!)).toEqual(Buffer.from(creds.der("rsp.crt")));
       for (const r of o.messages.request) {
@@ -647,8 +858,14 @@ describe("-unprotected_requests against openssl cmp -accept_unprotected", () => 
   it("the same without -accept_unprotected: openssl refuses, and the error says so", async () => {
     await withMockServer(creds, [], async (s) => {
       const d = Device.http({ url: s.url });
-      const err = await d.enroll({ options: Options.unprotectedRequests, trusted: [creds.der("root.crt")],
-        newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") }).catch((e) => e);
+      const err = await d
+        .enroll({
+          options: Options.unprotectedRequests,
+          trusted: [creds.der("root.crt")],
+          newKey: creds.scalar("rsp.key"),
+          subject: creds.subjectDer("rsp.crt"),
+        })
+        .catch((e) => e);
       d.close();
       expect(err).toBeInstanceOf(CmpError);
       expect((err as CmpError).detail).toMatch(/^error message received: status rejection/);

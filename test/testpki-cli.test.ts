@@ -25,8 +25,13 @@ it("prints its URL, writes testpki.json and its PEM files, enrolls a client, sto
     // a device enrolls with the files it wrote: the IDevID signs the ir, the root checks the answer
     const [idevid, ...chain] = readCerts(j.idevid_cert);
     const d = Device.http({ url: `${j.url}/pkix/`, msgTimeoutMs: 10_000 });
-    const o = await d.enroll({ key: p256Scalar(readFileSync(j.idevid_key)), cert: idevid, extraCerts: chain,
-      trusted: readCerts(j.root), subject: nameDer("/CN=testpki cli client") });
+    const o = await d.enroll({
+      key: p256Scalar(readFileSync(j.idevid_key)),
+      cert: idevid,
+      extraCerts: chain,
+      trusted: readCerts(j.root),
+      subject: nameDer("/CN=testpki cli client"),
+    });
     d.close();
     expect(o.cert).toBeDefined();
   } finally {

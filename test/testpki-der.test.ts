@@ -68,13 +68,20 @@ describe("testpki reader against the schema classes on shared/vectors", () => {
         expect(g.template.notAfter?.getTime()).toBe((t.validity?.notAfter?.utcTime ?? t.validity?.notAfter?.generalTime)?.getTime());
         expect(g.controls.map((c) => [c.type, hex(c.value)])).toEqual((w.certReq.controls ?? []).map((c) => [c.type, hex(c.value)]));
         if (w.popo?.signature) {
-          expect(g.popo).toEqual({ signature: { poposkInput: !!w.popo.signature.poposkInput, algorithm: w.popo.signature.algorithmIdentifier.algorithm, signature: new Uint8Array(w.popo.signature.signature) } });
+          expect(g.popo).toEqual({
+            signature: {
+              poposkInput: !!w.popo.signature.poposkInput,
+              algorithm: w.popo.signature.algorithmIdentifier.algorithm,
+              signature: new Uint8Array(w.popo.signature.signature),
+            },
+          });
         } else expect(g.popo === undefined).toBe(w.popo === undefined);
       });
     }
     if (type === "certConf") {
-      expect(r.certStatuses().map((s) => [hex(s.certHash), s.certReqId, s.status, s.hashAlg]))
-        .toEqual(m.body.certConf!.map((s) => [hex(s.certHash), s.certReqId, s.statusInfo?.status, s.hashAlg?.algorithm]));
+      expect(r.certStatuses().map((s) => [hex(s.certHash), s.certReqId, s.status, s.hashAlg])).toEqual(
+        m.body.certConf!.map((s) => [hex(s.certHash), s.certReqId, s.statusInfo?.status, s.hashAlg?.algorithm]),
+      );
     }
   });
 });
@@ -121,7 +128,8 @@ describe("testpki responses and certificates", () => {
     const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000);
     const fast = await ca.issueEndEntity({ subject, publicKey: key, notAfter, extensions: [new Uint8Array(san.rawData)] });
     const slow = await ca.issue({ subject, publicKey: key, notAfter, extensions: [san] });
-    const a = AsnConvert.parse(fast.der, Certificate), b = AsnConvert.parse(slow.rawData, Certificate);
+    const a = AsnConvert.parse(fast.der, Certificate),
+      b = AsnConvert.parse(slow.rawData, Certificate);
     const t = (v: { getTime(): number }) => v.getTime();
     expect(Math.abs(t(a.tbsCertificate.validity.notBefore.getTime()) - t(b.tbsCertificate.validity.notBefore.getTime()))).toBeLessThan(5000);
     expect(hex(a.tbsCertificate.serialNumber)).toBe(fast.serialNumber);
@@ -167,7 +175,9 @@ describe("testpki reader refuses messages out of their SEQUENCE order (X.680 25)
     const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
     return new Uint8Array(Buffer.concat([Uint8Array.of(tag, ...len), body]));
   };
-  const der = new Uint8Array(readFileSync(VECTORS + "lwcmpra/CrWithSignatureProtection/" + readdirSync(VECTORS + "lwcmpra/CrWithSignatureProtection").find((f) => f.endsWith(".der"))!));
+  const der = new Uint8Array(
+    readFileSync(VECTORS + "lwcmpra/CrWithSignatureProtection/" + readdirSync(VECTORS + "lwcmpra/CrWithSignatureProtection").find((f) => f.endsWith(".der"))!),
+  );
   const m = AsnConvert.parse(der, PKIMessage);
   const [header, body] = [new Uint8Array(m.headerRaw!), new Uint8Array(m.bodyRaw!)];
   const protection = tlv(0xa0, tlv(0x03, Uint8Array.of(0), new Uint8Array(m.protection!)));
@@ -193,7 +203,8 @@ describe("testpki certificate cache", () => {
       const der = (pem: string) => new Uint8Array(new NodeX509(pem).raw);
       const leaf = parseCert(der(idevid.certPem));
       expect(parseCert(der(idevid.certPem))).toBe(leaf); // the same object: parsed once
-      const ca = parseCert(der(idevid.chain[0])), root = parseCert(der(idevid.chain[1]));
+      const ca = parseCert(der(idevid.chain[0])),
+        root = parseCert(der(idevid.chain[1]));
       expect(validatePath(leaf, [ca], [root]).length).toBe(3);
       expect(validatePath(leaf, [ca], [root]).length).toBe(3); // from the cache of verified signatures
       // the other hierarchy's root is no anchor for it, cached or not
@@ -219,7 +230,9 @@ describe("testpki reader checks the template fields it reads", () => {
   const header = tlv(0x30, Uint8Array.of(0x02, 0x01, 0x02), Uint8Array.of(0xa4, 0x02, 0x30, 0x00), Uint8Array.of(0xa4, 0x02, 0x30, 0x00));
   /** an ir with one CertReqMsg whose template holds `fields`, raVerified POP */
   const ir = (...fields: Uint8Array[]) =>
-    new Request(tlv(0x30, header, tlv(0xa0, tlv(0x30, tlv(0x30, tlv(0x30, Uint8Array.of(0x02, 0x01, 0x00), tlv(0x30, ...fields)), Uint8Array.of(0x80, 0x00))))));
+    new Request(
+      tlv(0x30, header, tlv(0xa0, tlv(0x30, tlv(0x30, tlv(0x30, Uint8Array.of(0x02, 0x01, 0x00), tlv(0x30, ...fields)), Uint8Array.of(0x80, 0x00))))),
+    );
   const name = (...atvs: Uint8Array[]) => tlv(0xa5, tlv(0x30, tlv(0x31, ...atvs)));
   const pub = tlv(0xa6, spki.subarray(2)); // [6] IMPLICIT: the SPKI's contents
 

@@ -193,8 +193,21 @@ describe("testpki with openssl cmp as the client", () => {
 
   it("ir with signature by an IDevID chained to the manufacturer root, SANs kept", async () => {
     const key = newKey();
-    const r = await cmp("ir", "-cert", files.idevid_cert, "-key", files.idevid_key!, "-newkey", key, "-subject", "/CN=ir-sig",
-      "-sans", "dev1.example 192.0.2.7", "-certout", join(dir, "ir-sig.pem"));
+    const r = await cmp(
+      "ir",
+      "-cert",
+      files.idevid_cert,
+      "-key",
+      files.idevid_key!,
+      "-newkey",
+      key,
+      "-subject",
+      "/CN=ir-sig",
+      "-sans",
+      "dev1.example 192.0.2.7",
+      "-certout",
+      join(dir, "ir-sig.pem"),
+    );
     expect(r.code, r.out).toBe(0);
     const cert = await checkIssued(join(dir, "ir-sig.pem"), key, "CN=ir-sig");
     expect(cert.subjectAltName).toContain("DNS:dev1.example");
@@ -295,7 +308,19 @@ describe("testpki with openssl cmp as the client", () => {
 
   it("implicit confirm is granted: no certConf", async () => {
     const key = newKey();
-    const r = await cmp("ir", ...mac(), "-implicit_confirm", "-newkey", key, "-subject", "/CN=implicit", "-certout", join(dir, "ic.pem"), "-rspout", join(dir, "ic-ip.der"));
+    const r = await cmp(
+      "ir",
+      ...mac(),
+      "-implicit_confirm",
+      "-newkey",
+      key,
+      "-subject",
+      "/CN=implicit",
+      "-certout",
+      join(dir, "ic.pem"),
+      "-rspout",
+      join(dir, "ic-ip.der"),
+    );
     expect(r.code, r.out).toBe(0);
     expect(pki.requests.at(-1)).toMatchObject({ type: "ir", answer: "ip" });
     // RFC 9810 5.1.1.1: granted by echoing id-it-implicitConfirm in the ip's generalInfo
@@ -306,7 +331,18 @@ describe("testpki with openssl cmp as the client", () => {
 
   it("a certConf that rejects the certificate gets it revoked", async () => {
     // -out_trusted with a root the new certificate does not chain to: openssl rejects it in certConf
-    const r = await cmp("ir", ...mac(), "-newkey", newKey(), "-subject", "/CN=unwanted", "-certout", join(dir, "unw.pem"), "-out_trusted", files.manufacturer_root);
+    const r = await cmp(
+      "ir",
+      ...mac(),
+      "-newkey",
+      newKey(),
+      "-subject",
+      "/CN=unwanted",
+      "-certout",
+      join(dir, "unw.pem"),
+      "-out_trusted",
+      files.manufacturer_root,
+    );
     expect(r.code).not.toBe(0);
     expect(pki.requests.slice(-2).map((x) => `${x.type}>${x.answer}`)).toEqual(["ir>ip", "certConf>pkiconf"]);
     expect(pki.revoked().at(-1)).toMatchObject({ reason: 4 });
@@ -374,8 +410,29 @@ describe("testpki with openssl cmp as the client", () => {
 
   it("RFC 9483 well-known path with a label", async () => {
     const key = newKey();
-    const r = await openssl(["cmp", "-cmd", "ir", "-server", pki.url, "-path", ".well-known/cmp/p/arbitrary-label/initialization", "-msg_timeout", "5",
-      "-trusted", files.root, ...mac(), "-newkey", key, "-subject", "/CN=wk", "-certout", join(dir, "wk.pem")], dir);
+    const r = await openssl(
+      [
+        "cmp",
+        "-cmd",
+        "ir",
+        "-server",
+        pki.url,
+        "-path",
+        ".well-known/cmp/p/arbitrary-label/initialization",
+        "-msg_timeout",
+        "5",
+        "-trusted",
+        files.root,
+        ...mac(),
+        "-newkey",
+        key,
+        "-subject",
+        "/CN=wk",
+        "-certout",
+        join(dir, "wk.pem"),
+      ],
+      dir,
+    );
     expect(r.code, r.out).toBe(0);
     expect(isCmpPath("/.well-known/cmp/getcacerts")).toBe(true);
     expect(isCmpPath("/.well-known/cmp/p/x/bogus")).toBe(false);
@@ -387,8 +444,30 @@ describe("testpki with openssl cmp as the client", () => {
       const d = mkdtempSync(join(dir, "s"));
       const f = (await other.writeFiles(d)).files;
       const key = newKey();
-      const r = await openssl(["cmp", "-cmd", "ir", "-server", `${other.url}/pkix/`, "-msg_timeout", "5", "-trusted", f.root,
-        "-ref", other.ref, "-secret", `pass:${other.secret}`, "-newkey", key, "-subject", "/CN=s", "-certout", join(d, "s.pem")], dir);
+      const r = await openssl(
+        [
+          "cmp",
+          "-cmd",
+          "ir",
+          "-server",
+          `${other.url}/pkix/`,
+          "-msg_timeout",
+          "5",
+          "-trusted",
+          f.root,
+          "-ref",
+          other.ref,
+          "-secret",
+          `pass:${other.secret}`,
+          "-newkey",
+          key,
+          "-subject",
+          "/CN=s",
+          "-certout",
+          join(d, "s.pem"),
+        ],
+        dir,
+      );
       expect(r.code, r.out).toBe(0);
     } finally {
       await other.close();
@@ -412,12 +491,18 @@ describe("testpki genm, transactions and HTTP (test-side client)", () => {
     const rootDer = new Uint8Array(pki.root.der).buffer as ArrayBuffer;
     const list = new CRLStatusListValue([new CRLStatus()]);
     list[0].source.issuer = new GeneralNames([new GeneralName({ directoryName: new Name() })]);
-    const rsp = await post(pki.url, req(genm(
-      itav(oids.id_it_caCerts),
-      itav(oids.id_it_rootCaCert, rootDer),
-      itav(oids.id_it_certReqTemplate),
-      itav(oids.id_it_crlStatusList, AsnConvert.serialize(list)),
-    )), "/.well-known/cmp/getcacerts");
+    const rsp = await post(
+      pki.url,
+      req(
+        genm(
+          itav(oids.id_it_caCerts),
+          itav(oids.id_it_rootCaCert, rootDer),
+          itav(oids.id_it_certReqTemplate),
+          itav(oids.id_it_crlStatusList, AsnConvert.serialize(list)),
+        ),
+      ),
+      "/.well-known/cmp/getcacerts",
+    );
     const genp = rsp.body.genp!;
     expect(genp.map((i) => i.infoType)).toEqual([oids.id_it_caCerts, oids.id_it_rootCaKeyUpdate, oids.id_it_certReqTemplate, oids.id_it_crls]);
     const ca = AsnConvert.parse(genp[0].infoValue!, CMPCertificates);
@@ -474,14 +559,42 @@ describe("testpki genm, transactions and HTTP (test-side client)", () => {
       const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" });
       writeFileSync(join(dir, "k.pem"), key);
       writeFileSync(join(dir, "root.pem"), pki.root.certPem);
-      const r = await openssl(["cmp", "-cmd", "ir", "-server", `${pki.url}/pkix/`, "-ref", pki.ref, "-secret", `pass:${pki.secret}`, "-newkey", "k.pem",
-        "-subject", "/CN=tx", "-certout", "tx.pem", "-reqout", "ir.der", "-disable_confirm", "-trusted", "root.pem", "-msg_timeout", "5"], dir);
+      const r = await openssl(
+        [
+          "cmp",
+          "-cmd",
+          "ir",
+          "-server",
+          `${pki.url}/pkix/`,
+          "-ref",
+          pki.ref,
+          "-secret",
+          `pass:${pki.secret}`,
+          "-newkey",
+          "k.pem",
+          "-subject",
+          "/CN=tx",
+          "-certout",
+          "tx.pem",
+          "-reqout",
+          "ir.der",
+          "-disable_confirm",
+          "-trusted",
+          "root.pem",
+          "-msg_timeout",
+          "5",
+        ],
+        dir,
+      );
       expect(r.code, r.out).not.toBeNull();
       const irDer = new Uint8Array(readFileSync(join(dir, "ir.der")));
       const ir = AsnConvert.parse(irDer, PKIMessage);
       const reuse = await post(pki.url, irDer);
       expect(reuse.body.error?.pKIStatusInfo.failInfo?.has(PKIFailureInfo.transactionIdInUse)).toBe(true);
-      const conf = await post(pki.url, req(new PKIBody({ certConf: new CertConfirmContent([]) }), { transactionID: new Uint8Array(ir.header.transactionID!), recipNonce: new Uint8Array(16) }));
+      const conf = await post(
+        pki.url,
+        req(new PKIBody({ certConf: new CertConfirmContent([]) }), { transactionID: new Uint8Array(ir.header.transactionID!), recipNonce: new Uint8Array(16) }),
+      );
       expect(conf.body.error?.pKIStatusInfo.failInfo?.has(PKIFailureInfo.badRecipientNonce)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -491,7 +604,7 @@ describe("testpki genm, transactions and HTTP (test-side client)", () => {
   it("mutated requests always get a PKIMessage back (300 bit flips and truncations)", async () => {
     const base = req(genm(itav(oids.id_it_caCerts)));
     let seed = 1;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let i = 0; i < 300; i++) {
       const m = Uint8Array.from(base);
       if (i % 3 === 2) {
@@ -514,7 +627,9 @@ describe("testpki genm, transactions and HTTP (test-side client)", () => {
     expect((await fetch(`${pki.url}/pkix/`)).status).toBe(405);
     expect((await fetch(`${pki.url}/nope`, { method: "POST", body: "x" })).status).toBe(404);
     expect((await fetch(`${pki.url}/pkix/`, { method: "POST", headers: { "Content-Type": "text/plain" }, body: "x" })).status).toBe(415);
-    expect((await fetch(`${pki.url}/pkix/`, { method: "POST", headers: { "Content-Type": "application/pkixcmp" }, body: new Uint8Array(70_000) })).status).toBe(413);
+    expect((await fetch(`${pki.url}/pkix/`, { method: "POST", headers: { "Content-Type": "application/pkixcmp" }, body: new Uint8Array(70_000) })).status).toBe(
+      413,
+    );
     // still serving
     expect(bodyType((await post(pki.url, req(genm()))).body)).toBe("genp");
   });

@@ -72,12 +72,49 @@ describe("HttpTransport", () => {
   });
 
   it.each([
-    ["a redirect", (res: http.ServerResponse) => { res.writeHead(302, { Location: "http://127.0.0.1:1/" }); res.end(); }, /302 redirect/],
-    ["an HTTP error", (res: http.ServerResponse) => { res.writeHead(503); res.end(); }, /HTTP 503/],
-    ["a wrong content type", (res: http.ServerResponse) => { res.writeHead(200, { "Content-Type": "text/html" }); res.end("<html>"); }, /Content-Type "text\/html"/],
+    [
+      "a redirect",
+      (res: http.ServerResponse) => {
+        res.writeHead(302, { Location: "http://127.0.0.1:1/" });
+        res.end();
+      },
+      /302 redirect/,
+    ],
+    [
+      "an HTTP error",
+      (res: http.ServerResponse) => {
+        res.writeHead(503);
+        res.end();
+      },
+      /HTTP 503/,
+    ],
+    [
+      "a wrong content type",
+      (res: http.ServerResponse) => {
+        res.writeHead(200, { "Content-Type": "text/html" });
+        res.end("<html>");
+      },
+      /Content-Type "text\/html"/,
+    ],
     ["an oversized body", (res: http.ServerResponse) => cmp(res, Buffer.alloc(70000)), /exceeds the limit/],
-    ["an oversized chunked body", (res: http.ServerResponse) => { res.writeHead(200, { "Content-Type": "application/pkixcmp" }); for (let i = 0; i < 70; i++) res.write(Buffer.alloc(1000)); res.end(); }, /exceeds the limit/],
-    ["a body cut short", (res: http.ServerResponse) => { res.writeHead(200, { "Content-Type": "application/pkixcmp", "Content-Length": 100 }); res.write(Buffer.alloc(10)); setTimeout(() => res.socket?.destroy(), 20); }, /closed before the response was complete|socket hang up|aborted/],
+    [
+      "an oversized chunked body",
+      (res: http.ServerResponse) => {
+        res.writeHead(200, { "Content-Type": "application/pkixcmp" });
+        for (let i = 0; i < 70; i++) res.write(Buffer.alloc(1000));
+        res.end();
+      },
+      /exceeds the limit/,
+    ],
+    [
+      "a body cut short",
+      (res: http.ServerResponse) => {
+        res.writeHead(200, { "Content-Type": "application/pkixcmp", "Content-Length": 100 });
+        res.write(Buffer.alloc(10));
+        setTimeout(() => res.socket?.destroy(), 20);
+      },
+      /closed before the response was complete|socket hang up|aborted/,
+    ],
   ])("refuses %s with a clear error", async (_name, reply, message) => {
     const { url } = await serve((_req, _body, res) => reply(res));
     const t = new HttpTransport({ url, msgTimeoutMs: 5000 });
@@ -89,7 +126,9 @@ describe("HttpTransport", () => {
   });
 
   it("times out a stalled server", async () => {
-    const { url } = await serve(() => { /* never answers */ });
+    const { url } = await serve(() => {
+      /* never answers */
+    });
     const t = new HttpTransport({ url, msgTimeoutMs: 200 });
     const start = Date.now();
     try {
@@ -153,7 +192,10 @@ describe("HttpTransport with a server that closes idle connections", () => {
 
   it("does not retry a request on a new connection", async () => {
     let requests = 0;
-    const { url } = await serve((req) => { requests++; req.socket.destroy(); });
+    const { url } = await serve((req) => {
+      requests++;
+      req.socket.destroy();
+    });
     const t = new HttpTransport({ url, msgTimeoutMs: 5000 });
     try {
       await expect(t.transfer(Buffer.from("x"))).rejects.toThrow(/socket hang up|ECONNRESET/);
@@ -178,16 +220,73 @@ describe("HTTPS", () => {
   // A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
   const dir = mkdtempSync(join(tmpdir(), "tinycmp-tls-"));
   const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "pipe" });
-  ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=tls test ca", "-days", "2",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
-  for (const [name, ext] of [["srv", "subjectAltName=IP:127.0.0.1"], ["cli", "extendedKeyUsage=clientAuth"]]) {
-    ossl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`]);
+  ossl([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-subj",
+    "/CN=tls test ca",
+    "-days",
+    "2",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ]);
+  for (const [name, ext] of [
+    ["srv", "subjectAltName=IP:127.0.0.1"],
+    ["cli", "extendedKeyUsage=clientAuth"],
+  ]) {
+    ossl([
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+      "-subj",
+      `/CN=${name}`,
+    ]);
     writeFileSync(join(dir, `${name}.ext`), ext + "\n");
-    ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.crt`]);
+    ossl([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.crt`,
+    ]);
   }
   const pem = (n: string) => readFileSync(join(dir, n));
   const tlsServers: https.Server[] = [];
-  afterEach(async () => { for (const s of tlsServers.splice(0)) { s.closeAllConnections(); await new Promise((r) => s.close(r)); } });
+  afterEach(async () => {
+    for (const s of tlsServers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  });
 
   async function serveTls(requestCert: boolean): Promise<string> {
     const s = https.createServer({ key: pem("srv.key"), cert: pem("srv.crt"), ca: pem("ca.crt"), requestCert, rejectUnauthorized: requestCert }, (req, res) => {
@@ -208,7 +307,8 @@ describe("HTTPS", () => {
       expect(Buffer.from(await good.transfer(Buffer.from("tls"))).toString()).toBe("tls");
       await expect(bad.transfer(Buffer.from("tls"))).rejects.toThrow(/certificate/i);
     } finally {
-      good.close(); bad.close();
+      good.close();
+      bad.close();
     }
   });
 
@@ -220,7 +320,8 @@ describe("HTTPS", () => {
       expect(Buffer.from(await withCert.transfer(Buffer.from("mtls"))).toString()).toBe("mtls");
       await expect(without.transfer(Buffer.from("mtls"))).rejects.toThrow(TransportError);
     } finally {
-      withCert.close(); without.close();
+      withCert.close();
+      without.close();
     }
   });
 });

@@ -17,19 +17,52 @@ import { TestPki } from "../host/node/testpki/index";
 import type { Credential } from "../host/node/testpki/ca";
 import * as x509 from "../host/node/testpki/x509";
 import {
-  bigModulus, costliest, forge, issueTo, OID, parse, pbmAlg, pbmac1Alg, protect, rewriteCertRep, Rogue, rogueRoot,
-  rsaSpki, setCaPubs, setReturnedCert, subjectAndKey,
+  bigModulus,
+  costliest,
+  forge,
+  issueTo,
+  OID,
+  parse,
+  pbmAlg,
+  pbmac1Alg,
+  protect,
+  rewriteCertRep,
+  Rogue,
+  rogueRoot,
+  rsaSpki,
+  setCaPubs,
+  setReturnedCert,
+  subjectAndKey,
 } from "./helpers/rogue";
 import { AlgorithmIdentifier } from "@peculiar/asn1-x509";
 import { bodyType } from "../host/node/testpki/asn1";
 import { transaction, cn, enc, FAILED, SEND, DONE } from "./helpers/tx-harness";
-import { E_ARG, E_CERT_SIGNATURE, E_CMP_REJECTED, INT_OPTIONS, ITEM_REF, ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED, OP_GENM, RESULT_STATUS_STRING } from "../host/node/lib/abi";
+import {
+  E_ARG,
+  E_CERT_SIGNATURE,
+  E_CMP_REJECTED,
+  INT_OPTIONS,
+  ITEM_REF,
+  ITEM_SECRET,
+  ITEM_SUBJECT,
+  ITEM_TRUSTED,
+  OP_GENM,
+  RESULT_STATUS_STRING,
+} from "../host/node/lib/abi";
 import { expectAction, expectCode } from "./helpers/codes";
 
 const LEAN = (process.env.TINYCMP_WASM ?? DEFAULT_WASM).replace(/tinycmp\.wasm$/, "tinycmp-lean.wasm");
 const E = {
-  SIGNER: -96, CERT_UNTRUSTED: -54, CERT_NOT_CA: -55, CERT_POOL: -60, PROTECTION: -88, KEY: -24,
-  ALG: -21, ITERATIONS: -23, DER_VALUE: -8, KEY_USAGE: -57,
+  SIGNER: -96,
+  CERT_UNTRUSTED: -54,
+  CERT_NOT_CA: -55,
+  CERT_POOL: -60,
+  PROTECTION: -88,
+  KEY: -24,
+  ALG: -21,
+  ITERATIONS: -23,
+  DER_VALUE: -8,
+  KEY_USAGE: -57,
 };
 const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
 const scalar = (pem: string) => new Uint8Array(Buffer.from(createPrivateKey(pem).export({ format: "jwk" }).d!, "base64url"));
@@ -37,18 +70,20 @@ const name = (s: string) => new Uint8Array(new x509.Name(s).toArrayBuffer());
 
 let pki: TestPki;
 let root: Credential, issuingCa: Credential, ra: Credential;
-let sibling: Credential;      // another device's operational certificate: end entity, no EKU
-let anyEku: Credential;       // an end entity with anyExtendedKeyUsage
-let cmcCa: Credential;        // an end entity with id-kp-cmcCA
-let caDs: Credential;         // a CA (cA=TRUE, digitalSignature + keyCertSign) under the root
-let caDs2: Credential;        // another such CA
-let rogue: Credential;        // a root nobody trusts
-let chainUp: Uint8Array[];    // the issuing CA, for extraCerts
+let sibling: Credential; // another device's operational certificate: end entity, no EKU
+let anyEku: Credential; // an end entity with anyExtendedKeyUsage
+let cmcCa: Credential; // an end entity with id-kp-cmcCA
+let caDs: Credential; // a CA (cA=TRUE, digitalSignature + keyCertSign) under the root
+let caDs2: Credential; // another such CA
+let rogue: Credential; // a root nobody trusts
+let chainUp: Uint8Array[]; // the issuing CA, for extraCerts
 
 beforeAll(async () => {
   pki = await TestPki.start({ secret: "trust-secret", ref: "trust-ref" });
   const h = pki.hierarchy;
-  root = h.root.cred; issuingCa = h.issuingCa.cred; ra = h.cmpSigner;
+  root = h.root.cred;
+  issuingCa = h.issuingCa.cred;
+  ra = h.cmpSigner;
   chainUp = [issuingCa.der];
   sibling = await issueTo(h.issuingCa, "CN=sibling device,O=tinycmp test PKI");
   anyEku = await issueTo(h.issuingCa, "CN=any purpose,O=tinycmp test PKI", { eku: [OID.anyEKU] });
@@ -58,7 +93,9 @@ beforeAll(async () => {
   caDs2 = await issueTo(h.root, "CN=other signing CA,O=tinycmp test PKI", { ca: true, keyUsage: caKu });
   rogue = await rogueRoot();
 }, 60_000);
-afterAll(async () => { await pki?.close(); });
+afterAll(async () => {
+  await pki?.close();
+});
 
 /** A device with a fresh IDevID: its signed-ir Request (trusting the test PKI root). */
 async function idevidRequest(sn: string): Promise<Request> {
@@ -82,8 +119,12 @@ function certConfStatus(requests: Uint8Array[]): { status: number; failInfo: num
 const INCORRECT_DATA = 1 << 7; // PKIFailureInfo incorrectData (RFC 9810 5.2.3)
 
 /** Runs `op` of a fresh device (full or lean core) through the rogue with `attack` set. */
-async function run(attack: Parameters<typeof rewriteCertRep>[0] | null, req: Request, op: "ir" | "cr" | "kur" | "genm" | "rr" = "ir",
-  opts: { lean?: boolean; edit?: Parameters<typeof rewriteCertRep>[1]; custom?: Rogue["attack"] } = {}): Promise<{ out?: Outcome; err?: CmpError; requests: Uint8Array[] }> {
+async function run(
+  attack: Parameters<typeof rewriteCertRep>[0] | null,
+  req: Request,
+  op: "ir" | "cr" | "kur" | "genm" | "rr" = "ir",
+  opts: { lean?: boolean; edit?: Parameters<typeof rewriteCertRep>[1]; custom?: Rogue["attack"] } = {},
+): Promise<{ out?: Outcome; err?: CmpError; requests: Uint8Array[] }> {
   const t = new Rogue(pki);
   t.attack = opts.custom ?? (attack ? rewriteCertRep(attack, opts.edit) : undefined);
   const d = new Device(t, opts.lean ? { wasm: LEAN } : {});
@@ -103,10 +144,11 @@ function refused(r: { out?: Outcome; err?: CmpError }, code: number, detail?: Re
 }
 
 /** The returned certificate re-issued for the same subject and key by `signer`, naming `issuer`. */
-const reissue = (signer: Credential, issuer: Uint8Array | string, aki?: Uint8Array) => async (m: Parameters<typeof setReturnedCert>[0], genuine: Uint8Array) => {
-  const { subject, spki } = subjectAndKey(genuine);
-  setReturnedCert(m, await forge({ subject, publicKey: spki, issuer, signer, aki }));
-};
+const reissue =
+  (signer: Credential, issuer: Uint8Array | string, aki?: Uint8Array) => async (m: Parameters<typeof setReturnedCert>[0], genuine: Uint8Array) => {
+    const { subject, spki } = subjectAndKey(genuine);
+    setReturnedCert(m, await forge({ subject, publicKey: spki, issuer, signer, aki }));
+  };
 const subjectOf = (c: Credential) => new Uint8Array(c.cert.subjectName.toArrayBuffer());
 const skiOf = (c: Credential) => Buffer.from(c.cert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId, "hex");
 
@@ -122,8 +164,10 @@ describe("signer authorization: a sibling device's certificate never speaks for 
       refused(await run({ signer: sibling, chain: chainUp }, await idevidRequest(`SIB-B-${mod}`), "ir", { lean }), E.SIGNER);
     });
     it(`${mod}: ip signed by the sibling, a certificate it forged in the CA's name and key identifier: refused`, async () => {
-      const r = await run({ signer: sibling, chain: chainUp }, await idevidRequest(`SIB-C-${mod}`), "ir",
-        { lean, edit: reissue(sibling, subjectOf(issuingCa), skiOf(issuingCa)) });
+      const r = await run({ signer: sibling, chain: chainUp }, await idevidRequest(`SIB-C-${mod}`), "ir", {
+        lean,
+        edit: reissue(sibling, subjectOf(issuingCa), skiOf(issuingCa)),
+      });
       refused(r, E.SIGNER);
     });
     it(`${mod}: control: the same device and flow with the test PKI's RA is accepted`, async () => {
@@ -214,15 +258,20 @@ describe("every returned certificate validates to a trust anchor", () => {
       }
     });
     it(`${mod}: with implicit confirmation granted the certificate is refused without a certConf`, async () => {
-      const r = await run({ signer: ra, chain: chainUp }, { ...(await idevidRequest(`RA-IC-${mod}`)), implicitConfirm: true }, "ir",
-        { lean, edit: reissue(rogue, subjectOf(rogue), skiOf(rogue)) });
+      const r = await run({ signer: ra, chain: chainUp }, { ...(await idevidRequest(`RA-IC-${mod}`)), implicitConfirm: true }, "ir", {
+        lean,
+        edit: reissue(rogue, subjectOf(rogue), skiOf(rogue)),
+      });
       refused(r, E.CERT_UNTRUSTED);
       expect(certConfStatus(r.requests)).toBeUndefined();
     });
   }
 
   it("caPubs carrying a rogue root are no anchors under signature protection, even with caPubsTrusted", async () => {
-    const edit = async (m: Parameters<typeof setCaPubs>[0], g: Uint8Array) => { setCaPubs(m, [rogue.der]); await reissue(rogue, subjectOf(rogue), skiOf(rogue))(m, g); };
+    const edit = async (m: Parameters<typeof setCaPubs>[0], g: Uint8Array) => {
+      setCaPubs(m, [rogue.der]);
+      await reissue(rogue, subjectOf(rogue), skiOf(rogue))(m, g);
+    };
     for (const options of [0, Options.caPubsTrusted]) {
       const r = await run({ signer: ra, chain: chainUp }, { ...(await idevidRequest(`CAPUBS-SIG-${options}`)), options }, "ir", { edit });
       refused(r, E.CERT_UNTRUSTED);
@@ -234,7 +283,10 @@ describe("every returned certificate validates to a trust anchor", () => {
     const mod = lean ? "lean" : "full";
     it(`${mod}: under MAC, caPubs are anchors only with caPubsTrusted, and then the certificate must validate to them`, async () => {
       const mac = { mac: pbmAlg({ iterations: 1000 }), secret: "trust-secret", ref: "trust-ref", extra: chainUp };
-      const rogueCert = async (m: Parameters<typeof setCaPubs>[0], g: Uint8Array) => { setCaPubs(m, [rogue.der]); await reissue(rogue, subjectOf(rogue), skiOf(rogue))(m, g); };
+      const rogueCert = async (m: Parameters<typeof setCaPubs>[0], g: Uint8Array) => {
+        setCaPubs(m, [rogue.der]);
+        await reissue(rogue, subjectOf(rogue), skiOf(rogue))(m, g);
+      };
       // anchors configured, no option: the rogue root in caPubs is not one
       refused(await run(mac, macRequest({ trusted: [root.der] }), "ir", { lean, edit: rogueCert }), E.CERT_UNTRUSTED);
       // option (the Device API sets it for a MAC without anchors): the caPubs are the only anchors
@@ -264,8 +316,13 @@ describe("MAC parameters are bounded both ways", () => {
       [pbmac1Alg({ iterations: 1 }), /uses 1 iterations, fewer than the least accepted, 1000$/],
       [pbmac1Alg({ salt: 15 }), /salt has 15 octets, not 16 to 128/],
       [pbmac1Alg({ salt: 129 }), /salt has 129 octets, not 16 to 128/],
-    ] as const) refused(await macRun(alg), E.PROTECTION, detail);
-    for (const alg of [pbmac1Alg({ keyLength: 32, iterations: 1000, salt: 16 }), pbmac1Alg({ keyLength: 20, mac: OID.hmacWithSHA1, prf: OID.hmacWithSHA1 }), pbmac1Alg({ keyLength: 64, salt: 128 })]) {
+    ] as const)
+      refused(await macRun(alg), E.PROTECTION, detail);
+    for (const alg of [
+      pbmac1Alg({ keyLength: 32, iterations: 1000, salt: 16 }),
+      pbmac1Alg({ keyLength: 20, mac: OID.hmacWithSHA1, prf: OID.hmacWithSHA1 }),
+      pbmac1Alg({ keyLength: 64, salt: 128 }),
+    ]) {
       const ok = await macRun(alg);
       expect(ok.err?.detail).toBeUndefined();
     }
@@ -278,7 +335,8 @@ describe("MAC parameters are bounded both ways", () => {
         [pbmAlg({ iterations: 1 }), /uses 1 iterations, fewer than the least accepted, 500$/],
         [pbmAlg({ salt: 1 }), /salt has 1 octets, not 16 to 128/],
         [pbmAlg({ owf: OID.sha1, mac: OID.hmacWithSHA256 }), /key is shorter than the HMAC output/],
-      ] as const) refused(await macRun(alg, lean), E.PROTECTION, lean ? undefined : detail);
+      ] as const)
+        refused(await macRun(alg, lean), E.PROTECTION, lean ? undefined : detail);
       const ok = await macRun(pbmAlg({ iterations: 500, salt: 16 }), lean);
       expect(ok.err?.detail).toBeUndefined();
     });
@@ -286,7 +344,15 @@ describe("MAC parameters are bounded both ways", () => {
 
   it("a man in the middle without the secret tries all 256 one-byte PBMAC1 keys: the one that is right is refused too", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const t = transaction([[ITEM_REF, enc("trust-ref")], [ITEM_SECRET, enc("trust-secret")], [ITEM_SUBJECT, cn("mac device")]], [[INT_OPTIONS, Options.caPubsTrusted]], now);
+    const t = transaction(
+      [
+        [ITEM_REF, enc("trust-ref")],
+        [ITEM_SECRET, enc("trust-secret")],
+        [ITEM_SUBJECT, cn("mac device")],
+      ],
+      [[INT_OPTIONS, Options.caPubsTrusted]],
+      now,
+    );
     const req = t.start();
     const honest = parse(await pki.responder.handle(req));
     const alg = pbmac1Alg({ keyLength: 1, iterations: 1000 });
@@ -307,10 +373,10 @@ function parseSalt(alg: AlgorithmIdentifier): Uint8Array {
   // PBMAC1-params -> keyDerivationFunc -> PBKDF2-params -> salt OCTET STRING
   const b = new Uint8Array(alg.parameters!);
   const inner = (p: number) => p + 2 + (b[p + 1] & 0x80 ? b[p + 1] & 0x7f : 0);
-  let p = inner(0);           // PBMAC1-params content
-  p = inner(p);               // keyDerivationFunc content
-  p += 2 + b[p + 1];          // skip the PBKDF2 OID
-  p = inner(p);               // PBKDF2-params content
+  let p = inner(0); // PBMAC1-params content
+  p = inner(p); // keyDerivationFunc content
+  p += 2 + b[p + 1]; // skip the PBKDF2 OID
+  p = inner(p); // PBKDF2-params content
   const len = b[p + 1];
   return b.subarray(p + 2, p + 2 + len);
 }
@@ -319,7 +385,12 @@ describe("verification work is bounded", () => {
   it("RSA signer keys outside 2048..4096 bits or with e >= 2^32: refused before any exponentiation", async () => {
     const req = await idevidRequest("RSA-LIMITS");
     const alg = new AlgorithmIdentifier({ algorithm: "1.2.840.113549.1.1.11", parameters: null });
-    for (const [bits, e] of [[4096, new Uint8Array(512).fill(0xff)], [4096, Uint8Array.of(1, 0, 0, 0, 1)], [8192, Uint8Array.of(1, 0, 1)], [1024, Uint8Array.of(1, 0, 1)]] as const) {
+    for (const [bits, e] of [
+      [4096, new Uint8Array(512).fill(0xff)],
+      [4096, Uint8Array.of(1, 0, 0, 0, 1)],
+      [8192, Uint8Array.of(1, 0, 1)],
+      [1024, Uint8Array.of(1, 0, 1)],
+    ] as const) {
       const spki = rsaSpki(bigModulus(bits), e);
       const cert = await forge({ subject: "CN=rsa signer", publicKey: spki, issuer: subjectOf(issuingCa), signer: issuingCa, eku: [OID.cmcRA], ski: false });
       const value = new Uint8Array(bits / 8).fill(0x11);
@@ -342,7 +413,16 @@ describe("nothing of one transaction leaks into the next", () => {
     const now = Math.floor(Date.now() / 1000);
     pki.configure({ reject: { status: 2, failInfo: [2], statusString: "go away" } });
     try {
-      const t = transaction([[ITEM_REF, enc("trust-ref")], [ITEM_SECRET, enc("trust-secret")], [ITEM_SUBJECT, cn("stale")], [ITEM_TRUSTED, root.der]], [], now);
+      const t = transaction(
+        [
+          [ITEM_REF, enc("trust-ref")],
+          [ITEM_SECRET, enc("trust-secret")],
+          [ITEM_SUBJECT, cn("stale")],
+          [ITEM_TRUSTED, root.der],
+        ],
+        [],
+        now,
+      );
       const x = t.fc.core.exports;
       expectAction(t.input(await pki.responder.handle(t.start())), FAILED);
       expect(x.tx_status()).toBe(2);
@@ -380,7 +460,13 @@ describe("nothing of one transaction leaks into the next", () => {
   });
 });
 
-function fresh(x: { tx_status(): number; tx_failinfo(): number; tx_error(): number; tx_detail_len(): number; tx_result_len(k: number, i: number): number }): void {
+function fresh(x: {
+  tx_status(): number;
+  tx_failinfo(): number;
+  tx_error(): number;
+  tx_detail_len(): number;
+  tx_result_len(k: number, i: number): number;
+}): void {
   expect(x.tx_failinfo()).toBe(0);
   expect(x.tx_error()).toBe(0);
   expect(x.tx_detail_len()).toBe(0);
@@ -391,8 +477,12 @@ function fresh(x: { tx_status(): number; tx_failinfo(): number; tx_error(): numb
 describe("the agent stores a credential only after the core validated it", () => {
   class FakeClock implements Clock {
     t = Date.now();
-    now(): number { return this.t; }
-    async sleep(ms: number): Promise<void> { this.t += ms; }
+    now(): number {
+      return this.t;
+    }
+    async sleep(ms: number): Promise<void> {
+      this.t += ms;
+    }
   }
 
   async function agentDevice(sn: string) {
@@ -401,20 +491,35 @@ describe("the agent stores a credential only after the core validated it", () =>
     new Store(new Core({ flash })).provision(scalar(dev.keyPem), der(dev.certPem), dev.chain.map(der));
     const clock = new FakeClock();
     const t = new Rogue(pki);
-    const agent = () => new Agent({ url: "http://127.0.0.1:9/unused", subject: `CN=agent ${sn}`, trusted: [root.der], attempts: 1, backoffBase: 0 },
-      { flash, clock, transport: t, log: () => {} });
+    const agent = () =>
+      new Agent(
+        { url: "http://127.0.0.1:9/unused", subject: `CN=agent ${sn}`, trusted: [root.der], attempts: 1, backoffBase: 0 },
+        { flash, clock, transport: t, log: () => {} },
+      );
     return { flash, clock, t, agent };
   }
   const credential = (a: Agent) => ({
-    cert: a.store.get(KIND.CRED, TAG.CERT), chain: a.store.all(KIND.CRED, TAG.CHAIN), pub: a.store.publicKey(KIND.CRED),
+    cert: a.store.get(KIND.CRED, TAG.CERT),
+    chain: a.store.all(KIND.CRED, TAG.CHAIN),
+    pub: a.store.publicKey(KIND.CRED),
     trust: a.store.all(KIND.TRUST, TAG.ANCHOR),
   });
 
   const attacks: [string, () => Rogue["attack"]][] = [
     ["kup by the sibling naming itself as issuer", () => rewriteCertRep({ signer: sibling, chain: chainUp }, reissue(sibling, subjectOf(sibling)))],
     ["kup by the sibling with the CA's certificate", () => rewriteCertRep({ signer: sibling, chain: chainUp })],
-    ["kup by the RA with a certificate of the sibling", () => rewriteCertRep({ signer: ra, chain: chainUp }, reissue(sibling, subjectOf(sibling), skiOf(sibling)))],
-    ["kup by the RA with caPubs and a certificate of a rogue root", () => rewriteCertRep({ signer: ra, chain: chainUp }, async (m, g) => { setCaPubs(m, [rogue.der]); await reissue(rogue, subjectOf(rogue), skiOf(rogue))(m, g); })],
+    [
+      "kup by the RA with a certificate of the sibling",
+      () => rewriteCertRep({ signer: ra, chain: chainUp }, reissue(sibling, subjectOf(sibling), skiOf(sibling))),
+    ],
+    [
+      "kup by the RA with caPubs and a certificate of a rogue root",
+      () =>
+        rewriteCertRep({ signer: ra, chain: chainUp }, async (m, g) => {
+          setCaPubs(m, [rogue.der]);
+          await reissue(rogue, subjectOf(rogue), skiOf(rogue))(m, g);
+        }),
+    ],
     ["kup by anyExtendedKeyUsage", () => rewriteCertRep({ signer: anyEku, chain: chainUp })],
     ["the costliest response", () => async (_q, honest) => costliest(honest, issuingCa, 15)],
   ];
@@ -458,4 +563,3 @@ describe("the agent stores a credential only after the core validated it", () =>
     }, 60_000);
   }
 });
-

@@ -3,13 +3,26 @@
 import { E_CMP_CONFIG, E_KEY } from "../errors";
 import { HASH_SHA256 } from "../crypto/hash";
 import { p256Sign } from "../crypto/p256";
-import {
-  derMark, derPutBitString, derPutByte, derPutBytes, derPutPrimitive, derPutTime, derPutUint, derWrap, derWriterPtr,
-} from "../der/writer";
+import { derMark, derPutBitString, derPutByte, derPutBytes, derPutPrimitive, derPutTime, derPutUint, derWrap, derWriterPtr } from "../der/writer";
 import { CONSTRUCTED, CONTEXT, TAG_GENERALIZED_TIME, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET, TAG_UTC_TIME } from "../der/tags";
 import { host_time } from "../host";
 import {
-  getInt, INT_DAYS, INT_NEWKEY_HANDLE, INT_POPO, INT_REVREASON, item, POPO_RA_VERIFIED, POPO_SIGNATURE, itemLen, ITEM_CSR, ITEM_EXTENSION, ITEM_INFOTYPE, ITEM_ISSUER, ITEM_OLDCERT, ITEM_SANS, ITEM_SUBJECT,
+  getInt,
+  INT_DAYS,
+  INT_NEWKEY_HANDLE,
+  INT_POPO,
+  INT_REVREASON,
+  item,
+  POPO_RA_VERIFIED,
+  POPO_SIGNATURE,
+  itemLen,
+  ITEM_CSR,
+  ITEM_EXTENSION,
+  ITEM_INFOTYPE,
+  ITEM_ISSUER,
+  ITEM_OLDCERT,
+  ITEM_SANS,
+  ITEM_SUBJECT,
 } from "./config";
 import { certInfo, ciIssuer, ciIssuerLen, ciSerial, ciSerialLen } from "./certinfo";
 import { putDirectoryName } from "./header";
@@ -37,7 +50,10 @@ function wrapExtension(oid: usize, oidLen: i32, m: usize): void {
 function putExtensionList(): bool {
   let n = 0;
   while (item(ITEM_EXTENSION, n) != 0) n++;
-  for (let i = n - 1; i >= 0; i--) { const e = item(ITEM_EXTENSION, i); derPutBytes(e, itemLen); }
+  for (let i = n - 1; i >= 0; i--) {
+    const e = item(ITEM_EXTENSION, i);
+    derPutBytes(e, itemLen);
+  }
   const sans = item(ITEM_SANS);
   if (sans != 0) {
     const m = derMark();
@@ -52,15 +68,16 @@ function putExtensionList(): bool {
 // NEWPUBKEY it holds (signer.ts). 0 or an error.
 function putNewKeySignature(p: usize, n: i32): i32 {
   // statement-level `if (!LEAN)`: the compiler leaves the signer's buffers out of the lean module
-  if (!LEAN) if (newKey == 0) {
-    const alg = signAlgFor(reqSpki, reqSpkiLen);
-    if (alg < 0) return alg;
-    const r = hostSign(getInt(INT_NEWKEY_HANDLE), alg, reqSpki, reqSpkiLen, p, n);
-    if (r < 0) return r;
-    derPutBitString(signed(), r);
-    derPutBytes(signAlgId(alg), signAlgIdLen);
-    return 0;
-  }
+  if (!LEAN)
+    if (newKey == 0) {
+      const alg = signAlgFor(reqSpki, reqSpkiLen);
+      if (alg < 0) return alg;
+      const r = hostSign(getInt(INT_NEWKEY_HANDLE), alg, reqSpki, reqSpkiLen, p, n);
+      if (r < 0) return r;
+      derPutBitString(signed(), r);
+      derPutBytes(signAlgId(alg), signAlgIdLen);
+      return 0;
+    }
   const r = p256Sign(newKey, HASH_SHA256, p, n, SIG);
   if (r < 0) return r;
   derPutBitString(SIG, r);
@@ -219,8 +236,8 @@ export function putRr(): i32 {
   wrapExplicit(3, mi); // issuer [3] Name
   derPutPrimitive(CONTEXT | 1, ciSerial, ciSerialLen); // serialNumber [1] IMPLICIT INTEGER
   derWrap(TAG_SEQUENCE, mt); // certDetails
-  derWrap(TAG_SEQUENCE, m);  // RevDetails
-  derWrap(TAG_SEQUENCE, m);  // RevReqContent
+  derWrap(TAG_SEQUENCE, m); // RevDetails
+  derWrap(TAG_SEQUENCE, m); // RevReqContent
   wrapExplicit(BODY_RR, m);
   return 0;
 }
@@ -236,8 +253,14 @@ export function putGenm(): i32 {
   while (item(ITEM_INFOTYPE, n) != 0) n++;
   for (let i = n - 1; i >= 0; i--) {
     const p = item(ITEM_INFOTYPE, i);
-    if (isItav(p, itemLen)) { derPutBytes(p, itemLen); continue; }
-    if (oidIs(p, itemLen, OID_IT, 8, IT_CRL_STATUS_LIST)) { say(T_CRL_STATUS_VALUE); return E_CMP_CONFIG; }
+    if (isItav(p, itemLen)) {
+      derPutBytes(p, itemLen);
+      continue;
+    }
+    if (oidIs(p, itemLen, OID_IT, 8, IT_CRL_STATUS_LIST)) {
+      say(T_CRL_STATUS_VALUE);
+      return E_CMP_CONFIG;
+    }
     const mi = derMark();
     putOid(p, itemLen);
     derWrap(TAG_SEQUENCE, mi);
@@ -259,8 +282,11 @@ export function isItav(p: usize, n: i32): bool {
 
 // certReqId of certConf and pollReq: 0, or -1 after p10cr (RFC 9483 4.1.4).
 function putCertReqId(): void {
-  if (op == OP_P10CR) { derPutByte(0xff); derPutByte(1); derPutByte(0x02); }
-  else derPutUint(0);
+  if (op == OP_P10CR) {
+    derPutByte(0xff);
+    derPutByte(1);
+    derPutByte(0x02);
+  } else derPutUint(0);
 }
 
 // certConf: one CertStatus { certHash, certReqId 0, statusInfo when rejecting, hashAlg [0] when

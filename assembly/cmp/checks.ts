@@ -6,8 +6,19 @@
 // certificate of a CertRepMessage once its PKIStatus is known (RFC 9483 4.1.1, 4.4). The trust
 // model of signers: verify.ts.
 import {
-  E_ALG, E_CMP_BODY, E_CMP_NO_CERT, E_CMP_PARSE, E_CMP_PROTECTION, E_CMP_PVNO, E_CMP_RECIP_NONCE, E_CMP_STATUS, E_CMP_STORE,
-  E_CMP_TRANSACTION_ID, E_CMP_UNPROTECTED, E_CMP_WRONG_KEY, E_ITERATIONS,
+  E_ALG,
+  E_CMP_BODY,
+  E_CMP_NO_CERT,
+  E_CMP_PARSE,
+  E_CMP_PROTECTION,
+  E_CMP_PVNO,
+  E_CMP_RECIP_NONCE,
+  E_CMP_STATUS,
+  E_CMP_STORE,
+  E_CMP_TRANSACTION_ID,
+  E_CMP_UNPROTECTED,
+  E_CMP_WRONG_KEY,
+  E_ITERATIONS,
 } from "../errors";
 import { bytesEqual } from "../mem";
 import { hashOnce } from "../crypto/hash";
@@ -18,39 +29,90 @@ import { getInt, INT_MAX_ITERATIONS, option, OPT_ACCEPT_UNPROTECTED, OPT_CAPUBS_
 import { certInfo, ciSigAlg, ciSigAlgLen, ciSpki, ciSpkiLen } from "./certinfo";
 import { say, sayInt, sayName, sayOid } from "./detail";
 import {
-  T_BAD_MAC, T_BODY_NAMES, T_CERT_HASH_ALG, T_CERT_MALFORMED, T_CERT_UNTRUSTED, T_COLON_ERROR, T_IN_ANSWER,
-  T_MAC_ALG, T_MAC_FOR_SIGNED, T_MAC_ITERATIONS, T_MAC_ITERATIONS_LIMIT, T_MAC_ITERATIONS_MIN, T_MAC_SALT,
-  T_MAC_SALT_BOUNDS, T_MAC_SHORT_KEY, T_MALFORMED, T_NO_CERT, T_NONCE_MISMATCH, T_NOT_PKIMESSAGE, T_PVNO, T_PVNO_END,
-  T_RESPONSE, T_SENDER_NONCE_BAD, T_TID_MISMATCH, T_TOO_MANY_EXTRA, T_UNEXPECTED, T_UNMATCHED_ERROR, T_UNPROTECTED,
-  T_WAITING_WITH_CERT, T_WRONG_KEY,
+  T_BAD_MAC,
+  T_BODY_NAMES,
+  T_CERT_HASH_ALG,
+  T_CERT_MALFORMED,
+  T_CERT_UNTRUSTED,
+  T_COLON_ERROR,
+  T_IN_ANSWER,
+  T_MAC_ALG,
+  T_MAC_FOR_SIGNED,
+  T_MAC_ITERATIONS,
+  T_MAC_ITERATIONS_LIMIT,
+  T_MAC_ITERATIONS_MIN,
+  T_MAC_SALT,
+  T_MAC_SALT_BOUNDS,
+  T_MAC_SHORT_KEY,
+  T_MALFORMED,
+  T_NO_CERT,
+  T_NONCE_MISMATCH,
+  T_NOT_PKIMESSAGE,
+  T_PVNO,
+  T_PVNO_END,
+  T_RESPONSE,
+  T_SENDER_NONCE_BAD,
+  T_TID_MISMATCH,
+  T_TOO_MANY_EXTRA,
+  T_UNEXPECTED,
+  T_UNMATCHED_ERROR,
+  T_UNPROTECTED,
+  T_WAITING_WITH_CERT,
+  T_WRONG_KEY,
 } from "./text";
-import {
-  isMacAlg, macIterations, macMinIterations, macSaltLen, macShortKey, macUnknownOid, macUnknownOidLen, verifyMac,
-} from "./protection";
+import { isMacAlg, macIterations, macMinIterations, macSaltLen, macShortKey, macUnknownOid, macUnknownOidLen, verifyMac } from "./protection";
 import { setCertSets, validateNew, verifySigned } from "./verify";
 import { CA_PUB_PENDING, resAdd, resCount, RESULT_CERT, RESULT_CHAIN, resTruncate } from "./results";
 import {
-  parseMessage, protectedPart, rspBody, rspBodyLen, rspBodyType, rspExtraCount, RSP_EXTRA, rspProt, rspProtAlg,
-  rspProtAlgLen, rspProtLen, rspPvno, rspRecipNonce, rspRecipNonceLen, rspSenderKid, rspSenderKidLen, rspSenderNonceLen,
-  rspTid, rspTidLen,
+  parseMessage,
+  protectedPart,
+  rspBody,
+  rspBodyLen,
+  rspBodyType,
+  rspExtraCount,
+  RSP_EXTRA,
+  rspProt,
+  rspProtAlg,
+  rspProtAlgLen,
+  rspProtLen,
+  rspPvno,
+  rspRecipNonce,
+  rspRecipNonceLen,
+  rspSenderKid,
+  rspSenderKidLen,
+  rspSenderNonceLen,
+  rspTid,
+  rspTidLen,
 } from "./response";
 import { certLen, certPtr, decodeBody, sayError } from "./decode";
 import { certHashAlg, certHashExplicit } from "./request";
 import { LEAN } from "../features";
+import { BODY_CP, BODY_ERROR, BODY_GENP, BODY_IP, BODY_KUP, BODY_PKICONF, BODY_POLL_REP, BODY_RP, OP_IR, OP_KUR, PROT_MAC } from "./constants";
 import {
-  BODY_CP, BODY_ERROR, BODY_GENP, BODY_IP, BODY_KUP, BODY_PKICONF, BODY_POLL_REP, BODY_RP, OP_IR, OP_KUR, PROT_MAC,
-} from "./constants";
-import {
-  CERT_HASH, op, protKind, reqSpki, reqSpkiLen, SENDER_NONCE, setCertHash, setPending, state, S_CERT_REP, S_GENP, S_PKICONF,
-  S_POLL_REP, S_RP, TID,
+  CERT_HASH,
+  op,
+  protKind,
+  reqSpki,
+  reqSpkiLen,
+  SENDER_NONCE,
+  setCertHash,
+  setPending,
+  state,
+  S_CERT_REP,
+  S_GENP,
+  S_PKICONF,
+  S_POLL_REP,
+  S_RP,
+  TID,
 } from "./state";
 import { FAIL_BAD_CERT_TEMPLATE, FAIL_INCORRECT_DATA, status, STATUS_REJECTION } from "./status";
 
-export let parsed = false;          // the last response is a well-formed PKIMessage
-export let macProtected = false;    // ... with a MAC that verified
+export let parsed = false; // the last response is a well-formed PKIMessage
+export let macProtected = false; // ... with a MAC that verified
 
 export function clearChecks(): void {
-  parsed = false; macProtected = false;
+  parsed = false;
+  macProtected = false;
 }
 
 // "response <what>", and the code to refuse the response with.
@@ -84,10 +146,22 @@ export function checkResponse(p: usize, n: i32): i32 {
   // one well-formed DER PKIMessage (RFC 9810 5.1, X.690 10), at most MAX_EXTRA_CERTS extraCerts
   let r = parseMessage(p, n);
   parsed = r == 0;
-  if (r == E_CMP_STORE) { say(T_TOO_MANY_EXTRA); return r; }
-  if (r < 0) { say(T_NOT_PKIMESSAGE); sayInt(derErr); return r; }
+  if (r == E_CMP_STORE) {
+    say(T_TOO_MANY_EXTRA);
+    return r;
+  }
+  if (r < 0) {
+    say(T_NOT_PKIMESSAGE);
+    sayInt(derErr);
+    return r;
+  }
   // pvno cmp2000 or cmp2021 (RFC 9810 5.1.1, RFC 9483 3.1)
-  if (rspPvno != 2 && rspPvno != 3) { say(T_PVNO); sayInt(rspPvno); say(T_PVNO_END); return E_CMP_PVNO; }
+  if (rspPvno != 2 && rspPvno != 3) {
+    say(T_PVNO);
+    sayInt(rspPvno);
+    say(T_PVNO_END);
+    return E_CMP_PVNO;
+  }
   // transactionID of our request, recipNonce our senderNonce (RFC 9483 3.5, RFC 9810 5.1.1)
   const tidOk = rspTidLen == 16 && bytesEqual(rspTid, TID, 16);
   const nonceOk = rspRecipNonceLen == 16 && bytesEqual(rspRecipNonce, SENDER_NONCE, 16);
@@ -136,20 +210,46 @@ function checkProtection(): i32 {
   }
   if (isMacAlg(rspProtAlg, rspProtAlgLen)) {
     // a MAC only where we sent one: the shared secret is ours and the server's (RFC 9483 3.2)
-    if (protKind != PROT_MAC) { say(T_MAC_FOR_SIGNED); return E_CMP_UNPROTECTED; }
+    if (protKind != PROT_MAC) {
+      say(T_MAC_FOR_SIGNED);
+      return E_CMP_UNPROTECTED;
+    }
     const pp = protectedPart();
     const r = verifyMac(rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp), rspProt, rspProtLen);
     // the protection cannot be verified (E_CMP_PROTECTION); the words say why
-    if (r == E_ITERATIONS) { // RFC 9481 6.1: the count is the sender's; the bounds are ours
-      say(T_MAC_ITERATIONS); sayInt(macIterations);
-      if (macIterations < macMinIterations) { say(T_MAC_ITERATIONS_MIN); sayInt(macMinIterations); }
-      else { say(T_MAC_ITERATIONS_LIMIT); sayInt(getInt(INT_MAX_ITERATIONS)); }
+    if (r == E_ITERATIONS) {
+      // RFC 9481 6.1: the count is the sender's; the bounds are ours
+      say(T_MAC_ITERATIONS);
+      sayInt(macIterations);
+      if (macIterations < macMinIterations) {
+        say(T_MAC_ITERATIONS_MIN);
+        sayInt(macMinIterations);
+      } else {
+        say(T_MAC_ITERATIONS_LIMIT);
+        sayInt(getInt(INT_MAX_ITERATIONS));
+      }
       return E_CMP_PROTECTION;
     }
-    if (macShortKey) { say(T_MAC_SHORT_KEY); return E_CMP_PROTECTION; }
-    if (macSaltLen >= 0) { say(T_MAC_SALT); sayInt(macSaltLen); say(T_MAC_SALT_BOUNDS); return E_CMP_PROTECTION; }
-    if (r == E_ALG) { say(T_MAC_ALG); sayOid(macUnknownOid, macUnknownOidLen); return E_CMP_PROTECTION; }
-    if (r < 0) { say(T_BAD_MAC); sayInt(r); return E_CMP_PROTECTION; }
+    if (macShortKey) {
+      say(T_MAC_SHORT_KEY);
+      return E_CMP_PROTECTION;
+    }
+    if (macSaltLen >= 0) {
+      say(T_MAC_SALT);
+      sayInt(macSaltLen);
+      say(T_MAC_SALT_BOUNDS);
+      return E_CMP_PROTECTION;
+    }
+    if (r == E_ALG) {
+      say(T_MAC_ALG);
+      sayOid(macUnknownOid, macUnknownOidLen);
+      return E_CMP_PROTECTION;
+    }
+    if (r < 0) {
+      say(T_BAD_MAC);
+      sayInt(r);
+      return E_CMP_PROTECTION;
+    }
     macProtected = true;
     return 0;
   }
@@ -158,8 +258,20 @@ function checkProtection(): i32 {
   // response never vouch for the response itself
   setCertSets(RSP_EXTRA, rspExtraCount, 1, 0, false);
   const pp = protectedPart();
-  return verifySigned(RSP_EXTRA, rspExtraCount, rspProtAlg, rspProtAlgLen, pp, <i32>(rspBody + rspBodyLen - pp),
-    rspProt, rspProtLen, rspSenderKid, rspSenderKidLen, certPtr, certLen);
+  return verifySigned(
+    RSP_EXTRA,
+    rspExtraCount,
+    rspProtAlg,
+    rspProtAlgLen,
+    pp,
+    <i32>(rspBody + rspBodyLen - pp),
+    rspProt,
+    rspProtLen,
+    rspSenderKid,
+    rspSenderKidLen,
+    certPtr,
+    certLen,
+  );
 }
 
 // A CertRepMessage saying waiting carries no certificate (RFC 9483 4.1.1, 4.4): 0 or the code
@@ -182,7 +294,8 @@ export function checkCertificate(): i32 {
   const t: i32 = LEAN ? 0 : 1;
   const sameKey = ciSpkiLen == reqSpkiLen && bytesEqual(ciSpki + t, reqSpki + t, reqSpkiLen - t);
   const ha = certHashAlg();
-  if (ha < 0) { // a certificate we cannot confirm: say so rather than send a wrong certHash
+  if (ha < 0) {
+    // a certificate we cannot confirm: say so rather than send a wrong certHash
     derInit(ciSigAlg, ciSigAlgLen);
     derEnter(TAG_SEQUENCE);
     derRead(TAG_OID);

@@ -3,7 +3,22 @@
 // the response (no copies); what a caller may read back is recorded as results. The envelope
 // (header, protection, extraCerts) is decoded by response.ts; checks are made in checks.ts.
 import { E_CMP_BODY, E_CMP_CERT_REQ_ID, E_CMP_PARSE, E_CMP_STORE } from "../errors";
-import { derDescend, derEnter, derErr, derInit, derLeave, derLen, derNext, derOptional, derPeek, derPtr, derRead, derReadUint, derStart, derUint } from "../der/reader";
+import {
+  derDescend,
+  derEnter,
+  derErr,
+  derInit,
+  derLeave,
+  derLen,
+  derNext,
+  derOptional,
+  derPeek,
+  derPtr,
+  derRead,
+  derReadUint,
+  derStart,
+  derUint,
+} from "../der/reader";
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_SEQUENCE } from "../der/tags";
 import { LEAN } from "../features";
 import { say, sayInt } from "./detail";
@@ -16,17 +31,24 @@ import { clearStatus, clearStrings, readFreeText, readStatusInfo, sayStatus, say
 
 // What the last body decoded holds besides PKIStatusInfo: the certificate of ip/cp/kup,
 // checkAfter of pollRep, errorCode and errorDetails of an error message.
-export let certPtr: usize = 0, certLen: i32 = 0, checkAfter: i32 = 0, errorCode: i64 = -1;
-let errorDetails: usize = 0, errorDetailsLen = 0;
+export let certPtr: usize = 0,
+  certLen: i32 = 0,
+  checkAfter: i32 = 0,
+  errorCode: i64 = -1;
+let errorDetails: usize = 0,
+  errorDetailsLen = 0;
 
 export function clearBody(): void {
-  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1;
+  certPtr = 0;
+  certLen = 0;
+  checkAfter = 0;
+  errorCode = -1;
 }
 
 // Records the results of the accepted response (stored with the transaction's other results).
 function keepStrings(): bool {
   for (let i = 0; i < stringCount; i++) {
-    const e = STRINGS + (<usize>i << 3);
+    const e = STRINGS + ((<usize>i) << 3);
     if (!resAdd(RESULT_STATUS_STRING, load<u32>(e), load<i32>(e, 4))) return false;
   }
   return true;
@@ -46,14 +68,21 @@ function readCertReqId(): i64 {
 
 // Decodes the body for the current state; sets the certificate range for ip/cp/kup.
 export function decodeBody(): i32 {
-  certPtr = 0; certLen = 0; checkAfter = 0; errorCode = -1; errorDetails = 0; errorDetailsLen = 0;
+  certPtr = 0;
+  certLen = 0;
+  checkAfter = 0;
+  errorCode = -1;
+  errorDetails = 0;
+  errorDetailsLen = 0;
   const t = rspBodyType;
-  if (t != BODY_PKICONF && t != BODY_GENP) clearStatus(); // tx_status: the last PKIStatus received
+  if (t != BODY_PKICONF && t != BODY_GENP)
+    clearStatus(); // tx_status: the last PKIStatus received
   else clearStrings(); // statusStrings: of this response only
   derInit(rspBody, rspBodyLen);
   if (t == BODY_IP || t == BODY_CP || t == BODY_KUP) {
     derEnter(TAG_SEQUENCE); // CertRepMessage
-    if (derOptional(CONTEXT | CONSTRUCTED | 1)) { // caPubs
+    if (derOptional(CONTEXT | CONSTRUCTED | 1)) {
+      // caPubs
       derDescend();
       derEnter(TAG_SEQUENCE);
       while (derPeek() >= 0) {
@@ -67,12 +96,14 @@ export function decodeBody(): i32 {
     derEnter(TAG_SEQUENCE);
     const id = readCertReqId();
     readStatusInfo();
-    if (derPeek() == TAG_SEQUENCE) { // certifiedKeyPair
+    if (derPeek() == TAG_SEQUENCE) {
+      // certifiedKeyPair
       derEnter(TAG_SEQUENCE);
       if (derPeek() != (CONTEXT | CONSTRUCTED | 0)) return E_CMP_PARSE; // encryptedCert: not supported
       derEnter(CONTEXT | CONSTRUCTED | 0);
       derRead(TAG_SEQUENCE);
-      certPtr = derStart; certLen = <i32>(derPtr + derLen - derStart);
+      certPtr = derStart;
+      certLen = <i32>(derPtr + derLen - derStart);
       derLeave();
       while (derPeek() >= 0) derNext(); // privateKey, publicationInfo
       derLeave();
@@ -112,9 +143,11 @@ export function decodeBody(): i32 {
     readStatusInfo();
     if (!keepStrings()) return E_CMP_STORE;
     if (derPeek() == TAG_INTEGER) errorCode = derReadUint(0x7fffffff);
-    if (derPeek() == TAG_SEQUENCE) { // errorDetails: read after the statusString is said
+    if (derPeek() == TAG_SEQUENCE) {
+      // errorDetails: read after the statusString is said
       derRead(TAG_SEQUENCE);
-      errorDetails = derStart; errorDetailsLen = <i32>(derPtr + derLen - derStart);
+      errorDetails = derStart;
+      errorDetailsLen = <i32>(derPtr + derLen - derStart);
     }
     derLeave();
     return derErr != 0 ? E_CMP_PARSE : 0;
@@ -129,7 +162,10 @@ export function decodeBody(): i32 {
 // errorDetails only when the message has them (RFC 9810 5.3.21).
 export function sayError(): void {
   sayStatus();
-  if (errorCode >= 0) { say(T_ERROR_CODE); sayInt(<i32>errorCode); }
+  if (errorCode >= 0) {
+    say(T_ERROR_CODE);
+    sayInt(<i32>errorCode);
+  }
   if (errorDetails != 0) {
     derInit(errorDetails, errorDetailsLen);
     readFreeText();

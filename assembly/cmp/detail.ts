@@ -19,7 +19,11 @@ export function sayChar(c: i32): void {
 // Appends a text of text.ts (T_*: offset << 12 | length; bit 30: of textFull(), which only
 // the full module's code says, so the lean module never compiles it).
 export function say(t: i32): void {
-  if (!LEAN) if (t & (1 << 30)) { sayText(textFull() + ((<u32>t >> 12) & 0x3ffff), t & 0xfff); return; }
+  if (!LEAN)
+    if (t & (1 << 30)) {
+      sayText(textFull() + ((<u32>t >> 12) & 0x3ffff), t & 0xfff);
+      return;
+    }
   sayText(TEXT + (<u32>t >> 12), t & 0xfff);
 }
 
@@ -32,15 +36,21 @@ export function sayName(list: i32, k: i32): void {
 export function sayListName(p: usize, n: i32, k: i32): void {
   const end = p + n;
   for (let j = k; j > 0 && p < end; p++) if (load<u8>(p) == 0x2c) j--;
-  if (p >= end) { sayInt(k); return; }
+  if (p >= end) {
+    sayInt(k);
+    return;
+  }
   for (; p < end && load<u8>(p) != 0x2c; p++) sayChar(load<u8>(p));
 }
 
 export function sayInt(v: i32): void {
-  if (v < 0) { sayChar(0x2d); v = -v; }
+  if (v < 0) {
+    sayChar(0x2d);
+    v = -v;
+  }
   let d = 1;
   while (v / d >= 10) d *= 10;
-  for (; d > 0; d /= 10) sayChar(0x30 + (v / d) % 10);
+  for (; d > 0; d /= 10) sayChar(0x30 + ((v / d) % 10));
 }
 
 // Appends bytes from a message (statusString UTF-8): printable ASCII kept, others as '?'.
@@ -54,7 +64,9 @@ export function sayText(p: usize, n: i32): void {
 // Appends an OID from its contents octets in dotted form (X.690 8.19), e.g. 1.3.101.113; an arc
 // of more than 31 bits as "?".
 export function sayOid(p: usize, n: i32): void {
-  let v: u32 = 0, first = true, big = false;
+  let v: u32 = 0,
+    first = true,
+    big = false;
   for (let i = 0; i < n; i++) {
     const b = <u32>load<u8>(p + i);
     if (v > 0xffffff) big = true;
@@ -68,7 +80,9 @@ export function sayOid(p: usize, n: i32): void {
       sayChar(0x2e);
       sayInt(<i32>(v - a * 40));
     } else sayInt(<i32>v);
-    first = false; big = false; v = 0;
+    first = false;
+    big = false;
+    v = 0;
   }
 }
 
@@ -77,7 +91,8 @@ export function sayOid(p: usize, n: i32): void {
 export function sayAlgOid(p: usize, n: i32): void {
   derInit(p, n);
   derEnter(TAG_SEQUENCE);
-  if (!derRead(TAG_OID)) { // a SubjectPublicKeyInfo: the AlgorithmIdentifier comes first
+  if (!derRead(TAG_OID)) {
+    // a SubjectPublicKeyInfo: the AlgorithmIdentifier comes first
     derInit(p, n);
     derEnter(TAG_SEQUENCE);
     derEnter(TAG_SEQUENCE);

@@ -11,7 +11,9 @@ export const OID_HMAC_WITH = memory.data<u8>([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d
 export const OID_SAN = memory.data<u8>([0x55, 0x1d, 0x11]); // 2.5.29.17
 export const OID_REASON_CODE = memory.data<u8>([0x55, 0x1d, 0x15]); // 2.5.29.21
 export const OID_IT = memory.data<u8>([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, 0x0d]); // 1.3.6.1.5.5.7.4.x (13 implicitConfirm)
-export const IT_IMPLICIT_CONFIRM: u8 = 13, IT_CERT_PROFILE: u8 = 21, IT_CRL_STATUS_LIST: u8 = 22;
+export const IT_IMPLICIT_CONFIRM: u8 = 13,
+  IT_CERT_PROFILE: u8 = 21,
+  IT_CRL_STATUS_LIST: u8 = 22;
 export const OID_OLD_CERT_ID = memory.data<u8>([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x05, 0x01, 0x05]); // 1.3.6.1.5.5.7.5.1.5
 export const OID_EXT_REQ = memory.data<u8>([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e]); // 1.2.840.113549.1.9.14
 // Signature algorithms naming no SHA-2 in their OID: id-Ed25519 1.3.101.112, id-Ed448 1.3.101.113

@@ -8,19 +8,25 @@ import { hmacOnce } from "../crypto/hmac";
 import { passwordBasedMac } from "../crypto/pbm";
 import { pbkdf2Hmac } from "../crypto/pbkdf2";
 import { p256Sign } from "../crypto/p256";
-import {
-  derEnter, derErr, derInit, derLeave, derLen, derOptional, derPeek, derPtr, derRead, derReadUint,
-} from "../der/reader";
+import { derEnter, derErr, derInit, derLeave, derLen, derOptional, derPeek, derPtr, derRead, derReadUint } from "../der/reader";
 import { derMark, derPutBytes, derPutUint, derWrap } from "../der/writer";
 import { hostSign, signAlgId, signAlgIdLen, signed } from "./signer";
 import { TAG_NULL, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import {
-  getInt, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, item, itemLen, ITEM_KEY,
-  ITEM_SECRET, option, OPT_PBMAC1,
+  getInt,
+  INT_KEY_HANDLE,
+  INT_MAX_ITERATIONS,
+  INT_PBM_ITERATIONS,
+  INT_PBM_MAC,
+  INT_PBM_OWF,
+  item,
+  itemLen,
+  ITEM_KEY,
+  ITEM_SECRET,
+  option,
+  OPT_PBMAC1,
 } from "./config";
-import {
-  OID_ECDSA_SHA256, OID_HMAC_SHA1, OID_HMAC_WITH, OID_PBKDF2, OID_PBM, OID_PBMAC1, OID_SHA1, OID_SHA2, oidIs,
-} from "./oids";
+import { OID_ECDSA_SHA256, OID_HMAC_SHA1, OID_HMAC_WITH, OID_PBKDF2, OID_PBM, OID_PBMAC1, OID_SHA1, OID_SHA2, oidIs } from "./oids";
 import { putAlgId, putOctets, putOid } from "./put";
 import { LEAN } from "../features";
 import { PROT_SIG } from "./constants";
@@ -28,21 +34,30 @@ import { protKind } from "./state";
 
 const SALT = memory.data(16, 4);
 export const PROT = memory.data(80, 4); // protection value of the request being built (P-256, MAC)
-export let protValue: usize = PROT;     // where computeProtection put it
+export let protValue: usize = PROT; // where computeProtection put it
 
 // The host signer of the protection (KEY_HANDLE, full module): its algorithm (0: none, the core's
 // own P-256 KEY or a MAC) and the SubjectPublicKeyInfo of CERT, set by the transaction's prepare.
-export let protSignAlg: i32 = 0, protSpki: usize = 0, protSpkiLen: i32 = 0;
-export function setProtSigner(alg: i32, spki: usize, n: i32): void { protSignAlg = alg; protSpki = spki; protSpkiLen = n; }
-const CALC = memory.data(64, 4);        // MAC recomputed over a response
-const KEY = memory.data(64, 8);         // PBMAC1 derived key, wiped after use
+export let protSignAlg: i32 = 0,
+  protSpki: usize = 0,
+  protSpkiLen: i32 = 0;
+export function setProtSigner(alg: i32, spki: usize, n: i32): void {
+  protSignAlg = alg;
+  protSpki = spki;
+  protSpkiLen = n;
+}
+const CALC = memory.data(64, 4); // MAC recomputed over a response
+const KEY = memory.data(64, 8); // PBMAC1 derived key, wiped after use
 
 // Bounds on the MAC parameters of a response (docs/SECURITY.md), besides the upper iteration
 // limit of option 37: a salt of 16 to 128 octets (NIST SP 800-132 5.1: at least 128 bits);
 // PBKDF2 (PBMAC1, RFC 9481 6.1) at least 1000 iterations (RFC 8018 4.2, SP 800-132 5.2);
 // PasswordBasedMac (RFC 9481 6.1), for which RFC 9810 5.1.3.1 sets no minimum, at least 500,
 // what OpenSSL's CMP writes; and a MAC key never shorter than the HMAC output (RFC 2104 3).
-export const SALT_MIN: i32 = 16, SALT_MAX: i32 = 128, PBKDF2_ITER_MIN: i32 = 1000, PBM_ITER_MIN: i32 = 500;
+export const SALT_MIN: i32 = 16,
+  SALT_MAX: i32 = 128,
+  PBKDF2_ITER_MIN: i32 = 1000,
+  PBM_ITER_MIN: i32 = 500;
 
 // Iterations of our own requests: the configured count, raised to the minimum we accept.
 function requestIterations(pbmac1: bool): i32 {
@@ -63,7 +78,11 @@ function putHmacAlg(h: i32): void {
 // protectionAlg of a request, with a fresh salt for MACs: 0 or an error.
 export function putProtectionAlg(): i32 {
   if (protKind == PROT_SIG) {
-    if (!LEAN) if (protSignAlg != 0) { derPutBytes(signAlgId(protSignAlg), signAlgIdLen); return 0; }
+    if (!LEAN)
+      if (protSignAlg != 0) {
+        derPutBytes(signAlgId(protSignAlg), signAlgIdLen);
+        return 0;
+      }
     putAlgId(OID_ECDSA_SHA256, 8); // RFC 9481 3.3
     return 0;
   }
@@ -71,9 +90,10 @@ export function putProtectionAlg(): i32 {
   const it = requestIterations(!LEAN && option(OPT_PBMAC1));
   const m = derMark();
   const mp = derMark();
-  if (!LEAN && option(OPT_PBMAC1)) { // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2 with HMAC of the owf
+  if (!LEAN && option(OPT_PBMAC1)) {
+    // RFC 9481 6.1.1, RFC 8018 A.5: PBKDF2 with HMAC of the owf
     // hash as prf, a key as long as the MAC's hash, messageAuthScheme the configured HMAC
-    putHmacAlg(getInt(INT_PBM_MAC));        // messageAuthScheme
+    putHmacAlg(getInt(INT_PBM_MAC)); // messageAuthScheme
     const mk = derMark();
     const mkp = derMark();
     const prf = getInt(INT_PBM_OWF);
@@ -83,10 +103,11 @@ export function putProtectionAlg(): i32 {
     putOctets(SALT, 16);
     derWrap(TAG_SEQUENCE, mkp);
     putOid(OID_PBKDF2, 9);
-    derWrap(TAG_SEQUENCE, mk);              // keyDerivationFunc
+    derWrap(TAG_SEQUENCE, mk); // keyDerivationFunc
     derWrap(TAG_SEQUENCE, mp);
     putOid(OID_PBMAC1, 9);
-  } else { // PBMParameter (RFC 9810 5.1.3.1)
+  } else {
+    // PBMParameter (RFC 9810 5.1.3.1)
     putHmacAlg(getInt(INT_PBM_MAC));
     derPutUint(it);
     putHashAlg(getInt(INT_PBM_OWF));
@@ -99,8 +120,7 @@ export function putProtectionAlg(): i32 {
 }
 
 // MAC under a PBMParameter or PBMAC1 with the configured secret, into out; its length or error.
-function mac(pbmac1: bool, owf: i32, h: i32, salt: usize, saltLen: i32, it: i32, max: i32, keyLen: i32,
-  data: usize, len: i32, out: usize): i32 {
+function mac(pbmac1: bool, owf: i32, h: i32, salt: usize, saltLen: i32, it: i32, max: i32, keyLen: i32, data: usize, len: i32, out: usize): i32 {
   const secret = item(ITEM_SECRET);
   const secretLen = itemLen;
   if (secret == 0) return E_CMP_CONFIG;
@@ -116,11 +136,12 @@ function mac(pbmac1: bool, owf: i32, h: i32, salt: usize, saltLen: i32, it: i32,
 // Protection value of the ProtectedPart [data, data+len) into PROT: its length or an error.
 export function computeProtection(data: usize, len: i32): i32 {
   if (protKind == PROT_SIG) {
-    if (!LEAN) if (protSignAlg != 0) {
-      const r = hostSign(getInt(INT_KEY_HANDLE), protSignAlg, protSpki, protSpkiLen, data, len);
-      if (r > 0) protValue = signed();
-      return r;
-    }
+    if (!LEAN)
+      if (protSignAlg != 0) {
+        const r = hostSign(getInt(INT_KEY_HANDLE), protSignAlg, protSpki, protSpkiLen, data, len);
+        if (r > 0) protValue = signed();
+        return r;
+      }
     protValue = PROT;
     const key = item(ITEM_KEY);
     if (key == 0 || itemLen != 32) return E_CMP_CONFIG;
@@ -135,15 +156,20 @@ export function computeProtection(data: usize, len: i32): i32 {
 
 // What verifyMac read, for the words of a refusal: the iteration count and the least it takes,
 // whether the key was shorter than the HMAC output, and the OID of an algorithm it did not support.
-export let macIterations: i32 = 0, macMinIterations: i32 = 0;
-export let macShortKey = false, macSaltLen: i32 = -1;
-export let macUnknownOid: usize = 0, macUnknownOidLen: i32 = 0;
+export let macIterations: i32 = 0,
+  macMinIterations: i32 = 0;
+export let macShortKey = false,
+  macSaltLen: i32 = -1;
+export let macUnknownOid: usize = 0,
+  macUnknownOidLen: i32 = 0;
 
 // Reads an AlgorithmIdentifier of a hash (owf) or an HMAC: the hash id, or 0 when unknown.
 function readHashAlg(hmac: bool): i32 {
   if (!derEnter(TAG_SEQUENCE) || !derRead(TAG_OID)) return 0;
-  const p = derPtr, n = derLen;
-  macUnknownOid = p; macUnknownOidLen = n;
+  const p = derPtr,
+    n = derLen;
+  macUnknownOid = p;
+  macUnknownOidLen = n;
   derOptional(TAG_NULL);
   derLeave();
   if (hmac) {
@@ -168,32 +194,44 @@ export function isMacAlg(alg: usize, algLen: i32): bool {
 // 0, or E_CMP_PROTECTION / E_ALG / E_ITERATIONS / a DER error.
 export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: usize, protLen: i32): i32 {
   const max = getInt(INT_MAX_ITERATIONS);
-  macShortKey = false; macSaltLen = -1;
+  macShortKey = false;
+  macSaltLen = -1;
   derInit(alg, algLen);
   derEnter(TAG_SEQUENCE);
   derRead(TAG_OID);
   const pbmac1 = oidIs(derPtr, derLen, OID_PBMAC1, 9, 0x0e);
-  macUnknownOid = derPtr; macUnknownOidLen = derLen;
+  macUnknownOid = derPtr;
+  macUnknownOidLen = derLen;
   if ((LEAN || !pbmac1) && !oidIs(derPtr, derLen, OID_PBM, 9, 0x0d)) return derErr != 0 ? derErr : E_ALG;
   derEnter(TAG_SEQUENCE);
-  let owf = 0, h = 0, it: i64 = 0, keyLen: i64 = 0, salt: usize = 0, saltLen = 0;
-  if (!LEAN && pbmac1) { // PBMAC1-params { keyDerivationFunc PBKDF2, messageAuthScheme }
+  let owf = 0,
+    h = 0,
+    it: i64 = 0,
+    keyLen: i64 = 0,
+    salt: usize = 0,
+    saltLen = 0;
+  if (!LEAN && pbmac1) {
+    // PBMAC1-params { keyDerivationFunc PBKDF2, messageAuthScheme }
     derEnter(TAG_SEQUENCE);
     derRead(TAG_OID);
-    macUnknownOid = derPtr; macUnknownOidLen = derLen;
+    macUnknownOid = derPtr;
+    macUnknownOidLen = derLen;
     if (!oidIs(derPtr, derLen, OID_PBKDF2, 9, 0x0c)) return derErr != 0 ? derErr : E_ALG;
     derEnter(TAG_SEQUENCE); // PBKDF2-params (RFC 8018 A.2): salt specified, iterationCount, keyLength, prf
     derRead(TAG_OCTET_STRING);
-    salt = derPtr; saltLen = derLen;
+    salt = derPtr;
+    saltLen = derLen;
     it = derReadUint(0x7fffffff);
     keyLen = derPeek() == 0x02 ? derReadUint(64) : 0;
     owf = derPeek() == TAG_SEQUENCE ? readHashAlg(true) : 1; // DEFAULT hmacWithSHA1
     derLeave();
     derLeave();
     h = readHashAlg(true);
-  } else { // PBMParameter { salt, owf, iterationCount, mac }
+  } else {
+    // PBMParameter { salt, owf, iterationCount, mac }
     derRead(TAG_OCTET_STRING);
-    salt = derPtr; saltLen = derLen;
+    salt = derPtr;
+    saltLen = derLen;
     owf = readHashAlg(false);
     it = derReadUint(0x7fffffff);
     h = readHashAlg(true);
@@ -202,7 +240,10 @@ export function verifyMac(alg: usize, algLen: i32, data: usize, len: i32, prot: 
   derLeave();
   if (derErr != 0) return derErr;
   if (owf == 0 || h == 0) return E_ALG;
-  if (saltLen < SALT_MIN || saltLen > SALT_MAX) { macSaltLen = saltLen; return E_DER_VALUE; }
+  if (saltLen < SALT_MIN || saltLen > SALT_MAX) {
+    macSaltLen = saltLen;
+    return E_DER_VALUE;
+  }
   macIterations = <i32>it;
   macMinIterations = pbmac1 ? PBKDF2_ITER_MIN : PBM_ITER_MIN;
   if (it < macMinIterations) return E_ITERATIONS;

@@ -1,12 +1,13 @@
 // Small DER writing helpers shared by the CMP message builders (writer: back to front).
-import {
-  derMark, derPutByte, derPutBytes, derPutNull, derPutPrimitive, derWrap, derWriterPtr,
-} from "../der/writer";
+import { derMark, derPutByte, derPutBytes, derPutNull, derPutPrimitive, derWrap, derWriterPtr } from "../der/writer";
 import { CONTEXT, CONSTRUCTED, TAG_BIT_STRING, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 
 export function putOid(base: usize, n: i32, last: i32 = -1): void {
   const m = derMark();
-  if (last >= 0) { derPutByte(last); n--; }
+  if (last >= 0) {
+    derPutByte(last);
+    n--;
+  }
   derPutBytes(base, n);
   derWrap(TAG_OID, m);
 }

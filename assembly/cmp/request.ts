@@ -10,7 +10,20 @@ import { derMark, derPutBitString, derPutBytes, derWrap, derWriterFinish, derWri
 import { CONSTRUCTED, CONTEXT, TAG_BIT_STRING, TAG_INTEGER, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { signatureHash } from "../pkix/signature";
 import { LEAN } from "../features";
-import { getInt, INT_NEWKEY_HANDLE, INT_POPO, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_EXTRA, ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_REQIN, POPO_SIGNATURE } from "./config";
+import {
+  getInt,
+  INT_NEWKEY_HANDLE,
+  INT_POPO,
+  item,
+  itemLen,
+  ITEM_CERT,
+  ITEM_CSR,
+  ITEM_EXTRA,
+  ITEM_NEWKEY,
+  ITEM_NEWPUBKEY,
+  ITEM_REQIN,
+  POPO_SIGNATURE,
+} from "./config";
 import { ciSigAlg, ciSigAlgLen } from "./certinfo";
 import { putHeader, setHeaderPvno } from "./header";
 import { putCertConf, putCertReqMessages, putErrorMsg, putGenm, putP10cr, putPollReq, putRr } from "./body";
@@ -19,12 +32,37 @@ import { computeProtection, protValue } from "./protection";
 import { putOid, swapLast, wrapExplicit } from "./put";
 import { NEW_KEY, resAdd, RESULT_NEW_KEY } from "./results";
 import {
-  BODY_CERT_CONF, BODY_CR, BODY_ERROR, BODY_GENM, BODY_IR, BODY_KUR, BODY_P10CR, BODY_RR, OP_CR, OP_IR, OP_KUR, OP_P10CR,
-  OP_RR, PROT_NONE, PROT_SIG,
+  BODY_CERT_CONF,
+  BODY_CR,
+  BODY_ERROR,
+  BODY_GENM,
+  BODY_IR,
+  BODY_KUR,
+  BODY_P10CR,
+  BODY_RR,
+  OP_CR,
+  OP_IR,
+  OP_KUR,
+  OP_P10CR,
+  OP_RR,
+  PROT_NONE,
+  PROT_SIG,
 } from "./constants";
 import {
-  CERT_HASH, certHashId, certHashLen, op, OUT, OUT_SIZE, pendingError, pendingFailBit, protKind, REQ_SPKI, refusal,
-  setNewKey, setOut, setReqSpki,
+  CERT_HASH,
+  certHashId,
+  certHashLen,
+  op,
+  OUT,
+  OUT_SIZE,
+  pendingError,
+  pendingFailBit,
+  protKind,
+  REQ_SPKI,
+  refusal,
+  setNewKey,
+  setOut,
+  setReqSpki,
 } from "./state";
 
 const PUB = memory.data(65, 4);
@@ -54,11 +92,15 @@ export function build(bodyType: i32): i32 {
   const n = protKind == PROT_NONE ? 0 : computeProtection(pp, <i32>(end - pp));
   if (n < 0) return n;
   derWriterRewind(hs);
-  if (protKind == PROT_SIG) { // extraCerts: the protection certificate first, then EXTRA (RFC 9483 3.3)
+  if (protKind == PROT_SIG) {
+    // extraCerts: the protection certificate first, then EXTRA (RFC 9483 3.3)
     const me = derMark();
     let k = 0;
     while (item(ITEM_EXTRA, k) != 0) k++;
-    for (let i = k - 1; i >= 0; i--) { const c = item(ITEM_EXTRA, i); derPutBytes(c, itemLen); }
+    for (let i = k - 1; i >= 0; i--) {
+      const c = item(ITEM_EXTRA, i);
+      derPutBytes(c, itemLen);
+    }
     const c = item(ITEM_CERT);
     derPutBytes(c, itemLen);
     derWrap(TAG_SEQUENCE, me);
@@ -114,9 +156,9 @@ function givenSpki(): i32 {
   // the host signer (NEWKEY_HANDLE) gives the POP signature or signs the PKCS#10 request
   if ((getInt(INT_POPO) == POPO_SIGNATURE || op == OP_P10CR) && getInt(INT_NEWKEY_HANDLE) == 0) return E_CMP_CONFIG;
   derInit(p, n);
-  derEnter(TAG_SEQUENCE);        // SubjectPublicKeyInfo (RFC 5280 4.1)
-  derRead(TAG_SEQUENCE);         //   algorithm
-  derRead(TAG_BIT_STRING);       //   subjectPublicKey
+  derEnter(TAG_SEQUENCE); // SubjectPublicKeyInfo (RFC 5280 4.1)
+  derRead(TAG_SEQUENCE); //   algorithm
+  derRead(TAG_BIT_STRING); //   subjectPublicKey
   derLeave();
   if (derFinish() != 0) return E_CMP_CONFIG;
   setNewKey(0);
@@ -148,42 +190,55 @@ export function requestKey(o: i32): i32 {
 // REQIN (full module): a PKIMessage whose body is sent as the first request under our own header
 // and protection. The fresh transactionID and senderNonce are ours, so every check of the response
 // holds as for a body built here; the file's header is not used. reqinLen 0: none.
-let reqinPtr: usize = 0, reqinLen = 0, reqinType = -1;
+let reqinPtr: usize = 0,
+  reqinLen = 0,
+  reqinType = -1;
 
 // Takes REQIN's body when it is the request of operation o (RFC 9810 5.1.2); ir/cr/kur: one
 // CertReqMsg with certReqId 0 (certConf and pollReq say 0), whose template's publicKey [6] becomes
 // REQ_SPKI, the key the issued certificate must carry; p10cr: the CSR's. 0 or E_CMP_CONFIG.
 export function reqinBody(o: i32): i32 {
   reqinLen = 0;
-  const p = item(ITEM_REQIN), n = itemLen;
+  const p = item(ITEM_REQIN),
+    n = itemLen;
   if (p == 0) return 0;
   const t = o == OP_IR ? BODY_IR : o == OP_CR ? BODY_CR : o == OP_KUR ? BODY_KUR : o == OP_P10CR ? BODY_P10CR : o == OP_RR ? BODY_RR : BODY_GENM;
   derInit(p, n);
-  derEnter(TAG_SEQUENCE);             // PKIMessage
-  derRead(TAG_SEQUENCE);              //   header
+  derEnter(TAG_SEQUENCE); // PKIMessage
+  derRead(TAG_SEQUENCE); //   header
   derRead(CONTEXT | CONSTRUCTED | t); //   body
   if (derErr != 0) return E_CMP_CONFIG;
-  const b = derStart, bl = <i32>(derPtr + derLen - derStart);
+  const b = derStart,
+    bl = <i32>(derPtr + derLen - derStart);
   if (t == BODY_P10CR) {
     if (csrSpki(derPtr, derLen) < 0) return E_CMP_CONFIG;
   } else if (t == BODY_IR || t == BODY_CR || t == BODY_KUR) {
     derInit(derPtr, derLen);
-    derEnter(TAG_SEQUENCE);           // CertReqMessages: one CertReqMsg (RFC 9483 4.1.1)
-    derEnter(TAG_SEQUENCE);           //   CertReqMsg
-    derEnter(TAG_SEQUENCE);           //     certReq
-    derRead(TAG_INTEGER);             //       certReqId
+    derEnter(TAG_SEQUENCE); // CertReqMessages: one CertReqMsg (RFC 9483 4.1.1)
+    derEnter(TAG_SEQUENCE); //   CertReqMsg
+    derEnter(TAG_SEQUENCE); //     certReq
+    derRead(TAG_INTEGER); //       certReqId
     if (derErr != 0 || derLen != 1 || load<u8>(derPtr) != 0) return E_CMP_CONFIG;
-    derEnter(TAG_SEQUENCE);           //       certTemplate (RFC 4211 5)
-    while (derPeek() >= 0 && derPeek() != (CONTEXT | CONSTRUCTED | 6) && derNext() >= 0) { /* the fields before */ }
+    derEnter(TAG_SEQUENCE); //       certTemplate (RFC 4211 5)
+    while (derPeek() >= 0 && derPeek() != (CONTEXT | CONSTRUCTED | 6) && derNext() >= 0) {
+      /* the fields before */
+    }
     derRead(CONTEXT | CONSTRUCTED | 6); //       publicKey [6] IMPLICIT SubjectPublicKeyInfo
     if (derErr != 0) return E_CMP_CONFIG;
     setReqSpki(derStart, <i32>(derPtr + derLen - derStart));
     setNewKey(0);
     // no second CertReqMsg: skip to the end of CertReqMessages
-    while (derDepth() > 1 && derErr == 0) { while (derPeek() >= 0 && derNext() >= 0) { /* skip */ } derLeave(); }
+    while (derDepth() > 1 && derErr == 0) {
+      while (derPeek() >= 0 && derNext() >= 0) {
+        /* skip */
+      }
+      derLeave();
+    }
     if (derPeek() >= 0 || derErr != 0) return E_CMP_CONFIG;
   }
-  reqinPtr = b; reqinLen = bl; reqinType = t;
+  reqinPtr = b;
+  reqinLen = bl;
+  reqinType = t;
   return 0;
 }
 
@@ -205,13 +260,19 @@ export function certHashAlg(): i32 {
   if (derErr == 0 && oidIs(derPtr, derLen, OID_ED25519, 3, 0x70)) return LEAN ? E_ALG : HASH_SHA512;
   if (derErr == 0 && oidIs(derPtr, derLen, OID_ED25519, 3, 0x71)) return LEAN ? E_ALG : HASH_SHAKE256;
   certHashExplicit = true;
-  const mlDsa = derErr == 0 && derLen == 9 && load<u8>(derPtr + 8) >= 0x11 && load<u8>(derPtr + 8) <= 0x13
-    && oidIs(derPtr, derLen, OID_ML_DSA_44, 9, load<u8>(derPtr + 8));
+  const mlDsa =
+    derErr == 0 && derLen == 9 && load<u8>(derPtr + 8) >= 0x11 && load<u8>(derPtr + 8) <= 0x13 && oidIs(derPtr, derLen, OID_ML_DSA_44, 9, load<u8>(derPtr + 8));
   return LEAN ? HASH_SHA256 : mlDsa ? HASH_SHA512 : HASH_SHA256;
 }
 
 // The signature AlgorithmIdentifier is ecdsa-with-SHA256 without parameters (RFC 5758 3.2).
 function isEcdsaSha256(alg: usize, n: i32): bool {
-  return n == 12 && load<u8>(alg) == 0x30 && load<u8>(alg + 1) == 10 && load<u8>(alg + 2) == 0x06
-    && load<u8>(alg + 3) == 8 && bytesEqual(alg + 4, OID_ECDSA_SHA256, 8);
+  return (
+    n == 12 &&
+    load<u8>(alg) == 0x30 &&
+    load<u8>(alg + 1) == 10 &&
+    load<u8>(alg + 2) == 0x06 &&
+    load<u8>(alg + 3) == 8 &&
+    bytesEqual(alg + 4, OID_ECDSA_SHA256, 8)
+  );
 }

@@ -8,8 +8,13 @@ import { ioBase, ioEnd } from "../io";
 import { wipe } from "../crypto/ct";
 
 // Kinds of results (tx_result, docs/ABI.md).
-export const RESULT_CERT: i32 = 1, RESULT_EXTRA_CERT: i32 = 2, RESULT_CA_PUB: i32 = 3, RESULT_NEW_KEY: i32 = 4,
-  RESULT_STATUS_STRING: i32 = 5, RESULT_GENP_ITAV: i32 = 6, RESULT_CHAIN: i32 = 7;
+export const RESULT_CERT: i32 = 1,
+  RESULT_EXTRA_CERT: i32 = 2,
+  RESULT_CA_PUB: i32 = 3,
+  RESULT_NEW_KEY: i32 = 4,
+  RESULT_STATUS_STRING: i32 = 5,
+  RESULT_GENP_ITAV: i32 = 6,
+  RESULT_CHAIN: i32 = 7;
 
 export const CA_PUB_PENDING: i32 = 103; // caPubs of a response until its protection says whether to keep them
 
@@ -17,9 +22,10 @@ const RES_MAX: i32 = 64;
 const RES = memory.data(RES_MAX * 12, 4);
 export let resCount: i32 = 0;
 export let resLen: i32 = -1;
-export let keepFloor: usize = 0, keepTop: usize = 0; // kept bytes lie in [keepFloor, keepTop)
+export let keepFloor: usize = 0,
+  keepTop: usize = 0; // kept bytes lie in [keepFloor, keepTop)
 
-export const NEW_KEY = memory.data(32, 8);  // a generated private key (result 4)
+export const NEW_KEY = memory.data(32, 8); // a generated private key (result 4)
 
 export function resClear(): void {
   wipe(RES, RES_MAX * 12);
@@ -36,12 +42,15 @@ export function resTruncate(n: i32): void {
 // Polling keeps constant room (RFC 9483 4.4 sets no bound on the polls): each response to a
 // pollReq replaces the results (statusString, extraCerts) and kept bytes of the pollRep before
 // it; what was kept when polling began stays.
-let markCount: i32 = 0, markKept: usize = 0;
+let markCount: i32 = 0,
+  markKept: usize = 0;
 export function resMark(): void {
-  markCount = resCount; markKept = keepTop - keepFloor;
+  markCount = resCount;
+  markKept = keepTop - keepFloor;
 }
 export function resBackToMark(): void {
-  resCount = markCount; keepFloor = keepTop - markKept;
+  resCount = markCount;
+  keepFloor = keepTop - markKept;
 }
 
 export function resAdd(kind: i32, p: usize, n: i32): bool {
@@ -83,12 +92,17 @@ export function overlapsKept(p: usize, n: i32): bool {
 // Moves the span of [p, p+n) that results point into under the kept bytes; adjusts the results
 // and returns the shift to apply to other addresses into that span (see kept), or false when
 // the I/O buffer has no room left.
-let lo: usize = 0, hi: usize = 0, shift: isize = 0;
+let lo: usize = 0,
+  hi: usize = 0,
+  shift: isize = 0;
 export function keepResults(p: usize, n: i32): bool {
-  lo = p + <usize>n; hi = p; shift = 0;
+  lo = p + <usize>n;
+  hi = p;
+  shift = 0;
   for (let i = 0; i < resCount; i++) {
     const e = RES + <usize>i * 12;
-    const a = load<usize>(e, 4), l = load<i32>(e, 8);
+    const a = load<usize>(e, 4),
+      l = load<i32>(e, 8);
     if (a >= p && a < p + <usize>n) {
       if (a < lo) lo = a;
       if (a + <usize>l > hi) hi = a + <usize>l;
@@ -120,7 +134,8 @@ export function kept(a: usize): usize {
 export function keepRebase(): void {
   if (keepTop == ioEnd) return;
   const size = keepTop - keepFloor;
-  lo = keepFloor; hi = keepTop;
+  lo = keepFloor;
+  hi = keepTop;
   const dst = ioEnd - size;
   for (let i = size; i > 0; i--) store<u8>(dst + i - 1, load<u8>(lo + i - 1)); // dst > lo: backwards
   shift = <isize>dst - <isize>lo;
@@ -129,5 +144,6 @@ export function keepRebase(): void {
     const a = load<usize>(e, 4);
     if (a >= lo && a < hi) store<usize>(e, <usize>(<isize>a + shift), 4);
   }
-  keepFloor = dst; keepTop = ioEnd;
+  keepFloor = dst;
+  keepTop = ioEnd;
 }

@@ -13,8 +13,13 @@ const SUSPENDED: i32 = 28;
 export function writeSuspended(out: usize, cap: i32, polls: i32, waitSeconds: i32): i32 {
   const n = SUSPENDED + recipNonceLen;
   if (!inMemory(out, cap) || cap < n) return E_ARG;
-  store<u8>(out, 0x54); store<u8>(out, 0x58, 1); store<u8>(out, 1, 2); store<u8>(out, <u8>op, 3);
-  store<u8>(out, <u8>polls, 4); store<u8>(out, <u8>recipNonceLen, 5); store<u16>(out, 0, 6);
+  store<u8>(out, 0x54);
+  store<u8>(out, 0x58, 1);
+  store<u8>(out, 1, 2);
+  store<u8>(out, <u8>op, 3);
+  store<u8>(out, <u8>polls, 4);
+  store<u8>(out, <u8>recipNonceLen, 5);
+  store<u16>(out, 0, 6);
   store<i32>(out, waitSeconds, 8);
   for (let i = 0; i < 16; i++) store<u8>(out + 12 + i, load<u8>(TID + i));
   for (let i = 0; i < recipNonceLen; i++) store<u8>(out + SUSPENDED + i, load<u8>(RECIP_NONCE + i));
@@ -24,7 +29,8 @@ export function writeSuspended(out: usize, cap: i32, polls: i32, waitSeconds: i3
 // The operation of the saved form [p, p+n) (an enrollment), or E_ARG when it is none.
 export function suspendedOp(p: usize, n: i32): i32 {
   if (!inMemory(p, n) || n < SUSPENDED || load<u8>(p) != 0x54 || load<u8>(p, 1) != 0x58 || load<u8>(p, 2) != 1) return E_ARG;
-  const o = <i32>load<u8>(p, 3), rn = <i32>load<u8>(p, 5);
+  const o = <i32>load<u8>(p, 3),
+    rn = <i32>load<u8>(p, 5);
   if (o == OP_RR || o == OP_GENM || rn > 64 || n != SUSPENDED + rn) return E_ARG;
   return o;
 }
@@ -38,5 +44,9 @@ export function restoreSuspended(p: usize): void {
 }
 
 // The poll count and checkAfter of the saved form at p.
-export function suspendedPolls(p: usize): i32 { return <i32>load<u8>(p, 4); }
-export function suspendedWait(p: usize): i32 { return load<i32>(p, 8); }
+export function suspendedPolls(p: usize): i32 {
+  return <i32>load<u8>(p, 4);
+}
+export function suspendedWait(p: usize): i32 {
+  return load<i32>(p, 8);
+}

@@ -1,22 +1,69 @@
 // The transaction state machine behind the tx_* exports (docs/ABI.md), as OpenSSL's
 // cmp_client.c: tx_start builds and protects the first request (request.ts); every response
 // goes through txInput, checked in checks.ts, and the next action is decided here (next).
-import { E_ARG, E_CMP_CONFIG, E_CMP_ERROR_MSG, E_CMP_POLLS, E_CMP_REJECTED, E_CMP_STATE, E_CMP_STATUS, E_CMP_STORE, E_CMP_TOO_LARGE, E_RANDOM } from "../errors";
+import {
+  E_ARG,
+  E_CMP_CONFIG,
+  E_CMP_ERROR_MSG,
+  E_CMP_POLLS,
+  E_CMP_REJECTED,
+  E_CMP_STATE,
+  E_CMP_STATUS,
+  E_CMP_STORE,
+  E_CMP_TOO_LARGE,
+  E_RANDOM,
+} from "../errors";
 import { host_random } from "../host";
 import { inMemory } from "../mem";
 import { wipe } from "../crypto/ct";
 import {
-  CONFIG, CONFIG_SIZE, configReset, getInt, INT_MAX_POLLS, item, itemLen, ITEM_CERT, ITEM_CSR, ITEM_KEY, ITEM_LAST,
-  ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_OLDCERT, ITEM_SECRET, intValid, itemRepeatable, option, OPT_CAPUBS_TRUSTED,
-  OPT_IMPLICIT_CONFIRM, OPT_UNPROTECTED_REQUESTS, setInt, ITEM_GENINFO, ITEM_REQIN, OPT_DISABLE_CONFIRM,
+  CONFIG,
+  CONFIG_SIZE,
+  configReset,
+  getInt,
+  INT_MAX_POLLS,
+  item,
+  itemLen,
+  ITEM_CERT,
+  ITEM_CSR,
+  ITEM_KEY,
+  ITEM_LAST,
+  ITEM_NEWKEY,
+  ITEM_NEWPUBKEY,
+  ITEM_OLDCERT,
+  ITEM_SECRET,
+  intValid,
+  itemRepeatable,
+  option,
+  OPT_CAPUBS_TRUSTED,
+  OPT_IMPLICIT_CONFIRM,
+  OPT_UNPROTECTED_REQUESTS,
+  setInt,
+  ITEM_GENINFO,
+  ITEM_REQIN,
+  OPT_DISABLE_CONFIRM,
 } from "./config";
 import { isItav } from "./body";
 import { certInfo, ciIssuer, ciIssuerLen, ciSki, ciSkiLen, ciSpki, ciSpkiLen, ciSubject, ciSubjectLen } from "./certinfo";
 import { detailClear, detailLen, say, sayInt, sayName } from "./detail";
 import {
-  T_BODY_NAMES, T_BUILD_FAILED, T_CERT_REJECTED_KEY, T_CERT_UNTRUSTED, T_ERROR_MESSAGE, T_KEY_WITHOUT_CERT,
-  T_NEW_KEY_FAILED, T_NO_CREDENTIALS, T_NO_ENTROPY, T_NO_ROOM, T_OLDCERT_MALFORMED, T_REJECTED, T_RP_REJECTED, T_TOO_LARGE,
-  T_TOO_LARGE_LIMIT, T_TOO_MANY_POLLS, T_REQIN_BODY,
+  T_BODY_NAMES,
+  T_BUILD_FAILED,
+  T_CERT_REJECTED_KEY,
+  T_CERT_UNTRUSTED,
+  T_ERROR_MESSAGE,
+  T_KEY_WITHOUT_CERT,
+  T_NEW_KEY_FAILED,
+  T_NO_CREDENTIALS,
+  T_NO_ENTROPY,
+  T_NO_ROOM,
+  T_OLDCERT_MALFORMED,
+  T_REJECTED,
+  T_RP_REJECTED,
+  T_TOO_LARGE,
+  T_TOO_LARGE_LIMIT,
+  T_TOO_MANY_POLLS,
+  T_REQIN_BODY,
 } from "./text";
 import { setSigner } from "./header";
 import { LEAN } from "../features";
@@ -30,27 +77,98 @@ import { INT_KEY_HANDLE } from "./config";
 import { E_SIGNER, E_SIGNER_INVALID } from "../errors";
 import { T_SIGNER_FAILED, T_SIGNER_INVALID, T_SIGNER_KEY } from "./text";
 import {
-  CA_PUB_PENDING, keepFloor, keepRebase, keepResults, keepTop, overlapsKept, resAdd, resBackToMark, resClear, resMark, resFind, resLen, resRetag,
-  RESULT_CA_PUB, RESULT_EXTRA_CERT,
+  CA_PUB_PENDING,
+  keepFloor,
+  keepRebase,
+  keepResults,
+  keepTop,
+  overlapsKept,
+  resAdd,
+  resBackToMark,
+  resClear,
+  resMark,
+  resFind,
+  resLen,
+  resRetag,
+  RESULT_CA_PUB,
+  RESULT_EXTRA_CERT,
 } from "./results";
 import { rspBodyType, rspExtraCount, RSP_EXTRA, rspImplicitConfirm, rspSenderNonce, rspSenderNonceLen } from "./response";
 import {
-  BODY_CERT_CONF, BODY_CP, BODY_CR, BODY_ERROR, BODY_GENM, BODY_GENP, BODY_IP, BODY_IR, BODY_KUP, BODY_KUR, BODY_P10CR,
-  BODY_PKICONF, BODY_POLL_REP, BODY_POLL_REQ, BODY_RP, BODY_RR, OP_CR, OP_GENM, OP_IR, OP_KUR, OP_P10CR, OP_RR,
-  PROT_MAC, PROT_NONE, PROT_SIG,
+  BODY_CERT_CONF,
+  BODY_CR,
+  BODY_ERROR,
+  BODY_GENM,
+  BODY_GENP,
+  BODY_IR,
+  BODY_KUR,
+  BODY_P10CR,
+  BODY_PKICONF,
+  BODY_POLL_REP,
+  BODY_POLL_REQ,
+  BODY_RP,
+  BODY_RR,
+  OP_CR,
+  OP_GENM,
+  OP_IR,
+  OP_KUR,
+  OP_P10CR,
+  OP_RR,
+  PROT_MAC,
+  PROT_NONE,
+  PROT_SIG,
 } from "./constants";
 import {
-  OUT, OUT_SIZE, outLen, outPtr, pendingError, pendingFailBit, RECIP_NONCE, SENDER_NONCE, setCertHash, setNewKey, setOp,
-  setOut, setPending, setProtKind, setRecipNonceLen, setRefusal, setReqSpki, setState, state, S_CERT_REP, S_DONE, S_FAILED, S_GENP, S_IDLE, S_PKICONF, S_POLL_REP,
-  S_RP, S_WAIT, TID,
+  OUT,
+  OUT_SIZE,
+  outLen,
+  outPtr,
+  pendingError,
+  pendingFailBit,
+  RECIP_NONCE,
+  SENDER_NONCE,
+  setCertHash,
+  setNewKey,
+  setOp,
+  setOut,
+  setPending,
+  setProtKind,
+  setRecipNonceLen,
+  setRefusal,
+  setReqSpki,
+  setState,
+  state,
+  S_CERT_REP,
+  S_DONE,
+  S_FAILED,
+  S_GENP,
+  S_IDLE,
+  S_PKICONF,
+  S_POLL_REP,
+  S_RP,
+  S_WAIT,
+  TID,
 } from "./state";
-import { clearStatus, failInfo, FAIL_INCORRECT_DATA, refusalBit, sayStatus, status, STATUS_GRANTED_WITH_MODS, STATUS_REJECTION, STATUS_WAITING } from "./status";
+import {
+  clearStatus,
+  failInfo,
+  FAIL_INCORRECT_DATA,
+  refusalBit,
+  sayStatus,
+  status,
+  STATUS_GRANTED_WITH_MODS,
+  STATUS_REJECTION,
+  STATUS_WAITING,
+} from "./status";
 import { build, reqinBody, requestKey } from "./request";
 import { checkAfter, clearBody, sayError } from "./decode";
 import { checkCertificate, checkResponse, checkWaiting, clearChecks, macProtected, parsed } from "./checks";
 import { restoreSuspended, suspendedOp, suspendedPolls, suspendedWait, writeSuspended } from "./suspend";
 
-export const ACTION_SEND: i32 = 1, ACTION_WAIT: i32 = 2, ACTION_DONE: i32 = 3, ACTION_FAILED: i32 = 4;
+export const ACTION_SEND: i32 = 1,
+  ACTION_WAIT: i32 = 2,
+  ACTION_DONE: i32 = 3,
+  ACTION_FAILED: i32 = 4;
 
 export let error: i32 = 0;
 export let waitSeconds: i32 = 0;
@@ -60,7 +178,9 @@ export function txReset(): void {
   configReset();
   resClear();
   wipe(OUT, OUT_SIZE);
-  wipe(TID, 16); wipe(SENDER_NONCE, 16); wipe(RECIP_NONCE, 64);
+  wipe(TID, 16);
+  wipe(SENDER_NONCE, 16);
+  wipe(RECIP_NONCE, 64);
   setRecipNonceLen(0);
   setOut(OUT, 0);
   setNewKey(0);
@@ -73,8 +193,13 @@ export function txReset(): void {
 // begin from none of it (status, failInfo, error, decoded fields, MAC flag, refusal).
 function clearTransaction(): void {
   clearStatus();
-  setState(S_IDLE); error = 0; waitSeconds = 0; polls = 0;
-  setPending(0, 0); setCertHash(0, 0); setRefusal(0);
+  setState(S_IDLE);
+  error = 0;
+  waitSeconds = 0;
+  polls = 0;
+  setPending(0, 0);
+  setCertHash(0, 0);
+  setRefusal(0);
   clearBody();
   clearChecks();
 }
@@ -104,7 +229,10 @@ function send(bodyType: i32): i32 {
   if (r < 0) {
     if (!LEAN && detailLen == 0 && r == E_SIGNER) say(T_SIGNER_FAILED);
     else if (!LEAN && detailLen == 0 && r == E_SIGNER_INVALID) say(T_SIGNER_INVALID);
-    else if (detailLen == 0) { say(T_BUILD_FAILED); sayInt(r); }
+    else if (detailLen == 0) {
+      say(T_BUILD_FAILED);
+      sayInt(r);
+    }
     return fail(r);
   }
   return ACTION_SEND;
@@ -112,7 +240,7 @@ function send(bodyType: i32): i32 {
 
 export function txSetInt(kind: i32, v: i32): i32 {
   if (busy()) return E_CMP_STATE;
-  if (!intValid(kind) || LEAN && kind >= INT_KEY_HANDLE) return E_ARG; // no host signer in the lean module
+  if (!intValid(kind) || (LEAN && kind >= INT_KEY_HANDLE)) return E_ARG; // no host signer in the lean module
   setInt(kind, v);
   return 0;
 }
@@ -120,8 +248,14 @@ export function txSetInt(kind: i32, v: i32): i32 {
 export function txStart(o: i32): i32 {
   const r = prepare(o);
   if (r != 0) return r;
-  if (!LEAN && reqinBody(o) < 0) { say(T_REQIN_BODY); return fail(E_CMP_CONFIG); } // a prebuilt body (request.ts)
-  if (host_random(TID, 16) != 0) { say(T_NO_ENTROPY); return fail(E_RANDOM); }
+  if (!LEAN && reqinBody(o) < 0) {
+    say(T_REQIN_BODY);
+    return fail(E_CMP_CONFIG);
+  } // a prebuilt body (request.ts)
+  if (host_random(TID, 16) != 0) {
+    say(T_NO_ENTROPY);
+    return fail(E_RANDOM);
+  }
   setRecipNonceLen(0);
   polls = 0;
   if (o == OP_IR || o == OP_CR || o == OP_KUR || o == OP_P10CR) {
@@ -137,7 +271,11 @@ export function txStart(o: i32): i32 {
 // The requested public key (request.ts): 0, or the action FAILED.
 function requestedKey(o: i32): i32 {
   const r = requestKey(o);
-  if (r < 0) { say(T_NEW_KEY_FAILED); sayInt(r); return fail(r); }
+  if (r < 0) {
+    say(T_NEW_KEY_FAILED);
+    sayInt(r);
+    return fail(r);
+  }
   return 0;
 }
 
@@ -148,23 +286,30 @@ function prepare(o: i32): i32 {
   clearTransaction();
   detailClear();
   resClear();
-  if (o < OP_IR || o > OP_GENM || LEAN && o != OP_IR && o != OP_KUR) return E_ARG;
+  if (o < OP_IR || o > OP_GENM || (LEAN && o != OP_IR && o != OP_KUR)) return E_ARG;
   setOp(o);
   // protection: none by option (RFC 9483 3.2 allows unprotected requests where the PKI does),
   // signature with KEY + CERT, else MAC with SECRET (RFC 9483 3.2)
   if (!LEAN && option(OPT_UNPROTECTED_REQUESTS)) {
     setSigner(0, 0, 0, 0, 0, 0);
     setProtKind(PROT_NONE);
-  } else if (item(ITEM_KEY) != 0 || !LEAN && getInt(INT_KEY_HANDLE) != 0) {
+  } else if (item(ITEM_KEY) != 0 || (!LEAN && getInt(INT_KEY_HANDLE) != 0)) {
     const c = item(ITEM_CERT);
-    if (c == 0 || certInfo(c, itemLen) != 0) { say(T_KEY_WITHOUT_CERT); return fail(E_CMP_CONFIG); }
+    if (c == 0 || certInfo(c, itemLen) != 0) {
+      say(T_KEY_WITHOUT_CERT);
+      return fail(E_CMP_CONFIG);
+    }
     setSigner(ciSubject, ciSubjectLen, ciIssuer, ciIssuerLen, ciSki, ciSkiLen);
     setProtKind(PROT_SIG);
     if (!LEAN) {
       // a host signer (KEY_HANDLE) signs for CERT's key: the algorithm follows that key; KEY and
       // KEY_HANDLE together are ambiguous
       const alg = getInt(INT_KEY_HANDLE) == 0 ? 0 : item(ITEM_KEY) != 0 ? E_CMP_CONFIG : signAlgFor(ciSpki, ciSpkiLen);
-      if (alg < 0) { say(T_SIGNER_KEY); sayInt(alg); return fail(alg); }
+      if (alg < 0) {
+        say(T_SIGNER_KEY);
+        sayInt(alg);
+        return fail(alg);
+      }
       setProtSigner(alg, ciSpki, ciSpkiLen);
     }
   } else if (item(ITEM_SECRET) != 0) {
@@ -175,7 +320,10 @@ function prepare(o: i32): i32 {
     return fail(E_CMP_CONFIG);
   }
   const old = item(ITEM_OLDCERT);
-  if (old != 0 && certInfo(old, itemLen) != 0) { say(T_OLDCERT_MALFORMED); return fail(E_CMP_CONFIG); }
+  if (old != 0 && certInfo(old, itemLen) != 0) {
+    say(T_OLDCERT_MALFORMED);
+    return fail(E_CMP_CONFIG);
+  }
   return 0;
 }
 
@@ -210,7 +358,10 @@ export function txResume(p: usize, n: i32): i32 {
 export function txPoll(): i32 {
   if (LEAN) return E_CMP_STATE; // no polling in the lean module
   if (state != S_WAIT) return E_CMP_STATE;
-  if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
+  if (++polls > getInt(INT_MAX_POLLS)) {
+    say(T_TOO_MANY_POLLS);
+    return fail(E_CMP_POLLS);
+  }
   setState(S_POLL_REP);
   return send(BODY_POLL_REQ);
 }
@@ -234,12 +385,15 @@ export function txInput(p: usize, n: i32): i32 {
   trustBegin();
   const polling = !LEAN && state == S_POLL_REP;
   if (polling) resBackToMark();
-  if (overlapsKept(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  if (overlapsKept(p, n)) {
+    say(T_NO_ROOM);
+    return fail(E_CMP_STORE);
+  }
   const r = checkResponse(p, n);
   if (r > 0) return fail(-r);
   if (r < 0) return refuse(r);
   for (let i = 0; i < rspExtraCount; i++) {
-    const e = RSP_EXTRA + (<usize>i << 3);
+    const e = RSP_EXTRA + ((<usize>i) << 3);
     if (!resAdd(RESULT_EXTRA_CERT, load<u32>(e), load<i32>(e, 4))) return fail(E_CMP_STORE);
   }
   for (let i = 0; i < rspSenderNonceLen; i++) store<u8>(RECIP_NONCE + i, load<u8>(rspSenderNonce + i));
@@ -249,7 +403,10 @@ export function txInput(p: usize, n: i32): i32 {
   // (RFC 9483 4.1.1); trust anchors only as next() decides
   resRetag(CA_PUB_PENDING, macProtected || option(OPT_CAPUBS_TRUSTED) ? RESULT_CA_PUB : 0);
   // another response follows: keep what results point into out of its way
-  if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) { say(T_NO_ROOM); return fail(E_CMP_STORE); }
+  if ((a == ACTION_SEND || a == ACTION_WAIT) && !keepResults(p, n)) {
+    say(T_NO_ROOM);
+    return fail(E_CMP_STORE);
+  }
   if (!LEAN && !polling && state == S_POLL_REP) resMark(); // polling begins
   return a;
 }
@@ -264,8 +421,10 @@ function next(): i32 {
   }
   if (t == BODY_PKICONF) {
     if (pendingError != 0) {
-      if (pendingFailBit == FAIL_INCORRECT_DATA) { say(T_CERT_UNTRUSTED); sayInt(pendingError); }
-      else say(T_CERT_REJECTED_KEY);
+      if (pendingFailBit == FAIL_INCORRECT_DATA) {
+        say(T_CERT_UNTRUSTED);
+        sayInt(pendingError);
+      } else say(T_CERT_REJECTED_KEY);
       return fail(pendingError);
     }
     return done();
@@ -287,7 +446,10 @@ function next(): i32 {
   if (!LEAN && status == STATUS_WAITING) {
     const w = checkWaiting();
     if (w < 0) return refuse(w);
-    if (++polls > getInt(INT_MAX_POLLS)) { say(T_TOO_MANY_POLLS); return fail(E_CMP_POLLS); }
+    if (++polls > getInt(INT_MAX_POLLS)) {
+      say(T_TOO_MANY_POLLS);
+      return fail(E_CMP_POLLS);
+    }
     setState(S_POLL_REP);
     return send(BODY_POLL_REQ);
   }
@@ -303,7 +465,7 @@ function next(): i32 {
   if (c > 0) return fail(-c);
   // no certConf when implicitConfirm was granted (RFC 9483 4.1.1), or by option (full module),
   // against RFC 9810 5.3.18; the certificate was checked all the same
-  if (option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm || !LEAN && option(OPT_DISABLE_CONFIRM)) {
+  if ((option(OPT_IMPLICIT_CONFIRM) && rspImplicitConfirm) || (!LEAN && option(OPT_DISABLE_CONFIRM))) {
     return pendingError != 0 ? fail(pendingError) : done();
   }
   setState(S_PKICONF);
@@ -317,7 +479,9 @@ export function txReserve(n: i32): i32 {
   const keptBytes = <i32>(keepTop - keepFloor);
   if (n > ioLimit() || !ioGrow(n + keptBytes)) {
     detailClear();
-    say(T_TOO_LARGE); sayInt(n); say(T_TOO_LARGE_LIMIT);
+    say(T_TOO_LARGE);
+    sayInt(n);
+    say(T_TOO_LARGE_LIMIT);
     sayInt(n > ioLimit() ? ioLimit() : <i32>(keepFloor - ioBase));
     if (busy()) fail(E_CMP_TOO_LARGE);
     return E_CMP_TOO_LARGE;
@@ -339,7 +503,15 @@ export function txResultLen(kind: i32, index: i32): i32 {
   resFind(kind, index);
   return resLen;
 }
-export function txOut(): usize { return outPtr; }
-export function txOutLen(): i32 { return outLen; }
-export function txStatus(): i32 { return status; }
-export function txFailInfo(): i32 { return failInfo; }
+export function txOut(): usize {
+  return outPtr;
+}
+export function txOutLen(): i32 {
+  return outLen;
+}
+export function txStatus(): i32 {
+  return status;
+}
+export function txFailInfo(): i32 {
+  return failInfo;
+}

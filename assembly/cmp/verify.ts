@@ -9,8 +9,22 @@ import { E_ALG, E_CERT_POOL, E_CMP_SENDER_KID, E_CMP_SIGNER, E_CERT_KEY_USAGE } 
 import { host_time } from "../host";
 import { oidEquals } from "../der/reader";
 import {
-  CERT_VIEW, certHasEku, certIsCa, certKeyUsage, certParse, certSig, certSigAlg, certSigAlgLen, certSigLen,
-  certSki, certSkiLen, certSpki, certSpkiLen, certTbs, certTbsLen, KU_DIGITAL_SIGNATURE,
+  CERT_VIEW,
+  certHasEku,
+  certIsCa,
+  certKeyUsage,
+  certParse,
+  certSig,
+  certSigAlg,
+  certSigAlgLen,
+  certSigLen,
+  certSki,
+  certSkiLen,
+  certSpki,
+  certSpkiLen,
+  certTbs,
+  certTbsLen,
+  KU_DIGITAL_SIGNATURE,
 } from "../pkix/cert";
 import { OID_KP_CMC_CA, OID_KP_CMC_RA } from "../pkix/oids";
 import { verifySignature, SIG_LEGACY } from "../pkix/signature";
@@ -18,7 +32,15 @@ import { setSigBudget, spendSig, validatePath } from "../pkix/path";
 import { item, itemLen, ITEM_TRUSTED, ITEM_UNTRUSTED, option, OPT_IGNORE_KEYUSAGE, OPT_LEGACY } from "./config";
 import { say, sayAlgOid, sayInt } from "./detail";
 import {
-  T_BAD_SIGNATURE, T_NO_SIGNER, T_SIG_ALG_UNSUPPORTED, T_SIG_KEY, T_SENDER_KID, T_SIGNER_KEY_USAGE, T_SIGNER_MALFORMED, T_SIGNER_NOT_AUTHORIZED, T_SIGNER_UNTRUSTED,
+  T_BAD_SIGNATURE,
+  T_NO_SIGNER,
+  T_SIG_ALG_UNSUPPORTED,
+  T_SIG_KEY,
+  T_SENDER_KID,
+  T_SIGNER_KEY_USAGE,
+  T_SIGNER_MALFORMED,
+  T_SIGNER_NOT_AUTHORIZED,
+  T_SIGNER_UNTRUSTED,
 } from "./text";
 import { resFind, resLen } from "./results";
 import { LEAN } from "../features";
@@ -34,12 +56,13 @@ const POOL = memory.data(MAX_CERTS * 8, 4);
 const ANCHORS = memory.data(MAX_CERTS * 8, 4);
 const SIGNER = memory.data(CERT_VIEW, 8);
 const ISSUED = memory.data(CERT_VIEW, 8);
-let poolN = 0, anchorN = 0;
+let poolN = 0,
+  anchorN = 0;
 
 function add(table: usize, n: i32, p: usize, len: i32): i32 {
   if (n >= MAX_CERTS || p == 0) return n;
-  store<u32>(table + (<usize>n << 3), p);
-  store<i32>(table + (<usize>n << 3), len, 4);
+  store<u32>(table + ((<usize>n) << 3), p);
+  store<i32>(table + ((<usize>n) << 3), len, 4);
   return n + 1;
 }
 
@@ -53,8 +76,9 @@ export function trustBegin(): void {
 // anchors. Anchors: TRUSTED, or, when caPubsAnchors, those caPubs alone (RFC 9483 4.1.1: a
 // MAC-protected response's caPubs with the option to accept them).
 export function setCertSets(extra: usize, extraN: i32, first: i32, caPubKind: i32, caPubsAnchors: bool): void {
-  poolN = 0; anchorN = 0;
-  for (let i = first; i < extraN; i++) poolN = add(POOL, poolN, load<u32>(extra + (<usize>i << 3)), load<i32>(extra + (<usize>i << 3), 4));
+  poolN = 0;
+  anchorN = 0;
+  for (let i = first; i < extraN; i++) poolN = add(POOL, poolN, load<u32>(extra + ((<usize>i) << 3)), load<i32>(extra + ((<usize>i) << 3), 4));
   for (let i = 0; item(ITEM_UNTRUSTED, i) != 0; i++) poolN = add(POOL, poolN, item(ITEM_UNTRUSTED, i), itemLen);
   for (let i = 0; caPubKind > 0 && resFind(caPubKind, i) != 0; i++) {
     if (caPubsAnchors) anchorN = add(ANCHORS, anchorN, resFind(caPubKind, i), resLen);
@@ -63,7 +87,9 @@ export function setCertSets(extra: usize, extraN: i32, first: i32, caPubKind: i3
   for (let i = 0; !caPubsAnchors && item(ITEM_TRUSTED, i) != 0; i++) anchorN = add(ANCHORS, anchorN, item(ITEM_TRUSTED, i), itemLen);
 }
 
-function flags(): i32 { return !LEAN && option(OPT_LEGACY) ? SIG_LEGACY : 0; }
+function flags(): i32 {
+  return !LEAN && option(OPT_LEGACY) ? SIG_LEGACY : 0;
+}
 
 // One signature check out of the response's budget.
 function checkSignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32): i32 {
@@ -85,18 +111,47 @@ function authorized(issued: usize, issuedLen: i32): bool {
   if (!certIsCa(SIGNER)) return false;
   if (issued == 0) return true;
   if (certParse(ISSUED, issued, issuedLen) != 0) return false;
-  return checkSignature(certSigAlg(ISSUED), certSigAlgLen(ISSUED), certSpki(SIGNER), certSpkiLen(SIGNER),
-    certTbs(ISSUED), certTbsLen(ISSUED), certSig(ISSUED), certSigLen(ISSUED)) == 0;
+  return (
+    checkSignature(
+      certSigAlg(ISSUED),
+      certSigAlgLen(ISSUED),
+      certSpki(SIGNER),
+      certSpkiLen(SIGNER),
+      certTbs(ISSUED),
+      certTbsLen(ISSUED),
+      certSig(ISSUED),
+      certSigLen(ISSUED),
+    ) == 0
+  );
 }
 
 // Checks the signer extraCerts[0] and the signature; issued: the certificate the response
 // returns, else 0. The sets must be those of setCertSets(extra, extraN, 1, 0, false).
 // 0 or an error (detail written).
-export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32, data: usize, dataLen: i32,
-  sig: usize, sigLen: i32, kid: usize, kidLen: i32, issued: usize, issuedLen: i32): i32 {
-  if (extraN == 0) { say(T_NO_SIGNER); return E_CMP_SIGNER; }
-  const s = load<u32>(extra), sLen = load<i32>(extra, 4);
-  if (certParse(SIGNER, s, sLen) != 0) { say(T_SIGNER_MALFORMED); return E_CMP_SIGNER; }
+export function verifySigned(
+  extra: usize,
+  extraN: i32,
+  alg: usize,
+  algLen: i32,
+  data: usize,
+  dataLen: i32,
+  sig: usize,
+  sigLen: i32,
+  kid: usize,
+  kidLen: i32,
+  issued: usize,
+  issuedLen: i32,
+): i32 {
+  if (extraN == 0) {
+    say(T_NO_SIGNER);
+    return E_CMP_SIGNER;
+  }
+  const s = load<u32>(extra),
+    sLen = load<i32>(extra, 4);
+  if (certParse(SIGNER, s, sLen) != 0) {
+    say(T_SIGNER_MALFORMED);
+    return E_CMP_SIGNER;
+  }
   if (kidLen >= 0 && certSkiLen(SIGNER) > 0 && !oidEquals(kid, kidLen, certSki(SIGNER), certSkiLen(SIGNER))) {
     say(T_SENDER_KID);
     return E_CMP_SENDER_KID;
@@ -108,15 +163,29 @@ export function verifySigned(extra: usize, extraN: i32, alg: usize, algLen: i32,
     return E_CERT_KEY_USAGE;
   }
   let r = checkSignature(alg, algLen, certSpki(SIGNER), certSpkiLen(SIGNER), data, dataLen, sig, sigLen);
-  if (r == E_ALG) { // say which: the OIDs of the signature algorithm and of the signer's key
-    say(T_SIG_ALG_UNSUPPORTED); sayAlgOid(alg, algLen);
-    say(T_SIG_KEY); sayAlgOid(certSpki(SIGNER), certSpkiLen(SIGNER));
+  if (r == E_ALG) {
+    // say which: the OIDs of the signature algorithm and of the signer's key
+    say(T_SIG_ALG_UNSUPPORTED);
+    sayAlgOid(alg, algLen);
+    say(T_SIG_KEY);
+    sayAlgOid(certSpki(SIGNER), certSpkiLen(SIGNER));
     return r;
   }
-  if (r < 0) { say(T_BAD_SIGNATURE); sayInt(r); return r; }
+  if (r < 0) {
+    say(T_BAD_SIGNATURE);
+    sayInt(r);
+    return r;
+  }
   r = validatePath(s, sLen, POOL, poolN, ANCHORS, anchorN, host_time(), flags());
-  if (r < 0) { say(T_SIGNER_UNTRUSTED); sayInt(r); return r; }
-  if (!authorized(issued, issuedLen)) { say(T_SIGNER_NOT_AUTHORIZED); return E_CMP_SIGNER; }
+  if (r < 0) {
+    say(T_SIGNER_UNTRUSTED);
+    sayInt(r);
+    return r;
+  }
+  if (!authorized(issued, issuedLen)) {
+    say(T_SIGNER_NOT_AUTHORIZED);
+    return E_CMP_SIGNER;
+  }
   return 0;
 }
 

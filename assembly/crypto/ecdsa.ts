@@ -6,12 +6,18 @@ import { p256VerifyDigest } from "./p256";
 import { weierstrassVerify } from "./weierstrass";
 import { LEAN } from "../features";
 
-export const CURVE_P256: i32 = 1, CURVE_P384: i32 = 2, CURVE_P521: i32 = 3;
+export const CURVE_P256: i32 = 1,
+  CURVE_P384: i32 = 2,
+  CURVE_P521: i32 = 3;
 
 // Result of ecdsaSigDecode: r and s as big-endian unsigned magnitudes (leading zeros stripped,
 // length 0 for the value zero), pointing into the signature.
-export let sigR: usize = 0, sigRLen: i32 = 0, sigS: usize = 0, sigSLen: i32 = 0;
-let intAt: usize = 0, intLen: i32 = 0;
+export let sigR: usize = 0,
+  sigRLen: i32 = 0,
+  sigS: usize = 0,
+  sigSLen: i32 = 0;
+let intAt: usize = 0,
+  intLen: i32 = 0;
 
 // One INTEGER at p, inside [p, end): short-form length, positive, minimal (X.690 8.3.2).
 // Sets intAt/intLen to its magnitude; returns the position after it, or 0.
@@ -33,7 +39,8 @@ export function ecdsaSigDecode(sig: usize, sigLen: i32): i32 {
   if (sigLen < 2 || load<u8>(sig) != 0x30) return E_SIG_ENCODING;
   let len = <i32>load<u8>(sig + 1);
   let p = sig + 2;
-  if (len == 0x81 && sigLen > 2) { // long form only for 128..255 (X.690 10.1)
+  if (len == 0x81 && sigLen > 2) {
+    // long form only for 128..255 (X.690 10.1)
     len = <i32>load<u8>(p++);
     if (len < 0x80) return E_SIG_ENCODING;
   } else if (len > 0x7f) return E_SIG_ENCODING;
@@ -41,16 +48,21 @@ export function ecdsaSigDecode(sig: usize, sigLen: i32): i32 {
   if (p + <usize>len != end) return E_SIG_ENCODING;
   p = readUnsigned(p, end);
   if (p == 0) return E_SIG_ENCODING;
-  sigR = intAt; sigRLen = intLen;
+  sigR = intAt;
+  sigRLen = intLen;
   p = readUnsigned(p, end);
   if (p != end) return E_SIG_ENCODING;
-  sigS = intAt; sigSLen = intLen;
+  sigS = intAt;
+  sigSLen = intLen;
   return 0;
 }
 
 // INTEGER of the size-byte big-endian unsigned v, minimal; returns the position after it.
 function putUnsigned(out: usize, v: usize, size: i32): usize {
-  while (size > 1 && load<u8>(v) == 0) { v++; size--; } // r and s are public
+  while (size > 1 && load<u8>(v) == 0) {
+    v++;
+    size--;
+  } // r and s are public
   const pad = <i32>(load<u8>(v) >> 7);
   store<u8>(out, 0x02);
   store<u8>(out, <u8>(size + pad), 1);

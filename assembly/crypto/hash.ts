@@ -12,7 +12,11 @@ import { sha256Block, sha256IV } from "./sha256";
 import { iv512, sha512Block } from "./sha512";
 import { sha3Absorb, sha3Init, sha3Pad, sha3Squeeze } from "./sha3";
 
-export const HASH_SHA1: i32 = 1, HASH_SHA256: i32 = 2, HASH_SHA384: i32 = 3, HASH_SHA512: i32 = 4, HASH_SHAKE256: i32 = 5;
+export const HASH_SHA1: i32 = 1,
+  HASH_SHA256: i32 = 2,
+  HASH_SHA384: i32 = 3,
+  HASH_SHA512: i32 = 4,
+  HASH_SHAKE256: i32 = 5;
 export const HASH_CTX_SIZE: i32 = 208;
 export const HASH_STATE: i32 = 16; // offset of the chaining state in a context
 const BUF: usize = 80;
@@ -34,8 +38,14 @@ export function hashBlockSize(alg: i32): i32 {
 
 // Initial hash value into st (FIPS 180-4 5.3).
 export function hashIV(alg: i32, st: usize): void {
-  if (LEAN) { sha256IV(st); return; }
-  if (alg == HASH_SHA256) { sha256IV(st); return; }
+  if (LEAN) {
+    sha256IV(st);
+    return;
+  }
+  if (alg == HASH_SHA256) {
+    sha256IV(st);
+    return;
+  }
   for (let i: usize = 0; i < 8; i++) {
     if (alg == HASH_SHA1) store<u32>(st + (i << 2), i < 5 ? load<u32>(iv1() + (i << 2)) : 0);
     else store<u64>(st + (i << 3), load<u64>(iv512() + (i << 3) + (alg == HASH_SHA384 ? 64 : 0)));
@@ -44,7 +54,10 @@ export function hashIV(alg: i32, st: usize): void {
 
 // Compress the block held in W into st.
 function compress(alg: i32, st: usize): void {
-  if (LEAN) { sha256Block(st, W); return; }
+  if (LEAN) {
+    sha256Block(st, W);
+    return;
+  }
   if (alg == HASH_SHA256) sha256Block(st, W);
   else if (alg == HASH_SHA1) sha1Block(st, W);
   else sha512Block(st, W);
@@ -63,7 +76,10 @@ function block(ctx: usize, src: usize): void {
 export function hashInit(ctx: usize, alg: i32): i32 {
   if (hashSize(alg) == 0) return E_ALG;
   store<i32>(ctx, alg);
-  if (!LEAN && alg == HASH_SHAKE256) { sha3Init(ctx, 136); return 0; }
+  if (!LEAN && alg == HASH_SHAKE256) {
+    sha3Init(ctx, 136);
+    return 0;
+  }
   store<i32>(ctx, 0, 4);
   store<u64>(ctx, 0, 8);
   hashIV(alg, ctx + HASH_STATE);
@@ -71,21 +87,29 @@ export function hashInit(ctx: usize, alg: i32): i32 {
 }
 
 export function hashUpdate(ctx: usize, data: usize, len: i32): void {
-  if (!LEAN && load<i32>(ctx) == HASH_SHAKE256) { if (len > 0) sha3Absorb(ctx, data, len); return; }
+  if (!LEAN && load<i32>(ctx) == HASH_SHAKE256) {
+    if (len > 0) sha3Absorb(ctx, data, len);
+    return;
+  }
   const bs = hashBlockSize(load<i32>(ctx));
   if (bs == 0 || len <= 0) return;
   store<u64>(ctx, load<u64>(ctx, 8) + <u64>len, 8);
   let fill = load<i32>(ctx, 4);
   const buf = ctx + BUF;
   while (len > 0) {
-    if (fill == 0 && len >= bs) { // whole blocks straight from the input
+    if (fill == 0 && len >= bs) {
+      // whole blocks straight from the input
       block(ctx, data);
-      data += bs; len -= bs;
+      data += bs;
+      len -= bs;
       continue;
     }
     store<u8>(buf + fill, load<u8>(data++));
     len--;
-    if (++fill == bs) { block(ctx, buf); fill = 0; }
+    if (++fill == bs) {
+      block(ctx, buf);
+      fill = 0;
+    }
   }
   store<i32>(ctx, fill, 4);
 }
@@ -96,7 +120,8 @@ export function hashPadFinal(ctx: usize): void {
   const buf = ctx + BUF;
   let fill = load<i32>(ctx, 4);
   store<u8>(buf + fill++, 0x80);
-  if (fill > bs - (bs >> 3)) { // no room for the 64- or 128-bit length
+  if (fill > bs - (bs >> 3)) {
+    // no room for the 64- or 128-bit length
     while (fill < bs) store<u8>(buf + fill++, 0);
     block(ctx, buf);
     fill = 0;
@@ -119,7 +144,7 @@ export function hashWrite(alg: i32, st: usize, out: usize): i32 {
 // with precomputed pads). Works on state words directly: no byte conversion, no buffering.
 export function hashIterate(alg: i32, st: usize, from: usize, prefix: i32): void {
   const n = hashSize(alg);
-  const bits = <u64>(prefix + n) << 3;
+  const bits = (<u64>(prefix + n)) << 3;
   if (LEAN || alg <= HASH_SHA256) {
     for (let i = 0; i < 64; i += 4) store<u32>(W + i, i < n ? load<u32>(st + i) : 0);
     store<u32>(W + n, 0x80000000);

@@ -15,7 +15,8 @@ export function hmacInit(ctx: usize, alg: i32, key: usize, keyLen: i32): i32 {
   const outer = ctx + HASH_CTX_SIZE;
   wipe(PAD, 128);
   if (LEAN && keyLen > bs) return E_ARG; // lean: HMAC keys are PBM's derived keys and the DRBG's
-  if (keyLen > bs) { // RFC 2104 2: keys longer than B bytes are hashed first
+  if (keyLen > bs) {
+    // RFC 2104 2: keys longer than B bytes are hashed first
     hashInit(outer, alg);
     hashUpdate(outer, key, keyLen);
     hashPadFinal(outer);

@@ -12,25 +12,57 @@ import { bits2int, ecdsaSigEncode } from "./ecdsa";
 import { HASH_SHA256, hashBlockSize, hashOnce } from "./hash";
 import { HMAC_CTX_SIZE, hmacFinal, hmacInit, hmacUpdate } from "./hmac";
 import {
-  addMod, copy, equal, fieldWipe, fromBytes, invMod, isZero, ltMod, MOD_N, MOD_P, mulMod, ONE, PLAIN_ONE,
-  powMod, R2, reduceMod, subMod, toBytes,
+  addMod,
+  copy,
+  equal,
+  fieldWipe,
+  fromBytes,
+  invMod,
+  isZero,
+  ltMod,
+  MOD_N,
+  MOD_P,
+  mulMod,
+  ONE,
+  PLAIN_ONE,
+  powMod,
+  R2,
+  reduceMod,
+  subMod,
+  toBytes,
 } from "./p256_field";
 import { B, mulBase, mulVar, pointAdd } from "./p256_point";
 
 // Scratch, wiped as a whole after every private-key operation.
 const SCRATCH_SIZE: i32 = 928 + HMAC_CTX_SIZE;
 const SCR = memory.data(SCRATCH_SIZE, 8);
-const D = SCR, K = SCR + 32, E = SCR + 64, RR = SCR + 96, S = SCR + 128, W = SCR + 160;
-const U1 = SCR + 192, U2 = SCR + 224, AX = SCR + 256, AY = SCR + 288, ZI = SCR + 320;
-const H1 = SCR + 352;   // 64: message digest
+const D = SCR,
+  K = SCR + 32,
+  E = SCR + 64,
+  RR = SCR + 96,
+  S = SCR + 128,
+  W = SCR + 160;
+const U1 = SCR + 192,
+  U2 = SCR + 224,
+  AX = SCR + 256,
+  AY = SCR + 288,
+  ZI = SCR + 320;
+const H1 = SCR + 352; // 64: message digest
 const SEED = SCR + 416; // 96: int2octets(d) || bits2octets(h1) || 32 random bytes (RFC 6979 3.6)
-const KEY = SCR + 512, V = SCR + 544, RS = SCR + 576; // RS: r || s, 64 bytes
-const PT = SCR + 640, PT2 = SCR + 736, QP = SCR + 832, CTX = SCR + 928;
+const KEY = SCR + 512,
+  V = SCR + 544,
+  RS = SCR + 576; // RS: r || s, 64 bytes
+const PT = SCR + 640,
+  PT2 = SCR + 736,
+  QP = SCR + 832,
+  CTX = SCR + 928;
 
 const ZERO = memory.data(32, 8);
 const SEP = memory.data(1);
 // (p + 1) / 4: square roots, since p = 3 mod 4.
-function sqrtExp(): usize { return memory.data<u32>([0, 0, 0x40000000, 0, 0, 0x40000000, 0xc0000000, 0x3fffffff]); }
+function sqrtExp(): usize {
+  return memory.data<u32>([0, 0, 0x40000000, 0, 0, 0x40000000, 0xc0000000, 0x3fffffff]);
+}
 
 // 1 when 1 <= a < n.
 function validScalar(a: usize): u32 {
@@ -40,14 +72,19 @@ function validScalar(a: usize): u32 {
 // AX, AY = affine coordinates (plain) of the projective point p.
 function toAffine(p: usize): void {
   invMod(ZI, p + 64, MOD_P);
-  mulMod(AX, p, ZI, MOD_P); mulMod(AX, AX, PLAIN_ONE, MOD_P);
-  mulMod(AY, p + 32, ZI, MOD_P); mulMod(AY, AY, PLAIN_ONE, MOD_P);
+  mulMod(AX, p, ZI, MOD_P);
+  mulMod(AX, AX, PLAIN_ONE, MOD_P);
+  mulMod(AY, p + 32, ZI, MOD_P);
+  mulMod(AY, AY, PLAIN_ONE, MOD_P);
 }
 
 // r = x^3 - 3x + b (Montgomery form): the curve equation's right side.
 function curveRhs(r: usize, x: usize): void {
-  mulMod(r, x, x, MOD_P); mulMod(r, r, x, MOD_P);
-  subMod(r, r, x, MOD_P); subMod(r, r, x, MOD_P); subMod(r, r, x, MOD_P);
+  mulMod(r, x, x, MOD_P);
+  mulMod(r, r, x, MOD_P);
+  subMod(r, r, x, MOD_P);
+  subMod(r, r, x, MOD_P);
+  subMod(r, r, x, MOD_P);
   addMod(r, r, B, MOD_P);
 }
 
@@ -66,7 +103,9 @@ function decodePub(pub: usize, len: i32): i32 {
   if (!ltMod(AX, MOD_P)) return E_KEY;
   mulMod(QP, AX, MOD_P + R2, MOD_P);
   curveRhs(W, QP);
-  if (LEAN) { /* uncompressed keys only */ } else if (len == 33) {
+  if (LEAN) {
+    /* uncompressed keys only */
+  } else if (len == 33) {
     powMod(y, W, sqrtExp(), MOD_P);
     mulMod(AY, y, PLAIN_ONE, MOD_P);
     if ((load<u32>(AY) ^ prefix) & 1) subMod(y, ZERO, y, MOD_P); // the root with y's parity
@@ -95,7 +134,8 @@ function publicFromD(pub: usize): void {
 // key. Nothing is written when the host has no entropy.
 export function p256Keygen(priv: usize, pub: usize): i32 {
   for (let tries = 0; ; tries++) {
-    if (tries == 64 || host_random(SEED, 32) != 0) { // 64 rejections: the source is broken
+    if (tries == 64 || host_random(SEED, 32) != 0) {
+      // 64 rejections: the source is broken
       return done(E_RANDOM);
     }
     fromBytes(D, SEED);
@@ -118,7 +158,10 @@ export function p256Public(priv: usize, pub: usize): i32 {
 function drbg(out: usize, sep: i32, seeded: bool): void {
   hmacInit(CTX, HASH_SHA256, KEY, 32);
   hmacUpdate(CTX, V, 32);
-  if (sep >= 0) { store<u8>(SEP, <u8>sep); hmacUpdate(CTX, SEP, 1); }
+  if (sep >= 0) {
+    store<u8>(SEP, <u8>sep);
+    hmacUpdate(CTX, SEP, 1);
+  }
   if (seeded) hmacUpdate(CTX, SEED, 96);
   hmacFinal(CTX, out);
 }
@@ -139,9 +182,16 @@ export function p256Sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig
   reduceMod(E, E, MOD_N);
   toBytes(SEED + 32, E);
   toBytes(SEED, D); // int2octets(x)
-  for (let i: usize = 0; i < 32; i++) { store<u8>(V + i, 1); store<u8>(KEY + i, 0); } // 3.2 b, c
-  drbg(KEY, 0, true); drbg(V, -1, false); drbg(KEY, 1, true); drbg(V, -1, false); // 3.2 d-g
-  for (;;) { // 3.2 h
+  for (let i: usize = 0; i < 32; i++) {
+    store<u8>(V + i, 1);
+    store<u8>(KEY + i, 0);
+  } // 3.2 b, c
+  drbg(KEY, 0, true);
+  drbg(V, -1, false);
+  drbg(KEY, 1, true);
+  drbg(V, -1, false); // 3.2 d-g
+  for (;;) {
+    // 3.2 h
     drbg(V, -1, false);
     fromBytes(K, V);
     if (validScalar(K)) {
@@ -156,7 +206,8 @@ export function p256Sign(priv: usize, hashAlg: i32, msg: usize, msgLen: i32, sig
       mulMod(S, S, W, MOD_N); // s = k^-1 (e + r·d)
       if (!isZero(RR) && !isZero(S)) break;
     }
-    drbg(KEY, 0, false); drbg(V, -1, false);
+    drbg(KEY, 0, false);
+    drbg(V, -1, false);
   }
   toBytes(RS, RR);
   toBytes(RS + 32, S);

@@ -5,18 +5,15 @@
 
 // Modulus descriptor: limbs [0, 32), -m^-1 mod 2^32 at 32, R^2 mod m at 36, R mod m at 68.
 export const MOD_P = memory.data<u32>([
-  0xffffffff, 0xffffffff, 0xffffffff, 0x00000000, 0x00000000, 0x00000000, 0x00000001, 0xffffffff,
-  0x00000001,
-  0x00000003, 0x00000000, 0xffffffff, 0xfffffffb, 0xfffffffe, 0xffffffff, 0xfffffffd, 0x00000004,
-  0x00000001, 0x00000000, 0x00000000, 0xffffffff, 0xffffffff, 0xffffffff, 0xfffffffe, 0x00000000,
+  0xffffffff, 0xffffffff, 0xffffffff, 0x00000000, 0x00000000, 0x00000000, 0x00000001, 0xffffffff, 0x00000001, 0x00000003, 0x00000000, 0xffffffff, 0xfffffffb,
+  0xfffffffe, 0xffffffff, 0xfffffffd, 0x00000004, 0x00000001, 0x00000000, 0x00000000, 0xffffffff, 0xffffffff, 0xffffffff, 0xfffffffe, 0x00000000,
 ]);
 export const MOD_N = memory.data<u32>([
-  0xfc632551, 0xf3b9cac2, 0xa7179e84, 0xbce6faad, 0xffffffff, 0xffffffff, 0x00000000, 0xffffffff,
-  0xee00bc4f,
-  0xbe79eea2, 0x83244c95, 0x49bd6fa6, 0x4699799c, 0x2b6bec59, 0x2845b239, 0xf3d95620, 0x66e12d94,
-  0x039cdaaf, 0x0c46353d, 0x58e8617b, 0x43190552, 0x00000000, 0x00000000, 0xffffffff, 0x00000000,
+  0xfc632551, 0xf3b9cac2, 0xa7179e84, 0xbce6faad, 0xffffffff, 0xffffffff, 0x00000000, 0xffffffff, 0xee00bc4f, 0xbe79eea2, 0x83244c95, 0x49bd6fa6, 0x4699799c,
+  0x2b6bec59, 0x2845b239, 0xf3d95620, 0x66e12d94, 0x039cdaaf, 0x0c46353d, 0x58e8617b, 0x43190552, 0x00000000, 0x00000000, 0xffffffff, 0x00000000,
 ]);
-export const R2: usize = 36, ONE: usize = 68; // offsets into a modulus descriptor
+export const R2: usize = 36,
+  ONE: usize = 68; // offsets into a modulus descriptor
 
 const M32: u64 = 0xffffffff;
 const SUB = memory.data(32, 8);
@@ -45,50 +42,121 @@ function select(r: usize, carry: u64, borrow: u64): void {
 
 // r = a·b·R^-1 mod m (Montgomery CIOS, Koç et al. 1996). r may alias a or b.
 export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
-  const a0 = <u64>load<u32>(a), a1 = <u64>load<u32>(a, 4), a2 = <u64>load<u32>(a, 8), a3 = <u64>load<u32>(a, 12);
-  const a4 = <u64>load<u32>(a, 16), a5 = <u64>load<u32>(a, 20), a6 = <u64>load<u32>(a, 24), a7 = <u64>load<u32>(a, 28);
-  const m0 = <u64>load<u32>(m), m1 = <u64>load<u32>(m, 4), m2 = <u64>load<u32>(m, 8), m3 = <u64>load<u32>(m, 12);
-  const m4 = <u64>load<u32>(m, 16), m5 = <u64>load<u32>(m, 20), m6 = <u64>load<u32>(m, 24), m7 = <u64>load<u32>(m, 28);
+  const a0 = <u64>load<u32>(a),
+    a1 = <u64>load<u32>(a, 4),
+    a2 = <u64>load<u32>(a, 8),
+    a3 = <u64>load<u32>(a, 12);
+  const a4 = <u64>load<u32>(a, 16),
+    a5 = <u64>load<u32>(a, 20),
+    a6 = <u64>load<u32>(a, 24),
+    a7 = <u64>load<u32>(a, 28);
+  const m0 = <u64>load<u32>(m),
+    m1 = <u64>load<u32>(m, 4),
+    m2 = <u64>load<u32>(m, 8),
+    m3 = <u64>load<u32>(m, 12);
+  const m4 = <u64>load<u32>(m, 16),
+    m5 = <u64>load<u32>(m, 20),
+    m6 = <u64>load<u32>(m, 24),
+    m7 = <u64>load<u32>(m, 28);
   const minv = <u64>load<u32>(m, 32);
-  let t0: u64 = 0, t1: u64 = 0, t2: u64 = 0, t3: u64 = 0, t4: u64 = 0, t5: u64 = 0, t6: u64 = 0, t7: u64 = 0, t8: u64 = 0;
+  let t0: u64 = 0,
+    t1: u64 = 0,
+    t2: u64 = 0,
+    t3: u64 = 0,
+    t4: u64 = 0,
+    t5: u64 = 0,
+    t6: u64 = 0,
+    t7: u64 = 0,
+    t8: u64 = 0;
   for (let i: usize = 0; i < 32; i += 4) {
     const bi = <u64>load<u32>(b + i);
-    let c = t0 + a0 * bi; t0 = c & M32; c >>= 32;
-    c += t1 + a1 * bi; t1 = c & M32; c >>= 32;
-    c += t2 + a2 * bi; t2 = c & M32; c >>= 32;
-    c += t3 + a3 * bi; t3 = c & M32; c >>= 32;
-    c += t4 + a4 * bi; t4 = c & M32; c >>= 32;
-    c += t5 + a5 * bi; t5 = c & M32; c >>= 32;
-    c += t6 + a6 * bi; t6 = c & M32; c >>= 32;
-    c += t7 + a7 * bi; t7 = c & M32; t8 += c >> 32;
+    let c = t0 + a0 * bi;
+    t0 = c & M32;
+    c >>= 32;
+    c += t1 + a1 * bi;
+    t1 = c & M32;
+    c >>= 32;
+    c += t2 + a2 * bi;
+    t2 = c & M32;
+    c >>= 32;
+    c += t3 + a3 * bi;
+    t3 = c & M32;
+    c >>= 32;
+    c += t4 + a4 * bi;
+    t4 = c & M32;
+    c >>= 32;
+    c += t5 + a5 * bi;
+    t5 = c & M32;
+    c >>= 32;
+    c += t6 + a6 * bi;
+    t6 = c & M32;
+    c >>= 32;
+    c += t7 + a7 * bi;
+    t7 = c & M32;
+    t8 += c >> 32;
     const q = (t0 * minv) & M32;
-    if (minv == 1) { // m = p: limbs 2^32-1, 2^32-1, 2^32-1, 0, 0, 0, 1, 2^32-1, so q·m needs no products
-      t0 = t1; t1 = t2; // t0 + q·(2^96 - 1) = q·2^96: the low limbs shift down, carry q
-      c = t3 + q; t2 = c & M32; c >>= 32;
-      c += t4; t3 = c & M32; c >>= 32;
-      c += t5; t4 = c & M32; c >>= 32;
-      c += t6 + q; t5 = c & M32; c >>= 32;
-      c += t7 + (q << 32) - q; t6 = c & M32; c >>= 32;
+    if (minv == 1) {
+      // m = p: limbs 2^32-1, 2^32-1, 2^32-1, 0, 0, 0, 1, 2^32-1, so q·m needs no products
+      t0 = t1;
+      t1 = t2; // t0 + q·(2^96 - 1) = q·2^96: the low limbs shift down, carry q
+      c = t3 + q;
+      t2 = c & M32;
+      c >>= 32;
+      c += t4;
+      t3 = c & M32;
+      c >>= 32;
+      c += t5;
+      t4 = c & M32;
+      c >>= 32;
+      c += t6 + q;
+      t5 = c & M32;
+      c >>= 32;
+      c += t7 + (q << 32) - q;
+      t6 = c & M32;
+      c >>= 32;
     } else {
       c = (t0 + q * m0) >> 32;
-      c += t1 + q * m1; t0 = c & M32; c >>= 32;
-      c += t2 + q * m2; t1 = c & M32; c >>= 32;
-      c += t3 + q * m3; t2 = c & M32; c >>= 32;
-      c += t4 + q * m4; t3 = c & M32; c >>= 32;
-      c += t5 + q * m5; t4 = c & M32; c >>= 32;
-      c += t6 + q * m6; t5 = c & M32; c >>= 32;
-      c += t7 + q * m7; t6 = c & M32; c >>= 32;
+      c += t1 + q * m1;
+      t0 = c & M32;
+      c >>= 32;
+      c += t2 + q * m2;
+      t1 = c & M32;
+      c >>= 32;
+      c += t3 + q * m3;
+      t2 = c & M32;
+      c >>= 32;
+      c += t4 + q * m4;
+      t3 = c & M32;
+      c >>= 32;
+      c += t5 + q * m5;
+      t4 = c & M32;
+      c >>= 32;
+      c += t6 + q * m6;
+      t5 = c & M32;
+      c >>= 32;
+      c += t7 + q * m7;
+      t6 = c & M32;
+      c >>= 32;
     }
-    c += t8; t7 = c & M32; t8 = c >> 32;
+    c += t8;
+    t7 = c & M32;
+    t8 = c >> 32;
   }
-  store<u32>(r, <u32>t0); store<u32>(r, <u32>t1, 4); store<u32>(r, <u32>t2, 8); store<u32>(r, <u32>t3, 12);
-  store<u32>(r, <u32>t4, 16); store<u32>(r, <u32>t5, 20); store<u32>(r, <u32>t6, 24); store<u32>(r, <u32>t7, 28);
+  store<u32>(r, <u32>t0);
+  store<u32>(r, <u32>t1, 4);
+  store<u32>(r, <u32>t2, 8);
+  store<u32>(r, <u32>t3, 12);
+  store<u32>(r, <u32>t4, 16);
+  store<u32>(r, <u32>t5, 20);
+  store<u32>(r, <u32>t6, 24);
+  store<u32>(r, <u32>t7, 28);
   reduceOnce(r, m, t8);
 }
 
 // r = a + b mod m: the sum into r and the sum minus m into SUB in one pass, then select.
 export function addMod(r: usize, a: usize, b: usize, m: usize): void {
-  let c: u64 = 0, borrow: u64 = 0;
+  let c: u64 = 0,
+    borrow: u64 = 0;
   for (let i: usize = 0; i < 32; i += 4) {
     c += <u64>load<u32>(a + i) + <u64>load<u32>(b + i);
     const sum = c & M32;
@@ -131,8 +199,11 @@ export function powMod(r: usize, a: usize, e: usize, m: usize): void {
   for (let j: usize = 1; j < 16; j++) mulMod(POW + j * 32, POW + (j - 1) * 32, a, m); // a^j
   copy(r, m + ONE);
   for (let i = 63; i >= 0; i--) {
-    mulMod(r, r, r, m); mulMod(r, r, r, m); mulMod(r, r, r, m); mulMod(r, r, r, m);
-    const nib = (load<u32>(e + (<usize>(i >> 3) << 2)) >> ((i & 7) << 2)) & 15;
+    mulMod(r, r, r, m);
+    mulMod(r, r, r, m);
+    mulMod(r, r, r, m);
+    mulMod(r, r, r, m);
+    const nib = (load<u32>(e + ((<usize>(i >> 3)) << 2)) >> ((i & 7) << 2)) & 15;
     if (nib) mulMod(r, r, POW + <usize>nib * 32, m);
   }
   for (let w: usize = 0; w < 16 * 32; w += 4) store<u32>(POW + w, 0);

@@ -8,14 +8,15 @@ const KEYED = memory.data(HMAC_CTX_SIZE, 8); // HMAC context after the key P: th
 const WORK = memory.data(HMAC_CTX_SIZE, 8);
 const T = memory.data(64, 8);
 
-export function pbkdf2Hmac(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen: i32,
-  iterations: i32, maxIterations: i32, out: usize, dkLen: i32): i32 {
-  const hLen = hashSize(prf), bs = hashBlockSize(prf);
+export function pbkdf2Hmac(prf: i32, pass: usize, passLen: i32, salt: usize, saltLen: i32, iterations: i32, maxIterations: i32, out: usize, dkLen: i32): i32 {
+  const hLen = hashSize(prf),
+    bs = hashBlockSize(prf);
   if (bs == 0) return E_ALG; // SHA-1/SHA-2 only
   if (iterations <= 0 || iterations > maxIterations) return E_ITERATIONS;
   if (passLen < 0 || saltLen < 0 || dkLen < 0) return E_ARG;
   hmacInit(KEYED, prf, pass, passLen);
-  const inner = KEYED + HASH_STATE, outer = KEYED + HASH_CTX_SIZE + HASH_STATE;
+  const inner = KEYED + HASH_STATE,
+    outer = KEYED + HASH_CTX_SIZE + HASH_STATE;
   const u = WORK + HASH_STATE;
   for (let i = 1, done = 0; done < dkLen; i++, done += hLen) {
     // U_1 = PRF(P, S || INT(i))

@@ -9,8 +9,19 @@ const CTX = memory.data(HASH_CTX_SIZE, 8);
 const IV = memory.data(64, 8);
 const BASEKEY = memory.data(64, 8);
 
-export function passwordBasedMac(owf: i32, mac: i32, secret: usize, secretLen: i32, salt: usize, saltLen: i32,
-  iterationCount: i32, maxIterations: i32, data: usize, len: i32, out: usize): i32 {
+export function passwordBasedMac(
+  owf: i32,
+  mac: i32,
+  secret: usize,
+  secretLen: i32,
+  salt: usize,
+  saltLen: i32,
+  iterationCount: i32,
+  maxIterations: i32,
+  data: usize,
+  len: i32,
+  out: usize,
+): i32 {
   if (hashBlockSize(owf) == 0 || hashBlockSize(mac) == 0) return E_ALG; // SHA-1/SHA-2 only
   if (iterationCount <= 0 || iterationCount > maxIterations) return E_ITERATIONS;
   if (secretLen < 0 || saltLen < 0 || len < 0) return E_ARG;

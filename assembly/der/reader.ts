@@ -10,13 +10,19 @@
 // Errors are sticky: the first one is kept in derErr, every later call fails without reading, and
 // derAtEnd() is true, so a parser may read a run of fields and check derErr once.
 import {
-  E_ARG, E_DER_DEPTH, E_DER_INDEFINITE, E_DER_LENGTH, E_DER_LENGTH_HUGE, E_DER_TAG,
-  E_DER_TAG_FORM, E_DER_TIME, E_DER_TRAILING, E_DER_TRUNCATED, E_DER_VALUE,
+  E_ARG,
+  E_DER_DEPTH,
+  E_DER_INDEFINITE,
+  E_DER_LENGTH,
+  E_DER_LENGTH_HUGE,
+  E_DER_TAG,
+  E_DER_TAG_FORM,
+  E_DER_TIME,
+  E_DER_TRAILING,
+  E_DER_TRUNCATED,
+  E_DER_VALUE,
 } from "../errors";
-import {
-  TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_IA5_STRING, TAG_INTEGER, TAG_NULL,
-  TAG_OID, TAG_PRINTABLE_STRING, TAG_UTC_TIME,
-} from "./tags";
+import { TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_IA5_STRING, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_PRINTABLE_STRING, TAG_UTC_TIME } from "./tags";
 import { daysFromCivil, daysInMonth } from "./time";
 import { inMemory } from "../mem";
 
@@ -136,7 +142,7 @@ export function derOptional(tag: i32, type: i32 = tag): bool {
 // elements holding DER too (extnValue OCTET STRING, a key inside a BIT STRING after its octet).
 export function derDescend(): bool {
   if (depth >= DER_MAX_DEPTH) return derFail(E_DER_DEPTH);
-  const f = STACK + (<usize>depth << 3);
+  const f = STACK + ((<usize>depth) << 3);
   store<u32>(f, pos);
   store<u32>(f, end, 4);
   depth++;
@@ -155,7 +161,7 @@ export function derLeave(): bool {
   if (pos != end) derFail(E_DER_TRAILING);
   if (depth > 0) {
     depth--;
-    const f = STACK + (<usize>depth << 3);
+    const f = STACK + ((<usize>depth) << 3);
     pos = load<u32>(f);
     end = load<u32>(f, 4);
   }
@@ -180,7 +186,7 @@ export function derCheck(type: i32): bool {
     bad = n != 1 || <u8>(load<u8>(p) + 1) > 1; // X.690 11.1: 0x00 or 0xFF
   } else if (type == TAG_INTEGER) {
     // X.690 8.3.2: the first nine bits are not all zero or all one
-    bad = n == 0 || (n > 1 && (((<u32>load<u8>(p) << 1) | (load<u8>(p + 1) >> 7)) + 1) % 0x200 <= 1);
+    bad = n == 0 || (n > 1 && ((((<u32>load<u8>(p)) << 1) | (load<u8>(p + 1) >> 7)) + 1) % 0x200 <= 1);
   } else if (type == TAG_BIT_STRING) {
     // X.690 8.6.2: unused bits 0..7, 0 when empty; 11.2.1: the unused bits are zero
     const unused = n > 0 ? <u32>load<u8>(p) : 8;
@@ -197,9 +203,7 @@ export function derCheck(type: i32): bool {
     for (let i = 0; i < n; i++) {
       const c = <u32>load<u8>(p + i);
       // X.680 41.4 PrintableString: A-Z a-z 0-9 space ' ( ) + , - . / : = ?
-      const ok = type == TAG_IA5_STRING
-        ? c < 0x80
-        : (c | 0x20) - 0x61 < 26 || (c - 0x20 < 32 && ((<u32>0xa7fffb81 >> (c - 0x20)) & 1) != 0);
+      const ok = type == TAG_IA5_STRING ? c < 0x80 : (c | 0x20) - 0x61 < 26 || (c - 0x20 < 32 && ((<u32>0xa7fffb81 >> (c - 0x20)) & 1) != 0);
       if (!ok) bad = true;
     }
   } else if (type == TAG_UTC_TIME || type == TAG_GENERALIZED_TIME) {
@@ -249,7 +253,7 @@ export function derUint(max: i64): i64 {
   let v: i64 = 0;
   if (n == 0 || (load<u8>(p) & 0x80) != 0) return failCode(E_DER_VALUE);
   for (let i = 0; i < n; i++) {
-    if (v > (max >> 8)) return failCode(E_DER_VALUE);
+    if (v > max >> 8) return failCode(E_DER_VALUE);
     v = (v << 8) | load<u8>(p + i);
   }
   return v <= max ? v : failCode(E_DER_VALUE);

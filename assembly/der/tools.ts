@@ -2,18 +2,42 @@
 // re-encoding through the writer (tests compare both with independent encoders and walkers).
 import { E_ARG, E_DER_BUFFER, E_DER_DEPTH, E_DER_TRAILING } from "../errors";
 import {
-  DER_MAX_DEPTH, derAtEnd, derCheck, derDepth, derDescend, derErr, derFail, derFinish, derHeader,
-  derInit, derLeave, derLen, derNext, derPtr, derReadTime, derStart, derTag, derTime, derUint,
+  DER_MAX_DEPTH,
+  derAtEnd,
+  derCheck,
+  derDepth,
+  derDescend,
+  derErr,
+  derFail,
+  derFinish,
+  derHeader,
+  derInit,
+  derLeave,
+  derLen,
+  derNext,
+  derPtr,
+  derReadTime,
+  derStart,
+  derTag,
+  derTime,
+  derUint,
 } from "./reader";
 import { inMemory } from "../mem";
 import {
-  derMark, derPutBitString, derPutBoolean, derPutInteger, derPutNull, derPutPrimitive, derPutTime,
-  derPutUint, derWrap, derWriterFinish, derWriterInit, derWriterPtr,
+  derMark,
+  derPutBitString,
+  derPutBoolean,
+  derPutInteger,
+  derPutNull,
+  derPutPrimitive,
+  derPutTime,
+  derPutUint,
+  derWrap,
+  derWriterFinish,
+  derWriterInit,
+  derWriterPtr,
 } from "./writer";
-import {
-  CONSTRUCTED, TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_INTEGER, TAG_NULL,
-  TAG_UTC_TIME,
-} from "./tags";
+import { CONSTRUCTED, TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_INTEGER, TAG_NULL, TAG_UTC_TIME } from "./tags";
 
 // Walks the one element [input, input+len), entering every constructed element and checking
 // every primitive value; writes (tag, offset, value length, depth) as 4 i32 per element.
@@ -25,7 +49,7 @@ export function derWalk(input: usize, len: i32, out: usize, cap: i32): i32 {
     const tag = derNext();
     if (tag < 0) break;
     if (n >= cap >> 4) return E_DER_BUFFER;
-    const r = out + (<usize>n << 4);
+    const r = out + ((<usize>n) << 4);
     store<i32>(r, tag);
     store<i32>(r, <i32>(derStart - input), 4);
     store<i32>(r, derLen, 8);

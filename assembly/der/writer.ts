@@ -6,14 +6,12 @@
 // The error is sticky: once the buffer is full every later call does nothing.
 import { E_ARG, E_DER_BUFFER, E_DER_TIME } from "../errors";
 import { inMemory } from "../mem";
-import {
-  TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_INTEGER, TAG_NULL, TAG_UTC_TIME,
-} from "./tags";
+import { TAG_BIT_STRING, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_INTEGER, TAG_NULL, TAG_UTC_TIME } from "./tags";
 import { civilDay, civilFromDays, civilMonth, civilYear, TIME_MAX, TIME_MIN } from "./time";
 
 let wStart: usize = 0; // buffer start: the lowest address written
-let wPos: usize = 0;   // first byte written so far
-let wEnd: usize = 0;   // buffer end
+let wPos: usize = 0; // first byte written so far
+let wEnd: usize = 0; // buffer end
 let wErr: i32 = 0;
 
 export function derWriterInit(ptr: usize, cap: i32): void {
@@ -124,7 +122,7 @@ export function derPutNull(): void {
 
 // Two decimal digits.
 function put2(v: i32): void {
-  derPutByte(0x30 + v % 10);
+  derPutByte(0x30 + (v % 10));
   derPutByte(0x30 + v / 10);
 }
 
@@ -145,7 +143,7 @@ export function derPutTime(tag: i32, t: i64): void {
   const m = wPos;
   derPutByte(0x5a);
   put2(s % 60);
-  put2(s / 60 % 60);
+  put2((s / 60) % 60);
   put2(s / 3600);
   put2(civilDay);
   put2(civilMonth);

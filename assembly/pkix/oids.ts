@@ -15,7 +15,10 @@ export const OID_ECDSA_SHA256 = memory.data<u8>([0x2a, 0x86, 0x48, 0xce, 0x3d, 0
 // PKCS #1 (RFC 8017 A.1, RFC 4055): 1.2.840.113549.1.1.x, 9 octets; x = 1 rsaEncryption,
 // 5 sha1WithRSAEncryption, 8 id-mgf1, 10 id-RSASSA-PSS, 11/12/13 sha256/384/512WithRSAEncryption
 export const OID_RSA_ENCRYPTION = memory.data<u8>([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]);
-export const PKCS1_RSA: i32 = 1, PKCS1_SHA1_RSA: i32 = 5, PKCS1_MGF1: i32 = 8, PKCS1_PSS: i32 = 10;
+export const PKCS1_RSA: i32 = 1,
+  PKCS1_SHA1_RSA: i32 = 5,
+  PKCS1_MGF1: i32 = 8,
+  PKCS1_PSS: i32 = 10;
 
 // RFC 8410 3: id-Ed25519 1.3.101.112, id-Ed448 1.3.101.113 (3 octets, last 0x70 / 0x71), for
 // both the signature and the key, parameters absent
@@ -31,8 +34,12 @@ export const OID_SHA256 = memory.data<u8>([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0
 
 // RFC 5280 4.2.1: certificate extensions id-ce 2.5.29.x (3 octets, last = x)
 export const OID_CE_BASIC_CONSTRAINTS = memory.data<u8>([0x55, 0x1d, 0x13]);
-export const CE_SKI: i32 = 14, CE_KEY_USAGE: i32 = 15, CE_SAN: i32 = 17, CE_BASIC_CONSTRAINTS: i32 = 19,
-  CE_AKI: i32 = 35, CE_EKU: i32 = 37;
+export const CE_SKI: i32 = 14,
+  CE_KEY_USAGE: i32 = 15,
+  CE_SAN: i32 = 17,
+  CE_BASIC_CONSTRAINTS: i32 = 19,
+  CE_AKI: i32 = 35,
+  CE_EKU: i32 = 37;
 // RFC 6402 2.10: id-kp-cmcCA 1.3.6.1.5.5.7.3.27, id-kp-cmcRA 1.3.6.1.5.5.7.3.28 (8 octets, last 0x1b / 0x1c)
 export const OID_KP_CMC_CA = memory.data<u8>([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x1b]);
 export const OID_KP_CMC_RA = memory.data<u8>([0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x1c]);

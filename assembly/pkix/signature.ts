@@ -5,8 +5,20 @@
 // ML-DSA-44/65/87 (RFC 9881, pure ML-DSA of FIPS 204 with an empty context). Uses the DER
 // cursor: callers must not be mid-parse.
 import {
-  derAtEnd, derDescend, derEnter, derFinish, derInit, derLeave, derLen, derNext, derOptional,
-  derPtr, derReadBitStringOctets, derReadUint, derReadValue, oidEquals,
+  derAtEnd,
+  derDescend,
+  derEnter,
+  derFinish,
+  derInit,
+  derLeave,
+  derLen,
+  derNext,
+  derOptional,
+  derPtr,
+  derReadBitStringOctets,
+  derReadUint,
+  derReadValue,
+  oidEquals,
 } from "../der/reader";
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { E_ALG, E_KEY, E_LEGACY } from "../errors";
@@ -17,26 +29,47 @@ import { ED25519, ED448, eddsaVerify } from "../crypto/eddsa";
 import { mldsaVerify } from "../crypto/mldsa";
 import { RSA_PKCS1, RSA_PSS, rsaVerify } from "../crypto/rsa";
 import {
-  OID_EC_PUBLIC_KEY, OID_ECDSA_SHA256, OID_RSA_ENCRYPTION, OID_SECP256R1, OID_SECP384R1, OID_SHA1,
-  OID_SHA256, PKCS1_MGF1, PKCS1_PSS, PKCS1_RSA, PKCS1_SHA1_RSA, oidArc, OID_ED25519, OID_ML_DSA_44,
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_SHA256,
+  OID_RSA_ENCRYPTION,
+  OID_SECP256R1,
+  OID_SECP384R1,
+  OID_SHA1,
+  OID_SHA256,
+  PKCS1_MGF1,
+  PKCS1_PSS,
+  PKCS1_RSA,
+  PKCS1_SHA1_RSA,
+  oidArc,
+  OID_ED25519,
+  OID_ML_DSA_44,
 } from "./oids";
 
 export const SIG_LEGACY: i32 = 1; // flags bit 0: accept SHA-1
 
-const ECDSA: i32 = 3, EDDSA: i32 = 4, MLDSA: i32 = 5; // schemes besides RSA_PKCS1 / RSA_PSS
+const ECDSA: i32 = 3,
+  EDDSA: i32 = 4,
+  MLDSA: i32 = 5; // schemes besides RSA_PKCS1 / RSA_PSS
 
 // Result of readSigAlg: scheme, hash id, PSS salt length; for EdDSA the curve (ED25519, ED448)
 // and for ML-DSA the parameter set (44, 65, 87) in salt.
-let scheme = 0, hash = 0, salt = 0;
+let scheme = 0,
+  hash = 0,
+  salt = 0;
 
 // EdDSA (RFC 8410 3) or ML-DSA (RFC 9881 2) OID at [p, p+n): sets scheme and salt; false if
 // neither. These algorithms name no hash (hash stays 0): certConf's certHash takes its hash
 // from RFC 9481 / hashAlg (RFC 9810 5.3.18), not from signatureHash.
 function readPureAlg(p: usize, n: i32): bool {
-  const ed = oidArc(p, n, OID_ED25519, 3), ml = oidArc(p, n, OID_ML_DSA_44, 9);
-  if (ed == 0x70 || ed == 0x71) { scheme = EDDSA; salt = ed == 0x70 ? ED25519 : ED448; }
-  else if (ml >= 0x11 && ml <= 0x13) { scheme = MLDSA; salt = ml == 0x11 ? 44 : ml == 0x12 ? 65 : 87; }
-  else return false;
+  const ed = oidArc(p, n, OID_ED25519, 3),
+    ml = oidArc(p, n, OID_ML_DSA_44, 9);
+  if (ed == 0x70 || ed == 0x71) {
+    scheme = EDDSA;
+    salt = ed == 0x70 ? ED25519 : ED448;
+  } else if (ml >= 0x11 && ml <= 0x13) {
+    scheme = MLDSA;
+    salt = ml == 0x11 ? 44 : ml == 0x12 ? 65 : 87;
+  } else return false;
   return true;
 }
 
@@ -58,7 +91,8 @@ function readSigAlg(alg: usize, algLen: i32): i32 {
   derInit(alg, algLen);
   derEnter(TAG_SEQUENCE);
   derReadValue(TAG_OID);
-  if (LEAN) { // ecdsa-with-SHA256 only, parameters absent (RFC 5758 3.2)
+  if (LEAN) {
+    // ecdsa-with-SHA256 only, parameters absent (RFC 5758 3.2)
     scheme = ECDSA;
     hash = derLen == 8 && oidArc(derPtr, derLen, OID_ECDSA_SHA256, 8) == 2 ? 2 : 0;
     derLeave();
@@ -70,9 +104,14 @@ function readSigAlg(alg: usize, algLen: i32): i32 {
   hash = 0;
   if (readPureAlg(derPtr, derLen)) {
     // parameters absent (RFC 8410 3, RFC 9881 2): anything left fails at derLeave
-  } else if (derLen == 7 && ec == 1) { scheme = ECDSA; hash = HASH_SHA1; } // ecdsa-with-SHA1
-  else if (derLen == 8 && ec >= 2 && ec <= 4) { scheme = ECDSA; hash = ec; }
-  else if (rsa == PKCS1_SHA1_RSA || (rsa >= 11 && rsa <= 13)) {
+  } else if (derLen == 7 && ec == 1) {
+    scheme = ECDSA;
+    hash = HASH_SHA1;
+  } // ecdsa-with-SHA1
+  else if (derLen == 8 && ec >= 2 && ec <= 4) {
+    scheme = ECDSA;
+    hash = ec;
+  } else if (rsa == PKCS1_SHA1_RSA || (rsa >= 11 && rsa <= 13)) {
     scheme = RSA_PKCS1;
     hash = rsa == PKCS1_SHA1_RSA ? HASH_SHA1 : rsa - 9;
   }
@@ -123,8 +162,7 @@ export function signatureHash(alg: usize, algLen: i32): i32 {
 // algorithm, key type not matching it), E_KEY (malformed key), E_LEGACY, E_SIG_INVALID,
 // E_SIG_ENCODING. id-RSASSA-PSS keys are accepted for PSS signatures; their parameters are not
 // compared with the signature's.
-export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32,
-  data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
+export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
   const rc = readSigAlg(alg, algLen);
   if (rc < 0) return rc;
   if (!LEAN && hash == HASH_SHA1 && (flags & SIG_LEGACY) == 0) return E_LEGACY;
@@ -137,11 +175,13 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   let curve = 0;
   if (!LEAN && (scheme == EDDSA || scheme == MLDSA)) {
     // the key's algorithm is the signature's (RFC 8410 4, RFC 9881 4), parameters absent
-    const set = salt, sch = scheme;
+    const set = salt,
+      sch = scheme;
     if (!readPureAlg(derPtr, derLen) || scheme != sch || salt != set) return E_ALG;
     derLeave();
     derReadBitStringOctets();
-    const pub = derPtr, pubLen = derLen;
+    const pub = derPtr,
+      pubLen = derLen;
     derLeave();
     if (derFinish() != 0) return E_KEY;
     if (sch == EDDSA) return eddsaVerify(set, pub, pubLen, data, dataLen, sig, sigLen);
@@ -163,8 +203,12 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   }
   derLeave();
   derReadBitStringOctets();
-  let pub = derPtr, pubLen = derLen, e: usize = 0, eLen = 0;
-  if (!LEAN && curve == 0) { // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+  let pub = derPtr,
+    pubLen = derLen,
+    e: usize = 0,
+    eLen = 0;
+  if (!LEAN && curve == 0) {
+    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
     derDescend();
     derEnter(TAG_SEQUENCE);
     derReadValue(TAG_INTEGER);
@@ -180,6 +224,5 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   if (derFinish() != 0) return E_KEY;
   if (curve != 0) return ecdsaVerify(curve, hash, pub, pubLen, data, dataLen, sig, sigLen);
   if (LEAN) return E_ALG;
-  return rsaVerify(scheme, hash, pub, pubLen, e, eLen, data, dataLen, sig, sigLen,
-    scheme == RSA_PSS ? salt : -1, flags & SIG_LEGACY);
+  return rsaVerify(scheme, hash, pub, pubLen, e, eLen, data, dataLen, sig, sigLen, scheme == RSA_PSS ? salt : -1, flags & SIG_LEGACY);
 }

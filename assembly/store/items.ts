@@ -4,10 +4,15 @@ import { host_flash_read } from "../host";
 import { E_STORE_FLASH, E_STORE_ITEM, E_STORE_SECRET } from "../errors";
 import { LEAN } from "../features";
 
-export const TAG_KEY: i32 = 1, TAG_CERT: i32 = 2, TAG_CHAIN: i32 = 3, TAG_ANCHOR: i32 = 4, TAG_PENDING: i32 = 5;
+export const TAG_KEY: i32 = 1,
+  TAG_CERT: i32 = 2,
+  TAG_CHAIN: i32 = 3,
+  TAG_ANCHOR: i32 = 4,
+  TAG_PENDING: i32 = 5;
 // A key held by the host (a token, a TPM): its reference (UTF-8, e.g. an RFC 7512 pkcs11: URI
 // without PIN, or "tpm:0x81000002") and its DER SubjectPublicKeyInfo; no key material.
-export const TAG_KEYREF: i32 = 6, TAG_PUBKEY: i32 = 7;
+export const TAG_KEYREF: i32 = 6,
+  TAG_PUBKEY: i32 = 7;
 export const ITEM_HEAD: i32 = 3;
 
 // Private keys: never read out, never taken from the host except at provisioning.
@@ -39,7 +44,10 @@ export function itemIn(p: usize, n: i32, tag: i32, index: i32): usize {
   let off = 0;
   while (off + ITEM_HEAD <= n) {
     const len = <i32>load<u16>(p + off + 1);
-    if (<i32>load<u8>(p + off) == tag && index-- == 0) { foundLen = len; return p + off + ITEM_HEAD; }
+    if (<i32>load<u8>(p + off) == tag && index-- == 0) {
+      foundLen = len;
+      return p + off + ITEM_HEAD;
+    }
     off += ITEM_HEAD + len;
   }
   return 0;
@@ -56,7 +64,10 @@ export function itemInSlot(slot: i32, base: i32, n: i32, tag: i32, index: i32): 
     if (host_flash_read(slot, base + off, HEAD, ITEM_HEAD) != 0) return E_STORE_FLASH;
     const len = <i32>load<u16>(HEAD, 1);
     if (len > n - off - ITEM_HEAD) return E_STORE_ITEM;
-    if (<i32>load<u8>(HEAD) == tag && index-- == 0) { foundLen = len; return base + off + ITEM_HEAD; }
+    if (<i32>load<u8>(HEAD) == tag && index-- == 0) {
+      foundLen = len;
+      return base + off + ITEM_HEAD;
+    }
     off += ITEM_HEAD + len;
   }
   return E_STORE_ITEM;

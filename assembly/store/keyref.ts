@@ -11,7 +11,8 @@ import { HEADER, curLen, curSlot, current } from "./record";
 import { ITEM_HEAD, TAG_CERT, TAG_KEYREF, TAG_PUBKEY, foundLen, itemIn, itemInSlot } from "./items";
 
 // PUBKEY of the reference found by keyRef: its offset in curSlot and length.
-export let refPub: i32 = 0, refPubLen: i32 = 0;
+export let refPub: i32 = 0,
+  refPubLen: i32 = 0;
 
 // Length of the key reference [KEYREF][PUBKEY] that starts kind's current record (refPub and
 // refPubLen locate its PUBKEY in curSlot); 0 when the record holds none; or a store error.
@@ -29,7 +30,8 @@ export function keyRef(kind: i32): i32 {
 }
 
 // PUBKEY of the reference found by refInList: its address and length.
-export let listPub: usize = 0, listPubLen: i32 = 0;
+export let listPub: usize = 0,
+  listPubLen: i32 = 0;
 
 // A list [p, p+n) that starts with a key reference: its length (KEYREF of at least one byte,
 // then PUBKEY: listPub, listPubLen); 0 when the list starts otherwise; E_STORE_ITEM when malformed.
@@ -45,7 +47,9 @@ export function refInList(p: usize, n: i32): i32 {
   return kl + pl + 2 * ITEM_HEAD;
 }
 
-function view(): usize { return memory.data(CERT_VIEW, 8); }
+function view(): usize {
+  return memory.data(CERT_VIEW, 8);
+}
 
 // The first CERT of the list [p, p+n) has as SubjectPublicKeyInfo, byte for byte, the PUBKEY at
 // [spki, spki+len) of memory, or (slot >= 0) at that offset of flash slot; 0 or error.

@@ -9,19 +9,22 @@ import { ctEqual, wipe } from "../crypto/ct";
 import { E_STORE_EMPTY, E_STORE_FLASH, E_STORE_FULL, E_STORE_VERIFY } from "../errors";
 import { LEAN } from "../features";
 
-export const KIND_IDEVID: i32 = 1, KIND_CRED: i32 = 2, KIND_TRUST: i32 = 3, KIND_STATE: i32 = 4;
+export const KIND_IDEVID: i32 = 1,
+  KIND_CRED: i32 = 2,
+  KIND_TRUST: i32 = 3,
+  KIND_STATE: i32 = 4;
 export const SLOT_SIZE: i32 = 4096;
 export const HEADER: i32 = 16; // the payload starts here
 const CHECK: i32 = 16;
 export const MAX_PAYLOAD: i32 = SLOT_SIZE - HEADER - CHECK;
 const MAGIC: u32 = 0x31534354; // "TCS1"
-const PAGE: i32 = 128;         // writes are staged in pages of this size
+const PAGE: i32 = 128; // writes are staged in pages of this size
 
 const CTX = memory.data(HASH_CTX_SIZE, 8);
-const BUF = memory.data(PAGE, 8);   // staging of writes, chunks of reads (may hold key bytes: wiped)
+const BUF = memory.data(PAGE, 8); // staging of writes, chunks of reads (may hold key bytes: wiped)
 const HDR = memory.data(HEADER, 4);
-const SUM = memory.data(32, 4);     // checksum computed over what is written or read
-const WROTE = memory.data(32, 4);  // checksum of what is written (a whole SHA-256 digest)
+const SUM = memory.data(32, 4); // checksum computed over what is written or read
+const WROTE = memory.data(32, 4); // checksum of what is written (a whole SHA-256 digest)
 
 export function kindValid(kind: i32): bool {
   return kind >= KIND_IDEVID && kind <= KIND_STATE;
@@ -50,7 +53,10 @@ function validate(slot: i32, kind: i32): i32 {
   let r: i32 = 0;
   for (let off = 0; off < len; off += PAGE) {
     const n = min(PAGE, len - off);
-    if (host_flash_read(slot, HEADER + off, BUF, n) != 0) { r = E_STORE_FLASH; break; }
+    if (host_flash_read(slot, HEADER + off, BUF, n) != 0) {
+      r = E_STORE_FLASH;
+      break;
+    }
     hashUpdate(CTX, BUF, n);
   }
   hashFinal(CTX, SUM);
@@ -68,17 +74,28 @@ export function current(kind: i32): i32 {
   const la = validate(a, kind);
   if (la == E_STORE_FLASH) return la;
   const ga = gen;
-  if (la >= 0) { curSlot = a; curGen = ga; curLen = la; }
+  if (la >= 0) {
+    curSlot = a;
+    curGen = ga;
+    curLen = la;
+  }
   if (kind == KIND_IDEVID) return la >= 0 ? la : E_STORE_EMPTY;
   const lb = validate(a + 1, kind);
   if (lb == E_STORE_FLASH) return lb;
   // RFC 1982 serial number arithmetic: generations may wrap around.
-  if (lb >= 0 && (la < 0 || <i32>(gen - ga) > 0)) { curSlot = a + 1; curGen = gen; curLen = lb; }
+  if (lb >= 0 && (la < 0 || <i32>(gen - ga) > 0)) {
+    curSlot = a + 1;
+    curGen = gen;
+    curLen = lb;
+  }
   return curSlot < 0 ? E_STORE_EMPTY : curLen;
 }
 
 // Streaming writer: bytes staged in BUF, written a page at a time.
-let wSlot: i32 = 0, wOff: i32 = 0, wFill: i32 = 0, wErr: bool = false;
+let wSlot: i32 = 0,
+  wOff: i32 = 0,
+  wFill: i32 = 0,
+  wErr: bool = false;
 
 function flush(): void {
   if (wFill > 0 && !wErr && host_flash_write(wSlot, wOff, BUF, wFill) != 0) wErr = true;
@@ -106,9 +123,13 @@ function prefix(n: i32, hash: bool): void {
 
 // A payload prefix the next writeRecord copies from flash (full module: a key reference that a
 // new record of the same key keeps, docs/STORE.md); reset by writeRecord.
-let fromSlot: i32 = 0, fromOff: i32 = 0, fromLen: i32 = 0;
+let fromSlot: i32 = 0,
+  fromOff: i32 = 0,
+  fromLen: i32 = 0;
 export function copyFirst(slot: i32, off: i32, n: i32): void {
-  fromSlot = slot; fromOff = off; fromLen = n;
+  fromSlot = slot;
+  fromOff = off;
+  fromLen = n;
 }
 
 // Writes the next record of kind, payload = [a, a+an) || [b, b+bn) (after the copyFirst prefix),
@@ -129,7 +150,10 @@ export function writeRecord(kind: i32, a: usize, an: i32, b: usize, bn: i32): i3
   store<i32>(HDR, kind, 4);
   store<u32>(HDR, g, 8);
   store<i32>(HDR, len, 12);
-  wSlot = slot; wOff = 0; wFill = 0; wErr = false;
+  wSlot = slot;
+  wOff = 0;
+  wFill = 0;
+  wErr = false;
   hashInit(CTX, HASH_SHA256);
   hashUpdate(CTX, HDR, HEADER);
   if (!LEAN) prefix(pre, true);
@@ -148,6 +172,8 @@ export function writeRecord(kind: i32, a: usize, an: i32, b: usize, bn: i32): i3
   const r = validate(slot, kind);
   if (r == E_STORE_FLASH) return r;
   if (r != len || gen != g || !ctEqual(SUM, WROTE, CHECK)) return E_STORE_VERIFY;
-  curSlot = slot; curGen = g; curLen = len;
+  curSlot = slot;
+  curGen = g;
+  curLen = len;
   return 0;
 }

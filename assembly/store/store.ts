@@ -16,7 +16,7 @@ const SECRET = memory.data(35, 4); // ITEM_HEAD + 32: one key item: tag, length,
 // Where a private key leaves flash to, for the core's own code (here, and store_use in abi.ts,
 // which gives it to the CMP transaction); keyDone wipes it.
 export const KEY = SECRET + ITEM_HEAD;
-const SPK = memory.data(68, 4);  // BIT STRING 03 42 00 || 04 X Y: a P-256 subjectPublicKey
+const SPK = memory.data(68, 4); // BIT STRING 03 42 00 || 04 X Y: a P-256 subjectPublicKey
 
 export function keyDone(r: i32): i32 {
   wipe(SECRET, ITEM_HEAD + 32);
@@ -121,8 +121,11 @@ export function storeSave(kind: i32, p: usize, n: i32): i32 {
   let pre = 0;
   if (kind == KIND_STATE) {
     r = storeLoadKey(KIND_STATE, KEY);
-    if (r == 0) { keyItem(TAG_PENDING); pre = ITEM_HEAD + 32; }
-    else if (!LEAN && r == E_STORE_KEYREF) { // keep the pending key reference: copied from flash
+    if (r == 0) {
+      keyItem(TAG_PENDING);
+      pre = ITEM_HEAD + 32;
+    } else if (!LEAN && r == E_STORE_KEYREF) {
+      // keep the pending key reference: copied from flash
       r = keyRef(KIND_STATE);
       if (r <= 0) return r < 0 ? r : E_STORE_ITEM;
       copyFirst(curSlot, HEADER, r);
@@ -163,7 +166,8 @@ export function storePendingRef(p: usize, n: i32): i32 {
 export function storeCommit(p: usize, n: i32): i32 {
   let r = listCheck(p, n, false);
   if (r == 0) r = storeLoadKey(KIND_STATE, KEY);
-  if (!LEAN && r == E_STORE_KEYREF) { // a pending key reference: it becomes the credential's
+  if (!LEAN && r == E_STORE_KEYREF) {
+    // a pending key reference: it becomes the credential's
     const pre = keyRef(KIND_STATE);
     r = pre <= 0 ? (pre < 0 ? pre : E_STORE_ITEM) : refCommitCheck(p, n);
     if (r == 0) {

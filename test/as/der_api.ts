@@ -3,24 +3,59 @@
 // writer building a small structure.
 import "../../assembly/panic"; // abort -> env.panic, as in the module
 import {
-  derAtEnd, derCheck, derDescend, derEnter, derErr, derFinish, derInit, derLeave, derLen, derNext,
-  derOptional, derPeek, derPtr, derRead, derReadBitStringOctets, derReadTime, derReadUint,
-  derReadValue, derStart, derTime, oidEquals,
+  derAtEnd,
+  derCheck,
+  derDescend,
+  derEnter,
+  derErr,
+  derFinish,
+  derInit,
+  derLeave,
+  derLen,
+  derNext,
+  derOptional,
+  derPeek,
+  derPtr,
+  derRead,
+  derReadBitStringOctets,
+  derReadTime,
+  derReadUint,
+  derReadValue,
+  derStart,
+  derTime,
+  oidEquals,
 } from "../../assembly/der/reader";
 import {
-  derMark, derPutBitString, derPutBoolean, derPutInteger, derPutNull, derPutPrimitive, derPutTime,
-  derPutUint, derWrap, derWriterFinish, derWriterInit, derWriterPtr,
+  derMark,
+  derPutBitString,
+  derPutBoolean,
+  derPutInteger,
+  derPutNull,
+  derPutPrimitive,
+  derPutTime,
+  derPutUint,
+  derWrap,
+  derWriterFinish,
+  derWriterInit,
+  derWriterPtr,
 } from "../../assembly/der/writer";
 import {
-  CONSTRUCTED, CONTEXT, TAG_BOOLEAN, TAG_GENERALIZED_TIME, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID,
-  TAG_SEQUENCE, TAG_UTC_TIME,
+  CONSTRUCTED,
+  CONTEXT,
+  TAG_BOOLEAN,
+  TAG_GENERALIZED_TIME,
+  TAG_INTEGER,
+  TAG_OCTET_STRING,
+  TAG_OID,
+  TAG_SEQUENCE,
+  TAG_UTC_TIME,
 } from "../../assembly/der/tags";
 
 const OID_EC_PUBLIC_KEY = memory.data<u8>([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]); // 1.2.840.10045.2.1
 const OID_ECDSA_SHA256 = memory.data<u8>([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]); // 1.2.840.10045.4.3.2
 
 function put(out: usize, i: i32, v: i32): void {
-  store<i32>(out + (<usize>i << 2), v);
+  store<i32>(out + ((<usize>i) << 2), v);
 }
 
 // RFC 5280 4.1 Certificate: fields as i32 at out (offsets from p), times as i64 at out+64.

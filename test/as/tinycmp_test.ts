@@ -78,8 +78,20 @@ export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, 
   return ecdsaVerify(curve, hashAlg, pub, pubLen, msg, msgLen, sig, sigLen);
 }
 // RFC 8017 RSASSA-PKCS1-v1_5 (scheme 1) / RSASSA-PSS (scheme 2, saltLen -1 = any) verification.
-export function rsa_verify(scheme: i32, hashAlg: i32, n: usize, nLen: i32, e: usize, eLen: i32,
-  msg: usize, msgLen: i32, sig: usize, sigLen: i32, saltLen: i32, flags: i32): i32 {
+export function rsa_verify(
+  scheme: i32,
+  hashAlg: i32,
+  n: usize,
+  nLen: i32,
+  e: usize,
+  eLen: i32,
+  msg: usize,
+  msgLen: i32,
+  sig: usize,
+  sigLen: i32,
+  saltLen: i32,
+  flags: i32,
+): i32 {
   if (!inMemory(n, nLen) || !inMemory(e, eLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;
   return rsaVerify(scheme, hashAlg, n, nLen, e, eLen, msg, msgLen, sig, sigLen, saltLen, flags);
 }
@@ -89,8 +101,7 @@ export function eddsa_verify(curve: i32, pub: usize, pubLen: i32, msg: usize, ms
   return eddsaVerify(curve, pub, pubLen, msg, msgLen, sig, sigLen);
 }
 // FIPS 204 ML-DSA-44/65/87 (set 44, 65, 87) verification with context ctx: 0 or an error code.
-export function mldsa_verify(set: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, ctx: usize, ctxLen: i32,
-  sig: usize, sigLen: i32): i32 {
+export function mldsa_verify(set: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, ctx: usize, ctxLen: i32, sig: usize, sigLen: i32): i32 {
   if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(ctx, ctxLen) || !inMemory(sig, sigLen)) return E_ARG;
   return mldsaVerify(set, pub, pubLen, msg, msgLen, ctx, ctxLen, sig, sigLen);
 }

@@ -15,23 +15,46 @@ import type { Core } from "../../host/node/lib/core";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-interface Segment { start: number; bytes: Uint8Array }
+interface Segment {
+  start: number;
+  bytes: Uint8Array;
+}
 
 /** Active data segments of a module. */
 export function segments(bin: Uint8Array): Segment[] {
   const out: Segment[] = [];
   let p = 8;
-  const u = () => { let r = 0, s = 0, b; do { b = bin[p++]; r |= (b & 0x7f) << s; s += 7; } while (b & 0x80); return r >>> 0; };
+  const u = () => {
+    let r = 0,
+      s = 0,
+      b;
+    do {
+      b = bin[p++];
+      r |= (b & 0x7f) << s;
+      s += 7;
+    } while (b & 0x80);
+    return r >>> 0;
+  };
   while (p < bin.length) {
-    const id = bin[p++], size = u(), next = p + size;
+    const id = bin[p++],
+      size = u(),
+      next = p + size;
     if (id === 11) {
       for (let n = u(); n > 0; n--) {
         const flags = u();
-        if (flags === 1) { p += u(); continue; } // passive
+        if (flags === 1) {
+          p += u();
+          continue;
+        } // passive
         if (flags === 2) u();
         let start = 0;
-        if (bin[p] === 0x41) { p++; start = u(); }
-        while (bin[p++] !== 0x0b) { /* rest of the offset expression */ }
+        if (bin[p] === 0x41) {
+          p++;
+          start = u();
+        }
+        while (bin[p++] !== 0x0b) {
+          /* rest of the offset expression */
+        }
         const len = u();
         out.push({ start, bytes: bin.subarray(p, p + len) });
         p += len;
@@ -47,8 +70,11 @@ export function segments(bin: Uint8Array): Segment[] {
 export function scratchMask(entry: string, target: string, wasm: string): { mask: Uint8Array; dataEnd: number } {
   const layout = join(root, "build", `${target}.layout.wasm`);
   if (!existsSync(layout) || statSync(layout).mtimeMs < statSync(wasm).mtimeMs) {
-    execFileSync(join(root, "node_modules/.bin/asc"), [entry, "--target", target, "--optimizeLevel", "0", "--shrinkLevel", "0",
-      "--memoryBase", "1024", "--outFile", layout], { cwd: root, stdio: "ignore" });
+    execFileSync(
+      join(root, "node_modules/.bin/asc"),
+      [entry, "--target", target, "--optimizeLevel", "0", "--shrinkLevel", "0", "--memoryBase", "1024", "--outFile", layout],
+      { cwd: root, stdio: "ignore" },
+    );
   }
   const mask = new Uint8Array(65536).fill(1);
   let dataEnd = 0;
@@ -67,12 +93,20 @@ export function scratchMask(entry: string, target: string, wasm: string): { mask
 
 export const CANARIES = [0xa5, 0x5a];
 
-export interface MemUse { used: number; highest: number; pages: number }
+export interface MemUse {
+  used: number;
+  highest: number;
+  pages: number;
+}
 
 export class MemScan {
   private initial: Uint8Array;
   readonly seen: Uint8Array;
-  constructor(readonly core: Core, readonly canary: number, mask: Uint8Array) {
+  constructor(
+    readonly core: Core,
+    readonly canary: number,
+    mask: Uint8Array,
+  ) {
     const mem = new Uint8Array(core.memory.buffer);
     for (let i = 0; i < mem.length; i++) if (mask[i] && mem[i] === 0) mem[i] = canary;
     this.initial = mem.slice();
@@ -89,9 +123,13 @@ export class MemScan {
 
   result(): MemUse {
     this.sample();
-    let used = 0, highest = 0;
-    for (let i = 0; i < this.seen.length; i++) if (this.seen[i]) { used++; highest = i + 1; }
+    let used = 0,
+      highest = 0;
+    for (let i = 0; i < this.seen.length; i++)
+      if (this.seen[i]) {
+        used++;
+        highest = i + 1;
+      }
     return { used, highest, pages: this.core.memory.buffer.byteLength / 65536 };
   }
 }
-

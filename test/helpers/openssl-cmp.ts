@@ -15,8 +15,8 @@ function ossl(args: string[], cwd: string): string {
 export interface Creds {
   dir: string;
   file: (name: string) => string;
-  der: (name: string) => Uint8Array;     // certificate PEM file -> DER
-  scalar: (name: string) => Uint8Array;  // EC key PEM file -> 32-byte private scalar
+  der: (name: string) => Uint8Array; // certificate PEM file -> DER
+  scalar: (name: string) => Uint8Array; // EC key PEM file -> 32-byte private scalar
   subjectDer: (name: string) => Uint8Array;
 }
 
@@ -45,19 +45,63 @@ export function makeCreds(): Creds {
   const ec = (name: string) => ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`], dir);
   const issue = (name: string, subj: string, ca: string, ext: string, days = "30") => {
     ossl(["req", "-new", "-key", `${name}.key`, "-subj", subj, "-out", `${name}.csr`], dir);
-    ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-      "-days", days, "-sha256", "-extfile", "ext.cnf", "-extensions", ext, "-out", `${name}.crt`], dir);
+    ossl(
+      [
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        `${ca}.crt`,
+        "-CAkey",
+        `${ca}.key`,
+        "-CAcreateserial",
+        "-days",
+        days,
+        "-sha256",
+        "-extfile",
+        "ext.cnf",
+        "-extensions",
+        ext,
+        "-out",
+        `${name}.crt`,
+      ],
+      dir,
+    );
   };
   ec("root");
-  ossl(["req", "-x509", "-new", "-key", "root.key", "-subj", "/CN=tinycmp test root", "-days", "30",
-    "-config", "ext.cnf", "-extensions", "ca", "-out", "root.crt"], dir);
-  ec("srv"); issue("srv", "/CN=tinycmp test server", "root", "ra");
+  ossl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      "root.key",
+      "-subj",
+      "/CN=tinycmp test root",
+      "-days",
+      "30",
+      "-config",
+      "ext.cnf",
+      "-extensions",
+      "ca",
+      "-out",
+      "root.crt",
+    ],
+    dir,
+  );
+  ec("srv");
+  issue("srv", "/CN=tinycmp test server", "root", "ra");
   ossl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "srvrsa.key"], dir);
   issue("srvrsa", "/CN=tinycmp test server rsa", "root", "ra");
-  ec("srvee"); issue("srvee", "/CN=tinycmp test server without cmcRA", "root", "ee");
-  ec("rsp"); issue("rsp", "/CN=tinycmp device", "root", "ee");
-  ec("dev"); issue("dev", "/CN=tinycmp idevid", "root", "ee");
-  ec("other"); issue("other", "/CN=tinycmp other", "root", "ee");
+  ec("srvee");
+  issue("srvee", "/CN=tinycmp test server without cmcRA", "root", "ee");
+  ec("rsp");
+  issue("rsp", "/CN=tinycmp device", "root", "ee");
+  ec("dev");
+  issue("dev", "/CN=tinycmp idevid", "root", "ee");
+  ec("other");
+  issue("other", "/CN=tinycmp other", "root", "ee");
   const file = (n: string) => join(dir, n);
   const der = (n: string) => new Uint8Array(new X509Certificate(readFileSync(file(n))).raw);
   const scalar = (n: string) => {
@@ -71,8 +115,14 @@ export function makeCreds(): Creds {
 // Minimal DER walk for the subject Name element of a certificate.
 function certSubject(c: Uint8Array): Uint8Array {
   const hdr = (p: number): [number, number] => {
-    let n = c[p + 1], h = 2;
-    if (n & 0x80) { const k = n & 0x7f; n = 0; for (let i = 0; i < k; i++) n = n * 256 + c[p + 2 + i]; h += k; }
+    let n = c[p + 1],
+      h = 2;
+    if (n & 0x80) {
+      const k = n & 0x7f;
+      n = 0;
+      for (let i = 0; i < k; i++) n = n * 256 + c[p + 2 + i];
+      h += k;
+    }
     return [h, n];
   };
   let [h] = hdr(0);
@@ -100,15 +150,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface MockServer { port: number; url: string; proc: ChildProcess; log: () => string; stop: () => Promise<void> }
+export interface MockServer {
+  port: number;
+  url: string;
+  proc: ChildProcess;
+  log: () => string;
+  stop: () => Promise<void>;
+}
 
 /** Starts `openssl cmp` as a server with the standard credentials plus extra args. */
 export async function startServer(creds: Creds, extra: string[] = [], opts: { rsa?: boolean; secret?: string; srv?: string } = {}): Promise<MockServer> {
   const port = await freePort();
   const srv = opts.srv ?? (opts.rsa ? "srvrsa" : "srv");
-  const args = ["cmp", "-config", "", "-port", String(port), "-srv_ref", "ref", "-srv_secret", `pass:${opts.secret ?? "secret"}`,
-    "-srv_cert", `${srv}.crt`, "-srv_key", `${srv}.key`, "-srv_trusted", "root.crt",
-    "-rsp_cert", "rsp.crt", "-rsp_extracerts", "root.crt", "-rsp_capubs", "root.crt", ...extra];
+  const args = [
+    "cmp",
+    "-config",
+    "",
+    "-port",
+    String(port),
+    "-srv_ref",
+    "ref",
+    "-srv_secret",
+    `pass:${opts.secret ?? "secret"}`,
+    "-srv_cert",
+    `${srv}.crt`,
+    "-srv_key",
+    `${srv}.key`,
+    "-srv_trusted",
+    "root.crt",
+    "-rsp_cert",
+    "rsp.crt",
+    "-rsp_extracerts",
+    "root.crt",
+    "-rsp_capubs",
+    "root.crt",
+    ...extra,
+  ];
   const proc = spawn("openssl", args, { cwd: creds.dir, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
@@ -117,26 +194,46 @@ export async function startServer(creds: Creds, extra: string[] = [], opts: { rs
   // server for a second.
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`openssl cmp server did not start: ${out}`)), 5000);
-    const check = () => { if (/ACCEPT/.test(out)) { clearTimeout(timer); resolve(); } };
+    const check = () => {
+      if (/ACCEPT/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
     proc.stdout!.on("data", check);
     proc.stderr!.on("data", check);
-    proc.once("exit", () => { clearTimeout(timer); reject(new Error(`openssl cmp server exited: ${out}`)); });
+    proc.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`openssl cmp server exited: ${out}`));
+    });
   });
   return {
-    port, url: `http://127.0.0.1:${port}/pkix/`, proc, log: () => out,
-    stop: () => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once("exit", () => resolve());
-      proc.kill("SIGTERM");
-    }),
+    port,
+    url: `http://127.0.0.1:${port}/pkix/`,
+    proc,
+    log: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill("SIGTERM");
+      }),
   };
 }
 
 /** Runs f with a fresh mock server, which is stopped (by its PID) however f ends. */
-export async function withMockServer<T>(creds: Creds, extra: string[], f: (s: MockServer) => Promise<T>,
-  opts: { rsa?: boolean; secret?: string; srv?: string } = {}): Promise<T> {
+export async function withMockServer<T>(
+  creds: Creds,
+  extra: string[],
+  f: (s: MockServer) => Promise<T>,
+  opts: { rsa?: boolean; secret?: string; srv?: string } = {},
+): Promise<T> {
   const s = await startServer(creds, extra, opts);
-  try { return await f(s); } finally { await s.stop(); }
+  try {
+    return await f(s);
+  } finally {
+    await s.stop();
+  }
 }
 
 /** Runs `openssl cmp` as a client; returns its wall time in ms. */

@@ -5,7 +5,9 @@ import { CmpError } from "../../host/node/lib/device";
 import { codeText } from "./codes";
 
 export async function expectRefused(p: Promise<unknown>, code?: number): Promise<CmpError> {
-  try { await p; } catch (e) {
+  try {
+    await p;
+  } catch (e) {
     expect(e).toBeInstanceOf(CmpError);
     if (code !== undefined) expect(codeText((e as CmpError).code), (e as CmpError).detail).toBe(codeText(code));
     return e as CmpError;

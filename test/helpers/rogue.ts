@@ -8,9 +8,7 @@ import { AlgorithmIdentifier, Certificate } from "@peculiar/asn1-x509";
 import { createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign, webcrypto } from "node:crypto";
 import * as x509 from "../../host/node/testpki/x509";
 import { credential, type Credential, type Authority } from "../../host/node/testpki/ca";
-import {
-  CMPCertificates, PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, bodyType,
-} from "../../host/node/testpki/asn1";
+import { CMPCertificates, PBKDF2Params, PBMAC1Params, PBMParameter, PKIBody, PKIHeader, PKIMessage, bodyType } from "../../host/node/testpki/asn1";
 import { computeMac, protectedPart, tlv, u8 } from "../../host/node/testpki/protection";
 import { generateKeyPair, protectionAlgorithm, signData, type KeyType } from "../../host/node/testpki/keys";
 import * as oids from "../../host/node/testpki/oids";
@@ -21,45 +19,83 @@ const ab = (b: Uint8Array): ArrayBuffer => new Uint8Array(b).buffer as ArrayBuff
 const DAY = 86_400_000;
 
 export const OID = {
-  cmcCA: "1.3.6.1.5.5.7.3.27", cmcRA: oids.id_kp_cmcRA, anyEKU: "2.5.29.37.0",
-  hmacSHA1: "1.3.6.1.5.5.8.1.2", hmacWithSHA1: "1.2.840.113549.2.7", hmacWithSHA256: "1.2.840.113549.2.9",
-  sha1: "1.3.14.3.2.26", sha256: "2.16.840.1.101.3.4.2.1",
-  pbm: "1.2.840.113533.7.66.13", pbmac1: "1.2.840.113549.1.5.14", pbkdf2: "1.2.840.113549.1.5.12",
+  cmcCA: "1.3.6.1.5.5.7.3.27",
+  cmcRA: oids.id_kp_cmcRA,
+  anyEKU: "2.5.29.37.0",
+  hmacSHA1: "1.3.6.1.5.5.8.1.2",
+  hmacWithSHA1: "1.2.840.113549.2.7",
+  hmacWithSHA256: "1.2.840.113549.2.9",
+  sha1: "1.3.14.3.2.26",
+  sha256: "2.16.840.1.101.3.4.2.1",
+  pbm: "1.2.840.113533.7.66.13",
+  pbmac1: "1.2.840.113549.1.5.14",
+  pbkdf2: "1.2.840.113549.1.5.12",
 } as const;
 
 export const parse = (der: Uint8Array): PKIMessage => AsnConvert.parse(der, PKIMessage);
 
 /** A certificate with any issuer name, key, extensions, signed by any key (WebCrypto). */
 export async function forge(p: {
-  subject: string | Uint8Array; publicKey: CryptoKey | Uint8Array; issuer: string | Uint8Array; signer: Credential;
-  ca?: boolean; keyUsage?: number; eku?: string[]; aki?: Uint8Array; ski?: boolean; notBefore?: Date; notAfter?: Date;
+  subject: string | Uint8Array;
+  publicKey: CryptoKey | Uint8Array;
+  issuer: string | Uint8Array;
+  signer: Credential;
+  ca?: boolean;
+  keyUsage?: number;
+  eku?: string[];
+  aki?: Uint8Array;
+  ski?: boolean;
+  notBefore?: Date;
+  notAfter?: Date;
 }): Promise<Uint8Array> {
   const name = (n: string | Uint8Array) => (typeof n === "string" ? n : new x509.Name(ab(n)));
   const publicKey = p.publicKey instanceof Uint8Array ? ab(p.publicKey) : p.publicKey;
   const ext: x509.Extension[] = [new x509.BasicConstraintsExtension(!!p.ca, undefined, true)];
-  ext.push(new x509.KeyUsagesExtension(p.keyUsage ?? (p.ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature), true));
+  ext.push(
+    new x509.KeyUsagesExtension(p.keyUsage ?? (p.ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature), true),
+  );
   if (p.eku) ext.push(new x509.ExtendedKeyUsageExtension(p.eku, false));
   if (p.ski !== false) ext.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
   if (p.aki) ext.push(new x509.AuthorityKeyIdentifierExtension(Buffer.from(p.aki).toString("hex")));
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(8).toString("hex").replace(/^[89a-f]/, "1"),
-    subject: name(p.subject), issuer: name(p.issuer),
-    notBefore: p.notBefore ?? new Date(now - 60_000), notAfter: p.notAfter ?? new Date(now + 30 * DAY),
-    publicKey, signingKey: p.signer.key.keys.privateKey,
-    signingAlgorithm: { ...(p.signer.key.type === "RSA-2048" ? { name: "RSASSA-PKCS1-v1_5" } : { name: "ECDSA" }), hash: p.signer.key.type === "P-384" ? "SHA-384" : "SHA-256" },
+    serialNumber: randomBytes(8)
+      .toString("hex")
+      .replace(/^[89a-f]/, "1"),
+    subject: name(p.subject),
+    issuer: name(p.issuer),
+    notBefore: p.notBefore ?? new Date(now - 60_000),
+    notAfter: p.notAfter ?? new Date(now + 30 * DAY),
+    publicKey,
+    signingKey: p.signer.key.keys.privateKey,
+    signingAlgorithm: {
+      ...(p.signer.key.type === "RSA-2048" ? { name: "RSASSA-PKCS1-v1_5" } : { name: "ECDSA" }),
+      hash: p.signer.key.type === "P-384" ? "SHA-384" : "SHA-256",
+    },
     extensions: ext,
   });
   return new Uint8Array(cert.rawData);
 }
 
 /** A fresh key and a certificate for it issued by `by` (an end entity unless ca), with these EKUs. */
-export async function issueTo(by: Authority | Credential, subject: string, opts: { ca?: boolean; keyUsage?: number; eku?: string[]; keyType?: KeyType } = {}): Promise<Credential> {
+export async function issueTo(
+  by: Authority | Credential,
+  subject: string,
+  opts: { ca?: boolean; keyUsage?: number; eku?: string[]; keyType?: KeyType } = {},
+): Promise<Credential> {
   const issuer = "cred" in by ? by.cred : by;
   const key = await generateKeyPair(opts.keyType ?? "P-256");
   const ski = issuer.cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  const der = await forge({ subject, publicKey: key.keys.publicKey, issuer: u8(issuer.cert.subjectName.toArrayBuffer()), signer: issuer,
-    ca: opts.ca, keyUsage: opts.keyUsage, eku: opts.eku, aki: ski ? Buffer.from(ski.keyId, "hex") : undefined });
+  const der = await forge({
+    subject,
+    publicKey: key.keys.publicKey,
+    issuer: u8(issuer.cert.subjectName.toArrayBuffer()),
+    signer: issuer,
+    ca: opts.ca,
+    keyUsage: opts.keyUsage,
+    eku: opts.eku,
+    aki: ski ? Buffer.from(ski.keyId, "hex") : undefined,
+  });
   return credential(new x509.X509Certificate(ab(der)), key);
 }
 
@@ -67,11 +103,17 @@ export async function issueTo(by: Authority | Credential, subject: string, opts:
 export async function rogueRoot(subject = "CN=rogue root,O=attacker"): Promise<Credential> {
   const key = await generateKeyPair("P-256");
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01", name: subject, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * DAY),
-    keys: key.keys, signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true),
+    serialNumber: "01",
+    name: subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 30 * DAY),
+    keys: key.keys,
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(key.keys.publicKey)],
+      await x509.SubjectKeyIdentifierExtension.create(key.keys.publicKey),
+    ],
   });
   return credential(cert, key);
 }
@@ -104,8 +146,14 @@ export function protect(m: PKIMessage, p: Protect): Uint8Array {
   const headerDer = u8(AsnConvert.serialize(h));
   const bodyDer = u8(AsnConvert.serialize(m.body));
   const data = protectedPart(headerDer, bodyDer);
-  const value = "signer" in p ? signData(p.signer.key, data)
-    : "mac" in p ? computeMac(p.mac, Buffer.from(p.secret), data) : typeof p.value === "function" ? p.value(data) : p.value;
+  const value =
+    "signer" in p
+      ? signData(p.signer.key, data)
+      : "mac" in p
+        ? computeMac(p.mac, Buffer.from(p.secret), data)
+        : typeof p.value === "function"
+          ? p.value(data)
+          : p.value;
   return u8(tlv(0x30, headerDer, bodyDer, tlv(0xa0, tlv(0x03, Uint8Array.of(0), value)), ...(extra.length ? [tlv(0xa1, tlv(0x30, ...extra))] : [])));
 }
 
@@ -113,9 +161,13 @@ export function protect(m: PKIMessage, p: Protect): Uint8Array {
 export function pkiConfFor(req: PKIMessage, like: PKIMessage): PKIMessage {
   return new PKIMessage({
     header: new PKIHeader({
-      pvno: like.header.pvno, sender: like.header.sender, recipient: req.header.sender,
+      pvno: like.header.pvno,
+      sender: like.header.sender,
+      recipient: req.header.sender,
       messageTime: new Date(Math.floor(Date.now() / 1000) * 1000),
-      transactionID: req.header.transactionID, senderNonce: ab(randomBytes(16)), recipNonce: req.header.senderNonce,
+      transactionID: req.header.transactionID,
+      senderNonce: ab(randomBytes(16)),
+      recipNonce: req.header.senderNonce,
     }),
     body: new PKIBody({ pkiconf: null }),
   });
@@ -181,8 +233,10 @@ export function rewriteCertRep(p: Protect, edit: (m: PKIMessage, genuine: Uint8A
 /** A PasswordBasedMac protectionAlg (RFC 9810 5.1.3.1) with these parameters. */
 export function pbmAlg(o: { salt?: number; iterations?: number; owf?: string; mac?: string } = {}): AlgorithmIdentifier {
   const p = new PBMParameter({
-    salt: ab(randomBytes(o.salt ?? 16)), owf: new AlgorithmIdentifier({ algorithm: o.owf ?? OID.sha256, parameters: null }),
-    iterationCount: o.iterations ?? 1000, mac: new AlgorithmIdentifier({ algorithm: o.mac ?? OID.hmacWithSHA256, parameters: null }),
+    salt: ab(randomBytes(o.salt ?? 16)),
+    owf: new AlgorithmIdentifier({ algorithm: o.owf ?? OID.sha256, parameters: null }),
+    iterationCount: o.iterations ?? 1000,
+    mac: new AlgorithmIdentifier({ algorithm: o.mac ?? OID.hmacWithSHA256, parameters: null }),
   });
   return new AlgorithmIdentifier({ algorithm: OID.pbm, parameters: AsnConvert.serialize(p) });
 }
@@ -190,7 +244,9 @@ export function pbmAlg(o: { salt?: number; iterations?: number; owf?: string; ma
 /** A PBMAC1 protectionAlg (RFC 9481 6.1, RFC 8018 A.5) with PBKDF2 of these parameters. */
 export function pbmac1Alg(o: { salt?: number; iterations?: number; keyLength?: number; prf?: string; mac?: string } = {}): AlgorithmIdentifier {
   const kdf = new PBKDF2Params({
-    salt: ab(randomBytes(o.salt ?? 16)), iterationCount: o.iterations ?? 1000, keyLength: o.keyLength === 0 ? undefined : o.keyLength ?? 32,
+    salt: ab(randomBytes(o.salt ?? 16)),
+    iterationCount: o.iterations ?? 1000,
+    keyLength: o.keyLength === 0 ? undefined : (o.keyLength ?? 32),
     prf: new AlgorithmIdentifier({ algorithm: o.prf ?? OID.hmacWithSHA256, parameters: null }),
   });
   const p = new PBMAC1Params({
@@ -226,19 +282,29 @@ export function bigModulus(bits: number): Uint8Array {
 let rsa4096: Promise<Credential> | undefined;
 /** A real RSA-4096 key and a certificate for it (WebCrypto signs with it). */
 export function rsa4096Signer(issuer: Credential): Promise<Credential> {
-  return rsa4096 ??= (async () => {
-    const keys = (await webcrypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  return (rsa4096 ??= (async () => {
+    const keys = (await webcrypto.subtle.generateKey(
+      { name: "RSASSA-PKCS1-v1_5", modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
     const privateKey = KeyObject.from(keys.privateKey as webcrypto.CryptoKey);
     const key = { type: "RSA-2048" as KeyType, keys, privateKey, publicKey: KeyObject.from(keys.publicKey as webcrypto.CryptoKey), keyPem: "" };
-    const der = await forge({ subject: "CN=rsa4096,O=attacker", publicKey: keys.publicKey, issuer: u8(issuer.cert.subjectName.toArrayBuffer()), signer: issuer, ca: true });
+    const der = await forge({
+      subject: "CN=rsa4096,O=attacker",
+      publicKey: keys.publicKey,
+      issuer: u8(issuer.cert.subjectName.toArrayBuffer()),
+      signer: issuer,
+      ca: true,
+    });
     return credential(new x509.X509Certificate(ab(der)), key);
-  })();
+  })());
 }
 
 let maxExponentKey: KeyObject | undefined;
 /** A real RSA-4096 key with the largest public exponent the core takes, 2^32 - 1. */
 export function maxExponentKey4096(): KeyObject {
-  return maxExponentKey ??= generateKeyPairSync("rsa", { modulusLength: 4096, publicExponent: 0xffffffff }).privateKey;
+  return (maxExponentKey ??= generateKeyPairSync("rsa", { modulusLength: 4096, publicExponent: 0xffffffff }).privateKey);
 }
 
 /**

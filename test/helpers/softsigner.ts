@@ -10,14 +10,21 @@ const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420",
 
 function mgf1(seed: Buffer, len: number): Buffer {
   const out: Buffer[] = [];
-  for (let c = 0; out.length * 32 < len; c++) out.push(createHash("sha256").update(seed).update(Buffer.from([c >>> 24, c >>> 16, c >>> 8, c])).digest());
+  for (let c = 0; out.length * 32 < len; c++)
+    out.push(
+      createHash("sha256")
+        .update(seed)
+        .update(Buffer.from([c >>> 24, c >>> 16, c >>> 8, c]))
+        .digest(),
+    );
   return Buffer.concat(out).subarray(0, len);
 }
 
 // EMSA-PSS-ENCODE (RFC 8017 9.1.1) of a SHA-256 mHash, salt 32, then the raw RSA private operation.
 function pssSign(key: KeyObject, mHash: Uint8Array): Uint8Array {
-  const modBits = (key.asymmetricKeyDetails!.modulusLength as number);
-  const emBits = modBits - 1, emLen = Math.ceil(emBits / 8);
+  const modBits = key.asymmetricKeyDetails!.modulusLength as number;
+  const emBits = modBits - 1,
+    emLen = Math.ceil(emBits / 8);
   const salt = randomBytes(32);
   const h = createHash("sha256").update(Buffer.alloc(8)).update(mHash).update(salt).digest();
   const db = Buffer.concat([Buffer.alloc(emLen - 32 - 32 - 2), Buffer.from([1]), salt]);
@@ -29,7 +36,10 @@ function pssSign(key: KeyObject, mHash: Uint8Array): Uint8Array {
   return new Uint8Array(privateEncrypt({ key, padding: constants.RSA_NO_PADDING }, padded));
 }
 
-export interface SoftSigner extends Signer { key: KeyObject; calls: { alg: number; input: Uint8Array }[] }
+export interface SoftSigner extends Signer {
+  key: KeyObject;
+  calls: { alg: number; input: Uint8Array }[];
+}
 
 /** A signer for a PEM private key (P-256, P-384, RSA, Ed25519). */
 export function softSigner(pem: string | Buffer): SoftSigner {
@@ -37,20 +47,25 @@ export function softSigner(pem: string | Buffer): SoftSigner {
   const spki = new Uint8Array(createPublicKey(key).export({ format: "der", type: "spki" }));
   const calls: { alg: number; input: Uint8Array }[] = [];
   return {
-    key, calls,
+    key,
+    calls,
     publicKey: () => spki,
     sign: (alg, input) => {
       calls.push({ alg, input: input.slice() });
       switch (alg) {
-        case SIGN_ECDSA_P256: case SIGN_ECDSA_P384: {
+        case SIGN_ECDSA_P256:
+        case SIGN_ECDSA_P384: {
           const d = Buffer.from(key.export({ format: "jwk" }).d as string, "base64url");
           return (alg === SIGN_ECDSA_P256 ? p256 : p384).sign(input, d, { prehash: false });
         }
         case SIGN_RSA_PKCS1:
           return new Uint8Array(privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, input])));
-        case SIGN_RSA_PSS: return pssSign(key, input);
-        case SIGN_ED25519: return new Uint8Array(sign(null, input, key));
-        default: return undefined;
+        case SIGN_RSA_PSS:
+          return pssSign(key, input);
+        case SIGN_ED25519:
+          return new Uint8Array(sign(null, input, key));
+        default:
+          return undefined;
       }
     },
   };

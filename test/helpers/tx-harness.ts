@@ -5,7 +5,10 @@ import { FuzzCore } from "../../host/node/tools/fuzzer";
 import { ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_CMP_STATE } from "../../host/node/lib/abi";
 import { expectAction } from "./codes";
 
-export const SEND = ACTION_SEND, WAIT = ACTION_WAIT, DONE = ACTION_DONE, FAILED = ACTION_FAILED;
+export const SEND = ACTION_SEND,
+  WAIT = ACTION_WAIT,
+  DONE = ACTION_DONE,
+  FAILED = ACTION_FAILED;
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const cn = (s: string) => {
   const v = Buffer.from(s);
@@ -20,14 +23,21 @@ export function transaction(items: [number, Uint8Array][], ints: [number, number
   const x = fc.core.exports;
   const configure = () => {
     x.tx_reset();
-    for (const [k, v] of items) { fc.core.reset(); expect(x.tx_set(k, fc.core.put(v), v.length)).toBe(0); }
+    for (const [k, v] of items) {
+      fc.core.reset();
+      expect(x.tx_set(k, fc.core.put(v), v.length)).toBe(0);
+    }
     for (const [k, v] of ints) expect(x.tx_set_int(k, v)).toBe(0);
   };
   configure();
   const start = (): Uint8Array => {
     fc.reseed(seed);
     let a = x.tx_start(op);
-    if (a === E_CMP_STATE) { configure(); fc.reseed(seed); a = x.tx_start(op); }
+    if (a === E_CMP_STATE) {
+      configure();
+      fc.reseed(seed);
+      a = x.tx_start(op);
+    }
     expectAction(a, SEND);
     return fc.core.read(x.tx_out(), x.tx_out_len());
   };
@@ -39,4 +49,3 @@ export function transaction(items: [number, Uint8Array][], ints: [number, number
   };
   return { fc, start, input, error: () => x.tx_error() };
 }
-

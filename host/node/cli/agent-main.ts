@@ -21,8 +21,7 @@ const USAGE = "usage: tinycmp agent --store DIR [--config FILE] [--once] [--deco
 export class ConfigError extends Error {}
 
 const pems = (file: string) =>
-  (readFileSync(file, "utf8").match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [])
-    .map((p) => new Uint8Array(new X509Certificate(p).raw));
+  (readFileSync(file, "utf8").match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((p) => new Uint8Array(new X509Certificate(p).raw));
 
 function certsOf(file: string, what: string): Uint8Array[] {
   let certs: Uint8Array[];
@@ -47,7 +46,7 @@ const KEYS: Record<string, (v: unknown) => string | undefined> = {
     }
   },
   subject: (v) => {
-    if (typeof v !== "string") return "a string (\"CN=device-42\" or \"/CN=device-42/O=Acme\")";
+    if (typeof v !== "string") return 'a string ("CN=device-42" or "/CN=device-42/O=Acme")';
     try {
       nameDer(v);
       return undefined;
@@ -55,7 +54,8 @@ const KEYS: Record<string, (v: unknown) => string | undefined> = {
       return `a distinguished name (${(e as Error).message})`;
     }
   },
-  trusted: (v) => (typeof v === "string" || (Array.isArray(v) && v.length > 0 && v.every((f) => typeof f === "string")) ? undefined : "a PEM file name or a list of them"),
+  trusted: (v) =>
+    typeof v === "string" || (Array.isArray(v) && v.length > 0 && v.every((f) => typeof f === "string")) ? undefined : "a PEM file name or a list of them",
   renewShare: num((n) => n > 0 && n < 1, "a number between 0 and 1, both excluded"),
   ref: (v) => (typeof v === "string" ? undefined : "a string"),
   secret: (v) => (typeof v === "string" ? undefined : "a string"),
@@ -76,7 +76,11 @@ function tokenUri(v: unknown, newKey: boolean): string | undefined {
   const want = `a pkcs11: URI (RFC 7512) with module-path=${newKey ? ", object= (the label of new keys), no id=" : ""}`;
   if (typeof v !== "string") return want;
   let u;
-  try { u = parsePkcs11Uri(v); } catch (e) { return `${want} (${(e as Error).message})`; }
+  try {
+    u = parsePkcs11Uri(v);
+  } catch (e) {
+    return `${want} (${(e as Error).message})`;
+  }
   if (u.query["pin-value"] !== undefined) return "a pkcs11: URI without pin-value: name a PIN file with pin-source=file:/... or set TINYCMP_PKCS11_PIN";
   if (!u.query["module-path"]) return want;
   if (newKey && (u.path.object === undefined || u.path.id !== undefined)) return want;
@@ -145,25 +149,31 @@ export function parseArgs(argv: string[]): Args {
     else if (o === "--provision") {
       a.provision = [];
       while (i + 1 < argv.length && !argv[i + 1].startsWith("--")) a.provision.push(argv[++i]);
-      if (a.provision.length < 1 || a.provision.length > 3) throw new ConfigError("--provision takes KEY CERT.pem [CHAIN.pem] (KEY a PEM file or a pkcs11: URI; omitted when the configuration names idevidKey)");
+      if (a.provision.length < 1 || a.provision.length > 3)
+        throw new ConfigError("--provision takes KEY CERT.pem [CHAIN.pem] (KEY a PEM file or a pkcs11: URI; omitted when the configuration names idevidKey)");
     } else throw new ConfigError(`unknown option ${o}`);
   }
   if (!a.store) throw new ConfigError("--store DIR is required");
-  if (a.provision?.length === 1 && !a.config) throw new ConfigError("--provision CERT.pem alone needs --config naming idevidKey (else: --provision KEY CERT.pem [CHAIN.pem])");
+  if (a.provision?.length === 1 && !a.config)
+    throw new ConfigError("--provision CERT.pem alone needs --config naming idevidKey (else: --provision KEY CERT.pem [CHAIN.pem])");
   if ([a.once, a.decommission, !!a.provision].filter(Boolean).length > 1) throw new ConfigError("--once, --decommission and --provision exclude each other");
   return a as Args;
 }
 
 const info = (event: string, fields: Record<string, unknown>) =>
   console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", event, ...fields }));
-const describe = (c: Uint8Array) => { const x = new X509Certificate(c); return { subject: x.subject.replace(/\n/g, ", "), serial: x.serialNumber }; };
+const describe = (c: Uint8Array) => {
+  const x = new X509Certificate(c);
+  return { subject: x.subject.replace(/\n/g, ", "), serial: x.serialNumber };
+};
 
 // Factory provisioning, idempotent: the same IDevID again is reported, another one refused.
 // KEY: a PEM file (the key goes into the store) or a pkcs11: URI (its reference does, no PIN).
 function provision(flash: Flash, files: string[], config?: AgentConfig): number {
   if (files[0].startsWith("pkcs11:")) return provisionToken(flash, files[0], files.slice(1), config);
   if (config?.idevidKey && files.length <= 2) return provisionToken(flash, config.idevidKey, files, config);
-  if (files.length < 2) throw new ConfigError("--provision takes KEY CERT.pem [CHAIN.pem] (KEY a PEM file or a pkcs11: URI; omitted when the configuration names idevidKey)");
+  if (files.length < 2)
+    throw new ConfigError("--provision takes KEY CERT.pem [CHAIN.pem] (KEY a PEM file or a pkcs11: URI; omitted when the configuration names idevidKey)");
   const [keyFile, certFile, chainFile] = files;
   let d: Buffer;
   try {
@@ -185,7 +195,9 @@ function provision(flash: Flash, files: string[], config?: AgentConfig): number 
       info("idevid.provisioned", { ...describe(have), store: "already provisioned with this IDevID" });
       return 0;
     }
-    throw new ConfigError(`--provision: the store already holds an IDevID (${Object.values(describe(have)).join(", serial ")}); it is written once: use a new store directory for another`);
+    throw new ConfigError(
+      `--provision: the store already holds an IDevID (${Object.values(describe(have)).join(", serial ")}); it is written once: use a new store directory for another`,
+    );
   }
   store.provision(d, cert, chain);
   d.fill(0);
@@ -206,7 +218,9 @@ function provisionToken(flash: Flash, uri: string, [certFile, chainFile]: string
     if (!pub.equals(new X509Certificate(cert).publicKey)) throw new Error(`the token key does not match the certificate ${certFile}`);
   } catch (e) {
     throw new ConfigError(`--provision: cannot use the token key ${redact(uri)}: ${(e as Error).message}`);
-  } finally { keys.close(); }
+  } finally {
+    keys.close();
+  }
   const store = new Store(new Core({ flash }));
   const have = store.get(KIND.IDEVID, TAG.CERT);
   if (have) {
@@ -214,7 +228,9 @@ function provisionToken(flash: Flash, uri: string, [certFile, chainFile]: string
       info("idevid.provisioned", { ...describe(have), key: ref, store: "already provisioned with this IDevID" });
       return 0;
     }
-    throw new ConfigError(`--provision: the store already holds an IDevID (${Object.values(describe(have)).join(", serial ")}); it is written once: use a new store directory for another`);
+    throw new ConfigError(
+      `--provision: the store already holds an IDevID (${Object.values(describe(have)).join(", serial ")}); it is written once: use a new store directory for another`,
+    );
   }
   store.provisionRef(ref, certSpki(cert), cert, chain);
   info("idevid.provisioned", { ...describe(cert), key: ref });
@@ -226,7 +242,8 @@ export async function agentMain(argv: string[]): Promise<number> {
   try {
     args = parseArgs(argv);
     if (!args.provision || args.config) config = loadConfig(args.config);
-    if (args.provision?.length === 1 && !args.provision[0].startsWith("pkcs11:") && !config?.idevidKey) throw new ConfigError(`${args.config}: --provision CERT.pem alone needs "idevidKey" in the configuration`);
+    if (args.provision?.length === 1 && !args.provision[0].startsWith("pkcs11:") && !config?.idevidKey)
+      throw new ConfigError(`${args.config}: --provision CERT.pem alone needs "idevidKey" in the configuration`);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     console.error(`tinycmp agent: ${e.message}\n${USAGE}`);
@@ -258,7 +275,12 @@ export async function agentMain(argv: string[]): Promise<number> {
     if (args.once) {
       if ((await agent.step()) === "idle") {
         const x = new X509Certificate(agent.certificate!);
-        info("idle", { ...describe(agent.certificate!), notAfter: x.validTo, renewAt: new Date(agent.renewalTime()!).toISOString(), store: "nothing to do: the credential is not due for renewal" });
+        info("idle", {
+          ...describe(agent.certificate!),
+          notAfter: x.validTo,
+          renewAt: new Date(agent.renewalTime()!).toISOString(),
+          store: "nothing to do: the credential is not due for renewal",
+        });
       }
       return 0;
     }

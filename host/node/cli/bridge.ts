@@ -66,9 +66,17 @@ export class FrameReader {
     const out: { type: number; seq: number; payload: Buffer }[] = [];
     for (;;) {
       const i = this.buf.indexOf(FRAME.SOF);
-      if (i < 0) { this.skipped += this.buf.length; this.buf = Buffer.alloc(0); return out; }
-      if (i > 0) { this.skipped += i; this.buf = this.buf.subarray(i); }
-      if (this.buf.length >= 2 && !this.types.has(this.buf[1])) { // noise, not a frame
+      if (i < 0) {
+        this.skipped += this.buf.length;
+        this.buf = Buffer.alloc(0);
+        return out;
+      }
+      if (i > 0) {
+        this.skipped += i;
+        this.buf = this.buf.subarray(i);
+      }
+      if (this.buf.length >= 2 && !this.types.has(this.buf[1])) {
+        // noise, not a frame
         this.skipped++;
         this.buf = this.buf.subarray(1);
         continue;
@@ -77,7 +85,8 @@ export class FrameReader {
       const n = this.buf.readUInt16LE(3);
       if (this.buf.length < 5 + n + 4) return out;
       const body = this.buf.subarray(1, 5 + n);
-      if ((crc32(body) >>> 0) !== this.buf.readUInt32LE(5 + n)) { // not a frame: resynchronise after this byte
+      if (crc32(body) >>> 0 !== this.buf.readUInt32LE(5 + n)) {
+        // not a frame: resynchronise after this byte
         this.skipped++;
         this.buf = this.buf.subarray(1);
         continue;
@@ -93,8 +102,13 @@ export function parseDone(p: Uint8Array): Done {
   if (b.length < 20) throw new Error("short done frame");
   const dl = b.readUInt16LE(18);
   return {
-    op: b[0], code: b.readInt32LE(1), cycles: Number(b.readBigUInt64LE(5)), stackPeak: b.readUInt32LE(13),
-    certConf: b[17] === 1, detail: b.subarray(20, 20 + dl).toString("latin1"), data: new Uint8Array(b.subarray(20 + dl)),
+    op: b[0],
+    code: b.readInt32LE(1),
+    cycles: Number(b.readBigUInt64LE(5)),
+    stackPeak: b.readUInt32LE(13),
+    certConf: b[17] === 1,
+    detail: b.subarray(20, 20 + dl).toString("latin1"),
+    data: new Uint8Array(b.subarray(20 + dl)),
   };
 }
 
@@ -121,9 +135,14 @@ export class Bridge {
   private helloWaiters: (() => void)[] = [];
   private closed = false;
 
-  private constructor(private readonly socket: Socket, private readonly opts: BridgeOptions) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly opts: BridgeOptions,
+  ) {
     this.transport = typeof opts.server === "string" ? new HttpTransport({ url: opts.server }) : opts.server;
-    socket.on("data", (c) => { for (const f of this.reader.push(c)) void this.frame(f.type, f.seq, f.payload); });
+    socket.on("data", (c) => {
+      for (const f of this.reader.push(c)) void this.frame(f.type, f.seq, f.payload);
+    });
     socket.on("close", () => this.fail(new Error("serial line closed (device gone)")));
     socket.on("error", (e) => this.fail(e));
   }
@@ -136,7 +155,10 @@ export class Bridge {
     for (;;) {
       try {
         const s = await new Promise<Socket>((resolve, reject) => {
-          const c = connect(Number(m[2]), m[1], () => { c.removeAllListeners("error"); resolve(c); });
+          const c = connect(Number(m[2]), m[1], () => {
+            c.removeAllListeners("error");
+            resolve(c);
+          });
           c.once("error", reject);
         });
         return new Bridge(s, opts);
@@ -147,13 +169,18 @@ export class Bridge {
     }
   }
 
-  private log(line: string): void { this.opts.log?.(line); }
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
 
   private fail(e: Error): void {
     this.closed = true;
     const p = this.pending;
     this.pending = undefined;
-    if (p) { clearTimeout(p.timer); p.reject(e); }
+    if (p) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
   }
 
   private send(type: number, seq: number, payload: Uint8Array): void {
@@ -177,7 +204,8 @@ export class Bridge {
       const fault = this.opts.fault?.(seq, payload);
       this.requests.push({ seq, request: new Uint8Array(payload), fault });
       if (fault === "drop") return;
-      let type = FRAME.RESPONSE as number, body: Uint8Array;
+      let type = FRAME.RESPONSE as number,
+        body: Uint8Array;
       try {
         body = await this.transport.transfer(new Uint8Array(payload));
       } catch (e) {
@@ -191,7 +219,10 @@ export class Bridge {
     } else if (type === FRAME.DONE) {
       const p = this.pending;
       this.pending = undefined;
-      if (p) { clearTimeout(p.timer); p.resolve(parseDone(payload)); }
+      if (p) {
+        clearTimeout(p.timer);
+        p.resolve(parseDone(payload));
+      }
     }
   }
 
@@ -200,7 +231,10 @@ export class Bridge {
     if (this.banner) return Promise.resolve(this.banner);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("no hello from the device")), timeoutMs);
-      this.helloWaiters.push(() => { clearTimeout(t); resolve(this.banner); });
+      this.helloWaiters.push(() => {
+        clearTimeout(t);
+        resolve(this.banner);
+      });
     });
   }
 
@@ -234,9 +268,13 @@ those commands on the device in order (one JSON line each) and exits; without, s
 
 /** `tinycmp bridge ...`: exit 0, 1 when a command failed, 2 on bad usage. */
 export async function bridgeMain(argv: string[]): Promise<number> {
-  const one = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+  const one = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
   const cmds = argv.flatMap((a, i) => (a === "--cmd" ? [argv[i + 1]] : []));
-  const serial = one("--serial"), server = one("--server");
+  const serial = one("--serial"),
+    server = one("--server");
   if (!serial || !server || cmds.some((c) => !(c in COMMAND))) {
     console.error(BRIDGE_USAGE);
     return 2;
@@ -244,14 +282,20 @@ export async function bridgeMain(argv: string[]): Promise<number> {
   let secret = one("--secret");
   if (secret?.startsWith("env:")) secret = process.env[secret.slice(4)];
   else if (secret?.startsWith("pass:")) secret = secret.slice(5);
-  else if (secret !== undefined) { console.error("--secret must be pass:SECRET or env:VARIABLE"); return 2; }
+  else if (secret !== undefined) {
+    console.error("--secret must be pass:SECRET or env:VARIABLE");
+    return 2;
+  }
   const dn = one("--subject");
   const { Name } = await import("../testpki/x509.js");
   const subject = dn ? new Uint8Array(new Name(dn).toArrayBuffer()) : undefined;
   const bridge = await Bridge.connect({ serial, server, log: (l) => console.error(l) });
   await bridge.hello();
   if (cmds.length === 0) {
-    await new Promise<void>((r) => { process.once("SIGINT", r); process.once("SIGTERM", r); });
+    await new Promise<void>((r) => {
+      process.once("SIGINT", r);
+      process.once("SIGTERM", r);
+    });
     bridge.close();
     return 0;
   }
@@ -259,8 +303,17 @@ export async function bridgeMain(argv: string[]): Promise<number> {
   for (const c of cmds as Command[]) {
     const d = await bridge.command(c, { ref: one("--ref"), secret, subject, timeout: Number(one("--timeout") ?? 30) });
     failed ||= d.code !== 0;
-    console.log(JSON.stringify({ cmd: c, code: d.code, detail: d.detail, certConf: d.certConf, cycles: d.cycles,
-      stack_peak_bytes: d.stackPeak, ...(c === "status" && d.code === 0 ? { cert: Buffer.from(d.data).toString("base64") } : {}) }));
+    console.log(
+      JSON.stringify({
+        cmd: c,
+        code: d.code,
+        detail: d.detail,
+        certConf: d.certConf,
+        cycles: d.cycles,
+        stack_peak_bytes: d.stackPeak,
+        ...(c === "status" && d.code === 0 ? { cert: Buffer.from(d.data).toString("base64") } : {}),
+      }),
+    );
   }
   bridge.close();
   return failed ? 1 : 0;

@@ -80,7 +80,10 @@ export const OPTIONS: Record<string, Opt> = {
   csr: { kind: "infile", help: "PKCS#10 request for p10cr" },
   implicit_confirm: { kind: "flag", help: "request implicit confirmation" },
   days: { kind: "int", range: [0, 1000000], help: "validity asked for in the certTemplate: now to now + N days (0: none)" },
-  reqexts: { kind: "text", help: "-config section of extensions for the certTemplate (subjectAltName, keyUsage, extendedKeyUsage, basicConstraints, certificatePolicies, OID = DER:hex)" },
+  reqexts: {
+    kind: "text",
+    help: "-config section of extensions for the certTemplate (subjectAltName, keyUsage, extendedKeyUsage, basicConstraints, certificatePolicies, OID = DER:hex)",
+  },
   policies: { kind: "text", help: "-config section with the certificatePolicies extension for the certTemplate" },
   policy_oids: { kind: "text", help: "certificatePolicies of these OIDs (comma- or space-separated)" },
   policy_oids_critical: { kind: "flag", help: "mark the -policy_oids extension critical" },
@@ -120,8 +123,10 @@ const USAGE = `usage: tinycmp -cmd ir|cr|kur|p10cr|rr|genm -server HOST:PORT [-p
        tinycmp agent --store DIR [--config FILE] [--once] [--decommission] [--provision KEY CERT [CHAIN]]`;
 
 function help(): string {
-  const rows = Object.entries(OPTIONS)
-    .map(([n, o]) => `  -${n.padEnd(18)} ${o.help}${o.kind === "choice" ? ` (${o.values!.filter((v) => v === v.toLowerCase() || !o.values!.includes(v.toLowerCase())).join("|")})` : ""}`);
+  const rows = Object.entries(OPTIONS).map(
+    ([n, o]) =>
+      `  -${n.padEnd(18)} ${o.help}${o.kind === "choice" ? ` (${o.values!.filter((v) => v === v.toLowerCase() || !o.values!.includes(v.toLowerCase())).join("|")})` : ""}`,
+  );
   return `${USAGE}\noptions (as openssl cmp names them):\n${rows.join("\n")}`;
 }
 
@@ -138,7 +143,8 @@ function checkValue(name: string, v: string, o: Opt): void {
     const [lo, hi] = o.kind === "seconds" ? [0, 2 ** 31 / 1000] : o.range!;
     if (n < lo || n > hi) throw new UsageError(`-${name} ${v}: must be ${lo}..${Math.floor(hi)}`);
   }
-  if (o.kind === "choice" && !o.values!.includes(v)) throw new UsageError(`-${name} ${v}: must be one of ${o.values!.filter((x) => x === x.toLowerCase() || !o.values!.includes(x.toLowerCase())).join(", ")}`);
+  if (o.kind === "choice" && !o.values!.includes(v))
+    throw new UsageError(`-${name} ${v}: must be one of ${o.values!.filter((x) => x === x.toLowerCase() || !o.values!.includes(x.toLowerCase())).join(", ")}`);
 }
 
 /** Parses the command line, then fills in what -config/-section give (the command line wins). */
@@ -149,7 +155,10 @@ export function parseArgs(argv: string[]): Args {
     const name = a.replace(/^--?/, "");
     const o = OPTIONS[name];
     if (!a.startsWith("-") || !o) throw new UsageError(`unknown option ${a} (tinycmp -help lists them)`);
-    if (o.kind === "flag") { args[name] = true; continue; }
+    if (o.kind === "flag") {
+      args[name] = true;
+      continue;
+    }
     if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
     const v = argv[++i];
     checkValue(name, v, o);
@@ -191,7 +200,11 @@ const INFOTYPES: Record<string, string> = {
 
 /** `-mac` (openssl cmp names) and `-digest` as the core's hash ids (docs/ABI.md). */
 const MACS: Record<string, number> = {
-  "hmac-sha1": HASH_SHA1, hmacWithSHA1: HASH_SHA1, hmacWithSHA256: HASH_SHA256, hmacWithSHA384: HASH_SHA384, hmacWithSHA512: HASH_SHA512,
+  "hmac-sha1": HASH_SHA1,
+  hmacWithSHA1: HASH_SHA1,
+  hmacWithSHA256: HASH_SHA256,
+  hmacWithSHA384: HASH_SHA384,
+  hmacWithSHA512: HASH_SHA512,
 };
 const DIGESTS: Record<string, number> = { sha1: HASH_SHA1, sha256: HASH_SHA256, sha384: HASH_SHA384, sha512: HASH_SHA512 };
 
@@ -246,13 +259,23 @@ export function checkFiles(a: Args): void {
     for (const f of list) {
       if (o.kind === "outfile" || o.kind === "outfiles") {
         let isDir = false;
-        try { isDir = statSync(f).isDirectory(); } catch { /* absent: the directory must take it */ }
+        try {
+          isDir = statSync(f).isDirectory();
+        } catch {
+          /* absent: the directory must take it */
+        }
         if (isDir) throw new UsageError(`-${name} ${f}: is a directory`);
         try {
           accessSync(dirname(f), constants.W_OK);
-          try { accessSync(f, constants.W_OK); } catch (e) { if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; }
+          try {
+            accessSync(f, constants.W_OK);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          }
         } catch (e) {
-          throw new UsageError(`-${name} ${f}: cannot be written (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as NodeJS.ErrnoException).code})`);
+          throw new UsageError(
+            `-${name} ${f}: cannot be written (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as NodeJS.ErrnoException).code})`,
+          );
         }
       } else {
         try {
@@ -260,7 +283,9 @@ export function checkFiles(a: Args): void {
           accessSync(f, constants.R_OK);
         } catch (e) {
           if (e instanceof UsageError) throw e;
-          throw new UsageError(`-${name} ${f}: cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as NodeJS.ErrnoException).code})`);
+          throw new UsageError(
+            `-${name} ${f}: cannot be read (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as NodeJS.ErrnoException).code})`,
+          );
         }
       }
     }
@@ -281,8 +306,13 @@ function input<T>(name: string, read: () => T): T {
  *  (-expect_sender) before the core sees it. */
 export class FileTransport implements Transport {
   private n = 0;
-  constructor(private readonly inner: Transport | undefined, private readonly reqout: string[],
-    private readonly rspout: string[], private readonly rspin: string[], private readonly expectSender?: Uint8Array) {}
+  constructor(
+    private readonly inner: Transport | undefined,
+    private readonly reqout: string[],
+    private readonly rspout: string[],
+    private readonly rspin: string[],
+    private readonly expectSender?: Uint8Array,
+  ) {}
 
   async transfer(request: Uint8Array): Promise<Uint8Array> {
     const i = this.n++;
@@ -296,7 +326,9 @@ export class FileTransport implements Transport {
     return response;
   }
 
-  close(): void { this.inner?.close?.(); }
+  close(): void {
+    this.inner?.close?.();
+  }
 }
 
 /** The header sender (RFC 9810 5.1.1, a directoryName) must be the expected Name. */
@@ -307,7 +339,9 @@ function checkSender(msg: Uint8Array, expected: Uint8Array): void {
     const sender = children(msg, header)[1];
     const gn = children(msg, sender)[0];
     if (sender.tag === 0xa4) name = msg.subarray(gn.start, gn.end);
-  } catch { /* malformed: the core refuses it */ return; }
+  } catch {
+    /* malformed: the core refuses it */ return;
+  }
   if (!name || !Buffer.from(name).equals(Buffer.from(expected))) {
     throw new TransportError("response sender is not the one -expect_sender names");
   }
@@ -372,7 +406,10 @@ export function buildRequest(cmd: Op, a: Args): Request {
   if (a.srvcert && a.trusted) throw new UsageError("-srvcert and -trusted exclude each other");
   if (a.untrusted) req.untrusted = input("untrusted", () => readCerts(...files(a.untrusted)));
   if (a.trusted) {
-    const { anchors, intermediates } = splitAnchors(input("trusted", () => readCerts(...files(a.trusted))), a.partial_chain === true);
+    const { anchors, intermediates } = splitAnchors(
+      input("trusted", () => readCerts(...files(a.trusted))),
+      a.partial_chain === true,
+    );
     if (anchors.length === 0) throw new UsageError(`-trusted ${a.trusted}: no self-signed certificate to end a path: give the root, or -partial_chain`);
     req.trusted = anchors;
     if (intermediates.length) req.untrusted = [...(req.untrusted ?? []), ...intermediates];
@@ -389,12 +426,19 @@ export function buildRequest(cmd: Op, a: Args): Request {
     // -newkey pkcs11:...: the key in the token signs the POP (or the PKCS#10 request); when no
     // private key matches the URI, a key pair of its x-key-type (default P-256) is generated there
     if (str(a.newkey)?.startsWith("pkcs11:")) req.newSigner = input("newkey", () => new Pkcs11Signer(str(a.newkey)!, { generate: true }));
-    else if (a.newkey) Object.assign(req, input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)));
+    else if (a.newkey)
+      Object.assign(
+        req,
+        input("newkey", () => newKeyOf(str(a.newkey)!, a.newkeypass ? secretArg(str(a.newkeypass)!) : undefined)),
+      );
     if (a.popo !== undefined) {
       const popo = Number(a.popo);
       // RFC 4211 4.2: the CA would return the certificate encrypted to the new key, which tinycmp
       // cannot decrypt; openssl cmp 3.0's own server refuses this POPO too (badPOP)
-      if (popo === 2) throw new UsageError("-popo 2 (keyEncipherment, the certificate returned encrypted) is not supported: tinycmp cannot decrypt it; use -popo 1 (signature), 0 or -1");
+      if (popo === 2)
+        throw new UsageError(
+          "-popo 2 (keyEncipherment, the certificate returned encrypted) is not supported: tinycmp cannot decrypt it; use -popo 1 (signature), 0 or -1",
+        );
       req.popo = popo as -1 | 0 | 1;
     }
     if (req.newPublicKey && (req.popo ?? 1) === 1) {
@@ -414,7 +458,8 @@ export function buildRequest(cmd: Op, a: Args): Request {
     if (exts) req.extensions = exts;
     if (cmd === "p10cr" && a.csr) req.csr = input("csr", () => pemCsr(str(a.csr)!));
     if (cmd === "ir" && !req.subject && !req.csr && !a.reqin) throw new UsageError("ir needs -subject");
-    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.reqin && !a.newkeyout) throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
+    if (!req.newKey && !req.newPublicKey && !req.newSigner && !req.csr && !a.reqin && !a.newkeyout)
+      throw new UsageError(`${cmd} without -newkey makes a new key: give -newkeyout to keep it`);
     if (!a.certout) throw new UsageError(`${cmd} needs -certout`);
   }
   if (cmd === "kur" || cmd === "rr") {
@@ -440,7 +485,10 @@ export function buildRequest(cmd: Op, a: Args): Request {
       }
       if (t === "crlStatusList") {
         if (!a.oldcrl && !a.crlcert) throw new UsageError("-infotype crlStatusList needs -oldcrl or -crlcert");
-        return crlStatusListItav({ crl: a.oldcrl ? readDer(str(a.oldcrl)!, "X509 CRL") : undefined, cert: a.crlcert ? readCerts(str(a.crlcert)!)[0] : undefined });
+        return crlStatusListItav({
+          crl: a.oldcrl ? readDer(str(a.oldcrl)!, "X509 CRL") : undefined,
+          cert: a.crlcert ? readCerts(str(a.crlcert)!)[0] : undefined,
+        });
       }
       return oidContents(INFOTYPES[t] ?? t);
     });
@@ -483,7 +531,11 @@ function geninfoItav(v: string): Uint8Array {
   if (!m) throw new UsageError(`-geninfo ${v}: use OID:int:N, e.g. 1.2.3.4:int:56789`);
   const n = BigInt(m[2]);
   if (n < -(2n ** 63n) || n >= 2n ** 63n) throw new UsageError(`-geninfo ${v}: the integer must fit 64 bits`);
-  return der(0x30, input("geninfo", () => oidDer(m[1])), intDer(n));
+  return der(
+    0x30,
+    input("geninfo", () => oidDer(m[1])),
+    intDer(n),
+  );
 }
 
 /** The certTemplate extensions as openssl cmp 3.0 composes them (OSSL_CMP_CTX_setup_CRM): -reqexts
@@ -499,18 +551,37 @@ function requestExtensions(a: Args, hasSubject: boolean): Uint8Array[] | undefin
     if (section === undefined) continue;
     if (!str(a.config)) throw new UsageError(`-${opt} ${section} needs -config: the file holding that section`);
     const conf = input("config", () => readConf(str(a.config)!));
-    try { sectionExtensions(conf, section, `-${opt}`, exts); } catch (e) { throw new UsageError((e as Error).message); }
+    try {
+      sectionExtensions(conf, section, `-${opt}`, exts);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
   }
   const has = (oid: string) => exts.some((e) => e.oid === oid);
   if (a.sans) {
     if (has(OID_SAN)) throw new UsageError("-sans and a subjectAltName of -reqexts exclude each other (as in openssl cmp)");
-    exts.unshift({ oid: OID_SAN, der: extensionDer(OID_SAN, !hasSubject, input("sans", () => sansDer(str(a.sans)!))) });
+    exts.unshift({
+      oid: OID_SAN,
+      der: extensionDer(
+        OID_SAN,
+        !hasSubject,
+        input("sans", () => sansDer(str(a.sans)!)),
+      ),
+    });
   }
   if (a.policy_oids) {
-    if (has(OID_POLICIES)) throw new UsageError("-policy_oids and a certificatePolicies of -reqexts exclude each other (RFC 5280 4.2: one instance per extension)");
+    if (has(OID_POLICIES))
+      throw new UsageError("-policy_oids and a certificatePolicies of -reqexts exclude each other (RFC 5280 4.2: one instance per extension)");
     const oids = files(a.policy_oids);
     if (oids.length === 0) throw new UsageError("-policy_oids: give one or more OIDs");
-    exts.unshift({ oid: OID_POLICIES, der: extensionDer(OID_POLICIES, a.policy_oids_critical === true, input("policy_oids", () => policiesDer(oids))) });
+    exts.unshift({
+      oid: OID_POLICIES,
+      der: extensionDer(
+        OID_POLICIES,
+        a.policy_oids_critical === true,
+        input("policy_oids", () => policiesDer(oids)),
+      ),
+    });
   }
   return exts.map((e) => e.der);
 }
@@ -539,7 +610,8 @@ function describe(cert: Uint8Array): string {
  *  validity only: node:crypto does the checks). */
 function checkOutTrusted(cert: Uint8Array, anchors: Uint8Array[], pool: Uint8Array[], at: Date): void {
   const xs = (l: Uint8Array[]) => l.map((d) => new X509Certificate(d));
-  const trusted = xs(anchors), others = xs(pool);
+  const trusted = xs(anchors),
+    others = xs(pool);
   const valid = (c: X509Certificate) => new Date(c.validFrom) <= at && at <= new Date(c.validTo);
   let c = new X509Certificate(cert);
   for (let depth = 0; depth < 8; depth++) {
@@ -571,7 +643,9 @@ function writeOutputs(cmd: Op, a: Args, out: Outcome, core: Core): string {
   }
   if (cmd === "rr") return "rr done: certificate revoked";
   if (cmd === "genm") {
-    const asked = files(a.infotype).map((t) => oidContents(INFOTYPES[t] ?? t)).map((o) => (o.length === 8 ? o[7] : -1));
+    const asked = files(a.infotype)
+      .map((t) => oidContents(INFOTYPES[t] ?? t))
+      .map((o) => (o.length === 8 ? o[7] : -1));
     const anchors = [...(a.trusted ? readCerts(...files(a.trusted)) : []), ...(a.oldwithold ? readCerts(str(a.oldwithold)!) : [])];
     const g = decodeGenp(asked, out.genp, anchors);
     const u = g.rootCaKeyUpdate;
@@ -604,7 +678,10 @@ function caCertsOf(out: Outcome): Uint8Array[] {
 function operationOf(cmd: Op, a: Args): Operation {
   if (cmd !== "genm") return cmd;
   const kinds: Record<string, Operation> = {
-    caCerts: "caCerts", rootCaCert: "rootCaKeyUpdate", certReqTemplate: "certReqTemplate", crlStatusList: "crls",
+    caCerts: "caCerts",
+    rootCaCert: "rootCaKeyUpdate",
+    certReqTemplate: "certReqTemplate",
+    crlStatusList: "crls",
   };
   const first = files(a.infotype)[0];
   return kinds[first] ?? "caCerts";
@@ -621,7 +698,8 @@ function proxyFor(a: Args, url: string): string | undefined {
 export function failureLine(cmd: string, e: unknown, macProtected: boolean): string {
   if (e instanceof CmpError) {
     // only a MAC that was computed and differs points at the secret; bounds and algorithms say their own words
-    if (e.code === E_CMP_PROTECTION && macProtected && /MAC does not verify/.test(e.detail)) return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
+    if (e.code === E_CMP_PROTECTION && macProtected && /MAC does not verify/.test(e.detail))
+      return `${cmd} failed: MAC does not verify: wrong secret or reference?`;
     const detail = e.detail.replace(/:? ?\(?error -?\d+\)?$/, "");
     return `${cmd} failed: ${detail} (error ${e.code})`;
   }
@@ -635,7 +713,9 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
   checkFiles(a);
   const req = buildRequest(cmd, a);
   if (a.disable_confirm && cmd !== "rr" && cmd !== "genm") {
-    console.error("tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18 (openssl cmp's manual warns so too)");
+    console.error(
+      "tinycmp: warning: -disable_confirm: the new certificate is neither confirmed nor implicitly confirmed; this violates RFC 9810 5.3.18 (openssl cmp's manual warns so too)",
+    );
   }
   const rspin = files(a.rspin);
   const expectSender = a.expect_sender ? input("expect_sender", () => nameDer(str(a.expect_sender)!)) : undefined;
@@ -662,16 +742,23 @@ export async function runCmd(a: Args, log: (line: string) => void = console.log)
     }
   } else if (rspin.length === 0) throw new UsageError("no -server (or -rspin) given");
   const at = a.attime !== undefined ? Number(a.attime) : undefined;
-  const device = new Device(new FileTransport(inner, files(a.reqout), files(a.rspout), rspin, expectSender),
-    at !== undefined ? { now: () => at } : {});
+  const device = new Device(new FileTransport(inner, files(a.reqout), files(a.rspout), rspin, expectSender), at !== undefined ? { now: () => at } : {});
   try {
     const out = await device.run(cmd, req);
-    if (Number(a.verbosity ?? 6) >= 7) { // 7: info, as openssl's -verbosity
-      out.messages.request.forEach((m, i) => console.error(`tinycmp: info: request ${i + 1}: ${m.length} bytes, response ${out.messages.response[i]?.length ?? 0} bytes`));
+    if (Number(a.verbosity ?? 6) >= 7) {
+      // 7: info, as openssl's -verbosity
+      out.messages.request.forEach((m, i) =>
+        console.error(`tinycmp: info: request ${i + 1}: ${m.length} bytes, response ${out.messages.response[i]?.length ?? 0} bytes`),
+      );
     }
     if (outTrusted && out.cert) {
       const { anchors, intermediates } = splitAnchors(outTrusted, a.partial_chain === true);
-      checkOutTrusted(out.cert, anchors, [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? []), ...intermediates], new Date((at ?? Date.now() / 1000) * 1000));
+      checkOutTrusted(
+        out.cert,
+        anchors,
+        [...out.extraCerts, ...out.caPubs, ...(req.untrusted ?? []), ...intermediates],
+        new Date((at ?? Date.now() / 1000) * 1000),
+      );
     }
     log(writeOutputs(cmd, a, out, device.core));
     return 0;

@@ -25,9 +25,15 @@ export function readConf(file: string, conf: Conf = new Map(), depth = 0): Conf 
     const line = stripComment(raw).trim();
     if (line === "") return;
     const head = /^\[\s*([^\]\s]+)\s*\]$/.exec(line);
-    if (head) { section = head[1]; return; }
+    if (head) {
+      section = head[1];
+      return;
+    }
     const inc = /^\.include\s*=?\s*(.+)$/.exec(line);
-    if (inc) { readConf(resolve(dirname(file), inc[1].trim()), conf, depth + 1); return; }
+    if (inc) {
+      readConf(resolve(dirname(file), inc[1].trim()), conf, depth + 1);
+      return;
+    }
     if (/^\.pragma\b/.test(line)) return;
     const m = /^([A-Za-z0-9_.;:!%@-]+)\s*=\s*(.*)$/.exec(line);
     if (!m) throw new Error(`${where}: not "name = value": ${line}`);
@@ -41,8 +47,14 @@ function stripComment(line: string): string {
   let quote = "";
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (c === "\\") { i++; continue; }
-    if (quote) { if (c === quote) quote = ""; continue; }
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (quote) {
+      if (c === quote) quote = "";
+      continue;
+    }
     if (c === '"' || c === "'") quote = c;
     else if (c === "#") return line.slice(0, i);
   }
@@ -58,7 +70,8 @@ function unquote(v: string): string {
       const n = v[++i];
       out += n === "n" ? "\n" : n === "r" ? "\r" : n === "t" ? "\t" : n === "b" ? "\b" : n;
     } else if (quote) {
-      if (c === quote) quote = ""; else out += c;
+      if (c === quote) quote = "";
+      else out += c;
     } else if (c === '"' || c === "'") quote = c;
     else out += c;
   }

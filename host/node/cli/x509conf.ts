@@ -8,7 +8,8 @@ import type { Conf } from "./opensslconf";
 import { der } from "../lib/genp";
 import { nameDer } from "../lib/files";
 
-export const OID_SAN = "2.5.29.17", OID_POLICIES = "2.5.29.32";
+export const OID_SAN = "2.5.29.17",
+  OID_POLICIES = "2.5.29.32";
 
 /** DER OBJECT IDENTIFIER of a dotted OID (X.690 8.19). */
 export function oidDer(dotted: string): Uint8Array {
@@ -33,21 +34,44 @@ export function policiesDer(oids: string[]): Uint8Array {
   return der(0x30, ...oids.map((o) => der(0x30, oidDer(o))));
 }
 
-const KEY_USAGE = ["digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
-  "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"];
+const KEY_USAGE = [
+  "digitalSignature",
+  "nonRepudiation",
+  "keyEncipherment",
+  "dataEncipherment",
+  "keyAgreement",
+  "keyCertSign",
+  "cRLSign",
+  "encipherOnly",
+  "decipherOnly",
+];
 const EKU: Record<string, string> = {
-  serverAuth: "1.3.6.1.5.5.7.3.1", clientAuth: "1.3.6.1.5.5.7.3.2", codeSigning: "1.3.6.1.5.5.7.3.3",
-  emailProtection: "1.3.6.1.5.5.7.3.4", timeStamping: "1.3.6.1.5.5.7.3.8", OCSPSigning: "1.3.6.1.5.5.7.3.9",
-  ipsecIKE: "1.3.6.1.5.5.7.3.17", cmcCA: "1.3.6.1.5.5.7.3.27", cmcRA: "1.3.6.1.5.5.7.3.28",
-  cmKGA: "1.3.6.1.5.5.7.3.32", anyExtendedKeyUsage: "2.5.29.37.0",
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+  codeSigning: "1.3.6.1.5.5.7.3.3",
+  emailProtection: "1.3.6.1.5.5.7.3.4",
+  timeStamping: "1.3.6.1.5.5.7.3.8",
+  OCSPSigning: "1.3.6.1.5.5.7.3.9",
+  ipsecIKE: "1.3.6.1.5.5.7.3.17",
+  cmcCA: "1.3.6.1.5.5.7.3.27",
+  cmcRA: "1.3.6.1.5.5.7.3.28",
+  cmKGA: "1.3.6.1.5.5.7.3.32",
+  anyExtendedKeyUsage: "2.5.29.37.0",
 };
 const EXTENSIONS: Record<string, string> = {
-  subjectAltName: OID_SAN, keyUsage: "2.5.29.15", extendedKeyUsage: "2.5.29.37", basicConstraints: "2.5.29.19",
+  subjectAltName: OID_SAN,
+  keyUsage: "2.5.29.15",
+  extendedKeyUsage: "2.5.29.37",
+  basicConstraints: "2.5.29.19",
   certificatePolicies: OID_POLICIES,
 };
 const ID_QT_CPS = "1.3.6.1.5.5.7.2.1";
 
-const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+const list = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 const ia5 = (tag: number, v: string, what: string) => {
   if (!/^[\x20-\x7e]+$/.test(v)) throw new Error(`${what} "${v}" is not printable ASCII (IA5String)`);
   return der(tag, new Uint8Array(Buffer.from(v, "latin1")));
@@ -79,26 +103,36 @@ function sectionName(conf: Conf, section: string, where: string): Uint8Array {
 /** One GeneralName (RFC 5280 4.2.1.6) from `TYPE:value` (x509v3_config "Subject Alternative Name"). */
 function generalName(conf: Conf, type: string, v: string, where: string): Uint8Array {
   switch (type) {
-    case "DNS": return ia5(0x82, v, "DNS");
-    case "email": if (v === "copy" || v === "move") throw new Error(`${where}: email:${v} is not supported (give the address)`); return ia5(0x81, v, "email");
-    case "URI": return ia5(0x86, v, "URI");
-    case "RID": return der(0x88, oidDer(v).subarray(2));
+    case "DNS":
+      return ia5(0x82, v, "DNS");
+    case "email":
+      if (v === "copy" || v === "move") throw new Error(`${where}: email:${v} is not supported (give the address)`);
+      return ia5(0x81, v, "email");
+    case "URI":
+      return ia5(0x86, v, "URI");
+    case "RID":
+      return der(0x88, oidDer(v).subarray(2));
     case "IP": {
       const fam = isIP(v);
       if (fam === 4) return der(0x87, new Uint8Array(v.split(".").map(Number)));
       if (fam === 6) return der(0x87, ipv6(v));
       throw new Error(`${where}: IP:${v} is not an IPv4 or IPv6 address`);
     }
-    case "dirName": return der(0xa4, sectionName(conf, v, where));
-    default: throw new Error(`${where}: subjectAltName type ${type}: is not supported (DNS, IP, email, URI, RID, dirName)`);
+    case "dirName":
+      return der(0xa4, sectionName(conf, v, where));
+    default:
+      throw new Error(`${where}: subjectAltName type ${type}: is not supported (DNS, IP, email, URI, RID, dirName)`);
   }
 }
 
 function ipv6(v: string): Uint8Array {
   const [head, tail] = v.includes("::") ? v.split("::") : [v, undefined];
-  const words = (s: string) => (s ? s.split(":") : []).flatMap((w) => (w.includes(".") ? [
-    ((+w.split(".")[0]) << 8 | +w.split(".")[1]).toString(16), ((+w.split(".")[2]) << 8 | +w.split(".")[3]).toString(16)] : [w]));
-  const h = words(head), t = tail === undefined ? [] : words(tail);
+  const words = (s: string) =>
+    (s ? s.split(":") : []).flatMap((w) =>
+      w.includes(".") ? [((+w.split(".")[0] << 8) | +w.split(".")[1]).toString(16), ((+w.split(".")[2] << 8) | +w.split(".")[3]).toString(16)] : [w],
+    );
+  const h = words(head),
+    t = tail === undefined ? [] : words(tail);
   const all = [...h, ...Array(8 - h.length - t.length).fill("0"), ...t];
   return new Uint8Array(all.flatMap((w) => [parseInt(w, 16) >> 8, parseInt(w, 16) & 0xff]));
 }
@@ -128,7 +162,7 @@ function keyUsageValue(v: string, where: string): Uint8Array {
     bits |= 1 << i;
   }
   if (bits === 0) throw new Error(`${where}: keyUsage is empty`);
-  const top = 31 - Math.clz32(bits);          // highest bit number set
+  const top = 31 - Math.clz32(bits); // highest bit number set
   const bytes = top < 8 ? 1 : 2;
   const unused = bytes * 8 - 1 - top;
   const out = [0, 0].slice(0, bytes);
@@ -137,7 +171,8 @@ function keyUsageValue(v: string, where: string): Uint8Array {
 }
 
 function basicConstraintsValue(v: string, where: string): Uint8Array {
-  let ca = false, pathLen: number | undefined;
+  let ca = false,
+    pathLen: number | undefined;
   for (const item of list(v)) {
     const [k, val] = item.split(":").map((s) => s.trim());
     if (k === "CA" && /^(TRUE|true|Y|y|YES|yes)$/.test(val)) ca = true;
@@ -155,7 +190,7 @@ export function intDer(n: bigint): Uint8Array {
   const out: number[] = [];
   for (let v = n; ; v >>= 8n) {
     out.unshift(Number(v & 0xffn));
-    if ((v >= -128n && v <= 127n)) break;
+    if (v >= -128n && v <= 127n) break;
   }
   return der(0x02, new Uint8Array(out));
 }
@@ -166,7 +201,10 @@ function policiesValue(conf: Conf, v: string, where: string): Uint8Array {
   const infos: Uint8Array[] = [];
   for (const item of list(v)) {
     if (item === "ia5org") continue; // affects only userNotice organization, which is refused below
-    if (!item.startsWith("@")) { infos.push(der(0x30, oidDer(policyOid(item)))); continue; }
+    if (!item.startsWith("@")) {
+      infos.push(der(0x30, oidDer(policyOid(item))));
+      continue;
+    }
     let id: Uint8Array | undefined;
     const qualifiers: Uint8Array[] = [];
     for (const [k, val] of sectionOf(conf, item, where)) {
@@ -192,20 +230,37 @@ function extensionValue(conf: Conf, name: string, v: string, where: string): Uin
     return new Uint8Array(Buffer.from(hex, "hex"));
   }
   switch (name) {
-    case "subjectAltName": return sanValue(conf, v, where);
-    case "keyUsage": return keyUsageValue(v, where);
+    case "subjectAltName":
+      return sanValue(conf, v, where);
+    case "keyUsage":
+      return keyUsageValue(v, where);
     case "extendedKeyUsage": {
       const oids = list(v).map((n) => EKU[n] ?? n);
       if (oids.length === 0) throw new Error(`${where}: extendedKeyUsage is empty`);
-      return der(0x30, ...oids.map((o) => { try { return oidDer(o); } catch { throw new Error(`${where}: extendedKeyUsage ${o}: not one of ${Object.keys(EKU).join(", ")} or a dotted OID`); } }));
+      return der(
+        0x30,
+        ...oids.map((o) => {
+          try {
+            return oidDer(o);
+          } catch {
+            throw new Error(`${where}: extendedKeyUsage ${o}: not one of ${Object.keys(EKU).join(", ")} or a dotted OID`);
+          }
+        }),
+      );
     }
-    case "basicConstraints": return basicConstraintsValue(v, where);
-    case "certificatePolicies": return policiesValue(conf, v, where);
-    default: throw new Error(`${where}: ${name} is not supported (${Object.keys(EXTENSIONS).join(", ")}, or OID = DER:hex)`);
+    case "basicConstraints":
+      return basicConstraintsValue(v, where);
+    case "certificatePolicies":
+      return policiesValue(conf, v, where);
+    default:
+      throw new Error(`${where}: ${name} is not supported (${Object.keys(EXTENSIONS).join(", ")}, or OID = DER:hex)`);
   }
 }
 
-export interface Extension { oid: string; der: Uint8Array }
+export interface Extension {
+  oid: string;
+  der: Uint8Array;
+}
 
 /** The extensions of `section`, appended to `exts`; an extension already there is replaced and
  *  moves to the end (OpenSSL's X509V3_CTX_REPLACE, as `openssl cmp` loads -reqexts and -policies). */

@@ -37,7 +37,10 @@ class LaneTransport implements Transport {
     return this.current!.transfer(request);
   }
 }
-interface Lane { device: Device; transport: LaneTransport }
+interface Lane {
+  device: Device;
+  transport: LaneTransport;
+}
 const lanePool: Lane[] = [];
 // the core's entropy (env.random: keys, nonces, salts) from node:crypto 4 KiB at a time, each
 // octet handed out once: one system call per many requests instead of one per request
@@ -108,9 +111,7 @@ async function runOp(lane: Lane, d: DeviceState, op: "ir" | "kur" | "rr" | "genm
     const idevid = job.idevid ?? job.idevids?.[d.index];
     // ir and genm are protected by the shared secret or the IDevID; kur and rr by the certificate
     // being updated or revoked (RFC 9483 4.1.3, 4.2)
-    const initial: Request = job.mode === "sig"
-      ? { key: idevid!.key, cert: idevid!.cert, extraCerts: idevid!.chain }
-      : { ref: id.ref, secret: id.secret };
+    const initial: Request = job.mode === "sig" ? { key: idevid!.key, cert: idevid!.cert, extraCerts: idevid!.chain } : { ref: id.ref, secret: id.secret };
     const own: Request = { key: d.key, cert: d.cert, oldCert: d.cert };
     const common = { trusted, implicitConfirm: job.implicitConfirm };
     if (op === "ir" || op === "kur") {
@@ -157,10 +158,12 @@ const take = (): number | undefined => {
 };
 const phased = job.durationMs === undefined && (job.scenario === "renew" || job.scenario === "revoke");
 const lanes = async (work: (lane: Lane) => Promise<boolean>) => {
-  await Promise.all(Array.from({ length: Math.max(1, job.concurrency) }, async (_, i) => {
-    const lane = (lanePool[i] ??= newLane());
-    while (await work(lane));
-  }));
+  await Promise.all(
+    Array.from({ length: Math.max(1, job.concurrency) }, async (_, i) => {
+      const lane = (lanePool[i] ??= newLane());
+      while (await work(lane));
+    }),
+  );
 };
 // a device is taken when its first operation is due, so --duration stops starting devices in time
 if (!phased) {

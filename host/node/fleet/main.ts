@@ -68,7 +68,8 @@ const usage = (msg: string): never => {
 };
 const num = (name: string, v: string | undefined, min: number, integer = true) => {
   const n = Number(v);
-  if (v === undefined || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) usage(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}`);
+  if (v === undefined || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min)
+    usage(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}`);
   return n;
 };
 if (o.mac && o.sig) usage("--mac and --sig exclude each other");
@@ -202,13 +203,22 @@ if (published?.url) say(`metrics at ${published.url}`);
 const threads: Worker[] = [];
 for (let w = 0; w < workers; w++) {
   const job: DeviceJob = {
-    url, mode, ref, secret, trusted,
+    url,
+    mode,
+    ref,
+    secret,
+    trusted,
     implicitConfirm: o["implicit-confirm"]!,
-    shard, worker: w, workers, devices, durationMs,
+    shard,
+    worker: w,
+    workers,
+    devices,
+    durationMs,
     concurrency: Math.floor(concurrency / workers) + (w < concurrency % workers ? 1 : 0),
     rate: rate !== undefined ? rate / workers : undefined,
     rampSeconds,
-    scenario, mix,
+    scenario,
+    mix,
     msgTimeoutMs,
     totalTimeoutMs: 4 * msgTimeoutMs,
     idevid,
@@ -270,7 +280,10 @@ const pkiThreadMs = sum((t) => t.tid === pkiTid);
 const deviceMs = sum((t) => deviceTids.has(t.tid));
 const totalMs = cpu.length ? sum(() => true) : (cpuProcess.user + cpuProcess.system) / 1000;
 const cores = availableParallelism();
-const n = Math.max(1, [...tally.ops.values()].reduce((a, s) => a + s.ok.count + s.failed.count, 0));
+const n = Math.max(
+  1,
+  [...tally.ops.values()].reduce((a, s) => a + s.ok.count + s.failed.count, 0),
+);
 const pkiUtil = pkiThreadMs / wallMs;
 const machineUtil = totalMs / (cores * wallMs);
 // everything on the machine, other processes included (a shared machine slows the fleet down)
@@ -290,9 +303,16 @@ else if (rate !== undefined) bottleneck = `--rate ${rate}/s (the machine allows 
 else if (o.server && machineUtil < 0.5) bottleneck = "the server or the network: this machine is not saturated";
 else {
   bottleneck = `${limits[0][0]} (allows ~${limits[0][1].toFixed(0)}/s; next ${limits[1]?.[0] ?? "-"} ~${limits[1]?.[1].toFixed(0) ?? "-"}/s)`;
-  if (systemUtil > 0.9 && machineUtil < 0.75) bottleneck += `; the machine was shared: ${(systemUtil * 100).toFixed(0)}% busy, ${(machineUtil * 100).toFixed(0)}% of it by the fleet`;
+  if (systemUtil > 0.9 && machineUtil < 0.75)
+    bottleneck += `; the machine was shared: ${(systemUtil * 100).toFixed(0)}% busy, ${(machineUtil * 100).toFixed(0)}% of it by the fleet`;
 }
-if (process.env.FLEET_THREADS) console.error(cpu.filter((t) => t.ms > 0).map((t) => `${t.tid} ${t.name} ${t.ms}${t.tid === pkiTid ? " PKI" : ""}${deviceTids.has(t.tid) ? " DEV" : ""}`).join("\n"));
+if (process.env.FLEET_THREADS)
+  console.error(
+    cpu
+      .filter((t) => t.ms > 0)
+      .map((t) => `${t.tid} ${t.name} ${t.ms}${t.tid === pkiTid ? " PKI" : ""}${deviceTids.has(t.tid) ? " DEV" : ""}`)
+      .join("\n"),
+  );
 
 const info: RunInfo = {
   scenario: scenario === "mixed" ? `mixed ${o.mix}` : scenario,
@@ -325,8 +345,10 @@ const summary = {
   fleet_cpu_busy: +machineUtil.toFixed(3),
 };
 
-const opLines = Object.entries(summary.operations).map(([op, s]) =>
-  `  ${op}: ok ${s.ok}, failed ${s.failed}, ${s.per_second}/s, p50 ${s.p50_ms ?? "-"} ms, p95 ${s.p95_ms ?? "-"} ms, p99 ${s.p99_ms ?? "-"} ms, max ${s.max_ms ?? "-"} ms`);
+const opLines = Object.entries(summary.operations).map(
+  ([op, s]) =>
+    `  ${op}: ok ${s.ok}, failed ${s.failed}, ${s.per_second}/s, p50 ${s.p50_ms ?? "-"} ms, p95 ${s.p95_ms ?? "-"} ms, p99 ${s.p99_ms ?? "-"} ms, max ${s.max_ms ?? "-"} ms`,
+);
 const lines = [
   `devices ${tally.devices}${shard.count > 1 ? ` (shard ${shard.index}/${shard.count})` : ""}, scenario ${info.scenario} (${mode}, ${workers} worker threads, concurrency ${concurrency}${rate !== undefined ? `, rate ${rate}/s` : ""}) against ${serverName}`,
   `devices ok ${tally.devicesOk}, failed ${tally.devicesFailed} in ${summary.seconds} s: ${summary.per_second} operations/s`,
@@ -338,7 +360,8 @@ const lines = [
   `CPU per operation: devices ${summary.cpu_ms_per_enrollment_devices} ms` +
     (pki ? `, test PKI ${summary.cpu_ms_per_enrollment_pki} ms (its thread busy ${(pkiUtil * 100).toFixed(0)}%)` : "") +
     `, other threads (GC, compiler, crypto jobs, main) ${summary.cpu_ms_per_enrollment_other} ms`,
-  `CPU: the fleet used ${(machineUtil * 100).toFixed(0)}% of ${cores} cores` + (Number.isFinite(systemUtil) ? `, the machine was ${(systemUtil * 100).toFixed(0)}% busy in all` : ""),
+  `CPU: the fleet used ${(machineUtil * 100).toFixed(0)}% of ${cores} cores` +
+    (Number.isFinite(systemUtil) ? `, the machine was ${(systemUtil * 100).toFixed(0)}% busy in all` : ""),
   `bottleneck: ${bottleneck}`,
 ];
 if (prepSeconds) lines.push(`(IDevIDs made beforehand in ${prepSeconds.toFixed(1)} s, not counted)`);

@@ -10,7 +10,10 @@ const USAGE = "usage: tinycmp fleet merge SHARD.json ... [--report FILE.html] [-
 
 /** The last line of a file that is a JSON object (a shard's stdout may carry text before it). */
 function lastJson(text: string, where: string): Summary {
-  const lines = text.trim().split("\n").filter((l) => l.startsWith("{"));
+  const lines = text
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"));
   if (!lines.length) throw new Error(`${where}: no JSON summary in it`);
   try {
     return JSON.parse(lines[lines.length - 1]);
@@ -26,7 +29,11 @@ export async function fleetMain(argv: string[]): Promise<number> {
   }
   let a;
   try {
-    a = parseArgs({ args: argv.slice(1), allowPositionals: true, options: { report: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } } });
+    a = parseArgs({
+      args: argv.slice(1),
+      allowPositionals: true,
+      options: { report: { type: "string" }, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    });
   } catch (e) {
     console.error(`tinycmp fleet merge: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -51,7 +58,8 @@ export async function fleetMain(argv: string[]): Promise<number> {
   else {
     console.log(`${a.positionals.length} shards, ${merged.devices} devices, scenario ${merged.scenario} against ${merged.server}`);
     console.log(`devices ok ${merged.ok}, failed ${merged.failed} in ${merged.seconds} s: ${merged.per_second} operations/s`);
-    for (const [op, s] of Object.entries(merged.operations)) console.log(`  ${op}: ok ${s.ok}, failed ${s.failed}, p50 ${s.p50_ms ?? "-"} ms, p95 ${s.p95_ms ?? "-"} ms, p99 ${s.p99_ms ?? "-"} ms`);
+    for (const [op, s] of Object.entries(merged.operations))
+      console.log(`  ${op}: ok ${s.ok}, failed ${s.failed}, p50 ${s.p50_ms ?? "-"} ms, p95 ${s.p95_ms ?? "-"} ms, p99 ${s.p99_ms ?? "-"} ms`);
     for (const [r, n] of Object.entries(merged.failures)) console.log(`  ${n} x ${r}`);
     if (a.values.report) console.log(`report written to ${a.values.report}`);
   }

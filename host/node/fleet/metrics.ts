@@ -93,10 +93,11 @@ export async function publish(metrics: FleetMetrics, target: string): Promise<{ 
     const addr = server.address() as { address: string; port: number };
     return {
       url: `http://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port}/metrics`,
-      stop: () => new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+      stop: () =>
+        new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
     };
   }
   const write = () => {
@@ -105,8 +106,10 @@ export async function publish(metrics: FleetMetrics, target: string): Promise<{ 
   };
   write();
   const timer = setInterval(write, 1000);
-  return { stop: async () => {
-    clearInterval(timer);
-    write();
-  } };
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      write();
+    },
+  };
 }

@@ -21,7 +21,8 @@ export const OPERATIONS: Record<Lifecycle, readonly ("ir" | "kur" | "rr" | "genm
 /** `I/N`: shard I (0-based) of N. */
 export function parseShard(s: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(s);
-  const index = Number(m?.[1]), count = Number(m?.[2]);
+  const index = Number(m?.[1]),
+    count = Number(m?.[2]);
   if (!m || count < 1 || index >= count || !Number.isSafeInteger(count)) throw new Error(`--shard "${s}" is not I/N with 0 <= I < N`);
   return { index, count };
 }
@@ -45,7 +46,7 @@ export function parseMix(s: string): [Lifecycle, number][] {
 /** The lifecycle of device `index` in a mixed fleet: a fixed scramble of the index picks a
  *  percentile, so every 100 consecutive devices hold the shares exactly and a rerun is the same. */
 export function lifecycleOf(index: number, mix: [Lifecycle, number][]): Lifecycle {
-  const slot = (index % 100) * 37 % 100; // 37 is prime to 100: a permutation of 0..99
+  const slot = ((index % 100) * 37) % 100; // 37 is prime to 100: a permutation of 0..99
   let acc = 0;
   for (const [name, n] of mix) {
     acc += n;
@@ -58,8 +59,7 @@ export function lifecycleOf(index: number, mix: [Lifecycle, number][]): Lifecycl
 export const deviceIndex = (shard: { index: number; count: number }, j: number) => shard.index + shard.count * j;
 
 /** Devices in a shard when the fleet has `devices` in all. */
-export const shardSize = (shard: { index: number; count: number }, devices: number) =>
-  Math.max(0, Math.ceil((devices - shard.index) / shard.count));
+export const shardSize = (shard: { index: number; count: number }, devices: number) => Math.max(0, Math.ceil((devices - shard.index) / shard.count));
 
 /** Identity of device `index`: subject, IDevID serial number, MAC reference (a `{i}` in the
  *  reference or secret given stands for the index, for CAs that know one reference per device). */

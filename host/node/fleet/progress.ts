@@ -3,7 +3,10 @@
 export class Progress {
   private last = 0;
   private readonly tty = !!process.stderr.isTTY;
-  constructor(readonly total: number, private readonly t0: number) {}
+  constructor(
+    readonly total: number,
+    private readonly t0: number,
+  ) {}
 
   update(ok: number, failed: number, force = false): void {
     const now = performance.now();

@@ -28,10 +28,18 @@ function niceMax(v: number): number {
 }
 
 function barChart(c: Chart): string {
-  const W = 760, H = 300, L = 60, R = 16, T = 30, B = 46;
-  const w = W - L - R, h = H - T - B;
+  const W = 760,
+    H = 300,
+    L = 60,
+    R = 16,
+    T = 30,
+    B = 46;
+  const w = W - L - R,
+    h = H - T - B;
   const n = Math.max(...c.series.map((s) => s.values.length), 1);
-  const tops = Array.from({ length: n }, (_, i) => c.stacked ? c.series.reduce((a, s) => a + (s.values[i] ?? 0), 0) : Math.max(...c.series.map((s) => s.values[i] ?? 0)));
+  const tops = Array.from({ length: n }, (_, i) =>
+    c.stacked ? c.series.reduce((a, s) => a + (s.values[i] ?? 0), 0) : Math.max(...c.series.map((s) => s.values[i] ?? 0)),
+  );
   const yMax = niceMax(Math.max(...tops, 1));
   const bw = w / n;
   const y = (v: number) => T + h - (v / yMax) * h;
@@ -40,7 +48,9 @@ function barChart(c: Chart): string {
   parts.push(`<text x="${L}" y="18" class="t">${esc(c.title)}</text>`);
   for (let k = 0; k <= 4; k++) {
     const v = (yMax * k) / 4;
-    parts.push(`<line x1="${L}" x2="${L + w}" y1="${y(v)}" y2="${y(v)}" class="g"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${+v.toPrecision(3)}</text>`);
+    parts.push(
+      `<line x1="${L}" x2="${L + w}" y1="${y(v)}" y2="${y(v)}" class="g"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${+v.toPrecision(3)}</text>`,
+    );
   }
   const step = niceMax((c.x1 - c.x0) / 6);
   for (let v = Math.ceil(c.x0 / step) * step; v <= c.x1 + 1e-9; v += step) {
@@ -52,7 +62,9 @@ function barChart(c: Chart): string {
       const v = s.values[i] ?? 0;
       if (v <= 0) continue;
       const from = c.stacked ? base : 0;
-      parts.push(`<rect x="${(L + i * bw).toFixed(2)}" y="${y(from + v).toFixed(2)}" width="${Math.max(bw - (bw > 3 ? 1 : 0), 0.5).toFixed(2)}" height="${(y(from) - y(from + v)).toFixed(2)}" fill="${s.color}"><title>${esc(s.name)}: ${v}</title></rect>`);
+      parts.push(
+        `<rect x="${(L + i * bw).toFixed(2)}" y="${y(from + v).toFixed(2)}" width="${Math.max(bw - (bw > 3 ? 1 : 0), 0.5).toFixed(2)}" height="${(y(from) - y(from + v)).toFixed(2)}" fill="${s.color}"><title>${esc(s.name)}: ${v}</title></rect>`,
+      );
       base += v;
     }
   }
@@ -63,7 +75,15 @@ function barChart(c: Chart): string {
   parts.push(`<line x1="${L}" x2="${L}" y1="${T}" y2="${T + h}" class="a"/><line x1="${L}" x2="${L + w}" y1="${T + h}" y2="${T + h}" class="a"/>`);
   parts.push(`<text x="${L + w / 2}" y="${H - 8}" text-anchor="middle">${esc(c.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${T + h / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}</text>`);
-  const legend = c.series.length > 1 ? c.series.map((s, i) => `<rect x="${L + w - 150 + i * 80}" y="8" width="10" height="10" fill="${s.color}"/><text x="${L + w - 136 + i * 80}" y="17">${esc(s.name)}</text>`).join("") : "";
+  const legend =
+    c.series.length > 1
+      ? c.series
+          .map(
+            (s, i) =>
+              `<rect x="${L + w - 150 + i * 80}" y="8" width="10" height="10" fill="${s.color}"/><text x="${L + w - 136 + i * 80}" y="17">${esc(s.name)}</text>`,
+          )
+          .join("")
+      : "";
   return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">${parts.join("")}${legend}</svg>`;
 }
 
@@ -87,38 +107,55 @@ export function renderReport(s: Summary): string {
     ]);
     const okAll = new LatencyHistogram();
     for (const h of hists) okAll.merge(h.ok);
-    charts.push(barChart({
-      title: "Operation latency",
-      xLabel: "latency (ms)",
-      yLabel: "operations",
-      series,
-      x0: 0,
-      x1: histMax,
-      stacked: true,
-      marks: okAll.count ? [{ x: okAll.percentile(50), label: "p50" }, { x: okAll.percentile(95), label: "p95" }, { x: okAll.percentile(99), label: "p99" }].filter((m) => m.x <= histMax) : [],
-    }));
+    charts.push(
+      barChart({
+        title: "Operation latency",
+        xLabel: "latency (ms)",
+        yLabel: "operations",
+        series,
+        x0: 0,
+        x1: histMax,
+        stacked: true,
+        marks: okAll.count
+          ? [
+              { x: okAll.percentile(50), label: "p50" },
+              { x: okAll.percentile(95), label: "p95" },
+              { x: okAll.percentile(99), label: "p99" },
+            ].filter((m) => m.x <= histMax)
+          : [],
+      }),
+    );
     const binMs = Math.max(1, Math.ceil(s.timeline.ok.length / 120)) * s.timeline.bin_ms;
     const per = Math.round(binMs / s.timeline.bin_ms);
-    const group = (v: number[]) => Array.from({ length: Math.ceil(v.length / per) }, (_, i) => v.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0) * 1000 / binMs);
-    charts.push(barChart({
-      title: "Throughput",
-      xLabel: "time since start (s)",
-      yLabel: "operations per second",
-      series: [
-        { values: group(s.timeline.ok), color: "#3a8a4f", name: "ok" },
-        { values: group(s.timeline.failed), color: "#c0392b", name: "failed" },
-      ],
-      x0: 0,
-      x1: (Math.ceil(s.timeline.ok.length / per) * binMs) / 1000,
-      stacked: true,
-    }));
+    const group = (v: number[]) =>
+      Array.from({ length: Math.ceil(v.length / per) }, (_, i) => (v.slice(i * per, (i + 1) * per).reduce((a, b) => a + b, 0) * 1000) / binMs);
+    charts.push(
+      barChart({
+        title: "Throughput",
+        xLabel: "time since start (s)",
+        yLabel: "operations per second",
+        series: [
+          { values: group(s.timeline.ok), color: "#3a8a4f", name: "ok" },
+          { values: group(s.timeline.failed), color: "#c0392b", name: "failed" },
+        ],
+        x0: 0,
+        x1: (Math.ceil(s.timeline.ok.length / per) * binMs) / 1000,
+        stacked: true,
+      }),
+    );
   }
-  const cell = (v: unknown) => esc(typeof v === "number" ? (Number.isFinite(v) ? String(+v.toFixed(3)) : "-") : v === null || v === undefined ? "-" : String(v));
+  const cell = (v: unknown) =>
+    esc(typeof v === "number" ? (Number.isFinite(v) ? String(+v.toFixed(3)) : "-") : v === null || v === undefined ? "-" : String(v));
   const rows = Object.entries(s)
     .filter(([k, v]) => typeof v !== "object" && k !== "command")
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${cell(v)}</td></tr>`)
     .join("");
-  const opRows = ops.map(([op, o]) => `<tr><td>${esc(op)}</td><td>${o.ok}</td><td>${o.failed}</td><td>${cell(o.per_second)}</td><td>${cell(o.p50_ms)}</td><td>${cell(o.p95_ms)}</td><td>${cell(o.p99_ms)}</td><td>${cell(o.max_ms)}</td></tr>`).join("");
+  const opRows = ops
+    .map(
+      ([op, o]) =>
+        `<tr><td>${esc(op)}</td><td>${o.ok}</td><td>${o.failed}</td><td>${cell(o.per_second)}</td><td>${cell(o.p50_ms)}</td><td>${cell(o.p95_ms)}</td><td>${cell(o.p99_ms)}</td><td>${cell(o.max_ms)}</td></tr>`,
+    )
+    .join("");
   const fails = Object.entries(s.failures);
   const failTable = fails.length
     ? `<table><tr><th>operations</th><th>reason</th></tr>${fails.map(([r, n]) => `<tr><td>${n}</td><td>${esc(r)}</td></tr>`).join("")}</table>`

@@ -74,7 +74,8 @@ export interface RunInfo {
 const r = (v: number, d = 2) => (Number.isFinite(v) ? +v.toFixed(d) : null);
 
 export function opsTotal(t: Tally): { ok: number; failed: number } {
-  let ok = 0, failed = 0;
+  let ok = 0,
+    failed = 0;
   for (const s of t.ops.values()) {
     ok += s.ok.count;
     failed += s.failed.count;
@@ -97,17 +98,22 @@ export function summarize(t: Tally, info: RunInfo) {
     timeline.ok.push(t.timeline.get(b)?.ok ?? 0);
     timeline.failed.push(t.timeline.get(b)?.failed ?? 0);
   }
-  const operations = Object.fromEntries([...t.ops.entries()].sort().map(([op, s]) => [op, {
-    ok: s.ok.count,
-    failed: s.failed.count,
-    per_second: r(s.ok.count / Math.max(seconds, 1e-3), 1),
-    p50_ms: r(s.ok.percentile(50)),
-    p95_ms: r(s.ok.percentile(95)),
-    p99_ms: r(s.ok.percentile(99)),
-    max_ms: r(s.ok.max),
-    histogram: s.ok.toJSON(),
-    failed_histogram: s.failed.toJSON(),
-  }]));
+  const operations = Object.fromEntries(
+    [...t.ops.entries()].sort().map(([op, s]) => [
+      op,
+      {
+        ok: s.ok.count,
+        failed: s.failed.count,
+        per_second: r(s.ok.count / Math.max(seconds, 1e-3), 1),
+        p50_ms: r(s.ok.percentile(50)),
+        p95_ms: r(s.ok.percentile(95)),
+        p99_ms: r(s.ok.percentile(99)),
+        max_ms: r(s.ok.max),
+        histogram: s.ok.toJSON(),
+        failed_histogram: s.failed.toJSON(),
+      },
+    ]),
+  );
   return {
     devices: t.devices,
     ok: t.devicesOk,
@@ -167,7 +173,8 @@ export function readSummary(s: Summary, where: string): { tally: Tally; info: Ru
   t.devices = s.devices;
   t.devicesOk = s.ok;
   t.devicesFailed = s.failed;
-  let okSum = 0, failedSum = 0;
+  let okSum = 0,
+    failedSum = 0;
   for (const [op, o] of Object.entries(s.operations)) {
     const ok = LatencyHistogram.fromJSON(o.histogram as HistogramJson, `${where} ${op}`);
     const failed = LatencyHistogram.fromJSON(o.failed_histogram as HistogramJson, `${where} ${op} failed`);
@@ -185,7 +192,10 @@ export function readSummary(s: Summary, where: string): { tally: Tally; info: Ru
   }
   need(fsum === s.operations_failed, `${where}: failures by reason do not add up to operations_failed`);
   const tl = s.timeline;
-  need(Number.isFinite(tl.start_ms) && tl.bin_ms === TIMELINE_BIN_MS && Array.isArray(tl.ok) && Array.isArray(tl.failed) && tl.ok.length === tl.failed.length, `${where}: bad timeline`);
+  need(
+    Number.isFinite(tl.start_ms) && tl.bin_ms === TIMELINE_BIN_MS && Array.isArray(tl.ok) && Array.isArray(tl.failed) && tl.ok.length === tl.failed.length,
+    `${where}: bad timeline`,
+  );
   tl.ok.forEach((ok, i) => {
     need(isCount(ok) && isCount(tl.failed[i]), `${where}: bad timeline bin ${i}`);
     if (ok || tl.failed[i]) t.timeline.set(tl.start_ms / TIMELINE_BIN_MS + i, { ok, failed: tl.failed[i] });
@@ -201,10 +211,25 @@ export function readSummary(s: Summary, where: string): { tally: Tally; info: Ru
     shard = { index: Number(m![1]), count: Number(m![2]) };
   }
   const info: RunInfo = {
-    scenario: s.scenario, mode: s.mode, server: s.server, version: s.version, command: s.command, started: s.started, shard,
-    workers: s.workers, concurrency: s.concurrency, rate: s.rate, implicit_confirm: s.implicit_confirm,
-    rss_mb: s.rss_mb, device_kib: s.device_kib, device_wasm_kib: s.device_wasm_kib, idevid_prep_seconds: s.idevid_prep_seconds,
-    pki_requests: s.pki_requests, cpu_cores: s.cpu_cores, cpu_ms: s.cpu_ms, machine_busy: s.machine_busy,
+    scenario: s.scenario,
+    mode: s.mode,
+    server: s.server,
+    version: s.version,
+    command: s.command,
+    started: s.started,
+    shard,
+    workers: s.workers,
+    concurrency: s.concurrency,
+    rate: s.rate,
+    implicit_confirm: s.implicit_confirm,
+    rss_mb: s.rss_mb,
+    device_kib: s.device_kib,
+    device_wasm_kib: s.device_wasm_kib,
+    idevid_prep_seconds: s.idevid_prep_seconds,
+    pki_requests: s.pki_requests,
+    cpu_cores: s.cpu_cores,
+    cpu_ms: s.cpu_ms,
+    machine_busy: s.machine_busy,
   };
   return { tally: t, info };
 }

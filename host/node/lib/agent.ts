@@ -29,9 +29,31 @@ import { rootCaCertItav } from "./genp.js";
 import { nameDer } from "./files.js";
 import type { Signer } from "./device.js";
 import {
-  ACTION_DONE, ACTION_SEND, ACTION_WAIT, E_CERT_UNTRUSTED, INT_OPTIONS, ITEM_CERT, ITEM_EXTRA, ITEM_INFOTYPE, ITEM_OLDCERT, ITEM_REF,
-  ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED, OP_GENM, OP_IR, OP_KUR, OP_RR, OPT_CAPUBS_TRUSTED, OPT_IMPLICIT_CONFIRM,
-  OPT_RSA_PSS, RESULT_CA_PUB, RESULT_CERT, RESULT_CHAIN, RESULT_GENP_ITAV, STATUS_REJECTION,
+  ACTION_DONE,
+  ACTION_SEND,
+  ACTION_WAIT,
+  E_CERT_UNTRUSTED,
+  INT_OPTIONS,
+  ITEM_CERT,
+  ITEM_EXTRA,
+  ITEM_INFOTYPE,
+  ITEM_OLDCERT,
+  ITEM_REF,
+  ITEM_SECRET,
+  ITEM_SUBJECT,
+  ITEM_TRUSTED,
+  OP_GENM,
+  OP_IR,
+  OP_KUR,
+  OP_RR,
+  OPT_CAPUBS_TRUSTED,
+  OPT_IMPLICIT_CONFIRM,
+  OPT_RSA_PSS,
+  RESULT_CA_PUB,
+  RESULT_CERT,
+  RESULT_CHAIN,
+  RESULT_GENP_ITAV,
+  STATUS_REJECTION,
 } from "./abi.js";
 
 export interface AgentConfig {
@@ -100,14 +122,22 @@ export interface LogEvent {
 export class CmpFailure extends Error {
   /** Set when tx_resume refused the saved transaction state. */
   resumeRefused = false;
-  constructor(readonly code: number, readonly detail: string, readonly status: number, readonly failInfo: number) {
+  constructor(
+    readonly code: number,
+    readonly detail: string,
+    readonly status: number,
+    readonly failInfo: number,
+  ) {
     super(`CMP failed (${code}): ${detail}`);
   }
 }
 
 /** A failure that a restart cannot fix; `action` says what a person must do (exit status 2). */
 export class AgentStop extends Error {
-  constructor(message: string, readonly action: string) {
+  constructor(
+    message: string,
+    readonly action: string,
+  ) {
     super(message);
   }
 }
@@ -133,12 +163,23 @@ export function permanentAction(e: unknown): string | undefined {
 }
 
 // RFC 9810 5.2.3 PKIFailureInfo bits (tx_failinfo: bit n = 1 << n).
-const FAIL_TRANSACTION_ID_IN_USE = 1 << 21, FAIL_SYSTEM_UNAVAIL = 1 << 24, FAIL_SYSTEM_FAILURE = 1 << 25;
-const SEND = ACTION_SEND, WAIT = ACTION_WAIT, DONE = ACTION_DONE;
+const FAIL_CERT_REVOKED = 1 << 10,
+  FAIL_TRANSACTION_ID_IN_USE = 1 << 21,
+  FAIL_SYSTEM_UNAVAIL = 1 << 24,
+  FAIL_SYSTEM_FAILURE = 1 << 25;
+const SEND = ACTION_SEND,
+  WAIT = ACTION_WAIT,
+  DONE = ACTION_DONE;
 const OP = { ir: OP_IR, kur: OP_KUR, rr: OP_RR, genm: OP_GENM } as const;
 const ITEM = {
-  REF: ITEM_REF, SECRET: ITEM_SECRET, CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED, SUBJECT: ITEM_SUBJECT,
-  OLDCERT: ITEM_OLDCERT, INFOTYPE: ITEM_INFOTYPE,
+  REF: ITEM_REF,
+  SECRET: ITEM_SECRET,
+  CERT: ITEM_CERT,
+  EXTRA: ITEM_EXTRA,
+  TRUSTED: ITEM_TRUSTED,
+  SUBJECT: ITEM_SUBJECT,
+  OLDCERT: ITEM_OLDCERT,
+  INFOTYPE: ITEM_INFOTYPE,
 } as const;
 const RESULT = { CERT: RESULT_CERT, CAPUBS: RESULT_CA_PUB, GENP: RESULT_GENP_ITAV, CHAIN: RESULT_CHAIN } as const;
 /** Host items of the transaction state (docs/STORE.md: tags 16..255). */
@@ -158,14 +199,24 @@ const der = (c: Uint8Array) => new X509Certificate(c);
 
 // RFC 9483 4.3: infoType OIDs (contents octets) of genm.
 const OID_IT = (n: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, n);
-const IT_CA_CERTS = OID_IT(17), IT_ROOT_CA_KEY_UPDATE = OID_IT(18), IT_ROOT_CA_CERT = OID_IT(20);
+const IT_CA_CERTS = OID_IT(17),
+  IT_ROOT_CA_KEY_UPDATE = OID_IT(18),
+  IT_ROOT_CA_CERT = OID_IT(20);
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash("sha256").update(b).digest());
-const u32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n >>> 0, true); return b; };
+const u32 = (n: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  return b;
+};
 const same = (a?: Uint8Array, b?: Uint8Array) => !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
 const sameKey = (a: Uint8Array, b: Uint8Array) => {
   const k = (d: Uint8Array) => createPublicKey({ key: Buffer.from(d), format: "der", type: "spki" });
-  try { return k(a).equals(k(b)); } catch { return false; }
+  try {
+    return k(a).equals(k(b));
+  } catch {
+    return false;
+  }
 };
 const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: "der" });
 
@@ -176,7 +227,8 @@ const spki = (c: X509Certificate) => c.publicKey.export({ type: "spki", format: 
  */
 export function rootUpdateRefusal(anchors: Uint8Array[], newWithNew: Uint8Array, newWithOld?: Uint8Array): string | undefined {
   if (!newWithOld) return "no newWithOld";
-  const nwn = new X509Certificate(newWithNew), nwo = new X509Certificate(newWithOld);
+  const nwn = new X509Certificate(newWithNew),
+    nwo = new X509Certificate(newWithOld);
   if (!nwn.verify(nwn.publicKey)) return "newWithNew is not self-signed";
   if (!spki(nwo).equals(spki(nwn))) return "newWithOld certifies another key than newWithNew";
   const by = anchors.map((a) => new X509Certificate(a)).find((a) => nwo.checkIssued(a) && nwo.verify(a.publicKey));
@@ -198,7 +250,10 @@ export class Agent {
   // env.sign handles of the transaction under way: the store kind whose referenced key signs
   private readonly signers = new Map<number, Signer>();
 
-  constructor(readonly config: AgentConfig, opts: { flash: Flash; clock?: Clock; transport?: Transport; log?: (e: LogEvent) => void; keys?: KeyHolder }) {
+  constructor(
+    readonly config: AgentConfig,
+    opts: { flash: Flash; clock?: Clock; transport?: Transport; log?: (e: LogEvent) => void; keys?: KeyHolder },
+  ) {
     this.clock = opts.clock ?? systemClock;
     this.keys = opts.keys;
     this.core = new Core({ flash: opts.flash, now: () => this.clock.now() / 1000, sign: (h, alg, input) => this.signers.get(h)?.sign(alg, input) });
@@ -227,7 +282,8 @@ export class Agent {
     const c = this.certificate;
     if (!c) return undefined;
     const x = der(c);
-    const from = Date.parse(x.validFrom), to = Date.parse(x.validTo);
+    const from = Date.parse(x.validFrom),
+      to = Date.parse(x.validTo);
     return to - (to - from) * (this.config.renewShare ?? 1 / 3);
   }
 
@@ -235,8 +291,10 @@ export class Agent {
   async step(): Promise<StepResult> {
     const d = this.decommissionState();
     if (d !== "none") {
-      throw new AgentStop(`the device is decommissioned${d === "started" ? " (revocation not confirmed)" : ""}`,
-        d === "started" ? "run `tinycmp agent --decommission` again to finish it" : "provision the device again (a new store) to enroll it");
+      throw new AgentStop(
+        `the device is decommissioned${d === "started" ? " (revocation not confirmed)" : ""}`,
+        d === "started" ? "run `tinycmp agent --decommission` again to finish it" : "provision the device again (a new store) to enroll it",
+      );
     }
     const pending = this.store.keyId(KIND.STATE);
     if (pending) {
@@ -283,7 +341,13 @@ export class Agent {
         } catch (e) {
           return this.failed(e); // a supervisor restarts (1) or alerts (2)
         }
-        await Promise.race([this.clock.sleep(this.nextStepIn()), new Promise<void>((r) => { wake = r; if (stop?.aborted) r(); })]);
+        await Promise.race([
+          this.clock.sleep(this.nextStepIn()),
+          new Promise<void>((r) => {
+            wake = r;
+            if (stop?.aborted) r();
+          }),
+        ]);
       }
     } finally {
       stop?.removeEventListener("abort", onAbort);
@@ -303,7 +367,7 @@ export class Agent {
 
   private trusted(): Uint8Array[] {
     const t = this.store.all(KIND.TRUST, TAG.ANCHOR);
-    return t.length ? t : this.config.trusted ?? [];
+    return t.length ? t : (this.config.trusted ?? []);
   }
 
   // ir or kur with the pending key (a new one unless resuming), then one commit. A resumed
@@ -340,14 +404,19 @@ export class Agent {
   private pendingInToken(): void {
     const keys = this.keyHolder();
     let k: { ref: string; signer: Signer };
-    try { k = keys.generate(); } catch (e) { throw this.keyFailure(KIND.STATE, this.config.newKey!, e); }
+    try {
+      k = keys.generate();
+    } catch (e) {
+      throw this.keyFailure(KIND.STATE, this.config.newKey!, e);
+    }
     this.store.pendingRef(k.ref, k.signer.publicKey());
     this.emit("info", "key.generated", { ref: k.ref });
     this.sweep();
   }
 
   private keyHolder(): KeyHolder {
-    if (!this.keys) throw new AgentStop("the store names a key held in a token and the agent has no token access", "set newKey (a pkcs11: URI) in the configuration");
+    if (!this.keys)
+      throw new AgentStop("the store names a key held in a token and the agent has no token access", "set newKey (a pkcs11: URI) in the configuration");
     return this.keys;
   }
 
@@ -368,8 +437,16 @@ export class Agent {
     const r = this.store.keyRef(kind);
     if (!r) return;
     let s: Signer;
-    try { s = this.keyHolder().open(r.ref); } catch (e) { throw this.keyFailure(kind, r.ref, e); }
-    if (!sameKey(s.publicKey(), r.spki)) throw new AgentStop(`the token key ${r.ref} is not the key the store names (its public key differs)`, "restore the token the store was made with, or provision the device again (a new store)");
+    try {
+      s = this.keyHolder().open(r.ref);
+    } catch (e) {
+      throw this.keyFailure(kind, r.ref, e);
+    }
+    if (!sameKey(s.publicKey(), r.spki))
+      throw new AgentStop(
+        `the token key ${r.ref} is not the key the store names (its public key differs)`,
+        "restore the token the store was made with, or provision the device again (a new store)",
+      );
     this.signers.set(kind, s);
   }
 
@@ -380,7 +457,10 @@ export class Agent {
     const msg = e instanceof Error ? e.message : String(e);
     const what = kind === KIND.IDEVID ? "the IDevID" : kind === KIND.CRED ? "the credential" : "the new key";
     if (/CKR_PIN_(INCORRECT|LOCKED|LEN_RANGE|EXPIRED)/.test(msg)) {
-      return new AgentStop(`token login for ${what} failed: ${msg}`, "fix the PIN: pin-source= of the configuration's pkcs11: URIs, or TINYCMP_PKCS11_PIN (the token locks after repeated wrong PINs)");
+      return new AgentStop(
+        `token login for ${what} failed: ${msg}`,
+        "fix the PIN: pin-source= of the configuration's pkcs11: URIs, or TINYCMP_PKCS11_PIN (the token locks after repeated wrong PINs)",
+      );
     }
     if (/no private key in the token matches/.test(msg)) {
       if (kind === KIND.STATE) {
@@ -408,7 +488,10 @@ export class Agent {
     // caPubs become anchors only where they were the anchors of this validation: a MAC-protected
     // ir of a device that had none (RFC 9483 4.1.1)
     if (out.caPubs.length && out.caPubsAnchors) {
-      this.store.save(KIND.TRUST, out.caPubs.map((c) => [TAG.ANCHOR, c]));
+      this.store.save(
+        KIND.TRUST,
+        out.caPubs.map((c) => [TAG.ANCHOR, c]),
+      );
     }
     const x = der(out.cert);
     this.emit("info", `${op}.done`, { subject: x.subject, serial: x.serialNumber, notAfter: x.validTo });
@@ -420,8 +503,9 @@ export class Agent {
       try {
         return await f();
       } catch (e) {
-        const transient = e instanceof TransportError
-          || (e instanceof CmpFailure && (e.failInfo & (FAIL_SYSTEM_UNAVAIL | FAIL_SYSTEM_FAILURE | FAIL_TRANSACTION_ID_IN_USE)) !== 0);
+        const transient =
+          e instanceof TransportError ||
+          (e instanceof CmpFailure && (e.failInfo & (FAIL_SYSTEM_UNAVAIL | FAIL_SYSTEM_FAILURE | FAIL_TRANSACTION_ID_IN_USE)) !== 0);
         if (!transient || i >= attempts) {
           this.emit("error", `${what}.failed`, { attempt: i, error: String(e), retry: false });
           throw e;
@@ -438,7 +522,8 @@ export class Agent {
 
   // One CMP transaction over the transport; keys come from the store (store_use).
   private async transaction(op: keyof typeof OP, extra: [number, Uint8Array][] = [], ints: [number, number][] = [], suspended?: Uint8Array) {
-    const c = this.core, x = c.exports;
+    const c = this.core,
+      x = c.exports;
     const set = (item: number, v: Uint8Array) => {
       c.reset();
       const r = x.tx_set(item, c.put(v), v.length);
@@ -454,7 +539,8 @@ export class Agent {
     try {
       const idevid = this.store.get(KIND.IDEVID, TAG.CERT);
       if (op === "ir" && !idevid) {
-        if (!this.config.ref || !this.config.secret) throw new AgentStop("no IDevID and no MAC ref/secret for ir", "provision the IDevID (--provision) or set ref and secret in the configuration");
+        if (!this.config.ref || !this.config.secret)
+          throw new AgentStop("no IDevID and no MAC ref/secret for ir", "provision the IDevID (--provision) or set ref and secret in the configuration");
         set(ITEM.REF, enc.encode(this.config.ref));
         set(ITEM.SECRET, enc.encode(this.config.secret));
       } else {
@@ -473,8 +559,10 @@ export class Agent {
       for (const t of anchors) set(ITEM.TRUSTED, t);
       for (const [item, v] of extra) set(item, v);
       const caPubsAnchors = op === "ir" && !idevid && anchors.length === 0;
-      x.tx_set_int(INT_OPTIONS, (this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM) | (caPubsAnchors ? OPT_CAPUBS_TRUSTED : 0)
-        | (this.config.rsaPss ? OPT_RSA_PSS : 0));
+      x.tx_set_int(
+        INT_OPTIONS,
+        (this.config.implicitConfirm === false ? 0 : OPT_IMPLICIT_CONFIRM) | (caPubsAnchors ? OPT_CAPUBS_TRUSTED : 0) | (this.config.rsaPss ? OPT_RSA_PSS : 0),
+      );
       for (const [item, v] of ints) x.tx_set_int(item, v);
       let action = suspended ? (c.reset(), x.tx_resume(c.put(suspended), suspended.length)) : x.tx_start(OP[op]);
       if (suspended && action < 0) {
@@ -490,10 +578,17 @@ export class Agent {
           c.reset();
           action = room < 0 ? room : x.tx_input(c.put(response), response.length);
         } else if (action === WAIT) {
-          if (op === "ir" || op === "kur") { // keep the transaction across a restart (docs/STORE.md)
+          if (op === "ir" || op === "kur") {
+            // keep the transaction across a restart (docs/STORE.md)
             c.reset();
-            const at = c.reserve(128), n = x.tx_suspend(at, 128);
-            if (n > 0) this.store.save(KIND.STATE, [[STATE_OP, enc.encode(op)], [STATE_TX, c.read(at, n)], [STATE_SAVED_AT, u32(this.clock.now() / 1000)]]);
+            const at = c.reserve(128),
+              n = x.tx_suspend(at, 128);
+            if (n > 0)
+              this.store.save(KIND.STATE, [
+                [STATE_OP, enc.encode(op)],
+                [STATE_TX, c.read(at, n)],
+                [STATE_SAVED_AT, u32(this.clock.now() / 1000)],
+              ]);
           }
           this.emit("info", `${op}.wait`, { seconds: x.tx_wait() });
           await this.clock.sleep(x.tx_wait() * 1000);
@@ -505,7 +600,14 @@ export class Agent {
             return out;
           };
           const path = results(RESULT.CHAIN);
-          return { cert: results(RESULT.CERT)[0], chain: path.slice(1), validated: path.length > 0, caPubsAnchors, caPubs: results(RESULT.CAPUBS), genp: results(RESULT.GENP) };
+          return {
+            cert: results(RESULT.CERT)[0],
+            chain: path.slice(1),
+            validated: path.length > 0,
+            caPubsAnchors,
+            caPubs: results(RESULT.CAPUBS),
+            genp: results(RESULT.GENP),
+          };
         } else {
           let detail = dec.decode(c.read(x.tx_detail(), x.tx_detail_len()));
           if (x.tx_error() === -28 && c.signError) detail += `: ${c.signError}`; // E_SIGNER: the token's reason
@@ -539,7 +641,8 @@ export class Agent {
       const inner = children(v, p);
       return inner.length === 1 && inner[0].tag === 0x30 && inner[0].end === p.end ? whole(inner[0]) : Uint8Array.of(0x30, ...whole(p).subarray(1));
     };
-    const newWithNew = whole(parts[0]), newWithOld = tagged(0);
+    const newWithNew = whole(parts[0]),
+      newWithOld = tagged(0);
     const anchors = this.trusted();
     const refusal = rootUpdateRefusal(anchors, newWithNew, newWithOld);
     if (refusal) {
@@ -547,7 +650,10 @@ export class Agent {
       return false;
     }
     // The new root first; the old ones stay until they are no longer needed.
-    this.store.save(KIND.TRUST, [newWithNew, ...anchors.filter((a) => !same(a, newWithNew))].map((c) => [TAG.ANCHOR, c]));
+    this.store.save(
+      KIND.TRUST,
+      [newWithNew, ...anchors.filter((a) => !same(a, newWithNew))].map((c) => [TAG.ANCHOR, c]),
+    );
     this.emit("info", "rootca.updated", { subject: new X509Certificate(newWithNew).subject });
     return true;
   }
@@ -562,7 +668,8 @@ export class Agent {
 
   /** Where decommissioning stands (transaction state items 19 and 20 naming the current certificate). */
   decommissionState(): Decommission {
-    const h = this.store.get(KIND.STATE, STATE_DECOMMISSION), cert = this.certificate;
+    const h = this.store.get(KIND.STATE, STATE_DECOMMISSION),
+      cert = this.certificate;
     if (!h || !cert || !same(h, sha256(cert))) return "none";
     return this.store.get(KIND.STATE, STATE_REVOKED) ? "done" : "started";
   }
@@ -596,7 +703,7 @@ export class Agent {
     } catch (e) {
       // the CA's protected answer that the certificate is revoked already (our own rr whose
       // answer a crash lost, or a revocation by someone else): the job is done
-      again = e instanceof CmpFailure && e.status === 2 && (e.failInfo & (1 << 10 /* certRevoked */)) !== 0;
+      again = e instanceof CmpFailure && e.status === 2 && (e.failInfo & FAIL_CERT_REVOKED) !== 0;
       if (!again) throw e;
     }
     this.store.save(KIND.STATE, [marker, [STATE_REVOKED, Uint8Array.of(1)]]);

@@ -86,7 +86,12 @@ export class Core<X extends CoreExports = CoreExports> {
         if (!input || !o || !opts.sign) return -1;
         let sig: Uint8Array | undefined;
         this.signError = undefined;
-        try { sig = opts.sign(handle, alg, input); } catch (e) { this.signError = (e as Error).message ?? String(e); return -1; }
+        try {
+          sig = opts.sign(handle, alg, input);
+        } catch (e) {
+          this.signError = (e as Error).message ?? String(e);
+          return -1;
+        }
         if (!sig) return -1;
         if (sig.length > cap) return cap + 1; // the core refuses it (E_SIGNER_INVALID)
         o.set(sig);
@@ -101,8 +106,10 @@ export class Core<X extends CoreExports = CoreExports> {
     const x = instance.exports as unknown as X;
     const version = typeof x.abi_version === "function" ? x.abi_version() : undefined;
     if (version !== ABI_VERSION) {
-      throw new AbiMismatch(`the tinycmp module ${typeof wasm === "string" ? wasm : "given"} has ABI version ` +
-        `${version ?? "none (no abi_version export)"}, this host needs ${ABI_VERSION}: use the module built with this host`);
+      throw new AbiMismatch(
+        `the tinycmp module ${typeof wasm === "string" ? wasm : "given"} has ABI version ` +
+          `${version ?? "none (no abi_version export)"}, this host needs ${ABI_VERSION}: use the module built with this host`,
+      );
     }
     this.exports = x;
     this.memory = instance.exports.memory as WebAssembly.Memory;

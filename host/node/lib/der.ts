@@ -1,6 +1,11 @@
 // A small DER walker for the host's own needs (inspect, certificate fields on the command line);
 // the core has its own bounded reader. Throws on malformed input.
-export interface Tlv { tag: number; start: number; value: number; end: number }
+export interface Tlv {
+  tag: number;
+  start: number;
+  value: number;
+  end: number;
+}
 
 /** One TLV at `at` inside [.., limit); throws on malformed input (inspect is a host tool). */
 export function tlv(b: Uint8Array, at: number, limit = b.length): Tlv {

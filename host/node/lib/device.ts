@@ -3,40 +3,127 @@
 import { Core, type CoreOptions } from "./core";
 import { HttpTransport, type HttpTransportOptions } from "./transport";
 import {
-  ACTION_DONE, ACTION_FAILED, ACTION_SEND, ACTION_WAIT, E_SIGNER, INT_DAYS, INT_KEY_HANDLE, INT_MAX_ITERATIONS, INT_MAX_POLLS,
-  INT_NEWKEY_HANDLE, INT_OPTIONS, INT_PBM_ITERATIONS, INT_PBM_MAC, INT_PBM_OWF, INT_POPO, INT_REVREASON, ITEM_CERT, ITEM_CSR,
-  ITEM_EXTENSION, ITEM_EXTRA, ITEM_GENINFO, ITEM_INFOTYPE, ITEM_ISSUER, ITEM_KEY, ITEM_NEWKEY, ITEM_NEWPUBKEY, ITEM_OLDCERT, ITEM_PROFILE,
-  ITEM_RECIPIENT, ITEM_REF, ITEM_REQIN, ITEM_SANS, ITEM_SECRET, ITEM_SENDER, ITEM_SUBJECT, ITEM_TRUSTED, ITEM_UNTRUSTED, OP_CR,
-  OP_GENM, OP_IR, OP_KUR, OP_P10CR, OP_RR, OPT_ACCEPT_UNPROTECTED, OPT_CAPUBS_TRUSTED, OPT_DISABLE_CONFIRM, OPT_IGNORE_KEYUSAGE, OPT_IMPLICIT_CONFIRM, OPT_LEGACY,
-  OPT_PBMAC1, OPT_RSA_PSS, OPT_UNPROTECTED_REQUESTS, RESULT_CA_PUB, RESULT_CERT, RESULT_CHAIN, RESULT_EXTRA_CERT,
-  RESULT_GENP_ITAV, RESULT_NEW_KEY, RESULT_STATUS_STRING,
+  ACTION_DONE,
+  ACTION_FAILED,
+  ACTION_SEND,
+  ACTION_WAIT,
+  E_SIGNER,
+  INT_DAYS,
+  INT_KEY_HANDLE,
+  INT_MAX_ITERATIONS,
+  INT_MAX_POLLS,
+  INT_NEWKEY_HANDLE,
+  INT_OPTIONS,
+  INT_PBM_ITERATIONS,
+  INT_PBM_MAC,
+  INT_PBM_OWF,
+  INT_POPO,
+  INT_REVREASON,
+  ITEM_CERT,
+  ITEM_CSR,
+  ITEM_EXTENSION,
+  ITEM_EXTRA,
+  ITEM_GENINFO,
+  ITEM_INFOTYPE,
+  ITEM_ISSUER,
+  ITEM_KEY,
+  ITEM_NEWKEY,
+  ITEM_NEWPUBKEY,
+  ITEM_OLDCERT,
+  ITEM_PROFILE,
+  ITEM_RECIPIENT,
+  ITEM_REF,
+  ITEM_REQIN,
+  ITEM_SANS,
+  ITEM_SECRET,
+  ITEM_SENDER,
+  ITEM_SUBJECT,
+  ITEM_TRUSTED,
+  ITEM_UNTRUSTED,
+  OP_CR,
+  OP_GENM,
+  OP_IR,
+  OP_KUR,
+  OP_P10CR,
+  OP_RR,
+  OPT_ACCEPT_UNPROTECTED,
+  OPT_CAPUBS_TRUSTED,
+  OPT_DISABLE_CONFIRM,
+  OPT_IGNORE_KEYUSAGE,
+  OPT_IMPLICIT_CONFIRM,
+  OPT_LEGACY,
+  OPT_PBMAC1,
+  OPT_RSA_PSS,
+  OPT_UNPROTECTED_REQUESTS,
+  RESULT_CA_PUB,
+  RESULT_CERT,
+  RESULT_CHAIN,
+  RESULT_EXTRA_CERT,
+  RESULT_GENP_ITAV,
+  RESULT_NEW_KEY,
+  RESULT_STATUS_STRING,
 } from "./abi.js";
 
 export const Op = { ir: OP_IR, cr: OP_CR, kur: OP_KUR, p10cr: OP_P10CR, rr: OP_RR, genm: OP_GENM } as const;
 export type OpName = keyof typeof Op;
 const Action = { SEND: ACTION_SEND, WAIT: ACTION_WAIT, DONE: ACTION_DONE, FAILED: ACTION_FAILED } as const;
 const Item = {
-  ref: ITEM_REF, secret: ITEM_SECRET, key: ITEM_KEY, cert: ITEM_CERT, extra: ITEM_EXTRA, trusted: ITEM_TRUSTED,
-  untrusted: ITEM_UNTRUSTED, newKey: ITEM_NEWKEY, subject: ITEM_SUBJECT, sans: ITEM_SANS, oldCert: ITEM_OLDCERT,
-  recipient: ITEM_RECIPIENT, profile: ITEM_PROFILE, csr: ITEM_CSR, infoType: ITEM_INFOTYPE, sender: ITEM_SENDER,
-  newPublicKey: ITEM_NEWPUBKEY, extension: ITEM_EXTENSION, issuer: ITEM_ISSUER, generalInfo: ITEM_GENINFO, reqin: ITEM_REQIN,
+  ref: ITEM_REF,
+  secret: ITEM_SECRET,
+  key: ITEM_KEY,
+  cert: ITEM_CERT,
+  extra: ITEM_EXTRA,
+  trusted: ITEM_TRUSTED,
+  untrusted: ITEM_UNTRUSTED,
+  newKey: ITEM_NEWKEY,
+  subject: ITEM_SUBJECT,
+  sans: ITEM_SANS,
+  oldCert: ITEM_OLDCERT,
+  recipient: ITEM_RECIPIENT,
+  profile: ITEM_PROFILE,
+  csr: ITEM_CSR,
+  infoType: ITEM_INFOTYPE,
+  sender: ITEM_SENDER,
+  newPublicKey: ITEM_NEWPUBKEY,
+  extension: ITEM_EXTENSION,
+  issuer: ITEM_ISSUER,
+  generalInfo: ITEM_GENINFO,
+  reqin: ITEM_REQIN,
 } as const;
 const IntItem = {
-  options: INT_OPTIONS, revReason: INT_REVREASON, pbmIterations: INT_PBM_ITERATIONS, pbmOwf: INT_PBM_OWF, pbmMac: INT_PBM_MAC,
-  maxIterations: INT_MAX_ITERATIONS, maxPolls: INT_MAX_POLLS, popo: INT_POPO, keyHandle: INT_KEY_HANDLE, newKeyHandle: INT_NEWKEY_HANDLE,
+  options: INT_OPTIONS,
+  revReason: INT_REVREASON,
+  pbmIterations: INT_PBM_ITERATIONS,
+  pbmOwf: INT_PBM_OWF,
+  pbmMac: INT_PBM_MAC,
+  maxIterations: INT_MAX_ITERATIONS,
+  maxPolls: INT_MAX_POLLS,
+  popo: INT_POPO,
+  keyHandle: INT_KEY_HANDLE,
+  newKeyHandle: INT_NEWKEY_HANDLE,
   days: INT_DAYS,
 } as const;
 export const Options = {
-  implicitConfirm: OPT_IMPLICIT_CONFIRM, acceptUnprotected: OPT_ACCEPT_UNPROTECTED, caPubsTrusted: OPT_CAPUBS_TRUSTED,
-  pbmac1: OPT_PBMAC1, legacy: OPT_LEGACY, unprotectedRequests: OPT_UNPROTECTED_REQUESTS, rsaPss: OPT_RSA_PSS,
+  implicitConfirm: OPT_IMPLICIT_CONFIRM,
+  acceptUnprotected: OPT_ACCEPT_UNPROTECTED,
+  caPubsTrusted: OPT_CAPUBS_TRUSTED,
+  pbmac1: OPT_PBMAC1,
+  legacy: OPT_LEGACY,
+  unprotectedRequests: OPT_UNPROTECTED_REQUESTS,
+  rsaPss: OPT_RSA_PSS,
   /** No certConf and no implicitConfirm request (violates RFC 9810 5.3.18; full module only). */
   disableConfirm: OPT_DISABLE_CONFIRM,
   /** A response signer's certificate need not allow digitalSignature (full module only). */
   ignoreKeyUsage: OPT_IGNORE_KEYUSAGE,
 } as const;
 const Result = {
-  cert: RESULT_CERT, extraCert: RESULT_EXTRA_CERT, caPub: RESULT_CA_PUB, newKey: RESULT_NEW_KEY,
-  statusString: RESULT_STATUS_STRING, genpItav: RESULT_GENP_ITAV, chain: RESULT_CHAIN,
+  cert: RESULT_CERT,
+  extraCert: RESULT_EXTRA_CERT,
+  caPub: RESULT_CA_PUB,
+  newKey: RESULT_NEW_KEY,
+  statusString: RESULT_STATUS_STRING,
+  genpItav: RESULT_GENP_ITAV,
+  chain: RESULT_CHAIN,
 } as const;
 
 /** Something that carries one request to the server and returns its response. */
@@ -77,7 +164,7 @@ export interface Request {
   /** Proof-of-possession (RFC 4211 4): -1 none, 0 raVerified, 1 signature (default). */
   popo?: -1 | 0 | 1;
   subject?: Uint8Array; // DER Name
-  sans?: Uint8Array;    // DER GeneralNames
+  sans?: Uint8Array; // DER GeneralNames
   /** Further certTemplate extensions (ir/cr/kur; p10cr extensionRequest): DER Extension each. */
   extensions?: Uint8Array[];
   /** certTemplate issuer [3] (DER Name) and validity [4] of `days` from now (RFC 4211 5; ir/cr/kur, full module). */
@@ -97,7 +184,7 @@ export interface Request {
   /** genm: OID contents octets (no value), or a whole DER InfoTypeAndValue (with its value). */
   infoTypes?: Uint8Array[];
   implicitConfirm?: boolean;
-  options?: number;         // Options bits
+  options?: number; // Options bits
   revReason?: number;
   pbmIterations?: number;
   pbmOwf?: number;
@@ -111,14 +198,14 @@ export interface Request {
 }
 
 export interface Outcome {
-  status: number;                // PKIStatus of the last response (-1 none)
-  cert?: Uint8Array;             // issued certificate
-  chain: Uint8Array[];           // its path as validated to a trust anchor: the certificate first, the anchor last
+  status: number; // PKIStatus of the last response (-1 none)
+  cert?: Uint8Array; // issued certificate
+  chain: Uint8Array[]; // its path as validated to a trust anchor: the certificate first, the anchor last
   extraCerts: Uint8Array[];
   caPubs: Uint8Array[];
-  newKey?: Uint8Array;           // generated private key
+  newKey?: Uint8Array; // generated private key
   statusStrings: string[];
-  genp: Uint8Array[];            // InfoTypeAndValue elements
+  genp: Uint8Array[]; // InfoTypeAndValue elements
   messages: { request: Uint8Array[]; response: Uint8Array[] };
 }
 
@@ -126,7 +213,12 @@ export class CmpError extends Error {
   /** After a bad response: the core's protected error message refusing it (RFC 9483 3.6.4), which the caller may send. */
   errorMessage?: Uint8Array;
   messages?: { request: Uint8Array[]; response: Uint8Array[] };
-  constructor(readonly code: number, readonly detail: string, readonly status: number, readonly failInfo: number) {
+  constructor(
+    readonly code: number,
+    readonly detail: string,
+    readonly status: number,
+    readonly failInfo: number,
+  ) {
     super(`CMP failed (${code}): ${detail}`);
   }
 }
@@ -136,7 +228,10 @@ const bytes = (v: Uint8Array | string) => (typeof v === "string" ? enc.encode(v)
 
 export class Device {
   readonly core: Core;
-  constructor(readonly transport: Transport, coreOpts: CoreOptions = {}) {
+  constructor(
+    readonly transport: Transport,
+    coreOpts: CoreOptions = {},
+  ) {
     this.core = new Core({ ...coreOpts, sign: coreOpts.sign ?? ((h, alg, input) => this.signers[h]?.sign(alg, input)) });
   }
 
@@ -150,8 +245,12 @@ export class Device {
   enroll(req: Request & { op?: "ir" | "cr" | "kur" | "p10cr" }): Promise<Outcome> {
     return this.run(req.op ?? "ir", req);
   }
-  revoke(req: Request): Promise<Outcome> { return this.run("rr", req); }
-  general(req: Request): Promise<Outcome> { return this.run("genm", req); }
+  revoke(req: Request): Promise<Outcome> {
+    return this.run("rr", req);
+  }
+  general(req: Request): Promise<Outcome> {
+    return this.run("genm", req);
+  }
 
   private set(item: number, v: Uint8Array): void {
     const x = this.core.exports;
@@ -178,7 +277,10 @@ export class Device {
     if (req.newKey) this.set(Item.newKey, req.newKey);
     if (req.newPublicKey) this.set(Item.newPublicKey, req.newPublicKey);
     this.signers = {};
-    if (req.signer) { this.signers[1] = req.signer; this.setInt(IntItem.keyHandle, 1); }
+    if (req.signer) {
+      this.signers[1] = req.signer;
+      this.setInt(IntItem.keyHandle, 1);
+    }
     if (req.newSigner) {
       this.signers[2] = req.newSigner;
       this.set(Item.newPublicKey, req.newSigner.publicKey());

@@ -43,7 +43,7 @@ export function readP256Key(file: string, pass?: string): Uint8Array {
 export function p256Scalar(data: Buffer | string, pass?: string): Uint8Array {
   let key;
   try {
-    key = (typeof data === "string" || data.includes("-----BEGIN ")) ? createPrivateKey({ key: data, passphrase: pass }) : tryDer(data, pass);
+    key = typeof data === "string" || data.includes("-----BEGIN ") ? createPrivateKey({ key: data, passphrase: pass }) : tryDer(data, pass);
   } catch (e) {
     throw new Error(`not a readable private key (${(e as Error).message})`);
   }
@@ -64,7 +64,9 @@ function tryDer(data: Buffer, pass?: string) {
 /** A 32-byte P-256 private scalar as a PKCS#8 PEM file (mode 0600). */
 export function writeP256Key(file: string, d: Uint8Array, publicKey: Uint8Array): void {
   const jwk = {
-    kty: "EC", crv: "P-256", d: Buffer.from(d).toString("base64url"),
+    kty: "EC",
+    crv: "P-256",
+    d: Buffer.from(d).toString("base64url"),
     x: Buffer.from(publicKey.subarray(1, 33)).toString("base64url"),
     y: Buffer.from(publicKey.subarray(33, 65)).toString("base64url"),
   };
@@ -73,7 +75,9 @@ export function writeP256Key(file: string, d: Uint8Array, publicKey: Uint8Array)
 }
 
 export function toPem(der: Uint8Array, label = "CERTIFICATE"): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/.{1,64}/g, "$&\n");
+  const b64 = Buffer.from(der)
+    .toString("base64")
+    .replace(/.{1,64}/g, "$&\n");
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
@@ -156,8 +160,10 @@ function splitEscaped(s: string, sep: string): string[] {
   let cur = "";
   for (let i = 0; i < s.length; i++) {
     if (s[i] === "\\" && i + 1 < s.length) cur += s[i] + s[++i];
-    else if (s[i] === sep) { parts.push(cur); cur = ""; }
-    else cur += s[i];
+    else if (s[i] === sep) {
+      parts.push(cur);
+      cur = "";
+    } else cur += s[i];
   }
   parts.push(cur);
   return parts;
@@ -206,23 +212,30 @@ function ipv6Bytes(v: string): number[] {
     text = `${v.slice(0, -tail[1].length)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
   }
   const [head, rest] = text.split("::");
-  const h = head ? head.split(":") : [], r = rest !== undefined && rest !== "" ? rest.split(":") : [];
+  const h = head ? head.split(":") : [],
+    r = rest !== undefined && rest !== "" ? rest.split(":") : [];
   const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill("0"), ...r];
-  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 0xff]; });
+  return groups.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
 }
 
 /** SubjectAltName entries like `openssl cmp -sans`: DNS names, IP addresses, URIs (with "://"),
  *  e-mail addresses (with "@"), separated by spaces or commas. DER GeneralNames (RFC 5280 4.2.1.6). */
 export function sansDer(sans: string): Uint8Array {
-  const names = sans.split(/[\s,]+/).filter(Boolean).map((v) => {
-    if (isIPv4(v)) return derTlv(0x87, new Uint8Array(v.split(".").map(Number)));        // iPAddress [7]
-    if (isIPv6(v)) return derTlv(0x87, new Uint8Array(ipv6Bytes(v)));
-    const ascii = new Uint8Array(Buffer.from(v, "latin1"));
-    if (!/^[\x21-\x7e]+$/.test(v)) throw new Error(`-sans entry "${v}" is not ASCII`);
-    if (v.includes("://")) return derTlv(0x86, ascii);                                    // uniformResourceIdentifier [6]
-    if (v.includes("@")) return derTlv(0x81, ascii);                                      // rfc822Name [1]
-    return derTlv(0x82, ascii);                                                           // dNSName [2]
-  });
+  const names = sans
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((v) => {
+      if (isIPv4(v)) return derTlv(0x87, new Uint8Array(v.split(".").map(Number))); // iPAddress [7]
+      if (isIPv6(v)) return derTlv(0x87, new Uint8Array(ipv6Bytes(v)));
+      const ascii = new Uint8Array(Buffer.from(v, "latin1"));
+      if (!/^[\x21-\x7e]+$/.test(v)) throw new Error(`-sans entry "${v}" is not ASCII`);
+      if (v.includes("://")) return derTlv(0x86, ascii); // uniformResourceIdentifier [6]
+      if (v.includes("@")) return derTlv(0x81, ascii); // rfc822Name [1]
+      return derTlv(0x82, ascii); // dNSName [2]
+    });
   return derTlv(0x30, new Uint8Array(names.flatMap((n) => [...n])));
 }
 

@@ -84,10 +84,11 @@ export class Flash {
     if (!this.dir || this.dirty.size === 0) return true;
     try {
       for (const slot of [...this.dirty].sort((a, b) => a - b)) {
-        const f = this.file(slot)!, tmp = join(this.dir, `slot-${slot}.tmp`);
+        const f = this.file(slot)!,
+          tmp = join(this.dir, `slot-${slot}.tmp`);
         const fd = openSync(tmp, "w", 0o600);
         try {
-          for (let o = 0; o < this.slotSize;) o += writeSync(fd, this.slots[slot], o, this.slotSize - o, o);
+          for (let o = 0; o < this.slotSize; ) o += writeSync(fd, this.slots[slot], o, this.slotSize - o, o);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
@@ -131,7 +132,10 @@ export class Flash {
   }
 
   restore(image: Uint8Array[]): void {
-    image.forEach((s, i) => { this.slots[i].set(s); this.persist(i); });
+    image.forEach((s, i) => {
+      this.slots[i].set(s);
+      this.persist(i);
+    });
     this.sync();
   }
 

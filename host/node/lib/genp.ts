@@ -10,12 +10,21 @@ import { rootUpdateRefusal } from "./agent.js";
 /** id-it-x (1.3.6.1.5.5.7.4.x, RFC 9810 5.3.19) as contents octets. */
 export const itOid = (x: number) => Uint8Array.of(0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, x);
 export const IT = {
-  caCerts: 17, rootCaKeyUpdate: 18, certReqTemplate: 19, rootCaCert: 20, certProfile: 21, crlStatusList: 22, crls: 23,
+  caCerts: 17,
+  rootCaKeyUpdate: 18,
+  certReqTemplate: 19,
+  rootCaCert: 20,
+  certProfile: 21,
+  crlStatusList: 22,
+  crls: 23,
 } as const;
 /** The infoType that answers each request (RFC 9483 4.3.1-4.3.4, RFC 9810 5.3.19.16). */
 const ANSWER: Record<number, number> = {
-  [IT.caCerts]: IT.caCerts, [IT.rootCaCert]: IT.rootCaKeyUpdate, [IT.certReqTemplate]: IT.certReqTemplate,
-  [IT.crlStatusList]: IT.crls, [IT.certProfile]: IT.certProfile,
+  [IT.caCerts]: IT.caCerts,
+  [IT.rootCaCert]: IT.rootCaKeyUpdate,
+  [IT.certReqTemplate]: IT.certReqTemplate,
+  [IT.crlStatusList]: IT.crls,
+  [IT.certProfile]: IT.certProfile,
 };
 
 const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
@@ -62,7 +71,7 @@ export function crlStatusListItav(from: { crl?: Uint8Array; cert?: Uint8Array })
 export interface GenpResult {
   caCerts?: Uint8Array[];
   rootCaKeyUpdate?: { newWithNew: Uint8Array; newWithOld?: Uint8Array; oldWithNew?: Uint8Array };
-  certReqTemplate?: Uint8Array;   // CertReqTemplateValue element
+  certReqTemplate?: Uint8Array; // CertReqTemplateValue element
   crls?: Uint8Array[];
   certProfiles?: string[];
   /** infoTypes answered without a value: nothing offered (e.g. no root update, CRL current) */
@@ -70,7 +79,7 @@ export interface GenpResult {
 }
 
 const whole = (b: Uint8Array, t: Tlv) => b.slice(t.start, t.end);
-const last = (o: Uint8Array) => o.length === 8 && Buffer.from(o.subarray(0, 7)).equals(Buffer.from(itOid(0).subarray(0, 7))) ? o[7] : -1;
+const last = (o: Uint8Array) => (o.length === 8 && Buffer.from(o.subarray(0, 7)).equals(Buffer.from(itOid(0).subarray(0, 7))) ? o[7] : -1);
 const name = (x: number) => Object.entries(IT).find(([, v]) => v === x)?.[0] ?? `id-it-${x}`;
 
 /**
@@ -87,16 +96,23 @@ export function decodeGenp(asked: number[], itavs: Uint8Array[], anchors: Uint8A
     const t = last(type);
     // openssl cmp 3.0 echoes what it was asked (rootCaCert, crlStatusList with their values):
     // no answer, nothing offered
-    if (asked.includes(t) && (!value || !expected.has(t))) { out.empty.push(name(t)); continue; }
+    if (asked.includes(t) && (!value || !expected.has(t))) {
+      out.empty.push(name(t));
+      continue;
+    }
     if (!expected.has(t)) throw new Error(`genp answers an infoType that was not asked for: ${name(t)}`);
-    if (!value) { out.empty.push(name(t)); continue; }
+    if (!value) {
+      out.empty.push(name(t));
+      continue;
+    }
     const items = value[0] === 0x30 ? children(value, tlv(value, 0)) : [];
     switch (t) {
       case IT.caCerts: // SEQUENCE SIZE (1..MAX) OF CMPCertificate (RFC 9483 4.3.1)
         if (items.length === 0) throw new Error("genp caCerts: empty or not a SEQUENCE OF certificates");
         out.caCerts = items.map((e) => certOrThrow(whole(value, e), "caCerts"));
         break;
-      case IT.rootCaKeyUpdate: { // RootCaKeyUpdateContent (RFC 9810 5.3.19.16)
+      case IT.rootCaKeyUpdate: {
+        // RootCaKeyUpdateContent (RFC 9810 5.3.19.16)
         const nwn = items[0];
         if (nwn?.tag !== 0x30) throw new Error("genp rootCaKeyUpdate: newWithNew missing");
         const tagged = (n: number) => {
@@ -134,7 +150,11 @@ export function decodeGenp(asked: number[], itavs: Uint8Array[], anchors: Uint8A
 }
 
 function certOrThrow(c: Uint8Array, what: string): Uint8Array {
-  try { new X509Certificate(c); } catch { throw new Error(`genp ${what}: a certificate is malformed`); }
+  try {
+    new X509Certificate(c);
+  } catch {
+    throw new Error(`genp ${what}: a certificate is malformed`);
+  }
   return c;
 }
 
@@ -144,8 +164,7 @@ function isCertificateList(c: Uint8Array): boolean {
   try {
     const top = tlv(c, 0);
     const parts = children(c, top);
-    return top.tag === 0x30 && top.end === c.length && parts.length === 3
-      && parts[0].tag === 0x30 && parts[1].tag === 0x30 && parts[2].tag === 0x03;
+    return top.tag === 0x30 && top.end === c.length && parts.length === 3 && parts[0].tag === 0x30 && parts[1].tag === 0x30 && parts[2].tag === 0x03;
   } catch {
     return false;
   }

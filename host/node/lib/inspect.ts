@@ -11,7 +11,10 @@ function oid(b: Uint8Array, t: Tlv): string {
   let v = 0;
   for (let i = t.value; i < t.end; i++) {
     v = v * 128 + (b[i] & 0x7f);
-    if (!(b[i] & 0x80)) { arcs.push(v); v = 0; }
+    if (!(b[i] & 0x80)) {
+      arcs.push(v);
+      v = 0;
+    }
   }
   const first = arcs.shift() ?? 0;
   return [first < 80 ? Math.floor(first / 40) : 2, first < 80 ? first % 40 : first - 80, ...arcs].join(".");
@@ -22,17 +25,47 @@ const bytesOf = (b: Uint8Array, t: Tlv) => b.subarray(t.start, t.end);
 
 /** RFC 9810 5.1.2 PKIBody choice numbers. */
 export const BODY_NAMES = [
-  "ir", "ip", "cr", "cp", "p10cr", "popdecc", "popdecr", "kur", "kup", "krr", "krp", "rr", "rp", "ccr", "ccp",
-  "ckuann", "cann", "rann", "crlann", "pkiconf", "nested", "genm", "genp", "error", "certConf", "pollReq", "pollRep",
+  "ir",
+  "ip",
+  "cr",
+  "cp",
+  "p10cr",
+  "popdecc",
+  "popdecr",
+  "kur",
+  "kup",
+  "krr",
+  "krp",
+  "rr",
+  "rp",
+  "ccr",
+  "ccp",
+  "ckuann",
+  "cann",
+  "rann",
+  "crlann",
+  "pkiconf",
+  "nested",
+  "genm",
+  "genp",
+  "error",
+  "certConf",
+  "pollReq",
+  "pollRep",
 ];
 
 const HASH_IDS: Record<string, number> = {
-  "1.3.14.3.2.26": HASH_SHA1, "2.16.840.1.101.3.4.2.1": HASH_SHA256, "2.16.840.1.101.3.4.2.2": HASH_SHA384,
+  "1.3.14.3.2.26": HASH_SHA1,
+  "2.16.840.1.101.3.4.2.1": HASH_SHA256,
+  "2.16.840.1.101.3.4.2.2": HASH_SHA384,
   "2.16.840.1.101.3.4.2.3": HASH_SHA512,
 };
 const HMAC_IDS: Record<string, number> = {
-  "1.3.6.1.5.5.8.1.2": HASH_SHA1, "1.2.840.113549.2.7": HASH_SHA1, "1.2.840.113549.2.9": HASH_SHA256,
-  "1.2.840.113549.2.10": HASH_SHA384, "1.2.840.113549.2.11": HASH_SHA512,
+  "1.3.6.1.5.5.8.1.2": HASH_SHA1,
+  "1.2.840.113549.2.7": HASH_SHA1,
+  "1.2.840.113549.2.9": HASH_SHA256,
+  "1.2.840.113549.2.10": HASH_SHA384,
+  "1.2.840.113549.2.11": HASH_SHA512,
 };
 const PBM = "1.2.840.113533.7.66.13";
 const PBMAC1 = "1.2.840.113549.1.5.14";
@@ -53,15 +86,44 @@ export interface Inspection {
   status?: PkiStatus;
 }
 
-export interface PkiStatus { status: string; failInfo?: string[]; statusString?: string[]; errorCode?: number; errorDetails?: string[] }
+export interface PkiStatus {
+  status: string;
+  failInfo?: string[];
+  statusString?: string[];
+  errorCode?: number;
+  errorDetails?: string[];
+}
 
 /** RFC 9810 5.2.3 PKIStatus and PKIFailureInfo names. */
 const STATUS_NAMES = ["accepted", "grantedWithMods", "rejection", "waiting", "revocationWarning", "revocationNotification", "keyUpdateWarning"];
 const FAIL_INFO_NAMES = [
-  "badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId", "badDataFormat", "wrongAuthority", "incorrectData",
-  "missingTimeStamp", "badPOP", "certRevoked", "certConfirmed", "wrongIntegrity", "badRecipientNonce", "timeNotAvailable",
-  "unacceptedPolicy", "unacceptedExtension", "addInfoNotAvailable", "badSenderNonce", "badCertTemplate", "signerNotTrusted",
-  "transactionIdInUse", "unsupportedVersion", "notAuthorized", "systemUnavail", "systemFailure", "duplicateCertReq",
+  "badAlg",
+  "badMessageCheck",
+  "badRequest",
+  "badTime",
+  "badCertId",
+  "badDataFormat",
+  "wrongAuthority",
+  "incorrectData",
+  "missingTimeStamp",
+  "badPOP",
+  "certRevoked",
+  "certConfirmed",
+  "wrongIntegrity",
+  "badRecipientNonce",
+  "timeNotAvailable",
+  "unacceptedPolicy",
+  "unacceptedExtension",
+  "addInfoNotAvailable",
+  "badSenderNonce",
+  "badCertTemplate",
+  "signerNotTrusted",
+  "transactionIdInUse",
+  "unsupportedVersion",
+  "notAuthorized",
+  "systemUnavail",
+  "systemFailure",
+  "duplicateCertReq",
 ];
 
 const freeText = (b: Uint8Array, t: Tlv) => children(b, t).map((s) => Buffer.from(b.subarray(s.value, s.end)).toString("utf8"));
@@ -76,7 +138,8 @@ function statusInfo(b: Uint8Array, t: Tlv): PkiStatus {
     if (f.tag === 0x03) {
       const names: string[] = [];
       for (let i = f.value + 1; i < f.end; i++) {
-        for (let bit = 0; bit < 8; bit++) if (b[i] & (0x80 >> bit)) names.push(FAIL_INFO_NAMES[(i - f.value - 1) * 8 + bit] ?? `bit${(i - f.value - 1) * 8 + bit}`);
+        for (let bit = 0; bit < 8; bit++)
+          if (b[i] & (0x80 >> bit)) names.push(FAIL_INFO_NAMES[(i - f.value - 1) * 8 + bit] ?? `bit${(i - f.value - 1) * 8 + bit}`);
       }
       out.failInfo = names;
     }
@@ -128,15 +191,29 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   const info: Record<string, string | number | boolean> = { pvno: msg[h[0].value] };
   let protAlg: Tlv | undefined;
   for (const f of h.slice(3)) {
-    const inner = (f.tag & 0x20) ? children(msg, f)[0] : undefined;
+    const inner = f.tag & 0x20 ? children(msg, f)[0] : undefined;
     switch (f.tag) {
-      case 0xa0: info.messageTime = time(msg, inner!); break;
-      case 0xa1: protAlg = inner; break;
-      case 0xa2: info.senderKID = hex(msg, inner!); break;
-      case 0xa3: info.recipKID = hex(msg, inner!); break;
-      case 0xa4: info.transactionID = hex(msg, inner!); break;
-      case 0xa5: info.senderNonce = hex(msg, inner!); break;
-      case 0xa6: info.recipNonce = hex(msg, inner!); break;
+      case 0xa0:
+        info.messageTime = time(msg, inner!);
+        break;
+      case 0xa1:
+        protAlg = inner;
+        break;
+      case 0xa2:
+        info.senderKID = hex(msg, inner!);
+        break;
+      case 0xa3:
+        info.recipKID = hex(msg, inner!);
+        break;
+      case 0xa4:
+        info.transactionID = hex(msg, inner!);
+        break;
+      case 0xa5:
+        info.senderNonce = hex(msg, inner!);
+        break;
+      case 0xa6:
+        info.recipNonce = hex(msg, inner!);
+        break;
       case 0xa8:
         for (const itav of children(msg, inner!)) {
           const id = oid(msg, children(msg, itav)[0]);
@@ -154,8 +231,11 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   }
 
   const result: Inspection = {
-    body: bodyName, header: info, protection: { alg: protAlg ? oid(msg, children(msg, protAlg)[0]) : null, verified: null },
-    trusted: null, extraCerts: extra.length,
+    body: bodyName,
+    header: info,
+    protection: { alg: protAlg ? oid(msg, children(msg, protAlg)[0]) : null, verified: null },
+    trusted: null,
+    extraCerts: extra.length,
   };
   try {
     const st = bodyStatus(msg, body);
@@ -177,9 +257,13 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
   const alg = result.protection.alg!;
 
   if (alg === PBM || alg === PBMAC1) {
-    if (opts.secret === undefined) { result.protection.note = "MAC: no -secret given"; return result; }
+    if (opts.secret === undefined) {
+      result.protection.note = "MAC: no -secret given";
+      return result;
+    }
     const secret = Buffer.from(opts.secret);
-    const verify = (keyLenQuirk: boolean) => (alg === PBM ? pbm(core, msg, protAlg!, secret, protectedPart) : pbmac1(core, msg, protAlg!, secret, protectedPart, keyLenQuirk));
+    const verify = (keyLenQuirk: boolean) =>
+      alg === PBM ? pbm(core, msg, protAlg!, secret, protectedPart) : pbmac1(core, msg, protAlg!, secret, protectedPart, keyLenQuirk);
     const expect = (mac: Uint8Array | undefined) => mac !== undefined && Buffer.from(mac).equals(Buffer.from(sig));
     result.protection.verified = expect(verify(false));
     if (!result.protection.verified && alg === PBMAC1 && expect(verify(true))) {
@@ -188,14 +272,25 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
     return result;
   }
   // Signature: the signer is extraCerts[0] (RFC 9483 3.3), or the certificate given by -srvcert
-  if (extra.length === 0 && !opts.srvCert) { result.protection.verified = false; result.protection.note = "signature without extraCerts: no signer certificate (-srvcert)"; return result; }
+  if (extra.length === 0 && !opts.srvCert) {
+    result.protection.verified = false;
+    result.protection.note = "signature without extraCerts: no signer certificate (-srvcert)";
+    return result;
+  }
   const signer = opts.srvCert ?? bytesOf(msg, extra[0]);
   const summary = core.reserve(112);
   const pSigner = core.put(signer);
-  if (x.cert_parse(pSigner, signer.length, summary) !== 0) { result.protection.verified = false; result.protection.note = "signer certificate does not parse"; return result; }
+  if (x.cert_parse(pSigner, signer.length, summary) !== 0) {
+    result.protection.verified = false;
+    result.protection.note = "signer certificate does not parse";
+    return result;
+  }
   const s = new Int32Array(core.memory.buffer, summary, 28);
-  const spkiOff = s[8], spkiLen = s[9];
-  const pAlg = core.put(bytesOf(msg, protAlg)), pData = core.put(protectedPart), pSig = core.put(sig);
+  const spkiOff = s[8],
+    spkiLen = s[9];
+  const pAlg = core.put(bytesOf(msg, protAlg)),
+    pData = core.put(protectedPart),
+    pSig = core.put(sig);
   const rc = x.sig_verify(pAlg, protAlg.end - protAlg.start, pSigner + spkiOff, spkiLen, pData, protectedPart.length, pSig, sig.length, 0);
   result.protection.verified = rc === 0;
   if (rc !== 0) result.protection.note = `signature check failed (error ${rc} ${errorName(rc)})`;
@@ -204,7 +299,10 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
       const ptrs = certs.map((c) => [core.put(c), c.length]);
       const t = core.reserve(ptrs.length * 8);
       const v = new Uint32Array(core.memory.buffer, t, ptrs.length * 2);
-      ptrs.forEach(([p, n], i) => { v[2 * i] = p; v[2 * i + 1] = n; });
+      ptrs.forEach(([p, n], i) => {
+        v[2 * i] = p;
+        v[2 * i + 1] = n;
+      });
       return t;
     };
     const pool = extra.slice(opts.srvCert ? 0 : 1).map((e) => bytesOf(msg, e));
@@ -213,7 +311,8 @@ export function inspect(msg: Uint8Array, opts: { secret?: string; trusted?: Uint
     const at = BigInt(seconds);
     const prc = x.cert_verify_path(pSigner, signer.length, table(pool), pool.length, table(opts.trusted), opts.trusted.length, at, 0);
     result.trusted = prc === 0;
-    if (prc !== 0) result.protection.note = `${result.protection.note ? result.protection.note + "; " : ""}signer path check failed (error ${prc} ${errorName(prc)})`;
+    if (prc !== 0)
+      result.protection.note = `${result.protection.note ? result.protection.note + "; " : ""}signer path check failed (error ${prc} ${errorName(prc)})`;
   }
   return result;
 }
@@ -234,11 +333,15 @@ function intValue(b: Uint8Array, t: Tlv): number {
 /** PasswordBasedMac (RFC 9810 5.1.3.1) computed by the core. */
 function pbm(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uint8Array): Uint8Array | undefined {
   const [salt, owf, iter, mac] = children(msg, children(msg, alg)[1]);
-  const owfId = HASH_IDS[oid(msg, children(msg, owf)[0])], macId = HMAC_IDS[oid(msg, children(msg, mac)[0])];
+  const owfId = HASH_IDS[oid(msg, children(msg, owf)[0])],
+    macId = HMAC_IDS[oid(msg, children(msg, mac)[0])];
   if (!owfId || !macId) return undefined;
   const x = core.exports;
   core.reset();
-  const ps = core.put(secret), pl = core.put(msg.subarray(salt.value, salt.end)), pd = core.put(data), out = core.reserve(64);
+  const ps = core.put(secret),
+    pl = core.put(msg.subarray(salt.value, salt.end)),
+    pd = core.put(data),
+    out = core.reserve(64);
   const n = x.pbm(owfId, macId, ps, secret.length, pl, salt.end - salt.value, intValue(msg, iter), MAX_ITERATIONS, pd, data.length, out);
   return n > 0 ? core.read(out, n) : undefined;
 }
@@ -249,8 +352,10 @@ function pbmac1(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uin
   const [kdfOid, kdfParams] = children(msg, kdf);
   if (oid(msg, kdfOid) !== PBKDF2) return undefined;
   const p = children(msg, kdfParams);
-  const salt = p[0], iter = p[1];
-  let keyLen = 0, prf = HASH_SHA1;
+  const salt = p[0],
+    iter = p[1];
+  let keyLen = 0,
+    prf = HASH_SHA1;
   for (const f of p.slice(2)) {
     if (f.tag === 0x02) keyLen = intValue(msg, f);
     if (f.tag === 0x30) prf = HMAC_IDS[oid(msg, children(msg, f)[0])] ?? 0;
@@ -260,9 +365,12 @@ function pbmac1(core: Core, msg: Uint8Array, alg: Tlv, secret: Buffer, data: Uin
   if (keyLenInBits) keyLen = keyLen / 8;
   const x = core.exports;
   core.reset();
-  const ps = core.put(secret), pl = core.put(msg.subarray(salt.value, salt.end)), key = core.reserve(keyLen);
+  const ps = core.put(secret),
+    pl = core.put(msg.subarray(salt.value, salt.end)),
+    key = core.reserve(keyLen);
   if (x.pbkdf2(prf, ps, secret.length, pl, salt.end - salt.value, intValue(msg, iter), MAX_ITERATIONS, key, keyLen) !== 0) return undefined;
-  const pd = core.put(data), out = core.reserve(64);
+  const pd = core.put(data),
+    out = core.reserve(64);
   const n = x.hmac(macId, key, keyLen, pd, data.length, out);
   return n > 0 ? core.read(out, n) : undefined;
 }

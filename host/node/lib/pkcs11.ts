@@ -11,7 +11,10 @@ import { SIGN_ECDSA_P256, SIGN_ECDSA_P384, SIGN_ED25519, SIGN_RSA_PKCS1, SIGN_RS
 import type { Signer } from "./device.js";
 
 /** A parsed `pkcs11:` URI (RFC 7512 2.3): path attributes and query attributes, pct-decoded. */
-export interface Pkcs11Uri { path: Record<string, string>; query: Record<string, string> }
+export interface Pkcs11Uri {
+  path: Record<string, string>;
+  query: Record<string, string>;
+}
 
 /** Key types a token may generate for `-newkey` (query attribute x-key-type; default P-256). */
 export const PKCS11_KEY_TYPES = ["P-256", "P-384", "RSA-2048", "RSA-3072", "Ed25519"] as const;
@@ -20,8 +23,21 @@ export type Pkcs11KeyType = (typeof PKCS11_KEY_TYPES)[number];
 /** Thrown for every failure of the provider, with the PKCS#11 function and return value. */
 export class Pkcs11Error extends Error {}
 
-const PATH_ATTRS = new Set(["token", "manufacturer", "serial", "model", "library-manufacturer", "library-description",
-  "library-version", "object", "type", "id", "slot-description", "slot-manufacturer", "slot-id"]);
+const PATH_ATTRS = new Set([
+  "token",
+  "manufacturer",
+  "serial",
+  "model",
+  "library-manufacturer",
+  "library-description",
+  "library-version",
+  "object",
+  "type",
+  "id",
+  "slot-description",
+  "slot-manufacturer",
+  "slot-id",
+]);
 const QUERY_ATTRS = new Set(["module-path", "module-name", "pin-value", "pin-source", "x-key-type"]);
 
 // RFC 7512 2.3: values are percent-encoded bytes; id is any bytes (kept as a latin1 string),
@@ -29,7 +45,10 @@ const QUERY_ATTRS = new Set(["module-path", "module-name", "pin-value", "pin-sou
 function pctDecode(v: string, uri: string, name: string, bytes: boolean): string {
   const out: number[] = [];
   for (let i = 0; i < v.length; i++) {
-    if (v[i] !== "%") { out.push(...Buffer.from(v[i])); continue; }
+    if (v[i] !== "%") {
+      out.push(...Buffer.from(v[i]));
+      continue;
+    }
     const h = v.slice(i + 1, i + 3);
     if (!/^[0-9a-fA-F]{2}$/.test(h)) throw new Pkcs11Error(`${redact(uri)}: bad percent-encoding in ${name}`);
     out.push(parseInt(h, 16));
@@ -50,19 +69,30 @@ export function uriPin(u: Pkcs11Uri, uri: string): string | undefined {
   const src = u.query["pin-source"];
   if (src === undefined) return undefined;
   let file: string;
-  try { file = src.startsWith("file:") ? fileURLToPath(src) : src; } catch { file = ""; }
+  try {
+    file = src.startsWith("file:") ? fileURLToPath(src) : src;
+  } catch {
+    file = "";
+  }
   if (!file.startsWith("/")) throw new Pkcs11Error(`${redact(uri)}: pin-source must be a file: URI or an absolute path`);
-  try { return readFileSync(file, "utf8").split(/\r?\n/)[0]; } catch (e) {
+  try {
+    return readFileSync(file, "utf8").split(/\r?\n/)[0];
+  } catch (e) {
     throw new Pkcs11Error(`${redact(uri)}: cannot read the PIN from ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
-const pct = (v: string) => [...Buffer.from(v, "latin1")].map((b) => /[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : "%" + b.toString(16).padStart(2, "0")).join("");
+const pct = (v: string) =>
+  [...Buffer.from(v, "latin1")]
+    .map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : "%" + b.toString(16).padStart(2, "0")))
+    .join("");
 
 /** The URI that names the key and nothing secret: its path attributes and module-path (no
  *  pin-value, pin-source, x-key-type), as a credential store keeps it (docs/STORE.md). */
 export function keyReference(u: Pkcs11Uri): string {
-  const path = Object.entries(u.path).map(([k, v]) => `${k}=${k === "id" ? pct(v) : encodeURIComponent(v)}`).join(";");
+  const path = Object.entries(u.path)
+    .map(([k, v]) => `${k}=${k === "id" ? pct(v) : encodeURIComponent(v)}`)
+    .join(";");
   const mod = u.query["module-path"];
   return `pkcs11:${path}${mod !== undefined ? `?module-path=${encodeURIComponent(mod).replace(/%2F/g, "/")}` : ""}`;
 }
@@ -73,7 +103,10 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
   if (!uri.startsWith("pkcs11:")) throw new Pkcs11Error(`not a pkcs11: URI: ${redact(uri)}`);
   const [p, q = ""] = uri.slice(7).split("?", 2);
   const out: Pkcs11Uri = { path: {}, query: {} };
-  for (const [part, sep, known, into] of [[p, ";", PATH_ATTRS, out.path], [q, "&", QUERY_ATTRS, out.query]] as const) {
+  for (const [part, sep, known, into] of [
+    [p, ";", PATH_ATTRS, out.path],
+    [q, "&", QUERY_ATTRS, out.query],
+  ] as const) {
     for (const kv of part.split(sep)) {
       if (!kv) continue;
       const i = kv.indexOf("=");
@@ -93,15 +126,20 @@ export function parsePkcs11Uri(uri: string): Pkcs11Uri {
 let P: any;
 function lib(): any {
   if (!P) {
-    try { P = createRequire(import.meta.url)("pkcs11js"); } catch (e) {
+    try {
+      P = createRequire(import.meta.url)("pkcs11js");
+    } catch (e) {
       throw new Pkcs11Error(`PKCS#11 support needs the npm package pkcs11js (${(e as Error).message})`);
     }
   }
   return P;
 }
 
-const CKK_EC_EDWARDS = 0x40, CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055, CKM_EDDSA = 0x1057;
-const OID_P256 = Buffer.from("06082a8648ce3d030107", "hex"), OID_P384 = Buffer.from("06052b81040022", "hex");
+const CKK_EC_EDWARDS = 0x40,
+  CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055,
+  CKM_EDDSA = 0x1057;
+const OID_P256 = Buffer.from("06082a8648ce3d030107", "hex"),
+  OID_P384 = Buffer.from("06052b81040022", "hex");
 const OID_ED25519 = Buffer.from("06032b6570", "hex");
 const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex"); // RFC 8017 9.2 note 1
 
@@ -112,8 +150,16 @@ function openModule(path: string): any {
   if (m) return m;
   const p = lib();
   m = new p.PKCS11();
-  try { m.load(path); } catch (e) { throw new Pkcs11Error(`cannot load PKCS#11 module ${path}: ${(e as Error).message}`); }
-  try { m.C_Initialize(); } catch (e) { throw pk(e, "C_Initialize"); }
+  try {
+    m.load(path);
+  } catch (e) {
+    throw new Pkcs11Error(`cannot load PKCS#11 module ${path}: ${(e as Error).message}`);
+  }
+  try {
+    m.C_Initialize();
+  } catch (e) {
+    throw pk(e, "C_Initialize");
+  }
   if (modules.size === 0) process.once("exit", closeAll);
   modules.set(path, m);
   return m;
@@ -122,8 +168,16 @@ function openModule(path: string): any {
 /** Logs out, closes every session and finalizes every module the provider opened. */
 export function closeAll(): void {
   for (const m of modules.values()) {
-    try { m.C_Finalize(); } catch { /* already gone */ }
-    try { m.close(); } catch { /* ignore */ }
+    try {
+      m.C_Finalize();
+    } catch {
+      /* already gone */
+    }
+    try {
+      m.close();
+    } catch {
+      /* ignore */
+    }
   }
   modules.clear();
 }
@@ -161,19 +215,36 @@ export class Pkcs11Signer implements Signer {
   /** Opens the token and finds the private key the URI names. With `generate` (ir/cr/kur/p10cr
    *  `-newkey`), a key pair is made in the token when none matches: label object, CKA_ID id,
    *  type x-key-type (default P-256), sensitive and never extractable. */
-  constructor(readonly uri: string, opts: { generate?: boolean; pin?: string } = {}) {
+  constructor(
+    readonly uri: string,
+    opts: { generate?: boolean; pin?: string } = {},
+  ) {
     const u = parsePkcs11Uri(uri);
     const path = u.query["module-path"];
     if (!path) throw new Pkcs11Error(`${redact(uri)}: module-path= is needed (the PKCS#11 library)`);
     const p = lib();
     const m = (this.m = openModule(path));
     const slot = this.findSlot(u);
-    try { this.session = m.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION); } catch (e) { throw pk(e, "C_OpenSession"); }
+    try {
+      this.session = m.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
+    } catch (e) {
+      throw pk(e, "C_OpenSession");
+    }
     let pin: string | undefined;
-    try { pin = opts.pin ?? uriPin(u, uri); } catch (e) { this.close(); throw e; }
+    try {
+      pin = opts.pin ?? uriPin(u, uri);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
     if (pin !== undefined) {
-      try { m.C_Login(this.session, p.CKU_USER, pin); } catch (e) {
-        if (!/CKR_USER_ALREADY_LOGGED_IN/.test((e as Error).message)) { this.close(); throw pk(e, "C_Login"); }
+      try {
+        m.C_Login(this.session, p.CKU_USER, pin);
+      } catch (e) {
+        if (!/CKR_USER_ALREADY_LOGGED_IN/.test((e as Error).message)) {
+          this.close();
+          throw pk(e, "C_Login");
+        }
       }
     }
     const want: any[] = [];
@@ -183,18 +254,31 @@ export class Pkcs11Signer implements Signer {
     let pub = this.find([{ type: p.CKA_CLASS, value: p.CKO_PUBLIC_KEY }, ...want]);
     if (key === undefined && opts.generate) {
       const t = (u.query["x-key-type"] ?? "P-256") as Pkcs11KeyType;
-      if (!PKCS11_KEY_TYPES.includes(t)) { this.close(); throw new Pkcs11Error(`${redact(uri)}: x-key-type must be one of ${PKCS11_KEY_TYPES.join(", ")}`); }
+      if (!PKCS11_KEY_TYPES.includes(t)) {
+        this.close();
+        throw new Pkcs11Error(`${redact(uri)}: x-key-type must be one of ${PKCS11_KEY_TYPES.join(", ")}`);
+      }
       ({ key, pub } = this.generate(t, want));
     }
-    if (key === undefined) { this.close(); throw new Pkcs11Error(`${redact(uri)}: no private key in the token matches`); }
-    if (pub === undefined) { this.close(); throw new Pkcs11Error(`${redact(uri)}: no public key object beside the private key (needed for its SubjectPublicKeyInfo)`); }
+    if (key === undefined) {
+      this.close();
+      throw new Pkcs11Error(`${redact(uri)}: no private key in the token matches`);
+    }
+    if (pub === undefined) {
+      this.close();
+      throw new Pkcs11Error(`${redact(uri)}: no public key object beside the private key (needed for its SubjectPublicKeyInfo)`);
+    }
     this.key = key;
     ({ spki: this.spki, type: this.keyType } = this.publicKeyInfo(pub));
   }
 
   private findSlot(u: Pkcs11Uri): any {
     let slots: any[];
-    try { slots = this.m.C_GetSlotList(true); } catch (e) { throw pk(e, "C_GetSlotList"); }
+    try {
+      slots = this.m.C_GetSlotList(true);
+    } catch (e) {
+      throw pk(e, "C_GetSlotList");
+    }
     for (const s of slots) {
       const t = this.m.C_GetTokenInfo(s);
       if (u.path.token !== undefined && trimmed(t.label) !== u.path.token) continue;
@@ -222,8 +306,13 @@ export class Pkcs11Signer implements Signer {
   private generate(t: Pkcs11KeyType, want: any[]): { key: any; pub: any } {
     const p = lib();
     const common = [{ type: p.CKA_TOKEN, value: true }, ...want];
-    const priv = [...common, { type: p.CKA_PRIVATE, value: true }, { type: p.CKA_SENSITIVE, value: true },
-      { type: p.CKA_EXTRACTABLE, value: false }, { type: p.CKA_SIGN, value: true }];
+    const priv = [
+      ...common,
+      { type: p.CKA_PRIVATE, value: true },
+      { type: p.CKA_SENSITIVE, value: true },
+      { type: p.CKA_EXTRACTABLE, value: false },
+      { type: p.CKA_SIGN, value: true },
+    ];
     const pubT = [...common, { type: p.CKA_VERIFY, value: true }];
     let mech: number;
     if (t.startsWith("RSA")) {
@@ -236,7 +325,9 @@ export class Pkcs11Signer implements Signer {
     try {
       const kp = this.m.C_GenerateKeyPair(this.session, { mechanism: mech }, pubT, priv);
       return { key: kp.privateKey, pub: kp.publicKey };
-    } catch (e) { throw pk(e, "C_GenerateKeyPair"); }
+    } catch (e) {
+      throw pk(e, "C_GenerateKeyPair");
+    }
   }
 
   private publicKeyInfo(pub: any): { spki: Uint8Array; type: Pkcs11KeyType } {
@@ -244,13 +335,17 @@ export class Pkcs11Signer implements Signer {
     const get = (type: number): Buffer => this.m.C_GetAttributeValue(this.session, pub, [{ type }])[0].value as Buffer;
     const kt = get(p.CKA_KEY_TYPE).readUInt32LE(0);
     if (kt === p.CKK_RSA) {
-      const n = get(p.CKA_MODULUS), e = get(p.CKA_PUBLIC_EXPONENT);
-      const spki = createPublicKey({ key: { kty: "RSA", n: n.toString("base64url"), e: e.toString("base64url") }, format: "jwk" })
-        .export({ format: "der", type: "spki" });
+      const n = get(p.CKA_MODULUS),
+        e = get(p.CKA_PUBLIC_EXPONENT);
+      const spki = createPublicKey({ key: { kty: "RSA", n: n.toString("base64url"), e: e.toString("base64url") }, format: "jwk" }).export({
+        format: "der",
+        type: "spki",
+      });
       const bits = n.length * 8;
       return { spki: new Uint8Array(spki), type: bits === 3072 ? "RSA-3072" : "RSA-2048" };
     }
-    const params = get(p.CKA_EC_PARAMS), point = unwrapPoint(get(p.CKA_EC_POINT));
+    const params = get(p.CKA_EC_PARAMS),
+      point = unwrapPoint(get(p.CKA_EC_POINT));
     if (kt === CKK_EC_EDWARDS || params.equals(OID_ED25519)) {
       const alg = tlv(0x30, OID_ED25519);
       return { spki: new Uint8Array(tlv(0x30, Buffer.concat([alg, tlv(0x03, Buffer.concat([Buffer.from([0]), point]))]))), type: "Ed25519" };
@@ -271,17 +366,22 @@ export class Pkcs11Signer implements Signer {
    *  core then ends with E_SIGNER). */
   sign(alg: number, input: Uint8Array): Uint8Array {
     const p = lib();
-    let mech: any, data = Buffer.from(input);
+    let mech: any,
+      data = Buffer.from(input);
     if (alg === SIGN_ECDSA_P256 || alg === SIGN_ECDSA_P384) mech = { mechanism: p.CKM_ECDSA };
-    else if (alg === SIGN_RSA_PKCS1) { mech = { mechanism: p.CKM_RSA_PKCS }; data = Buffer.concat([SHA256_DIGEST_INFO, data]); }
-    else if (alg === SIGN_RSA_PSS) {
+    else if (alg === SIGN_RSA_PKCS1) {
+      mech = { mechanism: p.CKM_RSA_PKCS };
+      data = Buffer.concat([SHA256_DIGEST_INFO, data]);
+    } else if (alg === SIGN_RSA_PSS) {
       mech = { mechanism: p.CKM_RSA_PKCS_PSS, parameter: { type: p.CK_PARAMS_RSA_PSS, hashAlg: p.CKM_SHA256, mgf: p.CKG_MGF1_SHA256, saltLen: 32 } };
     } else if (alg === SIGN_ED25519) mech = { mechanism: CKM_EDDSA };
     else throw new Pkcs11Error(`signing algorithm ${alg} unknown`);
     try {
       this.m.C_SignInit(this.session, mech, this.key);
       return new Uint8Array(this.m.C_Sign(this.session, data, Buffer.alloc(1024)));
-    } catch (e) { throw pk(e, "C_Sign"); }
+    } catch (e) {
+      throw pk(e, "C_Sign");
+    }
   }
 
   /** Destroys the key pairs of the token labelled `label` that none of `keep` names (a URI of
@@ -294,7 +394,7 @@ export class Pkcs11Signer implements Signer {
     try {
       this.m.C_FindObjectsInit(this.session, [{ type: p.CKA_LABEL, value: Buffer.from(label) }]);
       const found: any[] = [];
-      for (let batch; (batch = this.m.C_FindObjects(this.session, 16)).length;) found.push(...batch);
+      for (let batch; (batch = this.m.C_FindObjects(this.session, 16)).length; ) found.push(...batch);
       this.m.C_FindObjectsFinal(this.session);
       for (const o of found) {
         const [cls, id] = this.m.C_GetAttributeValue(this.session, o, [{ type: p.CKA_CLASS }, { type: p.CKA_ID }]).map((a: any) => a.value as Buffer);
@@ -303,13 +403,19 @@ export class Pkcs11Signer implements Signer {
         this.m.C_DestroyObject(this.session, o);
         if (c === p.CKO_PRIVATE_KEY) destroyed.push(id.toString("hex"));
       }
-    } catch (e) { throw pk(e, "C_DestroyObject"); }
+    } catch (e) {
+      throw pk(e, "C_DestroyObject");
+    }
     return destroyed;
   }
 
   /** Closes the session (logging out with it). */
   close(): void {
-    try { this.m.C_CloseSession(this.session); } catch { /* already closed */ }
+    try {
+      this.m.C_CloseSession(this.session);
+    } catch {
+      /* already closed */
+    }
   }
 }
 
@@ -328,17 +434,26 @@ export class Pkcs11Keys {
 
   /** newKey: the token and label (object=) of new keys, x-key-type their type; no id (each new
    *  key gets a fresh random CKA_ID). idevidKey: the IDevID's key. */
-  constructor(readonly newKey?: string, readonly idevidKey?: string, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly newKey?: string,
+    readonly idevidKey?: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.configured = [newKey, idevidKey].filter((x): x is string => !!x).map((uri) => ({ uri, u: parsePkcs11Uri(uri) }));
-    if (newKey && this.configured[0].u.path.id !== undefined) throw new Pkcs11Error(`${redact(newKey)}: newKey names the label (object=) only: each new key gets its own id`);
+    if (newKey && this.configured[0].u.path.id !== undefined)
+      throw new Pkcs11Error(`${redact(newKey)}: newKey names the label (object=) only: each new key gets its own id`);
   }
 
   /** The PIN for the token u names (undefined: no login). */
   pinFor(u: Pkcs11Uri, uri: string): string | undefined {
     const own = uriPin(u, uri);
     if (own !== undefined) return own;
-    const same = this.configured.find((c) => c.u.query["module-path"] === u.query["module-path"]
-      && (c.u.path.token === undefined || c.u.path.token === u.path.token) && uriPin(c.u, c.uri) !== undefined);
+    const same = this.configured.find(
+      (c) =>
+        c.u.query["module-path"] === u.query["module-path"] &&
+        (c.u.path.token === undefined || c.u.path.token === u.path.token) &&
+        uriPin(c.u, c.uri) !== undefined,
+    );
     return same ? uriPin(same.u, same.uri) : this.env[PIN_ENV];
   }
 
@@ -361,7 +476,10 @@ export class Pkcs11Keys {
     const id = randomBytes(16).toString("latin1");
     const fresh: Pkcs11Uri = { path: { ...u.path, id }, query: u.query };
     const ref = keyReference(fresh);
-    const signer = new Pkcs11Signer(`${ref}${u.query["x-key-type"] ? `&x-key-type=${u.query["x-key-type"]}` : ""}`, { generate: true, pin: this.pinFor(u, this.newKey) });
+    const signer = new Pkcs11Signer(`${ref}${u.query["x-key-type"] ? `&x-key-type=${u.query["x-key-type"]}` : ""}`, {
+      generate: true,
+      pin: this.pinFor(u, this.newKey),
+    });
     this.open_.set(ref, signer);
     return { ref, signer };
   }
@@ -373,13 +491,19 @@ export class Pkcs11Keys {
     if (!this.newKey) return [];
     const u = parsePkcs11Uri(this.newKey);
     const sameToken = (r: Pkcs11Uri) => r.query["module-path"] === u.query["module-path"] && r.path.token === u.path.token;
-    const refs = keep.filter((r) => r.startsWith("pkcs11:")).map(parsePkcs11Uri).filter(sameToken);
+    const refs = keep
+      .filter((r) => r.startsWith("pkcs11:"))
+      .map(parsePkcs11Uri)
+      .filter(sameToken);
     const via = keep.map((r) => this.open_.get(r)).find((s) => s && sameToken(parsePkcs11Uri(s.uri)));
     if (!via) return [];
     const gone = via.destroyUnreferenced(u.path.object!, refs);
     for (const [ref, k] of this.open_) {
       const id = parsePkcs11Uri(ref).path.id;
-      if (id !== undefined && gone.includes(Buffer.from(id, "latin1").toString("hex")) && parsePkcs11Uri(ref).path.object === u.path.object) { k.close(); this.open_.delete(ref); }
+      if (id !== undefined && gone.includes(Buffer.from(id, "latin1").toString("hex")) && parsePkcs11Uri(ref).path.object === u.path.object) {
+        k.close();
+        this.open_.delete(ref);
+      }
     }
     return gone;
   }

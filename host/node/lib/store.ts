@@ -3,11 +3,34 @@
 import { createHash } from "node:crypto";
 import type { Core } from "./core.js";
 import type { Flash } from "./flash.js";
-import { E_STORE_EMPTY, E_STORE_KEYREF, HASH_SHA256, KIND_CRED, KIND_IDEVID, KIND_STATE, KIND_TRUST, TAG_ANCHOR, TAG_CERT, TAG_CHAIN, TAG_KEY, TAG_KEYREF, TAG_PENDING, TAG_PUBKEY } from "./abi.js";
+import {
+  E_STORE_EMPTY,
+  E_STORE_KEYREF,
+  HASH_SHA256,
+  KIND_CRED,
+  KIND_IDEVID,
+  KIND_STATE,
+  KIND_TRUST,
+  TAG_ANCHOR,
+  TAG_CERT,
+  TAG_CHAIN,
+  TAG_KEY,
+  TAG_KEYREF,
+  TAG_PENDING,
+  TAG_PUBKEY,
+} from "./abi.js";
 
 export const KIND = { IDEVID: KIND_IDEVID, CRED: KIND_CRED, TRUST: KIND_TRUST, STATE: KIND_STATE } as const;
 /** KEYREF and PUBKEY: a key held by the host (a token, a TPM), named, never stored (docs/STORE.md). */
-export const TAG = { KEY: TAG_KEY, CERT: TAG_CERT, CHAIN: TAG_CHAIN, ANCHOR: TAG_ANCHOR, PENDING: TAG_PENDING, KEYREF: TAG_KEYREF, PUBKEY: TAG_PUBKEY } as const;
+export const TAG = {
+  KEY: TAG_KEY,
+  CERT: TAG_CERT,
+  CHAIN: TAG_CHAIN,
+  ANCHOR: TAG_ANCHOR,
+  PENDING: TAG_PENDING,
+  KEYREF: TAG_KEYREF,
+  PUBKEY: TAG_PUBKEY,
+} as const;
 /** E_STORE_KEYREF: the record names a key held by the host (store_public, the lean module's store_use). */
 export { E_STORE_EMPTY, E_STORE_KEYREF };
 
@@ -29,7 +52,7 @@ export function encodeItems(items: Item[]): Uint8Array {
 
 export function decodeItems(b: Uint8Array): Item[] {
   const items: Item[] = [];
-  for (let o = 0; o + 3 <= b.length;) {
+  for (let o = 0; o + 3 <= b.length; ) {
     const len = b[o + 1] | (b[o + 2] << 8);
     items.push([b[o], b.subarray(o + 3, o + 3 + len)]);
     o += 3 + len;
@@ -38,7 +61,10 @@ export function decodeItems(b: Uint8Array): Item[] {
 }
 
 export class StoreError extends Error {
-  constructor(readonly code: number, what: string) {
+  constructor(
+    readonly code: number,
+    what: string,
+  ) {
     super(`${what} failed: ${code}`);
   }
 }
@@ -78,7 +104,7 @@ export class Store {
   /** Every item with tag of kind's current record. */
   all(kind: number, tag: number): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (let v; (v = this.get(kind, tag, out.length)) !== undefined;) out.push(v);
+    for (let v; (v = this.get(kind, tag, out.length)) !== undefined; ) out.push(v);
     return out;
   }
 
@@ -90,14 +116,20 @@ export class Store {
   }
 
   provision(key: Uint8Array, cert: Uint8Array, chain: Uint8Array[] = []): void {
-    this.list([[TAG.KEY, key], [TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])],
-      (p, n) => this.core.exports.store_provision(p, n), "store_provision");
+    this.list(
+      [[TAG.KEY, key], [TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])],
+      (p, n) => this.core.exports.store_provision(p, n),
+      "store_provision",
+    );
   }
 
   /** The IDevID whose key stays in a token or TPM: its reference (no PIN), public key, certificate. */
   provisionRef(ref: string, spki: Uint8Array, cert: Uint8Array, chain: Uint8Array[] = []): void {
-    this.list([[TAG.KEYREF, new TextEncoder().encode(ref)], [TAG.PUBKEY, spki], [TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])],
-      (p, n) => this.core.exports.store_provision(p, n), "store_provision");
+    this.list(
+      [[TAG.KEYREF, new TextEncoder().encode(ref)], [TAG.PUBKEY, spki], [TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])],
+      (p, n) => this.core.exports.store_provision(p, n),
+      "store_provision",
+    );
   }
 
   save(kind: number, items: Item[]): void {
@@ -116,13 +148,20 @@ export class Store {
 
   /** A new transaction state whose pending key the host made (a token, a TPM): its reference and public key. */
   pendingRef(ref: string, spki: Uint8Array): void {
-    this.list([[TAG.KEYREF, new TextEncoder().encode(ref)], [TAG.PUBKEY, spki]],
-      (p, n) => this.core.exports.store_pending_ref(p, n), "store_pending_ref");
+    this.list(
+      [
+        [TAG.KEYREF, new TextEncoder().encode(ref)],
+        [TAG.PUBKEY, spki],
+      ],
+      (p, n) => this.core.exports.store_pending_ref(p, n),
+      "store_pending_ref",
+    );
   }
 
   /** The key reference of kind's record (IDevID, credential, pending), undefined when it holds none. */
   keyRef(kind: number): { ref: string; spki: Uint8Array } | undefined {
-    const ref = this.get(kind, TAG.KEYREF), spki = this.get(kind, TAG.PUBKEY);
+    const ref = this.get(kind, TAG.KEYREF),
+      spki = this.get(kind, TAG.PUBKEY);
     return ref && spki ? { ref: new TextDecoder().decode(ref), spki } : undefined;
   }
 
@@ -133,8 +172,7 @@ export class Store {
   }
 
   commit(cert: Uint8Array, chain: Uint8Array[] = []): void {
-    this.list([[TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])],
-      (p, n) => this.core.exports.store_commit(p, n), "store_commit");
+    this.list([[TAG.CERT, cert], ...chain.map((c): Item => [TAG.CHAIN, c])], (p, n) => this.core.exports.store_commit(p, n), "store_commit");
   }
 
   /** 65-byte public key of kind's key (IDevID, credential, pending), undefined when absent. */
@@ -170,7 +208,13 @@ export function encodeRecord(kind: number, generation: number, payload: Uint8Arr
   v.setUint32(8, generation >>> 0, true);
   v.setUint32(12, payload.length, true);
   out.set(payload, 16);
-  out.set(createHash("sha256").update(out.subarray(0, 16 + payload.length)).digest().subarray(0, 16), 16 + payload.length);
+  out.set(
+    createHash("sha256")
+      .update(out.subarray(0, 16 + payload.length))
+      .digest()
+      .subarray(0, 16),
+    16 + payload.length,
+  );
   return out;
 }
 
@@ -180,7 +224,10 @@ export function decodeRecord(slot: Uint8Array, kind: number): { generation: numb
   if (slot.length < 32 || v.getUint32(0, true) !== MAGIC || v.getUint32(4, true) !== kind) return undefined;
   const len = v.getUint32(12, true);
   if (len > slot.length - 32) return undefined;
-  const sum = createHash("sha256").update(slot.subarray(0, 16 + len)).digest().subarray(0, 16);
+  const sum = createHash("sha256")
+    .update(slot.subarray(0, 16 + len))
+    .digest()
+    .subarray(0, 16);
   if (!sum.equals(slot.subarray(16 + len, 32 + len))) return undefined;
   return { generation: v.getUint32(8, true), payload: slot.subarray(16, 16 + len) };
 }

@@ -81,9 +81,11 @@ export class HttpTransport {
     }
     const agentOpts = { keepAlive: true, maxSockets: 1 };
     this.ownAgent = !opts.agent;
-    this.agent = opts.agent ?? (this.url.protocol === "https:"
-      ? new https.Agent({ ...agentOpts, ca: opts.tlsTrusted, cert: opts.tlsCert, key: opts.tlsKey, rejectUnauthorized: true })
-      : new http.Agent(agentOpts));
+    this.agent =
+      opts.agent ??
+      (this.url.protocol === "https:"
+        ? new https.Agent({ ...agentOpts, ca: opts.tlsTrusted, cert: opts.tlsCert, key: opts.tlsKey, rejectUnauthorized: true })
+        : new http.Agent(agentOpts));
   }
 
   /** POST one DER PKIMessage, return the DER response. A kept-alive connection that the
@@ -98,7 +100,7 @@ export class HttpTransport {
   }
 
   private exchange(request: Uint8Array): Promise<Uint8Array> {
-    const msgTimeout = this.opts.msgTimeoutMs === 0 ? Infinity : this.opts.msgTimeoutMs ?? 30_000;
+    const msgTimeout = this.opts.msgTimeoutMs === 0 ? Infinity : (this.opts.msgTimeoutMs ?? 30_000);
     const left = !this.opts.totalTimeoutMs ? Infinity : this.started + this.opts.totalTimeoutMs - Date.now();
     if (left <= 0) return Promise.reject(new TransportError("total timeout exceeded"));
     const timeout = Math.min(msgTimeout, left);
@@ -115,13 +117,17 @@ export class HttpTransport {
         req.destroy();
         reject(new TransportError(msg));
       };
-      const timer = Number.isFinite(timeout)
-        ? setTimeout(() => fail(`no complete response within ${timeout} ms from ${this.url.host}`), timeout)
-        : undefined;
+      const timer = Number.isFinite(timeout) ? setTimeout(() => fail(`no complete response within ${timeout} ms from ${this.url.host}`), timeout) : undefined;
       const headers = { "Content-Type": "application/pkixcmp", "Content-Length": request.length, Connection: "keep-alive" };
       const req = this.proxy
-        ? http.request({ host: this.proxy.hostname, port: this.proxy.port || 80, path: this.url.href, method: "POST", agent: this.agent,
-          headers: { ...headers, Host: this.url.host } })
+        ? http.request({
+            host: this.proxy.hostname,
+            port: this.proxy.port || 80,
+            path: this.url.href,
+            method: "POST",
+            agent: this.agent,
+            headers: { ...headers, Host: this.url.host },
+          })
         : mod.request(this.url, { method: "POST", agent: this.agent, headers });
       req.on("socket", (s: Socket) => s.setNoDelay(true));
       req.on("error", (e: NodeJS.ErrnoException) => {
@@ -140,7 +146,13 @@ export class HttpTransport {
         // RFC 6712 3.3 / RFC 9811: a CMP server that cannot process a request may answer with an
         // HTTP error instead of an error PKIMessage; 4xx but 404: what we sent was refused
         if (status === 404) return fail(`HTTP 404 ${res.statusMessage ?? ""} from ${this.url.href} (check -server and -path)`.replace(/ +/g, " "));
-        if (status >= 400 && status < 500) return fail(`HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}: the server could not process the request (malformed or refused PKIMessage?)`.replace(/ +/g, " "));
+        if (status >= 400 && status < 500)
+          return fail(
+            `HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}: the server could not process the request (malformed or refused PKIMessage?)`.replace(
+              / +/g,
+              " ",
+            ),
+          );
         if (status !== 200) return fail(`HTTP ${status} ${res.statusMessage ?? ""} from ${this.url.href}`.replace(/ +/g, " "));
         const type = (res.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
         if (type !== "application/pkixcmp") return fail(`response Content-Type "${type}" is not application/pkixcmp`);
@@ -176,7 +188,8 @@ export class HttpTransport {
 /** What to change when TLS was used on one side only: an http: request answered by a TLS server
  *  (a TLS alert, or the connection dropped), or TLS spoken to a plain HTTP server. */
 function tlsHint(e: NodeJS.ErrnoException, tls: boolean, gotResponse: boolean): string {
-  if (tls) return /wrong version number|packet length too long|EPROTO/.test(`${e.code} ${e.message}`) ? " (the server does not speak TLS: leave out -tls_used)" : "";
+  if (tls)
+    return /wrong version number|packet length too long|EPROTO/.test(`${e.code} ${e.message}`) ? " (the server does not speak TLS: leave out -tls_used)" : "";
   if (gotResponse) return "";
   if (e.code === "HPE_INVALID_CONSTANT" || e.code === "HPE_INVALID_VERSION") return " (the server seems to speak TLS: give -tls_used)";
   if (e.code === "ECONNRESET" || /socket hang up/.test(e.message)) return " (if the server uses TLS, give -tls_used)";

@@ -6,15 +6,7 @@
 // Appendix B) is IMPLICIT TAGS — except that an implicit tag on a CHOICE (Name, Time,
 // ProofOfPossession, POPOPrivKey) is explicit by X.680 31.2.7.
 import "reflect-metadata";
-import {
-  AsnArray,
-  AsnIntegerArrayBufferConverter,
-  AsnProp,
-  AsnPropTypes,
-  AsnType,
-  AsnTypeTypes,
-  BitString,
-} from "@peculiar/asn1-schema";
+import { AsnArray, AsnIntegerArrayBufferConverter, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, BitString } from "@peculiar/asn1-schema";
 import {
   AlgorithmIdentifier,
   Certificate,
@@ -182,12 +174,33 @@ export enum PKIStatus {
 
 /** RFC 9810 5.2.3: PKIFailureInfo bit numbers */
 export enum PKIFailureInfo {
-  badAlg = 0, badMessageCheck = 1, badRequest = 2, badTime = 3, badCertId = 4, badDataFormat = 5,
-  wrongAuthority = 6, incorrectData = 7, missingTimeStamp = 8, badPOP = 9, certRevoked = 10,
-  certConfirmed = 11, wrongIntegrity = 12, badRecipientNonce = 13, timeNotAvailable = 14,
-  unacceptedPolicy = 15, unacceptedExtension = 16, addInfoNotAvailable = 17, badSenderNonce = 18,
-  badCertTemplate = 19, signerNotTrusted = 20, transactionIdInUse = 21, unsupportedVersion = 22,
-  notAuthorized = 23, systemUnavail = 24, systemFailure = 25, duplicateCertReq = 26,
+  badAlg = 0,
+  badMessageCheck = 1,
+  badRequest = 2,
+  badTime = 3,
+  badCertId = 4,
+  badDataFormat = 5,
+  wrongAuthority = 6,
+  incorrectData = 7,
+  missingTimeStamp = 8,
+  badPOP = 9,
+  certRevoked = 10,
+  certConfirmed = 11,
+  wrongIntegrity = 12,
+  badRecipientNonce = 13,
+  timeNotAvailable = 14,
+  unacceptedPolicy = 15,
+  unacceptedExtension = 16,
+  addInfoNotAvailable = 17,
+  badSenderNonce = 18,
+  badCertTemplate = 19,
+  signerNotTrusted = 20,
+  transactionIdInUse = 21,
+  unsupportedVersion = 22,
+  notAuthorized = 23,
+  systemUnavail = 24,
+  systemFailure = 25,
+  duplicateCertReq = 26,
 }
 
 /** PKIFailureInfo ::= BIT STRING, named bits, DER drops trailing zero bits (X.690 11.2.2). */
@@ -445,9 +458,33 @@ export class PKIBody {
 
 /** The names of the PKIBody alternatives, in tag order (RFC 9810 5.1.2). */
 export const PKIBodyTypes = [
-  "ir", "ip", "cr", "cp", "p10cr", "popdecc", "popdecr", "kur", "kup", "krr", "krp", "rr", "rp",
-  "ccr", "ccp", "ckuann", "cann", "rann", "crlann", "pkiconf", "nested", "genm", "genp", "error",
-  "certConf", "pollReq", "pollRep",
+  "ir",
+  "ip",
+  "cr",
+  "cp",
+  "p10cr",
+  "popdecc",
+  "popdecr",
+  "kur",
+  "kup",
+  "krr",
+  "krp",
+  "rr",
+  "rp",
+  "ccr",
+  "ccp",
+  "ckuann",
+  "cann",
+  "rann",
+  "crlann",
+  "pkiconf",
+  "nested",
+  "genm",
+  "genp",
+  "error",
+  "certConf",
+  "pollReq",
+  "pollRep",
 ] as const;
 export type PKIBodyType = (typeof PKIBodyTypes)[number];
 

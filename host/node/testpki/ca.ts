@@ -77,11 +77,21 @@ export interface IssuedCert {
 /** DER TLV with a definite minimal length. */
 function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   const len = parts.reduce((a, p) => a + p.length, 0);
-  const head = len < 0x80 ? [tag, len] : len < 0x100 ? [tag, 0x81, len] : len < 0x10000 ? [tag, 0x82, len >> 8, len & 0xff] : [tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
+  const head =
+    len < 0x80
+      ? [tag, len]
+      : len < 0x100
+        ? [tag, 0x81, len]
+        : len < 0x10000
+          ? [tag, 0x82, len >> 8, len & 0xff]
+          : [tag, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
   const out = new Uint8Array(head.length + len);
   out.set(head);
   let at = head.length;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -139,17 +149,19 @@ export class Authority {
     ext.push(await (this.aki ??= x509.AuthorityKeyIdentifierExtension.create(publicKeyOf(this.cred.key))));
     if (this.crlUrl && !p.ca) ext.push(new x509.CRLDistributionPointsExtension([this.crlUrl]));
     ext.push(...(p.extensions ?? []));
-    return this.resign(await x509.X509CertificateGenerator.create({
-      serialNumber: newSerial(),
-      subject: typeof p.subject === "string" ? p.subject : new x509.Name(new Uint8Array(p.subject).buffer as ArrayBuffer),
-      issuer: this.cert.subjectName,
-      notBefore: p.notBefore ?? new Date(now - 60_000),
-      notAfter: p.notAfter ?? new Date(now + 365 * DAY),
-      publicKey,
-      signingKey: this.cred.key.keys.privateKey,
-      signingAlgorithm: signingAlgorithm(this.cred.key.type),
-      extensions: ext,
-    }));
+    return this.resign(
+      await x509.X509CertificateGenerator.create({
+        serialNumber: newSerial(),
+        subject: typeof p.subject === "string" ? p.subject : new x509.Name(new Uint8Array(p.subject).buffer as ArrayBuffer),
+        issuer: this.cert.subjectName,
+        notBefore: p.notBefore ?? new Date(now - 60_000),
+        notAfter: p.notAfter ?? new Date(now + 365 * DAY),
+        publicKey,
+        signingKey: this.cred.key.keys.privateKey,
+        signingAlgorithm: signingAlgorithm(this.cred.key.type),
+        extensions: ext,
+      }),
+    );
   }
 
   /** An end-entity certificate as issue() makes it (same extensions, same order, same encoding),
@@ -167,7 +179,8 @@ export class Authority {
     const bits = contents(p.publicKey, spki[1]).subarray(1);
     const ski = tlv(0x30, Uint8Array.of(0x06, 0x03, 0x55, 0x1d, 0x0e), tlv(0x04, tlv(0x04, createHash("sha1").update(bits).digest())));
     const now = Date.now();
-    const tbs = tlv(0x30,
+    const tbs = tlv(
+      0x30,
       t.version,
       tlv(0x02, Buffer.from(serial, "hex")),
       t.signature,
@@ -288,7 +301,10 @@ export async function createRoot(subject: string, keyType: KeyType = "P-256", ye
  * RFC 9810 4.4: root CA key update. Given the old root and a new root, certify each root key with
  * the other: newWithOld (new public key signed by the old private key) and oldWithNew.
  */
-export async function rootRollover(oldRoot: Authority, newRoot: Authority): Promise<{
+export async function rootRollover(
+  oldRoot: Authority,
+  newRoot: Authority,
+): Promise<{
   newWithNew: x509.X509Certificate;
   newWithOld: x509.X509Certificate;
   oldWithNew: x509.X509Certificate;

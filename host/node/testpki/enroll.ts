@@ -88,7 +88,10 @@ export function approveCertReqMsg(msgs: CertReq[], kind: "ir" | "cr" | "kur", o:
     if (ctrl) {
       const id = AsnConvert.parse(ctrl.value, CertId);
       const issuer = id.issuer.directoryName ? AsnConvert.serialize(id.issuer.directoryName) : new ArrayBuffer(0);
-      const sameSerial = Buffer.from(u8(id.serialNumber)).toString("hex").replace(/^(00)+/, "") === o.oldCert!.serialNumber.toLowerCase().replace(/^(00)+/, "");
+      const sameSerial =
+        Buffer.from(u8(id.serialNumber))
+          .toString("hex")
+          .replace(/^(00)+/, "") === o.oldCert!.serialNumber.toLowerCase().replace(/^(00)+/, "");
       if (!sameSerial || !equal(issuer, AsnConvert.serialize(old.tbsCertificate.issuer)))
         fail(PKIFailureInfo.badCertId, "oldCertID is not the certificate that protects the kur");
     }

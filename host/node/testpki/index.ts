@@ -49,7 +49,8 @@ export class TestPki {
 
   static async start(options: TestPkiOptions = {}): Promise<TestPki> {
     const behaviour: Behaviour = { ...defaultBehaviour };
-    for (const k of Object.keys(defaultBehaviour) as (keyof Behaviour)[]) if (options[k] !== undefined) (behaviour as never as Record<string, unknown>)[k] = options[k];
+    for (const k of Object.keys(defaultBehaviour) as (keyof Behaviour)[])
+      if (options[k] !== undefined) (behaviour as never as Record<string, unknown>)[k] = options[k];
     if (options.reject) behaviour.reject = options.reject;
     if (options.errorMessage) behaviour.errorMessage = options.errorMessage;
     const ref = options.ref ?? "tinycmp-test";
@@ -64,7 +65,12 @@ export class TestPki {
       crl: async () => new Uint8Array((await hierarchy!.issuingCa.currentCrl()).rawData),
     });
     try {
-      hierarchy = await createHierarchy({ signerKeyType: options.signerKeyType, caKeyType: options.caKeyType, crlUrl: `${url}/crl`, rootRollover: options.rootRollover });
+      hierarchy = await createHierarchy({
+        signerKeyType: options.signerKeyType,
+        caKeyType: options.caKeyType,
+        crlUrl: `${url}/crl`,
+        rootRollover: options.rootRollover,
+      });
     } catch (e) {
       server.close();
       throw e;
@@ -103,7 +109,13 @@ export class TestPki {
   /** RFC 9810 4.4: the prepared root key update (when started with rootRollover) */
   get rollover() {
     const r = this.hierarchy.rollover;
-    return r && { newWithNew: pem("CERTIFICATE", r.newWithNew.rawData), newWithOld: pem("CERTIFICATE", r.newWithOld.rawData), oldWithNew: pem("CERTIFICATE", r.oldWithNew.rawData) };
+    return (
+      r && {
+        newWithNew: pem("CERTIFICATE", r.newWithNew.rawData),
+        newWithOld: pem("CERTIFICATE", r.newWithOld.rawData),
+        oldWithNew: pem("CERTIFICATE", r.oldWithNew.rawData),
+      }
+    );
   }
 
   /** An IDevID with a fresh P-256 key, or for publicKey (DER SubjectPublicKeyInfo of a key held elsewhere). */

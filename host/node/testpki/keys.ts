@@ -10,7 +10,7 @@ export type KeyType = "P-256" | "P-384" | "RSA-2048" | "Ed25519" | "ML-DSA-44" |
 
 /** RFC 8410 3 / RFC 9881 2: id-Ed25519, id-ml-dsa-44/65/87 (signature and key; parameters absent) */
 export const PURE_OIDS: Record<string, string> = {
-  "Ed25519": "1.3.101.112",
+  Ed25519: "1.3.101.112",
   "ML-DSA-44": "2.16.840.1.101.3.4.3.17",
   "ML-DSA-65": "2.16.840.1.101.3.4.3.18",
   "ML-DSA-87": "2.16.840.1.101.3.4.3.19",
@@ -35,7 +35,7 @@ export interface KeyPair {
 }
 
 /** The WebCrypto algorithm used to generate a key and to sign certificates with it. */
-export function signingAlgorithm(type: KeyType): RsaHashedKeyGenParams | EcKeyGenParams & EcdsaParams {
+export function signingAlgorithm(type: KeyType): RsaHashedKeyGenParams | (EcKeyGenParams & EcdsaParams) {
   switch (type) {
     case "P-256":
       return { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
@@ -96,8 +96,7 @@ export async function generateKeyPair(type: KeyType = "P-256"): Promise<KeyPair>
     const m = await import("@noble/post-quantum/ml-dsa.js");
     const dsa = type === "ML-DSA-44" ? m.ml_dsa44 : type === "ML-DSA-65" ? m.ml_dsa65 : m.ml_dsa87;
     const k = dsa.keygen(randomBytes(32));
-    mlDsa = { secretKey: k.secretKey, publicKey: k.publicKey, spki: mlDsaSpki(PURE_OIDS[type], k.publicKey),
-      sign: (data) => dsa.sign(data, k.secretKey) };
+    mlDsa = { secretKey: k.secretKey, publicKey: k.publicKey, spki: mlDsaSpki(PURE_OIDS[type], k.publicKey), sign: (data) => dsa.sign(data, k.secretKey) };
   }
   return { type, keys, privateKey, publicKey, keyPem, mlDsa };
 }

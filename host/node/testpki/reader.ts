@@ -10,7 +10,12 @@ import { GeneralName } from "@peculiar/asn1-x509";
 import { PKIBody, PKIBodyTypes, type PKIBodyType } from "./asn1.js";
 
 /** One DER element: its tag and where it and its contents lie in `b`. */
-export interface Tlv { tag: number; start: number; value: number; end: number }
+export interface Tlv {
+  tag: number;
+  start: number;
+  value: number;
+  end: number;
+}
 
 export class DerError extends Error {}
 
@@ -18,7 +23,8 @@ export class DerError extends Error {}
 export function readTlv(b: Uint8Array, at: number, limit = b.length): Tlv {
   if (at + 2 > limit) throw new DerError(`element truncated at offset ${at}`);
   const tag = b[at];
-  let len = b[at + 1], value = at + 2;
+  let len = b[at + 1],
+    value = at + 2;
   if (len >= 0x80) {
     const n = len & 0x7f;
     if (n === 0 || n > 4 || value + n > limit) throw new DerError(`bad length at offset ${at}`);
@@ -33,7 +39,7 @@ export function readTlv(b: Uint8Array, at: number, limit = b.length): Tlv {
 /** The elements inside a constructed element. */
 export function children(b: Uint8Array, t: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = t.value; p < t.end;) {
+  for (let p = t.value; p < t.end; ) {
     const c = readTlv(b, p, t.end);
     out.push(c);
     p = c.end;
@@ -83,7 +89,11 @@ export function oid(b: Uint8Array, t: Tlv, what: string): string {
 }
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } */
-export interface AlgId { algorithm: string; parameters?: Uint8Array; der: Uint8Array }
+export interface AlgId {
+  algorithm: string;
+  parameters?: Uint8Array;
+  der: Uint8Array;
+}
 export function algId(b: Uint8Array, t: Tlv, what: string): AlgId {
   const [o, p] = children(b, expect(t, 0x30, what));
   return { algorithm: oid(b, o, what), parameters: p && whole(b, p), der: whole(b, t) };
@@ -115,7 +125,7 @@ export interface Template {
   /** fields the test PKI does not use are present (version, serialNumber, signingAlg, issuer,
    *  issuerUID, subjectUID): the request then goes through the schema classes as well */
   unusual: boolean;
-  subject?: Uint8Array;   // Name
+  subject?: Uint8Array; // Name
   publicKey?: Uint8Array; // SubjectPublicKeyInfo (the [6] IMPLICIT tag replaced by SEQUENCE)
   /** Extension elements of extensions [9] */
   extensions: { id: string; der: Uint8Array }[];
@@ -136,7 +146,12 @@ export interface CertReq {
 }
 
 /** RFC 9810 5.3.18: one CertStatus. */
-export interface CertStatus { certHash: Uint8Array; certReqId: number; status?: number; hashAlg?: string }
+export interface CertStatus {
+  certHash: Uint8Array;
+  certReqId: number;
+  status?: number;
+  hashAlg?: string;
+}
 
 export class Request {
   readonly type: PKIBodyType;
@@ -229,16 +244,33 @@ function readHeader(b: Uint8Array, hdr: Tlv): RequestHeader {
     const [v] = children(b, x);
     if (!v) throw new DerError("PKIHeader: empty field");
     switch (n) {
-      case 0: expect(v, 0x18, "messageTime"); break;
-      case 1: h.protectionAlg = algId(b, v, "protectionAlg"); break;
-      case 2: h.senderKID = contents(b, expect(v, 0x04, "senderKID")); break;
-      case 3: expect(v, 0x04, "recipKID"); break;
-      case 4: h.transactionID = contents(b, expect(v, 0x04, "transactionID")); break;
-      case 5: h.senderNonce = contents(b, expect(v, 0x04, "senderNonce")); break;
-      case 6: h.recipNonce = contents(b, expect(v, 0x04, "recipNonce")); break;
-      case 7: for (const s of children(b, expect(v, 0x30, "freeText"))) expect(s, 0x0c, "freeText"); break;
+      case 0:
+        expect(v, 0x18, "messageTime");
+        break;
+      case 1:
+        h.protectionAlg = algId(b, v, "protectionAlg");
+        break;
+      case 2:
+        h.senderKID = contents(b, expect(v, 0x04, "senderKID"));
+        break;
+      case 3:
+        expect(v, 0x04, "recipKID");
+        break;
+      case 4:
+        h.transactionID = contents(b, expect(v, 0x04, "transactionID"));
+        break;
+      case 5:
+        h.senderNonce = contents(b, expect(v, 0x04, "senderNonce"));
+        break;
+      case 6:
+        h.recipNonce = contents(b, expect(v, 0x04, "recipNonce"));
+        break;
+      case 7:
+        for (const s of children(b, expect(v, 0x30, "freeText"))) expect(s, 0x0c, "freeText");
+        break;
       case 8:
-        for (const i of children(b, expect(v, 0x30, "generalInfo"))) h.generalInfo.push(oid(b, children(b, expect(i, 0x30, "InfoTypeAndValue"))[0], "infoType"));
+        for (const i of children(b, expect(v, 0x30, "generalInfo")))
+          h.generalInfo.push(oid(b, children(b, expect(i, 0x30, "InfoTypeAndValue"))[0], "infoType"));
         break;
     }
   }
@@ -273,7 +305,13 @@ function certReqMsg(b: Uint8Array, m: Tlv): CertReq {
       const input = s[0]?.tag === 0xa0;
       const rest = input ? s.slice(1) : s;
       if (rest.length !== 2) throw new DerError("POPOSigningKey: algorithmIdentifier and signature expected");
-      out.popo = { signature: { poposkInput: input, algorithm: algId(b, rest[0], "POPOSigningKey algorithmIdentifier").algorithm, signature: bitString(b, rest[1], "POPOSigningKey signature") } };
+      out.popo = {
+        signature: {
+          poposkInput: input,
+          algorithm: algId(b, rest[0], "POPOSigningKey algorithmIdentifier").algorithm,
+          signature: bitString(b, rest[1], "POPOSigningKey signature"),
+        },
+      };
     } else if (popo.tag === 0xa2 || popo.tag === 0xa3) out.popo = { other: popo.tag & 0x1f };
     else throw new DerError("ProofOfPossession: unknown alternative");
   }
@@ -344,7 +382,8 @@ function checkName(b: Uint8Array, name: Tlv | undefined): Tlv {
 /** UTCTime / GeneralizedTime in their DER forms (RFC 5280 4.1.2.5). */
 function timeOf(b: Uint8Array, t: Tlv): Date {
   const s = Buffer.from(contents(b, t)).toString("latin1");
-  const m = t.tag === 0x17 ? /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.\d+)?Z$/.exec(s) : null;
+  const m =
+    t.tag === 0x17 ? /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.\d+)?Z$/.exec(s) : null;
   if (!m) throw new DerError("Time: UTCTime or GeneralizedTime expected");
   let y = Number(m[1]);
   if (t.tag === 0x17) y += y < 50 ? 2000 : 1900;

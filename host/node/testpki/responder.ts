@@ -32,17 +32,7 @@ import { answerGenm } from "./genm.js";
 import { Hierarchy } from "./hierarchy.js";
 import { protectionAlgorithm, signData } from "./keys.js";
 import * as oids from "./oids.js";
-import {
-  freshMacDer,
-  isMacAlgorithm,
-  parseCert,
-  protectedPart,
-  tlv,
-  u8,
-  validatePath,
-  verifyMacDer,
-  verifySignature,
-} from "./protection.js";
+import { freshMacDer, isMacAlgorithm, parseCert, protectedPart, tlv, u8, validatePath, verifyMacDer, verifySignature } from "./protection.js";
 import * as x509 from "./x509.js";
 import type { IssuedCert } from "./ca.js";
 import { algId, children, readTlv, Request, type AlgId } from "./reader.js";
@@ -53,10 +43,16 @@ import { derViolation, headerIds } from "./strict.js";
  *  undefined when it names none (ML-DSA: certConf needs hashAlg). */
 export function certHashName(sigAlg: string): string | undefined {
   const byOid: Record<string, string> = {
-    [oids.ecdsa_with_SHA256]: "sha256", [oids.ecdsa_with_SHA384]: "sha384", [oids.ecdsa_with_SHA512]: "sha512",
-    [oids.sha256WithRSAEncryption]: "sha256", [oids.sha384WithRSAEncryption]: "sha384", [oids.sha512WithRSAEncryption]: "sha512",
-    [oids.sha1WithRSAEncryption]: "sha256", "1.2.840.10045.4.1": "sha256",
-    "1.3.101.112": "sha512", "1.3.101.113": "shake256",
+    [oids.ecdsa_with_SHA256]: "sha256",
+    [oids.ecdsa_with_SHA384]: "sha384",
+    [oids.ecdsa_with_SHA512]: "sha512",
+    [oids.sha256WithRSAEncryption]: "sha256",
+    [oids.sha384WithRSAEncryption]: "sha384",
+    [oids.sha512WithRSAEncryption]: "sha512",
+    [oids.sha1WithRSAEncryption]: "sha256",
+    "1.2.840.10045.4.1": "sha256",
+    "1.3.101.112": "sha512",
+    "1.3.101.113": "shake256",
   };
   return byOid[sigAlg];
 }
@@ -132,7 +128,9 @@ export class Responder {
     const ski = h.cmpSigner.cert.getExtension(x509.SubjectKeyIdentifierExtension);
     this.der = {
       sender: u8(AsnConvert.serialize(new GeneralName({ directoryName: signerName }))),
-      signatureAlg: u8(AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: sig.oid, parameters: sig.oid.startsWith("1.2.840.113549") ? null : undefined }))),
+      signatureAlg: u8(
+        AsnConvert.serialize(new AlgorithmIdentifier({ algorithm: sig.oid, parameters: sig.oid.startsWith("1.2.840.113549") ? null : undefined })),
+      ),
       signerKid: ski ? Buffer.from(ski.keyId, "hex") : undefined,
       rootCert: h.root.cred.der,
     };
@@ -162,7 +160,8 @@ export class Responder {
       // template fields, regInfo and poposkInput that the reader does not read: the schema's check
       if (req.type === "certConf") req.certStatuses();
       else if (req.type !== "ir" && req.type !== "cr" && req.type !== "kur") bodyType(req.body);
-      else if (req.certReqs().some((m) => m.template.unusual || m.regInfo || (m.popo && "signature" in m.popo && m.popo.signature.poposkInput))) bodyType(req.body);
+      else if (req.certReqs().some((m) => m.template.unusual || m.regInfo || (m.popo && "signature" in m.popo && m.popo.signature.poposkInput)))
+        bodyType(req.body);
     } catch (e) {
       const text = violation ?? `request is not a PKIMessage: ${(e as Error).message}`.slice(0, 200);
       this.log.push({ type: "garbage", answer: "error", failInfo: PKIFailureInfo.badDataFormat, text });
@@ -226,7 +225,11 @@ export class Responder {
       const kid = req.header.senderKID ? Buffer.from(req.header.senderKID).toString("utf8") : undefined;
       if (kid !== this.secrets.ref) fail(PKIFailureInfo.badMessageCheck, "senderKID is not a known reference");
       if (this.behaviour.macSenderIsRef) {
-        const cn = req.sender().directoryName?.flat().find((a) => a.type === "2.5.4.3")?.value.toString();
+        const cn = req
+          .sender()
+          .directoryName?.flat()
+          .find((a) => a.type === "2.5.4.3")
+          ?.value.toString();
         if (cn !== kid) fail(PKIFailureInfo.badMessageCheck, `sender CN "${cn ?? ""}" is not the senderKID "${kid}"`);
       }
       verifyMacDer(alg, req.protection, req.headerRaw, req.bodyRaw, Buffer.from(this.secrets.secret, "utf8"));
@@ -236,14 +239,12 @@ export class Responder {
     if (certs.length === 0) fail(PKIFailureInfo.badMessageCheck, "signature protection without the signer certificate in extraCerts");
     const signer = certs[0];
     const data = protectedPart(req.headerRaw, req.bodyRaw);
-    if (!verifySignature(alg.algorithm, signer.publicKey, data, req.protection))
-      fail(PKIFailureInfo.badMessageCheck, "protection signature does not verify");
+    if (!verifySignature(alg.algorithm, signer.publicKey, data, req.protection)) fail(PKIFailureInfo.badMessageCheck, "protection signature does not verify");
     // RFC 9483 4.1.1: ir with an IDevID chains to the manufacturer; operational certs to our root
     const { root, manufacturerRoot, issuingCa, manufacturerCa } = this.ca;
     const anchors = ["cr", "kur", "rr"].includes(type) ? [root] : [root, manufacturerRoot];
     validatePath(signer, [...certs.slice(1), issuingCa, manufacturerCa], anchors);
-    if (signer.checkIssued(issuingCa) && this.h.issuingCa.isRevoked(signer.serialNumber))
-      fail(PKIFailureInfo.certRevoked, "the signer certificate is revoked");
+    if (signer.checkIssued(issuingCa) && this.h.issuingCa.isRevoked(signer.serialNumber)) fail(PKIFailureInfo.certRevoked, "the signer certificate is revoked");
     return { kind: "signature", signer };
   }
 
@@ -368,7 +369,12 @@ export class Responder {
     if (tx.implicitConfirm) {
       // RFC 9810 5.1.1.1: implicitConfirm granted: echoed in generalInfo, no certConf expected
       this.transactions.delete(id);
-      return { body, generalInfo: [new InfoTypeAndValue({ infoType: oids.id_it_implicitConfirm, infoValue: ab(Uint8Array.of(0x05, 0x00)) /* ImplicitConfirmValue ::= NULL */ })] };
+      return {
+        body,
+        generalInfo: [
+          new InfoTypeAndValue({ infoType: oids.id_it_implicitConfirm, infoValue: ab(Uint8Array.of(0x05, 0x00)) /* ImplicitConfirmValue ::= NULL */ }),
+        ],
+      };
     }
     this.transactions.set(id, tx);
     return { body };
@@ -411,9 +417,8 @@ export class Responder {
     } else if (!hashName) {
       fail(PKIFailureInfo.badCertId, `certConf without hashAlg for a certificate signed with ${sigAlg}, which names no hash`);
     }
-    const expected = hashName === "shake256"
-      ? createHash("shake256", { outputLength: 64 }).update(tx.cert.der).digest()
-      : createHash(hashName!).update(tx.cert.der).digest();
+    const expected =
+      hashName === "shake256" ? createHash("shake256", { outputLength: 64 }).update(tx.cert.der).digest() : createHash(hashName!).update(tx.cert.der).digest();
     if (!expected.equals(st.certHash)) fail(PKIFailureInfo.badCertId, "certHash does not match the issued certificate");
     if (st.status === PKIStatus.rejection) this.h.issuingCa.revoke(tx.cert.serialNumber, 4);
     else tx.confirmed = true;
@@ -479,8 +484,13 @@ export class Responder {
   }
 
   /** RFC 9810 5.1.1 header for a response, then protection (RFC 9810 5.1.3) and extraCerts. */
-  private respond(req: Request | undefined, auth: Auth, body: PKIBody | Uint8Array, generalInfo?: InfoTypeAndValue[],
-    ids?: { transactionID?: Uint8Array; senderNonce?: Uint8Array }): Uint8Array {
+  private respond(
+    req: Request | undefined,
+    auth: Auth,
+    body: PKIBody | Uint8Array,
+    generalInfo?: InfoTypeAndValue[],
+    ids?: { transactionID?: Uint8Array; senderNonce?: Uint8Array },
+  ): Uint8Array {
     const b = this.behaviour;
     const senderNonce = randomBytes(16);
     const useMac = b.responseProtection === "mac" && auth.kind === "mac" && auth.macAlg;
@@ -489,16 +499,17 @@ export class Responder {
     const octets = (tag: number, v: Uint8Array | undefined) => (v ? [tlv(tag, tlv(0x04, v))] : []);
     const kid = b.unprotected ? undefined : useMac ? Buffer.from(this.secrets.ref, "utf8") : this.der.signerKid;
     // PKIHeader (RFC 9810 5.1.1; EXPLICIT TAGS), DER built field by field
-    const headerDer = tlv(0x30,
+    const headerDer = tlv(
+      0x30,
       intDer(req?.header.pvno === 3 ? 3 : 2),
       this.der.sender,
       req?.header.senderDer ?? EMPTY_DIRECTORY_NAME,
       tlv(0xa0, generalizedTime(new Date())),
       ...(b.unprotected ? [] : [tlv(0xa1, fresh ? fresh.der : this.der.signatureAlg)]),
       ...octets(0xa2, kid),
-      ...octets(0xa4, b.wrongTransactionID ? randomBytes(16) : req?.header.transactionID ?? ids?.transactionID),
+      ...octets(0xa4, b.wrongTransactionID ? randomBytes(16) : (req?.header.transactionID ?? ids?.transactionID)),
       ...octets(0xa5, senderNonce),
-      ...octets(0xa6, b.wrongRecipNonce ? randomBytes(16) : req?.header.senderNonce ?? ids?.senderNonce),
+      ...octets(0xa6, b.wrongRecipNonce ? randomBytes(16) : (req?.header.senderNonce ?? ids?.senderNonce)),
       ...(generalInfo?.length ? [tlv(0xa8, u8(AsnConvert.serialize(new InfoTypeAndValues(generalInfo))))] : []),
     );
     // remember our nonce for the next message of the transaction (recipNonce check)

@@ -16,20 +16,27 @@ export function derViolation(der: Uint8Array): string | undefined {
 }
 
 class NotDer extends Error {}
-const bad = (at: number, what: string): never => { throw new NotDer(`not DER at offset ${at}: ${what}`); };
+const bad = (at: number, what: string): never => {
+  throw new NotDer(`not DER at offset ${at}: ${what}`);
+};
 
 const MAX_DEPTH = 40;
 const UNIVERSAL_CONSTRUCTED = new Set([0x10, 0x11]); // SEQUENCE, SET
 const STRING_TAGS = new Set([0x0c, 0x12, 0x13, 0x16, 0x1a, 0x1e]); // UTF8, Numeric, Printable, IA5, Visible, BMP
 
-interface Header { tag: number; value: number; end: number }
+interface Header {
+  tag: number;
+  value: number;
+  end: number;
+}
 
 function header(b: Uint8Array, at: number, limit: number): Header {
   if (at + 2 > limit) bad(at, "element truncated");
   const tag = b[at];
   if ((tag & 0x1f) === 0x1f) bad(at, "high tag number form");
   const first = b[at + 1];
-  let value = at + 2, len = first;
+  let value = at + 2,
+    len = first;
   if (first === 0x80) bad(at, "indefinite length");
   if (first > 0x80) {
     const n = first & 0x7f;
@@ -48,14 +55,17 @@ function header(b: Uint8Array, at: number, limit: number): Header {
 function element(b: Uint8Array, at: number, limit: number, depth: number): number {
   if (depth > MAX_DEPTH) bad(at, "nested too deep");
   const { tag, value, end } = header(b, at, limit);
-  const constructed = (tag & 0x20) !== 0, cls = tag & 0xc0, num = tag & 0x1f;
-  if (cls === 0) { // universal: the form is fixed by the type (X.690 8.x, 10.2)
+  const constructed = (tag & 0x20) !== 0,
+    cls = tag & 0xc0,
+    num = tag & 0x1f;
+  if (cls === 0) {
+    // universal: the form is fixed by the type (X.690 8.x, 10.2)
     if (UNIVERSAL_CONSTRUCTED.has(num) !== constructed) bad(at, `tag 0x${tag.toString(16)} in the wrong form`);
     universalValue(b, at, num, value, end);
   }
   if (!constructed) return end;
   const children: [number, number][] = [];
-  for (let p = value; p < end;) {
+  for (let p = value; p < end; ) {
     const q = element(b, p, end, depth + 1);
     children.push([p, q]);
     p = q;
@@ -71,7 +81,7 @@ function element(b: Uint8Array, at: number, limit: number, depth: number): numbe
 
 function compare(b: Uint8Array, [a0, a1]: [number, number], [b0, b1]: [number, number]): number {
   for (let i = 0; i < Math.min(a1 - a0, b1 - b0); i++) if (b[a0 + i] !== b[b0 + i]) return b[a0 + i] - b[b0 + i];
-  return (a1 - a0) - (b1 - b0);
+  return a1 - a0 - (b1 - b0);
 }
 
 function universalValue(b: Uint8Array, at: number, num: number, v: number, end: number): void {
@@ -80,11 +90,13 @@ function universalValue(b: Uint8Array, at: number, num: number, v: number, end: 
     case 0x01: // BOOLEAN: one octet, TRUE as 0xFF (X.690 11.1)
       if (n !== 1 || (b[v] !== 0 && b[v] !== 0xff)) bad(at, "BOOLEAN not 0x00 or 0xFF");
       return;
-    case 0x02: case 0x0a: // INTEGER, ENUMERATED: minimal two's complement (X.690 8.3.2)
+    case 0x02:
+    case 0x0a: // INTEGER, ENUMERATED: minimal two's complement (X.690 8.3.2)
       if (n === 0) bad(at, "empty INTEGER");
       if (n > 1 && ((b[v] === 0 && b[v + 1] < 0x80) || (b[v] === 0xff && b[v + 1] >= 0x80))) bad(at, "INTEGER not minimal");
       return;
-    case 0x03: { // BIT STRING: unused bits 0..7, 0 when empty, and zero (X.690 11.2)
+    case 0x03: {
+      // BIT STRING: unused bits 0..7, 0 when empty, and zero (X.690 11.2)
       if (n === 0 || b[v] > 7 || (n === 1 && b[v] !== 0)) bad(at, "BIT STRING unused-bits octet invalid");
       if (n > 1 && (b[end - 1] & ((1 << b[v]) - 1)) !== 0) bad(at, "BIT STRING unused bits not zero (X.690 11.2.1)");
       return;
@@ -108,12 +120,22 @@ function universalValue(b: Uint8Array, at: number, num: number, v: number, end: 
 }
 
 function isUtf8(s: Uint8Array): boolean {
-  try { new TextDecoder("utf-8", { fatal: true }).decode(s); return true; } catch { return false; }
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // ---- tagging of the fields a strict CA reads: PKIMessage > body > CertReqMessages ----
 
-interface Tlv { tag: number; start: number; value: number; end: number }
+interface Tlv {
+  tag: number;
+  start: number;
+  value: number;
+  end: number;
+}
 function tlv(b: Uint8Array, at: number): Tlv {
   const h = header(b, at, b.length);
   return { tag: h.tag, start: at, value: h.value, end: h.end };
@@ -140,8 +162,10 @@ function certTemplateViolation(b: Uint8Array): string | undefined {
     for (const e of kids(b, ext)) {
       const parts = e.tag === 0x30 ? kids(b, e) : [];
       if (parts[0]?.tag !== 0x06) {
-        return `certTemplate extensions [9] at offset ${ext.start} must hold Extension elements directly `
-          + "(RFC 4211 IMPLICIT TAGS: [9] replaces the SEQUENCE tag), found an element that is not an Extension";
+        return (
+          `certTemplate extensions [9] at offset ${ext.start} must hold Extension elements directly ` +
+          "(RFC 4211 IMPLICIT TAGS: [9] replaces the SEQUENCE tag), found an element that is not an Extension"
+        );
       }
     }
   }
@@ -155,7 +179,8 @@ export function headerIds(b: Uint8Array): { transactionID?: Uint8Array; senderNo
   const out: { transactionID?: Uint8Array; senderNonce?: Uint8Array } = {};
   const lenient = (at: number, limit: number): Tlv | undefined => {
     if (at + 2 > limit) return undefined;
-    let len = b[at + 1], v = at + 2;
+    let len = b[at + 1],
+      v = at + 2;
     if (len === 0x80) return undefined;
     if (len > 0x80) {
       const n = len & 0x7f;
@@ -169,10 +194,10 @@ export function headerIds(b: Uint8Array): { transactionID?: Uint8Array; senderNo
   const msg = lenient(0, b.length);
   const hdr = msg && lenient(msg.value, msg.end);
   if (hdr?.tag !== 0x30) return out;
-  for (let p = hdr.value; p < hdr.end;) {
+  for (let p = hdr.value; p < hdr.end; ) {
     const f = lenient(p, hdr.end);
     if (!f) break;
-    const os = (f.tag === 0xa4 || f.tag === 0xa5) ? lenient(f.value, f.end) : undefined;
+    const os = f.tag === 0xa4 || f.tag === 0xa5 ? lenient(f.value, f.end) : undefined;
     if (os?.tag === 0x04) {
       if (f.tag === 0xa4) out.transactionID = b.slice(os.value, os.end);
       else out.senderNonce = b.slice(os.value, os.end);

@@ -41,7 +41,10 @@ export interface CrashResult extends CrashCounts {
 const MAGIC = 0x31534354;
 const SLOTS: Record<number, number[]> = { 1: [0], 2: [1, 2], 3: [3, 4], 4: [5, 6] };
 type Items = [number, Buffer][];
-interface Rec { generation: number; items: Items }
+interface Rec {
+  generation: number;
+  items: Items;
+}
 
 function readRecord(dir: string, kind: number): Rec | undefined {
   let best: Rec | undefined;
@@ -55,10 +58,13 @@ function readRecord(dir: string, kind: number): Rec | undefined {
     if (b.length < 32 || b.readUInt32LE(0) !== MAGIC || b.readUInt32LE(4) !== kind) continue;
     const n = b.readUInt32LE(12);
     if (n > b.length - 32 || n > 4064) continue;
-    const sum = createHash("sha256").update(b.subarray(0, 16 + n)).digest().subarray(0, 16);
+    const sum = createHash("sha256")
+      .update(b.subarray(0, 16 + n))
+      .digest()
+      .subarray(0, 16);
     if (!sum.equals(b.subarray(16 + n, 32 + n))) continue;
     const items: Items = [];
-    for (let o = 16; o + 3 <= 16 + n;) {
+    for (let o = 16; o + 3 <= 16 + n; ) {
       const len = b.readUInt16LE(o + 1);
       items.push([b[o], b.subarray(o + 3, o + 3 + len)]);
       o += 3 + len;
@@ -90,21 +96,40 @@ function credentialFault(key: Buffer | undefined, cert: Buffer | undefined, chai
 }
 
 // ---- the agent as a child process ----
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 function runAgent(bundle: string, args: string[], opts: { strace?: { dir: string; syscall: string; n: number }; killAfterMs?: number }): Promise<Run> {
-  let cmd = process.execPath, argv = [bundle, ...args];
+  let cmd = process.execPath,
+    argv = [bundle, ...args];
   if (opts.strace) {
     const { dir, syscall, n } = opts.strace;
     const paths = [dir, ...[0, 1, 2, 3, 4, 5, 6].flatMap((i) => [`slot-${i}.bin`, `slot-${i}.tmp`].map((f) => join(dir, f)))];
-    argv = ["-f", "-qq", "-o", "/dev/null", ...paths.flatMap((p) => ["-P", p]), "-e", `trace=${syscall}`,
-      "-e", `inject=${syscall}:signal=KILL:when=${n}`, cmd, ...argv];
+    argv = [
+      "-f",
+      "-qq",
+      "-o",
+      "/dev/null",
+      ...paths.flatMap((p) => ["-P", p]),
+      "-e",
+      `trace=${syscall}`,
+      "-e",
+      `inject=${syscall}:signal=KILL:when=${n}`,
+      cmd,
+      ...argv,
+    ];
     cmd = "strace";
   }
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
+    let stdout = "",
+      stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
     child.on("error", (e) => (stderr += String(e)));
@@ -152,13 +177,35 @@ export async function runCrash(opts: Options = {}): Promise<CrashResult> {
   // the agent as one JavaScript file: a child starts in about the time of Node itself
   const { build } = await import("esbuild");
   const mutate = opts.mutate;
-  await build({ entryPoints: [join(root, "host/node/cli/agent-main.ts")], bundle: true, platform: "node", format: "esm",
-    outfile: bundle, packages: "external", logLevel: "warning",
-    plugins: mutate ? [{ name: "mutate", setup: (b) => b.onLoad({ filter: /host\/node\/.*\.ts$/ }, (a) => ({ contents: mutate(a.path, readFileSync(a.path, "utf8")), loader: "ts" })) }] : [] });
+  await build({
+    entryPoints: [join(root, "host/node/cli/agent-main.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile: bundle,
+    packages: "external",
+    logLevel: "warning",
+    plugins: mutate
+      ? [
+          {
+            name: "mutate",
+            setup: (b) => b.onLoad({ filter: /host\/node\/.*\.ts$/ }, (a) => ({ contents: mutate(a.path, readFileSync(a.path, "utf8")), loader: "ts" })),
+          },
+        ]
+      : [],
+  });
   // workers (default 2, one per core), each with its own test PKI, share the scenarios out
   const names = NAMES.filter((n) => !opts.only?.length || opts.only.includes(n));
   const w = Math.max(1, Math.min(opts.workers ?? 2, names.length));
-  const parts = await Promise.all(Array.from({ length: w }, (_, i) => worker(bundle, names.filter((_, j) => j % w === i), opts)));
+  const parts = await Promise.all(
+    Array.from({ length: w }, (_, i) =>
+      worker(
+        bundle,
+        names.filter((_, j) => j % w === i),
+        opts,
+      ),
+    ),
+  );
   const result: CrashResult = { kills: 0, lost: 0, mismatched: 0, rolledBack: 0, stuck: 0, runs: 0, seconds: 0, scenarios: {}, failures: [] };
   for (const p of parts) {
     for (const k of ["kills", "lost", "mismatched", "rolledBack", "stuck", "runs"] as const) result[k] += p[k];
@@ -186,14 +233,18 @@ async function worker(bundle: string, names: string[], opts: Options): Promise<C
     const idevidRoot = new X509Certificate(dev.chain.at(-1)!);
     const files = join(work, "files");
     mkdirSync(files);
-    const pem = (d: Uint8Array, label = "CERTIFICATE") => `-----BEGIN ${label}-----\n${Buffer.from(d).toString("base64").replace(/.{64}/g, "$&\n")}\n-----END ${label}-----\n`;
+    const pem = (d: Uint8Array, label = "CERTIFICATE") =>
+      `-----BEGIN ${label}-----\n${Buffer.from(d).toString("base64").replace(/.{64}/g, "$&\n")}\n-----END ${label}-----\n`;
     writeFileSync(join(files, "idevid.key"), dev.keyPem);
     writeFileSync(join(files, "idevid.pem"), dev.certPem);
     writeFileSync(join(files, "chain.pem"), dev.chain.join(""));
     writeFileSync(join(files, "root.pem"), pem(pki.root.der));
     const config = (name: string, extra: Record<string, unknown> = {}) => {
       const f = join(files, `${name}.json`);
-      writeFileSync(f, JSON.stringify({ url: pki.url, subject: "/CN=crash device", trusted: join(files, "root.pem"), backoffBase: 0.05, backoffMax: 0.2, ...extra }));
+      writeFileSync(
+        f,
+        JSON.stringify({ url: pki.url, subject: "/CN=crash device", trusted: join(files, "root.pem"), backoffBase: 0.05, backoffMax: 0.2, ...extra }),
+      );
       return f;
     };
     const idevidCert = new X509Certificate(dev.certPem).raw;
@@ -218,12 +269,14 @@ async function worker(bundle: string, names: string[], opts: Options): Promise<C
     const revoked = () => new Set(pki.revoked().map((r) => r.serialNumber.toLowerCase().replace(/^0+/, "")));
     const serialOf = (der: Buffer) => new X509Certificate(der).serialNumber.toLowerCase().replace(/^0+/, "");
     // the certificates the killed run reported done (ir.done / kur.done lines) must be in the store
-    const reported = (run: Run) => [...run.stdout.matchAll(/"event":"(?:ir|kur)\.done".*?"serial":"([0-9A-Fa-f]+)"/g)].map((m) => m[1].toLowerCase().replace(/^0+/, ""));
+    const reported = (run: Run) =>
+      [...run.stdout.matchAll(/"event":"(?:ir|kur)\.done".*?"serial":"([0-9A-Fa-f]+)"/g)].map((m) => m[1].toLowerCase().replace(/^0+/, ""));
 
     // the credential part of every check: key/cert/chain, never older than base, reported ones kept
     function credChecks(dir: string, baseDir: string, run: Run | undefined, must: boolean): [keyof CrashCounts, string][] {
       const out: [keyof CrashCounts, string][] = [];
-      const now = cred(dir), before = cred(baseDir);
+      const now = cred(dir),
+        before = cred(baseDir);
       if (!now) {
         if (before || must) out.push(["lost", "no credential"]);
         return out;
@@ -255,17 +308,61 @@ async function worker(bundle: string, names: string[], opts: Options): Promise<C
 
     const scenarios: Scenario[] = [
       {
-        name: "provision", base: "empty", args: provisionArgs,
+        name: "provision",
+        base: "empty",
+        args: provisionArgs,
         afterKill: (dir) => idevidChecks(dir, false),
-        afterRestart: (dir, run) => [...idevidChecks(dir, true), ...(run.code === 0 ? [] : [["stuck", `--provision again exited ${run.code}: ${run.stderr.trim()}`] as [keyof CrashCounts, string]])],
+        afterRestart: (dir, run) => [
+          ...idevidChecks(dir, true),
+          ...(run.code === 0 ? [] : [["stuck", `--provision again exited ${run.code}: ${run.stderr.trim()}`] as [keyof CrashCounts, string]]),
+        ],
       },
-      { name: "ir", base: "provisioned", args: ["--once", "--config", config("ir")], afterKill: (d, r) => [...idevidChecks(d, true), ...credChecks(d, image("provisioned"), r, false)], afterRestart: (d, r) => enrolledAfter(d, r, image("provisioned")) },
-      { name: "ir-poll", base: "provisioned", args: ["--once", "--config", config("ir")], setup: poll, afterKill: (d, r) => credChecks(d, image("provisioned"), r, false), afterRestart: (d, r) => enrolledAfter(d, r, image("provisioned")) },
-      { name: "ir-poll-confirm", base: "provisioned", args: ["--once", "--config", config("irc", { implicitConfirm: false })], setup: poll, afterKill: (d, r) => credChecks(d, image("provisioned"), r, false), afterRestart: (d, r) => enrolledAfter(d, r, image("provisioned")) },
-      { name: "kur", base: "enrolled", args: ["--once", "--config", config("kur", { renewShare: 0.9999 })], setup: () => pki.configure({ validitySeconds: 600 }), afterKill: (d, r) => credChecks(d, image("enrolled"), r, true), afterRestart: (d, r) => enrolledAfter(d, r, image("enrolled")) },
-      { name: "kur-poll", base: "enrolled", args: ["--once", "--config", config("kur", { renewShare: 0.9999 })], setup: () => { pki.configure({ validitySeconds: 600 }); poll(); }, afterKill: (d, r) => credChecks(d, image("enrolled"), r, true), afterRestart: (d, r) => enrolledAfter(d, r, image("enrolled")) },
       {
-        name: "decommission", base: "enrolled", args: ["--decommission", "--config", config("ir")],
+        name: "ir",
+        base: "provisioned",
+        args: ["--once", "--config", config("ir")],
+        afterKill: (d, r) => [...idevidChecks(d, true), ...credChecks(d, image("provisioned"), r, false)],
+        afterRestart: (d, r) => enrolledAfter(d, r, image("provisioned")),
+      },
+      {
+        name: "ir-poll",
+        base: "provisioned",
+        args: ["--once", "--config", config("ir")],
+        setup: poll,
+        afterKill: (d, r) => credChecks(d, image("provisioned"), r, false),
+        afterRestart: (d, r) => enrolledAfter(d, r, image("provisioned")),
+      },
+      {
+        name: "ir-poll-confirm",
+        base: "provisioned",
+        args: ["--once", "--config", config("irc", { implicitConfirm: false })],
+        setup: poll,
+        afterKill: (d, r) => credChecks(d, image("provisioned"), r, false),
+        afterRestart: (d, r) => enrolledAfter(d, r, image("provisioned")),
+      },
+      {
+        name: "kur",
+        base: "enrolled",
+        args: ["--once", "--config", config("kur", { renewShare: 0.9999 })],
+        setup: () => pki.configure({ validitySeconds: 600 }),
+        afterKill: (d, r) => credChecks(d, image("enrolled"), r, true),
+        afterRestart: (d, r) => enrolledAfter(d, r, image("enrolled")),
+      },
+      {
+        name: "kur-poll",
+        base: "enrolled",
+        args: ["--once", "--config", config("kur", { renewShare: 0.9999 })],
+        setup: () => {
+          pki.configure({ validitySeconds: 600 });
+          poll();
+        },
+        afterKill: (d, r) => credChecks(d, image("enrolled"), r, true),
+        afterRestart: (d, r) => enrolledAfter(d, r, image("enrolled")),
+      },
+      {
+        name: "decommission",
+        base: "enrolled",
+        args: ["--decommission", "--config", config("ir")],
         afterKill: (d) => {
           const out = credChecks(d, image("enrolled"), undefined, true);
           if (!out.length && !item(cred(d), 2)!.equals(item(cred(image("enrolled")), 2)!)) out.push(["rolledBack", "the credential changed"]);
@@ -273,9 +370,11 @@ async function worker(bundle: string, names: string[], opts: Options): Promise<C
         },
         afterRestart: (d, run) => {
           const out = credChecks(d, image("enrolled"), undefined, true);
-          const st = readRecord(d, 4), c = item(cred(d), 2);
+          const st = readRecord(d, 4),
+            c = item(cred(d), 2);
           const done = !!c && !!item(st, 19)?.equals(createHash("sha256").update(c).digest()) && !!item(st, 20);
-          if (run.code !== 0 || !done || !revoked().has(serialOf(c!))) out.push(["stuck", `--decommission again: exit ${run.code}, store ${done ? "done" : "not done"}: ${run.stderr.trim()}`]);
+          if (run.code !== 0 || !done || !revoked().has(serialOf(c!)))
+            out.push(["stuck", `--decommission again: exit ${run.code}, store ${done ? "done" : "not done"}: ${run.stderr.trim()}`]);
           return out;
         },
       },
@@ -346,13 +445,24 @@ async function worker(bundle: string, names: string[], opts: Options): Promise<C
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
-  const val = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : undefined; };
+  const val = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? Number(argv[i + 1]) : undefined;
+  };
   const only = argv.flatMap((a, i) => (argv[i - 1] === "--scenario" ? [a] : []));
   const json = argv.includes("--json");
-  const r = await runCrash({ random: val("--random"), maxPerSyscall: val("--max-per-syscall"), workers: val("--workers"), only, log: json ? undefined : console.log });
+  const r = await runCrash({
+    random: val("--random"),
+    maxPerSyscall: val("--max-per-syscall"),
+    workers: val("--workers"),
+    only,
+    log: json ? undefined : console.log,
+  });
   if (json) console.log(JSON.stringify(r, null, 2));
   else {
-    console.log(`kills ${r.kills}, lost ${r.lost}, mismatched ${r.mismatched}, rolled back ${r.rolledBack}, stuck ${r.stuck} (${r.runs} agent runs, ${r.seconds} s)`);
+    console.log(
+      `kills ${r.kills}, lost ${r.lost}, mismatched ${r.mismatched}, rolled back ${r.rolledBack}, stuck ${r.stuck} (${r.runs} agent runs, ${r.seconds} s)`,
+    );
     for (const f of r.failures.slice(0, 20)) console.log(`  ${f}`);
   }
   process.exitCode = r.lost + r.mismatched + r.rolledBack + r.stuck === 0 && r.kills >= (val("--min-kills") ?? 1) ? 0 : 1;

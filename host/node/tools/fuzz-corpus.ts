@@ -15,13 +15,13 @@ import { parse, write } from "./fuzz-der";
 export const VECTORS = fileURLToPath(new URL("../../../../shared/vectors/", import.meta.url));
 
 export interface Corpus {
-  messages: Uint8Array[];   // PKIMessages (requests and responses)
-  responses: Uint8Array[];  // PKIMessages with a response body
-  certs: Uint8Array[];      // DER certificates
-  roots: Uint8Array[];      // self-signed ones (anchors)
-  der: Uint8Array[];        // every DER blob (messages, certs, keys, fragments)
-  pem: Uint8Array[];        // PEM texts (certificates and keys)
-  keys: Uint8Array[];       // private key files (PEM or DER)
+  messages: Uint8Array[]; // PKIMessages (requests and responses)
+  responses: Uint8Array[]; // PKIMessages with a response body
+  certs: Uint8Array[]; // DER certificates
+  roots: Uint8Array[]; // self-signed ones (anchors)
+  der: Uint8Array[]; // every DER blob (messages, certs, keys, fragments)
+  pem: Uint8Array[]; // PEM texts (certificates and keys)
+  keys: Uint8Array[]; // private key files (PEM or DER)
 }
 
 const RESPONSE_TAGS = new Set([0xa1, 0xa3, 0xa8, 0xac, 0xb3, 0xb6, 0xb7, 0xba]); // ip cp kup rp pkiconf genp error pollRep
@@ -30,13 +30,20 @@ function files(dir: string): string[] {
   const out: string[] = [];
   for (const n of readdirSync(dir)) {
     const p = join(dir, n);
-    if (statSync(p).isDirectory()) { if (n !== "wycheproof") out.push(...files(p)); } else out.push(p);
+    if (statSync(p).isDirectory()) {
+      if (n !== "wycheproof") out.push(...files(p));
+    } else out.push(p);
   }
   return out.sort();
 }
 
 function isCert(der: Uint8Array): boolean {
-  try { new X509Certificate(der); return true; } catch { return false; }
+  try {
+    new X509Certificate(der);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function emptyCorpus(): Corpus {
@@ -59,7 +66,12 @@ function addCert(c: Corpus, der: Uint8Array): void {
   const hex = Buffer.from(der).toString("hex");
   if (c.certs.some((x) => Buffer.from(x).toString("hex") === hex)) return;
   c.certs.push(der);
-  try { const x = new X509Certificate(der); if (x.subject === x.issuer && x.verify(x.publicKey)) c.roots.push(der); } catch { /* not a usable cert */ }
+  try {
+    const x = new X509Certificate(der);
+    if (x.subject === x.issuer && x.verify(x.publicKey)) c.roots.push(der);
+  } catch {
+    /* not a usable cert */
+  }
 }
 
 /** Every file of the shared vectors (wycheproof left out). */
@@ -81,9 +93,18 @@ export function loadVectors(c: Corpus = emptyCorpus()): Corpus {
 }
 
 class Recorder implements Transport {
-  constructor(readonly inner: Transport, readonly out: Uint8Array[]) {}
-  async transfer(req: Uint8Array) { const r = await this.inner.transfer(req); this.out.push(r); return r; }
-  close() { this.inner.close?.(); }
+  constructor(
+    readonly inner: Transport,
+    readonly out: Uint8Array[],
+  ) {}
+  async transfer(req: Uint8Array) {
+    const r = await this.inner.transfer(req);
+    this.out.push(r);
+    return r;
+  }
+  close() {
+    this.inner.close?.();
+  }
 }
 
 export interface Live {
@@ -99,7 +120,11 @@ async function record(url: string, op: "ir" | "cr" | "p10cr" | "rr" | "genm", re
     if (op === "rr") await d.revoke(req);
     else if (op === "genm") await d.general(req);
     else await d.enroll({ ...req, op });
-  } catch { /* negative answers are seeds too */ } finally { d.close(); }
+  } catch {
+    /* negative answers are seeds too */
+  } finally {
+    d.close();
+  }
 }
 
 /** Responses of `openssl cmp` (mock server) and of the test PKI, plus their keys and certificates. */
@@ -108,17 +133,39 @@ export async function captureLive(c: Corpus, log: (s: string) => void = () => {}
   const creds = makeCreds();
   const rsp: Uint8Array[] = [];
   const mac = { secret: "secret", ref: "ref", newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") };
-  const signed = { key: creds.scalar("dev.key"), cert: creds.der("dev.crt"), trusted: [creds.der("root.crt")], newKey: creds.scalar("rsp.key"), subject: creds.subjectDer("rsp.crt") };
+  const signed = {
+    key: creds.scalar("dev.key"),
+    cert: creds.der("dev.crt"),
+    trusted: [creds.der("root.crt")],
+    newKey: creds.scalar("rsp.key"),
+    subject: creds.subjectDer("rsp.crt"),
+  };
   const runs: [string[], (url: string) => Promise<void>][] = [
-    [[], async (u) => { await record(u, "ir", mac, rsp); await record(u, "genm", { ...mac, infoTypes: [new Uint8Array([0x2b, 6, 1, 5, 5, 7, 4, 17])] }, rsp); }],
-    [[], async (u) => { await record(u, "ir", signed, rsp); await record(u, "rr", { ...mac, oldCert: creds.der("rsp.crt"), revReason: 1 }, rsp); }],
+    [
+      [],
+      async (u) => {
+        await record(u, "ir", mac, rsp);
+        await record(u, "genm", { ...mac, infoTypes: [new Uint8Array([0x2b, 6, 1, 5, 5, 7, 4, 17])] }, rsp);
+      },
+    ],
+    [
+      [],
+      async (u) => {
+        await record(u, "ir", signed, rsp);
+        await record(u, "rr", { ...mac, oldCert: creds.der("rsp.crt"), revReason: 1 }, rsp);
+      },
+    ],
     [["-poll_count", "1", "-check_after", "0"], async (u) => record(u, "p10cr", mac, rsp)],
     [["-send_error"], async (u) => record(u, "cr", signed, rsp)],
     [["-pkistatus", "2", "-failure", "9", "-statusstring", "no way"], async (u) => record(u, "ir", mac, rsp)],
   ];
   for (const [args, f] of runs) {
     const s = await startServer(creds, args);
-    try { await f(s.url); } finally { await s.stop(); }
+    try {
+      await f(s.url);
+    } finally {
+      await s.stop();
+    }
   }
   for (const n of ["root.crt", "srv.crt", "srvrsa.crt", "rsp.crt", "dev.crt"]) addDer(c, creds.der(n));
   for (const n of ["root.crt", "dev.key", "srvrsa.key"]) c.pem.push(new Uint8Array(readFileSync(creds.file(n))));

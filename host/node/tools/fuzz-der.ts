@@ -4,19 +4,27 @@
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 
 export interface Node {
-  tag: Uint8Array;        // identifier octets
-  kids?: Node[];          // constructed (or an encapsulating OCTET/BIT STRING)
-  val?: Uint8Array;       // primitive contents
-  prefix?: Uint8Array;    // BIT STRING unused-bits octet before encapsulated kids
-  len?: Uint8Array;       // length octets written as given (a deliberate fault)
+  tag: Uint8Array; // identifier octets
+  kids?: Node[]; // constructed (or an encapsulating OCTET/BIT STRING)
+  val?: Uint8Array; // primitive contents
+  prefix?: Uint8Array; // BIT STRING unused-bits octet before encapsulated kids
+  len?: Uint8Array; // length octets written as given (a deliberate fault)
 }
 
-interface Head { tagLen: number; hl: number; len: number }
+interface Head {
+  tagLen: number;
+  hl: number;
+  len: number;
+}
 
 function head(b: Uint8Array, p: number, end: number): Head | null {
   if (p >= end) return null;
   let q = p + 1;
-  if ((b[p] & 0x1f) === 0x1f) { while (q < end && b[q] & 0x80) q++; q++; if (q - p > 5) return null; }
+  if ((b[p] & 0x1f) === 0x1f) {
+    while (q < end && b[q] & 0x80) q++;
+    q++;
+    if (q - p > 5) return null;
+  }
   if (q >= end) return null;
   const tagLen = q - p;
   let n = b[q++];
@@ -35,7 +43,8 @@ export function parseAt(b: Uint8Array, p: number, end: number, depth = 0): { nod
   const h = head(b, p, end);
   if (!h || depth > 64) return null;
   const tag = b.subarray(p, p + h.tagLen);
-  const s = p + h.hl, e = s + h.len;
+  const s = p + h.hl,
+    e = s + h.len;
   if (b[p] & 0x20) {
     const kids = parseAll(b, s, e, depth + 1);
     if (!kids) return null;
@@ -58,7 +67,7 @@ export function parseAt(b: Uint8Array, p: number, end: number, depth = 0): { nod
 
 function parseAll(b: Uint8Array, s: number, e: number, depth: number): Node[] | null {
   const out: Node[] = [];
-  for (let p = s; p < e;) {
+  for (let p = s; p < e; ) {
     const r = parseAt(b, p, e, depth);
     if (!r) return null;
     out.push(r.node);
@@ -84,7 +93,10 @@ function concat(parts: Uint8Array[]): Uint8Array {
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   n = 0;
-  for (const p of parts) { out.set(p, n); n += p.length; }
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
   return out;
 }
 
@@ -117,10 +129,10 @@ export function nodes(root: Node): { node: Node; parent: Node | null; depth: num
 // ---- PKIMessage surgery ----
 
 const OID = {
-  pbm: "2a864886f67d07420d",            // 1.2.840.113533.7.66.13 PasswordBasedMac
-  pbmac1: "2a864886f70d01050e",         // 1.2.840.113549.1.5.14
+  pbm: "2a864886f67d07420d", // 1.2.840.113533.7.66.13 PasswordBasedMac
+  pbmac1: "2a864886f70d01050e", // 1.2.840.113549.1.5.14
   pbkdf2: "2a864886f70d01050c",
-  hmacSha1: "2b06010505080102",         // 1.3.6.1.5.5.8.1.2
+  hmacSha1: "2b06010505080102", // 1.3.6.1.5.5.8.1.2
   hmacWithSha1: "2a864886f70d0207",
   hmacWithSha224: "2a864886f70d0208",
   hmacWithSha256: "2a864886f70d0209",
@@ -134,10 +146,18 @@ const OID = {
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString("hex") : "");
 const HASH: Record<string, string> = { [OID.sha1]: "sha1", [OID.sha256]: "sha256", [OID.sha384]: "sha384", [OID.sha512]: "sha512" };
 const HMAC: Record<string, string> = {
-  [OID.hmacSha1]: "sha1", [OID.hmacWithSha1]: "sha1", [OID.hmacWithSha224]: "sha224", [OID.hmacWithSha256]: "sha256",
-  [OID.hmacWithSha384]: "sha384", [OID.hmacWithSha512]: "sha512",
+  [OID.hmacSha1]: "sha1",
+  [OID.hmacWithSha1]: "sha1",
+  [OID.hmacWithSha224]: "sha224",
+  [OID.hmacWithSha256]: "sha256",
+  [OID.hmacWithSha384]: "sha384",
+  [OID.hmacWithSha512]: "sha512",
 };
-const intOf = (v: Uint8Array | undefined) => { let n = 0; for (const x of v ?? []) n = n * 256 + x; return n; };
+const intOf = (v: Uint8Array | undefined) => {
+  let n = 0;
+  for (const x of v ?? []) n = n * 256 + x;
+  return n;
+};
 
 /** The header field [n] of a parsed PKIMessage, or undefined. */
 export function headerField(msg: Node, n: number): Node | undefined {
@@ -176,10 +196,13 @@ function macKey(alg: Node, secret: Uint8Array, maxIterations: number): { key: Bu
   if (!oid?.val || !params?.kids) return null;
   if (hex(oid.val) === OID.pbm) {
     const [salt, owf, iter, mac] = params.kids;
-    const h = HASH[hex(owf?.kids?.[0]?.val)], m = HMAC[hex(mac?.kids?.[0]?.val)];
+    const h = HASH[hex(owf?.kids?.[0]?.val)],
+      m = HMAC[hex(mac?.kids?.[0]?.val)];
     const it = intOf(iter?.val);
     if (!salt?.val || !h || !m || it < 1 || it > maxIterations) return null;
-    let key = createHash(h).update(Buffer.concat([secret, salt.val])).digest();
+    let key = createHash(h)
+      .update(Buffer.concat([secret, salt.val]))
+      .digest();
     for (let i = 1; i < it; i++) key = createHash(h).update(key).digest();
     return { key, hmac: m };
   }
@@ -188,7 +211,8 @@ function macKey(alg: Node, secret: Uint8Array, maxIterations: number): { key: Bu
     const kp = kdf?.kids?.[1]?.kids;
     const m = HMAC[hex(scheme?.kids?.[0]?.val)];
     if (!kp || !m || hex(kdf.kids![0].val) !== OID.pbkdf2) return null;
-    const salt = kp[0]?.val, it = intOf(kp[1]?.val);
+    const salt = kp[0]?.val,
+      it = intOf(kp[1]?.val);
     const hasLen = kp[2]?.tag[0] === 0x02;
     const keyLen = hasLen ? intOf(kp[2].val) : 32;
     const prf = HMAC[hex(kp[hasLen ? 3 : 2]?.kids?.[0]?.val)] ?? "sha1";
@@ -215,10 +239,17 @@ export function remacNode(msg: Node, secret: Uint8Array, maxIterations = 10_000)
 
 /** A PasswordBasedMac AlgorithmIdentifier (owf SHA-256, HMAC-SHA256) for re-protecting signed messages. */
 export function pbmAlg(salt: Uint8Array, iterations: number): Node {
-  const der = tlv(0x30, tlv(0x06, Buffer.from(OID.pbm, "hex")), tlv(0x30,
-    tlv(0x04, salt), tlv(0x30, tlv(0x06, Buffer.from(OID.sha256, "hex"))),
-    tlv(0x02, new Uint8Array(iterations < 128 ? [iterations] : [iterations >> 8, iterations & 255])),
-    tlv(0x30, tlv(0x06, Buffer.from(OID.hmacWithSha256, "hex")))));
+  const der = tlv(
+    0x30,
+    tlv(0x06, Buffer.from(OID.pbm, "hex")),
+    tlv(
+      0x30,
+      tlv(0x04, salt),
+      tlv(0x30, tlv(0x06, Buffer.from(OID.sha256, "hex"))),
+      tlv(0x02, new Uint8Array(iterations < 128 ? [iterations] : [iterations >> 8, iterations & 255])),
+      tlv(0x30, tlv(0x06, Buffer.from(OID.hmacWithSha256, "hex"))),
+    ),
+  );
   return parse(der)!;
 }
 
@@ -237,7 +268,8 @@ export function isMacProtected(msg: Node): boolean {
 
 /** transactionID and senderNonce of a request (DER), for answers that must match it. */
 export function requestIds(req: Uint8Array): { tid: Uint8Array; nonce: Uint8Array } | null {
-  const tid = headerOctets(req, 4), nonce = headerOctets(req, 5);
+  const tid = headerOctets(req, 4),
+    nonce = headerOctets(req, 5);
   return tid && nonce ? { tid: tid.slice(), nonce: nonce.slice() } : null;
 }
 

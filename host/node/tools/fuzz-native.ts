@@ -29,7 +29,13 @@ const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const B = join(ROOT, "build/fuzz-native");
 const SEEDS = join(B, "seeds");
 
-interface Target { name: string; share: number; maxLen: number; dict?: string; env?: Record<string, string> }
+interface Target {
+  name: string;
+  share: number;
+  maxLen: number;
+  dict?: string;
+  env?: Record<string, string>;
+}
 export const TARGETS: Target[] = [
   { name: "der", share: 0.2, maxLen: 8192, dict: "der.dict" },
   { name: "cert", share: 0.2, maxLen: 8192, dict: "der.dict" },
@@ -40,7 +46,17 @@ export const TARGETS: Target[] = [
   { name: "pem", share: 0.1, maxLen: 16384, dict: "pem.dict" },
 ];
 
-export interface Stats { execs: number; execs_per_s: number; edges: number; edges_total: number; crashes: number; timeouts: number; cpu_s?: number; seconds: number; artifacts: string[] }
+export interface Stats {
+  execs: number;
+  execs_per_s: number;
+  edges: number;
+  edges_total: number;
+  crashes: number;
+  timeouts: number;
+  cpu_s?: number;
+  seconds: number;
+  artifacts: string[];
+}
 
 const sha = (b: Uint8Array) => createHash("sha1").update(b).digest("hex");
 const u8 = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
@@ -54,15 +70,30 @@ function putSeeds(t: string, list: Uint8Array[]): number {
 }
 
 class Recorder implements Transport {
-  constructor(readonly inner: Transport, readonly out: Uint8Array[]) {}
-  async transfer(req: Uint8Array) { const r = await this.inner.transfer(req); this.out.push(r); return r; }
-  close() { this.inner.close?.(); }
+  constructor(
+    readonly inner: Transport,
+    readonly out: Uint8Array[],
+  ) {}
+  async transfer(req: Uint8Array) {
+    const r = await this.inner.transfer(req);
+    this.out.push(r);
+    return r;
+  }
+  close() {
+    this.inner.close?.();
+  }
 }
 
 async function recordRun(url: string, op: "ir" | "cr" | "kur", req: Request): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   const d = new Device(new Recorder(new HttpTransport({ url, msgTimeoutMs: 5000 }), out));
-  try { await d.run(op, req); } catch { /* negative answers are seeds too */ } finally { d.close(); }
+  try {
+    await d.run(op, req);
+  } catch {
+    /* negative answers are seeds too */
+  } finally {
+    d.close();
+  }
   return out;
 }
 
@@ -85,7 +116,9 @@ function leanMac(r: Uint8Array): Uint8Array {
 
 function rec(cfg: number, item: number, v: Uint8Array): Uint8Array {
   const h = Buffer.alloc(6);
-  h[0] = cfg; h[1] = item; h.writeUInt32LE(v.length, 2);
+  h[0] = cfg;
+  h[1] = item;
+  h.writeUInt32LE(v.length, 2);
   return cat(h, v);
 }
 
@@ -99,9 +132,15 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     cap = await captureLive(corpus, log);
     // MAC-protected ir transactions of the test PKI for the new key the harness configures: one
     // without implicitConfirm (ip, then pkiConf) and one that polls (waiting, pollRep, ip)
-    const pki = cap.pki, url = pki.url + "/pkix/";
-    const base: Request = { secret: pki.secret, ref: pki.ref, newKey: cap.creds.scalar("rsp.key"), subject: cap.creds.subjectDer("rsp.crt"),
-      trusted: [new Uint8Array(new X509Certificate(pki.root.certPem).raw)] };
+    const pki = cap.pki,
+      url = pki.url + "/pkix/";
+    const base: Request = {
+      secret: pki.secret,
+      ref: pki.ref,
+      newKey: cap.creds.scalar("rsp.key"),
+      subject: cap.creds.subjectDer("rsp.crt"),
+      trusted: [new Uint8Array(new X509Certificate(pki.root.certPem).raw)],
+    };
     pki.configure({ grantImplicitConfirm: false, responseProtection: "mac" });
     extra.conf = await recordRun(url, "ir", base);
     pki.reset();
@@ -110,15 +149,31 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     pki.reset();
     for (const r of [...extra.conf, ...extra.wait]) corpus.responses.push(r), corpus.der.push(r);
     log(`test PKI: ${extra.conf.length + extra.wait.length} more responses for the pkiConf and pollRep states`);
-    if (!extra.conf.length || !extra.wait.length) log("warning: no prefix response captured: the tx harnesses will not reach the pkiConf and pollRep states (run the capture without nice: the harnesses are niced already)");
+    if (!extra.conf.length || !extra.wait.length)
+      log(
+        "warning: no prefix response captured: the tx harnesses will not reach the pkiConf and pollRep states (run the capture without nice: the harnesses are niced already)",
+      );
   }
   try {
-    const times = corpus.der.flatMap((d) => { const t = parse(d); return t ? nodes(t).filter((n) => n.node.tag[0] === 0x17 || n.node.tag[0] === 0x18).map((n) => write(n.node)) : []; });
+    const times = corpus.der.flatMap((d) => {
+      const t = parse(d);
+      return t
+        ? nodes(t)
+            .filter((n) => n.node.tag[0] === 0x17 || n.node.tag[0] === 0x18)
+            .map((n) => write(n.node))
+        : [];
+    });
     const uniq = (l: Uint8Array[]) => [...new Map(l.map((b) => [sha(b), b])).values()];
     const n: Record<string, number> = {};
-    n.der = putSeeds("der", uniq([...corpus.der, ...times.slice(0, 64)]).filter((b) => b.length <= 8192));
+    n.der = putSeeds(
+      "der",
+      uniq([...corpus.der, ...times.slice(0, 64)]).filter((b) => b.length <= 8192),
+    );
     n.cert = putSeeds("cert", corpus.certs);
-    n.path = putSeeds("path", corpus.certs.flatMap((c) => [cat(new Uint8Array([0]), c), cat(new Uint8Array([3]), c)]));
+    n.path = putSeeds(
+      "path",
+      corpus.certs.flatMap((c) => [cat(new Uint8Array([0]), c), cat(new Uint8Array([3]), c)]),
+    );
     // tx: selector octets (docs in fuzz/tx.c) and the response
     const tx: Uint8Array[] = [];
     for (const r of corpus.responses) {
@@ -126,11 +181,14 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
       const op = RSP_OP[body] ?? 1;
       const cfg = isMac(r) ? 0 : 2;
       tx.push(cat(new Uint8Array([op - 1 + (cfg << 3), 3]), r), cat(new Uint8Array([op - 1 + ((cfg | 1) << 3), 3 | (3 << 2)]), r));
-      if (body === 0xb3) tx.push(cat(new Uint8Array([0, 3 | (1 << 2)]), r));           // pkiConf after ip + certConf
+      if (body === 0xb3) tx.push(cat(new Uint8Array([0, 3 | (1 << 2)]), r)); // pkiConf after ip + certConf
       if (body === 0xba || body === 0xa1) tx.push(cat(new Uint8Array([0, 3 | (2 << 2)]), r)); // pollRep / ip after pollReq
     }
     n.tx = putSeeds("tx", tx);
-    putSeeds("tx-lean", tx.map((b) => cat(b.subarray(0, 2), leanMac(b.subarray(2)))));
+    putSeeds(
+      "tx-lean",
+      tx.map((b) => cat(b.subarray(0, 2), leanMac(b.subarray(2)))),
+    );
     const http: Uint8Array[] = [];
     for (const r of corpus.responses.slice(0, 8)) {
       const body = Buffer.from(r).toString("latin1");
@@ -144,7 +202,11 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     http.push(u8("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1/\r\nContent-Length: 0\r\n\r\n"), u8("HTTP/1.1 500 Oops\r\n\r\n"));
     n.http = putSeeds("http", http);
     n.pem = putSeeds("pem", [...corpus.pem, ...corpus.keys, u8("/CN=tinycmp device/O=Example\\/Org"), u8("1.2.840.10045.3.1.7"), u8("caCerts")]);
-    log(`seeds: ${Object.entries(n).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    log(
+      `seeds: ${Object.entries(n)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+    );
 
     // path: the certificates of the live capture and the vectors' roots (anchors: the self-issued ones)
     const certs = cap ? ["root.crt", "srv.crt", "srvrsa.crt", "srvee.crt", "rsp.crt", "dev.crt", "other.crt"].map((f) => cap!.creds.der(f)) : [];
@@ -152,7 +214,8 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
     writeFileSync(join(SEEDS, "path.certs"), cat(...certs, ...corpus.roots, ...corpus.certs.slice(0, 16)));
 
     // tx: configuration records (fuzz/tx.c): 0 every configuration, 1 MAC, 2 signature
-    const cfg: Uint8Array[] = [], leanCfg: Uint8Array[] = [];
+    const cfg: Uint8Array[] = [],
+      leanCfg: Uint8Array[] = [];
     const now = Buffer.alloc(8);
     now.writeBigUInt64LE(BigInt(Math.floor(Date.now() / 1000)));
     cfg.push(rec(0, 100, now));
@@ -179,9 +242,15 @@ export async function writeSeeds(live: boolean, log: (s: string) => void): Promi
 }
 
 function parseLog(text: string): Omit<Stats, "seconds" | "artifacts"> {
-  const num = (re: RegExp) => { const m = text.match(re); return m ? Number(m[1]) : 0; };
+  const num = (re: RegExp) => {
+    const m = text.match(re);
+    return m ? Number(m[1]) : 0;
+  };
   const covs = [...text.matchAll(/\bcov: (\d+)/g)];
-  const crashed = /ERROR: (libFuzzer: (deadly signal|crash|out-of-memory|fuzz target exited)|AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error:/.test(text);
+  const crashed =
+    /ERROR: (libFuzzer: (deadly signal|crash|out-of-memory|fuzz target exited)|AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error:/.test(
+      text,
+    );
   return {
     execs: num(/stat::number_of_executed_units: (\d+)/),
     execs_per_s: num(/stat::average_exec_per_sec: +(\d+)/),
@@ -218,7 +287,10 @@ function vectorWindows(): Set<string> {
   const walk = (d: string) => {
     for (const f of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, f.name);
-      if (f.isDirectory()) { if (f.name !== "wycheproof") walk(p); continue; }
+      if (f.isDirectory()) {
+        if (f.name !== "wycheproof") walk(p);
+        continue;
+      }
       const b = readFileSync(p);
       for (let i = 0; i + 32 <= b.length; i++) w.add(b.subarray(i, i + 32).toString("latin1"));
     }
@@ -228,7 +300,9 @@ function vectorWindows(): Set<string> {
 }
 
 export async function minimize(t: Target, windows: Set<string>): Promise<number> {
-  const from = join(B, "corpus", t.name), to = join(ROOT, "fuzz/corpus", t.name), tmp = join(B, "merge", t.name);
+  const from = join(B, "corpus", t.name),
+    to = join(ROOT, "fuzz/corpus", t.name),
+    tmp = join(B, "merge", t.name);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const small = join(B, "merge", `${t.name}-in`);
@@ -236,7 +310,11 @@ export async function minimize(t: Target, windows: Set<string>): Promise<number>
   mkdirSync(small, { recursive: true });
   for (const f of [...files(from), ...files(to)]) {
     let b: Buffer;
-    try { b = readFileSync(f); } catch { continue; } // replaced by a running fuzzer meanwhile
+    try {
+      b = readFileSync(f);
+    } catch {
+      continue;
+    } // replaced by a running fuzzer meanwhile
 
     // no PEM private key in the repository, even a throwaway one of a live capture
     if (b.length > 2048 || b.includes("PRIVATE KEY")) continue;
@@ -253,13 +331,21 @@ export async function minimize(t: Target, windows: Set<string>): Promise<number>
 }
 
 export async function fuzzTarget(t: Target, seconds: number, nice: boolean): Promise<Stats> {
-  const corpus = join(B, "corpus", t.name), art = join(B, "artifacts");
+  const corpus = join(B, "corpus", t.name),
+    art = join(B, "artifacts");
   mkdirSync(corpus, { recursive: true });
   mkdirSync(art, { recursive: true });
   mkdirSync(join(B, "logs"), { recursive: true });
   const pre = nice ? ["nice", "-n", "19"] : [];
-  const opts = [`-max_len=${t.maxLen}`, "-timeout=10", "-reload=0", "-rss_limit_mb=1536", "-print_final_stats=1", `-artifact_prefix=${art}/${t.name}-`,
-    ...(t.dict ? [`-dict=${join(ROOT, "fuzz", t.dict)}`] : [])];
+  const opts = [
+    `-max_len=${t.maxLen}`,
+    "-timeout=10",
+    "-reload=0",
+    "-rss_limit_mb=1536",
+    "-print_final_stats=1",
+    `-artifact_prefix=${art}/${t.name}-`,
+    ...(t.dict ? [`-dict=${join(ROOT, "fuzz", t.dict)}`] : []),
+  ];
   const exe = join(B, t.name);
   // saved regressions first: each input run once
   const regress = files(join(ROOT, "fuzz/regress", t.name));
@@ -267,7 +353,10 @@ export async function fuzzTarget(t: Target, seconds: number, nice: boolean): Pro
   const artifacts: string[] = [];
   if (regress.length) {
     const r = await run([...pre, exe, ...opts, ...regress], t.env ?? {}, join(B, "logs", `${t.name}-regress.log`));
-    if (r.code !== 0) { bad = 1; artifacts.push(`regression replay failed: ${join(B, "logs", `${t.name}-regress.log`)}`); }
+    if (r.code !== 0) {
+      bad = 1;
+      artifacts.push(`regression replay failed: ${join(B, "logs", `${t.name}-regress.log`)}`);
+    }
   }
   const dirs = [corpus, join(SEEDS, t.name), join(ROOT, "fuzz/corpus", t.name)].filter(existsSync);
   const r = await run([...pre, exe, ...opts, `-max_total_time=${Math.max(1, Math.round(seconds))}`, ...dirs], t.env ?? {}, join(B, "logs", `${t.name}.log`));
@@ -279,18 +368,32 @@ export async function fuzzTarget(t: Target, seconds: number, nice: boolean): Pro
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: {
-    seconds: { type: "string", default: "60" }, json: { type: "boolean" }, only: { type: "string" },
-    jobs: { type: "string", default: "1" }, "no-live": { type: "boolean" }, minimize: { type: "boolean" }, "no-nice": { type: "boolean" }, "no-build": { type: "boolean" },
-  } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "60" },
+      json: { type: "boolean" },
+      only: { type: "string" },
+      jobs: { type: "string", default: "1" },
+      "no-live": { type: "boolean" },
+      minimize: { type: "boolean" },
+      "no-nice": { type: "boolean" },
+      "no-build": { type: "boolean" },
+    },
+  });
   const log = (s: string) => console.error(s);
   const seconds = Number(values.seconds);
   const only = values.only ? values.only.split(",") : null;
   const targets = TARGETS.filter((t) => !only || only.includes(t.name));
-  if (!targets.length) { log(`no such target; targets: ${TARGETS.map((t) => t.name).join(", ")}`); process.exit(2); }
+  if (!targets.length) {
+    log(`no such target; targets: ${TARGETS.map((t) => t.name).join(", ")}`);
+    process.exit(2);
+  }
   if (!values["no-build"]) {
     const mk = spawnSync("make", ["-s", "-C", join(ROOT, "fuzz"), ...targets.map((t) => join(B, t.name))], { stdio: ["ignore", "inherit", "inherit"] });
-    if (mk.status !== 0) { log("building the harnesses failed (needs clang with libFuzzer, wabt, libssl-dev)"); process.exit(2); }
+    if (mk.status !== 0) {
+      log("building the harnesses failed (needs clang with libFuzzer, wabt, libssl-dev)");
+      process.exit(2);
+    }
   }
   const t0 = performance.now();
   await writeSeeds(!values["no-live"], log);
@@ -310,7 +413,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       const s = await fuzzTarget(t, (seconds * jobs * t.share) / share, !values["no-nice"]);
       per[t.name] = s;
       const cpu = s.cpu_s ? `, ${Math.round(s.execs / s.cpu_s)} execs per CPU-second` : "";
-      console.log(`${t.name.padEnd(8)} execs ${s.execs}, ${s.execs_per_s} execs/s${cpu}, edges ${s.edges} of ${s.edges_total}, crashes ${s.crashes}, timeouts ${s.timeouts}`);
+      console.log(
+        `${t.name.padEnd(8)} execs ${s.execs}, ${s.execs_per_s} execs/s${cpu}, edges ${s.edges} of ${s.edges_total}, crashes ${s.crashes}, timeouts ${s.timeouts}`,
+      );
       for (const a of s.artifacts) console.log(`  ${a}`);
     }
   };
@@ -325,10 +430,40 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   };
   const secs = all.reduce((a, s) => a + s.seconds, 0) / jobs;
   total.execs_per_s = Math.round(total.execs / Math.max(secs, 1));
-  console.log(`total    execs ${total.execs}, ${total.execs_per_s} execs/s over ${secs.toFixed(0)} s, edges ${total.edges} (sum over the harnesses), crashes ${total.crashes}, timeouts ${total.timeouts}`);
+  console.log(
+    `total    execs ${total.execs}, ${total.execs_per_s} execs/s over ${secs.toFixed(0)} s, edges ${total.edges} (sum over the harnesses), crashes ${total.crashes}, timeouts ${total.timeouts}`,
+  );
   // every run appended to build/fuzz-native/history.jsonl: cumulative counts are sums of runs made
-  appendFileSync(join(B, "history.jsonl"), JSON.stringify({ date: new Date().toISOString(), argv: process.argv.slice(2), ...total,
-    targets: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, { execs: s.execs, edges: s.edges, edges_total: s.edges_total, crashes: s.crashes, cpu_s: s.cpu_s }])) }) + "\n");
-  if (values.json) console.log(JSON.stringify({ ...total, targets: Object.fromEntries(Object.entries(per).map(([k, s]) => [k, { execs: s.execs, execs_per_s: s.execs_per_s, edges: s.edges, edges_total: s.edges_total, crashes: s.crashes, timeouts: s.timeouts, cpu_s: s.cpu_s }])) }));
+  appendFileSync(
+    join(B, "history.jsonl"),
+    JSON.stringify({
+      date: new Date().toISOString(),
+      argv: process.argv.slice(2),
+      ...total,
+      targets: Object.fromEntries(
+        Object.entries(per).map(([k, s]) => [k, { execs: s.execs, edges: s.edges, edges_total: s.edges_total, crashes: s.crashes, cpu_s: s.cpu_s }]),
+      ),
+    }) + "\n",
+  );
+  if (values.json)
+    console.log(
+      JSON.stringify({
+        ...total,
+        targets: Object.fromEntries(
+          Object.entries(per).map(([k, s]) => [
+            k,
+            {
+              execs: s.execs,
+              execs_per_s: s.execs_per_s,
+              edges: s.edges,
+              edges_total: s.edges_total,
+              crashes: s.crashes,
+              timeouts: s.timeouts,
+              cpu_s: s.cpu_s,
+            },
+          ]),
+        ),
+      }),
+    );
   process.exit(total.crashes + total.timeouts > 0 ? 1 : 0);
 }

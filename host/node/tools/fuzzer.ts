@@ -30,29 +30,58 @@ export class Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(a: T[]): T { return a[this.int(a.length)]; }
-  chance(p: number): boolean { return this.next() < p; }
-  bytes(n: number): Uint8Array { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = this.int(256); return b; }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(a: T[]): T {
+    return a[this.int(a.length)];
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.int(256);
+    return b;
+  }
 }
 
 // ---- mutations ----
-const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x17, 0x18, 0x1f, 0x30, 0x31, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xa0, 0xa1, 0xff];
-const TAGS = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x16, 0x17, 0x18, 0x1e, 0x30, 0x31, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0x80, 0x81, 0x82, 0x86, 0x87, 0xb3, 0xb6, 0xb7, 0xba, 0x1f, 0x3f];
+const INTERESTING = [
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x17, 0x18, 0x1f, 0x30, 0x31, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0xa0, 0xa1, 0xff,
+];
+const TAGS = [
+  0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x16, 0x17, 0x18, 0x1e, 0x30, 0x31, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0x80, 0x81, 0x82,
+  0x86, 0x87, 0xb3, 0xb6, 0xb7, 0xba, 0x1f, 0x3f,
+];
 
 function lenFault(r: Rng, n: number): Uint8Array {
-  const be = (v: number, k: number) => { const o: number[] = []; for (let i = k - 1; i >= 0; i--) o.push(Math.floor(v / 2 ** (8 * i)) & 255); return o; };
+  const be = (v: number, k: number) => {
+    const o: number[] = [];
+    for (let i = k - 1; i >= 0; i--) o.push(Math.floor(v / 2 ** (8 * i)) & 255);
+    return o;
+  };
   switch (r.int(10)) {
-    case 0: return new Uint8Array([0x80]);                           // indefinite
-    case 1: return new Uint8Array([0x84, ...be(n, 4)]);              // non-minimal 4-byte form
-    case 2: return new Uint8Array([0x85, ...be(n, 5)]);              // 5-byte form
-    case 3: return new Uint8Array([0x84, 0xff, 0xff, 0xff, 0xff]);   // huge
-    case 4: return new Uint8Array([0x84, 0x7f, 0xff, 0xff, 0xff]);
-    case 5: return new Uint8Array(n > 0 ? [Math.min(n - 1, 127)] : [1]); // short
-    case 6: return new Uint8Array(n + 1 < 128 ? [n + 1] : [0x82, ((n + 1) >> 8) & 255, (n + 1) & 255]); // long
-    case 7: return new Uint8Array([0x81, n & 255]);                  // non-minimal 1-byte form
-    case 8: return new Uint8Array([0x89, ...be(n, 8), 0]);
-    default: return new Uint8Array([0xff]);
+    case 0:
+      return new Uint8Array([0x80]); // indefinite
+    case 1:
+      return new Uint8Array([0x84, ...be(n, 4)]); // non-minimal 4-byte form
+    case 2:
+      return new Uint8Array([0x85, ...be(n, 5)]); // 5-byte form
+    case 3:
+      return new Uint8Array([0x84, 0xff, 0xff, 0xff, 0xff]); // huge
+    case 4:
+      return new Uint8Array([0x84, 0x7f, 0xff, 0xff, 0xff]);
+    case 5:
+      return new Uint8Array(n > 0 ? [Math.min(n - 1, 127)] : [1]); // short
+    case 6:
+      return new Uint8Array(n + 1 < 128 ? [n + 1] : [0x82, ((n + 1) >> 8) & 255, (n + 1) & 255]); // long
+    case 7:
+      return new Uint8Array([0x81, n & 255]); // non-minimal 1-byte form
+    case 8:
+      return new Uint8Array([0x89, ...be(n, 8), 0]);
+    default:
+      return new Uint8Array([0xff]);
   }
 }
 
@@ -60,15 +89,46 @@ function mutateBytes(r: Rng, b: Uint8Array, other: () => Uint8Array): Uint8Array
   let a = Array.from(b);
   const at = () => r.int(Math.max(a.length, 1));
   switch (r.int(9)) {
-    case 0: for (let k = 1 + r.int(4); k > 0 && a.length; k--) a[at()] ^= 1 << r.int(8); break;      // bit flips
-    case 1: if (a.length) a[at()] = r.chance(0.5) ? r.pick(INTERESTING) : r.int(256); break;
-    case 2: { const p = at(); a.splice(p, 0, ...r.bytes(1 + r.int(r.chance(0.9) ? 4 : 64))); break; } // insert
-    case 3: { const p = at(); a.splice(p, 1 + r.int(r.chance(0.8) ? 4 : 256)); break; }             // delete
-    case 4: a = a.slice(0, at()); break;                                                            // truncate
-    case 5: { const p = at(), q = Math.min(a.length, p + 1 + r.int(64)); a.splice(q, 0, ...a.slice(p, q)); break; } // duplicate
-    case 6: { const o = Array.from(other()); a = [...a.slice(0, at()), ...o.slice(r.int(Math.max(o.length, 1)))]; break; } // splice
-    case 7: { const p = at(); a.splice(p, 0, ...new Array(1 + r.int(300)).fill(0).flatMap(() => [0x30, 0x80])); break; } // nesting
-    default: { const p = at(); if (a.length > p + 1) [a[p], a[p + 1]] = [a[p + 1], a[p]]; break; }
+    case 0:
+      for (let k = 1 + r.int(4); k > 0 && a.length; k--) a[at()] ^= 1 << r.int(8);
+      break; // bit flips
+    case 1:
+      if (a.length) a[at()] = r.chance(0.5) ? r.pick(INTERESTING) : r.int(256);
+      break;
+    case 2: {
+      const p = at();
+      a.splice(p, 0, ...r.bytes(1 + r.int(r.chance(0.9) ? 4 : 64)));
+      break;
+    } // insert
+    case 3: {
+      const p = at();
+      a.splice(p, 1 + r.int(r.chance(0.8) ? 4 : 256));
+      break;
+    } // delete
+    case 4:
+      a = a.slice(0, at());
+      break; // truncate
+    case 5: {
+      const p = at(),
+        q = Math.min(a.length, p + 1 + r.int(64));
+      a.splice(q, 0, ...a.slice(p, q));
+      break;
+    } // duplicate
+    case 6: {
+      const o = Array.from(other());
+      a = [...a.slice(0, at()), ...o.slice(r.int(Math.max(o.length, 1)))];
+      break;
+    } // splice
+    case 7: {
+      const p = at();
+      a.splice(p, 0, ...new Array(1 + r.int(300)).fill(0).flatMap(() => [0x30, 0x80]));
+      break;
+    } // nesting
+    default: {
+      const p = at();
+      if (a.length > p + 1) [a[p], a[p + 1]] = [a[p + 1], a[p]];
+      break;
+    }
   }
   return new Uint8Array(a);
 }
@@ -77,16 +137,58 @@ function mutateTree(r: Rng, root: Node, other: () => Node | null): void {
   const all = nodes(root);
   const { node, parent } = r.pick(all);
   switch (r.int(10)) {
-    case 0: { const n = node.kids ? write({ ...node, len: undefined }).length : node.val!.length; node.len = lenFault(r, n); break; }
-    case 1: node.tag = new Uint8Array(r.chance(0.9) ? [r.pick(TAGS)] : [node.tag[0] | 0x1f, 0x81, r.int(128)]); break;
-    case 2: if (parent?.kids) { const i = parent.kids.indexOf(node); parent.kids.splice(i, 0, ...new Array(1 + r.int(3)).fill(node)); } break; // duplicate
-    case 3: if (parent?.kids && parent.kids.length > 1) { const k = parent.kids, i = r.int(k.length), j = r.int(k.length); [k[i], k[j]] = [k[j], k[i]]; } break; // reorder
-    case 4: if (parent?.kids) parent.kids.splice(parent.kids.indexOf(node), 1); break;             // delete
-    case 5: { let n: Node = { ...node }; for (let d = 1 + r.int(r.chance(0.5) ? 8 : 300); d > 0; d--) n = { tag: new Uint8Array([0x30]), kids: [n] }; Object.assign(node, n); break; } // deep nesting
-    case 6: { const o = other(); if (o) { const s = r.pick(nodes(o)).node; Object.assign(node, { tag: s.tag, kids: s.kids, val: s.val, prefix: s.prefix, len: s.len }); } break; } // splice
-    case 7: if (node.val) node.val = mutateBytes(r, node.val, () => new Uint8Array(0)); break;
-    case 8: if (node.kids) node.kids = []; else node.val = new Uint8Array(r.chance(0.5) ? 0 : 1 + r.int(200)); break;
-    default: if (node.val) { node.val = node.val.slice(); if (node.val.length) node.val[r.int(node.val.length)] ^= 1 << r.int(8); } break;
+    case 0: {
+      const n = node.kids ? write({ ...node, len: undefined }).length : node.val!.length;
+      node.len = lenFault(r, n);
+      break;
+    }
+    case 1:
+      node.tag = new Uint8Array(r.chance(0.9) ? [r.pick(TAGS)] : [node.tag[0] | 0x1f, 0x81, r.int(128)]);
+      break;
+    case 2:
+      if (parent?.kids) {
+        const i = parent.kids.indexOf(node);
+        parent.kids.splice(i, 0, ...new Array(1 + r.int(3)).fill(node));
+      }
+      break; // duplicate
+    case 3:
+      if (parent?.kids && parent.kids.length > 1) {
+        const k = parent.kids,
+          i = r.int(k.length),
+          j = r.int(k.length);
+        [k[i], k[j]] = [k[j], k[i]];
+      }
+      break; // reorder
+    case 4:
+      if (parent?.kids) parent.kids.splice(parent.kids.indexOf(node), 1);
+      break; // delete
+    case 5: {
+      let n: Node = { ...node };
+      for (let d = 1 + r.int(r.chance(0.5) ? 8 : 300); d > 0; d--) n = { tag: new Uint8Array([0x30]), kids: [n] };
+      Object.assign(node, n);
+      break;
+    } // deep nesting
+    case 6: {
+      const o = other();
+      if (o) {
+        const s = r.pick(nodes(o)).node;
+        Object.assign(node, { tag: s.tag, kids: s.kids, val: s.val, prefix: s.prefix, len: s.len });
+      }
+      break;
+    } // splice
+    case 7:
+      if (node.val) node.val = mutateBytes(r, node.val, () => new Uint8Array(0));
+      break;
+    case 8:
+      if (node.kids) node.kids = [];
+      else node.val = new Uint8Array(r.chance(0.5) ? 0 : 1 + r.int(200));
+      break;
+    default:
+      if (node.val) {
+        node.val = node.val.slice();
+        if (node.val.length) node.val[r.int(node.val.length)] ^= 1 << r.int(8);
+      }
+      break;
   }
 }
 
@@ -110,12 +212,24 @@ export type Case =
   | { target: "pem"; fn: "pemOrDer" | "p256Scalar" | "readCerts"; input: string }
   | { target: "tx"; config: TxConfig; op: number; rngSeed: number; now: number; inputs: string[] };
 
-export interface TxConfig { name: string; items: [number, string][]; ints: [number, number][] }
+export interface TxConfig {
+  name: string;
+  items: [number, string][];
+  ints: [number, number][];
+}
 
 const h = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unh = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 
-export interface Stats { execs: number; traps: number; hangs: number; errors: Record<string, number>; accepted: number; byTarget: Record<string, number>; maxMs: number }
+export interface Stats {
+  execs: number;
+  traps: number;
+  hangs: number;
+  errors: Record<string, number>;
+  accepted: number;
+  byTarget: Record<string, number>;
+  maxMs: number;
+}
 
 /** A core whose random source replays a seed (so that a transaction restarted with it sends the same request). */
 export class FuzzCore {
@@ -124,17 +238,30 @@ export class FuzzCore {
   configured = "";
   /** When set, the host has no entropy (env.random fails). */
   randomFails = false;
-  constructor(public now: number) { this.fresh(); }
+  constructor(public now: number) {
+    this.fresh();
+  }
   fresh(): void {
-    this.core = new Core<TestCoreExports>({ wasm: TEST_WASM, random: (out) => { if (this.randomFails) return false; for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256); return true; }, now: () => this.now });
+    this.core = new Core<TestCoreExports>({
+      wasm: TEST_WASM,
+      random: (out) => {
+        if (this.randomFails) return false;
+        for (let i = 0; i < out.length; i++) out[i] = this.rng.int(256);
+        return true;
+      },
+      now: () => this.now,
+    });
     this.configured = "";
   }
-  reseed(s: number): void { this.rng = new Rng(s); }
+  reseed(s: number): void {
+    this.rng = new Rng(s);
+  }
 }
 
 /** Runs one case; throws a trap (RuntimeError/CorePanic) or a host crash; returns the result codes and the time. */
 export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms: number; accepted: boolean } {
-  const core = fc.core, x = core.exports;
+  const core = fc.core,
+    x = core.exports;
   const codes: (number | string)[] = [];
   let accepted = false;
   const t = performance.now();
@@ -144,8 +271,12 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
     const p = core.put(input);
     const out = core.reserve(core.ioSize - 8192 - 8);
     const cap = core.ioSize - 8192 - 8;
-    const r = c.fn === "der_walk" ? x.der_walk(p, input.length, out, cap)
-      : c.fn === "der_reencode" ? x.der_reencode(p, input.length, out, cap) : x.der_time(p, input.length, out);
+    const r =
+      c.fn === "der_walk"
+        ? x.der_walk(p, input.length, out, cap)
+        : c.fn === "der_reencode"
+          ? x.der_reencode(p, input.length, out, cap)
+          : x.der_time(p, input.length, out);
     codes.push(Math.min(r, 0));
     accepted = r >= 0;
   } else if (c.target === "cert") {
@@ -155,13 +286,20 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
     const r1 = x.cert_parse(tp, t0.length, sum);
     codes.push(r1);
     const table = (list: string[]) => {
-      const certs = list.map((s) => { const b = unh(s); return [core.put(b), b.length]; });
+      const certs = list.map((s) => {
+        const b = unh(s);
+        return [core.put(b), b.length];
+      });
       const tab = core.reserve(8 * Math.max(certs.length, 1));
       const v = new DataView(core.memory.buffer);
-      certs.forEach(([p, n], i) => { v.setUint32(tab + 8 * i, p, true); v.setUint32(tab + 8 * i + 4, n, true); });
+      certs.forEach(([p, n], i) => {
+        v.setUint32(tab + 8 * i, p, true);
+        v.setUint32(tab + 8 * i + 4, n, true);
+      });
       return tab;
     };
-    const pool = table(c.pool), anchors = table(c.anchors);
+    const pool = table(c.pool),
+      anchors = table(c.anchors);
     const r2 = x.cert_verify_path(tp, t0.length, pool, c.pool.length, anchors, c.anchors.length, BigInt(c.now), c.flags);
     codes.push(r2);
     accepted = r2 === 0;
@@ -173,7 +311,10 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
         if (!Array.isArray(got)) throw new TypeError("pemOrDer returned no array");
         for (const d of got.slice(0, 2)) {
           if (!(d instanceof Uint8Array)) throw new TypeError("pemOrDer returned a non-byte value");
-          if (d.length <= 8192) { core.reset(); codes.push(x.cert_parse(core.put(d), d.length, core.reserve(112))); }
+          if (d.length <= 8192) {
+            core.reset();
+            codes.push(x.cert_parse(core.put(d), d.length, core.reserve(112)));
+          }
         }
         accepted = got.length > 0;
       } else if (c.fn === "p256Scalar") {
@@ -182,17 +323,28 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
         accepted = true;
       } else {
         const dir = mkdtempSync(join(tmpdir(), "tinycmp-fuzz-"));
-        try { writeFileSync(join(dir, "c.pem"), input); readCerts(join(dir, "c.pem")); accepted = true; } finally { rmSync(dir, { recursive: true, force: true }); }
+        try {
+          writeFileSync(join(dir, "c.pem"), input);
+          readCerts(join(dir, "c.pem"));
+          accepted = true;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       }
     } catch (e) {
-      if (!(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) throw new HostCrash(`${c.fn}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+      if (!(e instanceof Error) || e instanceof TypeError || e instanceof RangeError)
+        throw new HostCrash(`${c.fn}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
       codes.push("host:Error");
     }
   } else {
     configure(fc, c.config);
     fc.reseed(c.rngSeed);
     let a = x.tx_start(c.op);
-    if (a === E_CMP_STATE) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
+    if (a === E_CMP_STATE) {
+      configure(fc, c.config, true);
+      fc.reseed(c.rngSeed);
+      a = x.tx_start(c.op);
+    }
     if (a !== Action.SEND) codes.push(a === Action.FAILED ? x.tx_error() : a);
     for (const hex of a === Action.SEND ? c.inputs : []) {
       const rsp = unh(hex).subarray(0, core.ioSize);
@@ -213,7 +365,8 @@ export class HostCrash extends Error {}
 
 function configure(fc: FuzzCore, cfg: TxConfig, force = false): void {
   if (!force && fc.configured === cfg.name) return;
-  const core = fc.core, x = core.exports;
+  const core = fc.core,
+    x = core.exports;
   x.tx_reset();
   for (const [k, v] of cfg.items) {
     core.reset();
@@ -228,7 +381,13 @@ function configure(fc: FuzzCore, cfg: TxConfig, force = false): void {
 // ---- the run ----
 const OP_FOR_BODY: Record<number, number> = { 0xa1: 1, 0xa3: 2, 0xa8: 3, 0xac: 5, 0xb6: 6 };
 
-export interface FuzzOptions { seconds: number; seed?: number; live?: boolean; saveDir?: string | null; log?: (s: string) => void }
+export interface FuzzOptions {
+  seconds: number;
+  seed?: number;
+  live?: boolean;
+  saveDir?: string | null;
+  log?: (s: string) => void;
+}
 
 export async function runFuzz(o: FuzzOptions): Promise<Stats & { saved: string[] }> {
   const log = o.log ?? (() => {});
@@ -250,7 +409,11 @@ function txConfigs(corpus: Corpus, live: Live | undefined): TxConfig[] {
   const subject = live ? h(live.creds.subjectDer("rsp.crt")) : "3000";
   const oldCert = live ? h(live.creds.der("rsp.crt")) : h(corpus.certs[0]);
   const common: [number, string][] = [[8, newKey], [9, subject], [11, oldCert], [15, "2b06010505070411"], ...anchors.map((a): [number, string] => [6, a])];
-  const ints: [number, number][] = [[34, 1], [37, 10_000], [38, 3]]; // cheap request MACs, bounded work
+  const ints: [number, number][] = [
+    [34, 1],
+    [37, 10_000],
+    [38, 3],
+  ]; // cheap request MACs, bounded work
   const out: TxConfig[] = [{ name: "mac", items: [[1, h(Buffer.from("ref"))], [2, h(secret)], ...common], ints }];
   out.push({ name: "mac-lenient", items: out[0].items, ints: [[32, 1 | 2 | 4 | 16 | 32], ...ints] });
   if (live) {
@@ -267,9 +430,20 @@ async function loop(o: FuzzOptions, r: Rng, corpus: Corpus, live: Live | undefin
   const secret = new Uint8Array(Buffer.from("fuzz-secret"));
   const stats: Stats = { execs: 0, traps: 0, hangs: 0, errors: {}, accepted: 0, byTarget: {}, maxMs: 0 };
   const saved: string[] = [];
-  const times = corpus.der.flatMap((d) => { const t = parse(d); return t ? nodes(t).filter((n) => n.node.tag[0] === 0x17 || n.node.tag[0] === 0x18).map((n) => write(n.node)) : []; }).slice(0, 200);
+  const times = corpus.der
+    .flatMap((d) => {
+      const t = parse(d);
+      return t
+        ? nodes(t)
+            .filter((n) => n.node.tag[0] === 0x17 || n.node.tag[0] === 0x18)
+            .map((n) => write(n.node))
+        : [];
+    })
+    .slice(0, 200);
   const derPool = [...corpus.der, ...times];
-  log(`corpus: ${corpus.der.length} DER (${corpus.messages.length} PKIMessages, ${corpus.responses.length} responses, ${corpus.certs.length} certificates, ${corpus.roots.length} roots), ${corpus.pem.length} PEM, ${times.length} times`);
+  log(
+    `corpus: ${corpus.der.length} DER (${corpus.messages.length} PKIMessages, ${corpus.responses.length} responses, ${corpus.certs.length} certificates, ${corpus.roots.length} roots), ${corpus.pem.length} PEM, ${times.length} times`,
+  );
   const end = performance.now() + o.seconds * 1000;
   const t0 = performance.now();
   let lastReport = t0;
@@ -294,11 +468,13 @@ async function loop(o: FuzzOptions, r: Rng, corpus: Corpus, live: Live | undefin
       for (const code of res.codes) if (code !== 0) stats.errors[code] = (stats.errors[code] ?? 0) + 1;
       if (res.accepted) stats.accepted++;
       if (res.ms <= HANG_MS) stats.maxMs = Math.max(stats.maxMs, res.ms);
-            if (res.ms > HANG_MS) {
+      if (res.ms > HANG_MS) {
         // a pause of the machine (GC, another process) is no hang: it counts when a replay is slow too
         const again = runCase(fc, c);
-        if (again.ms > HANG_MS) { stats.hangs++; save(c, `took ${res.ms.toFixed(0)} ms, then ${again.ms.toFixed(0)} ms`); }
-        else log(`one slow call (${res.ms.toFixed(0)} ms, replayed in ${again.ms.toFixed(1)} ms): not counted`);
+        if (again.ms > HANG_MS) {
+          stats.hangs++;
+          save(c, `took ${res.ms.toFixed(0)} ms, then ${again.ms.toFixed(0)} ms`);
+        } else log(`one slow call (${res.ms.toFixed(0)} ms, replayed in ${again.ms.toFixed(1)} ms): not counted`);
       }
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError || e instanceof CorePanic || e instanceof HostCrash) {
@@ -319,15 +495,28 @@ function nextCase(r: Rng, corpus: Corpus, derPool: Uint8Array[], configs: TxConf
   const k = r.next();
   if (k < 0.2) {
     const fn = r.pick(["der_walk", "der_reencode", "der_time"] as const);
-    const seed = fn === "der_time" && r.chance(0.8) ? r.pick(derPool.slice(corpus.der.length)) ?? r.pick(derPool) : r.pick(derPool);
+    const seed = fn === "der_time" && r.chance(0.8) ? (r.pick(derPool.slice(corpus.der.length)) ?? r.pick(derPool)) : r.pick(derPool);
     return { target: "der", fn, input: h(r.chance(0.05) ? seed : mutate(r, seed, derPool)) };
   }
   if (k < 0.35) {
     const target = r.pick(corpus.certs);
-    const pool = new Array(r.int(4)).fill(0).map(() => r.pick(corpus.certs)).map((c) => (r.chance(0.3) ? mutate(r, c, corpus.certs) : c));
-    const anchors = new Array(1 + r.int(3)).fill(0).map(() => r.pick(corpus.roots)).map((c) => (r.chance(0.1) ? mutate(r, c, corpus.certs) : c));
+    const pool = new Array(r.int(4))
+      .fill(0)
+      .map(() => r.pick(corpus.certs))
+      .map((c) => (r.chance(0.3) ? mutate(r, c, corpus.certs) : c));
+    const anchors = new Array(1 + r.int(3))
+      .fill(0)
+      .map(() => r.pick(corpus.roots))
+      .map((c) => (r.chance(0.1) ? mutate(r, c, corpus.certs) : c));
     const when = r.pick([now, 1657000000, 0, 2 ** 40]);
-    return { target: "cert", input: h(r.chance(0.05) ? target : mutate(r, target, corpus.certs)), pool: pool.map(h), anchors: anchors.map(h), now: when, flags: r.int(2) };
+    return {
+      target: "cert",
+      input: h(r.chance(0.05) ? target : mutate(r, target, corpus.certs)),
+      pool: pool.map(h),
+      anchors: anchors.map(h),
+      now: when,
+      flags: r.int(2),
+    };
   }
   if (k < 0.45) {
     const fn = r.pick(["pemOrDer", "pemOrDer", "p256Scalar", "p256Scalar", "readCerts"] as const);
@@ -342,13 +531,33 @@ function mutatePem(r: Rng, b: Uint8Array, pool: Uint8Array[]): Uint8Array {
   let s = Buffer.from(b).toString("latin1");
   const lines = s.split("\n");
   switch (r.int(7)) {
-    case 0: lines.splice(r.int(lines.length), 1); s = lines.join("\n"); break;
-    case 1: { const i = r.int(lines.length); lines.splice(i, 0, lines[i]); s = lines.join("\n"); break; }
-    case 2: s = s.replace(/-----(BEGIN|END) ([A-Z ]+)-----/, (_m, w) => `-----${w} ${r.pick(["CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY", "X", ""])}-----`); break;
-    case 3: { const i = r.int(s.length); s = s.slice(0, i) + r.pick(["=", "==", "*", "\0", " ", "\r\n", "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"]) + s.slice(i); break; }
-    case 4: s = s.repeat(1 + r.int(20)); break;
-    case 5: s = "-----BEGIN CERTIFICATE-----\n" + Buffer.from(r.pick(pool)).toString("base64") + "\n-----END CERTIFICATE-----\n"; break;
-    default: s = "-----BEGIN CERTIFICATE-----".repeat(1 + r.int(2000)); break;
+    case 0:
+      lines.splice(r.int(lines.length), 1);
+      s = lines.join("\n");
+      break;
+    case 1: {
+      const i = r.int(lines.length);
+      lines.splice(i, 0, lines[i]);
+      s = lines.join("\n");
+      break;
+    }
+    case 2:
+      s = s.replace(/-----(BEGIN|END) ([A-Z ]+)-----/, (_m, w) => `-----${w} ${r.pick(["CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY", "X", ""])}-----`);
+      break;
+    case 3: {
+      const i = r.int(s.length);
+      s = s.slice(0, i) + r.pick(["=", "==", "*", "\0", " ", "\r\n", "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"]) + s.slice(i);
+      break;
+    }
+    case 4:
+      s = s.repeat(1 + r.int(20));
+      break;
+    case 5:
+      s = "-----BEGIN CERTIFICATE-----\n" + Buffer.from(r.pick(pool)).toString("base64") + "\n-----END CERTIFICATE-----\n";
+      break;
+    default:
+      s = "-----BEGIN CERTIFICATE-----".repeat(1 + r.int(2000));
+      break;
   }
   return new Uint8Array(Buffer.from(s, "latin1"));
 }
@@ -371,9 +580,13 @@ function txCase(r: Rng, corpus: Corpus, configs: TxConfig[], fc: FuzzCore, secre
     let input: Uint8Array;
     const mode = r.int(10);
     if (!ids) input = mutate(r, base, corpus.responses);
-    else if (mode < 3) { const mm = mutate(r, base, corpus.responses); input = answerTo(mm, ids, secret, mac) ?? mm; }
-    else if (mode < 5) { const a = answerTo(base, ids, secret, mac) ?? base; input = mutate(r, a, corpus.responses); }
-    else if (mode < 9) {
+    else if (mode < 3) {
+      const mm = mutate(r, base, corpus.responses);
+      input = answerTo(mm, ids, secret, mac) ?? mm;
+    } else if (mode < 5) {
+      const a = answerTo(base, ids, secret, mac) ?? base;
+      input = mutate(r, a, corpus.responses);
+    } else if (mode < 9) {
       const a = answerTo(base, ids, secret, mac) ?? base;
       const mm = mutate(r, a, corpus.responses);
       const t = parse(mm);
@@ -392,9 +605,16 @@ function startAndRequest(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array |
     configure(fc, c.config);
     fc.reseed(c.rngSeed);
     let a = x.tx_start(c.op);
-    if (a === E_CMP_STATE) { configure(fc, c.config, true); fc.reseed(c.rngSeed); a = x.tx_start(c.op); }
+    if (a === E_CMP_STATE) {
+      configure(fc, c.config, true);
+      fc.reseed(c.rngSeed);
+      a = x.tx_start(c.op);
+    }
     return a === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
-  } catch { fc.fresh(); return null; }
+  } catch {
+    fc.fresh();
+    return null;
+  }
 }
 
 function continueWith(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array | null {
@@ -405,5 +625,8 @@ function continueWith(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array | nu
     let a = x.tx_input(fc.core.put(last), last.length);
     while (a === Action.WAIT) a = x.tx_poll();
     return a === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
-  } catch { fc.fresh(); return null; } // the trap shows again when runCase replays the case
+  } catch {
+    fc.fresh();
+    return null;
+  } // the trap shows again when runCase replays the case
 }

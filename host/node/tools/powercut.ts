@@ -82,10 +82,14 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; sy
 
     // The operations as a host runs them, each step a store call that may be cut.
     async function run(s: Store, op: Op): Promise<void> {
-      if (op === "rootca") return s.save(KIND.TRUST, newAnchors.map((c) => [TAG.ANCHOR, c]));
-      s.pendingNew();                                               // before the request is sent
+      if (op === "rootca")
+        return s.save(
+          KIND.TRUST,
+          newAnchors.map((c) => [TAG.ANCHOR, c]),
+        );
+      s.pendingNew(); // before the request is sent
       s.save(KIND.STATE, [[16, Buffer.from("transactionID+nonces")]]); // polling state
-      const { cert, chain } = await issue(s, op);                   // DONE: pkiConf / implicitConfirm
+      const { cert, chain } = await issue(s, op); // DONE: pkiConf / implicitConfirm
       s.commit(cert, chain);
     }
 
@@ -97,9 +101,12 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; sy
       }
       const pending = s.publicKey(KIND.STATE);
       if (pending && eq(pending, s.publicKey(KIND.CRED))) return s.clear(KIND.STATE); // committed
-      if (pending) { const r = await issue(s, op); return s.commit(r.cert, r.chain); } // resume
+      if (pending) {
+        const r = await issue(s, op);
+        return s.commit(r.cert, r.chain);
+      } // resume
       const cert = s.get(KIND.CRED, TAG.CERT);
-      if (!cert || eq(cert, oldCert)) await run(s, op);                             // restart
+      if (!cert || eq(cert, oldCert)) await run(s, op); // restart
     }
 
     for (let round = 0; round < rounds; round++) {
@@ -112,8 +119,12 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; sy
         const dev = await cmp.createIdevid(`SN-POWERCUT-${round}`);
         const der = (pem: string) => new Uint8Array(new X509Certificate(pem).raw);
         s.provision(b64(createPrivateKey(dev.keyPem).export({ format: "jwk" }).d), der(dev.certPem), dev.chain.map(der));
-        idevidItems = [[ITEM.CERT, der(dev.certPem)], ...dev.chain.map((p): [number, Uint8Array] => [ITEM.EXTRA, der(p)]),
-          [ITEM.TRUSTED, root], [ITEM.SUBJECT, subject]];
+        idevidItems = [
+          [ITEM.CERT, der(dev.certPem)],
+          ...dev.chain.map((p): [number, Uint8Array] => [ITEM.EXTRA, der(p)]),
+          [ITEM.TRUSTED, root],
+          [ITEM.SUBJECT, subject],
+        ];
       } else {
         const id = await CertFactory.create("IDevID");
         const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
@@ -121,9 +132,18 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; sy
         s.provision(b64(jwk.d), await id.leaf(point, "idevid"));
       }
       const idevid = s.get(KIND.IDEVID, TAG.CERT)!;
-      s.save(KIND.TRUST, oldAnchors.map((c) => [TAG.ANCHOR, c]));
+      s.save(
+        KIND.TRUST,
+        oldAnchors.map((c) => [TAG.ANCHOR, c]),
+      );
       // Later rounds start from the other A/B slot of every kind.
-      for (let i = 0; i < round; i++) { s.save(KIND.TRUST, oldAnchors.map((c) => [TAG.ANCHOR, c])); s.clear(KIND.STATE); }
+      for (let i = 0; i < round; i++) {
+        s.save(
+          KIND.TRUST,
+          oldAnchors.map((c) => [TAG.ANCHOR, c]),
+        );
+        s.clear(KIND.STATE);
+      }
 
       for (const op of ["ir", "kur", "rootca"] as Op[]) {
         if (op === "kur") await run(s, "ir"); // kur renews a first credential
@@ -171,9 +191,10 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; sy
               await finish(s, op, oldCert);
               s = boot();
               const c2 = s.get(KIND.CRED, TAG.CERT);
-              const done = op === "rootca"
-                ? sameList(s.all(KIND.TRUST, TAG.ANCHOR), newAnchors)
-                : !!c2 && !eq(c2, oldCert) && keyMatchesCert(s.publicKey(KIND.CRED), c2) && s.publicKey(KIND.STATE) === undefined;
+              const done =
+                op === "rootca"
+                  ? sameList(s.all(KIND.TRUST, TAG.ANCHOR), newAnchors)
+                  : !!c2 && !eq(c2, oldCert) && keyMatchesCert(s.publicKey(KIND.CRED), c2) && s.publicKey(KIND.STATE) === undefined;
               if (!done) result.unfinished++;
             } catch (e) {
               log(`round ${round} ${op} cut at ${at}/${tear}: finishing failed: ${e}`);
@@ -197,10 +218,18 @@ export async function runPowercut(opts: { tearStep?: number; rounds?: number; sy
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
-  const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : undefined; };
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : undefined;
+  };
   const json = args.includes("--json");
   const t0 = performance.now();
-  const r = await runPowercut({ tearStep: arg("--tear-step"), rounds: arg("--rounds"), synthetic: args.includes("--synthetic"), log: json ? undefined : console.log });
+  const r = await runPowercut({
+    tearStep: arg("--tear-step"),
+    rounds: arg("--rounds"),
+    synthetic: args.includes("--synthetic"),
+    log: json ? undefined : console.log,
+  });
   if (json) console.log(JSON.stringify({ cut_points: r.cut_points, lost: r.lost, mismatched: r.mismatched }));
   else {
     console.log(`cut points tried: ${r.cut_points}`);

@@ -25,7 +25,10 @@ export function keyMatchesCert(point: Uint8Array | undefined, cert: Uint8Array |
 }
 
 export class CertFactory {
-  private constructor(readonly root: Authority, readonly ca: Authority) {}
+  private constructor(
+    readonly root: Authority,
+    readonly ca: Authority,
+  ) {}
 
   static async create(name = "Store Test"): Promise<CertFactory> {
     const root = await createRoot(`CN=${name} Root`);

@@ -5,7 +5,17 @@ import type { Store } from "../lib/store.js";
 import { KIND, TAG } from "../lib/store.js";
 import type { HttpTransport } from "../lib/transport.js";
 import {
-  ACTION_DONE, ACTION_SEND, errorName, ITEM_CERT, ITEM_EXTRA, ITEM_OLDCERT, ITEM_SUBJECT, ITEM_TRUSTED, OP_IR, OP_KUR, RESULT_CERT,
+  ACTION_DONE,
+  ACTION_SEND,
+  errorName,
+  ITEM_CERT,
+  ITEM_EXTRA,
+  ITEM_OLDCERT,
+  ITEM_SUBJECT,
+  ITEM_TRUSTED,
+  OP_IR,
+  OP_KUR,
+  RESULT_CERT,
   RESULT_CHAIN,
 } from "../lib/abi.js";
 
@@ -13,8 +23,14 @@ export const ITEM = { CERT: ITEM_CERT, EXTRA: ITEM_EXTRA, TRUSTED: ITEM_TRUSTED,
 
 export class TransactionFailed extends Error {}
 
-export async function transact(s: Store, net: HttpTransport, op: "ir" | "kur", items: [number, Uint8Array][]): Promise<{ cert: Uint8Array; chain: Uint8Array[] }> {
-  const c = s.core, x = c.exports;
+export async function transact(
+  s: Store,
+  net: HttpTransport,
+  op: "ir" | "kur",
+  items: [number, Uint8Array][],
+): Promise<{ cert: Uint8Array; chain: Uint8Array[] }> {
+  const c = s.core,
+    x = c.exports;
   x.tx_reset();
   try {
     for (const r of [x.store_use(op === "ir" ? KIND.IDEVID : KIND.CRED), x.store_use(KIND.STATE)]) {
@@ -45,6 +61,10 @@ export async function transact(s: Store, net: HttpTransport, op: "ir" | "kur", i
 /** Items of a kur signed with the store's current credential. */
 export function kurItems(s: Store, trusted: Uint8Array[]): [number, Uint8Array][] {
   const old = s.get(KIND.CRED, TAG.CERT)!;
-  return [[ITEM.CERT, old], [ITEM.OLDCERT, old], ...s.all(KIND.CRED, TAG.CHAIN).map((c): [number, Uint8Array] => [ITEM.EXTRA, c]),
-    ...trusted.map((c): [number, Uint8Array] => [ITEM.TRUSTED, c])];
+  return [
+    [ITEM.CERT, old],
+    [ITEM.OLDCERT, old],
+    ...s.all(KIND.CRED, TAG.CHAIN).map((c): [number, Uint8Array] => [ITEM.EXTRA, c]),
+    ...trusted.map((c): [number, Uint8Array] => [ITEM.TRUSTED, c]),
+  ];
 }
