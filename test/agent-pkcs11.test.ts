@@ -269,37 +269,7 @@ describe.skipIf(!!skip)("agent with keys in a PKCS#11 token (SoftHSM2)", () => {
   for (const [idevType, nextType, extra, protOid, popOid] of osslCases) {
     it(`openssl cmp: ir protected by a ${idevType}${extra.rsaPss && idevType.startsWith("RSA") ? " PSS" : ""} IDevID in the token, POP by a new ${nextType}${extra.rsaPss && nextType.startsWith("RSA") ? " PSS" : ""} token key`, async (ctx) => {
       const creds = makeCreds();
-      const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "pipe" });
-      const certFor = (name: string, s: Pkcs11Signer) => {
-        writeFileSync(
-          join(creds.dir, `${name}.pub`),
-          createPublicKey({ key: Buffer.from(s.publicKey()), format: "der", type: "spki" }).export({ format: "pem", type: "spki" }),
-        );
-        ossl(["req", "-new", "-key", "other.key", "-subj", `/CN=tinycmp ${name}`, "-out", `${name}.csr`]);
-        ossl([
-          "x509",
-          "-req",
-          "-in",
-          `${name}.csr`,
-          "-CA",
-          "root.crt",
-          "-CAkey",
-          "root.key",
-          "-CAcreateserial",
-          "-days",
-          "30",
-          "-force_pubkey",
-          `${name}.pub`,
-          "-sha256",
-          "-extfile",
-          "ext.cnf",
-          "-extensions",
-          "ee",
-          "-out",
-          `${name}.crt`,
-        ]);
-        return creds.der(`${name}.crt`);
-      };
+      const certFor = (name: string, s: Pkcs11Signer) => creds.issueForKey(name, s.publicKey(), `/CN=tinycmp ${name}`);
       const label = `ossl-${idevType}-${nextType}`;
       const tokenKey = (object: string, id: string, type: string) => {
         const ref = `pkcs11:token=${TOKEN};object=${object};id=${id}?module-path=${MODULE}`;

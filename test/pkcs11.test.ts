@@ -3,7 +3,7 @@
 // PKI (Device API and CLI) and `openssl cmp` as the server; token absent, wrong PIN, key not found.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
-import { createPublicKey, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,6 @@ const MODULE = "/usr/lib/softhsm/libsofthsm2.so"; // Debian softhsm2 (.ci/run in
 let dir: string;
 const uri = (object: string, query = "") => `pkcs11:token=tinycmp;object=${object}?module-path=${MODULE}&pin-value=1234${query}`;
 const spkiOf = (cert: Uint8Array | Buffer) => Buffer.from(new X509Certificate(cert).publicKey.export({ format: "der", type: "spki" }));
-const osslEnv = { ...process.env, OPENSSL_CONF: "/dev/null" };
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "tinycmp-hsm-"));
@@ -160,38 +159,8 @@ describe("keys in the token against the test PKI", () => {
 describe("keys in the token against openssl cmp", () => {
   it("P-256 IDevID in the token protects the ir, the new RSA-2048 token key gives the POP; and the other way round", async () => {
     const creds = makeCreds();
-    const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env: osslEnv, stdio: "pipe" });
-    // a certificate from the mock server's root for a token key (a CSR of a throwaway key, the
-    // token's public key forced in)
-    const certFor = (name: string, s: Pkcs11Signer) => {
-      writeFileSync(
-        join(creds.dir, `${name}.pub`),
-        createPublicKey({ key: Buffer.from(s.publicKey()), format: "der", type: "spki" }).export({ format: "pem", type: "spki" }),
-      );
-      ossl(["req", "-new", "-key", "other.key", "-subj", `/CN=tinycmp ${name}`, "-out", `${name}.csr`]);
-      ossl([
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "root.crt",
-        "-CAkey",
-        "root.key",
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-force_pubkey",
-        `${name}.pub`,
-        "-sha256",
-        "-extfile",
-        "ext.cnf",
-        "-extensions",
-        "ee",
-        "-out",
-        `${name}.crt`,
-      ]);
-    };
+    // a certificate from the mock server's root for a token key
+    const certFor = (name: string, s: Pkcs11Signer) => creds.issueForKey(name, s.publicKey(), `/CN=tinycmp ${name}`);
     const idevEc = new Pkcs11Signer(uri("ossl-idev-p256"), { generate: true });
     const newRsa = new Pkcs11Signer(uri("ossl-new-rsa", "&x-key-type=RSA-2048"), { generate: true });
     const idevRsa = new Pkcs11Signer(uri("ossl-idev-rsa", "&x-key-type=RSA-2048"), { generate: true });

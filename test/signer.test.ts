@@ -101,31 +101,10 @@ describe("host signer against the test PKI", () => {
 
 describe("host signer against openssl cmp", () => {
   let creds: Creds;
-  const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: creds.dir, env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "pipe" });
   // a key of type t and its certificate from the mock server's root
   const issue = (name: string, t: KeyType, cnText: string) => {
     writeFileSync(join(creds.dir, `${name}.key`), newKeyPem(t));
-    ossl(["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cnText}`, "-out", `${name}.csr`]);
-    ossl([
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "root.crt",
-      "-CAkey",
-      "root.key",
-      "-CAcreateserial",
-      "-days",
-      "30",
-      "-sha256",
-      "-extfile",
-      "ext.cnf",
-      "-extensions",
-      "ee",
-      "-out",
-      `${name}.crt`,
-    ]);
+    creds.issue(name, `/CN=${cnText}`);
   };
   beforeAll(() => {
     creds = makeCreds();

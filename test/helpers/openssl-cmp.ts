@@ -1,7 +1,7 @@
 // `openssl cmp` as a mock CMP server for tests (see ../shared/INTEROP.md): credentials made with
 // openssl in a temp dir, one server process per test group on a free 127.0.0.1 port.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,6 +18,11 @@ export interface Creds {
   der: (name: string) => Uint8Array; // certificate PEM file -> DER
   scalar: (name: string) => Uint8Array; // EC key PEM file -> 32-byte private scalar
   subjectDer: (name: string) => Uint8Array;
+  /** An end-entity certificate `<name>.crt` from the root for the key in `<name>.key`; its DER. */
+  issue: (name: string, subj: string) => Uint8Array;
+  /** The same for a public key whose private key is held elsewhere (a token, a TPM): a CSR of a
+   *  throwaway key with the given SubjectPublicKeyInfo forced in. */
+  issueForKey: (name: string, spki: Uint8Array, subj: string) => Uint8Array;
 }
 
 const EXT = `[ca]
@@ -43,8 +48,8 @@ export function makeCreds(): Creds {
   const dir = mkdtempSync(join(tmpdir(), "tinycmp-ossl-"));
   writeFileSync(join(dir, "ext.cnf"), EXT);
   const ec = (name: string) => ossl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`], dir);
-  const issue = (name: string, subj: string, ca: string, ext: string, days = "30") => {
-    ossl(["req", "-new", "-key", `${name}.key`, "-subj", subj, "-out", `${name}.csr`], dir);
+  const issue = (name: string, subj: string, ca: string, ext: string, days = "30", key = `${name}.key`, forcePubkey: string[] = []) => {
+    ossl(["req", "-new", "-key", key, "-subj", subj, "-out", `${name}.csr`], dir);
     ossl(
       [
         "x509",
@@ -58,6 +63,7 @@ export function makeCreds(): Creds {
         "-CAcreateserial",
         "-days",
         days,
+        ...forcePubkey,
         "-sha256",
         "-extfile",
         "ext.cnf",
@@ -109,7 +115,21 @@ export function makeCreds(): Creds {
     return new Uint8Array(Buffer.from(jwk.d as string, "base64url"));
   };
   const subjectDer = (n: string) => certSubject(der(n));
-  return { dir, file, der, scalar, subjectDer };
+  const issueForKey = (name: string, spki: Uint8Array, subj: string) => {
+    const pub = createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
+    writeFileSync(file(`${name}.pub`), pub.export({ format: "pem", type: "spki" }));
+    issue(name, subj, "root", "ee", "30", "other.key", ["-force_pubkey", `${name}.pub`]);
+    return der(`${name}.crt`);
+  };
+  return {
+    dir,
+    file,
+    der,
+    scalar,
+    subjectDer,
+    issue: (name, subj) => (issue(name, subj, "root", "ee"), der(`${name}.crt`)),
+    issueForKey,
+  };
 }
 
 // Minimal DER walk for the subject Name element of a certificate.
