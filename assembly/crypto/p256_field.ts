@@ -2,6 +2,9 @@
 // An element is 8 little-endian u32 limbs (32 bytes) in linear memory. Both moduli share one
 // Montgomery multiplication (R = 2^256). Every function runs in time independent of the values
 // (masks instead of branches, no value-dependent addresses); only exponents in powMod are public.
+// The full module keeps limbs in locals (unrolled addMod/subMod, sqrMod, no SUB round trip); the
+// lean module keeps the smaller loops over memory.
+import { LEAN } from "../features";
 
 // Modulus descriptor: limbs [0, 32), -m^-1 mod 2^32 at 32, R^2 mod m at 36, R mod m at 68.
 export const MOD_P = memory.data<u32>([
@@ -38,6 +41,31 @@ function select(r: usize, carry: u64, borrow: u64): void {
   for (let i: usize = 0; i < 32; i += 4) {
     store<u32>(r + i, (load<u32>(r + i) & keep) | (load<u32>(SUB + i) & ~keep));
   }
+}
+
+@inline function L(a: usize, o: usize): u64 {
+  return <u64>load<u32>(a + o);
+}
+
+// r = t - m if carry·2^256 + t >= m, else t (t below 2m), limbs in locals; constant time.
+@inline function storeReduced(r: usize, m: usize, t0: u64, t1: u64, t2: u64, t3: u64, t4: u64, t5: u64, t6: u64, t7: u64, carry: u64): void {
+  let d = t0 - L(m, 0); const d0 = d & M32; let b = d >> 63;
+  d = t1 - L(m, 4) - b; const d1 = d & M32; b = d >> 63;
+  d = t2 - L(m, 8) - b; const d2 = d & M32; b = d >> 63;
+  d = t3 - L(m, 12) - b; const d3 = d & M32; b = d >> 63;
+  d = t4 - L(m, 16) - b; const d4 = d & M32; b = d >> 63;
+  d = t5 - L(m, 20) - b; const d5 = d & M32; b = d >> 63;
+  d = t6 - L(m, 24) - b; const d6 = d & M32; b = d >> 63;
+  d = t7 - L(m, 28) - b; const d7 = d & M32; b = d >> 63;
+  const keep = 0 - ((carry - b) >> 63); // all ones: t < m, keep t
+  store<u32>(r, <u32>((t0 & keep) | (d0 & ~keep)));
+  store<u32>(r, <u32>((t1 & keep) | (d1 & ~keep)), 4);
+  store<u32>(r, <u32>((t2 & keep) | (d2 & ~keep)), 8);
+  store<u32>(r, <u32>((t3 & keep) | (d3 & ~keep)), 12);
+  store<u32>(r, <u32>((t4 & keep) | (d4 & ~keep)), 16);
+  store<u32>(r, <u32>((t5 & keep) | (d5 & ~keep)), 20);
+  store<u32>(r, <u32>((t6 & keep) | (d6 & ~keep)), 24);
+  store<u32>(r, <u32>((t7 & keep) | (d7 & ~keep)), 28);
 }
 
 // r = a·b·R^-1 mod m (Montgomery CIOS, Koç et al. 1996). r may alias a or b.
@@ -142,6 +170,10 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
     t7 = c & M32;
     t8 = c >> 32;
   }
+  if (!LEAN) {
+    storeReduced(r, m, t0, t1, t2, t3, t4, t5, t6, t7, t8);
+    return;
+  }
   store<u32>(r, <u32>t0);
   store<u32>(r, <u32>t1, 4);
   store<u32>(r, <u32>t2, 8);
@@ -153,8 +185,80 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
   reduceOnce(r, m, t8);
 }
 
+// r = a^2·R^-1 mod m (full module; lean: mulMod). Product scanning with each column's products
+// summed as low and high halves (no carry lost), cross products once and doubled (36 products
+// against 64), then Montgomery reduction of the low half and the high half added:
+// REDC(lo + hi·R) = REDC(lo) + hi, below 2m as REDC(lo) <= m and hi < m.
+export function sqrMod(r: usize, a: usize, m: usize): void {
+  if (LEAN) {
+    mulMod(r, a, a, m);
+    return;
+  }
+  const a0 = L(a, 0), a1 = L(a, 4), a2 = L(a, 8), a3 = L(a, 12), a4 = L(a, 16), a5 = L(a, 20), a6 = L(a, 24), a7 = L(a, 28);
+  let x: u64, lo: u64, hi: u64, c: u64 = 0;
+  x = a0 * a0; lo = x & M32; hi = x >> 32; lo += c; const s0 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a1; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; lo += c; const s1 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a2; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; x = a1 * a1; lo += x & M32; hi += x >> 32; lo += c; const s2 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a3; lo = x & M32; hi = x >> 32; x = a1 * a2; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s3 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a4; lo = x & M32; hi = x >> 32; x = a1 * a3; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a2 * a2; lo += x & M32; hi += x >> 32; lo += c; const s4 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a5; lo = x & M32; hi = x >> 32; x = a1 * a4; lo += x & M32; hi += x >> 32; x = a2 * a3; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s5 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a6; lo = x & M32; hi = x >> 32; x = a1 * a5; lo += x & M32; hi += x >> 32; x = a2 * a4; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a3 * a3; lo += x & M32; hi += x >> 32; lo += c; const s6 = lo & M32; c = (lo >> 32) + hi;
+  x = a0 * a7; lo = x & M32; hi = x >> 32; x = a1 * a6; lo += x & M32; hi += x >> 32; x = a2 * a5; lo += x & M32; hi += x >> 32; x = a3 * a4; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s7 = lo & M32; c = (lo >> 32) + hi;
+  x = a1 * a7; lo = x & M32; hi = x >> 32; x = a2 * a6; lo += x & M32; hi += x >> 32; x = a3 * a5; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a4 * a4; lo += x & M32; hi += x >> 32; lo += c; const s8 = lo & M32; c = (lo >> 32) + hi;
+  x = a2 * a7; lo = x & M32; hi = x >> 32; x = a3 * a6; lo += x & M32; hi += x >> 32; x = a4 * a5; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s9 = lo & M32; c = (lo >> 32) + hi;
+  x = a3 * a7; lo = x & M32; hi = x >> 32; x = a4 * a6; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a5 * a5; lo += x & M32; hi += x >> 32; lo += c; const s10 = lo & M32; c = (lo >> 32) + hi;
+  x = a4 * a7; lo = x & M32; hi = x >> 32; x = a5 * a6; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s11 = lo & M32; c = (lo >> 32) + hi;
+  x = a5 * a7; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; x = a6 * a6; lo += x & M32; hi += x >> 32; lo += c; const s12 = lo & M32; c = (lo >> 32) + hi;
+  x = a6 * a7; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; lo += c; const s13 = lo & M32; c = (lo >> 32) + hi;
+  x = a7 * a7; lo = x & M32; hi = x >> 32; lo += c; const s14 = lo & M32; c = (lo >> 32) + hi;
+  let t0 = s0, t1 = s1, t2 = s2, t3 = s3, t4 = s4, t5 = s5, t6 = s6, t7 = s7, t8: u64 = 0;
+  const minv = L(m, 32);
+  for (let i = 0; i < 8; i++) {
+    const q = (t0 * minv) & M32;
+    if (minv == 1) { // m = p, as in mulMod
+      t0 = t1; t1 = t2;
+      x = t3 + q; t2 = x & M32; x >>= 32;
+      x += t4; t3 = x & M32; x >>= 32;
+      x += t5; t4 = x & M32; x >>= 32;
+      x += t6 + q; t5 = x & M32; x >>= 32;
+      x += t7 + (q << 32) - q; t6 = x & M32; x >>= 32;
+    } else {
+      x = (t0 + q * L(m, 0)) >> 32;
+      x += t1 + q * L(m, 4); t0 = x & M32; x >>= 32;
+      x += t2 + q * L(m, 8); t1 = x & M32; x >>= 32;
+      x += t3 + q * L(m, 12); t2 = x & M32; x >>= 32;
+      x += t4 + q * L(m, 16); t3 = x & M32; x >>= 32;
+      x += t5 + q * L(m, 20); t4 = x & M32; x >>= 32;
+      x += t6 + q * L(m, 24); t5 = x & M32; x >>= 32;
+      x += t7 + q * L(m, 28); t6 = x & M32; x >>= 32;
+    }
+    x += t8; t7 = x & M32; t8 = x >> 32;
+  }
+  x = t0 + s8; t0 = x & M32; x >>= 32;
+  x += t1 + s9; t1 = x & M32; x >>= 32;
+  x += t2 + s10; t2 = x & M32; x >>= 32;
+  x += t3 + s11; t3 = x & M32; x >>= 32;
+  x += t4 + s12; t4 = x & M32; x >>= 32;
+  x += t5 + s13; t5 = x & M32; x >>= 32;
+  x += t6 + s14; t6 = x & M32; x >>= 32;
+  x += t7 + c; t7 = x & M32; x >>= 32;
+  storeReduced(r, m, t0, t1, t2, t3, t4, t5, t6, t7, x + t8);
+}
+
 // r = a + b mod m: the sum into r and the sum minus m into SUB in one pass, then select.
 export function addMod(r: usize, a: usize, b: usize, m: usize): void {
+  if (!LEAN) {
+    let c = L(a, 0) + L(b, 0); const s0 = c & M32; c >>= 32;
+    c += L(a, 4) + L(b, 4); const s1 = c & M32; c >>= 32;
+    c += L(a, 8) + L(b, 8); const s2 = c & M32; c >>= 32;
+    c += L(a, 12) + L(b, 12); const s3 = c & M32; c >>= 32;
+    c += L(a, 16) + L(b, 16); const s4 = c & M32; c >>= 32;
+    c += L(a, 20) + L(b, 20); const s5 = c & M32; c >>= 32;
+    c += L(a, 24) + L(b, 24); const s6 = c & M32; c >>= 32;
+    c += L(a, 28) + L(b, 28); const s7 = c & M32; c >>= 32;
+    storeReduced(r, m, s0, s1, s2, s3, s4, s5, s6, s7, c);
+    return;
+  }
   let c: u64 = 0,
     borrow: u64 = 0;
   for (let i: usize = 0; i < 32; i += 4) {
@@ -171,6 +275,26 @@ export function addMod(r: usize, a: usize, b: usize, m: usize): void {
 
 // r = a - b mod m.
 export function subMod(r: usize, a: usize, b: usize, m: usize): void {
+  if (!LEAN) {
+    let d = L(a, 0) - L(b, 0); const d0 = d & M32; let w = d >> 63;
+    d = L(a, 4) - L(b, 4) - w; const d1 = d & M32; w = d >> 63;
+    d = L(a, 8) - L(b, 8) - w; const d2 = d & M32; w = d >> 63;
+    d = L(a, 12) - L(b, 12) - w; const d3 = d & M32; w = d >> 63;
+    d = L(a, 16) - L(b, 16) - w; const d4 = d & M32; w = d >> 63;
+    d = L(a, 20) - L(b, 20) - w; const d5 = d & M32; w = d >> 63;
+    d = L(a, 24) - L(b, 24) - w; const d6 = d & M32; w = d >> 63;
+    d = L(a, 28) - L(b, 28) - w; const d7 = d & M32; w = d >> 63;
+    const mask = 0 - w; // add m back when a < b
+    let c = d0 + (L(m, 0) & mask); store<u32>(r, <u32>c); c >>= 32;
+    c += d1 + (L(m, 4) & mask); store<u32>(r, <u32>c, 4); c >>= 32;
+    c += d2 + (L(m, 8) & mask); store<u32>(r, <u32>c, 8); c >>= 32;
+    c += d3 + (L(m, 12) & mask); store<u32>(r, <u32>c, 12); c >>= 32;
+    c += d4 + (L(m, 16) & mask); store<u32>(r, <u32>c, 16); c >>= 32;
+    c += d5 + (L(m, 20) & mask); store<u32>(r, <u32>c, 20); c >>= 32;
+    c += d6 + (L(m, 24) & mask); store<u32>(r, <u32>c, 24); c >>= 32;
+    c += d7 + (L(m, 28) & mask); store<u32>(r, <u32>c, 28);
+    return;
+  }
   let borrow: u64 = 0;
   for (let i: usize = 0; i < 32; i += 4) {
     const d = <u64>load<u32>(a + i) - <u64>load<u32>(b + i) - borrow;
@@ -199,10 +323,17 @@ export function powMod(r: usize, a: usize, e: usize, m: usize): void {
   for (let j: usize = 1; j < 16; j++) mulMod(POW + j * 32, POW + (j - 1) * 32, a, m); // a^j
   copy(r, m + ONE);
   for (let i = 63; i >= 0; i--) {
-    mulMod(r, r, r, m);
-    mulMod(r, r, r, m);
-    mulMod(r, r, r, m);
-    mulMod(r, r, r, m);
+    if (LEAN) {
+      mulMod(r, r, r, m);
+      mulMod(r, r, r, m);
+      mulMod(r, r, r, m);
+      mulMod(r, r, r, m);
+    } else {
+      sqrMod(r, r, m);
+      sqrMod(r, r, m);
+      sqrMod(r, r, m);
+      sqrMod(r, r, m);
+    }
     const nib = (load<u32>(e + ((<usize>(i >> 3)) << 2)) >> ((i & 7) << 2)) & 15;
     if (nib) mulMod(r, r, POW + <usize>nib * 32, m);
   }
