@@ -28,10 +28,11 @@ import {
   powMod,
   R2,
   reduceMod,
+  sqrMod,
   subMod,
   toBytes,
 } from "./p256_field";
-import { B, mulBase, mulVar, pointAdd } from "./p256_point";
+import { B, mulBase, mulVar, mulVerify, pointAdd } from "./p256_point";
 
 // Scratch, wiped as a whole after every private-key operation.
 const SCRATCH_SIZE: i32 = 928 + HMAC_CTX_SIZE;
@@ -242,13 +243,32 @@ export function p256VerifyDigest(digest: usize, digestLen: i32, pub: usize, pubL
   invMod(W, W, MOD_N); // w = s^-1 (Montgomery form)
   mulMod(U1, E, W, MOD_N); // u1 = e·w
   mulMod(U2, RR, W, MOD_N); // u2 = r·w
-  mulBase(PT, U1);
-  mulVar(PT2, U2, QP);
-  pointAdd(PT, PT, PT2);
+  if (LEAN) {
+    mulBase(PT, U1);
+    mulVar(PT2, U2, QP);
+    pointAdd(PT, PT, PT2);
+    if (isZero(PT + 64)) return E_SIG_INVALID; // R = infinity
+    toAffine(PT);
+    reduceMod(AX, AX, MOD_N);
+    return equal(AX, RR) ? 0 : E_SIG_INVALID;
+  }
+  mulVerify(PT, U1, U2, QP); // Jacobian: x = X/Z^2
   if (isZero(PT + 64)) return E_SIG_INVALID; // R = infinity
-  toAffine(PT);
-  reduceMod(AX, AX, MOD_N);
-  return equal(AX, RR) ? 0 : E_SIG_INVALID;
+  // x mod n == r without inverting Z: X == r·Z^2, or X == (r + n)·Z^2 when r + n < p.
+  sqrMod(ZI, PT + 64, MOD_P);
+  mulMod(AX, RR, MOD_P + R2, MOD_P);
+  mulMod(AX, AX, ZI, MOD_P);
+  if (equal(AX, PT)) return 0;
+  let c: u64 = 0;
+  for (let i: usize = 0; i < 32; i += 4) {
+    c += <u64>load<u32>(RR + i) + <u64>load<u32>(MOD_N + i);
+    store<u32>(AY + i, <u32>c);
+    c >>= 32;
+  }
+  if (c || !ltMod(AY, MOD_P)) return E_SIG_INVALID;
+  mulMod(AX, AY, MOD_P + R2, MOD_P);
+  mulMod(AX, AX, ZI, MOD_P);
+  return equal(AX, PT) ? 0 : E_SIG_INVALID;
 }
 
 // SEC 1 compressed or uncompressed public key -> 65-byte uncompressed; 65 or E_KEY.
