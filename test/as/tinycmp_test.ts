@@ -7,7 +7,8 @@ import { E_ALG, E_ARG } from "../../assembly/errors";
 import { inMemory } from "../../assembly/mem";
 import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "../../assembly/crypto/hash";
 import { derReencode, derTimeOf, derWalk } from "../../assembly/der/tools";
-import { p256Keygen, p256PubCompress, p256PubDecode, p256Sign } from "../../assembly/crypto/p256";
+import { p256Keygen, p256PubCompress, p256PubDecode, p256Sign, p256VerifyDigest } from "../../assembly/crypto/p256";
+import { addMod, MOD_N, MOD_P, mulMod, sqrMod, subMod } from "../../assembly/crypto/p256_field";
 import { ecdsaVerify } from "../../assembly/crypto/ecdsa";
 import { rsaVerify } from "../../assembly/crypto/rsa";
 import { sha3Once } from "../../assembly/crypto/sha3";
@@ -72,6 +73,24 @@ export function p256_pub_decode(input: usize, len: i32, out: usize): i32 {
 export function p256_pub_compress(pub: usize, out: usize): i32 {
   if (!inMemory(pub, 65) || !inMemory(out, 33)) return E_ARG;
   return p256PubCompress(pub, out);
+}
+// P-256 verification of a digest (no hashing) with r and s as big-endian integers (1..32 bytes).
+export function p256_verify_digest(digest: usize, digestLen: i32, pub: usize, pubLen: i32, r: usize, rLen: i32, s: usize, sLen: i32): i32 {
+  if (digestLen < 0 || rLen < 0 || sLen < 0) return E_ARG;
+  if (!inMemory(digest, digestLen) || !inMemory(pub, pubLen) || !inMemory(r, rLen) || !inMemory(s, sLen)) return E_ARG;
+  return p256VerifyDigest(digest, digestLen, pub, pubLen, r, rLen, s, sLen);
+}
+// One P-256 field operation on 32-byte little-endian operands below the modulus (mod 0: p,
+// 1: n): op 0 Montgomery product a·b·2^-256, 1 Montgomery square a·a·2^-256, 2 a + b, 3 a - b.
+export function p256_field(op: i32, mod: i32, r: usize, a: usize, b: usize): i32 {
+  if (!inMemory(r, 32) || !inMemory(a, 32) || !inMemory(b, 32) || mod < 0 || mod > 1) return E_ARG;
+  const m = mod ? MOD_N : MOD_P;
+  if (op == 0) mulMod(r, a, b, m);
+  else if (op == 1) sqrMod(r, a, m);
+  else if (op == 2) addMod(r, a, b, m);
+  else if (op == 3) subMod(r, a, b, m);
+  else return E_ARG;
+  return 0;
 }
 export function ecdsa_verify(curve: i32, hashAlg: i32, pub: usize, pubLen: i32, msg: usize, msgLen: i32, sig: usize, sigLen: i32): i32 {
   if (!inMemory(pub, pubLen) || !inMemory(msg, msgLen) || !inMemory(sig, sigLen)) return E_ARG;

@@ -298,6 +298,8 @@ export interface TestCoreExports extends CoreExports {
   p256_sign(priv: number, hashAlg: number, msg: number, msgLen: number, sig: number): number;
   p256_pub_decode(input: number, len: number, out: number): number;
   p256_pub_compress(pub: number, out: number): number;
+  p256_verify_digest(digest: number, digestLen: number, pub: number, pubLen: number, r: number, rLen: number, s: number, sLen: number): number;
+  p256_field(op: number, mod: number, r: number, a: number, b: number): number;
   ecdsa_verify(curve: number, hashAlg: number, pub: number, pubLen: number, msg: number, msgLen: number, sig: number, sigLen: number): number;
   rsa_verify(scheme: number, hashAlg: number, n: number, nLen: number, e: number, eLen: number, msg: number, msgLen: number, sig: number, sigLen: number, saltLen: number, flags: number): number;
   eddsa_verify(curve: number, pub: number, pubLen: number, msg: number, msgLen: number, sig: number, sigLen: number): number;
