@@ -196,51 +196,66 @@ export function sqrMod(r: usize, a: usize, m: usize): void {
   }
   const a0 = L(a, 0), a1 = L(a, 4), a2 = L(a, 8), a3 = L(a, 12), a4 = L(a, 16), a5 = L(a, 20), a6 = L(a, 24), a7 = L(a, 28);
   let x: u64, lo: u64, hi: u64, c: u64 = 0;
-  x = a0 * a0; lo = x & M32; hi = x >> 32; lo += c; const s0 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a1; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; lo += c; const s1 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a2; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; x = a1 * a1; lo += x & M32; hi += x >> 32; lo += c; const s2 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a3; lo = x & M32; hi = x >> 32; x = a1 * a2; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s3 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a4; lo = x & M32; hi = x >> 32; x = a1 * a3; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a2 * a2; lo += x & M32; hi += x >> 32; lo += c; const s4 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a5; lo = x & M32; hi = x >> 32; x = a1 * a4; lo += x & M32; hi += x >> 32; x = a2 * a3; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s5 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a6; lo = x & M32; hi = x >> 32; x = a1 * a5; lo += x & M32; hi += x >> 32; x = a2 * a4; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a3 * a3; lo += x & M32; hi += x >> 32; lo += c; const s6 = lo & M32; c = (lo >> 32) + hi;
-  x = a0 * a7; lo = x & M32; hi = x >> 32; x = a1 * a6; lo += x & M32; hi += x >> 32; x = a2 * a5; lo += x & M32; hi += x >> 32; x = a3 * a4; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s7 = lo & M32; c = (lo >> 32) + hi;
-  x = a1 * a7; lo = x & M32; hi = x >> 32; x = a2 * a6; lo += x & M32; hi += x >> 32; x = a3 * a5; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a4 * a4; lo += x & M32; hi += x >> 32; lo += c; const s8 = lo & M32; c = (lo >> 32) + hi;
-  x = a2 * a7; lo = x & M32; hi = x >> 32; x = a3 * a6; lo += x & M32; hi += x >> 32; x = a4 * a5; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s9 = lo & M32; c = (lo >> 32) + hi;
-  x = a3 * a7; lo = x & M32; hi = x >> 32; x = a4 * a6; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a5 * a5; lo += x & M32; hi += x >> 32; lo += c; const s10 = lo & M32; c = (lo >> 32) + hi;
-  x = a4 * a7; lo = x & M32; hi = x >> 32; x = a5 * a6; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; const s11 = lo & M32; c = (lo >> 32) + hi;
-  x = a5 * a7; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; x = a6 * a6; lo += x & M32; hi += x >> 32; lo += c; const s12 = lo & M32; c = (lo >> 32) + hi;
-  x = a6 * a7; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; lo += c; const s13 = lo & M32; c = (lo >> 32) + hi;
-  x = a7 * a7; lo = x & M32; hi = x >> 32; lo += c; const s14 = lo & M32; c = (lo >> 32) + hi;
-  let t0 = s0, t1 = s1, t2 = s2, t3 = s3, t4 = s4, t5 = s5, t6 = s6, t7 = s7, t8: u64 = 0;
+  x = a0 * a0; lo = x & M32; hi = x >> 32; lo += c; let s0 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a1; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; lo += c; let s1 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a2; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; x = a1 * a1; lo += x & M32; hi += x >> 32; lo += c; let s2 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a3; lo = x & M32; hi = x >> 32; x = a1 * a2; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; let s3 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a4; lo = x & M32; hi = x >> 32; x = a1 * a3; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a2 * a2; lo += x & M32; hi += x >> 32; lo += c; let s4 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a5; lo = x & M32; hi = x >> 32; x = a1 * a4; lo += x & M32; hi += x >> 32; x = a2 * a3; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; let s5 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a6; lo = x & M32; hi = x >> 32; x = a1 * a5; lo += x & M32; hi += x >> 32; x = a2 * a4; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a3 * a3; lo += x & M32; hi += x >> 32; lo += c; let s6 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a0 * a7; lo = x & M32; hi = x >> 32; x = a1 * a6; lo += x & M32; hi += x >> 32; x = a2 * a5; lo += x & M32; hi += x >> 32; x = a3 * a4; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; let s7 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a1 * a7; lo = x & M32; hi = x >> 32; x = a2 * a6; lo += x & M32; hi += x >> 32; x = a3 * a5; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a4 * a4; lo += x & M32; hi += x >> 32; lo += c; let s8 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a2 * a7; lo = x & M32; hi = x >> 32; x = a3 * a6; lo += x & M32; hi += x >> 32; x = a4 * a5; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; let s9 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a3 * a7; lo = x & M32; hi = x >> 32; x = a4 * a6; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; x = a5 * a5; lo += x & M32; hi += x >> 32; lo += c; let s10 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a4 * a7; lo = x & M32; hi = x >> 32; x = a5 * a6; lo += x & M32; hi += x >> 32; lo <<= 1; hi <<= 1; lo += c; let s11 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a5 * a7; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; x = a6 * a6; lo += x & M32; hi += x >> 32; lo += c; let s12 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a6 * a7; lo = x & M32; hi = x >> 32; lo <<= 1; hi <<= 1; lo += c; let s13 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  x = a7 * a7; lo = x & M32; hi = x >> 32; lo += c; let s14 = <i64>(lo & M32); c = (lo >> 32) + hi;
+  let s15 = <i64>c;
+  if (L(m, 32) == 1) {
+    // m = p: q_i = limb i (p = -1 mod 2^32) and q_i·p adds q_i at limbs i + 3, i + 6, i + 8 and
+    // takes it from limb i + 7; limbs kept signed and unnormalised, one carry pass at the end.
+    let v: i64 = 0, q: i64;
+    v = <i64>s0 + v; q = v & 0xffffffff; v >>= 32; s3 += q; s6 += q; s7 -= q; s8 += q;
+    v = <i64>s1 + v; q = v & 0xffffffff; v >>= 32; s4 += q; s7 += q; s8 -= q; s9 += q;
+    v = <i64>s2 + v; q = v & 0xffffffff; v >>= 32; s5 += q; s8 += q; s9 -= q; s10 += q;
+    v = <i64>s3 + v; q = v & 0xffffffff; v >>= 32; s6 += q; s9 += q; s10 -= q; s11 += q;
+    v = <i64>s4 + v; q = v & 0xffffffff; v >>= 32; s7 += q; s10 += q; s11 -= q; s12 += q;
+    v = <i64>s5 + v; q = v & 0xffffffff; v >>= 32; s8 += q; s11 += q; s12 -= q; s13 += q;
+    v = <i64>s6 + v; q = v & 0xffffffff; v >>= 32; s9 += q; s12 += q; s13 -= q; s14 += q;
+    v = <i64>s7 + v; q = v & 0xffffffff; v >>= 32; s10 += q; s13 += q; s14 -= q; s15 += q;
+    v += s8; const r0 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s9; const r1 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s10; const r2 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s11; const r3 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s12; const r4 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s13; const r5 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s14; const r6 = <u64>(v & 0xffffffff); v >>= 32;
+    v += s15; const r7 = <u64>(v & 0xffffffff); v >>= 32;
+    storeReduced(r, m, r0, r1, r2, r3, r4, r5, r6, r7, <u64>v);
+    return;
+  }
+  let t0 = <u64>s0, t1 = <u64>s1, t2 = <u64>s2, t3 = <u64>s3, t4 = <u64>s4, t5 = <u64>s5, t6 = <u64>s6, t7 = <u64>s7, t8: u64 = 0;
   const minv = L(m, 32);
   for (let i = 0; i < 8; i++) {
-    const q = (t0 * minv) & M32;
-    if (minv == 1) { // m = p, as in mulMod
-      t0 = t1; t1 = t2;
-      x = t3 + q; t2 = x & M32; x >>= 32;
-      x += t4; t3 = x & M32; x >>= 32;
-      x += t5; t4 = x & M32; x >>= 32;
-      x += t6 + q; t5 = x & M32; x >>= 32;
-      x += t7 + (q << 32) - q; t6 = x & M32; x >>= 32;
-    } else {
-      x = (t0 + q * L(m, 0)) >> 32;
-      x += t1 + q * L(m, 4); t0 = x & M32; x >>= 32;
-      x += t2 + q * L(m, 8); t1 = x & M32; x >>= 32;
-      x += t3 + q * L(m, 12); t2 = x & M32; x >>= 32;
-      x += t4 + q * L(m, 16); t3 = x & M32; x >>= 32;
-      x += t5 + q * L(m, 20); t4 = x & M32; x >>= 32;
-      x += t6 + q * L(m, 24); t5 = x & M32; x >>= 32;
-      x += t7 + q * L(m, 28); t6 = x & M32; x >>= 32;
-    }
+    const q = (t0 * minv) & M32; // m = n
+    x = (t0 + q * L(m, 0)) >> 32;
+    x += t1 + q * L(m, 4); t0 = x & M32; x >>= 32;
+    x += t2 + q * L(m, 8); t1 = x & M32; x >>= 32;
+    x += t3 + q * L(m, 12); t2 = x & M32; x >>= 32;
+    x += t4 + q * L(m, 16); t3 = x & M32; x >>= 32;
+    x += t5 + q * L(m, 20); t4 = x & M32; x >>= 32;
+    x += t6 + q * L(m, 24); t5 = x & M32; x >>= 32;
+    x += t7 + q * L(m, 28); t6 = x & M32; x >>= 32;
     x += t8; t7 = x & M32; t8 = x >> 32;
   }
-  x = t0 + s8; t0 = x & M32; x >>= 32;
-  x += t1 + s9; t1 = x & M32; x >>= 32;
-  x += t2 + s10; t2 = x & M32; x >>= 32;
-  x += t3 + s11; t3 = x & M32; x >>= 32;
-  x += t4 + s12; t4 = x & M32; x >>= 32;
-  x += t5 + s13; t5 = x & M32; x >>= 32;
-  x += t6 + s14; t6 = x & M32; x >>= 32;
+  x = t0 + <u64>s8; t0 = x & M32; x >>= 32;
+  x += t1 + <u64>s9; t1 = x & M32; x >>= 32;
+  x += t2 + <u64>s10; t2 = x & M32; x >>= 32;
+  x += t3 + <u64>s11; t3 = x & M32; x >>= 32;
+  x += t4 + <u64>s12; t4 = x & M32; x >>= 32;
+  x += t5 + <u64>s13; t5 = x & M32; x >>= 32;
+  x += t6 + <u64>s14; t6 = x & M32; x >>= 32;
   x += t7 + c; t7 = x & M32; x >>= 32;
   storeReduced(r, m, t0, t1, t2, t3, t4, t5, t6, t7, x + t8);
 }
