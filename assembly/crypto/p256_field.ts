@@ -68,6 +68,30 @@ function select(r: usize, carry: u64, borrow: u64): void {
   store<u32>(r, <u32>((t7 & keep) | (d7 & ~keep)), 28);
 }
 
+// r = REDC(s) for m = p, s = sum of s_i·2^(32i) (s < p^2, limbs below 2^32): q_i = limb i as
+// p = -1 mod 2^32, and q_i·p adds q_i at limbs i + 3, i + 6, i + 8 and takes it from limb i + 7;
+// the limbs stay signed and unnormalised, with one carry pass at the end. Constant time.
+@inline function redcP(r: usize, s0: i64, s1: i64, s2: i64, s3: i64, s4: i64, s5: i64, s6: i64, s7: i64, s8: i64, s9: i64, s10: i64, s11: i64, s12: i64, s13: i64, s14: i64, s15: i64): void {
+  let v: i64 = 0, q: i64;
+  v = <i64>s0 + v; q = v & 0xffffffff; v >>= 32; s3 += q; s6 += q; s7 -= q; s8 += q;
+  v = <i64>s1 + v; q = v & 0xffffffff; v >>= 32; s4 += q; s7 += q; s8 -= q; s9 += q;
+  v = <i64>s2 + v; q = v & 0xffffffff; v >>= 32; s5 += q; s8 += q; s9 -= q; s10 += q;
+  v = <i64>s3 + v; q = v & 0xffffffff; v >>= 32; s6 += q; s9 += q; s10 -= q; s11 += q;
+  v = <i64>s4 + v; q = v & 0xffffffff; v >>= 32; s7 += q; s10 += q; s11 -= q; s12 += q;
+  v = <i64>s5 + v; q = v & 0xffffffff; v >>= 32; s8 += q; s11 += q; s12 -= q; s13 += q;
+  v = <i64>s6 + v; q = v & 0xffffffff; v >>= 32; s9 += q; s12 += q; s13 -= q; s14 += q;
+  v = <i64>s7 + v; q = v & 0xffffffff; v >>= 32; s10 += q; s13 += q; s14 -= q; s15 += q;
+  v += s8; const r0 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s9; const r1 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s10; const r2 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s11; const r3 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s12; const r4 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s13; const r5 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s14; const r6 = <u64>(v & 0xffffffff); v >>= 32;
+  v += s15; const r7 = <u64>(v & 0xffffffff); v >>= 32;
+  storeReduced(r, MOD_P, r0, r1, r2, r3, r4, r5, r6, r7, <u64>v);
+}
+
 // r = a·b·R^-1 mod m (Montgomery CIOS, Koç et al. 1996). r may alias a or b.
 export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
   const a0 = <u64>load<u32>(a),
@@ -78,6 +102,29 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
     a5 = <u64>load<u32>(a, 20),
     a6 = <u64>load<u32>(a, 24),
     a7 = <u64>load<u32>(a, 28);
+  if (!LEAN && L(m, 32) == 1) {
+    // m = p (full module): product scanning, each column's products summed as low and high
+    // halves, then redcP.
+    const b0 = L(b, 0), b1 = L(b, 4), b2 = L(b, 8), b3 = L(b, 12), b4 = L(b, 16), b5 = L(b, 20), b6 = L(b, 24), b7 = L(b, 28);
+    let x: u64, lo: u64, hi: u64, c: u64 = 0;
+    x = a0 * b0; lo = x & M32; hi = x >> 32; lo += c; const s0 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b1; lo = x & M32; hi = x >> 32; x = a1 * b0; lo += x & M32; hi += x >> 32; lo += c; const s1 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b2; lo = x & M32; hi = x >> 32; x = a1 * b1; lo += x & M32; hi += x >> 32; x = a2 * b0; lo += x & M32; hi += x >> 32; lo += c; const s2 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b3; lo = x & M32; hi = x >> 32; x = a1 * b2; lo += x & M32; hi += x >> 32; x = a2 * b1; lo += x & M32; hi += x >> 32; x = a3 * b0; lo += x & M32; hi += x >> 32; lo += c; const s3 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b4; lo = x & M32; hi = x >> 32; x = a1 * b3; lo += x & M32; hi += x >> 32; x = a2 * b2; lo += x & M32; hi += x >> 32; x = a3 * b1; lo += x & M32; hi += x >> 32; x = a4 * b0; lo += x & M32; hi += x >> 32; lo += c; const s4 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b5; lo = x & M32; hi = x >> 32; x = a1 * b4; lo += x & M32; hi += x >> 32; x = a2 * b3; lo += x & M32; hi += x >> 32; x = a3 * b2; lo += x & M32; hi += x >> 32; x = a4 * b1; lo += x & M32; hi += x >> 32; x = a5 * b0; lo += x & M32; hi += x >> 32; lo += c; const s5 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b6; lo = x & M32; hi = x >> 32; x = a1 * b5; lo += x & M32; hi += x >> 32; x = a2 * b4; lo += x & M32; hi += x >> 32; x = a3 * b3; lo += x & M32; hi += x >> 32; x = a4 * b2; lo += x & M32; hi += x >> 32; x = a5 * b1; lo += x & M32; hi += x >> 32; x = a6 * b0; lo += x & M32; hi += x >> 32; lo += c; const s6 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a0 * b7; lo = x & M32; hi = x >> 32; x = a1 * b6; lo += x & M32; hi += x >> 32; x = a2 * b5; lo += x & M32; hi += x >> 32; x = a3 * b4; lo += x & M32; hi += x >> 32; x = a4 * b3; lo += x & M32; hi += x >> 32; x = a5 * b2; lo += x & M32; hi += x >> 32; x = a6 * b1; lo += x & M32; hi += x >> 32; x = a7 * b0; lo += x & M32; hi += x >> 32; lo += c; const s7 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a1 * b7; lo = x & M32; hi = x >> 32; x = a2 * b6; lo += x & M32; hi += x >> 32; x = a3 * b5; lo += x & M32; hi += x >> 32; x = a4 * b4; lo += x & M32; hi += x >> 32; x = a5 * b3; lo += x & M32; hi += x >> 32; x = a6 * b2; lo += x & M32; hi += x >> 32; x = a7 * b1; lo += x & M32; hi += x >> 32; lo += c; const s8 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a2 * b7; lo = x & M32; hi = x >> 32; x = a3 * b6; lo += x & M32; hi += x >> 32; x = a4 * b5; lo += x & M32; hi += x >> 32; x = a5 * b4; lo += x & M32; hi += x >> 32; x = a6 * b3; lo += x & M32; hi += x >> 32; x = a7 * b2; lo += x & M32; hi += x >> 32; lo += c; const s9 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a3 * b7; lo = x & M32; hi = x >> 32; x = a4 * b6; lo += x & M32; hi += x >> 32; x = a5 * b5; lo += x & M32; hi += x >> 32; x = a6 * b4; lo += x & M32; hi += x >> 32; x = a7 * b3; lo += x & M32; hi += x >> 32; lo += c; const s10 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a4 * b7; lo = x & M32; hi = x >> 32; x = a5 * b6; lo += x & M32; hi += x >> 32; x = a6 * b5; lo += x & M32; hi += x >> 32; x = a7 * b4; lo += x & M32; hi += x >> 32; lo += c; const s11 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a5 * b7; lo = x & M32; hi = x >> 32; x = a6 * b6; lo += x & M32; hi += x >> 32; x = a7 * b5; lo += x & M32; hi += x >> 32; lo += c; const s12 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a6 * b7; lo = x & M32; hi = x >> 32; x = a7 * b6; lo += x & M32; hi += x >> 32; lo += c; const s13 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    x = a7 * b7; lo = x & M32; hi = x >> 32; lo += c; const s14 = <i64>(lo & M32); c = (lo >> 32) + hi;
+    redcP(r, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, <i64>c);
+    return;
+  }
   const m0 = <u64>load<u32>(m),
     m1 = <u64>load<u32>(m, 4),
     m2 = <u64>load<u32>(m, 8),
@@ -123,7 +170,7 @@ export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
     t7 = c & M32;
     t8 += c >> 32;
     const q = (t0 * minv) & M32;
-    if (minv == 1) {
+    if (LEAN && minv == 1) { // full module: p takes the path above
       // m = p: limbs 2^32-1, 2^32-1, 2^32-1, 0, 0, 0, 1, 2^32-1, so q·m needs no products
       t0 = t1;
       t1 = t2; // t0 + q·(2^96 - 1) = q·2^96: the low limbs shift down, carry q
@@ -213,26 +260,7 @@ export function sqrMod(r: usize, a: usize, m: usize): void {
   x = a7 * a7; lo = x & M32; hi = x >> 32; lo += c; let s14 = <i64>(lo & M32); c = (lo >> 32) + hi;
   let s15 = <i64>c;
   if (L(m, 32) == 1) {
-    // m = p: q_i = limb i (p = -1 mod 2^32) and q_i·p adds q_i at limbs i + 3, i + 6, i + 8 and
-    // takes it from limb i + 7; limbs kept signed and unnormalised, one carry pass at the end.
-    let v: i64 = 0, q: i64;
-    v = <i64>s0 + v; q = v & 0xffffffff; v >>= 32; s3 += q; s6 += q; s7 -= q; s8 += q;
-    v = <i64>s1 + v; q = v & 0xffffffff; v >>= 32; s4 += q; s7 += q; s8 -= q; s9 += q;
-    v = <i64>s2 + v; q = v & 0xffffffff; v >>= 32; s5 += q; s8 += q; s9 -= q; s10 += q;
-    v = <i64>s3 + v; q = v & 0xffffffff; v >>= 32; s6 += q; s9 += q; s10 -= q; s11 += q;
-    v = <i64>s4 + v; q = v & 0xffffffff; v >>= 32; s7 += q; s10 += q; s11 -= q; s12 += q;
-    v = <i64>s5 + v; q = v & 0xffffffff; v >>= 32; s8 += q; s11 += q; s12 -= q; s13 += q;
-    v = <i64>s6 + v; q = v & 0xffffffff; v >>= 32; s9 += q; s12 += q; s13 -= q; s14 += q;
-    v = <i64>s7 + v; q = v & 0xffffffff; v >>= 32; s10 += q; s13 += q; s14 -= q; s15 += q;
-    v += s8; const r0 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s9; const r1 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s10; const r2 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s11; const r3 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s12; const r4 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s13; const r5 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s14; const r6 = <u64>(v & 0xffffffff); v >>= 32;
-    v += s15; const r7 = <u64>(v & 0xffffffff); v >>= 32;
-    storeReduced(r, m, r0, r1, r2, r3, r4, r5, r6, r7, <u64>v);
+    redcP(r, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15);
     return;
   }
   let t0 = <u64>s0, t1 = <u64>s1, t2 = <u64>s2, t3 = <u64>s3, t4 = <u64>s4, t5 = <u64>s5, t6 = <u64>s6, t7 = <u64>s7, t8: u64 = 0;

@@ -21,7 +21,7 @@ const G = memory.data<u32>([
 @inline function mul(r: usize, a: usize, b: usize): void { mulMod(r, a, b, MOD_P); }
 @inline function add(r: usize, a: usize, b: usize): void { addMod(r, a, b, MOD_P); }
 @inline function sub(r: usize, a: usize, b: usize): void { subMod(r, a, b, MOD_P); }
-@inline function sqr(r: usize, a: usize): void { sqrMod(r, a, MOD_P); }
+@inline function sqr(r: usize, a: usize): void { if (LEAN) mulMod(r, a, a, MOD_P); else sqrMod(r, a, MOD_P); }
 
 // Temporaries of pointAdd / pointDouble; the result is built in X3, Y3, Z3 and copied out, so
 // the output may alias an input.
@@ -61,7 +61,7 @@ export function pointAdd(r: usize, p: usize, q: usize): void {
 // r = 2p (RCB 2015 Algorithm 6, a = -3).
 export function pointDouble(r: usize, p: usize): void {
   const X = p, Y = p + 32, Z = p + 64;
-  mul(t0, X, X); mul(t1, Y, Y); mul(t2, Z, Z);
+  sqr(t0, X); sqr(t1, Y); sqr(t2, Z);
   mul(t3, X, Y); add(t3, t3, t3); mul(Z3, X, Z);
   add(Z3, Z3, Z3); mul(Y3, B, t2); sub(Y3, Y3, Z3);
   add(X3, Y3, Y3); add(Y3, X3, Y3); sub(X3, t1, Y3);
