@@ -47,25 +47,25 @@ function select(r: usize, carry: u64, borrow: u64): void {
   return <u64>load<u32>(a + o);
 }
 
-// r = t - m if carry·2^256 + t >= m, else t (t below 2m), limbs in locals; constant time.
+// r = t - m if carry·2^256 + t >= m, else t (t below 2m), t as 32-bit limbs in locals.
 @inline function storeReduced(r: usize, m: usize, t0: u64, t1: u64, t2: u64, t3: u64, t4: u64, t5: u64, t6: u64, t7: u64, carry: u64): void {
-  let d = t0 - L(m, 0); const d0 = d & M32; let b = d >> 63;
-  d = t1 - L(m, 4) - b; const d1 = d & M32; b = d >> 63;
-  d = t2 - L(m, 8) - b; const d2 = d & M32; b = d >> 63;
-  d = t3 - L(m, 12) - b; const d3 = d & M32; b = d >> 63;
-  d = t4 - L(m, 16) - b; const d4 = d & M32; b = d >> 63;
-  d = t5 - L(m, 20) - b; const d5 = d & M32; b = d >> 63;
-  d = t6 - L(m, 24) - b; const d6 = d & M32; b = d >> 63;
-  d = t7 - L(m, 28) - b; const d7 = d & M32; b = d >> 63;
+  storeReduced64(r, m, t0 | (t1 << 32), t2 | (t3 << 32), t4 | (t5 << 32), t6 | (t7 << 32), carry);
+}
+
+// The same on 64-bit limbs (the memory layout of 8 little-endian u32 limbs); carries and borrows
+// are unsigned comparisons (no branches): constant time.
+@inline function storeReduced64(r: usize, m: usize, t0: u64, t1: u64, t2: u64, t3: u64, carry: u64): void {
+  const m0 = load<u64>(m), m1 = load<u64>(m, 8), m2 = load<u64>(m, 16), m3 = load<u64>(m, 24);
+  const d0 = t0 - m0;
+  let b = <u64>(t0 < m0);
+  let d1 = t1 - m1; let e = <u64>(t1 < m1) | <u64>(d1 < b); d1 -= b; b = e;
+  let d2 = t2 - m2; e = <u64>(t2 < m2) | <u64>(d2 < b); d2 -= b; b = e;
+  let d3 = t3 - m3; e = <u64>(t3 < m3) | <u64>(d3 < b); d3 -= b; b = e;
   const keep = 0 - ((carry - b) >> 63); // all ones: t < m, keep t
-  store<u32>(r, <u32>((t0 & keep) | (d0 & ~keep)));
-  store<u32>(r, <u32>((t1 & keep) | (d1 & ~keep)), 4);
-  store<u32>(r, <u32>((t2 & keep) | (d2 & ~keep)), 8);
-  store<u32>(r, <u32>((t3 & keep) | (d3 & ~keep)), 12);
-  store<u32>(r, <u32>((t4 & keep) | (d4 & ~keep)), 16);
-  store<u32>(r, <u32>((t5 & keep) | (d5 & ~keep)), 20);
-  store<u32>(r, <u32>((t6 & keep) | (d6 & ~keep)), 24);
-  store<u32>(r, <u32>((t7 & keep) | (d7 & ~keep)), 28);
+  store<u64>(r, (t0 & keep) | (d0 & ~keep));
+  store<u64>(r, (t1 & keep) | (d1 & ~keep), 8);
+  store<u64>(r, (t2 & keep) | (d2 & ~keep), 16);
+  store<u64>(r, (t3 & keep) | (d3 & ~keep), 24);
 }
 
 // r = REDC(s) for m = p, s = sum of s_i·2^(32i) (s < p^2, limbs below 2^32): q_i = limb i as
@@ -291,15 +291,13 @@ export function sqrMod(r: usize, a: usize, m: usize): void {
 // r = a + b mod m: the sum into r and the sum minus m into SUB in one pass, then select.
 export function addMod(r: usize, a: usize, b: usize, m: usize): void {
   if (!LEAN) {
-    let c = L(a, 0) + L(b, 0); const s0 = c & M32; c >>= 32;
-    c += L(a, 4) + L(b, 4); const s1 = c & M32; c >>= 32;
-    c += L(a, 8) + L(b, 8); const s2 = c & M32; c >>= 32;
-    c += L(a, 12) + L(b, 12); const s3 = c & M32; c >>= 32;
-    c += L(a, 16) + L(b, 16); const s4 = c & M32; c >>= 32;
-    c += L(a, 20) + L(b, 20); const s5 = c & M32; c >>= 32;
-    c += L(a, 24) + L(b, 24); const s6 = c & M32; c >>= 32;
-    c += L(a, 28) + L(b, 28); const s7 = c & M32; c >>= 32;
-    storeReduced(r, m, s0, s1, s2, s3, s4, s5, s6, s7, c);
+    const a0 = load<u64>(a), a1 = load<u64>(a, 8), a2 = load<u64>(a, 16), a3 = load<u64>(a, 24);
+    const s0 = a0 + load<u64>(b);
+    let c = <u64>(s0 < a0);
+    let s1 = a1 + load<u64>(b, 8); let k = <u64>(s1 < a1); s1 += c; c = k | <u64>(s1 < c);
+    let s2 = a2 + load<u64>(b, 16); k = <u64>(s2 < a2); s2 += c; c = k | <u64>(s2 < c);
+    let s3 = a3 + load<u64>(b, 24); k = <u64>(s3 < a3); s3 += c; c = k | <u64>(s3 < c);
+    storeReduced64(r, m, s0, s1, s2, s3, c);
     return;
   }
   let c: u64 = 0,
@@ -319,23 +317,20 @@ export function addMod(r: usize, a: usize, b: usize, m: usize): void {
 // r = a - b mod m.
 export function subMod(r: usize, a: usize, b: usize, m: usize): void {
   if (!LEAN) {
-    let d = L(a, 0) - L(b, 0); const d0 = d & M32; let w = d >> 63;
-    d = L(a, 4) - L(b, 4) - w; const d1 = d & M32; w = d >> 63;
-    d = L(a, 8) - L(b, 8) - w; const d2 = d & M32; w = d >> 63;
-    d = L(a, 12) - L(b, 12) - w; const d3 = d & M32; w = d >> 63;
-    d = L(a, 16) - L(b, 16) - w; const d4 = d & M32; w = d >> 63;
-    d = L(a, 20) - L(b, 20) - w; const d5 = d & M32; w = d >> 63;
-    d = L(a, 24) - L(b, 24) - w; const d6 = d & M32; w = d >> 63;
-    d = L(a, 28) - L(b, 28) - w; const d7 = d & M32; w = d >> 63;
+    const a0 = load<u64>(a), a1 = load<u64>(a, 8), a2 = load<u64>(a, 16), a3 = load<u64>(a, 24);
+    const b0 = load<u64>(b), b1 = load<u64>(b, 8), b2 = load<u64>(b, 16), b3 = load<u64>(b, 24);
+    const d0 = a0 - b0;
+    let w = <u64>(a0 < b0);
+    let d1 = a1 - b1; let e = <u64>(a1 < b1) | <u64>(d1 < w); d1 -= w; w = e;
+    let d2 = a2 - b2; e = <u64>(a2 < b2) | <u64>(d2 < w); d2 -= w; w = e;
+    let d3 = a3 - b3; e = <u64>(a3 < b3) | <u64>(d3 < w); d3 -= w; w = e;
     const mask = 0 - w; // add m back when a < b
-    let c = d0 + (L(m, 0) & mask); store<u32>(r, <u32>c); c >>= 32;
-    c += d1 + (L(m, 4) & mask); store<u32>(r, <u32>c, 4); c >>= 32;
-    c += d2 + (L(m, 8) & mask); store<u32>(r, <u32>c, 8); c >>= 32;
-    c += d3 + (L(m, 12) & mask); store<u32>(r, <u32>c, 12); c >>= 32;
-    c += d4 + (L(m, 16) & mask); store<u32>(r, <u32>c, 16); c >>= 32;
-    c += d5 + (L(m, 20) & mask); store<u32>(r, <u32>c, 20); c >>= 32;
-    c += d6 + (L(m, 24) & mask); store<u32>(r, <u32>c, 24); c >>= 32;
-    c += d7 + (L(m, 28) & mask); store<u32>(r, <u32>c, 28);
+    const s0 = d0 + (load<u64>(m) & mask);
+    let c = <u64>(s0 < d0);
+    let s1 = d1 + (load<u64>(m, 8) & mask); e = <u64>(s1 < d1); s1 += c; c = e | <u64>(s1 < c);
+    let s2 = d2 + (load<u64>(m, 16) & mask); e = <u64>(s2 < d2); s2 += c; c = e | <u64>(s2 < c);
+    const s3 = d3 + (load<u64>(m, 24) & mask) + c;
+    store<u64>(r, s0); store<u64>(r, s1, 8); store<u64>(r, s2, 16); store<u64>(r, s3, 24);
     return;
   }
   let borrow: u64 = 0;
