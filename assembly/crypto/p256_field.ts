@@ -314,6 +314,29 @@ export function addMod(r: usize, a: usize, b: usize, m: usize): void {
   select(r, c, borrow);
 }
 
+// r = k·a mod p for 2 <= k <= 8 (full module; Jacobian doubling), constant time: k·a = t + h·2^256
+// with h < 8, and 2^256 = 2^224 - 2^192 - 2^96 + 1 mod p folds h into t, below 2p.
+export function mulSmallP(r: usize, a: usize, k: u64): void {
+  let c = L(a, 0) * k; const t0 = <i64>(c & M32); c >>= 32;
+  c += L(a, 4) * k; const t1 = <i64>(c & M32); c >>= 32;
+  c += L(a, 8) * k; const t2 = <i64>(c & M32); c >>= 32;
+  c += L(a, 12) * k; const t3 = <i64>(c & M32); c >>= 32;
+  c += L(a, 16) * k; const t4 = <i64>(c & M32); c >>= 32;
+  c += L(a, 20) * k; const t5 = <i64>(c & M32); c >>= 32;
+  c += L(a, 24) * k; const t6 = <i64>(c & M32); c >>= 32;
+  c += L(a, 28) * k; const t7 = <i64>(c & M32);
+  const h = <i64>(c >> 32);
+  let v = t0 + h; const r0 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t1; const r1 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t2; const r2 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t3 - h; const r3 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t4; const r4 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t5; const r5 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t6 - h; const r6 = <u64>(v & 0xffffffff); v >>= 32;
+  v += t7 + h; const r7 = <u64>(v & 0xffffffff); v >>= 32;
+  storeReduced(r, MOD_P, r0, r1, r2, r3, r4, r5, r6, r7, <u64>v);
+}
+
 // r = a - b mod m.
 export function subMod(r: usize, a: usize, b: usize, m: usize): void {
   if (!LEAN) {

@@ -7,7 +7,7 @@
 // interleaves both in one chain of Jacobian doublings (Straus), u2 in width-5 NAF, the comb
 // table made affine once so that its entries are mixed additions.
 import { LEAN } from "../features";
-import { addMod, copy, invMod, isZero, MOD_P, mulMod, ONE, sqrMod, subMod } from "./p256_field";
+import { addMod, copy, invMod, isZero, MOD_P, mulMod, mulSmallP, ONE, sqrMod, subMod } from "./p256_field";
 
 export const POINT: usize = 96;
 
@@ -172,12 +172,11 @@ export function mulBase(r: usize, k: usize): void {
 function jacobianDouble(p: usize): void {
   const X = p, Y = p + 32, Z = p + 64;
   sqr(t0, Z); sqr(t1, Y); mul(t2, X, t1); // delta, gamma, beta
-  sub(t3, X, t0); add(t4, X, t0); mul(t3, t3, t4);
-  add(t4, t3, t3); add(t3, t3, t4); // alpha = 3(X - delta)(X + delta)
+  sub(t3, X, t0); add(t4, X, t0); mul(t3, t3, t4); mulSmallP(t3, t3, 3); // alpha = 3(X - delta)(X + delta)
   add(t4, Y, Z); sqr(t4, t4); sub(t4, t4, t1); sub(Z, t4, t0); // Z3 = (Y + Z)^2 - gamma - delta
-  add(t2, t2, t2); add(t2, t2, t2); add(t4, t2, t2); sqr(X, t3); sub(X, X, t4); // X3 = alpha^2 - 8beta
+  mulSmallP(t2, t2, 4); add(t4, t2, t2); sqr(X, t3); sub(X, X, t4); // X3 = alpha^2 - 8beta
   sub(t2, t2, X); mul(t2, t3, t2); sqr(t1, t1);
-  add(t1, t1, t1); add(t1, t1, t1); add(t1, t1, t1); sub(Y, t2, t1); // Y3 = alpha(4beta - X3) - 8gamma^2
+  mulSmallP(t1, t1, 8); sub(Y, t2, t1); // Y3 = alpha(4beta - X3) - 8gamma^2
 }
 
 // r = k·q for public k and q (lean verification only): 4-bit fixed window, variable time, the

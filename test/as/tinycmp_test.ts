@@ -8,7 +8,7 @@ import { inMemory } from "../../assembly/mem";
 import { HASH_CTX_SIZE, hashFinal, hashInit, hashOnce, hashSize, hashUpdate } from "../../assembly/crypto/hash";
 import { derReencode, derTimeOf, derWalk } from "../../assembly/der/tools";
 import { p256Keygen, p256PubCompress, p256PubDecode, p256Sign, p256VerifyDigest } from "../../assembly/crypto/p256";
-import { addMod, MOD_N, MOD_P, mulMod, sqrMod, subMod } from "../../assembly/crypto/p256_field";
+import { addMod, MOD_N, MOD_P, mulMod, mulSmallP, sqrMod, subMod } from "../../assembly/crypto/p256_field";
 import { ecdsaVerify } from "../../assembly/crypto/ecdsa";
 import { rsaVerify } from "../../assembly/crypto/rsa";
 import { sha3Once } from "../../assembly/crypto/sha3";
@@ -81,7 +81,8 @@ export function p256_verify_digest(digest: usize, digestLen: i32, pub: usize, pu
   return p256VerifyDigest(digest, digestLen, pub, pubLen, r, rLen, s, sLen);
 }
 // One P-256 field operation on 32-byte little-endian operands below the modulus (mod 0: p,
-// 1: n): op 0 Montgomery product a·b·2^-256, 1 Montgomery square a·a·2^-256, 2 a + b, 3 a - b.
+// 1: n): op 0 Montgomery product a·b·2^-256, 1 Montgomery square a·a·2^-256, 2 a + b, 3 a - b,
+// 4..10 (p only) (op - 2)·a.
 export function p256_field(op: i32, mod: i32, r: usize, a: usize, b: usize): i32 {
   if (!inMemory(r, 32) || !inMemory(a, 32) || !inMemory(b, 32) || mod < 0 || mod > 1) return E_ARG;
   const m = mod ? MOD_N : MOD_P;
@@ -89,6 +90,7 @@ export function p256_field(op: i32, mod: i32, r: usize, a: usize, b: usize): i32
   else if (op == 1) sqrMod(r, a, m);
   else if (op == 2) addMod(r, a, b, m);
   else if (op == 3) subMod(r, a, b, m);
+  else if (op >= 4 && op <= 10 && mod == 0) mulSmallP(r, a, <u64>(op - 2));
   else return E_ARG;
   return 0;
 }
