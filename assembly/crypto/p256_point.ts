@@ -21,6 +21,7 @@ const G = memory.data<u32>([
 @inline function mul(r: usize, a: usize, b: usize): void { mulMod(r, a, b, MOD_P); }
 @inline function add(r: usize, a: usize, b: usize): void { addMod(r, a, b, MOD_P); }
 @inline function sub(r: usize, a: usize, b: usize): void { subMod(r, a, b, MOD_P); }
+@inline function triple(r: usize): void { mulSmallP(r, r, 3); } // full module; lean: two additions
 @inline function sqr(r: usize, a: usize): void { if (LEAN) mulMod(r, a, a, MOD_P); else sqrMod(r, a, MOD_P); }
 
 // Temporaries of pointAdd / pointDouble; the result is built in X3, Y3, Z3 and copied out, so
@@ -46,11 +47,12 @@ export function pointAdd(r: usize, p: usize, q: usize): void {
   add(X3, Y2, Z2); mul(t4, t4, X3); add(X3, t1, t2);
   sub(t4, t4, X3); add(X3, X1, Z1); add(Y3, X2, Z2);
   mul(X3, X3, Y3); add(Y3, t0, t2); sub(Y3, X3, Y3);
-  mul(Z3, B, t2); sub(X3, Y3, Z3); add(Z3, X3, X3);
-  add(X3, X3, Z3); sub(Z3, t1, X3); add(X3, t1, X3);
-  mul(Y3, B, Y3); add(t1, t2, t2); add(t2, t1, t2);
-  sub(Y3, Y3, t2); sub(Y3, Y3, t0); add(t1, Y3, Y3);
-  add(Y3, t1, Y3); add(t1, t0, t0); add(t0, t1, t0);
+  mul(Z3, B, t2); sub(X3, Y3, Z3);
+  if (LEAN) { add(Z3, X3, X3); add(X3, X3, Z3); } else triple(X3);
+  sub(Z3, t1, X3); add(X3, t1, X3); mul(Y3, B, Y3);
+  if (LEAN) { add(t1, t2, t2); add(t2, t1, t2); } else triple(t2);
+  sub(Y3, Y3, t2); sub(Y3, Y3, t0);
+  if (LEAN) { add(t1, Y3, Y3); add(Y3, t1, Y3); add(t1, t0, t0); add(t0, t1, t0); } else { triple(Y3); triple(t0); }
   sub(t0, t0, t2); mul(t1, t4, Y3); mul(t2, t0, Y3);
   mul(Y3, X3, Z3); add(Y3, Y3, t2); mul(X3, t3, X3);
   sub(X3, X3, t1); mul(Z3, t4, Z3); mul(t1, t3, t0);
@@ -64,15 +66,15 @@ export function pointDouble(r: usize, p: usize): void {
   sqr(t0, X); sqr(t1, Y); sqr(t2, Z);
   mul(t3, X, Y); add(t3, t3, t3); mul(Z3, X, Z);
   add(Z3, Z3, Z3); mul(Y3, B, t2); sub(Y3, Y3, Z3);
-  add(X3, Y3, Y3); add(Y3, X3, Y3); sub(X3, t1, Y3);
-  add(Y3, t1, Y3); mul(Y3, X3, Y3); mul(X3, X3, t3);
-  add(t3, t2, t2); add(t2, t2, t3); mul(Z3, B, Z3);
-  sub(Z3, Z3, t2); sub(Z3, Z3, t0); add(t3, Z3, Z3);
-  add(Z3, Z3, t3); add(t3, t0, t0); add(t0, t3, t0);
+  if (LEAN) { add(X3, Y3, Y3); add(Y3, X3, Y3); } else triple(Y3);
+  sub(X3, t1, Y3); add(Y3, t1, Y3); mul(Y3, X3, Y3); mul(X3, X3, t3);
+  if (LEAN) { add(t3, t2, t2); add(t2, t2, t3); } else triple(t2);
+  mul(Z3, B, Z3); sub(Z3, Z3, t2); sub(Z3, Z3, t0);
+  if (LEAN) { add(t3, Z3, Z3); add(Z3, Z3, t3); add(t3, t0, t0); add(t0, t3, t0); } else { triple(Z3); triple(t0); }
   sub(t0, t0, t2); mul(t0, t0, Z3); add(Y3, Y3, t0);
   mul(t0, Y, Z); add(t0, t0, t0); mul(Z3, t0, Z3);
-  sub(X3, X3, Z3); mul(Z3, t0, t1); add(Z3, Z3, Z3);
-  add(Z3, Z3, Z3);
+  sub(X3, X3, Z3); mul(Z3, t0, t1);
+  if (LEAN) { add(Z3, Z3, Z3); add(Z3, Z3, Z3); } else mulSmallP(Z3, Z3, 4);
   store3(r);
 }
 
