@@ -653,6 +653,43 @@ describe("cert_verify_path on chains made with openssl", () => {
     expectCode(sigVerify(parts(rsa.der).sigAlg, interSpki, p.tbs, p.sig), E_ALG);
   });
 
+  it("a signature found valid is remembered for exactly the same inputs, never for others", () => {
+    // the full module keeps successes by a hash of (flags, alg, spki, sig, data): each check
+    // below follows a success on the original inputs, so it would pass if any part were left
+    // out of that key or the parts could run into each other
+    const p = parts(leaf.der);
+    const spki = whole(inter.der, parts(inter.der).spki);
+    const flip = (b: Uint8Array, i: number) => {
+      const c = b.slice();
+      c[i] ^= 1;
+      return c;
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(sigVerify(p.sigAlg, spki, p.tbs, p.sig)).toBe(0);
+      expect(sigVerify(p.sigAlg, spki, flip(p.tbs, p.tbs.length - 1), p.sig)).not.toBe(0);
+      expect(sigVerify(p.sigAlg, spki, p.tbs, flip(p.sig, p.sig.length - 1))).not.toBe(0);
+      expect(sigVerify(p.sigAlg, flip(spki, spki.length - 1), p.tbs, p.sig)).not.toBe(0);
+      expect(sigVerify(flip(p.sigAlg, p.sigAlg.length - 1), spki, p.tbs, p.sig)).not.toBe(0);
+      // a byte moved across the boundary between two parts
+      const sig = p.sig.subarray(0, p.sig.length - 1),
+        data = new Uint8Array([p.sig[p.sig.length - 1], ...p.tbs]);
+      expect(sigVerify(p.sigAlg, spki, data, sig)).not.toBe(0);
+      expect(sigVerify(p.sigAlg, spki.subarray(0, spki.length - 1), p.tbs, new Uint8Array([spki[spki.length - 1], ...p.sig]))).not.toBe(0);
+    }
+    // a SHA-1 signature accepted under the legacy flag is not accepted without it afterwards
+    const l = pki.cert("sha1-leaf-memo", keys.ee, inter, EE, { md: "sha1" });
+    const q = parts(l.der);
+    expect(sigVerify(q.sigAlg, spki, q.tbs, q.sig, 1)).toBe(0);
+    expectCode(sigVerify(q.sigAlg, spki, q.tbs, q.sig), E_LEGACY);
+    // more successes than the memo holds: the oldest is verified again, still valid
+    for (const der of [root.der, inter.der, leaf.der, l.der, root.der, inter.der, leaf.der, l.der, root.der]) {
+      const c = parts(der);
+      const issuer = der === root.der ? root.der : der === inter.der ? root.der : inter.der;
+      expect(sigVerify(c.sigAlg, whole(issuer, parts(issuer).spki), c.tbs, c.sig, 1)).toBe(0);
+    }
+    expectCode(sigVerify(q.sigAlg, spki, q.tbs, q.sig), E_LEGACY);
+  });
+
   it("5,000 random mutations through cert_parse and cert_verify_path never throw", () => {
     const chains: [Uint8Array, Uint8Array[], Uint8Array[]][] = [
       [leaf.der, [inter.der], [root.der]],

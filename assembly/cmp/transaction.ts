@@ -68,6 +68,7 @@ import {
 import { setSigner } from "./header";
 import { LEAN } from "../features";
 import { trustBegin } from "./verify";
+import { sigCacheClear } from "../pkix/signature";
 import { recAdd } from "./records";
 import { ioBase, ioGrow, ioLimit } from "../io";
 // the host signer (env.sign, full module)
@@ -175,6 +176,7 @@ export let waitSeconds: i32 = 0;
 let polls = 0;
 
 export function txReset(): void {
+  if (!LEAN) sigCacheClear();
   configReset();
   resClear();
   wipe(OUT, OUT_SIZE);
@@ -283,6 +285,7 @@ function requestedKey(o: i32): i32 {
 // and our protection from the configuration. 0, or the action FAILED / an error code.
 function prepare(o: i32): i32 {
   if (busy()) return E_CMP_STATE;
+  if (!LEAN) sigCacheClear();
   clearTransaction();
   detailClear();
   resClear();

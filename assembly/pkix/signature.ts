@@ -22,7 +22,7 @@ import {
 } from "../der/reader";
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { E_ALG, E_KEY, E_LEGACY } from "../errors";
-import { HASH_SHA1 } from "../crypto/hash";
+import { HASH_CTX_SIZE, HASH_SHA1, HASH_SHA256, hashFinal, hashInit, hashUpdate } from "../crypto/hash";
 import { LEAN } from "../features";
 import { ecdsaVerify } from "../crypto/ecdsa";
 import { ED25519, ED448, eddsaVerify } from "../crypto/eddsa";
@@ -158,11 +158,63 @@ export function signatureHash(alg: usize, algLen: i32): i32 {
   return rc < 0 ? rc : hash != 0 ? hash : E_ALG;
 }
 
+// Signatures found valid (full module): SHA-256 over (flags, alg, spki, sig, data), each
+// length-prefixed, in a ring of SEEN_N. The outcome of a check is a function of those inputs
+// alone, so a transaction that checks the same certificate twice (the CA certificate on the
+// signer's path and on the new certificate's, RFC 9483 3.5 and 4.1.1) verifies it once. Only
+// successes are kept; a differing byte is another key.
+const SEEN_N: i32 = 8;
+const SEEN = memory.data(SEEN_N * 32, 8);
+const SEEN_CTX = memory.data(HASH_CTX_SIZE, 8);
+const SEEN_KEY = memory.data(32, 8);
+const SEEN_LEN = memory.data(4, 4);
+let seenNext = 0;
+
+function seenPart(p: usize, n: i32): void {
+  store<i32>(SEEN_LEN, n);
+  hashUpdate(SEEN_CTX, SEEN_LEN, 4);
+  hashUpdate(SEEN_CTX, p, n);
+}
+
+// SEEN_KEY for these inputs; the index of the entry holding it, or -1.
+function seenFind(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
+  hashInit(SEEN_CTX, HASH_SHA256);
+  store<i32>(SEEN_LEN, flags);
+  hashUpdate(SEEN_CTX, SEEN_LEN, 4);
+  seenPart(alg, algLen);
+  seenPart(spki, spkiLen);
+  seenPart(sig, sigLen);
+  seenPart(data, dataLen);
+  hashFinal(SEEN_CTX, SEEN_KEY);
+  for (let i = 0; i < SEEN_N; i++) {
+    if (oidEquals(SEEN + <usize>(i * 32), 32, SEEN_KEY, 32)) return i;
+  }
+  return -1;
+}
+
+// Forgets every signature found valid (a new transaction starts from nothing).
+export function sigCacheClear(): void {
+  for (let i: usize = 0; i < <usize>(SEEN_N * 32); i += 8) store<u64>(SEEN + i, 0);
+  seenNext = 0;
+}
+
 // Verifies sig over data with the key in spki under alg: 0, or E_ALG (unsupported or malformed
 // algorithm, key type not matching it), E_KEY (malformed key), E_LEGACY, E_SIG_INVALID,
 // E_SIG_ENCODING. id-RSASSA-PSS keys are accepted for PSS signatures; their parameters are not
 // compared with the signature's.
 export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
+  if (LEAN) return verifyOnce(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
+  if (seenFind(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags) >= 0) return 0;
+  const rc = verifyOnce(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
+  if (rc == 0) {
+    const e = SEEN + <usize>(seenNext * 32);
+    for (let i: usize = 0; i < 32; i += 8) store<u64>(e + i, load<u64>(SEEN_KEY + i));
+    seenNext = (seenNext + 1) % SEEN_N;
+  }
+  return rc;
+}
+
+function verifyOnce(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
   const rc = readSigAlg(alg, algLen);
   if (rc < 0) return rc;
   if (!LEAN && hash == HASH_SHA1 && (flags & SIG_LEGACY) == 0) return E_LEGACY;
