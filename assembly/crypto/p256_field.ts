@@ -2,7 +2,8 @@
 // An element is 8 little-endian u32 limbs (32 bytes) in linear memory. Both moduli share one
 // Montgomery multiplication (R = 2^256). Every function runs in time independent of the values
 // (masks instead of branches, no value-dependent addresses); only exponents in powMod are public.
-// The full module keeps limbs in locals (unrolled addMod/subMod, sqrMod, no SUB round trip); the
+// The full module keeps limbs in locals: products mod p by product scanning and the sparse
+// reduction redcP, a dedicated squaring, addMod/subMod on 64-bit limbs, no SUB round trip; the
 // lean module keeps the smaller loops over memory.
 import { LEAN } from "../features";
 
@@ -68,7 +69,7 @@ function select(r: usize, carry: u64, borrow: u64): void {
   store<u64>(r, (t3 & keep) | (d3 & ~keep), 24);
 }
 
-// r = REDC(s) for m = p, s = sum of s_i·2^(32i) (s < p^2, limbs below 2^32): q_i = limb i as
+// r = REDC(s) for m = p, s = sum of s_i·2^(32i) (s < p·R, limbs below 2^32): q_i = limb i as
 // p = -1 mod 2^32, and q_i·p adds q_i at limbs i + 3, i + 6, i + 8 and takes it from limb i + 7;
 // the limbs stay signed and unnormalised, with one carry pass at the end. Constant time.
 function redcP(r: usize, s0: i64, s1: i64, s2: i64, s3: i64, s4: i64, s5: i64, s6: i64, s7: i64, s8: i64, s9: i64, s10: i64, s11: i64, s12: i64, s13: i64, s14: i64, s15: i64): void {
@@ -92,7 +93,8 @@ function redcP(r: usize, s0: i64, s1: i64, s2: i64, s3: i64, s4: i64, s5: i64, s
   storeReduced(r, MOD_P, r0, r1, r2, r3, r4, r5, r6, r7, <u64>v);
 }
 
-// r = a·b·R^-1 mod m (Montgomery CIOS, Koç et al. 1996). r may alias a or b.
+// r = a·b·R^-1 mod m (Montgomery CIOS, Koç et al. 1996; full module, m = p: product scanning,
+// then redcP). r may alias a or b.
 export function mulMod(r: usize, a: usize, b: usize, m: usize): void {
   const a0 = <u64>load<u32>(a),
     a1 = <u64>load<u32>(a, 4),
@@ -288,7 +290,7 @@ export function sqrMod(r: usize, a: usize, m: usize): void {
   storeReduced(r, m, t0, t1, t2, t3, t4, t5, t6, t7, x + t8);
 }
 
-// r = a + b mod m: the sum into r and the sum minus m into SUB in one pass, then select.
+// r = a + b mod m. Lean: the sum into r and the sum minus m into SUB in one pass, then select.
 export function addMod(r: usize, a: usize, b: usize, m: usize): void {
   if (!LEAN) {
     const a0 = load<u64>(a), a1 = load<u64>(a, 8), a2 = load<u64>(a, 16), a3 = load<u64>(a, 24);
