@@ -72,7 +72,8 @@ function select(r: usize, carry: u64, borrow: u64): void {
 // r = REDC(s) for m = p, s = sum of s_i·2^(32i) (s < p·R, limbs below 2^32): q_i = limb i as
 // p = -1 mod 2^32, and q_i·p adds q_i at limbs i + 3, i + 6, i + 8 and takes it from limb i + 7;
 // the limbs stay signed and unnormalised, with one carry pass at the end. Constant time.
-function redcP(r: usize, s0: i64, s1: i64, s2: i64, s3: i64, s4: i64, s5: i64, s6: i64, s7: i64, s8: i64, s9: i64, s10: i64, s11: i64, s12: i64, s13: i64, s14: i64, s15: i64): void {
+// Inlined: as a function its 17 parameters exceed the firmware runtime's function type arity (14).
+@inline function redcP(r: usize, s0: i64, s1: i64, s2: i64, s3: i64, s4: i64, s5: i64, s6: i64, s7: i64, s8: i64, s9: i64, s10: i64, s11: i64, s12: i64, s13: i64, s14: i64, s15: i64): void {
   let v: i64 = 0, q: i64;
   v = <i64>s0 + v; q = v & 0xffffffff; v >>= 32; s3 += q; s6 += q; s7 -= q; s8 += q;
   v = <i64>s1 + v; q = v & 0xffffffff; v >>= 32; s4 += q; s7 += q; s8 -= q; s9 += q;
