@@ -12,6 +12,7 @@ export function modM(c: usize): usize { return c + 8; }
 
 const T = memory.data(BN_MAX_LIMBS * 4 + 4, 8); // montMul accumulator, n + 1 limbs
 const U = memory.data(BN_MAX_LIMBS * 4, 8);     // montPow: copy of the base
+const U3 = memory.data(BN_MAX_LIMBS * 4, 8);    // montPow: its cube
 const W = memory.data(BN_MAX_LIMBS * 4, 8);     // modInv: exponent m - 2
 const ONE = memory.data<u32>([1]);
 
@@ -138,15 +139,30 @@ export function fromMont(out: usize, a: usize, c: usize): void {
   montMulN(out, a, ONE, 1, c);
 }
 
-// out = x^e in Montgomery form (x in Montgomery form), e >= 1 of el limbs; left-to-right binary
-// square-and-multiply (e is public). out may alias x.
+// out = x^e in Montgomery form (x in Montgomery form), e >= 1 of el limbs; left-to-right
+// square-and-multiply over windows of up to two bits, 11 multiplying by x^3 (made at its first
+// use): an RSA exponent 2^32 - 1 takes 31 squarings and 18 products instead of 31 and 31 (the
+// costliest verification, docs/SECURITY.md rule 6). e is public. out may alias x.
 export function montPow(out: usize, x: usize, e: usize, el: i32, c: usize): void {
   const n = load<i32>(c);
   bnCopy(U, x, n);
   bnCopy(out, U, n);
+  let cubed = false;
   for (let i = bnBits(e, el) - 2; i >= 0; i--) {
     montMul(out, out, out, c);
-    if (bnBit(e, i)) montMul(out, out, U, c);
+    if (!bnBit(e, i)) continue;
+    if (i == 0 || !bnBit(e, i - 1)) {
+      montMul(out, out, U, c);
+      continue;
+    }
+    if (!cubed) {
+      montMul(U3, U, U, c);
+      montMul(U3, U3, U, c);
+      cubed = true;
+    }
+    montMul(out, out, out, c);
+    montMul(out, out, U3, c);
+    i--;
   }
 }
 
