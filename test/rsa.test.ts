@@ -129,6 +129,24 @@ describe("cross-check with node:crypto signatures", () => {
     expect(total).toBe(1200);
   });
 
+  it("public exponents other than 65537: every pattern of the two-bit windows of montPow", async () => {
+    // 3 = 11, 0x2f = 101111, 0x1b5 = 110110101, 2^32 - 1: sixteen 11 windows (the costliest
+    // exponent docs/SECURITY.md allows); 65537 above has none
+    for (const publicExponent of [3, 0x2f, 0x1b5, 0xffffffff]) {
+      const { privateKey, publicKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048, publicExponent });
+      const [n, e] = publicNE(publicKey);
+      expect(BigInt(`0x${Buffer.from(e).toString("hex")}`)).toBe(BigInt(publicExponent));
+      for (let i = 0; i < 10; i++) {
+        const msg = randomBytes(1 + randomInt(100));
+        const sig = sign("sha256", msg, privateKey);
+        expect(verify(PKCS1, 2, n, e, msg, sig), `e ${publicExponent}`).toBe(0);
+        const bad = Buffer.from(sig);
+        bad[randomInt(sig.length)] ^= 1 << randomInt(8);
+        expect(verify(PKCS1, 2, n, e, msg, bad)).toBeLessThan(0);
+      }
+    }
+  });
+
   it("SHA-1 only when the legacy flag is set", async () => {
     const { privateKey, publicKey } = (await KEYS)[0];
     const [n, e] = publicNE(publicKey);
