@@ -12,7 +12,6 @@ export function modM(c: usize): usize { return c + 8; }
 
 const T = memory.data(BN_MAX_LIMBS * 4 + 4, 8); // montMul accumulator, n + 1 limbs
 const U = memory.data(BN_MAX_LIMBS * 4, 8);     // montPow: copy of the base
-const U3 = memory.data(BN_MAX_LIMBS * 4, 8);    // montPow: its cube
 const W = memory.data(BN_MAX_LIMBS * 4, 8);     // modInv: exponent m - 2
 const ONE = memory.data<u32>([1]);
 
@@ -144,7 +143,8 @@ export function fromMont(out: usize, a: usize, c: usize): void {
 // use): an RSA exponent 2^32 - 1 takes 31 squarings and 18 products instead of 31 and 31 (the
 // costliest verification, docs/SECURITY.md rule 6). e is public. out may alias x.
 export function montPow(out: usize, x: usize, e: usize, el: i32, c: usize): void {
-  const n = load<i32>(c);
+  const n = load<i32>(c),
+    U3 = memory.data(BN_MAX_LIMBS * 4, 8); // the cube of the base
   bnCopy(U, x, n);
   bnCopy(out, U, n);
   let cubed = false;

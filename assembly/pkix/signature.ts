@@ -164,37 +164,50 @@ export function signatureHash(alg: usize, algLen: i32): i32 {
 // signer's path and on the new certificate's, RFC 9483 3.5 and 4.1.1) verifies it once. Only
 // successes are kept; a differing byte is another key.
 const SEEN_N: i32 = 8;
-const SEEN = memory.data(SEEN_N * 32, 8);
-const SEEN_CTX = memory.data(HASH_CTX_SIZE, 8);
-const SEEN_KEY = memory.data(32, 8);
-const SEEN_LEN = memory.data(4, 4);
+// The ring, a hash context, the key looked up, a length: reserved only where the full module
+// uses it (a top-level memory.data would be reserved in the lean module too).
+function seenMem(): usize {
+  return memory.data(SEEN_N * 32 + HASH_CTX_SIZE + 40, 8);
+}
+function seenRing(): usize {
+  return seenMem();
+}
+function seenCtx(): usize {
+  return seenMem() + <usize>(SEEN_N * 32);
+}
+function seenKey(): usize {
+  return seenCtx() + <usize>HASH_CTX_SIZE;
+}
+function seenLen(): usize {
+  return seenKey() + 32;
+}
 let seenNext = 0;
 
 function seenPart(p: usize, n: i32): void {
-  store<i32>(SEEN_LEN, n);
-  hashUpdate(SEEN_CTX, SEEN_LEN, 4);
-  hashUpdate(SEEN_CTX, p, n);
+  store<i32>(seenLen(), n);
+  hashUpdate(seenCtx(), seenLen(), 4);
+  hashUpdate(seenCtx(), p, n);
 }
 
-// SEEN_KEY for these inputs; the index of the entry holding it, or -1.
+// The key of these inputs into seenKey(); the index of the entry holding it, or -1.
 function seenFind(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
-  hashInit(SEEN_CTX, HASH_SHA256);
-  store<i32>(SEEN_LEN, flags);
-  hashUpdate(SEEN_CTX, SEEN_LEN, 4);
+  hashInit(seenCtx(), HASH_SHA256);
+  store<i32>(seenLen(), flags);
+  hashUpdate(seenCtx(), seenLen(), 4);
   seenPart(alg, algLen);
   seenPart(spki, spkiLen);
   seenPart(sig, sigLen);
   seenPart(data, dataLen);
-  hashFinal(SEEN_CTX, SEEN_KEY);
+  hashFinal(seenCtx(), seenKey());
   for (let i = 0; i < SEEN_N; i++) {
-    if (oidEquals(SEEN + <usize>(i * 32), 32, SEEN_KEY, 32)) return i;
+    if (oidEquals(seenRing() + <usize>(i * 32), 32, seenKey(), 32)) return i;
   }
   return -1;
 }
 
 // Forgets every signature found valid (a new transaction starts from nothing).
 export function sigCacheClear(): void {
-  for (let i: usize = 0; i < <usize>(SEEN_N * 32); i += 8) store<u64>(SEEN + i, 0);
+  for (let i: usize = 0; i < <usize>(SEEN_N * 32); i += 8) store<u64>(seenRing() + i, 0);
   seenNext = 0;
 }
 
@@ -207,8 +220,8 @@ export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i
   if (seenFind(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags) >= 0) return 0;
   const rc = verifyOnce(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
   if (rc == 0) {
-    const e = SEEN + <usize>(seenNext * 32);
-    for (let i: usize = 0; i < 32; i += 8) store<u64>(e + i, load<u64>(SEEN_KEY + i));
+    const e = seenRing() + <usize>(seenNext * 32);
+    for (let i: usize = 0; i < 32; i += 8) store<u64>(e + i, load<u64>(seenKey() + i));
     seenNext = (seenNext + 1) % SEEN_N;
   }
   return rc;
