@@ -16,7 +16,7 @@ import { makeCreds, type Creds, type MockServer, withMockServer } from "./helper
 import { nameDer } from "../host/node/lib/files";
 import { CmpError, Device, type Request } from "../host/node/lib/device";
 import { children, tlv } from "../host/node/lib/der";
-import { der } from "../host/node/lib/genp";
+import { der } from "../host/node/lib/der";
 import { PKIMessage } from "../host/node/testpki/asn1.js";
 import { TestPki } from "../host/node/testpki/index.js";
 

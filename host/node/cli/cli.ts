@@ -10,10 +10,10 @@ import { CmpError, Device, Options, type Outcome, type Request, type Transport }
 import { HttpTransport, operationUrl, TransportError, type Operation } from "../lib/transport";
 import { nameDer, readCerts, readP256Key, sansDer, secretArg, toPem, writeCerts, writeP256Key } from "../lib/files";
 import { Core } from "../lib/core";
-import { certSubject, children, parseItav, tlv } from "../lib/der";
+import { certSubject, children, der, oidDer, parseItav, tlv } from "../lib/der";
 import { confOptions, readConf } from "./opensslconf";
-import { type Extension, extensionDer, intDer, OID_POLICIES, OID_SAN, oidDer, policiesDer, sectionExtensions } from "./x509conf";
-import { crlStatusListItav, decodeGenp, der, rootCaCertItav } from "../lib/genp";
+import { type Extension, extensionDer, intDer, OID_POLICIES, OID_SAN, policiesDer, sectionExtensions } from "./x509conf";
+import { crlStatusListItav, decodeGenp, rootCaCertItav } from "../lib/genp";
 import { Pkcs11Signer } from "../lib/pkcs11";
 import { E_CMP_PROTECTION, HASH_SHA1, HASH_SHA256, HASH_SHA384, HASH_SHA512 } from "../lib/abi.js";
 

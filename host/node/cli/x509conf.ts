@@ -5,24 +5,11 @@
 // basicConstraints (4.2.1.9), certificatePolicies (4.2.1.4), and any other by `OID = DER:hex`.
 import { isIP } from "node:net";
 import type { Conf } from "./opensslconf";
-import { der } from "../lib/genp";
+import { der, oidDer } from "../lib/der";
 import { nameDer } from "../lib/files";
 
 export const OID_SAN = "2.5.29.17",
   OID_POLICIES = "2.5.29.32";
-
-/** DER OBJECT IDENTIFIER of a dotted OID (X.690 8.19). */
-export function oidDer(dotted: string): Uint8Array {
-  if (!/^[0-2]\.\d+(\.\d+)*$/.test(dotted)) throw new Error(`"${dotted}" is not a dotted OID`);
-  const arcs = dotted.split(".").map(BigInt);
-  const out: number[] = [];
-  for (let v of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
-    const b = [Number(v & 0x7fn)];
-    for (v >>= 7n; v > 0n; v >>= 7n) b.unshift(Number(v & 0x7fn) | 0x80);
-    out.push(...b);
-  }
-  return der(0x06, new Uint8Array(out));
-}
 
 /** Extension { extnID, critical DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 4.1). */
 export function extensionDer(oid: string, critical: boolean, value: Uint8Array): Uint8Array {

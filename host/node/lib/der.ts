@@ -1,5 +1,5 @@
-// A small DER walker for the host's own needs (inspect, certificate fields on the command line);
-// the core has its own bounded reader. Throws on malformed input.
+// A small DER walker and writer for the host's own needs (inspect, certificate fields and names
+// on the command line, genm items); the core has its own bounded reader. Throws on malformed input.
 export interface Tlv {
   tag: number;
   start: number;
@@ -50,4 +50,27 @@ export function certSpki(cert: Uint8Array): Uint8Array {
 export function parseItav(itav: Uint8Array): { type: Uint8Array; value?: Uint8Array } {
   const [oid, value] = children(itav, tlv(itav, 0));
   return { type: itav.subarray(oid.value, oid.end), value: value ? itav.subarray(value.start, value.end) : undefined };
+}
+
+const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+
+/** A DER TLV (X.690 8.1) with the concatenated contents, definite length up to 2^24 - 1. */
+export function der(tag: number, ...content: Uint8Array[]): Uint8Array {
+  const c = cat(...content);
+  const n = c.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return cat(Uint8Array.of(tag, ...len), c);
+}
+
+/** DER OBJECT IDENTIFIER of a dotted OID (X.690 8.19). */
+export function oidDer(dotted: string): Uint8Array {
+  if (!/^[0-2]\.\d+(\.\d+)*$/.test(dotted)) throw new Error(`"${dotted}" is not a dotted OID`);
+  const arcs = dotted.split(".").map(BigInt);
+  const out: number[] = [];
+  for (let v of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
+    const b = [Number(v & 0x7fn)];
+    for (v >>= 7n; v > 0n; v >>= 7n) b.unshift(Number(v & 0x7fn) | 0x80);
+    out.push(...b);
+  }
+  return der(0x06, new Uint8Array(out));
 }

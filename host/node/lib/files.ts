@@ -5,6 +5,7 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isIPv4, isIPv6 } from "node:net";
+import { der, oidDer } from "./der.js";
 
 const PEM = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
@@ -122,23 +123,6 @@ const ATTRIBUTES: [string[], string, "utf8" | "printable" | "ia5"][] = [
 ];
 const ATTRIBUTE_BY_NAME = new Map(ATTRIBUTES.flatMap(([names, oid, type]) => names.map((n) => [n.toLowerCase(), { oid, type }] as const)));
 
-function derTlv(tag: number, content: Uint8Array): Uint8Array {
-  const n = content.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  return new Uint8Array([tag, ...len, ...content]);
-}
-
-function oidDer(dotted: string): Uint8Array {
-  const arcs = dotted.split(".").map(BigInt);
-  const out: number[] = [];
-  for (let v of [arcs[0] * 40n + arcs[1], ...arcs.slice(2)]) {
-    const b = [Number(v & 0x7fn)];
-    for (v >>= 7n; v > 0n; v >>= 7n) b.unshift(Number(v & 0x7fn) | 0x80);
-    out.push(...b);
-  }
-  return derTlv(0x06, new Uint8Array(out));
-}
-
 /** One AttributeTypeAndValue (RFC 5280 4.1.2.4) from `type=value` as OpenSSL takes it. */
 function atv(type: string, value: string, whole: string): Uint8Array {
   const known = ATTRIBUTE_BY_NAME.get(type.toLowerCase());
@@ -150,8 +134,7 @@ function atv(type: string, value: string, whole: string): Uint8Array {
   if (kind === "ia5" && !/^[\x00-\x7f]*$/.test(value)) throw new Error(`${type} "${value}" is not ASCII (IA5String)`);
   if (oid === "2.5.4.6" && value.length !== 2) throw new Error(`country "${value}" is not a two-letter code`);
   const tag = kind === "printable" ? 0x13 : kind === "ia5" ? 0x16 : 0x0c;
-  const v = derTlv(tag, new Uint8Array(Buffer.from(value, "utf8")));
-  return derTlv(0x30, new Uint8Array([...oidDer(oid), ...v]));
+  return der(0x30, oidDer(oid), der(tag, new Uint8Array(Buffer.from(value, "utf8"))));
 }
 
 /** Splits at unescaped `sep`; a backslash escapes any character (as OpenSSL's parse_name). */
@@ -189,9 +172,9 @@ export function nameDer(name: string): Uint8Array {
     if (atvs.length === 0) continue;
     // SET OF in DER: elements in ascending order of their encodings (X.690 11.6)
     atvs.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    rdns.push(derTlv(0x31, new Uint8Array(atvs.flatMap((a) => [...a]))));
+    rdns.push(der(0x31, ...atvs));
   }
-  return derTlv(0x30, new Uint8Array(rdns.flatMap((r) => [...r])));
+  return der(0x30, ...rdns);
 }
 
 /** RFC 4514 names through @peculiar/x509, loaded only here: a CLI call that does not need it
@@ -228,15 +211,15 @@ export function sansDer(sans: string): Uint8Array {
     .split(/[\s,]+/)
     .filter(Boolean)
     .map((v) => {
-      if (isIPv4(v)) return derTlv(0x87, new Uint8Array(v.split(".").map(Number))); // iPAddress [7]
-      if (isIPv6(v)) return derTlv(0x87, new Uint8Array(ipv6Bytes(v)));
+      if (isIPv4(v)) return der(0x87, new Uint8Array(v.split(".").map(Number))); // iPAddress [7]
+      if (isIPv6(v)) return der(0x87, new Uint8Array(ipv6Bytes(v)));
       const ascii = new Uint8Array(Buffer.from(v, "latin1"));
       if (!/^[\x21-\x7e]+$/.test(v)) throw new Error(`-sans entry "${v}" is not ASCII`);
-      if (v.includes("://")) return derTlv(0x86, ascii); // uniformResourceIdentifier [6]
-      if (v.includes("@")) return derTlv(0x81, ascii); // rfc822Name [1]
-      return derTlv(0x82, ascii); // dNSName [2]
+      if (v.includes("://")) return der(0x86, ascii); // uniformResourceIdentifier [6]
+      if (v.includes("@")) return der(0x81, ascii); // rfc822Name [1]
+      return der(0x82, ascii); // dNSName [2]
     });
-  return derTlv(0x30, new Uint8Array(names.flatMap((n) => [...n])));
+  return der(0x30, ...names);
 }
 
 /** `pass:TEXT`, `env:VAR` or `file:PATH` (first line), as OpenSSL's -secret takes them. */

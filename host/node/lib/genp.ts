@@ -4,7 +4,7 @@
 // result; the values are checked here, as untrusted input (RFC 9483 4.3: a genp is only as good
 // as its protection, which the core has verified).
 import { X509Certificate } from "node:crypto";
-import { children, parseItav, tlv, type Tlv } from "./der.js";
+import { children, der, parseItav, tlv, type Tlv } from "./der.js";
 import { rootUpdateRefusal } from "./agent.js";
 
 /** id-it-x (1.3.6.1.5.5.7.4.x, RFC 9810 5.3.19) as contents octets. */
@@ -27,14 +27,6 @@ const ANSWER: Record<number, number> = {
   [IT.certProfile]: IT.certProfile,
 };
 
-const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
-/** One DER element (definite length) around contents. */
-export function der(tag: number, ...content: Uint8Array[]): Uint8Array {
-  const c = cat(...content);
-  const n = c.length;
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
-  return cat(Uint8Array.of(tag, ...len), c);
-}
 const oid = (contents: Uint8Array) => der(0x06, contents);
 
 /** genm rootCaCert (RFC 9483 4.3.2): InfoTypeAndValue { id-it-rootCaCert, the current root certificate }. */

@@ -92,7 +92,8 @@ export function loadVectors(c: Corpus = emptyCorpus()): Corpus {
   return c;
 }
 
-class Recorder implements Transport {
+/** A transport that keeps every response it passes on (seeds for the fuzzers). */
+export class Recorder implements Transport {
   constructor(
     readonly inner: Transport,
     readonly out: Uint8Array[],

@@ -19,9 +19,9 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Device, type Request, type Transport } from "../lib/device";
+import { Device, type Request } from "../lib/device";
 import { HttpTransport } from "../lib/transport";
-import { captureLive, emptyCorpus, loadVectors, type Corpus, type Live } from "./fuzz-corpus";
+import { captureLive, emptyCorpus, loadVectors, Recorder, type Corpus, type Live } from "./fuzz-corpus";
 import { nodes, parse, pbmAlg, setProtectionAlg, write } from "./fuzz-der";
 import { ITEM_CERT, ITEM_INFOTYPE, ITEM_KEY, ITEM_NEWKEY, ITEM_OLDCERT, ITEM_REF, ITEM_SECRET, ITEM_SUBJECT, ITEM_TRUSTED } from "../lib/abi";
 
@@ -67,21 +67,6 @@ function putSeeds(t: string, list: Uint8Array[]): number {
   mkdirSync(dir, { recursive: true });
   for (const b of list) writeFileSync(join(dir, sha(b)), b);
   return list.length;
-}
-
-class Recorder implements Transport {
-  constructor(
-    readonly inner: Transport,
-    readonly out: Uint8Array[],
-  ) {}
-  async transfer(req: Uint8Array) {
-    const r = await this.inner.transfer(req);
-    this.out.push(r);
-    return r;
-  }
-  close() {
-    this.inner.close?.();
-  }
 }
 
 async function recordRun(url: string, op: "ir" | "cr" | "kur", req: Request): Promise<Uint8Array[]> {
