@@ -172,6 +172,8 @@ export interface ImageResult {
   instructions: Record<string, number>;
   details: Record<string, string>;
 }
+/** One image in build/firmware/report.json: the result without its per-operation details. */
+export type FirmwareRow = Omit<ImageResult, "details">;
 
 /** Runs the operations on one image and the reboot; every outcome checked against the PKI. */
 export async function runImage(pki: TestPki, module: Module): Promise<ImageResult> {
@@ -259,7 +261,7 @@ async function main(): Promise<number> {
     );
     for (const [op, d] of Object.entries(r.details)) console.log(`       ${op}: ${d}`);
   }
-  const rows = results.map(({ details: _d, ...r }) => r);
+  const rows: FirmwareRow[] = results.map(({ details: _d, ...r }) => r);
   writeFileSync(join(root, "build/firmware/report.json"), JSON.stringify(rows)); // read by npm run footprint and boards
   if (json) console.log(JSON.stringify(rows));
   return results.every((r) => r.failed.length === 0) ? 0 : 1;

@@ -24,6 +24,7 @@ import { Device, type Transport } from "../host/node/lib/device";
 import { HttpTransport } from "../host/node/lib/transport";
 import { makeCreds, startServer, type Creds } from "../test/helpers/openssl-cmp";
 import { CANARIES, MemScan, scratchMask } from "../test/helpers/memscan";
+import type { FirmwareRow } from "./firmware";
 
 const FILLERS = Number(process.env.FILLERS ?? 6);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -183,16 +184,6 @@ async function runtimes(binary: string, creds: Creds, defaultStack: number): Pro
 }
 
 // The firmware figures of the last `npm run firmware` (build/firmware/report.json), if any.
-interface FirmwareRow {
-  module: string;
-  elf: string;
-  flash_bytes: number;
-  ram_bytes: number;
-  stack_peak_bytes: number;
-  ok: string[];
-  failed: string[];
-  instructions: Record<string, number>;
-}
 export function firmwareReport(): FirmwareRow[] | undefined {
   const f = join(build, "firmware/report.json");
   return existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : undefined;
