@@ -337,14 +337,7 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
       codes.push("host:Error");
     }
   } else {
-    configure(fc, c.config);
-    fc.reseed(c.rngSeed);
-    let a = x.tx_start(c.op);
-    if (a === E_CMP_STATE) {
-      configure(fc, c.config, true);
-      fc.reseed(c.rngSeed);
-      a = x.tx_start(c.op);
-    }
+    let a = startTx(fc, c);
     if (a !== Action.SEND) codes.push(a === Action.FAILED ? x.tx_error() : a);
     for (const hex of a === Action.SEND ? c.inputs : []) {
       const rsp = unh(hex).subarray(0, core.ioSize);
@@ -362,6 +355,18 @@ export function runCase(fc: FuzzCore, c: Case): { codes: (number | string)[]; ms
 }
 
 export class HostCrash extends Error {}
+
+// tx_start of the case's operation on its configuration; configured again first when the core
+// is still busy with an earlier case's transaction.
+function startTx(fc: FuzzCore, c: Case & { target: "tx" }): number {
+  configure(fc, c.config);
+  fc.reseed(c.rngSeed);
+  const a = fc.core.exports.tx_start(c.op);
+  if (a !== E_CMP_STATE) return a;
+  configure(fc, c.config, true);
+  fc.reseed(c.rngSeed);
+  return fc.core.exports.tx_start(c.op);
+}
 
 function configure(fc: FuzzCore, cfg: TxConfig, force = false): void {
   if (!force && fc.configured === cfg.name) return;
@@ -602,15 +607,7 @@ function txCase(r: Rng, corpus: Corpus, configs: TxConfig[], fc: FuzzCore, secre
 function startAndRequest(fc: FuzzCore, c: Case & { target: "tx" }): Uint8Array | null {
   try {
     const x = fc.core.exports;
-    configure(fc, c.config);
-    fc.reseed(c.rngSeed);
-    let a = x.tx_start(c.op);
-    if (a === E_CMP_STATE) {
-      configure(fc, c.config, true);
-      fc.reseed(c.rngSeed);
-      a = x.tx_start(c.op);
-    }
-    return a === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
+    return startTx(fc, c) === Action.SEND ? fc.core.read(x.tx_out(), x.tx_out_len()) : null;
   } catch {
     fc.fresh();
     return null;
