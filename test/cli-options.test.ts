@@ -9,7 +9,7 @@ import http from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cli } from "./helpers/cli-run";
+import { cli, withCounter } from "./helpers/cli-run";
 import { CmpError, Device } from "../host/node/lib/device";
 import { nameDer, sansDer } from "../host/node/lib/files";
 import "reflect-metadata";
@@ -35,23 +35,6 @@ beforeAll(() => {
 const oneLine = (r: { stderr: string }) => expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
 const server = (s: MockServer) => ["-server", `127.0.0.1:${s.port}`, "-path", "pkix/"];
 const pbm = ["-ref", "ref", "-secret", "pass:secret"];
-
-/** A plain HTTP server counting requests, answering 404: shows whether anything was sent. */
-async function withCounter<T>(fn: (port: number, count: () => number) => Promise<T>): Promise<T> {
-  let n = 0;
-  const srv = http.createServer((_q, r) => {
-    n++;
-    r.writeHead(404);
-    r.end();
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  try {
-    return await fn((srv.address() as any).port, () => n);
-  } finally {
-    srv.closeAllConnections();
-    srv.close();
-  }
-}
 
 describe("openssl cmp command lines", () => {
   // acme2certifier's CMPv2 handler: an RA enrolling a public key it holds no private key for

@@ -7,16 +7,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { cli } from "./helpers/cli-run";
+import { cli, withCounter } from "./helpers/cli-run";
 import { makeCreds, type Creds, type MockServer, withMockServer } from "./helpers/openssl-cmp";
 import { nameDer } from "../host/node/lib/files";
 import { CmpError, Device, type Request } from "../host/node/lib/device";
-import { children, tlv } from "../host/node/lib/der";
-import { der } from "../host/node/lib/der";
+import { children, der, tlv } from "../host/node/lib/der";
 import { PKIMessage } from "../host/node/testpki/asn1.js";
 import { TestPki } from "../host/node/testpki/index.js";
 
@@ -155,23 +153,6 @@ async function both(s: MockServer, name: string, args: string[], n = 1): Promise
   const r = await cli([...server(s), ...pbm, ...ir(join(out, `${name}-t.pem`)), "-config", f("x.cnf"), ...args, "-reqout", t.join(",")]);
   expect(r.status, r.stderr).toBe(0);
   return { ossl: o, ours: t };
-}
-
-/** A plain HTTP server counting requests, answering 404: shows whether anything was sent. */
-async function withCounter<T>(fn: (port: number, count: () => number) => Promise<T>): Promise<T> {
-  let n = 0;
-  const srv = http.createServer((_q, r) => {
-    n++;
-    r.writeHead(404);
-    r.end();
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  try {
-    return await fn((srv.address() as any).port, () => n);
-  } finally {
-    srv.closeAllConnections();
-    srv.close();
-  }
 }
 
 describe("certTemplate extensions as openssl cmp sends them", () => {
