@@ -22,6 +22,7 @@ import {
 } from "../der/reader";
 import { CONSTRUCTED, CONTEXT, TAG_INTEGER, TAG_NULL, TAG_OID, TAG_SEQUENCE } from "../der/tags";
 import { E_ALG, E_KEY, E_LEGACY } from "../errors";
+import { wipe } from "../crypto/ct";
 import { HASH_CTX_SIZE, HASH_SHA1, HASH_SHA256, hashFinal, hashInit, hashUpdate } from "../crypto/hash";
 import { LEAN } from "../features";
 import { ecdsaVerify } from "../crypto/ecdsa";
@@ -169,9 +170,6 @@ const SEEN_N: i32 = 8;
 function seenMem(): usize {
   return memory.data(SEEN_N * 32 + HASH_CTX_SIZE + 40, 8);
 }
-function seenRing(): usize {
-  return seenMem();
-}
 function seenCtx(): usize {
   return seenMem() + <usize>(SEEN_N * 32);
 }
@@ -189,8 +187,8 @@ function seenPart(p: usize, n: i32): void {
   hashUpdate(seenCtx(), p, n);
 }
 
-// The key of these inputs into seenKey(); the index of the entry holding it, or -1.
-function seenFind(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
+// The key of these inputs into seenKey(); whether the ring holds it.
+function seen(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): bool {
   hashInit(seenCtx(), HASH_SHA256);
   store<i32>(seenLen(), flags);
   hashUpdate(seenCtx(), seenLen(), 4);
@@ -200,14 +198,14 @@ function seenFind(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usiz
   seenPart(data, dataLen);
   hashFinal(seenCtx(), seenKey());
   for (let i = 0; i < SEEN_N; i++) {
-    if (oidEquals(seenRing() + <usize>(i * 32), 32, seenKey(), 32)) return i;
+    if (oidEquals(seenMem() + <usize>(i * 32), 32, seenKey(), 32)) return true;
   }
-  return -1;
+  return false;
 }
 
 // Forgets every signature found valid (a new transaction starts from nothing).
 export function sigCacheClear(): void {
-  for (let i: usize = 0; i < <usize>(SEEN_N * 32); i += 8) store<u64>(seenRing() + i, 0);
+  wipe(seenMem(), SEEN_N * 32);
   seenNext = 0;
 }
 
@@ -217,10 +215,10 @@ export function sigCacheClear(): void {
 // compared with the signature's.
 export function verifySignature(alg: usize, algLen: i32, spki: usize, spkiLen: i32, data: usize, dataLen: i32, sig: usize, sigLen: i32, flags: i32): i32 {
   if (LEAN) return verifyOnce(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
-  if (seenFind(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags) >= 0) return 0;
+  if (seen(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags)) return 0;
   const rc = verifyOnce(alg, algLen, spki, spkiLen, data, dataLen, sig, sigLen, flags);
   if (rc == 0) {
-    const e = seenRing() + <usize>(seenNext * 32);
+    const e = seenMem() + <usize>(seenNext * 32);
     for (let i: usize = 0; i < 32; i += 8) store<u64>(e + i, load<u64>(seenKey() + i));
     seenNext = (seenNext + 1) % SEEN_N;
   }
